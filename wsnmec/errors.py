@@ -1,0 +1,93 @@
+"""Errors raised for bad user input.
+
+Every check of a user-supplied value raises :class:`ParameterError`, which names the parameter and what
+is allowed. The command-line interface turns it into a one-line message and exit code 2.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+
+class ParameterError(ValueError):
+    """A user-supplied parameter is invalid.
+
+    Parameters
+    ----------
+    parameter : str
+        The name of the parameter as the user wrote it (an option such as ``--nodes`` or a key such as
+        ``nodes``).
+    message : str
+        What is wrong and what is allowed, e.g. ``"must be an integer >= 1, got 0"``.
+    """
+
+    def __init__(self, parameter: str, message: str):
+        self.parameter = parameter
+        self.message = message
+        super().__init__(f"{parameter}: {message}")
+
+
+def check_int(name: str, value, minimum: int | None = None, maximum: int | None = None) -> int:
+    """Return ``value`` as an int, or raise :class:`ParameterError` naming ``name``."""
+    allowed = "an integer"
+    if minimum is not None and maximum is not None:
+        allowed += f" in [{minimum}, {maximum}]"
+    elif minimum is not None:
+        allowed += f" >= {minimum}"
+    elif maximum is not None:
+        allowed += f" <= {maximum}"
+    if isinstance(value, bool):
+        raise ParameterError(name, f"must be {allowed}, got {value!r}")
+    try:
+        as_int = int(value)
+    except (TypeError, ValueError):
+        raise ParameterError(name, f"must be {allowed}, got {value!r}") from None
+    if isinstance(value, float) and as_int != value:
+        raise ParameterError(name, f"must be {allowed}, got {value!r}")
+    if (minimum is not None and as_int < minimum) or (maximum is not None and as_int > maximum):
+        raise ParameterError(name, f"must be {allowed}, got {value!r}")
+    return as_int
+
+
+def check_float(
+    name: str,
+    value,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    *,
+    min_inclusive: bool = True,
+    max_inclusive: bool = True,
+) -> float:
+    """Return ``value`` as a finite float within the bounds, or raise :class:`ParameterError`."""
+    lo = "" if minimum is None else ("[" if min_inclusive else "(") + f"{minimum:g}"
+    hi = "" if maximum is None else f"{maximum:g}" + ("]" if max_inclusive else ")")
+    if minimum is not None and maximum is not None:
+        allowed = f"a finite number in {lo}, {hi}"
+    elif minimum is not None:
+        allowed = f"a finite number {'>=' if min_inclusive else '>'} {minimum:g}"
+    elif maximum is not None:
+        allowed = f"a finite number {'<=' if max_inclusive else '<'} {maximum:g}"
+    else:
+        allowed = "a finite number"
+    if isinstance(value, bool):
+        raise ParameterError(name, f"must be {allowed}, got {value!r}")
+    try:
+        as_float = float(value)
+    except (TypeError, ValueError):
+        raise ParameterError(name, f"must be {allowed}, got {value!r}") from None
+    if not math.isfinite(as_float):
+        raise ParameterError(name, f"must be {allowed}, got {value!r}")
+    if minimum is not None and (as_float < minimum or (not min_inclusive and as_float == minimum)):
+        raise ParameterError(name, f"must be {allowed}, got {value!r}")
+    if maximum is not None and (as_float > maximum or (not max_inclusive and as_float == maximum)):
+        raise ParameterError(name, f"must be {allowed}, got {value!r}")
+    return as_float
+
+
+def check_choice(name: str, value, choices: Iterable[str]) -> str:
+    """Return ``value`` if it is one of ``choices``, else raise :class:`ParameterError` listing them."""
+    choices = list(choices)
+    if value not in choices:
+        raise ParameterError(name, f"must be one of {', '.join(choices)}; got {value!r}")
+    return value
