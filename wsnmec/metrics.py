@@ -1,0 +1,52 @@
+"""Lifetime metrics and confidence intervals.
+
+Notes
+-----
+FND, HND and LND (first, half and last node dies) are the numbers of the rounds (counted from 1) at the end
+of which, respectively, fewer than N nodes, at most N/2 nodes (at least half dead) and no node were alive.
+They are ``None`` when the run ended before that happened.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def lifetime_rounds(alive, nodes: int) -> tuple[int | None, int | None, int | None]:
+    """FND, HND and LND from the alive count at the end of rounds 1, 2, ... (see module Notes).
+
+    Parameters
+    ----------
+    alive : array_like of int
+        Alive nodes at the end of each round, in round order.
+    nodes : int
+        Number of nodes N in the network.
+    """
+    alive = np.asarray(alive)
+
+    def first(mask) -> int | None:
+        hits = np.flatnonzero(mask)
+        return int(hits[0]) + 1 if hits.size else None
+
+    return first(alive < nodes), first(2 * alive <= nodes), first(alive == 0)
+
+
+def mean_ci(values, confidence: float = 0.95) -> tuple[float, float, float]:
+    """Mean and two-sided Student-t confidence interval of ``values`` (NaN/None ignored).
+
+    Returns ``(mean, low, high)``; the interval is ``(mean, mean)`` for one value and all NaN for none.
+    """
+    from scipy import stats
+
+    data = np.asarray([v for v in values if v is not None], dtype=float)
+    data = data[np.isfinite(data)]
+    if data.size == 0:
+        return (math.nan, math.nan, math.nan)
+    mean = float(data.mean())
+    if data.size == 1:
+        return (mean, mean, mean)
+    sem = float(data.std(ddof=1)) / math.sqrt(data.size)
+    half = float(stats.t.ppf(0.5 + confidence / 2.0, data.size - 1)) * sem
+    return (mean, mean - half, mean + half)

@@ -1,0 +1,257 @@
+"""Validated simulation scenarios.
+
+A :class:`Scenario` holds every parameter of a ``wsnmec run`` (the option names with dashes turned into
+underscores) after validation. :meth:`Scenario.from_mapping` builds one from a dict of raw values (strings
+as typed on the command line, or values from a study file), raising :class:`~wsnmec.errors.ParameterError`
+that names the option (``--nodes``) and what is allowed.
+
+Defaults are the classic LEACH scenario: 100 nodes in a 100 m x 100 m field, sink at the field centre,
+E0 = 0.5 J, p = 0.1, 4000-bit packets, the ``heinzelman2002`` radio, no harvesting, rounds until every node
+is dead (capped at :data:`MAX_ROUNDS`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import asdict, dataclass, fields
+
+from .energy.radio import RADIO_PRESETS
+from .errors import ParameterError, check_choice, check_float, check_int
+
+PROTOCOLS = ("direct", "leach", "ileach")
+SEMANTICS = ("clean", "matlab")
+HARVEST_KINDS = {
+    # kind: (parameter names, units)
+    "none": ((), ()),
+    "constant": (("energy",), ("J/round",)),
+    "bernoulli": (("energy", "probability"), ("J", "1")),
+    "markov": (("energy_good", "energy_bad", "p_good_to_bad", "p_bad_to_good"), ("J", "J", "1", "1")),
+    "solar": (("peak_energy", "period"), ("J", "rounds")),
+}
+HARVEST_SYNTAX = "none, constant:J, bernoulli:J,Q, markov:J_GOOD,J_BAD,P_GOOD_TO_BAD,P_BAD_TO_GOOD or solar:J_PEAK,PERIOD"
+
+#: Rounds simulated at most when no ``--rounds`` is given (run until all nodes are dead).
+MAX_ROUNDS = 100_000
+
+
+def option_name(key: str) -> str:
+    """The command-line option of a scenario field: ``packet_bits`` -> ``--packet-bits``."""
+    return "--" + key.replace("_", "-")
+
+
+@dataclass(frozen=True)
+class HarvestSpec:
+    """An energy-replenishment model and its parameters.
+
+    Parameters
+    ----------
+    kind : str
+        ``none``, ``constant``, ``bernoulli``, ``markov`` or ``solar``.
+    params : tuple of float
+        ``constant``: energy [J] per round. ``bernoulli``: energy H [J], probability q per round.
+        ``markov``: harvest in the good and bad state [J/round], P(good->bad), P(bad->good).
+        ``solar``: peak energy P_peak [J/round], period [rounds]; round r yields
+        ``P_peak * max(0, sin(2 pi r / period))`` [J].
+    """
+
+    kind: str = "none"
+    params: tuple[float, ...] = ()
+
+    @classmethod
+    def parse(cls, spec, parameter: str = "--harvest") -> "HarvestSpec":
+        """Parse ``kind[:v1,v2,...]`` (see :data:`HARVEST_SYNTAX`)."""
+        if isinstance(spec, HarvestSpec):
+            return spec
+        if not isinstance(spec, str) or not spec.strip():
+            raise ParameterError(parameter, f"must be {HARVEST_SYNTAX}; got {spec!r}")
+        kind, _, rest = spec.strip().partition(":")
+        kind = kind.strip().lower()
+        if kind not in HARVEST_KINDS:
+            raise ParameterError(parameter, f"must be {HARVEST_SYNTAX}; got {spec!r}")
+        names, _units = HARVEST_KINDS[kind]
+        values = [v.strip() for v in rest.split(",")] if rest.strip() else []
+        if len(values) != len(names):
+            raise ParameterError(
+                parameter, f"{kind} takes {len(names)} value(s) ({HARVEST_SYNTAX}); got {spec!r}"
+            )
+        parsed = []
+        for name, value in zip(names, values):
+            if name.startswith("p_") or name == "probability":
+                parsed.append(check_float(f"{parameter} {kind} {name}", value, 0.0, 1.0))
+            elif name == "period":
+                parsed.append(check_float(f"{parameter} {kind} {name}", value, 0.0, min_inclusive=False))
+            else:
+                parsed.append(check_float(f"{parameter} {kind} {name}", value, 0.0))
+        return cls(kind, tuple(parsed))
+
+    def __str__(self) -> str:
+        if self.kind == "none":
+            return "none"
+        return f"{self.kind}:" + ",".join(repr(float(v)) for v in self.params)
+
+
+def _pair(parameter: str, value, *, positive: bool, allow_single: bool) -> tuple[float, float]:
+    """Parse ``"A,B"`` / ``"A"`` / ``[A, B]`` / ``A`` into two finite floats."""
+    if isinstance(value, str):
+        parts = [p.strip() for p in value.split(",")]
+    elif isinstance(value, (list, tuple)):
+        parts = list(value)
+    else:
+        parts = [value]
+    syntax = "W[,H]" if allow_single else "X,Y"
+    if len(parts) == 1 and allow_single:
+        parts = parts * 2
+    if len(parts) != 2:
+        raise ParameterError(parameter, f"must be {syntax} with finite numbers; got {value!r}")
+    out = []
+    for part in parts:
+        try:
+            number = float(part)
+        except (TypeError, ValueError):
+            raise ParameterError(parameter, f"must be {syntax} with finite numbers; got {value!r}") from None
+        if not math.isfinite(number) or (positive and number <= 0):
+            what = "numbers > 0" if positive else "finite numbers"
+            raise ParameterError(parameter, f"must be {syntax} with {what}; got {value!r}")
+        out.append(number)
+    return out[0], out[1]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Every parameter of one simulation (validated).
+
+    Parameters
+    ----------
+    protocol : str
+        Clustering protocol: ``direct``, ``leach`` or ``ileach``.
+    nodes : int
+        Number of sensor nodes N (>= 1). Ignored when ``positions`` is given (the CSV's row count).
+    field : (float, float)
+        Field width and height [m].
+    sink : (float, float) or None
+        Sink (and edge server) position [m]; ``None`` means the field centre. May lie outside the field.
+    e0 : float
+        Initial energy of a normal node [J].
+    p : float
+        Desired fraction of cluster heads per round, in (0, 1].
+    packet_bits : int
+        Data packet length l [bit].
+    rounds : int or None
+        Rounds to simulate; ``None`` runs until all nodes are dead, at most :data:`MAX_ROUNDS`.
+    semantics : str
+        ``clean`` (exact accounting) or ``matlab`` (the accounting of the widely copied MATLAB LEACH/SEP code).
+    radio : str
+        Radio preset name (see :data:`wsnmec.energy.radio.RADIO_PRESETS`).
+    harvest : HarvestSpec
+        Energy replenishment model.
+    battery : float or None
+        Battery capacity [J] capping stored energy; ``None`` means each node's initial energy.
+    positions : str or None
+        CSV file with columns ``x,y`` [m] and optionally ``energy`` [J], one row per node.
+    advanced_fraction : float
+        SEP heterogeneity: fraction m of advanced nodes, in [0, 1].
+    advanced_factor : float
+        SEP heterogeneity: advanced nodes start with (1 + a) E0; a >= 0.
+    revive_threshold : float or None
+        When set, a dead node revives once its stored energy reaches this many joules [J]; ``None`` (the
+        default) means a dead node stays dead.
+    """
+
+    protocol: str = "leach"
+    nodes: int = 100
+    field: tuple[float, float] = (100.0, 100.0)
+    sink: tuple[float, float] | None = None
+    e0: float = 0.5
+    p: float = 0.1
+    packet_bits: int = 4000
+    rounds: int | None = None
+    semantics: str = "clean"
+    radio: str = "heinzelman2002"
+    harvest: HarvestSpec = HarvestSpec()
+    battery: float | None = None
+    positions: str | None = None
+    advanced_fraction: float = 0.0
+    advanced_factor: float = 0.0
+    revive_threshold: float | None = None
+
+    @property
+    def sink_position(self) -> tuple[float, float]:
+        """The effective sink position [m] (field centre when ``sink`` is None)."""
+        if self.sink is None:
+            return (self.field[0] / 2.0, self.field[1] / 2.0)
+        return self.sink
+
+    @property
+    def max_rounds(self) -> int:
+        """Rounds to simulate at most."""
+        return self.rounds if self.rounds is not None else MAX_ROUNDS
+
+    @classmethod
+    def keys(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))
+
+    @classmethod
+    def from_mapping(cls, values: dict | None = None, **more) -> "Scenario":
+        """Validate raw values (CLI strings or study-file values); missing keys take the defaults.
+
+        Raises
+        ------
+        ParameterError
+            Naming the option (``--nodes``) and what is allowed, for an unknown key or a bad value.
+        """
+        raw = dict(values or {})
+        raw.update(more)
+        known = set(cls.keys())
+        for key in raw:
+            if key not in known:
+                raise ParameterError(
+                    option_name(str(key)), f"is not a scenario parameter; allowed: {', '.join(cls.keys())}"
+                )
+        raw = {k: v for k, v in raw.items() if v is not None or k in ("sink", "rounds", "battery",
+                                                                        "positions", "revive_threshold")}
+        out = {}
+        out["protocol"] = check_choice("--protocol", raw.get("protocol", cls.protocol), PROTOCOLS)
+        out["nodes"] = check_int("--nodes", raw.get("nodes", cls.nodes), 1)
+        out["field"] = _pair("--field", raw.get("field", (100.0, 100.0)), positive=True, allow_single=True)
+        sink = raw.get("sink")
+        out["sink"] = None if sink is None else _pair("--sink", sink, positive=False, allow_single=False)
+        out["e0"] = check_float("--e0", raw.get("e0", cls.e0), 0.0, min_inclusive=False)
+        out["p"] = check_float("--p", raw.get("p", cls.p), 0.0, 1.0, min_inclusive=False)
+        out["packet_bits"] = check_int("--packet-bits", raw.get("packet_bits", cls.packet_bits), 1)
+        rounds = raw.get("rounds")
+        out["rounds"] = None if rounds is None else check_int("--rounds", rounds, 1, MAX_ROUNDS)
+        out["semantics"] = check_choice("--semantics", raw.get("semantics", cls.semantics), SEMANTICS)
+        out["radio"] = check_choice("--radio", raw.get("radio", cls.radio), RADIO_PRESETS)
+        out["harvest"] = HarvestSpec.parse(raw.get("harvest", "none"))
+        battery = raw.get("battery")
+        out["battery"] = None if battery is None else check_float("--battery", battery, 0.0, min_inclusive=False)
+        positions = raw.get("positions")
+        if positions is not None:
+            positions = os.fspath(positions)
+            if not os.path.isfile(positions) or not os.access(positions, os.R_OK):
+                raise ParameterError("--positions", f"must be a readable CSV file; got {positions!r}")
+        out["positions"] = positions
+        out["advanced_fraction"] = check_float(
+            "--advanced-fraction", raw.get("advanced_fraction", cls.advanced_fraction), 0.0, 1.0
+        )
+        out["advanced_factor"] = check_float("--advanced-factor", raw.get("advanced_factor", cls.advanced_factor), 0.0)
+        revive = raw.get("revive_threshold")
+        out["revive_threshold"] = (
+            None if revive is None else check_float("--revive-threshold", revive, 0.0, min_inclusive=False)
+        )
+        return cls(**out)
+
+    def replace(self, **changes) -> "Scenario":
+        """A validated copy with some parameters changed."""
+        values = self.to_config()
+        values.update(changes)
+        return Scenario.from_mapping(values)
+
+    def to_config(self) -> dict:
+        """Every effective parameter as plain JSON-able values (sink resolved, harvest as its spec)."""
+        config = asdict(self)
+        config["field"] = list(self.field)
+        config["sink"] = list(self.sink_position)
+        config["harvest"] = str(self.harvest)
+        return config
