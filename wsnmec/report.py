@@ -1,0 +1,283 @@
+"""Turning a simulation result into what a user sees: the ``--json`` object, the readable summary and the
+``--out`` files of ``wsnmec run``.
+
+Everything here reads the tables of a :class:`~wsnmec.simulation.SimulationResult` (``config``, ``rounds``,
+``summary``); nothing is recomputed that the tables do not hold, except the mean and 95 % confidence
+interval of the lifetime metrics over replicas (:func:`wsnmec.metrics.mean_ci`).
+
+Output files of ``--out DIR`` (see :data:`RUN_FILES`):
+
+``rounds.parquet``
+    The per-round long-form table (one row per replica and round).
+``summary.parquet``
+    One row per replica: seed, FND, HND, LND, rounds, energies [J].
+``config.json``
+    Every effective parameter of the run, the seed of every replica and the wsnmec version.
+
+Each file is written to a temporary name in ``DIR`` and then renamed (:mod:`wsnmec.io`), so an interrupted
+write never leaves a half file and never damages the previous version; other files in ``DIR`` are left
+alone.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import io
+from .errors import ParameterError
+from .metrics import mean_ci
+
+#: Files written by ``wsnmec run --out DIR``, in writing order.
+RUN_FILES = ("rounds.parquet", "summary.parquet", "config.json")
+
+#: Summary columns holding the energy totals of a replica [J], and their keys in the JSON ``energy`` object.
+ENERGY_COLUMNS = {
+    "initial": "energy_initial_j",
+    "harvested": "energy_harvested_j",
+    "consumed": "energy_consumed_j",
+    "residual": "energy_residual_j",
+}
+
+LIFETIME_COLUMNS = ("fnd", "hnd", "lnd")
+
+
+def jsonable(value):
+    """``value`` with numpy/pandas scalars, arrays and tuples turned into plain JSON types.
+
+    Missing values (``None``, ``pd.NA``, NaN) become ``None`` (JSON ``null``); infinities are kept as
+    strings ``"inf"``/``"-inf"`` because JSON has no number for them.
+    """
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [jsonable(v) for v in value.tolist()]
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        number = float(value)
+        if math.isnan(number):
+            return None
+        if math.isinf(number):
+            return "inf" if number > 0 else "-inf"
+        return number
+    if isinstance(value, (str, os.PathLike)):
+        return os.fspath(value)
+    if hasattr(value, "item"):  # other numpy scalar types
+        return jsonable(value.item())
+    return str(value)
+
+
+def _optional_int(value) -> int | None:
+    """An int, or ``None`` for a missing value (pandas ``<NA>``, NaN, ``None``)."""
+    if value is None or value is pd.NA:
+        return None
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return int(value)
+
+
+def _alive_by_replica(rounds: pd.DataFrame) -> dict[int, list[int]]:
+    """Alive count at the end of rounds 1, 2, ... for each replica index."""
+    out: dict[int, list[int]] = {}
+    if rounds.empty:
+        return out
+    ordered = rounds.sort_values(["replica", "round"], kind="stable")
+    for replica, group in ordered.groupby("replica", sort=True):
+        out[int(replica)] = [int(v) for v in group["alive"].to_numpy()]
+    return out
+
+
+def replica_records(result) -> list[dict]:
+    """One dict per replica, in replica order, with the keys of the ``--json`` ``replicas`` entries.
+
+    Keys: ``seed`` (int), ``fnd``, ``hnd``, ``lnd`` (int round numbers or ``None`` when not reached),
+    ``rounds`` (rounds simulated), ``energy`` (``initial``, ``harvested``, ``consumed``, ``residual`` [J])
+    and ``alive`` (alive nodes at the end of round 1, 2, ...).
+    """
+    summary = result.summary.sort_values("replica", kind="stable")
+    alive = _alive_by_replica(result.rounds)
+    records = []
+    for row in summary.to_dict("records"):
+        records.append(
+            {
+                "seed": int(row["seed"]),
+                "fnd": _optional_int(row["fnd"]),
+                "hnd": _optional_int(row["hnd"]),
+                "lnd": _optional_int(row["lnd"]),
+                "rounds": int(row["rounds"]),
+                "energy": {key: float(row[column]) for key, column in ENERGY_COLUMNS.items()},
+                "alive": alive.get(int(row["replica"]), []),
+            }
+        )
+    return records
+
+
+def run_json(result) -> dict:
+    """The object ``wsnmec run --json`` prints: ``{"config": {...}, "replicas": [...]}``.
+
+    ``config`` holds every effective parameter (``result.config``: the scenario, the seed, the replica
+    seeds, the node count, the radio constants and the wsnmec version); ``replicas`` is
+    :func:`replica_records`.
+    """
+    return {"config": jsonable(result.config), "replicas": replica_records(result)}
+
+
+def _fmt_number(value, digits: int = 1) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    return f"{value:.{digits}f}"
+
+
+def _fmt_round(value) -> str:
+    return "-" if value is None else str(value)
+
+
+def _lifetime_line(name: str, values: list[int | None], confidence: float = 0.95) -> str:
+    reached = [v for v in values if v is not None]
+    label = f"{name.upper()}"
+    if not reached:
+        return f"  {label}  not reached in any replica"
+    mean, low, high = mean_ci(reached, confidence)
+    text = f"  {label}  mean {_fmt_number(mean)}"
+    if len(reached) > 1:
+        text += f"   {confidence:.0%} CI [{_fmt_number(low)}, {_fmt_number(high)}]"
+    else:
+        text += "   (one value, no CI)"
+    if len(reached) < len(values):
+        text += f"   (reached in {len(reached)} of {len(values)} replicas; mean over those)"
+    return text
+
+
+def _scenario_lines(config: dict) -> list[str]:
+    field = config.get("field", ["?", "?"])
+    sink = config.get("sink", ["?", "?"])
+    rounds = config.get("rounds")
+    parts = [
+        f"protocol {config.get('protocol')}",
+        f"{config.get('nodes')} nodes",
+        f"field {field[0]:g} x {field[1]:g} m",
+        f"sink ({sink[0]:g}, {sink[1]:g}) m",
+        f"E0 {config.get('e0'):g} J",
+        f"p {config.get('p'):g}",
+        f"{config.get('packet_bits')}-bit packets",
+    ]
+    second = [
+        f"semantics {config.get('semantics')}",
+        f"radio {config.get('radio')}",
+        f"harvest {config.get('harvest')}",
+        "battery " + ("= initial energy" if config.get("battery") is None else f"{config.get('battery'):g} J"),
+        "rounds " + ("until all dead" if rounds is None else str(rounds)),
+    ]
+    extra = []
+    if config.get("positions"):
+        extra.append(f"positions {config['positions']}")
+    if config.get("advanced_fraction"):
+        extra.append(f"advanced nodes {config['advanced_fraction']:g} with (1 + {config.get('advanced_factor', 0):g}) E0")
+    if config.get("revive_threshold") is not None:
+        extra.append(f"revive at {config['revive_threshold']:g} J")
+    lines = [", ".join(parts), ", ".join(second)]
+    if extra:
+        lines.append(", ".join(extra))
+    return lines
+
+
+def summary_text(result, confidence: float = 0.95) -> str:
+    """The readable summary ``wsnmec run`` prints without ``--json``.
+
+    Per replica: its seed, FND, HND, LND (``-`` when not reached), rounds simulated and the energies [J];
+    then the mean of FND, HND and LND over the replicas that reached them with a Student-t confidence
+    interval (:func:`wsnmec.metrics.mean_ci`) and the mean energies.
+    """
+    config = result.config
+    records = replica_records(result)
+    lines = ["wsnmec run"]
+    lines += ["  " + line for line in _scenario_lines(config)]
+    lines.append(f"  seed {config.get('seed')}, {len(records)} replica{'s' if len(records) != 1 else ''}")
+    lines.append("")
+    header = (
+        f"{'replica':>7}  {'seed':>19}  {'FND':>6}  {'HND':>6}  {'LND':>6}  {'rounds':>6}  "
+        f"{'E_init [J]':>11}  {'E_harv [J]':>11}  {'E_cons [J]':>11}  {'E_resid [J]':>11}"
+    )
+    lines.append(header)
+    for index, record in enumerate(records, start=1):
+        energy = record["energy"]
+        lines.append(
+            f"{index:>7}  {record['seed']:>19}  {_fmt_round(record['fnd']):>6}  {_fmt_round(record['hnd']):>6}  "
+            f"{_fmt_round(record['lnd']):>6}  {record['rounds']:>6}  {energy['initial']:>11.6f}  "
+            f"{energy['harvested']:>11.6f}  {energy['consumed']:>11.6f}  {energy['residual']:>11.6f}"
+        )
+    lines.append("")
+    lines.append(f"Lifetime over {len(records)} replica{'s' if len(records) != 1 else ''} [rounds]:")
+    for name in LIFETIME_COLUMNS:
+        lines.append(_lifetime_line(name, [r[name] for r in records], confidence))
+    lines.append("Energy, mean per replica [J]:")
+    means = {key: float(np.mean([r["energy"][key] for r in records])) if records else math.nan for key in ENERGY_COLUMNS}
+    lines.append(
+        "  " + ", ".join(f"{key} {_fmt_number(value, 6)}" for key, value in means.items())
+    )
+    return "\n".join(lines)
+
+
+def check_output_dir(path, parameter: str = "--out") -> Path:
+    """Validate an output directory before a run: it may exist (as a directory) or be creatable.
+
+    Raises
+    ------
+    ParameterError
+        When ``path`` exists but is not a directory, or is not writable.
+    """
+    directory = Path(path)
+    if directory.exists():
+        if not directory.is_dir():
+            raise ParameterError(parameter, f"must be a directory (existing or new); {os.fspath(path)!r} is a file")
+        if not os.access(directory, os.W_OK | os.X_OK):
+            raise ParameterError(parameter, f"must be a writable directory; got {os.fspath(path)!r}")
+        return directory
+    parent = directory.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise ParameterError(parameter, f"must be a directory that can be created; got {os.fspath(path)!r}")
+    return directory
+
+
+def write_run(result, directory, parameter: str = "--out") -> list[Path]:
+    """Write :data:`RUN_FILES` of ``result`` into ``directory`` (created if needed), each atomically.
+
+    Other files in ``directory`` are not touched. A failure while writing one file leaves that file's
+    previous version (if any) intact and no temporary file behind.
+
+    Raises
+    ------
+    ParameterError
+        Naming ``parameter`` when the directory cannot be created or a file cannot be written.
+    """
+    directory = Path(directory)
+    written = []
+    target = directory
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        target = directory / "rounds.parquet"
+        written.append(io.write_parquet(target, result.rounds))
+        target = directory / "summary.parquet"
+        written.append(io.write_parquet(target, result.summary))
+        target = directory / "config.json"
+        written.append(io.write_json(target, jsonable(result.config), allow_nan=False))
+    except OSError as exc:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        raise ParameterError(parameter, f"cannot write {os.fspath(target)!r}: {reason}") from exc
+    return written
