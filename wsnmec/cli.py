@@ -61,6 +61,71 @@ def main():
 # --- wsnmec run (lifetime simulator) ----------------------------------------------------------------
 
 
+def _progress_bar(enabled: bool, total: int):
+    """A tqdm bar on stderr (or ``None``) whose ``update`` is the progress callback of ``simulate``."""
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="round", file=sys.stderr, delay=1.0, dynamic_ncols=True, leave=False)
+
+
+@main.command("run")
+@click.option("--protocol", metavar="[direct|leach|ileach]", help="Clustering protocol.  [default: leach]")
+@click.option("--nodes", metavar="N", help="Number of sensor nodes (>= 1).  [default: 100]")
+@click.option("--field", metavar="W[,H]", help="Field width and height [m].  [default: 100,100]")
+@click.option("--sink", metavar="X,Y", help="Sink position [m], inside or outside the field.  [default: field centre]")
+@click.option("--e0", metavar="J", help="Initial energy of a node [J].  [default: 0.5]")
+@click.option("--p", "p", metavar="P", help="Desired cluster-head fraction, in (0, 1].  [default: 0.1]")
+@click.option("--packet-bits", metavar="L", help="Data packet length [bit].  [default: 4000]")
+@click.option("--rounds", metavar="R", help="Rounds to simulate.  [default: until all nodes are dead, at most 100000]")
+@click.option("--seed", metavar="S", help="Seed (integer in [0, 2**63-1]).  [default: a fresh seed, recorded in the output]")
+@click.option("--replicas", metavar="K", help="Independent replicas (>= 1).  [default: 1]")
+@click.option("--semantics", metavar="[clean|matlab]", help="Energy accounting: exact, or that of the MATLAB LEACH/SEP code.  [default: clean]")
+@click.option("--radio", metavar="[heinzelman2002|heinzelman2000]", help="Radio model preset.  [default: heinzelman2002]")
+@click.option("--harvest", metavar="SPEC", help="Energy harvesting: none, constant:J, bernoulli:J,Q, markov:J_GOOD,J_BAD,P_GOOD_TO_BAD,P_BAD_TO_GOOD or solar:J_PEAK,PERIOD.  [default: none]")
+@click.option("--battery", metavar="J", help="Battery capacity [J].  [default: each node's initial energy]")
+@click.option("--positions", metavar="CSV", help="CSV with columns x,y [m] and optionally energy [J], one row per node.")
+@click.option("--advanced-fraction", metavar="M", help="SEP heterogeneity: fraction of advanced nodes, in [0, 1].  [default: 0]")
+@click.option("--advanced-factor", metavar="A", help="SEP heterogeneity: advanced nodes start with (1 + A) E0.  [default: 0]")
+@click.option("--revive-threshold", metavar="J", help="Let a dead node revive once its stored energy reaches J [J].  [default: dead nodes stay dead]")
+@click.option("--workers", metavar="W", help="Parallel workers for the replicas.  [default: all cores]")
+@click.option("--out", "out", metavar="DIR", help="Write rounds.parquet, summary.parquet and config.json into DIR.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of the summary.")
+def run(out, as_json, seed, replicas, workers, **parameters):
+    """Simulate the lifetime of a clustered sensor network and summarise FND/HND/LND."""
+    from .errors import check_int
+    from .report import check_output_dir, run_json, summary_text, write_run
+    from .scenario import Scenario
+    from .seeding import check_seed, fresh_seed
+
+    scenario = Scenario.from_mapping({k: v for k, v in parameters.items() if v is not None})
+    seed = fresh_seed() if seed is None else check_seed(seed, "--seed")
+    replicas = 1 if replicas is None else check_int("--replicas", replicas, 1)
+    workers = None if workers is None else check_int("--workers", workers, 1)
+    if out is not None:
+        check_output_dir(out, "--out")
+
+    from .simulation import simulate
+
+    bar = _progress_bar(not as_json and sys.stderr.isatty(), scenario.max_rounds * replicas)
+    try:
+        result = simulate(scenario, seed, replicas, workers=workers, progress=bar.update if bar else None)
+    finally:
+        if bar is not None:
+            bar.close()
+
+    if out is not None:
+        write_run(result, out, "--out")
+    if as_json:
+        import json
+
+        click.echo(json.dumps(run_json(result), allow_nan=False))
+    else:
+        click.echo(summary_text(result))
+
+
+
 # --- wsnmec offload (offloading engine) ----------------------------------------------------------------
 
 
