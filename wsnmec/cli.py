@@ -61,13 +61,21 @@ def main():
 # --- wsnmec run (lifetime simulator) ----------------------------------------------------------------
 
 
+#: Seconds a run must last before its progress bar appears (short runs show none).
+PROGRESS_DELAY_S = 1.0
+
+
+def _stderr_is_terminal() -> bool:
+    return sys.stderr.isatty()
+
+
 def _progress_bar(enabled: bool, total: int):
     """A tqdm bar on stderr (or ``None``) whose ``update`` is the progress callback of ``simulate``."""
     if not enabled:
         return None
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="round", file=sys.stderr, delay=1.0, dynamic_ncols=True, leave=False)
+    return tqdm(total=total, unit="round", file=sys.stderr, delay=PROGRESS_DELAY_S, dynamic_ncols=True, leave=False)
 
 
 @main.command("run")
@@ -108,7 +116,7 @@ def run(out, as_json, seed, replicas, workers, **parameters):
 
     from .simulation import simulate
 
-    bar = _progress_bar(not as_json and sys.stderr.isatty(), scenario.max_rounds * replicas)
+    bar = _progress_bar(not as_json and _stderr_is_terminal(), scenario.max_rounds * replicas)
     try:
         result = simulate(scenario, seed, replicas, workers=workers, progress=bar.update if bar else None)
     finally:

@@ -14,9 +14,9 @@ Output files of ``--out DIR`` (see :data:`RUN_FILES`):
 ``config.json``
     Every effective parameter of the run, the seed of every replica and the wsnmec version.
 
-Each file is written to a temporary name in ``DIR`` and then renamed (:mod:`wsnmec.io`), so an interrupted
-write never leaves a half file and never damages the previous version; other files in ``DIR`` are left
-alone.
+The files are written to temporary names in ``DIR`` and renamed once all are written (:mod:`wsnmec.io`), so an
+interrupted write never leaves a half file and never damages the previous versions; other files in ``DIR``
+are left alone.
 """
 
 from __future__ import annotations
@@ -256,28 +256,38 @@ def check_output_dir(path, parameter: str = "--out") -> Path:
 
 
 def write_run(result, directory, parameter: str = "--out") -> list[Path]:
-    """Write :data:`RUN_FILES` of ``result`` into ``directory`` (created if needed), each atomically.
+    """Write :data:`RUN_FILES` of ``result`` into ``directory`` (created if needed).
 
-    Other files in ``directory`` are not touched. A failure while writing one file leaves that file's
-    previous version (if any) intact and no temporary file behind.
+    All three files are first written to temporary names in ``directory`` (:func:`wsnmec.io.atomic_path`)
+    and renamed over their targets only after all three were written, so a failure while writing leaves
+    every previously written file intact and no temporary file behind. Other files in ``directory`` are
+    not touched.
 
     Raises
     ------
     ParameterError
         Naming ``parameter`` when the directory cannot be created or a file cannot be written.
     """
+    import contextlib
+    import json
+
     directory = Path(directory)
-    written = []
+    targets = [directory / name for name in RUN_FILES]
     target = directory
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        target = directory / "rounds.parquet"
-        written.append(io.write_parquet(target, result.rounds))
-        target = directory / "summary.parquet"
-        written.append(io.write_parquet(target, result.summary))
-        target = directory / "config.json"
-        written.append(io.write_json(target, jsonable(result.config), allow_nan=False))
+        with contextlib.ExitStack() as stack:
+            target = targets[0]
+            tmp = stack.enter_context(io.atomic_path(target))
+            result.rounds.to_parquet(tmp, engine="pyarrow", index=False)
+            target = targets[1]
+            tmp = stack.enter_context(io.atomic_path(target))
+            result.summary.to_parquet(tmp, engine="pyarrow", index=False)
+            target = targets[2]
+            tmp = stack.enter_context(io.atomic_path(target))
+            tmp.write_text(json.dumps(jsonable(result.config), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+            target = directory
     except OSError as exc:
         reason = exc.strerror or str(exc) or type(exc).__name__
         raise ParameterError(parameter, f"cannot write {os.fspath(target)!r}: {reason}") from exc
-    return written
+    return targets
