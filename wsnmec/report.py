@@ -154,7 +154,8 @@ def _lifetime_line(name: str, values: list[int | None], confidence: float = 0.95
     mean, low, high = mean_ci(reached, confidence)
     text = f"  {label}  mean {_fmt_number(mean)}"
     if len(reached) > 1:
-        text += f"   {confidence:.0%} CI [{_fmt_number(low)}, {_fmt_number(high)}]"
+        sd = float(np.std(reached, ddof=1))
+        text += f"   sd {_fmt_number(sd)}   {confidence:.0%} CI [{_fmt_number(low)}, {_fmt_number(high)}]"
     else:
         text += "   (one value, no CI)"
     if len(reached) < len(values):
@@ -200,7 +201,7 @@ def summary_text(result, confidence: float = 0.95) -> str:
 
     Per replica: its seed, FND, HND, LND (``-`` when not reached), rounds simulated and the energies [J];
     then the mean of FND, HND and LND over the replicas that reached them with a Student-t confidence
-    interval (:func:`wsnmec.metrics.mean_ci`) and the mean energies.
+    interval (:func:`wsnmec.metrics.mean_ci`) and sample standard deviation, and the mean energies.
     """
     config = result.config
     records = replica_records(result)
