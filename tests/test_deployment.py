@@ -1,0 +1,79 @@
+"""Deployment: uniform positions, CSV positions, SEP heterogeneity, battery capacity."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from wsnmec.deployment import advanced_count, deploy, read_positions
+from wsnmec.errors import ParameterError
+from wsnmec.scenario import Scenario
+
+
+def test_uniform_positions_from_the_generator():
+    scenario = Scenario.from_mapping(nodes=500, field="200,50")
+    net = deploy(scenario, np.random.default_rng(3))
+    u = np.random.default_rng(3).random((500, 2))
+    np.testing.assert_array_equal(net.x, u[:, 0] * 200.0)
+    np.testing.assert_array_equal(net.y, u[:, 1] * 50.0)
+    assert net.x.min() >= 0 and net.x.max() < 200 and net.y.max() < 50
+    assert net.sink == (100.0, 25.0)
+    np.testing.assert_array_equal(net.energy, 0.5)
+    np.testing.assert_array_equal(net.capacity, net.energy)
+
+
+def test_sep_heterogeneity_and_battery():
+    scenario = Scenario.from_mapping(nodes=100, advanced_fraction=0.1, advanced_factor=1.0, battery=2.0,
+                                     sink="0,-50")
+    net = deploy(scenario, np.random.default_rng(0))
+    assert net.advanced.sum() == 10 and net.advanced[:10].all()
+    np.testing.assert_array_equal(net.energy[:10], 1.0)
+    np.testing.assert_array_equal(net.energy[10:], 0.5)
+    np.testing.assert_array_equal(net.capacity, 2.0)
+    assert net.sink == (0.0, -50.0)
+    assert advanced_count(100, 0.29) == 29 and advanced_count(3, 0.5) == 2 and advanced_count(10, 0.0) == 0
+
+
+def test_csv_positions_with_and_without_energy(tmp_path):
+    path = tmp_path / "nodes.csv"
+    path.write_text("x,y,energy\n1,2,0.3\n3.5,-4,0.7\n")
+    net = deploy(Scenario.from_mapping(positions=str(path), nodes=999), np.random.default_rng(0))
+    assert net.nodes == 2
+    np.testing.assert_array_equal(net.x, [1.0, 3.5])
+    np.testing.assert_array_equal(net.energy, [0.3, 0.7])
+    np.testing.assert_array_equal(net.capacity, [0.3, 0.7])
+    path2 = tmp_path / "xy.csv"
+    path2.write_text("x, y\n0,0\n10,10\n20,20\n")
+    net2 = deploy(Scenario.from_mapping(positions=str(path2), e0=0.2), np.random.default_rng(0))
+    assert net2.nodes == 3 and (net2.energy == 0.2).all()
+    with pytest.raises(ParameterError, match="--advanced-fraction"):
+        deploy(Scenario.from_mapping(positions=str(path), advanced_fraction=0.5), np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("text", [
+    "",                                  # empty file
+    "a,b\n1,2\n",                        # wrong columns
+    "x\n1\n",                            # missing y
+    "x,y\n",                             # no rows
+    "x,y\n1,two\n",                      # not a number
+    "x,y\n1,nan\n",                      # not finite
+    "x,y,energy\n1,2,0\n",               # non-positive energy
+    "x,y,energy,extra\n1,2,3,4\n",       # unknown column
+    "x,y\n1,2,3,4\n5\n",                 # ragged rows
+])
+def test_malformed_csv(tmp_path, text):
+    path = tmp_path / "bad.csv"
+    path.write_text(text)
+    with pytest.raises(ParameterError) as info:
+        read_positions(path)
+    assert info.value.parameter == "--positions"
+
+
+def test_unreadable_csv(tmp_path):
+    path = tmp_path / "binary.csv"
+    path.write_bytes(b"\xff\xfe\x00\x81garbage\x00")
+    with pytest.raises(ParameterError) as info:
+        read_positions(path)
+    assert info.value.parameter == "--positions"
+    with pytest.raises(ParameterError):
+        read_positions(tmp_path / "missing.csv")

@@ -1,0 +1,65 @@
+"""iLEACH: LEACH with deterministic cluster-head selection, LEACH-DCHS (Handy, Haase, Timmermann 2002).
+
+Notes
+-----
+The LEACH threshold (see :mod:`wsnmec.clustering.leach`, same epoch rule and draw order) is scaled by the
+node's energy [1]_:
+
+    T_n(r) = p / (1 - p ((r - 1) mod E)) * [E_cur / E_max + (r_s div E) (1 - E_cur / E_max)]
+
+with E_cur the node's stored energy [J] at election time (after this round's harvest), E_max its battery
+capacity [J], E = round(1/p), and r_s the number of consecutive rounds in which the node (alive) has not
+been CH, reset to 0 when it is elected; ``div`` is integer division. The second term lifts the threshold of
+a node that has not been CH for 1/p rounds, which keeps the network from running out of CH candidates
+when the energies are low.
+
+References
+----------
+.. [1] M. J. Handy, M. Haase, D. Timmermann, "Low energy adaptive clustering hierarchy with deterministic
+   cluster-head selection", Proc. 4th IEEE Conf. on Mobile and Wireless Communications Networks (MWCN),
+   Stockholm, 2002, pp. 368-372.
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+from .leach import epoch_length, leach_threshold
+
+
+def ileach_threshold(round_number: int, p: float, energy: float, capacity: float, rounds_since_ch: int) -> float:
+    """The LEACH-DCHS threshold of an eligible node (see module Notes); energies in [J]."""
+    ratio = energy / capacity
+    return leach_threshold(round_number, p) * (ratio + (rounds_since_ch // epoch_length(p)) * (1.0 - ratio))
+
+
+@njit(cache=True, nogil=True)
+def elect_ileach(rng, round_number, p, epoch_len, draw_all, alive, energy, capacity, ch_epoch,
+                 rounds_since_ch, is_ch, ch_list):
+    """Elect this round's cluster heads by LEACH-DCHS (compiled, in place); returns their number.
+
+    Same parameters as :func:`wsnmec.clustering.leach.elect_leach`; ``energy`` and ``capacity`` [J] give
+    E_cur and E_max.
+    """
+    epoch = (round_number - 1) // epoch_len
+    threshold = p / (1.0 - p * ((round_number - 1) % epoch_len))
+    n_ch = 0
+    for i in range(alive.shape[0]):
+        is_ch[i] = 0
+        if alive[i] == 0:
+            continue
+        eligible = ch_epoch[i] != epoch
+        if eligible or draw_all:
+            u = rng.random()
+            if eligible:
+                ratio = energy[i] / capacity[i]
+                node_threshold = threshold * (ratio + (rounds_since_ch[i] // epoch_len) * (1.0 - ratio))
+                if u < node_threshold:
+                    is_ch[i] = 1
+                    ch_epoch[i] = epoch
+                    ch_list[n_ch] = i
+                    n_ch += 1
+                    rounds_since_ch[i] = 0
+                    continue
+        rounds_since_ch[i] += 1
+    return n_ch

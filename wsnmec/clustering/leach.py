@@ -1,0 +1,85 @@
+"""LEACH cluster-head election (Heinzelman, Chandrakasan, Balakrishnan 2000).
+
+Notes
+-----
+Rounds are numbered r = 1, 2, ...; the epoch length is E = round(1/p) (halves rounded up, as MATLAB's
+``round``). A node that has been cluster head in the current epoch (rounds ``k E + 1 .. (k + 1) E``) is not
+eligible. An eligible alive node draws u uniform in [0, 1) and becomes CH when
+
+    u < T(r) = p / (1 - p ((r - 1) mod E)).
+
+Random draws, in node order: under ``clean`` only eligible alive nodes draw; under ``matlab`` every alive
+node draws one uniform, eligible or not, as the MATLAB LEACH/SEP code does.
+
+References
+----------
+.. [1] W. R. Heinzelman, A. Chandrakasan, H. Balakrishnan, "Energy-efficient communication protocol for
+   wireless microsensor networks", Proc. HICSS, 2000.
+"""
+
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+
+def epoch_length(p: float) -> int:
+    """Epoch length E = round(1/p) in rounds (halves rounded up), at least 1."""
+    return max(1, int(math.floor(1.0 / p + 0.5)))
+
+
+def leach_threshold(round_number: int, p: float) -> float:
+    """The LEACH threshold T(r) of an eligible node in round ``round_number`` (counted from 1)."""
+    return p / (1.0 - p * ((round_number - 1) % epoch_length(p)))
+
+
+@njit(cache=True, nogil=True)
+def elect_leach(rng, round_number, p, epoch_len, draw_all, alive, energy, capacity, ch_epoch,
+                rounds_since_ch, is_ch, ch_list):
+    """Elect this round's cluster heads (compiled, in place); returns their number.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The replica's generator.
+    round_number : int
+        r, counted from 1.
+    p : float
+        Desired CH fraction in (0, 1].
+    epoch_len : int
+        E = round(1/p).
+    draw_all : bool
+        True under ``matlab`` semantics: every alive node draws, eligible or not.
+    alive : uint8[N]
+        Alive flags.
+    energy, capacity : float64[N]
+        Stored energy and battery capacity [J] (unused by LEACH; same signature as iLEACH).
+    ch_epoch : int64[N]
+        Epoch index in which each node was last CH (-1 never); updated.
+    rounds_since_ch : int64[N]
+        Consecutive rounds each alive node has not been CH; updated (0 when elected).
+    is_ch : uint8[N]
+        Output mask of this round's cluster heads.
+    ch_list : int64[N]
+        Output: the CH indices in increasing order in its first ``n_ch`` entries.
+    """
+    epoch = (round_number - 1) // epoch_len
+    threshold = p / (1.0 - p * ((round_number - 1) % epoch_len))
+    n_ch = 0
+    for i in range(alive.shape[0]):
+        is_ch[i] = 0
+        if alive[i] == 0:
+            continue
+        eligible = ch_epoch[i] != epoch
+        if eligible or draw_all:
+            u = rng.random()
+            if eligible and u < threshold:
+                is_ch[i] = 1
+                ch_epoch[i] = epoch
+                ch_list[n_ch] = i
+                n_ch += 1
+                rounds_since_ch[i] = 0
+                continue
+        rounds_since_ch[i] += 1
+    return n_ch

@@ -1,0 +1,170 @@
+"""Energy replenishment (harvesting) models.
+
+Each round, before cluster heads are elected, every harvesting node adds the energy its model yields,
+capped by its battery capacity. A node harvests when it is alive; a dead node harvests only when
+reviving is enabled (``revive_threshold`` set), and then revives as soon as its stored energy reaches the
+threshold. Without reviving a dead node neither harvests nor draws random numbers.
+
+Models (``HarvestSpec.kind``; energies in [J] per round, probabilities per round):
+
+``none``
+    Nothing is harvested.
+``constant:J``
+    Every harvesting node gains ``J`` each round.
+``bernoulli:H,Q``
+    Every harvesting node draws one uniform ``u`` in [0, 1) and gains ``H`` when ``u < Q``.
+``markov:J_GOOD,J_BAD,P_GB,P_BG``
+    Every node carries a two-state chain (good / bad weather), starting in the *good* state. In a round a
+    harvesting node gains the energy of its current state, then draws one uniform ``u`` and switches
+    good -> bad when ``u < P_GB`` (bad -> good when ``u < P_BG``). A node that does not harvest (dead,
+    no reviving) keeps its state and draws nothing.
+``solar:P_PEAK,PERIOD``
+    Diurnal profile, identical for all nodes, no random draws: in round ``r`` (counted from 1) every
+    harvesting node gains ``P_PEAK * max(0, sin(2 pi r / PERIOD))``.
+
+Notes
+-----
+Storage with a battery of capacity ``B_i`` [J]: a node holding ``E_i`` gains
+
+    stored_i = max(0, min(h_i, B_i - E_i))
+
+so stored energy never exceeds the capacity, and harvesting never removes energy (a node that starts above
+its capacity, possible when ``--battery`` is below its initial energy, simply gains nothing until it
+has spent down to the capacity). ``harvested`` in the outputs counts ``stored_i``, the energy actually
+added, so that ``initial + harvested - consumed = residual`` holds exactly.
+
+Random draws happen in node order, one per harvesting node for ``bernoulli`` and ``markov``, none for the
+other models; they come before the election draws of the same round (see :mod:`wsnmec.kernel`).
+
+The Bernoulli and two-state Markov (Gilbert-Elliott-type) sources are the usual stochastic replenishment
+models of energy-harvesting WSN studies, e.g. [1]_; the clipped-sine solar profile is a simple diurnal
+approximation.
+
+References
+----------
+.. [1] S. Sudevalayam, P. Kulkarni, "Energy harvesting sensor nodes: survey and implications", IEEE
+   Commun. Surveys & Tutorials 13(3), 2011.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from ..scenario import HarvestSpec
+
+#: Integer codes of the harvest models as the compiled kernel sees them.
+HARVEST_CODES: dict[str, int] = {"none": 0, "constant": 1, "bernoulli": 2, "markov": 3, "solar": 4}
+
+HARVEST_NONE = 0
+HARVEST_CONSTANT = 1
+HARVEST_BERNOULLI = 2
+HARVEST_MARKOV = 3
+HARVEST_SOLAR = 4
+
+#: Markov chain states.
+MARKOV_GOOD = 0
+MARKOV_BAD = 1
+
+
+def harvest_code(spec: HarvestSpec | str) -> tuple[int, np.ndarray]:
+    """The kernel's (model code, parameter array) for a harvest spec.
+
+    The parameter array always has 4 float64 entries (unused ones are 0), so the kernel has a single
+    signature for every model.
+    """
+    spec = HarvestSpec.parse(spec)
+    params = np.zeros(4, dtype=np.float64)
+    params[: len(spec.params)] = spec.params
+    return HARVEST_CODES[spec.kind], params
+
+
+def can_ever_harvest(spec: HarvestSpec | str) -> bool:
+    """Whether the model can ever add a positive amount of energy (used to end runs early).
+
+    Conservative: returns True whenever a positive harvest is possible in principle.
+    """
+    spec = HarvestSpec.parse(spec)
+    kind, params = spec.kind, spec.params
+    if kind == "none":
+        return False
+    if kind == "constant":
+        return params[0] > 0
+    if kind == "bernoulli":
+        return params[0] > 0 and params[1] > 0
+    if kind == "markov":
+        good, bad, p_gb, _p_bg = params
+        return good > 0 or (bad > 0 and p_gb > 0)
+    if kind == "solar":
+        return params[0] > 0
+    raise AssertionError(kind)  # pragma: no cover - HarvestSpec.parse validated the kind
+
+
+def solar_energy(peak_energy: float, period: float, round_number: int) -> float:
+    """Energy of the solar profile in round ``round_number`` [J] (see module docstring)."""
+    return peak_energy * max(0.0, math.sin(2.0 * math.pi * round_number / period))
+
+
+@njit(cache=True, nogil=True)
+def harvest_round(rng, kind, params, round_number, energy, capacity, alive, markov_state, revive_threshold):
+    """Replenish one round in place (compiled); returns the energy stored this round [J].
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The replica's generator (advanced by the ``bernoulli`` and ``markov`` draws).
+    kind : int
+        Model code (:data:`HARVEST_CODES`).
+    params : float64[4]
+        Model parameters as in :class:`~wsnmec.scenario.HarvestSpec` (energies [J], probabilities,
+        period [rounds]).
+    round_number : int
+        Current round r, counted from 1.
+    energy, capacity : float64[N]
+        Stored energy and battery capacity of every node [J]; ``energy`` is updated.
+    alive : uint8[N]
+        1 for alive nodes; dead nodes revive (set to 1) when reviving is enabled and their energy
+        reaches ``revive_threshold``.
+    markov_state : int8[N]
+        Markov chain state per node (0 good, 1 bad); updated for ``markov``.
+    revive_threshold : float
+        Wake-up threshold [J]; a value <= 0 disables reviving (dead nodes do not harvest).
+    """
+    if kind == HARVEST_NONE:
+        return 0.0
+    revive = revive_threshold > 0.0
+    solar = 0.0
+    if kind == HARVEST_SOLAR:
+        solar = params[0] * max(0.0, math.sin(2.0 * math.pi * round_number / params[1]))
+    total = 0.0
+    n = energy.shape[0]
+    for i in range(n):
+        if alive[i] == 0 and not revive:
+            continue
+        amount = 0.0
+        if kind == HARVEST_CONSTANT:
+            amount = params[0]
+        elif kind == HARVEST_BERNOULLI:
+            if rng.random() < params[1]:
+                amount = params[0]
+        elif kind == HARVEST_MARKOV:
+            if markov_state[i] == MARKOV_GOOD:
+                amount = params[0]
+                if rng.random() < params[2]:
+                    markov_state[i] = MARKOV_BAD
+            else:
+                amount = params[1]
+                if rng.random() < params[3]:
+                    markov_state[i] = MARKOV_GOOD
+        else:
+            amount = solar
+        room = capacity[i] - energy[i]
+        stored = amount if amount < room else room
+        if stored > 0.0:
+            energy[i] += stored
+            total += stored
+        if alive[i] == 0 and revive and energy[i] >= revive_threshold:
+            alive[i] = 1
+    return total
