@@ -1,0 +1,455 @@
+"""Tests of the ``wsnmec run`` command (click's CliRunner) and of :mod:`wsnmec.report`.
+
+Scenarios are tiny (20 nodes, tens of rounds) except one run of the default classic scenario.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from wsnmec import cli
+from wsnmec.metrics import lifetime_rounds
+
+TINY = ["--nodes", "20", "--rounds", "50"]
+# Small enough that nodes die within a few hundred rounds, so alive lists and FND/HND/LND carry information.
+DYING = ["--nodes", "20", "--e0", "0.02", "--rounds", "400"]
+
+
+def invoke(args, **kwargs):
+    return CliRunner().invoke(cli.main, ["run", *args], **kwargs)
+
+
+def run_json(args) -> dict:
+    result = invoke([*args, "--json"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    return json.loads(result.stdout)
+
+
+# --- bad input -----------------------------------------------------------------------------------
+
+
+def write_csv(path: Path, text: str) -> str:
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+BAD_OPTIONS = {
+    # N < 1 (and not an integer)
+    "nodes zero": (["--nodes", "0"], "--nodes"),
+    "nodes negative": (["--nodes", "-5"], "--nodes"),
+    "nodes fraction": (["--nodes", "2.5"], "--nodes"),
+    "nodes text": (["--nodes", "many"], "--nodes"),
+    # p outside (0, 1]
+    "p zero": (["--p", "0"], "--p"),
+    "p above one": (["--p", "1.5"], "--p"),
+    "p negative": (["--p", "-0.1"], "--p"),
+    "p nan": (["--p", "nan"], "--p"),
+    # negative or non-finite energies
+    "e0 negative": (["--e0", "-0.5"], "--e0"),
+    "e0 zero": (["--e0", "0"], "--e0"),
+    "e0 nan": (["--e0", "nan"], "--e0"),
+    "e0 inf": (["--e0", "inf"], "--e0"),
+    "battery negative": (["--battery", "-1"], "--battery"),
+    "battery inf": (["--battery", "inf"], "--battery"),
+    "harvest negative energy": (["--harvest", "constant:-0.001"], "--harvest"),
+    "revive threshold negative": (["--revive-threshold", "-1"], "--revive-threshold"),
+    "advanced fraction above one": (["--advanced-fraction", "1.5"], "--advanced-fraction"),
+    "advanced factor negative": (["--advanced-factor", "-1"], "--advanced-factor"),
+    # non-finite coordinates, malformed sink
+    "sink nan": (["--sink", "nan,50"], "--sink"),
+    "sink inf": (["--sink", "50,inf"], "--sink"),
+    "sink one value": (["--sink", "50"], "--sink"),
+    "sink three values": (["--sink", "1,2,3"], "--sink"),
+    "sink text": (["--sink", "north,east"], "--sink"),
+    "sink empty": (["--sink", ""], "--sink"),
+    # field <= 0 or non-finite
+    "field zero": (["--field", "0"], "--field"),
+    "field negative height": (["--field", "100,-10"], "--field"),
+    "field nan": (["--field", "100,nan"], "--field"),
+    "field inf": (["--field", "inf"], "--field"),
+    "field text": (["--field", "big"], "--field"),
+    # malformed harvest spec
+    "harvest unknown kind": (["--harvest", "wind:1"], "--harvest"),
+    "harvest missing value": (["--harvest", "constant"], "--harvest"),
+    "harvest too few values": (["--harvest", "bernoulli:0.001"], "--harvest"),
+    "harvest too many values": (["--harvest", "solar:0.001,100,3"], "--harvest"),
+    "harvest probability above one": (["--harvest", "bernoulli:0.001,1.5"], "--harvest"),
+    "harvest markov malformed": (["--harvest", "markov:0.001,0,0.1"], "--harvest"),
+    "harvest non-numeric": (["--harvest", "constant:lots"], "--harvest"),
+    "harvest zero period": (["--harvest", "solar:0.001,0"], "--harvest"),
+    # unknown protocol, semantics, radio preset
+    "protocol unknown": (["--protocol", "heed"], "--protocol"),
+    "semantics unknown": (["--semantics", "octave"], "--semantics"),
+    "radio unknown": (["--radio", "heinzelman1999"], "--radio"),
+    # rounds or replicas < 1
+    "rounds zero": (["--rounds", "0"], "--rounds"),
+    "rounds negative": (["--rounds", "-3"], "--rounds"),
+    "rounds text": (["--rounds", "forever"], "--rounds"),
+    "replicas zero": (["--replicas", "0"], "--replicas"),
+    "replicas fraction": (["--replicas", "1.5"], "--replicas"),
+    "packet bits zero": (["--packet-bits", "0"], "--packet-bits"),
+    "workers zero": (["--workers", "0"], "--workers"),
+    # seeds: non-negative integers below 2**63
+    "seed negative": (["--seed", "-1"], "--seed"),
+    "seed fraction": (["--seed", "1.5"], "--seed"),
+    "seed text": (["--seed", "lucky"], "--seed"),
+    "seed too large": (["--seed", str(2**63)], "--seed"),
+}
+
+
+def assert_one_line_error(result, option: str):
+    assert result.exit_code == 2, (result.exit_code, result.output)
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert option in lines[0]
+    assert lines[0].startswith("Error:")
+    assert "Traceback" not in result.output
+    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.parametrize("args, option", BAD_OPTIONS.values(), ids=BAD_OPTIONS.keys())
+def test_bad_option_is_one_line_exit_2(args, option):
+    result = invoke([*TINY, *args])
+    assert_one_line_error(result, option)
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_bad_option_with_json_still_prints_no_json(as_json):
+    result = invoke([*TINY, "--nodes", "0", *(["--json"] if as_json else [])])
+    assert_one_line_error(result, "--nodes")
+
+
+def test_error_message_says_what_is_allowed():
+    result = invoke(["--protocol", "heed"])
+    assert_one_line_error(result, "--protocol")
+    for name in ("direct", "leach", "ileach"):
+        assert name in result.stderr
+    result = invoke(["--radio", "nope"])
+    assert "heinzelman2002" in result.stderr and "heinzelman2000" in result.stderr
+    result = invoke(["--p", "2"])
+    assert "(0, 1]" in result.stderr
+
+
+BAD_CSVS = {
+    "wrong columns": "a,b\n1,2\n3,4\n",
+    "only x": "x\n1\n2\n",
+    "non-numeric": "x,y\n1,2\nthree,4\n",
+    "negative energy": "x,y,energy\n1,2,0.5\n3,4,-0.1\n",
+    "non-finite coordinate": "x,y\n1,2\ninf,4\n",
+    "missing value": "x,y\n1,2\n3,\n",
+    "header only": "x,y\n",
+    "empty file": "",
+    "binary garbage": "\x00\x01\x02\x03",
+}
+
+
+@pytest.mark.parametrize("text", BAD_CSVS.values(), ids=BAD_CSVS.keys())
+def test_malformed_positions_csv(tmp_path, text):
+    path = write_csv(tmp_path / "nodes.csv", text)
+    result = invoke([*TINY, "--seed", "1", "--positions", path])
+    assert_one_line_error(result, "--positions")
+
+
+def test_missing_positions_csv(tmp_path):
+    result = invoke([*TINY, "--positions", str(tmp_path / "no-such-file.csv")])
+    assert_one_line_error(result, "--positions")
+
+
+def test_positions_directory_is_not_a_csv(tmp_path):
+    result = invoke([*TINY, "--positions", str(tmp_path)])
+    assert_one_line_error(result, "--positions")
+
+
+def test_out_that_is_a_file(tmp_path):
+    path = tmp_path / "taken"
+    path.write_text("keep me", encoding="utf-8")
+    result = invoke([*TINY, "--seed", "1", "--out", str(path)])
+    assert_one_line_error(result, "--out")
+    assert path.read_text(encoding="utf-8") == "keep me"
+
+
+def test_unknown_option_is_one_line_exit_2():
+    result = invoke(["--nodez", "10"])
+    assert result.exit_code == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "--nodez" in result.stderr
+
+
+# --- the JSON object -------------------------------------------------------------------------------
+
+
+def test_json_object_shape():
+    data = run_json([*DYING, "--seed", "7", "--replicas", "2"])
+    assert list(data) == ["config", "replicas"]
+    config = data["config"]
+    assert config["seed"] == 7
+    assert config["replicas"] == 2
+    assert config["nodes"] == 20
+    assert config["rounds"] == 400
+    assert config["e0"] == 0.02
+    assert config["protocol"] == "leach"
+    assert config["semantics"] == "clean"
+    assert config["radio"] == "heinzelman2002"
+    assert config["harvest"] == "none"
+    assert config["field"] == [100.0, 100.0]
+    assert config["sink"] == [50.0, 50.0]
+    assert len(data["replicas"]) == 2
+    assert [r["seed"] for r in data["replicas"]] == config["replica_seeds"]
+    assert data["replicas"][0]["seed"] == 7
+    for record in data["replicas"]:
+        assert list(record) == ["seed", "fnd", "hnd", "lnd", "rounds", "energy", "alive"]
+        assert list(record["energy"]) == ["initial", "harvested", "consumed", "residual"]
+        assert isinstance(record["seed"], int)
+        assert len(record["alive"]) == record["rounds"]
+        assert all(isinstance(a, int) and 0 <= a <= 20 for a in record["alive"])
+        # FND/HND/LND agree with the alive curve
+        assert (record["fnd"], record["hnd"], record["lnd"]) == lifetime_rounds(record["alive"], 20)
+        assert record["energy"]["initial"] == pytest.approx(20 * 0.02, rel=1e-12)
+        assert record["energy"]["harvested"] == 0.0
+        energy = record["energy"]
+        assert energy["initial"] + energy["harvested"] - energy["consumed"] == pytest.approx(
+            energy["residual"], rel=1e-9, abs=1e-12
+        )
+
+
+def test_json_nulls_when_nodes_survive():
+    data = run_json([*TINY, "--seed", "3", "--e0", "100"])
+    record = data["replicas"][0]
+    assert record["fnd"] is None and record["hnd"] is None and record["lnd"] is None
+    assert record["rounds"] == 50
+    assert record["alive"] == [20] * 50
+
+
+def test_json_records_every_option():
+    data = run_json(
+        [
+            "--protocol", "ileach", "--nodes", "15", "--field", "80,60", "--sink", "40,150", "--e0", "0.3",
+            "--p", "0.2", "--packet-bits", "2000", "--rounds", "30", "--seed", "11", "--replicas", "1",
+            "--semantics", "matlab", "--radio", "heinzelman2000", "--harvest", "bernoulli:0.001,0.5",
+            "--battery", "0.4", "--advanced-fraction", "0.2", "--advanced-factor", "1",
+        ]
+    )
+    config = data["config"]
+    expected = {
+        "protocol": "ileach", "nodes": 15, "field": [80.0, 60.0], "sink": [40.0, 150.0], "e0": 0.3, "p": 0.2,
+        "packet_bits": 2000, "rounds": 30, "seed": 11, "replicas": 1, "semantics": "matlab",
+        "radio": "heinzelman2000", "battery": 0.4, "advanced_fraction": 0.2, "advanced_factor": 1.0,
+    }
+    for key, value in expected.items():
+        assert config[key] == value, key
+    assert config["harvest"].startswith("bernoulli:")
+    assert "version" in config and "radio_constants" in config
+
+
+def test_replica_seed_reproduces_that_replica():
+    args = [*DYING, "--harvest", "bernoulli:0.0005,0.3"]
+    three = run_json([*args, "--seed", "2024", "--replicas", "3"])
+    second = three["replicas"][1]
+    assert second["seed"] != 2024
+    alone = run_json([*args, "--seed", str(second["seed"]), "--replicas", "1"])
+    again = alone["replicas"][0]
+    assert again["seed"] == second["seed"]
+    assert again["alive"] == second["alive"]
+    assert again["energy"] == second["energy"]  # exactly, not approximately
+    assert (again["fnd"], again["hnd"], again["lnd"], again["rounds"]) == (
+        second["fnd"], second["hnd"], second["lnd"], second["rounds"]
+    )
+
+
+def test_same_seed_same_output_different_seeds_differ():
+    first = run_json([*DYING, "--seed", "5", "--replicas", "2"])
+    second = run_json([*DYING, "--seed", "5", "--replicas", "2"])
+    assert first == second
+    other = run_json([*DYING, "--seed", "6", "--replicas", "2"])
+    assert other["replicas"] != first["replicas"]
+
+
+def test_fresh_seed_is_recorded_and_reproduces():
+    data = run_json(DYING)
+    seed = data["config"]["seed"]
+    assert isinstance(seed, int) and 0 <= seed < 2**63
+    assert data["replicas"][0]["seed"] == seed
+    again = run_json([*DYING, "--seed", str(seed)])
+    assert again["replicas"] == data["replicas"]
+
+
+def test_positions_csv_sets_the_nodes(tmp_path):
+    rows = ["x,y,energy"] + [f"{10 * i},{5 * i},0.05" for i in range(1, 8)]
+    path = write_csv(tmp_path / "nodes.csv", "\n".join(rows) + "\n")
+    data = run_json(["--positions", path, "--rounds", "20", "--seed", "1"])
+    assert data["config"]["nodes"] == 7
+    assert data["config"]["positions"] == path
+    assert data["replicas"][0]["energy"]["initial"] == pytest.approx(7 * 0.05)
+
+
+@pytest.mark.parametrize("protocol", ["direct", "leach", "ileach"])
+@pytest.mark.parametrize("semantics", ["clean", "matlab"])
+def test_every_protocol_and_semantics_runs(protocol, semantics):
+    data = run_json([*DYING, "--protocol", protocol, "--semantics", semantics, "--seed", "9"])
+    record = data["replicas"][0]
+    assert data["config"]["protocol"] == protocol and data["config"]["semantics"] == semantics
+    assert record["alive"][0] <= 20 and record["alive"] == sorted(record["alive"], reverse=True)
+
+
+def test_classic_scenario_defaults_smoke():
+    """The default scenario (100 nodes, 0.5 J, LEACH, until all nodes are dead) runs to the last death."""
+    data = run_json(["--seed", "1"])
+    config = data["config"]
+    assert (config["protocol"], config["nodes"], config["e0"], config["p"], config["packet_bits"]) == (
+        "leach", 100, 0.5, 0.1, 4000
+    )
+    assert config["field"] == [100.0, 100.0] and config["sink"] == [50.0, 50.0]
+    assert config["rounds"] is None and config["replicas"] == 1
+    record = data["replicas"][0]
+    assert record["lnd"] is not None
+    assert record["fnd"] <= record["hnd"] <= record["lnd"] == record["rounds"] == len(record["alive"])
+    assert record["alive"][-1] == 0 and record["alive"][-2] > 0
+    # Classic LEACH lifetimes are hundreds to a few thousand rounds.
+    assert 100 < record["fnd"] < 5000
+    assert record["energy"]["residual"] == pytest.approx(0.0, abs=1e-9)
+    assert record["energy"]["consumed"] == pytest.approx(50.0, rel=1e-9)
+
+
+# --- the readable summary ------------------------------------------------------------------------
+
+
+def test_summary_text_lists_replicas_and_confidence_interval():
+    result = invoke([*DYING, "--seed", "7", "--replicas", "3"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""  # no progress bar when stderr is not a terminal
+    text = result.stdout
+    data = run_json([*DYING, "--seed", "7", "--replicas", "3"])
+    for record in data["replicas"]:
+        assert str(record["seed"]) in text
+    for name in ("FND", "HND", "LND"):
+        assert name in text
+    assert "95% CI" in text
+    # each replica row shows its FND, HND, LND and rounds
+    rows = [line.split() for line in text.splitlines() if line.split()[:1] in (["1"], ["2"], ["3"])]
+    assert len(rows) == 3
+    for row, record in zip(rows, data["replicas"]):
+        expected = [str(record[k]) if record[k] is not None else "-" for k in ("seed", "fnd", "hnd", "lnd", "rounds")]
+        assert row[1:6] == expected
+    fnds = [r["fnd"] for r in data["replicas"]]
+    assert f"mean {sum(fnds) / 3:.1f}" in text
+
+
+def test_progress_bar_on_terminal_only_without_json(monkeypatch):
+    monkeypatch.setattr(cli, "_stderr_is_terminal", lambda: True)
+    monkeypatch.setattr(cli, "PROGRESS_DELAY_S", 0.0)
+    shown = invoke([*TINY, "--seed", "1"])
+    assert shown.exit_code == 0, shown.output
+    assert "round" in shown.stderr  # the tqdm bar went to stderr
+    assert "FND" in shown.stdout and "round/s" not in shown.stdout
+    quiet = invoke([*TINY, "--seed", "1", "--json"])
+    assert quiet.exit_code == 0
+    assert quiet.stderr == ""
+    json.loads(quiet.stdout)
+
+
+# --- --out DIR -----------------------------------------------------------------------------------
+
+
+def test_out_writes_the_three_files_and_leaves_others(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
+    result = invoke([*DYING, "--seed", "4", "--replicas", "2", "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert sorted(os.listdir(out)) == ["config.json", "notes.txt", "rounds.parquet", "summary.parquet"]
+    assert (out / "notes.txt").read_text(encoding="utf-8") == "mine"
+    config = json.loads((out / "config.json").read_text(encoding="utf-8"))
+    assert config == data["config"]
+    summary = pd.read_parquet(out / "summary.parquet")
+    assert list(summary["seed"]) == [r["seed"] for r in data["replicas"]]
+    rounds = pd.read_parquet(out / "rounds.parquet")
+    for column in ("replica", "seed", "round", "alive", "dead", "cluster_heads", "residual_j", "consumed_j",
+                   "harvested_j", "packets_to_sink", "packets_to_ch"):
+        assert column in rounds.columns
+    for (replica, group), record in zip(rounds.groupby("replica", sort=True), data["replicas"]):
+        assert list(group.sort_values("round")["alive"]) == record["alive"]
+
+
+def test_out_creates_nested_directory(tmp_path):
+    out = tmp_path / "a" / "b"
+    result = invoke([*TINY, "--seed", "4", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert sorted(os.listdir(out)) == ["config.json", "rounds.parquet", "summary.parquet"]
+
+
+def test_failed_write_leaves_previous_files_intact(tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    first = invoke([*TINY, "--seed", "1", "--out", str(out)])
+    assert first.exit_code == 0, first.output
+    before = {name: (out / name).read_bytes() for name in os.listdir(out)}
+    assert sorted(before) == ["config.json", "rounds.parquet", "summary.parquet"]
+
+    real_to_parquet = pd.DataFrame.to_parquet
+
+    def failing_to_parquet(self, path, *args, **kwargs):
+        if "fnd" in self.columns:  # the summary: write half a file, then fail like a full disk
+            Path(path).write_bytes(b"PAR1 half a file")
+            raise OSError(28, "No space left on device")
+        return real_to_parquet(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", failing_to_parquet)
+    second = invoke([*TINY, "--seed", "2", "--out", str(out)])
+    assert_one_line_error(second, "--out")
+    assert "No space left on device" in second.stderr
+    after = {name: (out / name).read_bytes() for name in os.listdir(out)}
+    assert after == before  # nothing replaced, no temporary file left behind
+
+
+def test_failed_json_write_leaves_previous_files_intact(tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    assert invoke([*TINY, "--seed", "1", "--out", str(out)]).exit_code == 0
+    before = {name: (out / name).read_bytes() for name in os.listdir(out)}
+
+    real_write_text = Path.write_text
+
+    def failing_write_text(self, text, *args, **kwargs):
+        if self.name.startswith(".config.json."):
+            real_write_text(self, text[: len(text) // 2], *args, **kwargs)
+            raise OSError(5, "Input/output error")
+        return real_write_text(self, text, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", failing_write_text)
+    result = invoke([*TINY, "--seed", "2", "--out", str(out)])
+    assert_one_line_error(result, "--out")
+    after = {name: (out / name).read_bytes() for name in os.listdir(out)}
+    assert after == before
+
+
+def test_second_run_replaces_the_files(tmp_path):
+    out = tmp_path / "run"
+    assert invoke([*TINY, "--seed", "1", "--out", str(out)]).exit_code == 0
+    assert invoke([*DYING, "--seed", "2", "--out", str(out)]).exit_code == 0
+    config = json.loads((out / "config.json").read_text(encoding="utf-8"))
+    assert config["seed"] == 2 and config["rounds"] == 400
+    assert [p for p in os.listdir(out) if p.endswith(".tmp")] == []
+
+
+# --- wsnmec.report helpers -----------------------------------------------------------------------
+
+
+def test_jsonable_converts_numpy_and_missing_values():
+    import numpy as np
+
+    from wsnmec.report import jsonable
+
+    value = jsonable(
+        {"a": np.int64(3), "b": np.float32(0.5), "c": (1, 2), "d": pd.NA, "e": float("nan"), "f": np.arange(2),
+         "g": np.bool_(True), "h": math.inf}
+    )
+    assert value == {"a": 3, "b": 0.5, "c": [1, 2], "d": None, "e": None, "f": [0, 1], "g": True, "h": "inf"}
+    json.dumps(value, allow_nan=False)
