@@ -1,0 +1,166 @@
+"""The task cache: one Parquet file per finished task, keyed by a hash of its full effective configuration.
+
+A task is one scenario and one seed. Its key is the SHA-256 (first 32 hex digits) of the canonical JSON of
+``{"scenario": scenario.to_config(), "seed": seed, "version": wsnmec.__version__}`` (plus the SHA-256 of
+the positions CSV when one is used), so a changed parameter, seed or package version gives a new key and an
+unchanged one finds the old result.
+
+The file ``<dir>/<key>.parquet`` holds the task's per-round table; its Parquet key-value metadata holds
+the key, the configuration and the per-task summary row. On read, the key and configuration are checked:
+a file that cannot be read (truncated, corrupt) or that belongs to another configuration is reported and
+treated as missing, never used. Files are written to a temporary name and renamed (:mod:`wsnmec.io`), so
+an interrupted run leaves either a whole file or none.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .. import __version__
+from ..io import atomic_path
+
+META_KEY = b"wsnmec.key"
+META_CONFIG = b"wsnmec.config"
+META_SUMMARY = b"wsnmec.summary"
+META_DTYPES = b"wsnmec.summary_dtypes"
+
+
+def canonical_json(obj) -> str:
+    """JSON with sorted keys and no whitespace (the hashed form of a configuration)."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def _file_digest(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def task_config(scenario, seed: int) -> dict:
+    """The full effective configuration of a task (what its cache key hashes)."""
+    scenario_config = scenario.to_config()
+    if scenario_config.get("positions"):
+        scenario_config["positions_sha256"] = _file_digest(scenario_config["positions"])
+    return {"scenario": scenario_config, "seed": int(seed), "version": __version__}
+
+
+def task_key(config: dict) -> str:
+    """Cache key of a task configuration: the first 32 hex digits of SHA-256 of its canonical JSON."""
+    return hashlib.sha256(canonical_json(config).encode("utf-8")).hexdigest()[:32]
+
+
+class CacheError(Exception):
+    """A cache file that cannot be used (corrupt, or not the expected task's)."""
+
+
+@dataclass
+class TaskResult:
+    """A task's per-round table and its one-row summary."""
+
+    rounds: pd.DataFrame
+    summary: pd.DataFrame
+
+
+def _plain(value):
+    """A JSON-able Python value of a summary cell (NA -> None)."""
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def write_task(path: str | os.PathLike, key: str, config: dict, result: TaskResult) -> Path:
+    """Write a task result to ``path`` atomically, with key, configuration and summary as metadata."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(result.rounds, preserve_index=False)
+    summary_rows = [{c: _plain(v) for c, v in row.items()} for row in result.summary.to_dict("records")]
+    metadata = dict(table.schema.metadata or {})
+    metadata[META_KEY] = key.encode()
+    metadata[META_CONFIG] = canonical_json(config).encode()
+    metadata[META_SUMMARY] = json.dumps(summary_rows, allow_nan=False).encode()
+    metadata[META_DTYPES] = json.dumps({c: str(t) for c, t in result.summary.dtypes.items()}).encode()
+    table = table.replace_schema_metadata(metadata)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)
+    return Path(path)
+
+
+def read_task(path: str | os.PathLike, key: str, config: dict) -> TaskResult:
+    """Read a cached task result, checking that it is the task ``key`` with configuration ``config``.
+
+    Raises
+    ------
+    FileNotFoundError
+        No file.
+    CacheError
+        The file cannot be read, or its key or configuration differ (a foreign file).
+    """
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(path)
+    try:
+        table = pq.read_table(path)
+    except Exception as exc:  # pyarrow raises several types for damaged files
+        raise CacheError(f"corrupt, unreadable ({exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
+    metadata = table.schema.metadata or {}
+    if META_KEY not in metadata or META_CONFIG not in metadata or META_SUMMARY not in metadata:
+        raise CacheError("not a wsnmec task result (no key/configuration metadata)")
+    found_key = metadata[META_KEY].decode()
+    if found_key != key:
+        raise CacheError(f"foreign file: holds task {found_key}, expected {key}")
+    try:
+        found_config = json.loads(metadata[META_CONFIG])
+        summary_rows = json.loads(metadata[META_SUMMARY])
+        dtypes = json.loads(metadata.get(META_DTYPES, b"{}"))
+    except ValueError as exc:
+        raise CacheError(f"damaged metadata ({exc})") from None
+    if found_config != json.loads(canonical_json(config)):
+        raise CacheError("foreign file: its configuration differs from the task's")
+    rounds = table.to_pandas()
+    summary = pd.DataFrame(summary_rows)
+    for column, dtype in dtypes.items():
+        if column in summary.columns:
+            summary[column] = summary[column].astype(dtype)
+    return TaskResult(rounds=rounds, summary=summary)
+
+
+class TaskCache:
+    """Task results under one directory, one ``<key>.parquet`` file each."""
+
+    def __init__(self, directory: str | os.PathLike):
+        self.directory = Path(directory)
+
+    def path(self, key: str) -> Path:
+        return self.directory / f"{key}.parquet"
+
+    def load(self, key: str, config: dict, report=None) -> TaskResult | None:
+        """The cached result, or None when missing; a bad file is reported through ``report`` (a callable
+        taking one message) and treated as missing."""
+        path = self.path(key)
+        try:
+            return read_task(path, key, config)
+        except FileNotFoundError:
+            return None
+        except CacheError as exc:
+            if report is not None:
+                report(f"cache file {path}: {exc}; ignoring it and recomputing the task")
+            return None
+
+    def store(self, key: str, config: dict, result: TaskResult) -> Path:
+        return write_task(self.path(key), key, config, result)

@@ -1,0 +1,93 @@
+"""What the columns of study results mean: axis labels with units, how a per-round column continues after a
+run has ended, and derived columns.
+
+These registries are what a new study extends: a new per-round column or summary metric that a figure may
+plot needs one entry here; a derived column (computed from the swept parameters, e.g. the harvest model's
+name from its full spec) is one small function in :data:`DERIVED_COLUMNS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+
+#: Per-round columns of :class:`wsnmec.simulation.SimulationResult.rounds` a ``line`` figure may plot:
+#: name -> (axis label with unit, padding rule after the run ended: "last" holds the final state, "zero"
+#: means nothing happens any more, e.g. a per-round flow).
+ROUND_COLUMNS: dict[str, tuple[str, str]] = {
+    "alive": ("Alive nodes", "last"),
+    "dead": ("Dead nodes", "last"),
+    "cluster_heads": ("Cluster heads per round", "zero"),
+    "residual_j": ("Total residual energy [J]", "last"),
+    "consumed_j": ("Energy consumed per round [J]", "zero"),
+    "harvested_j": ("Energy harvested per round [J]", "zero"),
+    "packets_to_sink": ("Packets received by the sink per round", "zero"),
+    "packets_to_ch": ("Packets received by cluster heads per round", "zero"),
+    "nodes_ge_90pct": ("Nodes holding >= 90 % of battery capacity", "last"),
+}
+
+#: Per-task summary metrics a ``metric`` figure may plot: name -> axis label with unit.
+SUMMARY_METRICS: dict[str, str] = {
+    "fnd": "FND: first node dies [round]",
+    "hnd": "HND: half of the nodes dead [round]",
+    "lnd": "LND: last node dies [round]",
+    "rounds": "Rounds simulated",
+    "energy_initial_j": "Initial energy [J]",
+    "energy_harvested_j": "Energy harvested [J]",
+    "energy_consumed_j": "Energy consumed [J]",
+    "energy_residual_j": "Residual energy [J]",
+}
+
+#: Short names of summary metrics used in titles and readings.
+METRIC_SHORT = {"fnd": "FND", "hnd": "HND", "lnd": "LND"}
+
+#: Axis / legend labels of scenario parameters (swept parameters become columns of the results).
+PARAMETER_LABELS: dict[str, str] = {
+    "protocol": "Protocol",
+    "nodes": "Number of nodes N",
+    "field": "Field W,H [m]",
+    "sink": "Sink position [m]",
+    "e0": "Initial energy E0 [J]",
+    "p": "Cluster-head probability p",
+    "packet_bits": "Packet length [bit]",
+    "rounds": "Rounds",
+    "semantics": "Semantics",
+    "radio": "Radio model",
+    "harvest": "Replenishment",
+    "battery": "Battery capacity [J]",
+    "positions": "Positions file",
+    "advanced_fraction": "Fraction of advanced nodes m",
+    "advanced_factor": "Advanced energy factor a",
+    "revive_threshold": "Revive threshold [J]",
+    "round": "Round",
+    "harvest_model": "Replenishment model",
+}
+
+
+def _harvest_model(frame: pd.DataFrame) -> pd.Series:
+    """The replenishment model's name (``solar`` of ``solar:0.001,200.0``)."""
+    return frame["harvest"].astype(str).str.partition(":")[0]
+
+
+#: Derived columns: name -> (the swept parameter it needs, function of the results table).
+DERIVED_COLUMNS: dict[str, tuple[str, Callable[[pd.DataFrame], pd.Series]]] = {
+    "harvest_model": ("harvest", _harvest_model),
+}
+
+
+def label(column: str) -> str:
+    """Axis label of a column (with its unit)."""
+    if column in ROUND_COLUMNS:
+        return ROUND_COLUMNS[column][0]
+    if column in SUMMARY_METRICS:
+        return SUMMARY_METRICS[column]
+    return PARAMETER_LABELS.get(column, column)
+
+
+def add_derived_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every derived column whose source parameter it holds."""
+    for name, (source, function) in DERIVED_COLUMNS.items():
+        if source in frame.columns and name not in frame.columns:
+            frame = frame.assign(**{name: function(frame)})
+    return frame

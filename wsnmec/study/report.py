@@ -1,0 +1,190 @@
+"""The figure index ``figures/README.md``: each figure with its study, parameters and seeds, and a one-line
+reading computed from the run's own numbers.
+
+Readings (:data:`READINGS`) are chosen by the figure's kind and y column; a new one is a small function of
+(figure, study run) returning one sentence.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from .. import __version__
+from ..io import write_text
+from ..seeding import replica_seeds
+from .columns import METRIC_SHORT, add_derived_columns, label
+from .figures import BOOTSTRAP_SEED, N_BOOT, padded_rounds
+from .spec import FigureSpec
+
+
+def _groups(figure: FigureSpec) -> list[str]:
+    return [c for c in (figure.hue, figure.style) if c is not None]
+
+
+def _group_name(key) -> str:
+    key = key if isinstance(key, tuple) else (key,)
+    return "/".join(str(k) for k in key)
+
+
+def _fmt(value: float, digits: int = 0) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return f"{value:,.{digits}f}"
+
+
+def _per_group(frame: pd.DataFrame, figure: FigureSpec, describe: Callable[[pd.DataFrame], str]) -> str:
+    groups = _groups(figure)
+    if not groups:
+        return describe(frame)
+    parts = [f"{_group_name(k)} {describe(g)}" for k, g in frame.groupby(groups, sort=False)]
+    return "; ".join(parts)
+
+
+def _lifetimes(figure: FigureSpec, run) -> str:
+    summary = add_derived_columns(run.summary)
+
+    def describe(group):
+        means = [pd.to_numeric(group[m], errors="coerce").astype(float).mean() for m in ("fnd", "hnd", "lnd")]
+        return " / ".join(_fmt(m) for m in means)
+
+    return f"Mean FND / HND / LND [rounds] over {run.spec.seeds} seeds: " + _per_group(summary, figure, describe) + "."
+
+
+def _half_energy(figure: FigureSpec, run) -> str:
+    y = figure.y[0]
+    data = padded_rounds(run.rounds, y, max_points=10**9).merge(
+        add_derived_columns(run.summary)[["task", *_groups(figure)]], on="task"
+    )
+
+    def describe(group):
+        mean = group.groupby("round")[y].mean()
+        below = mean.index[mean <= 0.5 * mean.iloc[0]]
+        return f"round {below[0]:,}" if len(below) else f"not within {mean.index[-1]:,} rounds"
+
+    return "Round at which the mean total residual energy falls to half its round-1 value: " + _per_group(
+        data, figure, describe
+    ) + "."
+
+
+def _time_average(figure: FigureSpec, run) -> str:
+    y = figure.y[0]
+    data = padded_rounds(run.rounds, y, max_points=10**9).merge(
+        add_derived_columns(run.summary)[["task", *_groups(figure)]], on="task"
+    )
+    last = int(data["round"].max())
+
+    def describe(group):
+        mean = group.groupby("round")[y].mean()
+        return f"{mean.mean():.1f} (peak {mean.max():.1f} at round {int(mean.idxmax()):,})"
+
+    return f"{label(y)}, mean over rounds 1-{last:,} and seeds: " + _per_group(data, figure, describe) + "."
+
+
+def _final_value(figure: FigureSpec, run) -> str:
+    y = figure.y[0]
+    data = padded_rounds(run.rounds, y, max_points=10**9).merge(
+        add_derived_columns(run.summary)[["task", *_groups(figure)]], on="task"
+    )
+    last = int(data["round"].max())
+    final = data[data["round"] == last]
+    return f"{label(y)} at round {last:,}, mean over seeds: " + _per_group(
+        final, figure, lambda g: _fmt(g[y].astype(float).mean(), 3)
+    ) + "."
+
+
+def _metric_ends(figure: FigureSpec, run) -> str:
+    summary = add_derived_columns(run.summary)
+    xs = sorted(summary[figure.x].unique())
+    low, high = xs[0], xs[-1]
+    sentences = []
+    for metric in figure.y:
+        def describe(group, metric=metric):
+            means = group.assign(v=pd.to_numeric(group[metric], errors="coerce").astype(float)).groupby(figure.x)["v"].mean()
+            return f"{_fmt(means.get(low, math.nan))} -> {_fmt(means.get(high, math.nan))}"
+
+        sentences.append(
+            f"mean {METRIC_SHORT.get(metric, metric)} from {figure.x} = {low:g} to {high:g}: "
+            + _per_group(summary, figure, describe)
+        )
+    text = "; ".join(sentences)
+    return text[:1].upper() + text[1:] + "." if text else ""
+
+
+#: Readings: (kind, y) -> function(figure, run) -> one sentence; (kind, None) is the kind's default.
+READINGS: dict[tuple[str, str | None], Callable] = {
+    ("line", "alive"): _lifetimes,
+    ("line", "dead"): _lifetimes,
+    ("line", "residual_j"): _half_energy,
+    ("line", "nodes_ge_90pct"): _time_average,
+    ("line", None): _final_value,
+    ("metric", None): _metric_ends,
+}
+
+
+def reading(figure: FigureSpec, run) -> str:
+    """The one-line reading of a figure from its study run's numbers."""
+    function = READINGS.get((figure.kind, figure.y[0] if len(figure.y) == 1 else None)) or READINGS[(figure.kind, None)]
+    return function(figure, run)
+
+
+def _value(value) -> str:
+    if isinstance(value, (list, tuple)):
+        return ",".join(_value(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def figure_entry(figure: FigureSpec, run, paths: list[Path], out_dir: Path) -> str:
+    """The README section of one figure."""
+    spec = run.spec
+    png, pdf = (Path(p).relative_to(out_dir).as_posix() for p in paths)
+    swept = "; ".join(f"{name} = {', '.join(_value(v) for v in values)}" for name, values in spec.grid.items())
+    fixed = ", ".join(f"{name} = {_value(value)}" for name, value in spec.base.items()) or "the defaults"
+    seeds = replica_seeds(spec.seed, spec.seeds)
+    shown = ", ".join(str(s) for s in seeds[:3]) + (", ..." if len(seeds) > 3 else "")
+    title = figure.title or label(figure.y[0])
+    lines = [
+        f"### {title}",
+        "",
+        f"![{title}]({png})",
+        "",
+        f"- files: [{png}]({png}), [{pdf}]({pdf})",
+        f"- study: `{spec.name}` ({spec.title}); file `{spec.path.name}`"
+        + (", `--quick` variant" if spec.quick else ""),
+        f"- swept: {swept or 'nothing'}" + ("; field scaled with N to keep the density of the base scenario" if spec.scale_field else ""),
+        f"- fixed: {fixed} (other parameters: `wsnmec run` defaults)",
+        f"- seeds: {spec.seeds} per grid point, the same at every point: replica_seeds({spec.seed}, {spec.seeds}) = {shown}"
+        f" (all in results/{spec.name}/{'quick' if spec.quick else 'full'}/study.json)",
+        f"- reading: {reading(figure, run)}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_index(entries: list[tuple[FigureSpec, object, list[Path]]], out_dir, quick: bool) -> Path:
+    """Write ``<out_dir>/README.md`` listing every figure (no time stamps: reruns give the same file)."""
+    out_dir = Path(out_dir)
+    head = [
+        "# wsnmec figures",
+        "",
+        f"Made by `wsnmec figures{' --quick' if quick else ''}` with wsnmec {__version__}. Each curve is the mean"
+        f" over seeds; the band is a 95 % percentile-bootstrap confidence interval of the mean ({N_BOOT}"
+        f" resamples, bootstrap seed {BOOTSTRAP_SEED}). FND / HND / LND: round in which the first node died,"
+        " half of the nodes were dead, the last node died.",
+        "",
+    ]
+    body = []
+    current = None
+    for figure, run, paths in entries:
+        if run.spec.name != current:
+            current = run.spec.name
+            body += [f"## {run.spec.title}", ""]
+            if run.spec.description:
+                body += [run.spec.description.strip(), ""]
+        body.append(figure_entry(figure, run, paths, out_dir))
+    return write_text(out_dir / "README.md", "\n".join(head + body))

@@ -1,0 +1,361 @@
+"""Running a study: grid x seeds -> tasks -> an executor -> the task cache -> long-form tables.
+
+A task is one grid point and one seed: ``simulate(scenario, seed=task_seed, replicas=1)``. The task seeds
+are ``replica_seeds(study.seed, study.seeds)``, the same at every grid point (common random numbers), and
+are recorded in every table (``seed`` and ``seed_index`` columns).
+
+Tasks run through a :class:`concurrent.futures.Executor`: local worker processes by default
+(:class:`~concurrent.futures.ProcessPoolExecutor`, one per core), or a Dask distributed cluster
+(``Client(address).get_executor()``). The parent process writes each finished task to the cache as soon
+as it arrives (workers need no shared file system), so an interrupted run keeps every finished task and a
+rerun computes only what is missing.
+
+Results are written under ``<results>/<study>/``: ``tasks/<key>.parquet`` (the cache) and, per mode
+(``full`` or ``quick``), ``rounds.parquet`` (one row per task and round, the swept parameters as columns),
+``summary.parquet`` (one row per task: FND, HND, LND, energies) and ``study.json`` (parameters and seeds).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .. import __version__
+from ..errors import ParameterError
+from ..io import write_json, write_parquet
+from ..scenario import Scenario
+from ..seeding import replica_seeds
+from .cache import TaskCache, TaskResult, task_config, task_key
+from .spec import StudySpec
+
+
+@dataclass(frozen=True)
+class Task:
+    """One grid point and one seed of a study."""
+
+    index: int
+    point_index: int
+    point: dict
+    seed_index: int
+    seed: int
+    scenario: Scenario
+    config: dict
+    key: str
+
+
+@dataclass
+class StudyRun:
+    """What a run of a study produced.
+
+    Attributes
+    ----------
+    rounds : DataFrame
+        One row per task and round: the swept parameters, ``seed_index``, ``seed``, ``task`` (cache key)
+        and the simulator's per-round columns.
+    summary : DataFrame
+        One row per task: the swept parameters, ``seed_index``, ``seed``, ``task`` and the simulator's
+        summary columns (``fnd``, ``hnd``, ``lnd``, ``rounds``, energies [J]).
+    computed, cached : int
+        Tasks computed by this run and tasks found in the cache.
+    seconds : float
+        Wall-clock time of the run [s].
+    task_seconds : list of float
+        Wall-clock time of each computed task in its worker [s].
+    """
+
+    spec: StudySpec
+    tasks: list[Task]
+    rounds: pd.DataFrame
+    summary: pd.DataFrame
+    computed: int
+    cached: int
+    seconds: float
+    directory: Path
+    task_seconds: list[float] = field(default_factory=list)
+
+
+def expand_tasks(spec: StudySpec) -> list[Task]:
+    """The study's tasks: grid points in file order (last parameter fastest), then seeds."""
+    seeds = replica_seeds(spec.seed, spec.seeds)
+    tasks = []
+    for point_index, point in enumerate(spec.points):
+        scenario = spec.scenario(point)
+        for seed_index, seed in enumerate(seeds):
+            config = task_config(scenario, seed)
+            tasks.append(
+                Task(len(tasks), point_index, point, seed_index, seed, scenario, config, task_key(config))
+            )
+    return tasks
+
+
+def compute_task(scenario: Scenario, seed: int) -> tuple[TaskResult, float]:
+    """Run one task in a worker: ``simulate(scenario, seed, replicas=1)`` on one core.
+
+    Returns the result and the wall-clock time it took [s].
+    """
+    from ..simulation import simulate
+
+    start = time.perf_counter()
+    result = simulate(scenario, seed=seed, replicas=1, workers=1)
+    return TaskResult(rounds=result.rounds, summary=result.summary), time.perf_counter() - start
+
+
+def available_cores() -> int:
+    """Cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+class ExecutorHandle:
+    """An executor and how to close it: local processes (``jobs``) or a Dask cluster (``scheduler``)."""
+
+    def __init__(self, jobs: int | None = None, scheduler: str | None = None):
+        self.client = None
+        if scheduler:
+            try:
+                from distributed import Client
+            except ImportError:
+                raise ParameterError(
+                    "--scheduler", "needs dask distributed: pip install 'wsnmec[dask]'"
+                ) from None
+            try:
+                self.client = Client(scheduler, timeout="20s")
+            except (OSError, TimeoutError, ValueError) as exc:
+                raise ParameterError(
+                    "--scheduler", f"must be the address of a running Dask scheduler (tcp://HOST:PORT); "
+                    f"cannot connect to {scheduler!r}: {exc}"
+                ) from None
+            self.executor: Executor = self.client.get_executor(pure=False)
+            self.description = f"Dask cluster {scheduler}"
+        else:
+            if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+                raise ParameterError("--jobs", f"must be an integer >= 1, got {jobs!r}")
+            self.jobs = jobs or available_cores()
+            methods = multiprocessing.get_all_start_methods()
+            # forkserver: workers start from a clean single-threaded process, not a fork of this one
+            context = multiprocessing.get_context("forkserver" if "forkserver" in methods else None)
+            self.executor = ProcessPoolExecutor(max_workers=self.jobs, mp_context=context)
+            self.description = f"{self.jobs} local process{'es' if self.jobs > 1 else ''}"
+
+    def abort(self):
+        """Cancel pending work and stop local workers at once (after Ctrl-C)."""
+        if isinstance(self.executor, ProcessPoolExecutor):
+            processes = list((getattr(self.executor, "_processes", None) or {}).values())
+            self.executor.shutdown(wait=False, cancel_futures=True)
+            for process in processes:
+                if process.is_alive():
+                    process.terminate()
+        else:
+            self.executor.shutdown(wait=False)
+        self.close()
+
+    def close(self):
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+        elif isinstance(self.executor, ProcessPoolExecutor):
+            self.executor.shutdown(wait=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def _stderr_report(message: str):
+    from tqdm import tqdm
+
+    tqdm.write(f"warning: {message}", file=sys.stderr)
+
+
+def _point_value(value):
+    """A swept value as a table cell (lists such as a field become ``"W,H"``)."""
+    if isinstance(value, (list, tuple)):
+        return ",".join(f"{v:g}" if isinstance(v, (int, float)) else str(v) for v in value)
+    return value
+
+
+def _label_frame(frame: pd.DataFrame, spec: StudySpec, task: Task) -> pd.DataFrame:
+    labels = {name: _point_value(task.point[name]) for name in spec.grid}
+    labels.update(seed_index=task.seed_index, seed=task.seed, task=task.key)
+    body = frame.drop(columns=[c for c in ("replica", "seed") if c in frame.columns])
+    head = pd.DataFrame({name: [value] * len(body) for name, value in labels.items()}, index=body.index)
+    return pd.concat([head, body], axis=1)
+
+
+def study_directory(results_dir: str | os.PathLike, spec: StudySpec) -> Path:
+    return Path(results_dir) / spec.name
+
+
+def task_cache(results_dir: str | os.PathLike, spec: StudySpec) -> TaskCache:
+    return TaskCache(study_directory(results_dir, spec) / "tasks")
+
+
+def collect(spec: StudySpec, tasks: list[Task], cache: TaskCache, report=None) -> tuple[pd.DataFrame, pd.DataFrame, list[Task]]:
+    """Long-form rounds and summary tables of the cached tasks, and the tasks not (validly) cached."""
+    rounds, summaries, missing = [], [], []
+    for task in tasks:
+        result = cache.load(task.key, task.config, report=report)
+        if result is None:
+            missing.append(task)
+            continue
+        rounds.append(_label_frame(result.rounds, spec, task))
+        summaries.append(_label_frame(result.summary, spec, task))
+    if not rounds:
+        return pd.DataFrame(), pd.DataFrame(), missing
+    return (
+        pd.concat(rounds, ignore_index=True),
+        pd.concat(summaries, ignore_index=True),
+        missing,
+    )
+
+
+def run_study(
+    spec: StudySpec,
+    results_dir: str | os.PathLike = "results",
+    *,
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    executor: ExecutorHandle | None = None,
+    progress: bool | None = None,
+    report: Callable[[str], None] | None = None,
+    on_task_done: Callable[[Task], None] | None = None,
+) -> StudyRun:
+    """Run the tasks of ``spec`` missing from the cache and return the study's long-form tables.
+
+    Parameters
+    ----------
+    spec : StudySpec
+        The study (or its quick variant).
+    results_dir : path
+        Results directory; the cache is ``<results_dir>/<study>/tasks``.
+    jobs, scheduler :
+        Local worker processes (default: all cores), or a Dask scheduler address ``tcp://HOST:PORT``.
+        Ignored when ``executor`` is given.
+    executor : ExecutorHandle, optional
+        An executor shared by several runs (left open).
+    progress : bool, optional
+        Show a progress bar on stderr (default: when stderr is a terminal).
+    report : callable, optional
+        Receives warnings (a corrupt or foreign cache file); default: printed on stderr.
+    on_task_done : callable, optional
+        Called with each task once its result is in the cache.
+    """
+    started = time.perf_counter()
+    report = report or _stderr_report
+    tasks = expand_tasks(spec)
+    cache = task_cache(results_dir, spec)
+    pending: dict[str, Task] = {}
+    cached = 0
+    for task in tasks:
+        if task.key in pending:
+            continue
+        if cache.load(task.key, task.config, report=report) is None:
+            pending[task.key] = task
+        else:
+            cached += 1
+    task_seconds: list[float] = []
+    if pending:
+        from tqdm import tqdm
+
+        show = sys.stderr.isatty() if progress is None else progress
+        unique = len({t.key for t in tasks})
+        bar = tqdm(
+            total=unique, initial=unique - len(pending), desc=spec.name, unit="task", file=sys.stderr,
+            disable=not show, dynamic_ncols=True,
+        )
+        own = executor is None
+        handle = executor or ExecutorHandle(jobs=jobs, scheduler=scheduler)
+        try:
+            futures = {handle.executor.submit(compute_task, t.scenario, t.seed): t for t in pending.values()}
+            try:
+                for future in as_completed(futures):
+                    task = futures[future]
+                    try:
+                        result, seconds = future.result()
+                    except Exception as exc:
+                        raise RuntimeError(
+                            f"study {spec.name}: task {task.point} seed {task.seed} failed: {exc}"
+                        ) from exc
+                    cache.store(task.key, task.config, result)
+                    task_seconds.append(seconds)
+                    bar.update(1)
+                    if on_task_done is not None:
+                        on_task_done(task)
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                if own:
+                    handle.abort()
+                raise
+            if own:
+                handle.close()
+        finally:
+            bar.close()
+    rounds, summary, missing = collect(spec, tasks, cache, report=report)
+    if missing:
+        raise RuntimeError(f"study {spec.name}: {len(missing)} task result(s) vanished from {cache.directory}")
+    directory = study_directory(results_dir, spec) / ("quick" if spec.quick else "full")
+    write_parquet(directory / "rounds.parquet", rounds)
+    write_parquet(directory / "summary.parquet", summary)
+    write_json(directory / "study.json", study_record(spec, tasks))
+    return StudyRun(
+        spec=spec, tasks=tasks, rounds=rounds, summary=summary, computed=len(pending), cached=cached,
+        seconds=time.perf_counter() - started, directory=directory, task_seconds=task_seconds,
+    )
+
+
+def study_record(spec: StudySpec, tasks: list[Task]) -> dict:
+    """Parameters and seeds of a study run (``study.json``)."""
+    return {
+        "study": spec.name,
+        "file": str(spec.path),
+        "title": spec.title,
+        "mode": "quick" if spec.quick else "full",
+        "version": __version__,
+        "seed": spec.seed,
+        "seeds": spec.seeds,
+        "task_seeds": replica_seeds(spec.seed, spec.seeds),
+        "scale_field": spec.scale_field,
+        "base": spec.base,
+        "grid": {name: list(values) for name, values in spec.grid.items()},
+        "tasks": [{"key": t.key, "point": t.point, "seed": t.seed} for t in tasks],
+    }
+
+
+def summary_table(summary: pd.DataFrame, spec: StudySpec, confidence: float = 0.95) -> pd.DataFrame:
+    """Mean and Student-t confidence interval of FND, HND and LND over seeds, per grid point.
+
+    Columns: the swept parameters, ``seeds``, and for each metric ``<m>_mean``, ``<m>_low``, ``<m>_high``
+    and ``<m>_reached`` (seeds in which it was reached; the mean is over those).
+    """
+    from ..metrics import mean_ci
+
+    names = list(spec.grid)
+    rows = []
+    groups = summary.groupby(names, sort=False, dropna=False) if names else [((), summary)]
+    for key, group in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        row = dict(zip(names, key))
+        row["seeds"] = len(group)
+        for metric in ("fnd", "hnd", "lnd"):
+            values = [None if pd.isna(v) else float(v) for v in group[metric]]
+            mean, low, high = mean_ci(values, confidence)
+            row[f"{metric}_mean"], row[f"{metric}_low"], row[f"{metric}_high"] = mean, low, high
+            row[f"{metric}_reached"] = sum(v is not None for v in values)
+        rows.append(row)
+    return pd.DataFrame(rows)

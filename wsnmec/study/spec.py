@@ -1,0 +1,493 @@
+"""Study files: loading and validation.
+
+A study is a TOML file::
+
+    title = "Alive nodes vs round in the classic scenario"
+    description = "Optional longer text."
+    seed = 1              # study seed; the task seeds are wsnmec.seeding.replica_seeds(seed, seeds)
+    seeds = 30            # seeds per grid point (the same seeds at every grid point)
+    scale_field = false   # true: scale the field with the node count to keep nodes / area of [base]
+
+    [base]                # any `wsnmec run` parameter (keys with underscores: packet_bits, ...)
+    nodes = 100
+    field = [100, 100]
+
+    [grid]                # swept parameters: a list, or a range {start, stop, step} (stop included)
+    protocol = ["direct", "leach", "ileach"]
+    nodes = { start = 50, stop = 1000, step = 50 }
+
+    [quick]               # what `--quick` changes: fewer seeds, other base values, other grid lists
+    seeds = 3
+    base = { rounds = 500 }
+    grid = { nodes = [50, 200] }
+
+    [[figures]]
+    name = "alive"        # file name of the figure (letters, digits, - and _)
+    kind = "line"         # line: a per-round column vs round; metric: summary metrics vs a parameter
+    y = "alive"           # line: one per-round column; metric: one metric or a list (one panel each)
+    hue = "protocol"      # optional: a swept parameter (or derived column) coloured
+    style = "semantics"   # optional: another one, dashed
+    x = "nodes"           # metric figures: the swept parameter on the x axis
+    title = "Alive nodes" # optional
+
+Every problem is a :class:`~wsnmec.errors.ParameterError` whose parameter is ``FILE: KEY`` (for example
+``studies/classic.toml: grid.nodes[2]``) and whose message says what is allowed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ..errors import ParameterError
+from ..scenario import Scenario
+from ..seeding import MAX_SEED
+from .columns import DERIVED_COLUMNS, ROUND_COLUMNS, SUMMARY_METRICS
+
+#: Figure kinds a study may declare (drawn by :data:`wsnmec.study.figures.FIGURE_KINDS`).
+FIGURE_KIND_NAMES = ("line", "metric")
+MAX_SEEDS = 10_000
+MAX_GRID_VALUES = 10_000
+MAX_TASKS = 1_000_000
+
+TOP_KEYS = ("title", "description", "seed", "seeds", "scale_field", "base", "grid", "quick", "figures")
+QUICK_KEYS = ("seeds", "base", "grid")
+FIGURE_KEYS = ("name", "kind", "x", "y", "hue", "style", "title")
+RANGE_KEYS = ("start", "stop", "step")
+
+# The TOML type each scenario parameter takes: "int", "number", "str", "pair" (a number or [A, B]),
+# "xy" ([X, Y]).
+SCENARIO_TYPES = {
+    "protocol": "str",
+    "nodes": "int",
+    "field": "pair",
+    "sink": "xy",
+    "e0": "number",
+    "p": "number",
+    "packet_bits": "int",
+    "rounds": "int",
+    "semantics": "str",
+    "radio": "str",
+    "harvest": "str",
+    "battery": "number",
+    "positions": "str",
+    "advanced_fraction": "number",
+    "advanced_factor": "number",
+    "revive_threshold": "number",
+}
+TYPE_WORDS = {
+    "int": "an integer",
+    "number": "a number",
+    "str": "a string",
+    "pair": "a number or a list [W, H] of numbers",
+    "xy": "a list [X, Y] of numbers",
+}
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """One figure of a study.
+
+    Parameters
+    ----------
+    name : str
+        File name stem (the files are ``<study>-<name>.png`` and ``.pdf``).
+    kind : str
+        ``line`` (a per-round column vs round) or ``metric`` (summary metrics vs a swept parameter).
+    x : str
+        ``round`` for line figures; the swept parameter for metric figures.
+    y : tuple of str
+        The plotted column(s).
+    hue, style : str or None
+        Swept parameters (or derived columns) told apart by colour and by line style.
+    title : str
+        Figure title.
+    """
+
+    name: str
+    kind: str
+    x: str
+    y: tuple[str, ...]
+    hue: str | None = None
+    style: str | None = None
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    """A validated study.
+
+    Parameters
+    ----------
+    name : str
+        The study's name (the file's stem), used for its results directory and figure files.
+    path : Path
+        The study file.
+    title, description : str
+        Human-readable text.
+    seed : int
+        Study seed; task seeds are ``replica_seeds(seed, seeds)``.
+    seeds : int
+        Seeds per grid point.
+    base : dict
+        Scenario parameters shared by all grid points (raw values as in the file).
+    grid : dict of str -> tuple
+        Swept parameters and their values, in file order.
+    scale_field : bool
+        Scale the field with the node count so that nodes / area stays that of ``base``.
+    figures : tuple of FigureSpec
+    quick : bool
+        True when this is the ``--quick`` variant.
+    quick_override : dict
+        The raw ``[quick]`` table.
+    """
+
+    name: str
+    path: Path
+    title: str
+    description: str
+    seed: int
+    seeds: int
+    base: dict
+    grid: dict
+    scale_field: bool
+    figures: tuple[FigureSpec, ...]
+    quick: bool = False
+    quick_override: dict = field(default_factory=dict)
+
+    @property
+    def points(self) -> list[dict]:
+        """The grid points (dicts of swept parameter values) in file order (last parameter fastest)."""
+        names = list(self.grid)
+        return [dict(zip(names, values)) for values in itertools.product(*(self.grid[n] for n in names))]
+
+    def point_raw(self, point: dict) -> dict:
+        """Raw scenario values of a grid point: base, the point, and the field scaled when asked."""
+        raw = dict(self.base)
+        raw.update(point)
+        if self.scale_field:
+            base_nodes = self.base.get("nodes", Scenario.nodes)
+            factor = math.sqrt(raw.get("nodes", Scenario.nodes) / base_nodes)
+            width, height = _as_pair(self.base.get("field", [100.0, 100.0]))
+            raw["field"] = [width * factor, height * factor]
+            if raw.get("sink") is not None:
+                sink_x, sink_y = raw["sink"]
+                raw["sink"] = [sink_x * factor, sink_y * factor]
+        return raw
+
+    def scenario(self, point: dict) -> Scenario:
+        """The validated scenario of a grid point."""
+        return Scenario.from_mapping(self.point_raw(point))
+
+    def variant(self, quick: bool) -> "StudySpec":
+        """The full study or its ``--quick`` variant."""
+        if quick == self.quick:
+            return self
+        if not quick:
+            raise ValueError("the full study cannot be derived from its quick variant; load the file again")
+        override = self.quick_override
+        grid = dict(self.grid)
+        grid.update(override.get("grid", {}))
+        base = dict(self.base)
+        base.update(override.get("base", {}))
+        return replace(self, seeds=override.get("seeds", self.seeds), base=base, grid=grid, quick=True)
+
+    @property
+    def task_count(self) -> int:
+        return len(self.points) * self.seeds
+
+
+def _as_pair(value) -> tuple[float, float]:
+    if isinstance(value, (list, tuple)):
+        return float(value[0]), float(value[1])
+    return float(value), float(value)
+
+
+class _Checker:
+    """Validation helpers that name the file and the key."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def fail(self, key: str, message: str):
+        raise ParameterError(f"{self.path}: {key}", message)
+
+    def table(self, key: str, value, allowed: tuple[str, ...]) -> dict:
+        if not isinstance(value, dict):
+            self.fail(key, f"must be a table, got {_describe(value)}")
+        for name in value:
+            if name not in allowed:
+                where = f"{key}." if key else ""
+                self.fail(f"{where}{name}", f"is not a known key; allowed: {', '.join(allowed)}")
+        return value
+
+    def integer(self, key: str, value, minimum: int, maximum: int) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail(key, f"must be an integer in [{minimum}, {maximum}], got {_describe(value)}")
+        if not minimum <= value <= maximum:
+            self.fail(key, f"must be an integer in [{minimum}, {maximum}], got {value}")
+        return value
+
+    def string(self, key: str, value) -> str:
+        if not isinstance(value, str):
+            self.fail(key, f"must be a string, got {_describe(value)}")
+        return value
+
+    def scenario_value(self, key: str, name: str, value):
+        """Check the TOML type of one scenario parameter value."""
+        kind = SCENARIO_TYPES[name]
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        ok = {
+            "int": isinstance(value, int) and not isinstance(value, bool),
+            "number": number,
+            "str": isinstance(value, str),
+            "pair": number
+            or (isinstance(value, list) and len(value) == 2 and all(_is_number(v) for v in value)),
+            "xy": isinstance(value, list) and len(value) == 2 and all(_is_number(v) for v in value),
+        }[kind]
+        if not ok:
+            self.fail(key, f"must be {TYPE_WORDS[kind]}, got {_describe(value)}")
+        return value
+
+    def scenario_mapping(self, key: str, raw: dict):
+        """Validate a whole scenario mapping; errors name ``key.<parameter>``."""
+        try:
+            return Scenario.from_mapping(raw)
+        except ParameterError as exc:
+            parameter = exc.parameter.split()[0].lstrip("-").replace("-", "_")
+            self.fail(f"{key}.{parameter}" if key else parameter, exc.message)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _describe(value) -> str:
+    kinds = {bool: "boolean", int: "integer", float: "number", str: "string", list: "list", dict: "table"}
+    return f"{kinds.get(type(value), type(value).__name__)} {value!r}"
+
+
+def _expand_range(check: _Checker, key: str, table: dict) -> tuple:
+    check.table(key, table, RANGE_KEYS)
+    for name in RANGE_KEYS:
+        if name not in table:
+            check.fail(f"{key}.{name}", "is missing; a range is {start = A, stop = B, step = S} with S > 0")
+        if not _is_number(table[name]):
+            check.fail(f"{key}.{name}", f"must be a number, got {_describe(table[name])}")
+    start, stop, step = (table[name] for name in RANGE_KEYS)
+    if not all(math.isfinite(v) for v in (start, stop, step)):
+        check.fail(key, "start, stop and step must be finite numbers")
+    if step <= 0:
+        check.fail(f"{key}.step", f"must be a number > 0, got {step!r}")
+    if stop < start:
+        check.fail(f"{key}.stop", f"must be >= start ({start!r}), got {stop!r}")
+    count = int(math.floor((stop - start) / step + 1e-9)) + 1
+    if count > MAX_GRID_VALUES:
+        check.fail(key, f"must give at most {MAX_GRID_VALUES} values, gives {count}")
+    integral = all(isinstance(v, int) for v in (start, stop, step))
+    values = [start + i * step for i in range(count)]
+    if not integral:
+        values = [round(v, 12) for v in values]
+    return tuple(values)
+
+
+def _grid(check: _Checker, key: str, table: dict, base: dict) -> dict:
+    check.table(key, table, tuple(Scenario.keys()))
+    grid = {}
+    for name, spec in table.items():
+        where = f"{key}.{name}"
+        if isinstance(spec, dict):
+            values = _expand_range(check, where, spec)
+        elif isinstance(spec, list):
+            if not spec:
+                check.fail(where, "must be a non-empty list of values or a range {start, stop, step}")
+            if len(spec) > MAX_GRID_VALUES:
+                check.fail(where, f"must have at most {MAX_GRID_VALUES} values, has {len(spec)}")
+            values = tuple(spec)
+        else:
+            check.fail(where, f"must be a list of values or a range {{start, stop, step}}, got {_describe(spec)}")
+        for index, value in enumerate(values):
+            check.scenario_value(f"{where}[{index}]", name, value)
+            try:
+                Scenario.from_mapping({**base, name: value})
+            except ParameterError as exc:
+                check.fail(f"{where}[{index}]", exc.message)
+        if len(set(map(repr, values))) != len(values):
+            check.fail(where, "must not repeat a value")
+        grid[name] = values
+    return grid
+
+
+def _base(check: _Checker, key: str, table: dict) -> dict:
+    check.table(key, table, tuple(Scenario.keys()))
+    for name, value in table.items():
+        check.scenario_value(f"{key}.{name}", name, value)
+    return dict(table)
+
+
+def _figure(check: _Checker, index: int, table, grid: dict) -> FigureSpec:
+    key = f"figures[{index}]"
+    check.table(key, table, FIGURE_KEYS)
+    for required in ("name", "kind", "y"):
+        if required not in table:
+            check.fail(f"{key}.{required}", "is missing")
+    name = check.string(f"{key}.name", table["name"])
+    if not NAME_PATTERN.match(name):
+        check.fail(f"{key}.name", f"must use only letters, digits, '-' and '_', got {name!r}")
+    kind = check.string(f"{key}.kind", table["kind"])
+    if kind not in FIGURE_KIND_NAMES:
+        check.fail(f"{key}.kind", f"must be one of {', '.join(FIGURE_KIND_NAMES)}; got {kind!r}")
+    groupable = list(grid) + [d for d, (source, _) in DERIVED_COLUMNS.items() if source in grid]
+    y = table["y"]
+    ys = (y,) if isinstance(y, str) else tuple(y) if isinstance(y, list) else None
+    if not ys or not all(isinstance(v, str) for v in ys):
+        check.fail(f"{key}.y", f"must be a column name or a non-empty list of them, got {_describe(y)}")
+    allowed_y = ROUND_COLUMNS if kind == "line" else SUMMARY_METRICS
+    for column in ys:
+        if column not in allowed_y:
+            check.fail(f"{key}.y", f"must be one of {', '.join(allowed_y)} for a {kind} figure; got {column!r}")
+    if kind == "line":
+        if len(ys) != 1:
+            check.fail(f"{key}.y", "a line figure plots one per-round column")
+        x = table.get("x", "round")
+        if x != "round":
+            check.fail(f"{key}.x", f"must be 'round' for a line figure; got {x!r}")
+    else:
+        if "x" not in table:
+            check.fail(f"{key}.x", f"is missing; a metric figure needs a swept parameter: {', '.join(grid) or 'none'}")
+        x = check.string(f"{key}.x", table["x"])
+        if x not in grid:
+            check.fail(f"{key}.x", f"must be a swept parameter ({', '.join(grid) or 'none in [grid]'}); got {x!r}")
+    hue = table.get("hue")
+    style = table.get("style")
+    for role, value in (("hue", hue), ("style", style)):
+        if value is None:
+            continue
+        check.string(f"{key}.{role}", value)
+        if value not in groupable or value == x:
+            allowed = ", ".join(c for c in groupable if c != x) or "none"
+            check.fail(f"{key}.{role}", f"must be a swept parameter or derived column ({allowed}); got {value!r}")
+    if hue is not None and hue == style:
+        check.fail(f"{key}.style", "must differ from hue")
+    shown = {x, hue, style} | {DERIVED_COLUMNS[c][0] for c in (hue, style) if c in DERIVED_COLUMNS}
+    for parameter, values in grid.items():
+        if len(values) > 1 and parameter not in shown:
+            check.fail(
+                key, f"swept parameter {parameter!r} must be the figure's x, hue or style (else its curves would "
+                "average different grid points)"
+            )
+    title = check.string(f"{key}.title", table.get("title", ""))
+    return FigureSpec(name=name, kind=kind, x=x, y=ys, hue=hue, style=style, title=title)
+
+
+def parse_study(data: dict, path: Path, name: str | None = None) -> StudySpec:
+    """Validate a parsed study table (see the module docstring)."""
+    check = _Checker(path)
+    check.table("", data, TOP_KEYS)
+    title = check.string("title", data.get("title", path.stem))
+    description = check.string("description", data.get("description", ""))
+    seed = check.integer("seed", data.get("seed", 0), 0, MAX_SEED)
+    seeds = check.integer("seeds", data.get("seeds", 1), 1, MAX_SEEDS)
+    scale_field = data.get("scale_field", False)
+    if not isinstance(scale_field, bool):
+        check.fail("scale_field", f"must be true or false, got {_describe(scale_field)}")
+    base = _base(check, "base", data.get("base", {}))
+    check.scenario_mapping("base", base)
+    grid = _grid(check, "grid", data.get("grid", {}), base)
+    if scale_field:
+        if "field" in grid:
+            check.fail("grid.field", "cannot be swept with scale_field = true (the field follows the nodes)")
+        if "positions" in base or "positions" in grid:
+            check.fail("scale_field", "cannot scale a field whose positions come from a CSV file")
+    quick = check.table("quick", data.get("quick", {}), QUICK_KEYS)
+    if "seeds" in quick:
+        check.integer("quick.seeds", quick["seeds"], 1, MAX_SEEDS)
+    quick_base = _base(check, "quick.base", quick.get("base", {}))
+    check.scenario_mapping("quick.base", {**base, **quick_base})
+    quick_grid_table = check.table("quick.grid", quick.get("grid", {}), tuple(grid) or ("(no grid)",))
+    quick_grid = _grid(check, "quick.grid", quick_grid_table, {**base, **quick_base})
+    figures_raw = data.get("figures", [])
+    if not isinstance(figures_raw, list):
+        check.fail("figures", f"must be an array of tables ([[figures]]), got {_describe(figures_raw)}")
+    figures = tuple(_figure(check, i, f, grid) for i, f in enumerate(figures_raw))
+    names = [f.name for f in figures]
+    for i, figure_name in enumerate(names):
+        if figure_name in names[:i]:
+            check.fail(f"figures[{i}].name", f"must be unique in the study; {figure_name!r} repeats")
+    spec = StudySpec(
+        name=name or path.stem,
+        path=path,
+        title=title,
+        description=description,
+        seed=seed,
+        seeds=seeds,
+        base=base,
+        grid=grid,
+        scale_field=scale_field,
+        figures=figures,
+        quick_override={"seeds": quick.get("seeds", seeds), "base": quick_base, "grid": quick_grid},
+    )
+    for variant in (spec, spec.variant(True)):
+        if variant.task_count > MAX_TASKS:
+            check.fail("grid" if variant is spec else "quick", f"gives {variant.task_count} tasks; at most {MAX_TASKS}")
+        for point in variant.points:  # combined values (e.g. the scaled field) must be valid too
+            try:
+                variant.scenario(point)
+            except ParameterError as exc:
+                where = "quick" if variant.quick else "grid"
+                check.fail(where, f"grid point {point}: {exc.parameter}: {exc.message}")
+    return spec
+
+
+def load_study(path: str | os.PathLike) -> StudySpec:
+    """Read and validate a study file.
+
+    Raises
+    ------
+    ParameterError
+        ``FILE: KEY`` and what is allowed, for an unreadable file, a TOML syntax error, an unknown key, a
+        wrong type or an out-of-range value.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ParameterError(str(path), f"must be a readable UTF-8 study file ({exc.__class__.__name__})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ParameterError(str(path), f"is not valid TOML: {exc}") from None
+    return parse_study(data, path)
+
+
+def studies_dir() -> Path:
+    """``studies/`` in the current directory, else the repository copy next to the package source."""
+    here = Path.cwd() / "studies"
+    if here.is_dir():
+        return here
+    return Path(__file__).resolve().parents[2] / "studies"
+
+
+def find_studies(directory: str | os.PathLike | None = None) -> list[Path]:
+    """Study files (``*.toml``) in ``directory`` (default :func:`studies_dir`), sorted by name."""
+    directory = Path(directory) if directory is not None else studies_dir()
+    return sorted(directory.glob("*.toml"))
+
+
+def resolve_study_file(name: str | os.PathLike) -> Path:
+    """A study file given as a path, or as a name in :func:`studies_dir` (with or without ``.toml``)."""
+    path = Path(name)
+    if path.is_file():
+        return path
+    if path.parent == Path("."):
+        for candidate in (studies_dir() / path.name, studies_dir() / f"{path.name}.toml"):
+            if candidate.is_file():
+                return candidate
+    known = ", ".join(p.stem for p in find_studies()) or "none"
+    raise ParameterError("FILE", f"must be a study file or the name of one in studies/ ({known}); got {str(name)!r}")
