@@ -142,5 +142,146 @@ def run(out, as_json, seed, replicas, workers, **parameters):
 # --- wsnmec study / figures (studies and figures) -------------------------------------------------
 
 
+def _study_executor_options(command):
+    command = click.option(
+        "--scheduler", default=None, metavar="ADDR",
+        help="Run tasks on a Dask distributed cluster (tcp://HOST:PORT) instead of local processes.",
+    )(command)
+    command = click.option(
+        "--jobs", type=int, default=None, metavar="J", help="Local worker processes [default: all cores]."
+    )(command)
+    return command
+
+
+def _check_jobs(jobs):
+    if jobs is not None and jobs < 1:
+        fail("--jobs", f"must be an integer >= 1, got {jobs}")
+
+
+def _run_line(run) -> str:
+    mode = "quick" if run.spec.quick else "full"
+    return (
+        f"{run.spec.name} ({mode}): {len(run.tasks)} tasks, {run.cached} from cache, {run.computed} computed "
+        f"in {run.seconds:.1f} s -> {run.directory}"
+    )
+
+
+@main.group("study")
+def study_group():
+    """Declarative studies: a grid of `wsnmec run` parameters x seeds (files in studies/)."""
+
+
+@study_group.command("list")
+def study_list():
+    """List the study files in studies/."""
+    from .study.spec import find_studies, load_study, studies_dir
+
+    paths = find_studies()
+    if not paths:
+        click.echo(f"no study files in {studies_dir()}")
+        return
+    for path in paths:
+        spec = load_study(path)
+        quick = spec.variant(True)
+        grid = " x ".join(f"{name}[{len(values)}]" for name, values in spec.grid.items()) or "one point"
+        click.echo(
+            f"{spec.name:<12} {spec.title}\n{'':<12} grid {grid}, {spec.seeds} seeds: {spec.task_count} tasks "
+            f"({quick.task_count} with --quick); figures: {', '.join(f.name for f in spec.figures) or 'none'}"
+        )
+
+
+@study_group.command("run")
+@click.argument("file")
+@_study_executor_options
+@click.option("--quick", is_flag=True, help="Run the study's quick variant (fewer seeds and rounds).")
+@click.option("--results", "results_dir", default="results", show_default=True, metavar="DIR",
+              help="Results directory (task cache and tables).")
+def study_run(file, jobs, scheduler, quick, results_dir):
+    """Run the tasks of study FILE missing from the cache (FILE: a path or a name in studies/)."""
+    from .study.runner import run_study
+    from .study.spec import load_study, resolve_study_file
+
+    _check_jobs(jobs)
+    spec = load_study(resolve_study_file(file)).variant(quick)
+    run = run_study(spec, results_dir, jobs=jobs, scheduler=scheduler)
+    click.echo(_run_line(run))
+
+
+@study_group.command("show")
+@click.argument("file")
+@click.option("--results", "results_dir", default="results", show_default=True, metavar="DIR",
+              help="Results directory.")
+def study_show(file, results_dir):
+    """Mean and 95 % CI of FND, HND and LND per grid point of study FILE, from the cache.
+
+    Shows the full study when all its tasks are cached, else its quick variant when that is complete,
+    else the grid points computed so far.
+    """
+    from .study.runner import collect, expand_tasks, summary_table, task_cache
+    from .study.spec import load_study, resolve_study_file
+
+    full = load_study(resolve_study_file(file))
+    chosen = None
+    for spec in (full, full.variant(True)):
+        tasks = expand_tasks(spec)
+        _rounds, summary, missing = collect(spec, tasks, task_cache(results_dir, spec))
+        if chosen is None or not missing:
+            chosen = (spec, tasks, summary, missing)
+        if not missing:
+            break
+    spec, tasks, summary, missing = chosen
+    if summary.empty:
+        fail("FILE", f"no results of study {spec.name} in {results_dir}/; run `wsnmec study run {file}` first")
+    table = summary_table(summary, spec)
+    mode = "quick variant" if spec.quick else "full study"
+    click.echo(f"{spec.name}: {spec.title} ({mode}; {len(tasks) - len(missing)} of {len(tasks)} tasks)")
+    lines = []
+    for _, row in table.iterrows():
+        point = ", ".join(f"{name}={row[name]}" for name in spec.grid) or "base"
+        cells = []
+        for metric in ("fnd", "hnd", "lnd"):
+            mean, low, high = row[f"{metric}_mean"], row[f"{metric}_low"], row[f"{metric}_high"]
+            reached = int(row[f"{metric}_reached"])
+            text = "not reached" if reached == 0 else f"{mean:8.1f} [{low:8.1f}, {high:8.1f}]"
+            if 0 < reached < row["seeds"]:
+                text += f" ({reached}/{row['seeds']} seeds)"
+            cells.append(f"{metric.upper()} {text}")
+        lines.append(f"  {point:<32} n={row['seeds']:<3} " + "  ".join(cells))
+    click.echo("  mean [95 % CI] in rounds over seeds")
+    click.echo("\n".join(lines))
+    if missing:
+        click.echo(f"  ({len(missing)} tasks not computed yet: `wsnmec study run {file}`)")
+
+
+@main.command("figures")
+@click.option("--quick", is_flag=True, help="Quick variants of the studies (what CI runs).")
+@click.option("--out", "out_dir", default="figures", show_default=True, metavar="DIR",
+              help="Where figures and their index README.md go.")
+@_study_executor_options
+@click.option("--results", "results_dir", default="results", show_default=True, metavar="DIR",
+              help="Results directory (task cache).")
+def figures_command(quick, out_dir, jobs, scheduler, results_dir):
+    """Run every study in studies/ and draw every figure, with an index OUT/README.md."""
+    from .study.figures import draw_study
+    from .study.report import write_index
+    from .study.runner import ExecutorHandle, run_study
+    from .study.spec import find_studies, load_study, studies_dir
+
+    _check_jobs(jobs)
+    specs = [load_study(path).variant(quick) for path in find_studies()]
+    if not specs:
+        fail("studies/", f"no study files (*.toml) in {studies_dir()}")
+    entries = []
+    with ExecutorHandle(jobs=jobs, scheduler=scheduler) as executor:
+        for spec in specs:
+            run = run_study(spec, results_dir, executor=executor)
+            click.echo(_run_line(run))
+            for figure, paths, _ in draw_study(run, out_dir):
+                entries.append((figure, run, paths))
+                click.echo(f"  {paths[0]}  {paths[1]}")
+    index = write_index(entries, out_dir, quick)
+    click.echo(f"index: {index}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
