@@ -282,6 +282,24 @@ def test_fresh_seed_is_recorded_and_reproduces():
     assert again["replicas"] == data["replicas"]
 
 
+def test_parallel_workers_give_the_same_replicas():
+    args = [*DYING, "--seed", "12", "--replicas", "3", "--harvest", "markov:0.0004,0,0.2,0.3"]
+    serial = run_json([*args, "--workers", "1"])
+    parallel = run_json([*args, "--workers", "2"])
+    assert serial["replicas"] == parallel["replicas"]
+
+
+def test_single_value_field_is_square_and_sink_defaults_to_its_centre():
+    config = run_json([*TINY, "--field", "200", "--seed", "1"])["config"]
+    assert config["field"] == [200.0, 200.0]
+    assert config["sink"] == [100.0, 100.0]
+
+
+def test_sink_outside_the_field_is_allowed():
+    data = run_json([*TINY, "--sink", "-50,175", "--seed", "1"])
+    assert data["config"]["sink"] == [-50.0, 175.0]
+
+
 def test_positions_csv_sets_the_nodes(tmp_path):
     rows = ["x,y,energy"] + [f"{10 * i},{5 * i},0.05" for i in range(1, 8)]
     path = write_csv(tmp_path / "nodes.csv", "\n".join(rows) + "\n")
