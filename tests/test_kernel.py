@@ -98,7 +98,7 @@ def test_kernel_matches_reference_small_battery_and_revival():
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    n=st.integers(1, 60),
+    n=st.integers(1, 150),
     lattice=st.booleans(),
     ch_fraction=st.floats(0.0, 1.0),
     seed=st.integers(0, 2**32 - 1),

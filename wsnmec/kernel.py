@@ -124,14 +124,13 @@ class Workspace:
         self.distance = np.zeros(n, dtype=np.float64)
         self.drawn = np.zeros(n, dtype=np.float64)
         self.received = np.zeros(n, dtype=np.int64)
-        self.cell_start = np.zeros(n + 2, dtype=np.int64)
-        self.cell_x = np.zeros(n, dtype=np.float64)
-        self.cell_y = np.zeros(n, dtype=np.float64)
-        self.cell_node = np.zeros(n, dtype=np.int64)
-        self.ch_cell = np.zeros(n, dtype=np.int64)
+        # grid scratch: float rows cell_x, cell_y, node_x, node_y, cand_x, cand_y;
+        # int rows cell_start, cell_node, ch_cell, node_start, node_order, cand_node
+        self.fgrid = np.zeros((6, n), dtype=np.float64)
+        self.igrid = np.zeros((6, n + 2), dtype=np.int64)
 
     def grid_arrays(self):
-        return self.cell_start, self.cell_x, self.cell_y, self.cell_node, self.ch_cell
+        return self.fgrid, self.igrid
 
 
 # --- nearest cluster head on a uniform grid -------------------------------------------------------------
@@ -191,22 +190,43 @@ def _build_grid(x, y, ch_list, n_ch, bbox, cell_start, cell_x, cell_y, cell_node
     return gx, gy, cell_w, cell_h
 
 
+#: Relative margin on squared distances: if d2 > best_d2 * (1 + SQ_MARGIN) then sqrt(d2) > sqrt(best_d2)
+#: after rounding (the square roots differ by > 2 ulp), so the square root can be skipped.
+SQ_MARGIN = 1e-15
+
+
 @njit(cache=True, nogil=True, inline="always")
-def _scan_cell(c, px, py, best_node, best_d, cell_start, cell_x, cell_y, cell_node):
+def _scan_cell(c, px, py, best_node, best_d, best_d2, cell_start, cell_x, cell_y, cell_node):
+    """Update the best (node, distance, squared distance) with the CHs of cell ``c``.
+
+    The comparison is on the float64 distance ``sqrt(dx*dx + dy*dy)`` (ties to the lower node index), as
+    the brute-force reference does; the square root is only taken when the squared distance can tie.
+    """
+    limit = best_d2 * (1.0 + SQ_MARGIN)
     for pos in range(cell_start[c], cell_start[c + 1]):
         dx = px - cell_x[pos]
         dy = py - cell_y[pos]
-        d = math.sqrt(dx * dx + dy * dy)
+        d2 = dx * dx + dy * dy
+        if d2 > limit:
+            continue
+        d = math.sqrt(d2)
         node = cell_node[pos]
         if d < best_d or (d == best_d and node < best_node):
             best_d = d
             best_node = node
-    return best_node, best_d
+            if d2 < best_d2:
+                best_d2 = d2
+            limit = best_d2 * (1.0 + SQ_MARGIN)
+    return best_node, best_d, best_d2
 
 
 @njit(cache=True, nogil=True)
 def _nearest_ch(px, py, bbox, gx, gy, cell_w, cell_h, cell_start, cell_x, cell_y, cell_node):
-    """Nearest CH of the point (px, py) [m]: ``(node, distance)``; ties to the lower node index."""
+    """Nearest CH of the point (px, py) [m]: ``(node, distance)``; ties to the lower node index.
+
+    Searches the 3 x 3 block of cells around the point's cell, then rings of cells further out, until
+    the best distance found is below the distance from the point to the searched block's boundary.
+    """
     x_min = bbox[0]
     y_min = bbox[1]
     cx = min(max(int((px - x_min) / cell_w), 0), gx - 1)
@@ -214,25 +234,19 @@ def _nearest_ch(px, py, bbox, gx, gy, cell_w, cell_h, cell_start, cell_x, cell_y
     margin = 1e-9 * (cell_w + cell_h)
     best_node = -1
     best_d = np.inf
-    k = 0
+    best_d2 = np.inf
+    # ring 0 and ring 1 at once
+    for yy in range(max(cy - 1, 0), min(cy + 1, gy - 1) + 1):
+        row = yy * gx
+        for xx in range(max(cx - 1, 0), min(cx + 1, gx - 1) + 1):
+            best_node, best_d, best_d2 = _scan_cell(row + xx, px, py, best_node, best_d, best_d2,
+                                                    cell_start, cell_x, cell_y, cell_node)
+    k = 1
     while True:
-        y_lo = cy - k
-        y_hi = cy + k
         x_lo = cx - k
         x_hi = cx + k
-        for yy in range(max(y_lo, 0), min(y_hi, gy - 1) + 1):
-            row = yy * gx
-            if yy == y_lo or yy == y_hi:
-                for xx in range(max(x_lo, 0), min(x_hi, gx - 1) + 1):
-                    best_node, best_d = _scan_cell(row + xx, px, py, best_node, best_d,
-                                                   cell_start, cell_x, cell_y, cell_node)
-            else:
-                if x_lo >= 0:
-                    best_node, best_d = _scan_cell(row + x_lo, px, py, best_node, best_d,
-                                                   cell_start, cell_x, cell_y, cell_node)
-                if x_hi < gx:
-                    best_node, best_d = _scan_cell(row + x_hi, px, py, best_node, best_d,
-                                                   cell_start, cell_x, cell_y, cell_node)
+        y_lo = cy - k
+        y_hi = cy + k
         # Lower bound on the distance to any CH outside the searched block of cells.
         bound = np.inf
         if x_lo > 0:
@@ -246,22 +260,51 @@ def _nearest_ch(px, py, bbox, gx, gy, cell_w, cell_h, cell_start, cell_x, cell_y
         if bound == np.inf or best_d < bound - margin:
             return best_node, best_d
         k += 1
+        x_lo = cx - k
+        x_hi = cx + k
+        y_lo = cy - k
+        y_hi = cy + k
+        for yy in range(max(y_lo, 0), min(y_hi, gy - 1) + 1):
+            row = yy * gx
+            if yy == y_lo or yy == y_hi:
+                for xx in range(max(x_lo, 0), min(x_hi, gx - 1) + 1):
+                    best_node, best_d, best_d2 = _scan_cell(row + xx, px, py, best_node, best_d, best_d2,
+                                                            cell_start, cell_x, cell_y, cell_node)
+            else:
+                if x_lo >= 0:
+                    best_node, best_d, best_d2 = _scan_cell(row + x_lo, px, py, best_node, best_d, best_d2,
+                                                            cell_start, cell_x, cell_y, cell_node)
+                if x_hi < gx:
+                    best_node, best_d, best_d2 = _scan_cell(row + x_hi, px, py, best_node, best_d, best_d2,
+                                                            cell_start, cell_x, cell_y, cell_node)
 
 
 @njit(cache=True, nogil=True)
 def assign_receivers_jit(x, y, d_sink, alive, is_ch, ch_list, n_ch, bbox, target, distance,
-                         cell_start, cell_x, cell_y, cell_node, ch_cell):
+                         fgrid, igrid):
     """Receiver of every node (compiled): CH index, :data:`TO_SINK` or :data:`NO_TARGET`; see module Notes.
 
     A CH's target is itself (its fused packet goes to the sink at ``distance = d_sink``); dead nodes get
-    :data:`NO_TARGET`.
+    :data:`NO_TARGET`. ``fgrid`` (float64[6, N]) and ``igrid`` (int64[6, N + 2]) are scratch.
+
+    The alive non-CH nodes are bucketed into the CH grid; for each cell the CHs of its 3 x 3 block are
+    gathered once and scanned for every node of the cell; a node whose best distance is not proven by that
+    block (the distance to the block's boundary is not larger) falls back to the ring search.
     """
     n = x.shape[0]
-    if n_ch > 0:
-        gx, gy, cell_w, cell_h = _build_grid(x, y, ch_list, n_ch, bbox, cell_start, cell_x, cell_y,
-                                             cell_node, ch_cell)
-    else:
-        gx, gy, cell_w, cell_h = 1, 1, 1.0, 1.0
+    cell_x = fgrid[0]
+    cell_y = fgrid[1]
+    node_x = fgrid[2]
+    node_y = fgrid[3]
+    cand_x = fgrid[4]
+    cand_y = fgrid[5]
+    cell_start = igrid[0]
+    cell_node = igrid[1]
+    ch_cell = igrid[2]
+    node_start = igrid[3]
+    node_order = igrid[4]
+    cand_node = igrid[5]
+    members = 0
     for i in range(n):
         if alive[i] == 0:
             target[i] = NO_TARGET
@@ -273,14 +316,104 @@ def assign_receivers_jit(x, y, d_sink, alive, is_ch, ch_list, n_ch, bbox, target
             target[i] = TO_SINK
             distance[i] = d_sink[i]
         else:
-            node, d = _nearest_ch(x[i], y[i], bbox, gx, gy, cell_w, cell_h, cell_start, cell_x, cell_y,
-                                  cell_node)
-            if d < d_sink[i]:
-                target[i] = node
-                distance[i] = d
-            else:
-                target[i] = TO_SINK
-                distance[i] = d_sink[i]
+            members += 1
+    if n_ch == 0 or members == 0:
+        return
+    gx, gy, cell_w, cell_h = _build_grid(x, y, ch_list, n_ch, bbox, cell_start, cell_x, cell_y, cell_node,
+                                         ch_cell)
+    x_min = bbox[0]
+    y_min = bbox[1]
+    n_cells = gx * gy
+    margin = 1e-9 * (cell_w + cell_h)
+    # bucket the member nodes by cell (counting sort; node_order doubles as the cell of each node first)
+    for c in range(n_cells + 1):
+        node_start[c] = 0
+    for i in range(n):
+        if alive[i] != 0 and is_ch[i] == 0:
+            cx = min(max(int((x[i] - x_min) / cell_w), 0), gx - 1)
+            cy = min(max(int((y[i] - y_min) / cell_h), 0), gy - 1)
+            node_start[cy * gx + cx + 1] += 1
+    for c in range(n_cells):
+        node_start[c + 1] += node_start[c]
+    for i in range(n):
+        if alive[i] != 0 and is_ch[i] == 0:
+            cx = min(max(int((x[i] - x_min) / cell_w), 0), gx - 1)
+            cy = min(max(int((y[i] - y_min) / cell_h), 0), gy - 1)
+            c = cy * gx + cx
+            pos = node_start[c]
+            node_order[pos] = i
+            node_x[pos] = x[i]
+            node_y[pos] = y[i]
+            node_start[c] = pos + 1
+    for c in range(n_cells, 0, -1):
+        node_start[c] = node_start[c - 1]
+    node_start[0] = 0
+    for cy in range(gy):
+        for cx in range(gx):
+            c = cy * gx + cx
+            first = node_start[c]
+            last = node_start[c + 1]
+            if first == last:
+                continue
+            # the CHs of the 3 x 3 block around this cell
+            n_cand = 0
+            for yy in range(max(cy - 1, 0), min(cy + 1, gy - 1) + 1):
+                for xx in range(max(cx - 1, 0), min(cx + 1, gx - 1) + 1):
+                    cc = yy * gx + xx
+                    for pos in range(cell_start[cc], cell_start[cc + 1]):
+                        cand_x[n_cand] = cell_x[pos]
+                        cand_y[n_cand] = cell_y[pos]
+                        cand_node[n_cand] = cell_node[pos]
+                        n_cand += 1
+            # boundaries of the block that have cells beyond them
+            has_left = cx - 1 > 0
+            has_right = cx + 1 < gx - 1
+            has_low = cy - 1 > 0
+            has_high = cy + 1 < gy - 1
+            left = x_min + (cx - 1) * cell_w
+            right = x_min + (cx + 2) * cell_w
+            low = y_min + (cy - 1) * cell_h
+            high = y_min + (cy + 2) * cell_h
+            for pos in range(first, last):
+                px = node_x[pos]
+                py = node_y[pos]
+                best_node = -1
+                best_d = np.inf
+                best_d2 = np.inf
+                limit = np.inf
+                for k in range(n_cand):
+                    dx = px - cand_x[k]
+                    dy = py - cand_y[k]
+                    d2 = dx * dx + dy * dy
+                    if d2 > limit:
+                        continue
+                    d = math.sqrt(d2)
+                    node = cand_node[k]
+                    if d < best_d or (d == best_d and node < best_node):
+                        best_d = d
+                        best_node = node
+                        if d2 < best_d2:
+                            best_d2 = d2
+                        limit = best_d2 * (1.0 + SQ_MARGIN)
+                bound = np.inf
+                if has_left:
+                    bound = min(bound, px - left)
+                if has_right:
+                    bound = min(bound, right - px)
+                if has_low:
+                    bound = min(bound, py - low)
+                if has_high:
+                    bound = min(bound, high - py)
+                if not (bound == np.inf or best_d < bound - margin):
+                    best_node, best_d = _nearest_ch(px, py, bbox, gx, gy, cell_w, cell_h, cell_start, cell_x,
+                                                    cell_y, cell_node)
+                i = node_order[pos]
+                if best_d < d_sink[i]:
+                    target[i] = best_node
+                    distance[i] = best_d
+                else:
+                    target[i] = TO_SINK
+                    distance[i] = d_sink[i]
 
 
 # --- accounting ------------------------------------------------------------------------------------------
@@ -289,7 +422,7 @@ def assign_receivers_jit(x, y, d_sink, alive, is_ch, ch_list, n_ch, bbox, target
 @njit(cache=True, nogil=True)
 def account_round_jit(x, y, d_sink, energy, alive, is_ch, ch_list, n_ch, bits, radio, semantics,
                       idle_without_ch, bbox, target, distance, drawn, received,
-                      cell_start, cell_x, cell_y, cell_node, ch_cell):
+                      fgrid, igrid):
     """Radio energy of one round (compiled, in place); see the module Notes.
 
     Parameters
@@ -329,7 +462,7 @@ def account_round_jit(x, y, d_sink, energy, alive, is_ch, ch_list, n_ch, bits, r
     d0 = radio[3]
     e_da = radio[4]
     assign_receivers_jit(x, y, d_sink, alive, is_ch, ch_list, n_ch, bbox, target, distance,
-                         cell_start, cell_x, cell_y, cell_node, ch_cell)
+                         fgrid, igrid)
     for i in range(n):
         drawn[i] = 0.0
         received[i] = 0
@@ -407,7 +540,7 @@ def run_rounds_jit(rng, first_round, n_rounds, protocol, semantics, p, epoch_len
                    harvest_kind, harvest_params, revive_threshold, can_revive,
                    x, y, d_sink, bbox, capacity, energy, alive, ch_epoch, rounds_since_ch, markov_state,
                    is_ch, ch_list, target, distance, drawn, received,
-                   cell_start, cell_x, cell_y, cell_node, ch_cell, out_int, out_float):
+                   fgrid, igrid, out_int, out_float):
     """Simulate rounds ``first_round .. first_round + n_rounds - 1`` of one replica (compiled, in place).
 
     Writes one row per round into ``out_int`` (:data:`INT_COLUMNS`) and ``out_float``
@@ -432,7 +565,7 @@ def run_rounds_jit(rng, first_round, n_rounds, protocol, semantics, p, epoch_len
                                 rounds_since_ch, is_ch, ch_list)
         consumed, to_sink, to_ch = account_round_jit(
             x, y, d_sink, energy, alive, is_ch, ch_list, n_ch, bits, radio, semantics, idle_without_ch, bbox,
-            target, distance, drawn, received, cell_start, cell_x, cell_y, cell_node, ch_cell)
+            target, distance, drawn, received, fgrid, igrid)
         n_alive = 0
         at_90 = 0
         residual = 0.0

@@ -115,7 +115,7 @@ def _run_replica(scenario: Scenario, seed: int, report: Callable[[int], None] | 
             radio_constants, kind, params, float(revive), bool(can_revive),
             net.x, net.y, d_sink, bbox, capacity, energy, alive, ch_epoch, rounds_since_ch, markov_state,
             work.is_ch, work.ch_list, work.target, work.distance, work.drawn, work.received,
-            work.cell_start, work.cell_x, work.cell_y, work.cell_node, work.ch_cell, out_int, out_float)
+            work.fgrid, work.igrid, out_int, out_float)
         ints.append(out_int[:ran])
         floats.append(out_float[:ran])
         done += ran
