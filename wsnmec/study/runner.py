@@ -116,6 +116,10 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
+#: How long to wait for a Dask scheduler to answer.
+SCHEDULER_TIMEOUT = "20s"
+
+
 class ExecutorHandle:
     """An executor and how to close it: local processes (``jobs``) or a Dask cluster (``scheduler``)."""
 
@@ -129,7 +133,7 @@ class ExecutorHandle:
                     "--scheduler", "needs dask distributed: pip install 'wsnmec[dask]'"
                 ) from None
             try:
-                self.client = Client(scheduler, timeout="20s")
+                self.client = Client(scheduler, timeout=SCHEDULER_TIMEOUT)
             except (OSError, TimeoutError, ValueError) as exc:
                 raise ParameterError(
                     "--scheduler", f"must be the address of a running Dask scheduler (tcp://HOST:PORT); "
@@ -148,13 +152,9 @@ class ExecutorHandle:
             self.description = f"{self.jobs} local process{'es' if self.jobs > 1 else ''}"
 
     def abort(self):
-        """Cancel pending work and stop local workers at once (after Ctrl-C)."""
+        """Cancel pending work (after Ctrl-C or a failed task); local workers finish their current task."""
         if isinstance(self.executor, ProcessPoolExecutor):
-            processes = list((getattr(self.executor, "_processes", None) or {}).values())
-            self.executor.shutdown(wait=False, cancel_futures=True)
-            for process in processes:
-                if process.is_alive():
-                    process.terminate()
+            self.executor.shutdown(wait=True, cancel_futures=True)
         else:
             self.executor.shutdown(wait=False)
         self.close()
