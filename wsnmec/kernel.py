@@ -167,8 +167,8 @@ def _build_grid(x, y, ch_list, n_ch, bbox, cell_start, cell_x, cell_y, cell_node
         cell_start[c] = 0
     for k in range(n_ch):
         i = ch_list[k]
-        cx = int((x[i] - x_min) / cell_w)
-        cy = int((y[i] - y_min) / cell_h)
+        cx = int((x[i] - x_min) * (1.0 / cell_w))
+        cy = int((y[i] - y_min) * (1.0 / cell_h))
         cx = min(max(cx, 0), gx - 1)
         cy = min(max(cy, 0), gy - 1)
         c = cy * gx + cx
@@ -229,8 +229,8 @@ def _nearest_ch(px, py, bbox, gx, gy, cell_w, cell_h, cell_start, cell_x, cell_y
     """
     x_min = bbox[0]
     y_min = bbox[1]
-    cx = min(max(int((px - x_min) / cell_w), 0), gx - 1)
-    cy = min(max(int((py - y_min) / cell_h), 0), gy - 1)
+    cx = min(max(int((px - x_min) * (1.0 / cell_w)), 0), gx - 1)
+    cy = min(max(int((py - y_min) * (1.0 / cell_h)), 0), gy - 1)
     margin = 1e-9 * (cell_w + cell_h)
     best_node = -1
     best_d = np.inf
@@ -304,8 +304,23 @@ def assign_receivers_jit(x, y, d_sink, alive, is_ch, ch_list, n_ch, bbox, target
     node_start = igrid[3]
     node_order = igrid[4]
     cand_node = igrid[5]
+    gx, gy, cell_w, cell_h = 1, 1, 1.0, 1.0
+    if n_ch > 0:
+        gx, gy, cell_w, cell_h = _build_grid(x, y, ch_list, n_ch, bbox, cell_start, cell_x, cell_y,
+                                             cell_node, ch_cell)
+    x_min = bbox[0]
+    y_min = bbox[1]
+    inv_w = 1.0 / cell_w
+    inv_h = 1.0 / cell_h
+    n_cells = gx * gy
+    margin = 1e-9 * (cell_w + cell_h)
+    # classify the nodes; bucket the members by cell (counting sort; ch_cell is reused as the cell of node i)
+    node_cell = ch_cell
+    for c in range(n_cells + 1):
+        node_start[c] = 0
     members = 0
     for i in range(n):
+        node_cell[i] = -1
         if alive[i] == 0:
             target[i] = NO_TARGET
             distance[i] = 0.0
@@ -317,29 +332,18 @@ def assign_receivers_jit(x, y, d_sink, alive, is_ch, ch_list, n_ch, bbox, target
             distance[i] = d_sink[i]
         else:
             members += 1
+            cx = min(max(int((x[i] - x_min) * inv_w), 0), gx - 1)
+            cy = min(max(int((y[i] - y_min) * inv_h), 0), gy - 1)
+            c = cy * gx + cx
+            node_cell[i] = c
+            node_start[c + 1] += 1
     if n_ch == 0 or members == 0:
         return
-    gx, gy, cell_w, cell_h = _build_grid(x, y, ch_list, n_ch, bbox, cell_start, cell_x, cell_y, cell_node,
-                                         ch_cell)
-    x_min = bbox[0]
-    y_min = bbox[1]
-    n_cells = gx * gy
-    margin = 1e-9 * (cell_w + cell_h)
-    # bucket the member nodes by cell (counting sort; node_order doubles as the cell of each node first)
-    for c in range(n_cells + 1):
-        node_start[c] = 0
-    for i in range(n):
-        if alive[i] != 0 and is_ch[i] == 0:
-            cx = min(max(int((x[i] - x_min) / cell_w), 0), gx - 1)
-            cy = min(max(int((y[i] - y_min) / cell_h), 0), gy - 1)
-            node_start[cy * gx + cx + 1] += 1
     for c in range(n_cells):
         node_start[c + 1] += node_start[c]
     for i in range(n):
-        if alive[i] != 0 and is_ch[i] == 0:
-            cx = min(max(int((x[i] - x_min) / cell_w), 0), gx - 1)
-            cy = min(max(int((y[i] - y_min) / cell_h), 0), gy - 1)
-            c = cy * gx + cx
+        c = node_cell[i]
+        if c >= 0:
             pos = node_start[c]
             node_order[pos] = i
             node_x[pos] = x[i]
@@ -377,24 +381,27 @@ def assign_receivers_jit(x, y, d_sink, alive, is_ch, ch_list, n_ch, bbox, target
             for pos in range(first, last):
                 px = node_x[pos]
                 py = node_y[pos]
-                best_node = -1
-                best_d = np.inf
+                # pass 1 (branch-free): the smallest squared distance; sqrt is monotone, so
+                # sqrt(best_d2) is the smallest distance
                 best_d2 = np.inf
-                limit = np.inf
                 for k in range(n_cand):
                     dx = px - cand_x[k]
                     dy = py - cand_y[k]
                     d2 = dx * dx + dy * dy
-                    if d2 > limit:
-                        continue
-                    d = math.sqrt(d2)
-                    node = cand_node[k]
-                    if d < best_d or (d == best_d and node < best_node):
-                        best_d = d
-                        best_node = node
-                        if d2 < best_d2:
-                            best_d2 = d2
-                        limit = best_d2 * (1.0 + SQ_MARGIN)
+                    best_d2 = min(best_d2, d2)
+                best_d = math.sqrt(best_d2)
+                # pass 2: the lowest node index at that distance (only squared distances within
+                # SQ_MARGIN of the minimum can have the same square root)
+                best_node = -1
+                limit = best_d2 * (1.0 + SQ_MARGIN)
+                for k in range(n_cand):
+                    dx = px - cand_x[k]
+                    dy = py - cand_y[k]
+                    d2 = dx * dx + dy * dy
+                    if d2 <= limit:
+                        node = cand_node[k]
+                        if math.sqrt(d2) == best_d and (best_node < 0 or node < best_node):
+                            best_node = node
                 bound = np.inf
                 if has_left:
                     bound = min(bound, px - left)
