@@ -1,0 +1,203 @@
+"""Figures and their index: files, axes and labels, plotted values, reproducible bytes, `wsnmec figures`."""
+
+from __future__ import annotations
+
+import re
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from wsnmec import cli
+from wsnmec.study.figures import N_BOOT, bootstrap_ci, draw, draw_study, padded_rounds
+from wsnmec.study.report import reading, write_index
+from wsnmec.study.runner import run_study
+from wsnmec.study.spec import load_study
+
+STUDY = """
+title = "figure test"
+description = "A tiny study for the figure tests."
+seed = 21
+seeds = 4
+[base]
+e0 = 0.02
+rounds = 500
+[grid]
+protocol = ["direct", "leach", "ileach"]
+nodes = [10, 20]
+[quick]
+seeds = 2
+grid = { nodes = [10] }
+[[figures]]
+name = "alive"
+kind = "line"
+y = "alive"
+hue = "protocol"
+style = "nodes"
+title = "Alive nodes (test)"
+[[figures]]
+name = "residual"
+kind = "line"
+y = "residual_j"
+hue = "nodes"
+style = "protocol"
+[[figures]]
+name = "lifetime"
+kind = "metric"
+x = "nodes"
+y = ["fnd", "hnd", "lnd"]
+hue = "protocol"
+title = "Lifetime (test)"
+"""
+
+
+@pytest.fixture(scope="module")
+def drawn(tmp_path_factory):
+    root = tmp_path_factory.mktemp("figures")
+    path = root / "figtest.toml"
+    path.write_text(STUDY, encoding="utf-8")
+    run = run_study(load_study(path), root / "results", jobs=1)
+    out = root / "out"
+    figures = draw_study(run, out, keep_open=True)
+    yield run, out, figures
+    for _, _, fig in figures:
+        matplotlib.pyplot.close(fig)
+
+
+def test_files_exist_and_are_png_and_pdf(drawn):
+    run, out, figures = drawn
+    assert [f.name for f, _, _ in figures] == ["alive", "residual", "lifetime"]
+    for figure, (png, pdf), _ in figures:
+        assert png == out / f"figtest-{figure.name}.png" and pdf == out / f"figtest-{figure.name}.pdf"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+        assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 5_000
+    assert not [p for p in out.iterdir() if p.suffix not in (".png", ".pdf")]
+
+
+def test_line_figure_axes_labels_and_legend(drawn):
+    _, _, figures = drawn
+    fig = figures[0][2]
+    (ax,) = fig.axes
+    assert ax.get_xlabel() == "Round"
+    assert ax.get_ylabel() == "Alive nodes"
+    assert ax.get_title() == "Alive nodes (test)"
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["Protocol", "direct", "leach", "ileach", "Number of nodes N", "10", "20"]
+    residual = figures[1][2].axes[0]
+    assert residual.get_ylabel() == "Total residual energy [J]" and residual.get_xlabel() == "Round"
+
+
+def test_metric_figure_has_one_panel_per_metric(drawn):
+    _, _, figures = drawn
+    fig = figures[2][2]
+    assert [ax.get_title() for ax in fig.axes] == ["FND", "HND", "LND"]
+    assert all(ax.get_xlabel() == "Number of nodes N" for ax in fig.axes)
+    assert [ax.get_ylabel() for ax in fig.axes] == [
+        "FND: first node dies [round]", "HND: half of the nodes dead [round]", "LND: last node dies [round]",
+    ]
+    assert fig.get_suptitle() == "Lifetime (test)"
+    assert [t.get_text() for t in fig.axes[-1].get_legend().get_texts()] == ["direct", "leach", "ileach"]
+
+
+def test_plotted_curves_are_the_means_over_seeds(drawn):
+    run, _, figures = drawn
+    # metric figure: the HND line of each protocol passes through the mean HND per N
+    hnd_axis = figures[2][2].axes[1]
+    for protocol, line in zip(["direct", "leach", "ileach"], hnd_axis.get_lines()):
+        rows = run.summary[run.summary.protocol == protocol]
+        expected = rows.groupby("nodes")["hnd"].apply(lambda v: v.astype(float).mean())
+        np.testing.assert_allclose(line.get_xdata(), expected.index.to_numpy(dtype=float))
+        np.testing.assert_allclose(line.get_ydata(), expected.to_numpy())
+    # line figure: the direct / N=10 curve is the mean alive count over seeds (runs held at 0 after death)
+    line = figures[0][2].axes[0].get_lines()[0]
+    data = padded_rounds(run.rounds, "alive").merge(run.summary[["task", "protocol", "nodes"]], on="task")
+    mine = data[(data.protocol == "direct") & (data.nodes == 10)].groupby("round")["alive"].mean()
+    np.testing.assert_allclose(line.get_xdata(), mine.index.to_numpy(dtype=float))
+    np.testing.assert_allclose(line.get_ydata(), mine.to_numpy())
+    assert mine.iloc[0] == 10 and mine.iloc[-1] == 0
+
+
+def test_padding_holds_state_and_zeroes_flows():
+    rounds = pd.DataFrame({
+        "task": ["a"] * 3 + ["b"] * 5,
+        "round": [1, 2, 3, 1, 2, 3, 4, 5],
+        "alive": [2, 1, 0, 3, 3, 2, 1, 0],
+        "cluster_heads": [1, 1, 0, 1, 0, 1, 1, 0],
+    })
+    alive = padded_rounds(rounds, "alive").pivot(index="round", columns="task", values="alive")
+    assert alive["a"].tolist() == [2, 1, 0, 0, 0]
+    heads = padded_rounds(rounds, "cluster_heads").pivot(index="round", columns="task", values="cluster_heads")
+    assert heads["a"].tolist() == [1, 1, 0, 0, 0]
+    thinned = padded_rounds(rounds, "alive", max_points=2)
+    assert sorted(thinned["round"].unique()) == [1, 4, 5]
+
+
+def test_bootstrap_interval_is_fixed_and_sensible():
+    rng = np.random.default_rng(0)
+    values = rng.normal(10.0, 2.0, size=30)
+    low, high = bootstrap_ci(values)
+    assert (low, high) == bootstrap_ci(values)  # fixed bootstrap seed
+    assert low < values.mean() < high
+    half_width = 1.96 * values.std(ddof=1) / np.sqrt(values.size)
+    assert (high - low) / 2 == pytest.approx(half_width, rel=0.2)
+    assert bootstrap_ci([3.0, 3.0, 3.0]) == (3.0, 3.0)
+    assert bootstrap_ci([7.0]) == (7.0, 7.0)
+    assert N_BOOT >= 1000
+
+
+def test_rerun_draws_identical_bytes(drawn, tmp_path):
+    run, out, figures = drawn
+    again = draw_study(run, tmp_path)
+    for (_, first, _), (_, second, _) in zip(figures, again):
+        for a, b in zip(first, second):
+            assert a.read_bytes() == b.read_bytes(), a.name
+
+
+def test_index_lists_figures_parameters_seeds_and_readings(drawn):
+    run, out, figures = drawn
+    index = write_index([(f, run, paths) for f, paths, _ in figures], out, quick=False)
+    text = index.read_text()
+    for figure, (png, pdf), _ in figures:
+        assert f"]({png.name})" in text and f"]({pdf.name})" in text
+    assert "swept: protocol = direct, leach, ileach; nodes = 10, 20" in text
+    assert "fixed: e0 = 0.02, rounds = 500" in text
+    assert "replica_seeds(21, 4)" in text and "A tiny study for the figure tests." in text
+    # the reading of the alive figure states the mean FND/HND/LND of this run per group
+    line = reading(figures[0][0], run)
+    group = run.summary[(run.summary.protocol == "leach") & (run.summary.nodes == 20)]
+    means = " / ".join(f"{group[m].astype(float).mean():,.0f}" for m in ("fnd", "hnd", "lnd"))
+    assert f"leach/20 {means}" in line and line in text
+    lifetime = reading(figures[2][0], run)
+    direct = run.summary[run.summary.protocol == "direct"].groupby("nodes")["lnd"].apply(lambda v: v.astype(float).mean())
+    assert f"direct {direct[10]:,.0f} -> {direct[20]:,.0f}" in lifetime
+
+
+def test_figures_command_runs_every_study(tmp_path, monkeypatch):
+    studies = tmp_path / "studies"
+    studies.mkdir()
+    (studies / "figtest.toml").write_text(STUDY, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli.main, ["figures", "--quick", "--out", "figs", "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    assert "figtest (quick): 6 tasks, 0 from cache, 6 computed" in result.stdout
+    names = sorted(p.name for p in (tmp_path / "figs").iterdir())
+    assert names == sorted(
+        ["README.md"] + [f"figtest-{n}.{s}" for n in ("alive", "residual", "lifetime") for s in ("png", "pdf")]
+    )
+    text = (tmp_path / "figs" / "README.md").read_text()
+    assert "`wsnmec figures --quick`" in text and "`--quick` variant" in text
+    assert re.search(r"replica_seeds\(21, 2\)", text)
+    assert (tmp_path / "results" / "figtest" / "quick" / "summary.parquet").is_file()
+    again = CliRunner().invoke(cli.main, ["figures", "--quick", "--out", "figs", "--jobs", "1"])
+    assert again.exit_code == 0 and "6 from cache, 0 computed" in again.stdout
+
+
+def test_draw_uses_no_global_style(drawn):
+    """Drawing must not change matplotlib's global settings (one style, applied per figure)."""
+    run, _, _ = drawn
+    before = dict(matplotlib.rcParams)
+    fig = draw(run.spec.figures[0], run.spec, run.rounds, run.summary)
+    matplotlib.pyplot.close(fig)
+    assert dict(matplotlib.rcParams) == before
