@@ -17,7 +17,7 @@ from .. import __version__
 from ..io import write_text
 from ..seeding import replica_seeds
 from .columns import METRIC_SHORT, add_derived_columns, label
-from .figures import BOOTSTRAP_SEED, N_BOOT, padded_rounds
+from .figures import BOOTSTRAP_SEED, N_BOOT, _levels, padded_rounds
 from .spec import FigureSpec
 
 
@@ -36,12 +36,17 @@ def _fmt(value: float, digits: int = 0) -> str:
     return f"{value:,.{digits}f}"
 
 
-def _per_group(frame: pd.DataFrame, figure: FigureSpec, describe: Callable[[pd.DataFrame], str]) -> str:
+def _per_group(frame: pd.DataFrame, figure: FigureSpec, describe: Callable[[pd.DataFrame], str], run=None) -> str:
+    """``describe`` of each hue/style group, in the figure's legend order."""
     groups = _groups(figure)
     if not groups:
         return describe(frame)
-    parts = [f"{_group_name(k)} {describe(g)}" for k, g in frame.groupby(groups, sort=False)]
-    return "; ".join(parts)
+    items = [(k if isinstance(k, tuple) else (k,), g) for k, g in frame.groupby(groups, sort=False)]
+    if run is not None:  # levels in grid order (derived columns: in task order)
+        labelled = add_derived_columns(run.summary)
+        orders = [_levels(run.spec, labelled, column) for column in groups]
+        items.sort(key=lambda item: tuple(order.index(v) if v in order else len(order) for order, v in zip(orders, item[0])))
+    return "; ".join(f"{_group_name(k)} {describe(g)}" for k, g in items)
 
 
 def _lifetimes(figure: FigureSpec, run) -> str:
@@ -51,7 +56,7 @@ def _lifetimes(figure: FigureSpec, run) -> str:
         means = [pd.to_numeric(group[m], errors="coerce").astype(float).mean() for m in ("fnd", "hnd", "lnd")]
         return " / ".join(_fmt(m) for m in means)
 
-    return f"Mean FND / HND / LND [rounds] over {run.spec.seeds} seeds: " + _per_group(summary, figure, describe) + "."
+    return f"Mean FND / HND / LND [rounds] over {run.spec.seeds} seeds: " + _per_group(summary, figure, describe, run) + "."
 
 
 def _half_energy(figure: FigureSpec, run) -> str:
@@ -66,7 +71,7 @@ def _half_energy(figure: FigureSpec, run) -> str:
         return f"round {below[0]:,}" if len(below) else f"not within {mean.index[-1]:,} rounds"
 
     return "Round at which the mean total residual energy falls to half its round-1 value: " + _per_group(
-        data, figure, describe
+        data, figure, describe, run
     ) + "."
 
 
@@ -79,9 +84,9 @@ def _time_average(figure: FigureSpec, run) -> str:
 
     def describe(group):
         mean = group.groupby("round")[y].mean()
-        return f"{mean.mean():.1f} (peak {mean.max():.1f} at round {int(mean.idxmax()):,})"
+        return f"{mean.mean():.1f} (at round {last:,}: {mean.iloc[-1]:.1f})"
 
-    return f"{label(y)}, mean over rounds 1-{last:,} and seeds: " + _per_group(data, figure, describe) + "."
+    return f"{label(y)}, mean over rounds 1-{last:,} and seeds: " + _per_group(data, figure, describe, run) + "."
 
 
 def _final_value(figure: FigureSpec, run) -> str:
@@ -92,7 +97,7 @@ def _final_value(figure: FigureSpec, run) -> str:
     last = int(data["round"].max())
     final = data[data["round"] == last]
     return f"{label(y)} at round {last:,}, mean over seeds: " + _per_group(
-        final, figure, lambda g: _fmt(g[y].astype(float).mean(), 3)
+        final, figure, lambda g: _fmt(g[y].astype(float).mean(), 3), run
     ) + "."
 
 
@@ -108,7 +113,7 @@ def _metric_ends(figure: FigureSpec, run) -> str:
 
         sentences.append(
             f"mean {METRIC_SHORT.get(metric, metric)} from {figure.x} = {low:g} to {high:g}: "
-            + _per_group(summary, figure, describe)
+            + _per_group(summary, figure, describe, run)
         )
     text = "; ".join(sentences)
     return text[:1].upper() + text[1:] + "." if text else ""
