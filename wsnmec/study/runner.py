@@ -205,11 +205,16 @@ def task_cache(results_dir: str | os.PathLike, spec: StudySpec) -> TaskCache:
     return TaskCache(study_directory(results_dir, spec) / "tasks")
 
 
-def collect(spec: StudySpec, tasks: list[Task], cache: TaskCache, report=None) -> tuple[pd.DataFrame, pd.DataFrame, list[Task]]:
-    """Long-form rounds and summary tables of the cached tasks, and the tasks not (validly) cached."""
+def collect(
+    spec: StudySpec, tasks: list[Task], cache: TaskCache, report=None, loaded: dict | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, list[Task]]:
+    """Long-form rounds and summary tables of the cached tasks, and the tasks not (validly) cached.
+
+    ``loaded`` maps keys to results already read from the cache (not read again)."""
     rounds, summaries, missing = [], [], []
+    loaded = loaded or {}
     for task in tasks:
-        result = cache.load(task.key, task.config, report=report)
+        result = loaded.get(task.key) or cache.load(task.key, task.config, report=report)
         if result is None:
             missing.append(task)
             continue
@@ -260,14 +265,16 @@ def run_study(
     tasks = expand_tasks(spec)
     cache = task_cache(results_dir, spec)
     pending: dict[str, Task] = {}
-    cached = 0
+    loaded: dict[str, TaskResult] = {}
     for task in tasks:
-        if task.key in pending:
+        if task.key in pending or task.key in loaded:
             continue
-        if cache.load(task.key, task.config, report=report) is None:
+        result = cache.load(task.key, task.config, report=report)
+        if result is None:
             pending[task.key] = task
         else:
-            cached += 1
+            loaded[task.key] = result
+    cached = len(loaded)
     task_seconds: list[float] = []
     if pending:
         from tqdm import tqdm
@@ -306,7 +313,7 @@ def run_study(
                 handle.close()
         finally:
             bar.close()
-    rounds, summary, missing = collect(spec, tasks, cache, report=report)
+    rounds, summary, missing = collect(spec, tasks, cache, report=report, loaded=loaded)
     if missing:
         raise RuntimeError(f"study {spec.name}: {len(missing)} task result(s) vanished from {cache.directory}")
     directory = study_directory(results_dir, spec) / ("quick" if spec.quick else "full")
