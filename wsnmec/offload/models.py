@@ -1,0 +1,162 @@
+"""The offloading-model interface shared by solvers, baselines, learners and the simulator.
+
+An offloading model maps a *state* (one row of floats: task sizes, distances, residual energies...) and a
+binary *decision* vector of length ``n`` (1 = offload) to a scalar *system utility*. Models score many
+candidate decisions for many states in one compiled call.
+
+Convention for "better"
+-----------------------
+Every model returns its utility in its natural unit (a cost in joules for ``mumt``, for example) and
+carries a ``sense``: ``-1.0`` when lower is better (costs), ``+1.0`` when higher is better (rates). All
+solvers and learners maximise ``sense * utility``, so a rate-maximising model only needs ``sense = +1``.
+The *normalized utility* of a decision is 1.0 at the optimum and lower elsewhere for both kinds:
+
+    cost model (sense = -1):  U* / U        rate model (sense = +1):  U / U*
+
+(:func:`normalized_utility`). For costs this is the ratio DDLO reports (Q*/Q).
+
+Kernel protocol
+---------------
+A model supplies three ``@njit`` functions taking plain arrays; generic kernels (exhaustive enumeration,
+coordinate descent, the learner's candidate scoring) receive them as first-class function arguments:
+
+``score(state[F], decision[n] uint8, params[P]) -> float``
+    The utility of one decision.
+``gray_init(state, params, work[n, 4], acc[A]) -> float``
+    Precompute per-decision constants into ``work``, set the accumulators ``acc`` for the all-zero
+    decision and return its utility.
+``gray_flip(work, params, acc, j, bit) -> float``
+    Set decision ``j`` to ``bit`` (0/1), update ``acc`` in O(1) and return the new utility. Used by the
+    Gray-code enumeration, which visits all 2^n decisions with one flip each.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+from numba import njit
+
+from ..errors import ParameterError
+
+#: Columns of the per-decision scratch array ``work`` used by ``gray_init``/``gray_flip``.
+WORK_COLUMNS = 4
+
+
+@dataclass(frozen=True)
+class OffloadModel:
+    """A configured offloading model (immutable).
+
+    Parameters
+    ----------
+    name : str
+        Model family (``"mumt"``, ``"wsn-ch"``).
+    n_decisions : int
+        Length ``n`` of a decision vector.
+    n_state : int
+        Length ``F`` of a state row.
+    sense : float
+        ``-1.0`` if lower utility is better (cost), ``+1.0`` if higher is better (rate).
+    params : numpy.ndarray
+        The model's packed float64 parameter vector passed to its kernels.
+    score_fn, gray_init_fn, gray_flip_fn : numba dispatchers
+        The kernels described in the module docstring.
+    acc_size : int
+        Length of the accumulator array used by the Gray-code kernels.
+    config : dict
+        Every effective parameter with its name (recorded in outputs).
+    random_states_fn : callable
+        ``(rng, count) -> states [count, F]``: states drawn for training.
+    features_fn : callable
+        ``(states) -> features [S, F_in]``: the learner's (scaled) input.
+    greedy_fn : callable
+        ``(model, states) -> decisions [S, n] uint8``: the model's greedy rule.
+    """
+
+    name: str
+    n_decisions: int
+    n_state: int
+    sense: float
+    params: np.ndarray
+    score_fn: Callable
+    gray_init_fn: Callable
+    gray_flip_fn: Callable
+    acc_size: int
+    config: dict
+    random_states_fn: Callable = field(repr=False)
+    features_fn: Callable = field(repr=False)
+    greedy_fn: Callable = field(repr=False)
+
+    # ------------------------------------------------------------------ public helpers
+    def check_states(self, states, name: str = "states") -> np.ndarray:
+        """Return ``states`` as a C-contiguous float64 array [S, F]; raise ParameterError otherwise."""
+        arr = np.asarray(states, dtype=np.float64)
+        if arr.ndim == 1:
+            arr = arr[None, :]
+        if arr.ndim != 2 or arr.shape[1] != self.n_state:
+            raise ParameterError(
+                name, f"must have shape [S, {self.n_state}] for model {self.name}, got {np.shape(states)}"
+            )
+        if not np.all(np.isfinite(arr)):
+            raise ParameterError(name, "must be finite")
+        return np.ascontiguousarray(arr)
+
+    def check_decisions(self, decisions, states_count: int, name: str = "decisions") -> np.ndarray:
+        """Return ``decisions`` as uint8 [S, C, n] (a [S, n] input becomes C = 1)."""
+        arr = np.asarray(decisions)
+        if arr.ndim == 2:
+            arr = arr[:, None, :]
+        if arr.ndim != 3 or arr.shape[0] != states_count or arr.shape[2] != self.n_decisions:
+            raise ParameterError(
+                name,
+                f"must have shape [S={states_count}, C, n={self.n_decisions}] or [S, n], got {np.shape(decisions)}",
+            )
+        if arr.dtype != np.bool_ and not np.all((arr == 0) | (arr == 1)):
+            raise ParameterError(name, "must hold only 0 and 1")
+        return np.ascontiguousarray(arr.astype(np.uint8))
+
+    def score(self, states, decisions) -> np.ndarray:
+        """Utilities [S, C] of candidate decisions [S, C, n] (or [S] for decisions [S, n]).
+
+        Parameters
+        ----------
+        states : array_like [S, F]
+        decisions : array_like of 0/1, [S, C, n] or [S, n]
+        """
+        states = self.check_states(states)
+        two_d = np.ndim(decisions) == 2
+        dec = self.check_decisions(decisions, states.shape[0])
+        out = np.empty(dec.shape[:2], dtype=np.float64)
+        _score_batch(self.score_fn, states, dec, self.params, out)
+        return out[:, 0] if two_d else out
+
+    def random_states(self, rng: np.random.Generator, count: int) -> np.ndarray:
+        """``count`` states drawn with ``rng`` from the model's training distribution."""
+        return self.random_states_fn(rng, int(count))
+
+    def features(self, states) -> np.ndarray:
+        """The learner's input features [S, F_in] (scaled to order one)."""
+        return np.ascontiguousarray(self.features_fn(self.check_states(states)), dtype=np.float64)
+
+    def better(self, a, b):
+        """Elementwise: is utility ``a`` strictly better than ``b``?"""
+        return self.sense * np.asarray(a) > self.sense * np.asarray(b)
+
+
+def normalized_utility(utility, optimum, sense: float) -> np.ndarray:
+    """1.0 at the optimum and lower elsewhere: ``U*/U`` for costs (sense -1), ``U/U*`` for rates (+1)."""
+    utility = np.asarray(utility, dtype=np.float64)
+    optimum = np.asarray(optimum, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if sense < 0:
+            return optimum / utility
+        return utility / optimum
+
+
+@njit(cache=True)
+def _score_batch(score_fn, states, decisions, params, out):
+    """out[s, c] = score(states[s], decisions[s, c], params)."""
+    for s in range(decisions.shape[0]):
+        for c in range(decisions.shape[1]):
+            out[s, c] = score_fn(states[s], decisions[s, c], params)

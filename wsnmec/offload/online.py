@@ -1,0 +1,231 @@
+"""The online loop: frames in order, the learner decides, executes, stores and trains; baselines compared.
+
+:func:`run_online` runs the DDLO learner over a sequence of states and returns one row per frame.
+:func:`compare_policies` adds every baseline on the test frames and summarises each policy by its mean
+normalized utility on the test frames and its median decision time; the CLI and the studies use it.
+
+Per-frame table columns (long form, one row per policy and frame):
+
+``policy`` (str), ``frame`` (int, 0-based), ``phase`` ("train" or "test"), ``utility`` (model unit),
+``reference_utility`` (the optimum, or the best utility any policy found when the optimum is not
+computed), ``reference`` ("optimal" / "best-known"), ``normalized_utility`` (1.0 at the reference),
+``winner`` (index of the winning network, -1 for baselines), ``decision_ms`` (wall time of the decision
+[ms]: the K forward passes + quantization + scoring for DDLO; one solver call on one state, Python call
+overhead included, for baselines), ``train_ms`` (wall time of the training step taken after the frame,
+0 when none [ms]).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+
+from ..errors import check_float, check_int
+from . import solvers
+from .ddlo import DDLO
+from .models import OffloadModel, normalized_utility
+
+#: Largest n for which the online comparison computes the exact optimum by default.
+DEFAULT_EXACT_LIMIT = 22
+
+POLICY_ORDER = ("ddlo", "optimal", "coordinate-descent", "greedy", "all-local", "all-offload", "random")
+
+
+def run_online(
+    model: OffloadModel,
+    states,
+    learner: DDLO,
+    *,
+    train_frames: int | None = None,
+    optimum=None,
+) -> pd.DataFrame:
+    """Run ``learner`` over ``states`` frame by frame.
+
+    Frames ``0 .. train_frames-1`` are training frames (decide, store, train every ``train_interval``
+    frames once the memory holds ``training_start`` entries); the remaining frames are test frames
+    (decide only). ``optimum`` [S] (optional) gives the reference utilities.
+
+    Returns the per-frame table (module docstring) for policy ``"ddlo"``.
+    """
+    states = model.check_states(states)
+    count = states.shape[0]
+    train_frames = count if train_frames is None else check_int("train_frames", train_frames, 0, count)
+    features = model.features(states)
+    utility = np.empty(count)
+    winner = np.empty(count, dtype=np.int64)
+    decision_ms = np.empty(count)
+    train_ms = np.zeros(count)
+    decisions = np.empty((count, model.n_decisions), dtype=np.uint8)
+    clock = time.perf_counter
+    for f in range(count):
+        t0 = clock()
+        dec, u, w = learner.decide(model, features[f], states[f])
+        t1 = clock()
+        decision_ms[f] = (t1 - t0) * 1e3
+        utility[f] = u
+        winner[f] = w
+        decisions[f] = dec
+        if f < train_frames:
+            learner.remember(features[f], dec)
+            if learner.ready() and (f + 1) % learner.train_interval == 0:
+                t2 = clock()
+                learner.train_step()
+                train_ms[f] = (clock() - t2) * 1e3
+    table = pd.DataFrame(
+        {
+            "policy": "ddlo",
+            "frame": np.arange(count),
+            "phase": np.where(np.arange(count) < train_frames, "train", "test"),
+            "utility": utility,
+            "winner": winner,
+            "decision_ms": decision_ms,
+            "train_ms": train_ms,
+        }
+    )
+    if optimum is not None:
+        optimum = np.asarray(optimum, dtype=np.float64)
+        table["reference_utility"] = optimum
+        table["reference"] = "optimal"
+        table["normalized_utility"] = normalized_utility(utility, optimum, model.sense)
+    table.attrs["decisions"] = decisions
+    return table
+
+
+def _timed_per_frame(solve, model, states):
+    """Run ``solve(states[i:i+1])`` per frame; return decisions, utilities, decision_ms."""
+    count = states.shape[0]
+    dec = np.empty((count, model.n_decisions), dtype=np.uint8)
+    util = np.empty(count)
+    ms = np.empty(count)
+    clock = time.perf_counter
+    for f in range(count):
+        t0 = clock()
+        d, u = solve(states[f:f + 1])
+        ms[f] = (clock() - t0) * 1e3
+        dec[f] = d[0]
+        util[f] = u[0]
+    return dec, util, ms
+
+
+def compare_policies(
+    model: OffloadModel,
+    states,
+    *,
+    networks: int = 3,
+    seed: int = 0,
+    train_fraction: float = 0.8,
+    exact_limit: int = DEFAULT_EXACT_LIMIT,
+    learner_options: dict | None = None,
+):
+    """Train and test DDLO on ``states`` and compare it with every baseline on the test frames.
+
+    Parameters
+    ----------
+    model : OffloadModel
+    states : array_like [S, F]
+        Frames in order; the first ``floor(train_fraction * S)`` train, the rest test.
+    networks : int
+        K of the learner.
+    seed : int
+        Seeds the learner (child 0 of ``SeedSequence(seed)``) and the random baseline (child 1).
+    train_fraction : float
+        Fraction of frames used for training, in (0, 1).
+    exact_limit : int
+        Compute the exact optimum when n <= exact_limit; otherwise normalize by the best utility any
+        policy found on the frame and report no "optimal" policy.
+    learner_options : dict, optional
+        Keyword arguments of :class:`~wsnmec.offload.ddlo.DDLO`.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        Per-frame long-form table (module docstring): DDLO on every frame, baselines on test frames.
+    summary : dict
+        ``{"test_frames": int, "policies": {name: {"normalized_utility", "decision_ms_median"}}}``.
+    """
+    states = model.check_states(states)
+    count = states.shape[0]
+    check_int("--frames", count, 2)
+    train_fraction = check_float("train_fraction", train_fraction, 0.0, 1.0, min_inclusive=False,
+                                 max_inclusive=False)
+    train_frames = int(np.floor(train_fraction * count))
+    train_frames = min(max(train_frames, 1), count - 1)
+    test = slice(train_frames, count)
+    learner_seed, random_seed = np.random.SeedSequence(seed).spawn(2)
+    learner = DDLO(model.features(states[:1]).shape[1], model.n_decisions, networks=networks,
+                   rng=np.random.default_rng(learner_seed), **(learner_options or {}))
+
+    have_optimum = model.n_decisions <= exact_limit
+    runs = {}
+    optimum = None
+    if have_optimum:
+        _, opt_train = solvers.exact(model, states[:train_frames])
+        opt_dec, opt_test, opt_ms = _timed_per_frame(lambda s: solvers.exact(model, s), model, states[test])
+        optimum = np.concatenate([opt_train, opt_test])
+        runs["optimal"] = (opt_test, opt_ms)
+    ddlo_table = run_online(model, states, learner, train_frames=train_frames, optimum=optimum)
+
+    rng = np.random.default_rng(random_seed)
+    solve = {
+        "coordinate-descent": lambda s: solvers.coordinate_descent(model, s),
+        "greedy": lambda s: solvers.greedy(model, s),
+        "all-local": lambda s: solvers.all_local(model, s),
+        "all-offload": lambda s: solvers.all_offload(model, s),
+        "random": lambda s: solvers.random_policy(model, s, rng),
+    }
+    for name, fn in solve.items():
+        _, util, ms = _timed_per_frame(fn, model, states[test])
+        runs[name] = (util, ms)
+
+    if have_optimum:
+        reference_test = optimum[test]
+        reference_kind = "optimal"
+    else:
+        stacked = np.vstack([ddlo_table["utility"].to_numpy()[test]] + [u for u, _ in runs.values()])
+        reference_test = (stacked.min(axis=0) if model.sense < 0 else stacked.max(axis=0))
+        reference_kind = "best-known"
+        ddlo_table["reference_utility"] = np.nan
+        ddlo_table.loc[ddlo_table["frame"] >= train_frames, "reference_utility"] = reference_test
+        ddlo_table["reference"] = reference_kind
+        ddlo_table["normalized_utility"] = normalized_utility(
+            ddlo_table["utility"].to_numpy(), ddlo_table["reference_utility"].to_numpy(), model.sense
+        )
+
+    frames = [ddlo_table]
+    test_frames = np.arange(train_frames, count)
+    for name, (util, ms) in runs.items():
+        frames.append(pd.DataFrame({
+            "policy": name,
+            "frame": test_frames,
+            "phase": "test",
+            "utility": util,
+            "winner": -1,
+            "decision_ms": ms,
+            "train_ms": 0.0,
+            "reference_utility": reference_test,
+            "reference": reference_kind,
+            "normalized_utility": normalized_utility(util, reference_test, model.sense),
+        }))
+    table = pd.concat(frames, ignore_index=True)
+    table["winner"] = table["winner"].astype(np.int64)
+
+    summary_policies = {}
+    test_rows = table[table["phase"] == "test"]
+    for name in POLICY_ORDER:
+        rows = test_rows[test_rows["policy"] == name]
+        if rows.empty:
+            continue
+        summary_policies[name] = {
+            "normalized_utility": float(rows["normalized_utility"].mean()),
+            "decision_ms_median": float(rows["decision_ms"].median()),
+        }
+    summary = {
+        "test_frames": int(count - train_frames),
+        "train_frames": int(train_frames),
+        "reference": reference_kind,
+        "learner": learner.config(),
+        "policies": summary_policies,
+    }
+    return table, summary
