@@ -139,6 +139,93 @@ def run(out, as_json, seed, replicas, workers, **parameters):
 # --- wsnmec offload (offloading engine) ----------------------------------------------------------------
 
 
+def _offload_params(pairs, name="--param"):
+    """Parse repeated KEY=VALUE model overrides into a dict of floats."""
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            fail(name, f"must be KEY=VALUE, got {pair!r}")
+        try:
+            out[key.strip().replace("-", "_")] = float(value)
+        except ValueError:
+            fail(name, f"value of {key!r} must be a number, got {value!r}")
+    return out
+
+
+@main.command("offload")
+@click.option("--model", "model_name", default="mumt", show_default=True, metavar="[mumt|wsn-ch]", help="Offloading model.")
+@click.option("--devices", metavar="N", default="3", show_default=True, help="mumt: devices; wsn-ch: cluster heads (>= 1).")
+@click.option("--tasks", metavar="M", help="Tasks per device (mumt; >= 1).  [default: 3 for mumt, 1 for wsn-ch]")
+@click.option("--frames", metavar="F", help="Frames (>= 2); the first 80% train, the rest test.  [default: 10000, or the whole --dataset]")
+@click.option("--networks", metavar="K", default="3", show_default=True, help="Networks of the DDLO learner (>= 1).")
+@click.option("--seed", metavar="S", help="Seed (integer in [0, 2**63-1]).  [default: a fresh seed, recorded in the output]")
+@click.option("--dataset", metavar="FILE.mat", help="DDLO data file (task_size, gain_min, gain_mode): its states instead of random draws.")
+@click.option("--param", "params", metavar="KEY=VALUE", multiple=True, help="Override a model constant, e.g. uplink_rate=1.0 (mumt) or energy_exponent=1 (wsn-ch); repeatable.")
+@click.option("--memory", metavar="ENTRIES", default="1024", show_default=True, help="Replay-memory size.")
+@click.option("--batch", metavar="B", default="128", show_default=True, help="Training batch per network.")
+@click.option("--train-interval", metavar="FRAMES", default="10", show_default=True, help="Frames between training steps.")
+@click.option("--learning-rate", metavar="LR", default="0.01", show_default=True, help="Adam step size.")
+@click.option("--batch-norm", is_flag=True, help="Batch-normalize the first hidden layer.")
+@click.option("--quantization", metavar="[threshold|order-preserving]", default="threshold", show_default=True, help="How relaxed decisions become candidates.")
+@click.option("--candidates", metavar="C", default="1", show_default=True, help="Candidates per network (order-preserving: 1..n+1).")
+@click.option("--input-scale", metavar="X", default="10", show_default=True, help="Factor applied to the learner's input features.")
+@click.option("--exact-limit", metavar="N", default="22", show_default=True, help="Compute the exact optimum when n <= N; otherwise normalize by the best policy found.")
+@click.option("--out", "out", metavar="DIR", help="Write frames.parquet (per-frame table) and offload.json into DIR.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of the table.")
+def offload(model_name, devices, tasks, frames, networks, seed, dataset, params, memory, batch, train_interval,
+            learning_rate, batch_norm, quantization, candidates, input_scale, exact_limit, out, as_json):
+    """Train the DDLO learner online and compare it with the optimum and the baselines."""
+    import json
+    from pathlib import Path
+
+    from .errors import check_float, check_int
+    from .io import write_json, write_parquet
+    from .offload.online import run_experiment
+    from .seeding import check_seed, fresh_seed
+
+    seed = fresh_seed() if seed is None else check_seed(seed, "--seed")
+    learner_options = {
+        "memory_size": check_int("--memory", memory, 1),
+        "batch_size": check_int("--batch", batch, 1),
+        "train_interval": check_int("--train-interval", train_interval, 1),
+        "learning_rate": check_float("--learning-rate", learning_rate, 0.0, min_inclusive=False),
+        "batch_norm": batch_norm,
+        "quantization": quantization,
+        "candidates": check_int("--candidates", candidates, 1),
+        "input_scale": check_float("--input-scale", input_scale, 0.0, min_inclusive=False),
+    }
+    if out is not None and Path(out).exists() and not Path(out).is_dir():
+        fail("--out", f"must be a directory, got the file {out!r}")
+    table, result = run_experiment(
+        model=model_name,
+        devices=check_int("--devices", devices, 1),
+        tasks=None if tasks is None else check_int("--tasks", tasks, 1),
+        frames=None if frames is None else check_int("--frames", frames, 2),
+        networks=check_int("--networks", networks, 1),
+        seed=seed,
+        dataset=dataset,
+        model_params=_offload_params(params),
+        learner_options=learner_options,
+        exact_limit=check_int("--exact-limit", exact_limit, 1, 30),
+    )
+    if out is not None:
+        write_parquet(Path(out) / "frames.parquet", table)
+        write_json(Path(out) / "offload.json", result)
+    if as_json:
+        click.echo(json.dumps(result, allow_nan=False))
+        return
+    cfg = result["config"]
+    click.echo(
+        f"model {cfg['model']}  n={cfg['n_decisions']}"
+        f"  frames {cfg['frames']} (test {result['test_frames']})  K={cfg['learner']['networks']}"
+        f"  seed {cfg['seed']}  reference {cfg['reference']}"
+    )
+    click.echo(f"{'policy':<20} {'normalized utility':>18} {'median decision [ms]':>21}")
+    for name, row in result["policies"].items():
+        click.echo(f"{name:<20} {row['normalized_utility']:>18.5f} {row['decision_ms_median']:>21.4f}")
+
+
 # --- wsnmec study / figures (studies and figures) -------------------------------------------------
 
 

@@ -35,6 +35,10 @@ def make_model(name: str, devices: int, tasks: int = 1, **overrides) -> OffloadM
     if name not in MODELS:
         raise ParameterError("--model", f"unknown model {name!r}; valid models: {', '.join(MODELS)}")
     if name == "mumt":
+        allowed = [k for k in MUMT_DEFAULTS] + ["uplink_rate"]
+        for key in overrides:
+            if key not in allowed:
+                raise ParameterError(key, f"is not a mumt parameter; valid names: {', '.join(allowed)}")
         return mumt_model(devices, tasks, **overrides)
     if tasks != 1:
         raise ParameterError("--tasks", f"must be 1 for wsn-ch (one task per cluster head), got {tasks!r}")

@@ -22,7 +22,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from ..errors import check_float, check_int
+from ..errors import ParameterError, check_float, check_int
 from . import solvers
 from .ddlo import DDLO
 from .models import OffloadModel, normalized_utility
@@ -229,3 +229,89 @@ def compare_policies(
         "policies": summary_policies,
     }
     return table, summary
+
+
+def run_experiment(
+    model: str = "mumt",
+    devices: int = 3,
+    tasks: int | None = None,
+    frames: int | None = None,
+    networks: int = 3,
+    seed: int = 0,
+    dataset=None,
+    model_params: dict | None = None,
+    learner_options: dict | None = None,
+    train_fraction: float = 0.8,
+    exact_limit: int = DEFAULT_EXACT_LIMIT,
+):
+    """The ``wsnmec offload`` experiment: build the model, get the frames, train, test and compare.
+
+    Parameters
+    ----------
+    model : str
+        ``"mumt"`` or ``"wsn-ch"``.
+    devices : int
+        mumt: devices N; wsn-ch: cluster heads n.
+    tasks : int, optional
+        mumt: tasks per device M (default 3); wsn-ch: must be 1 (the default).
+    frames : int, optional
+        Number of frames (>= 2); default 10,000, or every sample of ``dataset``.
+    networks : int
+        K of the learner.
+    seed : int
+        Seeds the state draws (child 2 of ``SeedSequence(seed)``), the learner and the random baseline
+        (children 0 and 1, see :func:`compare_policies`).
+    dataset : path, optional
+        A DDLO .mat file (mumt only): its task sizes are the frames, in file order.
+    model_params : dict, optional
+        Overrides of the model's constants (see :func:`wsnmec.offload.mumt.mumt_model`,
+        :func:`wsnmec.offload.wsn_ch.wsn_ch_model`).
+    learner_options : dict, optional
+        Keyword arguments of :class:`~wsnmec.offload.ddlo.DDLO`.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        Per-frame table (module docstring).
+    result : dict
+        ``{"config": {...}, "test_frames": int, "policies": {...}}`` (JSON-ready).
+    """
+    from ..seeding import check_seed
+    from . import make_model
+    from .datasets import load_ddlo
+
+    seed = check_seed(seed)
+    networks = check_int("--networks", networks, 1)
+    if tasks is None:
+        tasks = 3 if model == "mumt" else 1
+    offload_model = make_model(model, devices, tasks, **(model_params or {}))
+    config = {"seed": seed, **offload_model.config, "n_decisions": offload_model.n_decisions}
+    if dataset is not None:
+        if offload_model.name != "mumt":
+            raise ParameterError("--dataset", f"DDLO data sets hold mumt states; use --model mumt, got {model!r}")
+        data = load_ddlo(dataset, n_decisions=offload_model.n_decisions)
+        if frames is None:
+            frames = data.samples
+        frames = check_int("--frames", frames, 2, data.samples)
+        states = data.task_size[:frames]
+        config["dataset"] = str(dataset)
+    else:
+        frames = check_int("--frames", 10_000 if frames is None else frames, 2)
+        state_seed = np.random.SeedSequence(seed).spawn(3)[2]
+        states = offload_model.random_states(np.random.default_rng(state_seed), frames)
+        config["dataset"] = None
+    table, summary = compare_policies(
+        offload_model, states, networks=networks, seed=seed, train_fraction=train_fraction,
+        exact_limit=exact_limit, learner_options=learner_options,
+    )
+    config.update({
+        "frames": frames,
+        "train_frames": summary["train_frames"],
+        "train_fraction": train_fraction,
+        "exact_limit": exact_limit,
+        "reference": summary["reference"],
+        "learner": summary["learner"],
+    })
+    config = {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in config.items()}
+    result = {"config": config, "test_frames": summary["test_frames"], "policies": summary["policies"]}
+    return table, result

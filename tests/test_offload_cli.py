@@ -1,0 +1,113 @@
+"""`wsnmec offload` through click's CliRunner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from wsnmec.cli import main
+
+FIXTURE = Path(__file__).parent / "data" / "ddlo_mumt_3x3_first300.mat"
+SMALL = ["--memory", "64", "--batch", "16"]
+POLICIES = ["ddlo", "optimal", "coordinate-descent", "greedy", "all-local", "all-offload", "random"]
+
+
+def _run(args):
+    return CliRunner().invoke(main, ["offload", *args])
+
+
+def test_json_output_on_ddlo_fixture(tmp_path):
+    res = _run(["--model", "mumt", "--devices", "3", "--tasks", "3", "--networks", "2", "--seed", "5",
+                "--dataset", str(FIXTURE), "--json", "--out", str(tmp_path / "out"), *SMALL])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert list(out) == ["config", "test_frames", "policies"]
+    assert list(out["policies"]) == POLICIES
+    assert out["test_frames"] == 60
+    for row in out["policies"].values():
+        assert set(row) == {"normalized_utility", "decision_ms_median"}
+        assert 0.0 < row["normalized_utility"] <= 1.0 + 1e-12
+        assert row["decision_ms_median"] > 0.0
+    assert out["policies"]["optimal"]["normalized_utility"] == pytest.approx(1.0)
+    cfg = out["config"]
+    assert cfg["seed"] == 5 and cfg["frames"] == 300 and cfg["dataset"] == str(FIXTURE)
+    assert cfg["learner"]["networks"] == 2 and cfg["learner"]["memory_size"] == 64
+    assert cfg["uplink_rate"] == pytest.approx(100 / 8 / 3)
+    table = pd.read_parquet(tmp_path / "out" / "frames.parquet")
+    assert set(table["policy"]) == set(POLICIES)
+    assert (table["policy"] == "ddlo").sum() == 300
+    assert json.loads((tmp_path / "out" / "offload.json").read_text())["config"]["seed"] == 5
+    test = table[(table["policy"] == "ddlo") & (table["phase"] == "test")]
+    assert test["normalized_utility"].mean() == pytest.approx(out["policies"]["ddlo"]["normalized_utility"])
+
+
+def test_text_output_wsn_ch_with_param():
+    res = _run(["--model", "wsn-ch", "--devices", "4", "--frames", "50", "--seed", "1",
+                "--param", "energy_exponent=1", *SMALL])
+    assert res.exit_code == 0, res.output
+    lines = res.output.strip().splitlines()
+    assert lines[0].startswith("model wsn-ch  n=4  frames 50 (test 10)")
+    assert [ln.split()[0] for ln in lines[2:]] == POLICIES
+
+
+def test_order_preserving_option():
+    res = _run(["--devices", "2", "--tasks", "2", "--frames", "40", "--seed", "1", "--json",
+                "--quantization", "order-preserving", "--candidates", "3", *SMALL])
+    assert res.exit_code == 0, res.output
+    learner = json.loads(res.output)["config"]["learner"]
+    assert learner["quantization"] == "order-preserving" and learner["candidates_per_network"] == 3
+
+
+@pytest.mark.parametrize(
+    "args,name",
+    [
+        (["--model", "mumtx"], "--model"),
+        (["--devices", "0"], "--devices"),
+        (["--tasks", "0"], "--tasks"),
+        (["--frames", "0"], "--frames"),
+        (["--frames", "1"], "--frames"),
+        (["--networks", "0"], "--networks"),
+        (["--devices", "x"], "--devices"),
+        (["--seed", "-1"], "--seed"),
+        (["--memory", "0"], "--memory"),
+        (["--quantization", "round"], "--quantization"),
+        (["--param", "nonsense=1"], "nonsense"),
+        (["--param", "uplink_rate"], "--param"),
+        (["--model", "wsn-ch", "--tasks", "2"], "--tasks"),
+        (["--dataset", "/nonexistent/file.mat"], "--dataset"),
+        (["--dataset", str(FIXTURE), "--devices", "2"], "--dataset"),
+        (["--dataset", str(FIXTURE), "--frames", "301"], "--frames"),
+        (["--dataset", str(FIXTURE), "--model", "wsn-ch", "--devices", "9"], "--dataset"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(args, name):
+    res = _run([*args, "--frames", "20"] if "--frames" not in args and "--dataset" not in args else args)
+    assert res.exit_code == 2, res.output
+    lines = res.output.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"Error: {name}")
+
+
+def test_unreadable_and_wrong_shape_dataset(tmp_path):
+    from scipy.io import savemat
+
+    garbage = tmp_path / "garbage.mat"
+    garbage.write_bytes(b"\x00\x01 not matlab" * 20)
+    res = _run(["--dataset", str(garbage)])
+    assert res.exit_code == 2 and res.output.startswith("Error: --dataset") and "cannot read" in res.output
+    wrong = tmp_path / "wrong.mat"
+    savemat(wrong, {"task_size": np.ones((10, 9)), "gain_min": np.ones((1, 7)), "gain_mode": np.ones((10, 9))})
+    res = _run(["--dataset", str(wrong)])
+    assert res.exit_code == 2 and "gain_min" in res.output and len(res.output.strip().splitlines()) == 1
+
+
+def test_out_must_not_be_a_file(tmp_path):
+    target = tmp_path / "afile"
+    target.write_text("x")
+    res = _run(["--frames", "20", "--out", str(target)])
+    assert res.exit_code == 2 and res.output.startswith("Error: --out")
