@@ -37,6 +37,7 @@ import numpy as np
 from numba import njit
 
 from ..errors import ParameterError, check_float, check_int
+from .kernels import score
 
 def _sigmoid(z):
     """Overflow-free logistic function."""
@@ -233,7 +234,7 @@ class DDLO:
             np.maximum(h, 0.0, out=h)
         z = (np.matmul(h, self.weights[-1]) + self.biases[-1])[:, 0, :]
         u, winner = _quantize_and_score(
-            model.score_fn, z, state_row, model.params, model.sense, self.candidates, self._cand, self._best
+            model.kind, z, state_row, model.params, model.sense, self.candidates, self._cand, self._best
         )
         return self._best.copy(), u, winner // self.candidates
 
@@ -327,7 +328,7 @@ def _quantize_into(logits, per_net, cand):
 
 
 @njit(cache=True)
-def _quantize_and_score(score_fn, logits, state, params, sense, per_net, cand, best_out):
+def _quantize_and_score(kind, logits, state, params, sense, per_net, cand, best_out):
     """Quantize all networks' logits, score every candidate, copy the best into best_out.
 
     Returns (best utility, index of the winning candidate); ties keep the lower index.
@@ -337,7 +338,7 @@ def _quantize_and_score(score_fn, logits, state, params, sense, per_net, cand, b
     best_u = 0.0
     winner = 0
     for c in range(cand.shape[0]):
-        u = score_fn(state, cand[c], params)
+        u = score(kind, state, cand[c], params)
         if sense * u > best:
             best = sense * u
             best_u = u

@@ -17,8 +17,9 @@ The *normalized utility* of a decision is 1.0 at the optimum and lower elsewhere
 
 Kernel protocol
 ---------------
-A model supplies three ``@njit`` functions taking plain arrays; generic kernels (exhaustive enumeration,
-coordinate descent, the learner's candidate scoring) receive them as first-class function arguments:
+A model family supplies three ``@njit`` functions taking plain arrays; generic kernels (exhaustive
+enumeration, coordinate descent, the learner's candidate scoring) reach them through the compiled
+dispatch of :mod:`wsnmec.offload.kernels` by the family's integer ``kind``:
 
 ``score(state[F], decision[n] uint8, params[P]) -> float``
     The utility of one decision.
@@ -36,7 +37,6 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
-from numba import njit
 
 from ..errors import ParameterError
 
@@ -60,8 +60,8 @@ class OffloadModel:
         ``-1.0`` if lower utility is better (cost), ``+1.0`` if higher is better (rate).
     params : numpy.ndarray
         The model's packed float64 parameter vector passed to its kernels.
-    score_fn, gray_init_fn, gray_flip_fn : numba dispatchers
-        The kernels described in the module docstring.
+    kind : int
+        The family's id in :data:`wsnmec.offload.kernels.MODEL_KINDS` (selects its kernels).
     acc_size : int
         Length of the accumulator array used by the Gray-code kernels.
     config : dict
@@ -79,9 +79,7 @@ class OffloadModel:
     n_state: int
     sense: float
     params: np.ndarray
-    score_fn: Callable
-    gray_init_fn: Callable
-    gray_flip_fn: Callable
+    kind: int
     acc_size: int
     config: dict
     random_states_fn: Callable = field(repr=False)
@@ -127,8 +125,10 @@ class OffloadModel:
         states = self.check_states(states)
         two_d = np.ndim(decisions) == 2
         dec = self.check_decisions(decisions, states.shape[0])
+        from .kernels import score_batch
+
         out = np.empty(dec.shape[:2], dtype=np.float64)
-        _score_batch(self.score_fn, states, dec, self.params, out)
+        score_batch(self.kind, states, dec, self.params, out)
         return out[:, 0] if two_d else out
 
     def random_states(self, rng: np.random.Generator, count: int) -> np.ndarray:
@@ -152,11 +152,3 @@ def normalized_utility(utility, optimum, sense: float) -> np.ndarray:
         if sense < 0:
             return optimum / utility
         return utility / optimum
-
-
-@njit(cache=True)
-def _score_batch(score_fn, states, decisions, params, out):
-    """out[s, c] = score(states[s], decisions[s, c], params)."""
-    for s in range(decisions.shape[0]):
-        for c in range(decisions.shape[1]):
-            out[s, c] = score_fn(states[s], decisions[s, c], params)

@@ -155,9 +155,7 @@ def mumt_model(
         n_state=devices * tasks,
         sense=-1.0,
         params=params,
-        score_fn=mumt_score,
-        gray_init_fn=mumt_gray_init,
-        gray_flip_fn=mumt_gray_flip,
+        kind=0,
         acc_size=3 * devices + 1,
         config=config,
         random_states_fn=random_states,
@@ -220,7 +218,7 @@ def mumt_gray_init(state, params, work, acc):
     return total
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def mumt_gray_flip(work, params, acc, j, bit):
     """Set x_j = bit and return the new Q [J] (O(1) update of device j // M)."""
     n_dev = int(params[_N])

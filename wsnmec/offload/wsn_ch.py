@@ -150,9 +150,7 @@ def wsn_ch_model(
         n_state=3 * n,
         sense=-1.0,
         params=params,
-        score_fn=wsn_ch_score,
-        gray_init_fn=wsn_ch_gray_init,
-        gray_flip_fn=wsn_ch_gray_flip,
+        kind=1,
         acc_size=4,
         config=config,
         random_states_fn=random_states,
@@ -274,7 +272,7 @@ def wsn_ch_gray_init(state, params, work, acc):
     return total
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def wsn_ch_gray_flip(work, params, acc, j, bit):
     """Set x_j = bit and return the new U [J]."""
     if bit:
