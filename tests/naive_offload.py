@@ -59,6 +59,23 @@ def wsn_ch_cost(state, decision, cfg):
     return total
 
 
+def wsn_ch_breakdown(state, decision, cfg):
+    """Per-CH (energy [J], latency [s]) lists of the wsn-ch model, unweighted."""
+    n = cfg["cluster_heads"]
+    k = sum(int(x) for x in decision)
+    energy, latency = [], []
+    for i in range(n):
+        d, b = state[i], state[n + i]
+        cycles = cfg["cycles_per_bit"] * b
+        if decision[i]:
+            energy.append(radio_tx(b, d, cfg))
+            latency.append(b / (cfg["bandwidth"] / k) + cycles / (cfg["edge_cpu"] / k))
+        else:
+            energy.append(cfg["kappa"] * cfg["cpu_frequency"] ** 2 * cycles + radio_tx(cfg["result_bits"], d, cfg))
+            latency.append(cycles / cfg["cpu_frequency"] + cfg["result_bits"] / cfg["bandwidth"])
+    return energy, latency
+
+
 def cost(model, state, decision):
     """Dispatch on the model family."""
     if model.name == "mumt":

@@ -18,6 +18,7 @@ from wsnmec.offload import (
     mumt_model,
     normalized_utility,
     solvers,
+    wsn_ch_breakdown,
     wsn_ch_model,
     wsn_ch_state_from_round,
 )
@@ -165,6 +166,24 @@ def test_wsn_ch_state_from_round():
         wsn_ch_state_from_round([0.3], [0], distances=[1.0])
     with pytest.raises(ParameterError):
         wsn_ch_state_from_round([0.3], [1])
+
+
+@pytest.mark.parametrize("exponent", [0.0, 1.0])
+def test_wsn_ch_breakdown_matches_reference_and_sums_to_utility(exponent):
+    model = wsn_ch_model(6, energy_exponent=exponent)
+    rng = np.random.default_rng(9)
+    states = model.random_states(rng, 5)
+    for s in range(5):
+        dec = rng.integers(0, 2, size=6).astype(np.uint8)
+        energy, latency = wsn_ch_breakdown(model, states[s], dec)
+        want_e, want_t = naive.wsn_ch_breakdown(states[s], dec, model.config)
+        np.testing.assert_allclose(energy, want_e, rtol=1e-12)
+        np.testing.assert_allclose(latency, want_t, rtol=1e-12)
+        weights = model.config["energy_weight"] * (model.config["reference_energy"] / states[s, 12:]) ** exponent
+        total = (weights * energy + model.config["time_weight"] * latency).sum()
+        assert total == pytest.approx(model.score(states[s:s + 1], dec[None])[0], rel=1e-12)
+    with pytest.raises(ParameterError):
+        wsn_ch_breakdown(mumt_model(2, 2), np.ones(4), np.zeros(4))
 
 
 def test_model_input_validation():

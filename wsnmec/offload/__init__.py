@@ -19,7 +19,7 @@ from .solvers import (
     greedy,
     random_policy,
 )
-from .wsn_ch import WSN_CH_DEFAULTS, wsn_ch_model, wsn_ch_state_from_round
+from .wsn_ch import WSN_CH_DEFAULTS, wsn_ch_breakdown, wsn_ch_model, wsn_ch_state_from_round
 
 #: Model families by name (the CLI's ``--model``); each builds an OffloadModel.
 MODELS = {"mumt": mumt_model, "wsn-ch": wsn_ch_model}
@@ -49,5 +49,5 @@ __all__ = [
     "BASELINES", "DDLO", "DDLODataset", "MODELS", "MUMT_DEFAULTS", "OffloadModel", "QUANTIZATIONS",
     "WSN_CH_DEFAULTS", "all_local", "all_offload", "compare_policies", "coordinate_descent", "exact",
     "greedy", "load_ddlo", "make_model", "mumt_model", "normalized_utility", "quantize", "random_policy",
-    "run_online", "wsn_ch_model", "wsn_ch_state_from_round",
+    "run_online", "wsn_ch_breakdown", "wsn_ch_model", "wsn_ch_state_from_round",
 ]

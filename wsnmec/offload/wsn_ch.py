@@ -316,3 +316,53 @@ def wsn_ch_greedy(model: OffloadModel, states: np.ndarray) -> np.ndarray:
     out = np.zeros((states.shape[0], model.n_decisions), dtype=np.uint8)
     _wsn_ch_greedy_kernel(states, model.params, out)
     return out
+
+
+@njit(cache=True)
+def _wsn_ch_breakdown(state, decision, params, energy, latency):
+    n = int(params[_N])
+    k = 0
+    for i in range(n):
+        if decision[i]:
+            k += 1
+    for i in range(n):
+        dist = state[i]
+        bits = state[n + i]
+        cycles = params[_CPB] * bits
+        if decision[i]:
+            energy[i] = tx_energy_jit(bits, dist, params[_EELEC], params[_EPSFS], params[_EPSMP], params[_D0])
+            latency[i] = k * (bits / params[_B] + cycles / params[_FE])
+        else:
+            energy[i] = params[_KAPPA] * params[_F] * params[_F] * cycles + tx_energy_jit(
+                params[_R], dist, params[_EELEC], params[_EPSFS], params[_EPSMP], params[_D0]
+            )
+            latency[i] = cycles / params[_F] + params[_R] / params[_B]
+
+
+def wsn_ch_breakdown(model: OffloadModel, state, decision):
+    """Per-CH energy [J] and latency [s] of one round's decision (for the simulator's accounting).
+
+    Parameters
+    ----------
+    model : OffloadModel
+        A ``wsn-ch`` model.
+    state : array_like [3n]
+        One state row (:func:`wsn_ch_state_from_round`).
+    decision : array_like [n] of 0/1
+
+    Returns
+    -------
+    energy : numpy.ndarray [n]
+        Energy each CH spends on its task this round [J]: computation plus result transmission when local,
+        transmission of its data when offloading (unweighted).
+    latency : numpy.ndarray [n]
+        Each CH's task latency [s].
+    """
+    if model.name != "wsn-ch":
+        raise ParameterError("model", f"must be a wsn-ch model, got {model.name!r}")
+    states = model.check_states(state)
+    dec = model.check_decisions(np.atleast_2d(decision), 1)[0, 0]
+    energy = np.empty(model.n_decisions)
+    latency = np.empty(model.n_decisions)
+    _wsn_ch_breakdown(states[0], dec, model.params, energy, latency)
+    return energy, latency
