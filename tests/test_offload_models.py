@@ -139,6 +139,21 @@ def test_baselines_are_never_better_than_optimum(make):
     np.testing.assert_array_equal(solvers.all_offload(model, states)[0], 1)
 
 
+@pytest.mark.parametrize("make", MODELS)
+def test_models_pickle_and_draw_reproducibly(make):
+    import pickle
+
+    model = make()
+    clone = pickle.loads(pickle.dumps(model))
+    a = model.random_states(np.random.default_rng(4), 3)
+    b = clone.random_states(np.random.default_rng(4), 3)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(model.score(a, np.ones((3, model.n_decisions))),
+                                  clone.score(b, np.ones((3, model.n_decisions))))
+    np.testing.assert_array_equal(model.features(a), clone.features(b))
+    assert model.features(a).shape[0] == 3
+
+
 def test_normalized_utility_for_both_senses():
     np.testing.assert_allclose(normalized_utility([2.0, 4.0], [2.0, 2.0], -1.0), [1.0, 0.5])
     np.testing.assert_allclose(normalized_utility([2.0, 1.0], [2.0, 2.0], +1.0), [1.0, 0.5])

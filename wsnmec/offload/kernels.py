@@ -6,6 +6,11 @@ scoring) take the model family as a small integer ``kind`` and call :func:`score
 first-class function arguments would also work, but numba's on-disk cache cannot reliably store
 functions specialised on dispatcher types (the cache index then fails to pickle in a second process), so
 this closed dispatch keeps every kernel cacheable. A new model family adds one id and one branch here.
+
+Caveat (numba): a cached kernel is invalidated only when *its own* source file changes. After editing a
+family's kernels (``mumt.py``, ``wsn_ch.py``) or ``wsnmec/energy/radio.py`` during development, delete
+``wsnmec/offload/__pycache__/*.nbi`` and ``*.nbc`` so that the callers here and in ``solvers.py`` and
+``ddlo.py`` are recompiled.
 """
 
 from __future__ import annotations

@@ -30,6 +30,8 @@ References
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 from numba import njit
 
@@ -140,15 +142,7 @@ def mumt_model(
         dtype=np.float64,
     )
     lo, hi = config["size_min"], config["size_max"]
-
-    def random_states(rng, count):
-        return rng.integers(lo, hi + 1, size=(count, devices * tasks)).astype(np.float64)
-
     mid, half = 0.5 * (lo + hi), max(0.5 * (hi - lo), 1.0)
-
-    def features(states):
-        return (states - mid) / half
-
     return OffloadModel(
         name="mumt",
         n_decisions=devices * tasks,
@@ -158,10 +152,20 @@ def mumt_model(
         kind=0,
         acc_size=3 * devices + 1,
         config=config,
-        random_states_fn=random_states,
-        features_fn=features,
+        random_states_fn=partial(_mumt_random_states, devices * tasks, lo, hi),
+        features_fn=partial(_mumt_features, mid, half),
         greedy_fn=mumt_greedy,
     )
+
+
+def _mumt_random_states(n, lo, hi, rng, count):
+    """Task sizes uniform over the integers lo..hi [MB]."""
+    return rng.integers(lo, hi + 1, size=(count, n)).astype(np.float64)
+
+
+def _mumt_features(mid, half, states):
+    """Task sizes centred and scaled to [-1, 1]."""
+    return (states - mid) / half
 
 
 @njit(cache=True)

@@ -38,6 +38,8 @@ References
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 from numba import njit
 
@@ -126,24 +128,6 @@ def wsn_ch_model(
         dtype=np.float64,
     )
 
-    def random_states(rng, count):
-        xy = rng.uniform(0.0, cfg["field_size"], size=(count, n, 2))
-        dist = np.hypot(xy[..., 0] - cfg["sink_x"], xy[..., 1] - cfg["sink_y"])
-        packets = rng.integers(cfg["packets_min"], cfg["packets_max"] + 1, size=(count, n))
-        residual = rng.uniform(cfg["residual_min"], cfg["residual_max"], size=(count, n))
-        return np.concatenate([dist, packets * cfg["packet_bits"], residual], axis=1)
-
-    d_scale = cfg["field_size"]
-    b_scale = cfg["packets_max"] * cfg["packet_bits"]
-    r_scale = cfg["reference_energy"]
-
-    def features(states):
-        out = np.empty_like(states)
-        out[:, :n] = states[:, :n] / d_scale
-        out[:, n:2 * n] = states[:, n:2 * n] / b_scale
-        out[:, 2 * n:] = states[:, 2 * n:] / r_scale
-        return out
-
     return OffloadModel(
         name="wsn-ch",
         n_decisions=n,
@@ -153,10 +137,28 @@ def wsn_ch_model(
         kind=1,
         acc_size=4,
         config=config,
-        random_states_fn=random_states,
-        features_fn=features,
+        random_states_fn=partial(_wsn_ch_random_states, n, cfg),
+        features_fn=partial(_wsn_ch_features, n, cfg),
         greedy_fn=wsn_ch_greedy,
     )
+
+
+def _wsn_ch_random_states(n, cfg, rng, count):
+    """CHs uniform in the square field, packets uniform integers, residual energies uniform."""
+    xy = rng.uniform(0.0, cfg["field_size"], size=(count, n, 2))
+    dist = np.hypot(xy[..., 0] - cfg["sink_x"], xy[..., 1] - cfg["sink_y"])
+    packets = rng.integers(cfg["packets_min"], cfg["packets_max"] + 1, size=(count, n))
+    residual = rng.uniform(cfg["residual_min"], cfg["residual_max"], size=(count, n))
+    return np.concatenate([dist, packets * cfg["packet_bits"], residual], axis=1)
+
+
+def _wsn_ch_features(n, cfg, states):
+    """Distances / field side, data / largest cluster's data, residual / reference energy."""
+    out = np.empty_like(states)
+    out[:, :n] = states[:, :n] / cfg["field_size"]
+    out[:, n:2 * n] = states[:, n:2 * n] / (cfg["packets_max"] * cfg["packet_bits"])
+    out[:, 2 * n:] = states[:, 2 * n:] / cfg["reference_energy"]
+    return out
 
 
 def wsn_ch_state_from_round(
