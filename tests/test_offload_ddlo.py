@@ -177,3 +177,19 @@ def test_learner_parameter_errors():
         _learner(quantization="order-preserving", candidates=5)  # n + 1 = 4 at most
     with pytest.raises(ParameterError, match="memory"):
         _learner().train_step()
+
+
+SHARED = __import__("pathlib").Path(__file__).resolve().parents[2] / "shared" / "peers" / "ddlo" / "MUMT_data_3x3.mat"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SHARED.exists(), reason="shared DDLO data set not present")
+def test_ddlo_dataset_acceptance_k3():
+    # Issue 3 acceptance: K = 3 on the published data, first 80% train, last 20% test, >= 0.995.
+    _, result = run_experiment(
+        model="mumt", devices=3, tasks=3, networks=3, seed=1, dataset=SHARED,
+        learner_options={"quantization": "order-preserving", "candidates": 10, "train_interval": 2},
+    )
+    assert result["test_frames"] == 4000
+    assert result["policies"]["optimal"]["normalized_utility"] == pytest.approx(1.0, abs=1e-12)
+    assert result["policies"]["ddlo"]["normalized_utility"] >= 0.995
