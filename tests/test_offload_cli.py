@@ -42,6 +42,11 @@ def test_json_output_on_ddlo_fixture(tmp_path):
     assert set(table["policy"]) == set(POLICIES)
     assert (table["policy"] == "ddlo").sum() == 300
     assert json.loads((tmp_path / "out" / "offload.json").read_text())["config"]["seed"] == 5
+    from wsnmec.offload import load_ddlo, mumt_model
+
+    states = load_ddlo(FIXTURE).task_size
+    decided = np.array([[int(c) for c in row] for row in table["decision"]], dtype=np.uint8)
+    np.testing.assert_allclose(mumt_model(3, 3).score(states[table["frame"]], decided), table["utility"], rtol=1e-12)
     test = table[(table["policy"] == "ddlo") & (table["phase"] == "test")]
     assert test["normalized_utility"].mean() == pytest.approx(out["policies"]["ddlo"]["normalized_utility"])
 

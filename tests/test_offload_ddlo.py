@@ -163,6 +163,8 @@ def test_run_online_stops_learning_on_test_frames():
     table = run_online(model, states, learner, train_frames=60, optimum=solvers.exact(model, states)[1])
     assert learner.stored == 60
     assert (table.loc[table["frame"] >= 60, "train_ms"] == 0).all()
+    decided = np.array([[int(c) for c in row] for row in table["decision"]], dtype=np.uint8)
+    np.testing.assert_allclose(model.score(states, decided), table["utility"], rtol=1e-12)
     assert table["normalized_utility"].between(0, 1 + 1e-12).all()
 
 

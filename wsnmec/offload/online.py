@@ -12,7 +12,7 @@ computed), ``reference`` ("optimal" / "best-known"), ``normalized_utility`` (1.0
 ``winner`` (index of the winning network, -1 for baselines), ``decision_ms`` (wall time of the decision
 [ms]: the K forward passes + quantization + scoring for DDLO; one solver call on one state, Python call
 overhead included, for baselines), ``train_ms`` (wall time of the training step taken after the frame,
-0 when none [ms]).
+0 when none [ms]), ``decision`` (the executed decision as a string of 0/1, decision 0 first).
 """
 
 from __future__ import annotations
@@ -89,8 +89,14 @@ def run_online(
         table["reference_utility"] = optimum
         table["reference"] = "optimal"
         table["normalized_utility"] = normalized_utility(utility, optimum, model.sense)
-    table.attrs["decisions"] = decisions
+    table["decision"] = _decision_strings(decisions)
     return table
+
+
+def _decision_strings(decisions):
+    """Rows of 0/1 [S, n] as strings such as "0110"."""
+    chars = (np.asarray(decisions, dtype=np.uint8) + ord("0")).astype(np.uint8)
+    return [row.tobytes().decode("ascii") for row in chars]
 
 
 def _timed_per_frame(solve, model, states):
@@ -164,7 +170,7 @@ def compare_policies(
         _, opt_train = solvers.exact(model, states[:train_frames])
         opt_dec, opt_test, opt_ms = _timed_per_frame(lambda s: solvers.exact(model, s), model, states[test])
         optimum = np.concatenate([opt_train, opt_test])
-        runs["optimal"] = (opt_test, opt_ms)
+        runs["optimal"] = (opt_test, opt_ms, opt_dec)
     ddlo_table = run_online(model, states, learner, train_frames=train_frames, optimum=optimum)
 
     rng = np.random.default_rng(random_seed)
@@ -176,14 +182,14 @@ def compare_policies(
         "random": lambda s: solvers.random_policy(model, s, rng),
     }
     for name, fn in solve.items():
-        _, util, ms = _timed_per_frame(fn, model, states[test])
-        runs[name] = (util, ms)
+        dec, util, ms = _timed_per_frame(fn, model, states[test])
+        runs[name] = (util, ms, dec)
 
     if have_optimum:
         reference_test = optimum[test]
         reference_kind = "optimal"
     else:
-        stacked = np.vstack([ddlo_table["utility"].to_numpy()[test]] + [u for u, _ in runs.values()])
+        stacked = np.vstack([ddlo_table["utility"].to_numpy()[test]] + [u for u, _, _ in runs.values()])
         reference_test = (stacked.min(axis=0) if model.sense < 0 else stacked.max(axis=0))
         reference_kind = "best-known"
         ddlo_table["reference_utility"] = np.nan
@@ -195,7 +201,7 @@ def compare_policies(
 
     frames = [ddlo_table]
     test_frames = np.arange(train_frames, count)
-    for name, (util, ms) in runs.items():
+    for name, (util, ms, dec) in runs.items():
         frames.append(pd.DataFrame({
             "policy": name,
             "frame": test_frames,
@@ -207,6 +213,7 @@ def compare_policies(
             "reference_utility": reference_test,
             "reference": reference_kind,
             "normalized_utility": normalized_utility(util, reference_test, model.sense),
+            "decision": _decision_strings(dec),
         }))
     table = pd.concat(frames, ignore_index=True)
     table["winner"] = table["winner"].astype(np.int64)
