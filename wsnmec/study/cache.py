@@ -14,6 +14,7 @@ an interrupted run leaves either a whole file or none.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -50,7 +51,32 @@ def task_config(scenario, seed: int) -> dict:
     scenario_config = scenario.to_config()
     if scenario_config.get("positions"):
         scenario_config["positions_sha256"] = _file_digest(scenario_config["positions"])
-    return {"scenario": scenario_config, "seed": int(seed), "version": __version__}
+    return {"scenario": scenario_config, "seed": int(seed), "version": __version__, "code": simulator_fingerprint()}
+
+
+#: The modules whose code decides a task's result (paths relative to the wsnmec package).
+SIMULATOR_SOURCES = (
+    "kernel.py", "simulation.py", "scenario.py", "deployment.py", "seeding.py", "metrics.py",
+    "energy", "clustering",
+)
+
+
+@functools.lru_cache(maxsize=1)
+def simulator_fingerprint() -> str:
+    """SHA-256 (first 16 hex digits) of the simulator's source files.
+
+    Part of every task key, so that a change to the simulator's code in a development checkout (where the
+    package version stays the same) invalidates the cached results computed with the old code.
+    """
+    package = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for name in SIMULATOR_SOURCES:
+        path = package / name
+        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
+        for file in files:
+            digest.update(file.relative_to(package).as_posix().encode("utf-8") + b"\0")
+            digest.update(file.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
 
 
 def task_key(config: dict) -> str:

@@ -164,7 +164,7 @@ def figure_entry(figure: FigureSpec, run, paths: list[Path], out_dir: Path) -> s
         f"- swept: {swept or 'nothing'}" + ("; field scaled with N to keep the density of the base scenario" if spec.scale_field else ""),
         f"- fixed: {fixed} (other parameters: `wsnmec run` defaults)",
         f"- seeds: {spec.seeds} per grid point, the same at every point: replica_seeds({spec.seed}, {spec.seeds}) = {shown}"
-        f" (all in results/{spec.name}/{'quick' if spec.quick else 'full'}/study.json)",
+        f" (all in {(Path(run.directory) / 'study.json').as_posix()})",
         f"- reading: {reading(figure, run)}",
         "",
     ]
