@@ -3,7 +3,9 @@ runs, and the `wsnmec study run|show` commands."""
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,8 +18,9 @@ from click.testing import CliRunner
 
 from wsnmec import cli
 from wsnmec.metrics import mean_ci
-from wsnmec.study.cache import read_task
-from wsnmec.study.runner import expand_tasks, run_study, summary_table
+from wsnmec.study import runner
+from wsnmec.study.cache import read_task, task_key
+from wsnmec.study.runner import StudyRunError, compute_task, expand_tasks, run_study, summary_table
 from wsnmec.study.spec import load_study
 
 REPO = Path(__file__).resolve().parents[1]
@@ -194,7 +197,152 @@ def test_killed_run_restarts_without_recomputing(tmp_path):
     assert all(after[name] == mtime for name, mtime in kept.items())
 
 
-def test_dask_cluster_gives_the_local_results(tiny, tmp_path):
+def task_id(scenario, seed) -> str:
+    """A task's identity from its scenario and seed, the same in the runner and in a worker (unlike the cache
+    key, it does not hash the package's source files, which other work may edit while a test runs)."""
+    return task_key({"scenario": scenario.to_config(), "seed": int(seed)})
+
+
+def dying_task(scenario, seed, *, victim: str, log: str, marker: str | None = None, cache_dir: str = ""):
+    """A worker task for tests: :func:`compute_task`, except that the task whose :func:`task_id` is
+    ``victim`` kills its own worker process with SIGKILL.
+
+    With ``marker`` it does so once: the first attempt creates the marker file (exclusively), writes into
+    it the cache files present at that moment (``name mtime_ns`` lines) and dies; later attempts compute.
+    Without ``marker`` it dies every time. Every attempt appends the task's id to the file ``log``.
+    """
+    key = task_id(scenario, seed)
+    with open(log, "a", encoding="utf-8") as handle:
+        handle.write(key + "\n")
+    if key == victim:
+        if marker is None:
+            os.kill(os.getpid(), signal.SIGKILL)
+        try:
+            with open(marker, "x", encoding="utf-8") as handle:
+                for path in sorted(Path(cache_dir).glob("*.parquet")):
+                    handle.write(f"{path.name} {path.stat().st_mtime_ns}\n")
+        except FileExistsError:
+            pass
+        else:
+            os.kill(os.getpid(), signal.SIGKILL)
+    return compute_task(scenario, seed)
+
+
+def failing_task(scenario, seed, *, victim: str):
+    """A worker task for tests: :func:`compute_task`, except that the task ``victim`` raises."""
+    if task_id(scenario, seed) == victim:
+        raise ValueError("injected failure\nwith a second line")
+    return compute_task(scenario, seed)
+
+
+def assert_cache_whole(results: Path, spec) -> dict[str, int]:
+    """Every file in the study's cache is a whole, valid task result (no temporary or foreign files)."""
+    tasks_dir = results / spec.name / "tasks"
+    configs = {t.key: t.config for t in expand_tasks(spec)}
+    files = sorted(tasks_dir.iterdir())
+    assert all(p.suffix == ".parquet" and not p.name.startswith(".") for p in files), files
+    for path in files:
+        key = path.name.removesuffix(".parquet")
+        read_task(path, key, configs[key])
+    return cache_files(results, spec.name)
+
+
+def test_killed_worker_is_replaced_and_the_run_completes(tiny, tmp_path):
+    """The 6th task's worker is SIGKILLed once, midway through a 2-process run: one line reports the
+    re-queued tasks, a fresh pool finishes them, the tasks finished before the kill are not recomputed,
+    and the tables equal those of an undisturbed run."""
+    path, tiny_results, _ = tiny
+    spec = load_study(path)
+    results = tmp_path / "results"
+    tasks = expand_tasks(spec)
+    ids = {t.key: task_id(t.scenario, t.seed) for t in tasks}
+    victim, log, marker = ids[tasks[5].key], tmp_path / "attempts.log", tmp_path / "killed"
+    task = functools.partial(
+        dying_task, victim=victim, log=str(log), marker=str(marker), cache_dir=str(results / "tiny" / "tasks")
+    )
+    events = []
+    run = run_study(
+        spec, results, jobs=2, task_function=task, report=lambda m: events.append(("report", m)),
+        on_task_done=lambda t: events.append(("done", t.key)),
+    )
+    assert marker.exists(), "the worker was not killed"
+    assert run.computed == 12 and run.cached == 0 and run.worker_failures == 1
+    reports = [m for kind, m in events if kind == "report"]
+    assert len(reports) == 1
+    match = re.fullmatch(r"study tiny: worker died; (\d+) tasks re-queued", reports[0])
+    assert match, reports
+    done_before = [ids[k] for kind, k in events[: events.index(("report", reports[0]))] if kind == "done"]
+    assert int(match.group(1)) == 12 - len(done_before) and victim not in done_before
+    assert len(done_before) >= 4  # a worker takes the 6th task only after finishing 4 (2 workers)
+    # attempts: the victim twice; a task whose result had not reached the runner when the pool broke (it
+    # was running, or its result was lost with the pool) runs again, once; a stored task never does
+    attempts = log.read_text(encoding="utf-8").split()
+    assert set(attempts) == set(ids.values())
+    assert attempts.count(victim) == 2
+    assert all(attempts.count(i) <= 2 for i in ids.values())
+    for key in done_before:
+        assert attempts.count(key) == 1, "a task finished before the kill was recomputed"
+    # cache files present when the worker died were not rewritten
+    at_kill = dict(line.split() for line in marker.read_text(encoding="utf-8").splitlines())
+    after = assert_cache_whole(results, spec)
+    assert len(after) == 12
+    assert all(after[name] == int(mtime) for name, mtime in at_kill.items())
+    for table in ("rounds", "summary"):
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(results / "tiny" / "full" / f"{table}.parquet"),
+            pd.read_parquet(tiny_results / "tiny" / "full" / f"{table}.parquet"),
+        )
+
+
+def test_task_that_always_kills_its_worker_stops_with_one_line(tmp_path, monkeypatch):
+    """A task that kills its worker every time: two restarts, then a one-line error (exit code 1, no
+    traceback) naming the study and the tasks finished, which stay cached; a rerun computes the rest."""
+    path = tmp_path / "tiny.toml"
+    path.write_text(TINY, encoding="utf-8")
+    spec = load_study(path)
+    results = tmp_path / "results"
+    tasks = expand_tasks(spec)
+    victim, log = task_id(tasks[4].scenario, tasks[4].seed), tmp_path / "attempts.log"
+    monkeypatch.setattr(runner, "compute_task", functools.partial(dying_task, victim=victim, log=str(log)))
+    result = CliRunner().invoke(
+        cli.main, ["study", "run", str(path), "--jobs", "1", "--results", str(results)]
+    )
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output and result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert lines[:2] == ["warning: study tiny: worker died; 8 tasks re-queued"] * 2
+    assert len(lines) == 3 and lines[2].startswith("Error: study tiny: a worker process died 3 time(s) in a row")
+    assert lines[2].endswith("4 of 12 tasks finished and kept in the cache")
+    assert log.read_text(encoding="utf-8").split().count(victim) == 3  # first attempt and two retries
+    kept = assert_cache_whole(results, spec)
+    assert set(kept) == {f"{t.key}.parquet" for t in tasks[:4]}
+    monkeypatch.undo()
+    rerun = run_study(spec, results, jobs=1)
+    assert rerun.cached == 4 and rerun.computed == 8 and rerun.worker_failures == 0
+    assert all(cache_files(results, "tiny")[name] == mtime for name, mtime in kept.items())
+
+
+def test_failing_task_is_one_line_and_keeps_finished_tasks(tmp_path, monkeypatch):
+    path = tmp_path / "tiny.toml"
+    path.write_text(TINY, encoding="utf-8")
+    spec = load_study(path)
+    results = tmp_path / "results"
+    victim = expand_tasks(spec)[2]
+    monkeypatch.setattr(
+        runner, "compute_task", functools.partial(failing_task, victim=task_id(victim.scenario, victim.seed))
+    )
+    result = CliRunner().invoke(cli.main, ["study", "run", str(path), "--jobs", "1", "--results", str(results)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    lines = result.stderr.strip().splitlines()
+    kept = assert_cache_whole(results, spec)  # the tasks before it, and any that finished meanwhile
+    assert len(kept) >= 2 and f"{victim.key}.parquet" not in kept
+    assert lines == [
+        f"Error: study tiny: task {victim.point} seed {victim.seed} failed: ValueError: injected failure; "
+        f"{len(kept)} of 12 tasks finished and kept in the cache"
+    ]
+
+
+def test_dask_cluster_gives_the_local_results(tiny, tmp_path, monkeypatch):
     distributed = pytest.importorskip("distributed")
     path, local_results, _ = tiny
     dask_results = tmp_path / "dask"
@@ -202,13 +350,27 @@ def test_dask_cluster_gives_the_local_results(tiny, tmp_path):
         result = CliRunner().invoke(
             cli.main, ["study", "run", str(path), "--scheduler", cluster.scheduler_address, "--results", str(dask_results)]
         )
-    assert result.exit_code == 0, result.output
+        assert result.exit_code == 0, result.output
+        # a task failing on the cluster is one line too
+        victim = expand_tasks(load_study(path))[3]
+        monkeypatch.setattr(
+            runner, "compute_task", functools.partial(failing_task, victim=task_id(victim.scenario, victim.seed))
+        )
+        failed = CliRunner().invoke(
+            cli.main, ["study", "run", str(path), "--scheduler", cluster.scheduler_address, "--results", str(tmp_path / "f")]
+        )
     assert "12 computed" in result.stdout
     for table in ("rounds", "summary"):
         pd.testing.assert_frame_equal(
             pd.read_parquet(dask_results / "tiny" / "full" / f"{table}.parquet"),
             pd.read_parquet(local_results / "tiny" / "full" / f"{table}.parquet"),
         )
+    assert failed.exit_code == 1 and "Traceback" not in failed.output
+    lines = failed.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        f"Error: study tiny: task {victim.point} seed {victim.seed} failed: ValueError: injected failure; "
+    ), lines
+    assert lines[0].endswith(" of 12 tasks finished and kept in the cache")
 
 
 def test_unreachable_scheduler_is_bad_input(tmp_path, monkeypatch):

@@ -285,12 +285,15 @@ def study_list():
               help="Results directory (task cache and tables).")
 def study_run(file, jobs, scheduler, quick, results_dir):
     """Run the tasks of study FILE missing from the cache (FILE: a path or a name in studies/)."""
-    from .study.runner import run_study
+    from .study.runner import StudyRunError, run_study
     from .study.spec import load_study, resolve_study_file
 
     _check_jobs(jobs)
     spec = load_study(resolve_study_file(file)).variant(quick)
-    run = run_study(spec, results_dir, jobs=jobs, scheduler=scheduler)
+    try:
+        run = run_study(spec, results_dir, jobs=jobs, scheduler=scheduler)
+    except StudyRunError as exc:  # one line, exit code 1, no traceback; finished tasks stay cached
+        raise click.ClickException(str(exc)) from None
     click.echo(_run_line(run))
 
 
@@ -351,7 +354,7 @@ def figures_command(quick, out_dir, jobs, scheduler, results_dir):
     """Run every study in studies/ and draw every figure, with an index OUT/README.md."""
     from .study.figures import draw_study
     from .study.report import write_index
-    from .study.runner import ExecutorHandle, run_study
+    from .study.runner import ExecutorHandle, StudyRunError, run_study
     from .study.spec import find_studies, load_study, studies_dir
 
     _check_jobs(jobs)
@@ -361,7 +364,10 @@ def figures_command(quick, out_dir, jobs, scheduler, results_dir):
     entries = []
     with ExecutorHandle(jobs=jobs, scheduler=scheduler) as executor:
         for spec in specs:
-            run = run_study(spec, results_dir, executor=executor)
+            try:
+                run = run_study(spec, results_dir, executor=executor)
+            except StudyRunError as exc:  # one line, exit code 1, no traceback; finished tasks stay cached
+                raise click.ClickException(str(exc)) from None
             click.echo(_run_line(run))
             for figure, paths, _ in draw_study(run, out_dir):
                 entries.append((figure, run, paths))

@@ -10,6 +10,14 @@ Tasks run through a :class:`concurrent.futures.Executor`: local worker processes
 as it arrives (workers need no shared file system), so an interrupted run keeps every finished task and a
 rerun computes only what is missing.
 
+A local worker process that dies (killed by the system, e.g. out of memory, or by a signal) breaks the
+whole process pool. The runner then keeps every result that arrived, reports one line on stderr
+(``worker died; N tasks re-queued``), starts a fresh pool and re-runs the unfinished tasks; after
+``worker_retries`` pool failures in a row with no task finishing in between (a task that kills its worker
+every time) it stops with :class:`StudyRunError`. A Dask cluster reschedules the tasks of a lost worker
+itself; its errors (``KilledWorker``, a lost scheduler) surface as :class:`StudyRunError` too, which the
+command line prints as one line.
+
 Results are written under ``<results>/<study>/``: ``tasks/<key>.parquet`` (the cache) and, per mode
 (``full`` or ``quick``), ``rounds.parquet`` (one row per task and round, the swept parameters as columns),
 ``summary.parquet`` (one row per task: FND, HND, LND, energies) and ``study.json`` (parameters and seeds).
@@ -22,7 +30,8 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures import CancelledError, Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +44,22 @@ from ..scenario import Scenario
 from ..seeding import replica_seeds
 from .cache import TaskCache, TaskResult, task_config, task_key
 from .spec import StudySpec
+
+
+class StudyRunError(RuntimeError):
+    """A study run that cannot finish (a failing task, workers that keep dying, a lost cluster).
+
+    The message is one line naming the study and how many of its tasks finished (those are kept in the
+    cache; a rerun computes only the rest).
+    """
+
+
+class _Stop(Exception):
+    """Why a run stops (becomes a :class:`StudyRunError` once the finished results are stored)."""
+
+
+#: Pool failures in a row (no task finishing in between) after which a run gives up.
+WORKER_RETRIES = 2
 
 
 @dataclass(frozen=True)
@@ -69,6 +94,8 @@ class StudyRun:
         Wall-clock time of the run [s].
     task_seconds : list of float
         Wall-clock time of each computed task in its worker [s].
+    worker_failures : int
+        Times the local process pool broke (a worker died) and was restarted during this run.
     """
 
     spec: StudySpec
@@ -80,6 +107,7 @@ class StudyRun:
     seconds: float
     directory: Path
     task_seconds: list[float] = field(default_factory=list)
+    worker_failures: int = 0
 
 
 def expand_tasks(spec: StudySpec) -> list[Task]:
@@ -145,11 +173,26 @@ class ExecutorHandle:
             if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
                 raise ParameterError("--jobs", f"must be an integer >= 1, got {jobs!r}")
             self.jobs = jobs or available_cores()
-            methods = multiprocessing.get_all_start_methods()
-            # forkserver: workers start from a clean single-threaded process, not a fork of this one
-            context = multiprocessing.get_context("forkserver" if "forkserver" in methods else None)
-            self.executor = ProcessPoolExecutor(max_workers=self.jobs, mp_context=context)
+            self.executor = self._process_pool()
             self.description = f"{self.jobs} local process{'es' if self.jobs > 1 else ''}"
+
+    def _process_pool(self) -> ProcessPoolExecutor:
+        methods = multiprocessing.get_all_start_methods()
+        # forkserver: workers start from a clean single-threaded process, not a fork of this one
+        context = multiprocessing.get_context("forkserver" if "forkserver" in methods else None)
+        return ProcessPoolExecutor(max_workers=self.jobs, mp_context=context)
+
+    @property
+    def restartable(self) -> bool:
+        """Whether a broken executor can be replaced (local processes; Dask reschedules by itself)."""
+        return self.client is None
+
+    def restart(self):
+        """Replace a broken local process pool by a fresh one (the old one's workers are gone)."""
+        if not self.restartable:
+            raise RuntimeError("only a local process pool can be restarted")
+        self.executor.shutdown(wait=True, cancel_futures=True)
+        self.executor = self._process_pool()
 
     def abort(self):
         """Cancel pending work (after Ctrl-C or a failed task); local workers finish their current task."""
@@ -229,6 +272,12 @@ def collect(
     )
 
 
+def _one_line(exc: BaseException) -> str:
+    """``Type: first line of the message`` of an exception."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
 def run_study(
     spec: StudySpec,
     results_dir: str | os.PathLike = "results",
@@ -239,6 +288,8 @@ def run_study(
     progress: bool | None = None,
     report: Callable[[str], None] | None = None,
     on_task_done: Callable[[Task], None] | None = None,
+    worker_retries: int = WORKER_RETRIES,
+    task_function: Callable | None = None,
 ) -> StudyRun:
     """Run the tasks of ``spec`` missing from the cache and return the study's long-form tables.
 
@@ -252,16 +303,30 @@ def run_study(
         Local worker processes (default: all cores), or a Dask scheduler address ``tcp://HOST:PORT``.
         Ignored when ``executor`` is given.
     executor : ExecutorHandle, optional
-        An executor shared by several runs (left open).
+        An executor shared by several runs (left open; a broken local pool is replaced in it).
     progress : bool, optional
         Show a progress bar on stderr (default: when stderr is a terminal).
     report : callable, optional
-        Receives warnings (a corrupt or foreign cache file); default: printed on stderr.
+        Receives warnings (a corrupt or foreign cache file, a dead worker); default: printed on stderr.
     on_task_done : callable, optional
         Called with each task once its result is in the cache.
+    worker_retries : int
+        When a local worker dies, the pool is restarted and the unfinished tasks re-queued; the run stops
+        after ``worker_retries + 1`` pool failures in a row with no task finishing in between.
+    task_function : callable, optional
+        What a worker runs, ``task_function(scenario, seed) -> (TaskResult, seconds)``; default
+        :func:`compute_task`. Must be picklable (a module-level function or a ``functools.partial`` of
+        one). Tests use it to inject a worker that dies.
+
+    Raises
+    ------
+    StudyRunError
+        A task raised, workers kept dying, or the Dask cluster was lost. Every task finished before is kept
+        in the cache.
     """
     started = time.perf_counter()
     report = report or _stderr_report
+    task_function = task_function or compute_task
     tasks = expand_tasks(spec)
     cache = task_cache(results_dir, spec)
     pending: dict[str, Task] = {}
@@ -275,39 +340,96 @@ def run_study(
         else:
             loaded[task.key] = result
     cached = len(loaded)
+    unique = cached + len(pending)
     task_seconds: list[float] = []
+    stored: set[str] = set()
+    worker_failures = 0
+
+    def finished() -> str:
+        return f"{cached + len(stored)} of {unique} tasks finished and kept in the cache"
+
+    def store(task: Task, result: TaskResult, seconds: float):
+        cache.store(task.key, task.config, result)
+        stored.add(task.key)
+        task_seconds.append(seconds)
+        bar.update(1)
+        if on_task_done is not None:
+            on_task_done(task)
+
+    def store_finished(futures: dict):
+        """Keep the results that arrived before an interruption (best effort: never masks the cause)."""
+        for future, task in futures.items():
+            if task.key in stored or not future.done() or future.cancelled() or future.exception() is not None:
+                continue
+            result, seconds = future.result()
+            cache.store(task.key, task.config, result)
+            stored.add(task.key)
+
     if pending:
         from tqdm import tqdm
 
         show = sys.stderr.isatty() if progress is None else progress
-        unique = len({t.key for t in tasks})
         bar = tqdm(
-            total=unique, initial=unique - len(pending), desc=spec.name, unit="task", file=sys.stderr,
+            total=unique, initial=cached, desc=spec.name, unit="task", file=sys.stderr,
             disable=not show, dynamic_ncols=True,
         )
         own = executor is None
         handle = executor or ExecutorHandle(jobs=jobs, scheduler=scheduler)
+        queue = list(pending.values())
+        failures_in_a_row = 0
+        futures: dict = {}
         try:
-            futures = {handle.executor.submit(compute_task, t.scenario, t.seed): t for t in pending.values()}
             try:
-                for future in as_completed(futures):
-                    task = futures[future]
-                    try:
-                        result, seconds = future.result()
-                    except Exception as exc:
-                        raise RuntimeError(
-                            f"study {spec.name}: task {task.point} seed {task.seed} failed: {exc}"
-                        ) from exc
-                    cache.store(task.key, task.config, result)
-                    task_seconds.append(seconds)
-                    bar.update(1)
-                    if on_task_done is not None:
-                        on_task_done(task)
-            except BaseException:
+                while queue:
+                    futures, requeue, progressed = {}, [], False
+                    for position, task in enumerate(queue):
+                        try:
+                            futures[handle.executor.submit(task_function, task.scenario, task.seed)] = task
+                        except BrokenProcessPool:  # a worker died while tasks were being submitted
+                            requeue.extend(queue[position:])
+                            break
+                    for future in as_completed(futures):
+                        task = futures[future]
+                        try:
+                            error = future.exception()
+                        except CancelledError:
+                            raise _Stop(
+                                f"the executor cancelled task {task.point} seed {task.seed} (lost the Dask cluster?)"
+                            ) from None
+                        if isinstance(error, BrokenProcessPool):
+                            requeue.append(task)
+                        elif error is not None:
+                            raise _Stop(f"task {task.point} seed {task.seed} failed: {_one_line(error)}") from error
+                        else:
+                            store(task, *future.result())
+                            progressed = True
+                    if not requeue:
+                        break
+                    # the pool broke: every result that arrived is stored; re-run the rest in a fresh pool
+                    worker_failures += 1
+                    failures_in_a_row = 1 if progressed else failures_in_a_row + 1
+                    if failures_in_a_row > worker_retries or not handle.restartable:
+                        raise _Stop(
+                            f"a worker process died {failures_in_a_row} time(s) in a row with no task finishing "
+                            f"(a task that kills its worker, e.g. out of memory?)"
+                        )
+                    requeue.sort(key=lambda t: t.index)
+                    report(f"study {spec.name}: worker died; {len(requeue)} tasks re-queued")
+                    handle.restart()
+                    queue = requeue
+            except BaseException as exc:
                 for future in futures:
                     future.cancel()
                 if own:
-                    handle.abort()
+                    handle.abort()  # local workers finish their current task first
+                try:
+                    store_finished(futures)
+                except Exception:  # pragma: no cover - e.g. a full disk while interrupted
+                    pass
+                if isinstance(exc, _Stop):
+                    raise StudyRunError(f"study {spec.name}: {exc}; {finished()}") from exc.__cause__
+                if isinstance(exc, Exception):  # the executor itself failed (lost connection, ...)
+                    raise StudyRunError(f"study {spec.name}: {_one_line(exc)}; {finished()}") from exc
                 raise
             if own:
                 handle.close()
@@ -315,7 +437,9 @@ def run_study(
             bar.close()
     rounds, summary, missing = collect(spec, tasks, cache, report=report, loaded=loaded)
     if missing:
-        raise RuntimeError(f"study {spec.name}: {len(missing)} task result(s) vanished from {cache.directory}")
+        raise StudyRunError(
+            f"study {spec.name}: {len(missing)} task result(s) vanished from {cache.directory}; rerun to recompute them"
+        )
     directory = study_directory(results_dir, spec) / ("quick" if spec.quick else "full")
     write_parquet(directory / "rounds.parquet", rounds)
     write_parquet(directory / "summary.parquet", summary)
@@ -323,6 +447,7 @@ def run_study(
     return StudyRun(
         spec=spec, tasks=tasks, rounds=rounds, summary=summary, computed=len(pending), cached=cached,
         seconds=time.perf_counter() - started, directory=directory, task_seconds=task_seconds,
+        worker_failures=worker_failures,
     )
 
 
