@@ -414,7 +414,7 @@ def run_study(
                             f"(a task that kills its worker, e.g. out of memory?)"
                         )
                     requeue.sort(key=lambda t: t.index)
-                    report(f"study {spec.name}: worker died; {len(requeue)} tasks re-queued")
+                    report(f"study {spec.name}: worker died; {len(requeue)} task{'s' * (len(requeue) != 1)} re-queued")
                     handle.restart()
                     queue = requeue
             except BaseException as exc:
