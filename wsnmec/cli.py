@@ -42,6 +42,13 @@ class WsnmecGroup(click.Group):
         except click.ClickException as exc:
             click.echo(f"Error: {exc.format_message()}".replace("\n", " "), err=True)
             sys.exit(exc.exit_code)
+        except MemoryError:
+            click.echo(
+                "Error: out of memory: the problem is too large for this machine "
+                "(reduce --nodes, --replicas, --frames or the study's grid)",
+                err=True,
+            )
+            sys.exit(EXIT_BAD_INPUT)
         except click.exceptions.Abort:
             click.echo("Aborted.", err=True)
             sys.exit(130)
@@ -245,6 +252,14 @@ def _check_jobs(jobs):
         fail("--jobs", f"must be an integer >= 1, got {jobs}")
 
 
+def _check_dirs(**options):
+    """Fail early (exit 2) when a directory option names a file or a place that cannot be created."""
+    from .report import check_output_dir
+
+    for option, path in options.items():
+        check_output_dir(path, option)
+
+
 def _run_line(run) -> str:
     mode = "quick" if run.spec.quick else "full"
     return (
@@ -289,6 +304,7 @@ def study_run(file, jobs, scheduler, quick, results_dir):
     from .study.spec import load_study, resolve_study_file
 
     _check_jobs(jobs)
+    _check_dirs(**{"--results": results_dir})
     spec = load_study(resolve_study_file(file)).variant(quick)
     try:
         run = run_study(spec, results_dir, jobs=jobs, scheduler=scheduler)
@@ -358,6 +374,7 @@ def figures_command(quick, out_dir, jobs, scheduler, results_dir):
     from .study.spec import find_studies, load_study, studies_dir
 
     _check_jobs(jobs)
+    _check_dirs(**{"--out": out_dir, "--results": results_dir})
     specs = [load_study(path).variant(quick) for path in find_studies()]
     if not specs:
         fail("studies/", f"no study files (*.toml) in {studies_dir()}")
