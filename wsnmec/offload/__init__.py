@@ -25,29 +25,43 @@ from .wsn_ch import WSN_CH_DEFAULTS, wsn_ch_breakdown, wsn_ch_model, wsn_ch_stat
 MODELS = {"mumt": mumt_model, "wsn-ch": wsn_ch_model}
 
 
+def model_parameters(name: str) -> list[str]:
+    """Names of the constants of model family ``name`` that ``make_model`` accepts as overrides."""
+    if name == "mumt":
+        return [*MUMT_DEFAULTS, "uplink_rate"]
+    return list(WSN_CH_DEFAULTS)
+
+
 def make_model(name: str, devices: int, tasks: int = 1, **overrides) -> OffloadModel:
     """Build model ``name`` (``mumt``: ``devices`` x ``tasks``; ``wsn-ch``: ``devices`` cluster heads).
 
-    Raises ParameterError listing the valid names for an unknown model.
+    ``overrides`` are the CLI's ``--param KEY=VALUE`` pairs (keys of :func:`model_parameters`). Errors
+    name the option the user wrote: ``--model`` (unknown model, listing the valid names), ``--devices``,
+    ``--tasks``, and ``--param KEY`` for an unknown key (listing the valid keys) or a bad value.
     """
     from ..errors import ParameterError
 
     if name not in MODELS:
         raise ParameterError("--model", f"unknown model {name!r}; valid models: {', '.join(MODELS)}")
-    if name == "mumt":
-        allowed = [k for k in MUMT_DEFAULTS] + ["uplink_rate"]
-        for key in overrides:
-            if key not in allowed:
-                raise ParameterError(key, f"is not a mumt parameter; valid names: {', '.join(allowed)}")
-        return mumt_model(devices, tasks, **overrides)
-    if tasks != 1:
+    allowed = model_parameters(name)
+    for key in overrides:
+        if key not in allowed:
+            raise ParameterError(f"--param {key}", f"not a {name} parameter; valid: {', '.join(allowed)}")
+    if name == "wsn-ch" and tasks != 1:
         raise ParameterError("--tasks", f"must be 1 for wsn-ch (one task per cluster head), got {tasks!r}")
-    return wsn_ch_model(devices, **overrides)
+    try:
+        if name == "mumt":
+            return mumt_model(devices, tasks, **overrides)
+        return wsn_ch_model(devices, **overrides)
+    except ParameterError as exc:
+        if exc.parameter in allowed:  # a model constant: the user set it (or its partner) with --param
+            raise ParameterError(f"--param {exc.parameter}", exc.message) from None
+        raise
 
 
 __all__ = [
     "BASELINES", "DDLO", "DDLODataset", "MODELS", "MUMT_DEFAULTS", "OffloadModel", "QUANTIZATIONS",
     "WSN_CH_DEFAULTS", "all_local", "all_offload", "compare_policies", "coordinate_descent", "exact",
-    "greedy", "load_ddlo", "make_model", "mumt_model", "normalized_utility", "quantize", "random_policy",
+    "greedy", "load_ddlo", "make_model", "model_parameters", "mumt_model", "normalized_utility", "quantize", "random_policy",
     "run_online", "wsn_ch_breakdown", "wsn_ch_model", "wsn_ch_state_from_round",
 ]

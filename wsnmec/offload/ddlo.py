@@ -48,6 +48,17 @@ def _sigmoid(z):
 QUANTIZATIONS = ("threshold", "order-preserving")
 
 
+#: Size limits of the learner (bad input, not tuning advice): networks K, units per layer (inputs,
+#: hidden, outputs), replay-memory entries and stored values (entries x (features + decisions)), batch
+#: per network and one training activation array.
+MAX_NETWORKS = 64
+MAX_UNITS = 4096
+MAX_MEMORY = 1_000_000
+MAX_MEMORY_VALUES = 50_000_000
+MAX_BATCH = 8192
+MAX_ACTIVATION_VALUES = 50_000_000  # networks x batch x widest layer (one training activation array)
+
+
 class DDLO:
     """K stacked NumPy MLPs proposing binary offloading decisions, trained from a shared replay memory.
 
@@ -104,13 +115,16 @@ class DDLO:
         input_scale: float = 10.0,
         rng: np.random.Generator,
     ):
-        self.n_features = check_int("n_features", n_features, 1)
-        self.n_decisions = check_int("n_decisions", n_decisions, 1)
-        self.networks = check_int("--networks", networks, 1)
-        self.hidden = tuple(check_int("--hidden", h, 1) for h in hidden)
+        self.n_features = check_int("n_features", n_features, 1, MAX_UNITS)
+        self.n_decisions = check_int("n_decisions", n_decisions, 1, MAX_UNITS)
+        self.networks = check_int("--networks", networks, 1, MAX_NETWORKS)
+        self.hidden = tuple(check_int("--hidden", h, 1, MAX_UNITS) for h in hidden)
         self.learning_rate = check_float("--learning-rate", learning_rate, 0.0, min_inclusive=False)
-        self.memory_size = check_int("--memory", memory_size, 1)
-        self.batch_size = check_int("--batch", batch_size, 1)
+        memory_limit = max(1, min(MAX_MEMORY, MAX_MEMORY_VALUES // (self.n_features + self.n_decisions)))
+        self.memory_size = check_int("--memory", memory_size, 1, memory_limit)
+        widest = max(self.n_features, *self.hidden, self.n_decisions)
+        batch_limit = max(1, min(MAX_BATCH, MAX_ACTIVATION_VALUES // (self.networks * widest)))
+        self.batch_size = check_int("--batch", batch_size, 1, batch_limit)
         self.train_interval = check_int("--train-interval", train_interval, 1)
         if training_start is None:
             training_start = max(self.memory_size // 2, 1)

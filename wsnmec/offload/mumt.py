@@ -52,6 +52,12 @@ MUMT_DEFAULTS: dict[str, float] = {
     "size_max": 30,  # [MB]
 }
 
+#: Largest accepted number of devices N and of tasks per device M.
+MAX_DEVICES = 1024
+MAX_TASKS = 1024
+#: Largest accepted task size bound (size_min, size_max) [MB].
+MAX_TASK_SIZE = 10**9
+
 # packed parameter indices
 _N, _M, _EL, _TL, _ET, _EA, _APP, _FC, _CU, _P, _BPM = range(11)
 
@@ -77,9 +83,9 @@ def mumt_model(
     Parameters
     ----------
     devices : int
-        Number of devices N (>= 1).
+        Number of devices N (1..MAX_DEVICES = 1024).
     tasks : int
-        Tasks per device M (>= 1). The decision vector has n = N*M entries.
+        Tasks per device M (1..MAX_TASKS = 1024). The decision vector has n = N*M entries.
     local_energy : float
         E_l, local computing energy [J/bit].
     local_time : float
@@ -101,8 +107,8 @@ def mumt_model(
     size_min, size_max : int
         Range of the uniformly drawn integer task sizes of random states [MB].
     """
-    devices = check_int("--devices", devices, 1)
-    tasks = check_int("--tasks", tasks, 1)
+    devices = check_int("--devices", devices, 1, MAX_DEVICES)
+    tasks = check_int("--tasks", tasks, 1, MAX_TASKS)
     if uplink_rate is None:
         uplink_rate = (100.0 / 8.0) / devices
     config = {
@@ -115,11 +121,11 @@ def mumt_model(
         "edge_energy": check_float("edge_energy", edge_energy, 0.0),
         "cycles_per_bit": check_float("cycles_per_bit", cycles_per_bit, 0.0),
         "edge_cpu": check_float("edge_cpu", edge_cpu, 0.0, min_inclusive=False),
-        "uplink_rate": check_float("--uplink", uplink_rate, 0.0, min_inclusive=False),
+        "uplink_rate": check_float("uplink_rate", uplink_rate, 0.0, min_inclusive=False),
         "time_weight": check_float("time_weight", time_weight, 0.0),
         "bits_per_mb": check_float("bits_per_mb", bits_per_mb, 0.0, min_inclusive=False),
-        "size_min": check_int("size_min", size_min, 0),
-        "size_max": check_int("size_max", size_max, 0),
+        "size_min": check_int("size_min", size_min, 0, MAX_TASK_SIZE),
+        "size_max": check_int("size_max", size_max, 0, MAX_TASK_SIZE),
     }
     if config["size_max"] < config["size_min"]:
         from ..errors import ParameterError

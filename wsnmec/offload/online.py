@@ -30,6 +30,13 @@ from .models import OffloadModel, normalized_utility
 #: Largest n for which the online comparison computes the exact optimum by default.
 DEFAULT_EXACT_LIMIT = 22
 
+#: Largest number of frames of one experiment (``--frames``).
+MAX_FRAMES = 10_000_000
+#: Largest number of stored state values (frames x state length) of one experiment (8 bytes each).
+MAX_STATE_VALUES = 100_000_000
+#: Largest decision length n = devices x tasks the learner accepts (its output layer has n units).
+MAX_LEARNER_DECISIONS = 1024
+
 POLICY_ORDER = ("ddlo", "optimal", "coordinate-descent", "greedy", "all-local", "all-offload", "random")
 
 
@@ -238,6 +245,18 @@ def compare_policies(
     return table, summary
 
 
+def _check_frames(frames, model: OffloadModel) -> int:
+    """``--frames`` within [2, MAX_FRAMES] and frames x state length <= MAX_STATE_VALUES."""
+    frames = check_int("--frames", frames, 2, MAX_FRAMES)
+    limit = max(2, MAX_STATE_VALUES // model.n_state)
+    if frames > limit:
+        raise ParameterError(
+            "--frames", f"must be <= {limit} for states of {model.n_state} values "
+            f"(frames x state length <= {MAX_STATE_VALUES:.0e}), got {frames}"
+        )
+    return frames
+
+
 def run_experiment(
     model: str = "mumt",
     devices: int = 3,
@@ -258,11 +277,14 @@ def run_experiment(
     model : str
         ``"mumt"`` or ``"wsn-ch"``.
     devices : int
-        mumt: devices N; wsn-ch: cluster heads n.
+        mumt: devices N; wsn-ch: cluster heads n (each <= 1024).
     tasks : int, optional
-        mumt: tasks per device M (default 3); wsn-ch: must be 1 (the default).
+        mumt: tasks per device M (default 3, <= 1024); wsn-ch: must be 1 (the default). The learner
+        allows n = devices x tasks <= :data:`MAX_LEARNER_DECISIONS` (1024).
     frames : int, optional
-        Number of frames (>= 2); default 10,000, or every sample of ``dataset``.
+        Number of frames (>= 2); default 10,000, or every sample of ``dataset``. At most
+        :data:`MAX_FRAMES` and at most ``MAX_STATE_VALUES // state length`` (the states are held in
+        memory: 1e8 values = 800 MB).
     networks : int
         K of the learner.
     seed : int
@@ -292,6 +314,14 @@ def run_experiment(
     if tasks is None:
         tasks = 3 if model == "mumt" else 1
     offload_model = make_model(model, devices, tasks, **(model_params or {}))
+    n = offload_model.n_decisions
+    if n > MAX_LEARNER_DECISIONS:
+        option = "--devices" if offload_model.name == "wsn-ch" else "--devices x --tasks"
+        raise ParameterError(
+            option, f"the learner allows n <= {MAX_LEARNER_DECISIONS} decisions, got n = {devices} x {tasks} = {n}"
+            if offload_model.name == "mumt" else
+            f"the learner allows n <= {MAX_LEARNER_DECISIONS} decisions, got {n}"
+        )
     config = {"seed": seed, **offload_model.config, "n_decisions": offload_model.n_decisions}
     if dataset is not None:
         if offload_model.name != "mumt":
@@ -299,11 +329,11 @@ def run_experiment(
         data = load_ddlo(dataset, n_decisions=offload_model.n_decisions)
         if frames is None:
             frames = data.samples
-        frames = check_int("--frames", frames, 2, data.samples)
+        frames = _check_frames(check_int("--frames", frames, 2, data.samples), offload_model)
         states = data.task_size[:frames]
         config["dataset"] = str(dataset)
     else:
-        frames = check_int("--frames", 10_000 if frames is None else frames, 2)
+        frames = _check_frames(10_000 if frames is None else frames, offload_model)
         state_seed = np.random.SeedSequence(seed).spawn(3)[2]
         states = offload_model.random_states(np.random.default_rng(state_seed), frames)
         config["dataset"] = None

@@ -70,6 +70,9 @@ WSN_CH_DEFAULTS: dict[str, float] = {
     "residual_max": 0.5,  # [J]
 }
 
+#: Largest accepted number of cluster heads n.
+MAX_CLUSTER_HEADS = 1024
+
 # packed parameter indices
 (_N, _KAPPA, _F, _CPB, _R, _B, _FE, _WE, _WT, _EREF, _A, _EELEC, _EPSFS, _EPSMP, _D0) = range(15)
 
@@ -85,7 +88,7 @@ def wsn_ch_model(
     Parameters
     ----------
     cluster_heads : int
-        Number of cluster heads n (>= 1).
+        Number of cluster heads n (1..MAX_CLUSTER_HEADS = 1024).
     radio : str
         Radio preset of :func:`wsnmec.energy.radio.radio_model`.
     **overrides
@@ -95,7 +98,7 @@ def wsn_ch_model(
         ``energy_exponent`` [-], ``packet_bits`` [bit]; for random states ``field_size`` [m], ``sink_x``,
         ``sink_y`` [m], ``packets_min``, ``packets_max`` [packets], ``residual_min``, ``residual_max`` [J].
     """
-    n = check_int("--devices", cluster_heads, 1)
+    n = check_int("--devices", cluster_heads, 1, MAX_CLUSTER_HEADS)
     unknown = set(overrides) - set(WSN_CH_DEFAULTS)
     if unknown:
         raise ParameterError(
@@ -106,7 +109,7 @@ def wsn_ch_model(
         if value is None:
             continue
         if key in ("packets_min", "packets_max"):
-            cfg[key] = check_int(key, value, 1)
+            cfg[key] = check_int(key, value, 1, 10**6)
         elif key in ("cpu_frequency", "bandwidth", "edge_cpu", "packet_bits", "field_size",
                      "reference_energy"):
             cfg[key] = check_float(key, value, 0.0, min_inclusive=False)
