@@ -102,6 +102,74 @@ def test_exact_equals_brute_force(make):
         assert tuple(int(v) for v in dec[s]) in best_decisions
 
 
+def _all_decisions(n):
+    """Every decision of length n [2^n, n] uint8 (decision 0 first)."""
+    codes = np.arange(2**n, dtype=np.int64)
+    return ((codes[:, None] >> np.arange(n)) & 1).astype(np.uint8)
+
+
+def _assert_exactly_optimal(model, states):
+    """exact() returns a decision whose model score equals, bit for bit, the minimum over all 2^n scores."""
+    dec, util = solvers.exact(model, states)
+    every = _all_decisions(model.n_decisions)
+    for s in range(states.shape[0]):
+        scores = model.score(states[s:s + 1], every[None])[0]
+        best = scores.min() if model.sense < 0 else scores.max()
+        assert util[s] == best  # exact equality: no accumulated rounding in the answer
+        assert model.score(states[s:s + 1], dec[s:s + 1])[0] == util[s]
+
+
+NEAR_TIE_MODELS = [
+    pytest.param(lambda: mumt_model(3, 5), id="mumt-3x5"),  # n = 15 > 2**12: crosses resync blocks
+    pytest.param(lambda: mumt_model(2, 4, uplink_rate=0.5, time_weight=3.0), id="mumt-2x4-tight"),
+    pytest.param(lambda: wsn_ch_model(12), id="wsnch-12"),
+]
+
+
+@pytest.mark.parametrize("make", NEAR_TIE_MODELS)
+@pytest.mark.parametrize("resync_bits", [solvers.RESYNC_BITS, 2])
+def test_exact_is_exactly_optimal_with_near_ties(make, resync_bits, monkeypatch):
+    # Equal task sizes (mumt) or identical cluster heads (wsn-ch) make many decisions tie in exact
+    # arithmetic; their float scores differ only by rounding, so an accumulated Gray-code utility could
+    # pick one that the model's own score puts 1 ulp above the optimum.
+    monkeypatch.setattr(solvers, "RESYNC_BITS", resync_bits)
+    model = make()
+    rng = np.random.default_rng(21)
+    states = model.random_states(rng, 3)
+    if model.name == "mumt":
+        states[0] = 17.0  # every task the same size
+        states[1] = np.repeat(rng.integers(10, 31, size=model.config["devices"]), model.config["tasks"])
+        states[2] = np.where(rng.random(model.n_decisions) < 0.5, 11.0, 29.0)
+    else:
+        n = model.n_decisions
+        states[0] = np.concatenate([np.full(n, 40.0), np.full(n, 8000.0), np.full(n, 0.3)])
+        states[1, :n] = states[1, 0]  # equal distances, random data and energies
+        states[2, n:2 * n] = states[2, n]  # equal data sizes
+    _assert_exactly_optimal(model, states)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    devices=st.integers(1, 3),
+    tasks=st.integers(1, 4),
+    sizes=st.lists(st.sampled_from([10.0, 20.0, 30.0]), min_size=12, max_size=12),
+    time_weight=st.sampled_from([0.0, 1.0, 3.0]),
+    uplink=st.sampled_from([None, 0.5, 4.0]),
+)
+def test_exact_is_exactly_optimal_property(devices, tasks, sizes, time_weight, uplink):
+    model = mumt_model(devices, tasks, time_weight=time_weight, uplink_rate=uplink)
+    _assert_exactly_optimal(model, np.array([sizes[:devices * tasks]]))
+
+
+def test_exact_ties_keep_the_first_gray_code_decision():
+    # time_weight 0 and offloading cheaper per bit: all-offload is the unique optimum; with zero-size
+    # tasks every decision scores 0 and the first decision in Gray-code order (all local) is kept.
+    model = mumt_model(2, 2, time_weight=0.0)
+    dec, util = solvers.exact(model, np.zeros((1, 4)))
+    assert util[0] == 0.0
+    np.testing.assert_array_equal(dec[0], [0, 0, 0, 0])
+
+
 @pytest.mark.parametrize("make", MODELS)
 def test_coordinate_descent_matches_reference(make):
     model = make()
