@@ -63,7 +63,24 @@ BAD_OPTIONS = {
     "revive threshold negative": (["--revive-threshold", "-1"], "--revive-threshold"),
     "advanced fraction above one": (["--advanced-fraction", "1.5"], "--advanced-fraction"),
     "advanced factor negative": (["--advanced-factor", "-1"], "--advanced-factor"),
-    # non-finite coordinates, malformed sink
+    # p below 1e-9 (the LEACH epoch round(1/p) would overflow the kernel's integers)
+    "p tiny": (["--p", "1e-300"], "--p"),
+    "p below 1e-9": (["--p", "9.99e-10"], "--p"),
+    "p inf": (["--p", "inf"], "--p"),
+    # too large: nodes above 1e8, replicas above 1e5
+    "nodes above cap": (["--nodes", "100000000001"], "--nodes"),
+    "nodes just above cap": (["--nodes", "100000001"], "--nodes"),
+    "replicas above cap": (["--replicas", "100001"], "--replicas"),
+    # the battery must hold every node's initial energy; the revive threshold must be reachable
+    "battery below e0": (["--battery", "0.4"], "--battery"),
+    "battery below advanced energy": (["--battery", "0.6", "--advanced-fraction", "0.1", "--advanced-factor", "1"],
+                                      "--battery"),
+    "revive above battery": (["--battery", "1", "--revive-threshold", "1.5", "--harvest", "constant:0.1"],
+                             "--revive-threshold"),
+    "revive above e0": (["--revive-threshold", "0.6", "--harvest", "constant:0.1"], "--revive-threshold"),
+    # negative coordinates, non-finite coordinates, malformed sink
+    "sink negative x": (["--sink", "-30,40"], "--sink"),
+    "sink negative y": (["--sink", "50,-1e-9"], "--sink"),
     "sink nan": (["--sink", "nan,50"], "--sink"),
     "sink inf": (["--sink", "50,inf"], "--sink"),
     "sink one value": (["--sink", "50"], "--sink"),
@@ -136,7 +153,7 @@ def test_error_message_says_what_is_allowed():
     result = invoke(["--radio", "nope"])
     assert "heinzelman2002" in result.stderr and "heinzelman2000" in result.stderr
     result = invoke(["--p", "2"])
-    assert "(0, 1]" in result.stderr
+    assert "[1e-09, 1]" in result.stderr
 
 
 BAD_CSVS = {
@@ -149,6 +166,12 @@ BAD_CSVS = {
     "header only": "x,y\n",
     "empty file": "",
     "binary garbage": "\x00\x01\x02\x03",
+    "negative x": "x,y\n1,2\n-3,4\n",
+    "negative y": "x,y,energy\n1,-2,0.5\n",
+    "ragged row": "x,y\n1,2,3\n4,5\n",
+    "short row": "x,y\n1,2\n4\n",
+    "nan": "x,y\n1,nan\n",
+    "negative infinity energy": "x,y,energy\n1,2,-inf\n",
 }
 
 
@@ -157,6 +180,111 @@ def test_malformed_positions_csv(tmp_path, text):
     path = write_csv(tmp_path / "nodes.csv", text)
     result = invoke([*TINY, "--seed", "1", "--positions", path])
     assert_one_line_error(result, "--positions")
+
+
+CSV_MESSAGES = {
+    # raw values as written in the file, not numpy reprs such as np.float64(nan)
+    "x,y\n1,nan\n": "column y must hold finite numbers; got nan in data row 1",
+    "x,y\n1,2\n3,inf\n": "column y must hold finite numbers; got inf in data row 2",
+    "x,y\n1,2\nthree,4\n": "column x must hold finite numbers; got three in data row 2",
+    "x,y,energy\n1,2,0.5\n3,4,-0.1\n": "column energy must be > 0 [J]; got -0.1 in data row 2",
+    "x,y\n1,2\n-3,4\n": "column x must be >= 0 [m]",
+    # a ragged row is named as such (not reported as a NaN in column y)
+    "x,y\n1,2,3\n4,5\n": "data row 1 has 3 fields, expected 2",
+    "x,y\n1,2\n4\n": "data row 2 has 1 fields, expected 2",
+    "x,y\n": "at least one node row",
+    "": "is empty",
+}
+
+
+@pytest.mark.parametrize("text, message", CSV_MESSAGES.items(), ids=range(len(CSV_MESSAGES)))
+def test_positions_csv_error_texts(tmp_path, text, message):
+    path = write_csv(tmp_path / "nodes.csv", text)
+    result = invoke([*TINY, "--seed", "1", "--positions", path])
+    assert_one_line_error(result, "--positions")
+    assert message in result.stderr
+    assert "np.float64" not in result.stderr and "NaN" not in result.stderr
+
+
+def test_battery_below_a_csv_energy(tmp_path):
+    path = write_csv(tmp_path / "nodes.csv", "x,y,energy\n1,2,0.5\n3,4,2.5\n")
+    result = invoke(["--rounds", "5", "--seed", "1", "--positions", path, "--battery", "2"])
+    assert_one_line_error(result, "--battery")
+    assert ">= 2.5 J" in result.stderr
+    assert run_json(["--rounds", "5", "--seed", "1", "--positions", path, "--battery", "2.5"])["config"][
+        "battery_j"] == 2.5
+    result = invoke(["--rounds", "5", "--seed", "1", "--positions", path, "--revive-threshold", "0.6",
+                     "--harvest", "constant:0.01"])
+    assert_one_line_error(result, "--revive-threshold")
+    assert "<= 0.5 J" in result.stderr
+
+
+def test_battery_message_names_the_smallest_allowed_value():
+    result = invoke([*TINY, "--e0", "0.3", "--advanced-fraction", "0.2", "--advanced-factor", "1",
+                     "--battery", "0.5"])
+    assert_one_line_error(result, "--battery")
+    assert ">= 0.6 J" in result.stderr
+    result = invoke([*TINY, "--battery", "0.8", "--revive-threshold", "0.9", "--harvest", "constant:0.1"])
+    assert_one_line_error(result, "--revive-threshold")
+    assert "<= 0.8 J" in result.stderr
+    # equal values are allowed: a battery of exactly E0, a threshold of exactly the capacity
+    run_json([*TINY, "--battery", "0.5", "--revive-threshold", "0.5", "--harvest", "constant:0.001", "--seed", "1"])
+
+
+def test_tiny_p_is_rejected_not_a_numba_crash():
+    result = invoke(["--p", "1e-300", "--rounds", "2"])
+    assert_one_line_error(result, "--p")
+    assert "[1e-09, 1]" in result.stderr
+    data = run_json(["--p", "1e-9", "--rounds", "2", "--nodes", "10", "--seed", "1"])
+    assert data["config"]["p"] == 1e-9 and data["replicas"][0]["rounds"] == 2
+
+
+def test_huge_nodes_and_replicas_are_rejected_before_allocating():
+    result = invoke(["--nodes", "100000000000"])
+    assert_one_line_error(result, "--nodes")
+    assert "100000000" in result.stderr
+    result = invoke([*TINY, "--replicas", "1000000"])
+    assert_one_line_error(result, "--replicas")
+    assert "100000" in result.stderr
+
+
+@pytest.mark.parametrize("field, survives", [("1e-300", True), ("5e-324", True), ("1e-300,1e300", False),
+                                             ("1e300", False)])
+def test_extreme_fields_run(field, survives):
+    """Degenerate fields run (no ZeroDivisionError in the grid); in a 1e300 m field every packet costs
+    more than a node holds, so all die in round 1 (clean accounting: energy drawn is clipped at zero)."""
+    data = run_json(["--field", field, "--nodes", "50", "--rounds", "20", "--seed", "3"])
+    record = data["replicas"][0]
+    assert record["rounds"] == (20 if survives else 1)
+    assert len(record["alive"]) == record["rounds"]
+    assert record["energy"]["residual"] == pytest.approx(
+        record["energy"]["initial"] - record["energy"]["consumed"], rel=1e-9, abs=1e-12)
+
+
+def test_config_records_effective_values(tmp_path):
+    import hashlib
+
+    config = run_json([*TINY, "--seed", "1"])["config"]
+    assert config["battery_j"] == 0.5 and config["battery_rule"] == "initial energy of each node"
+    assert config["rounds_cap"] == 50
+    assert "positions_sha256" not in config
+    config = run_json(["--nodes", "10", "--e0", "100", "--seed", "1", "--rounds", "3"])["config"]
+    assert config["rounds"] == 3 and config["rounds_cap"] == 3
+    # heterogeneous capacities: no single battery value
+    config = run_json([*TINY, "--seed", "1", "--advanced-fraction", "0.5", "--advanced-factor", "1"])["config"]
+    assert config["battery_j"] is None and config["battery_rule"] == "initial energy of each node"
+    text = "x,y,energy\n1,2,0.5\n3,4,0.5\n"
+    path = write_csv(tmp_path / "nodes.csv", text)
+    config = run_json(["--positions", path, "--rounds", "4", "--seed", "1"])["config"]
+    assert config["positions_sha256"] == hashlib.sha256(text.encode()).hexdigest()
+    assert config["battery_j"] == 0.5 and config["rounds_cap"] == 4
+
+
+def test_rounds_cap_without_rounds_is_the_default_cap():
+    from wsnmec.scenario import MAX_ROUNDS
+
+    config = run_json(["--nodes", "5", "--e0", "0.001", "--seed", "1"])["config"]
+    assert config["rounds"] is None and config["rounds_cap"] == MAX_ROUNDS
 
 
 def test_missing_positions_csv(tmp_path):
@@ -235,14 +363,15 @@ def test_json_records_every_option():
             "--protocol", "ileach", "--nodes", "15", "--field", "80,60", "--sink", "40,150", "--e0", "0.3",
             "--p", "0.2", "--packet-bits", "2000", "--rounds", "30", "--seed", "11", "--replicas", "1",
             "--semantics", "matlab", "--radio", "heinzelman2000", "--harvest", "bernoulli:0.001,0.5",
-            "--battery", "0.4", "--advanced-fraction", "0.2", "--advanced-factor", "1",
+            "--battery", "0.7", "--advanced-fraction", "0.2", "--advanced-factor", "1",
         ]
     )
     config = data["config"]
     expected = {
         "protocol": "ileach", "nodes": 15, "field": [80.0, 60.0], "sink": [40.0, 150.0], "e0": 0.3, "p": 0.2,
         "packet_bits": 2000, "rounds": 30, "seed": 11, "replicas": 1, "semantics": "matlab",
-        "radio": "heinzelman2000", "battery": 0.4, "advanced_fraction": 0.2, "advanced_factor": 1.0,
+        "radio": "heinzelman2000", "battery": 0.7, "advanced_fraction": 0.2, "advanced_factor": 1.0,
+        "battery_j": 0.7, "battery_rule": "--battery", "rounds_cap": 30,
     }
     for key, value in expected.items():
         assert config[key] == value, key
@@ -296,8 +425,10 @@ def test_single_value_field_is_square_and_sink_defaults_to_its_centre():
 
 
 def test_sink_outside_the_field_is_allowed():
-    data = run_json([*TINY, "--sink", "-50,175", "--seed", "1"])
-    assert data["config"]["sink"] == [-50.0, 175.0]
+    data = run_json([*TINY, "--sink", "250,175", "--seed", "1"])
+    assert data["config"]["sink"] == [250.0, 175.0]
+    data = run_json([*TINY, "--sink", "50,175", "--seed", "1"])
+    assert data["config"]["sink"] == [50.0, 175.0]
 
 
 def test_positions_csv_sets_the_nodes(tmp_path):

@@ -94,6 +94,33 @@ def test_bad_arguments():
         simulate(scenario, seed=-1)
     with pytest.raises(ParameterError, match="workers"):
         simulate(scenario, seed=1, workers=0)
+    with pytest.raises(ParameterError, match="--replicas"):
+        simulate(scenario, seed=1, replicas=100_001)
+
+
+def test_config_records_effective_battery_rounds_cap_and_positions_hash(tmp_path):
+    import hashlib
+
+    from wsnmec.scenario import MAX_ROUNDS
+
+    result = simulate(Scenario.from_mapping(nodes=5, e0=0.3, rounds=4), seed=1)
+    config = result.config
+    assert (config["battery_j"], config["battery_rule"], config["rounds_cap"]) == (
+        0.3, "initial energy of each node", 4)
+    assert "positions_sha256" not in config and config["battery"] is None
+    result = simulate(Scenario.from_mapping(nodes=5, e0=0.3, battery=0.8, p=0.5, advanced_fraction=0.4,
+                                            advanced_factor=1.0, rounds=2), seed=1)
+    assert (result.config["battery_j"], result.config["battery_rule"]) == (0.8, "--battery")
+    result = simulate(Scenario.from_mapping(nodes=5, e0=0.3, advanced_fraction=0.4, advanced_factor=1.0,
+                                            rounds=2), seed=1)
+    assert result.config["battery_j"] is None  # capacities differ: 0.6 J advanced, 0.3 J normal
+    assert Scenario.from_mapping().replace(rounds=None).max_rounds == MAX_ROUNDS
+    data = b"x,y,energy\n1,2,0.1\n5,5,0.2\n"
+    path = tmp_path / "nodes.csv"
+    path.write_bytes(data)
+    result = simulate(Scenario.from_mapping(positions=str(path), rounds=3), seed=2)
+    assert result.config["positions_sha256"] == hashlib.sha256(data).hexdigest()
+    assert result.config["battery_j"] is None and result.config["rounds_cap"] == 3
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -106,12 +133,13 @@ def test_bad_arguments():
     harvest=st.sampled_from(["none", "constant:0.0002", "bernoulli:0.002,0.1", "markov:0.001,0,0.3,0.1",
                              "solar:0.001,24"]),
     revive=st.sampled_from([None, 0.001]),
-    battery=st.sampled_from([None, 0.05]),
+    battery_factor=st.sampled_from([None, 1.0, 1.5]),  # the battery holds at least E0
     sink=st.sampled_from(["50,50", "0,0", "50,175"]),
     seed=st.integers(0, 2**63 - 1),
 )
-def test_energy_conservation(protocol, semantics, nodes, e0, p, harvest, revive, battery, sink, seed):
+def test_energy_conservation(protocol, semantics, nodes, e0, p, harvest, revive, battery_factor, sink, seed):
     """initial + harvested - consumed = residual, every round; under clean no energy goes below zero."""
+    battery = None if battery_factor is None else e0 * battery_factor
     scenario = Scenario.from_mapping(protocol=protocol, semantics=semantics, nodes=nodes, e0=e0, p=p,
                                      harvest=harvest, revive_threshold=revive, battery=battery, sink=sink,
                                      rounds=300)

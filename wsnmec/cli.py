@@ -87,23 +87,23 @@ def _progress_bar(enabled: bool, total: int | None):
 
 @main.command("run")
 @click.option("--protocol", metavar="[direct|leach|ileach]", help="Clustering protocol.  [default: leach]")
-@click.option("--nodes", metavar="N", help="Number of sensor nodes (>= 1).  [default: 100]")
+@click.option("--nodes", metavar="N", help="Number of sensor nodes, 1 to 100000000 (about 200 bytes of memory per node and running replica).  [default: 100]")
 @click.option("--field", metavar="W[,H]", help="Field width and height [m].  [default: 100,100]")
-@click.option("--sink", metavar="X,Y", help="Sink position [m], inside or outside the field.  [default: field centre]")
+@click.option("--sink", metavar="X,Y", help="Sink position [m] (coordinates >= 0), inside or outside the field.  [default: field centre]")
 @click.option("--e0", metavar="J", help="Initial energy of a node [J].  [default: 0.5]")
-@click.option("--p", "p", metavar="P", help="Desired cluster-head fraction, in (0, 1].  [default: 0.1]")
+@click.option("--p", "p", metavar="P", help="Desired cluster-head fraction, in [1e-9, 1].  [default: 0.1]")
 @click.option("--packet-bits", metavar="L", help="Data packet length [bit].  [default: 4000]")
 @click.option("--rounds", metavar="R", help="Rounds to simulate.  [default: until all nodes are dead, at most 100000]")
 @click.option("--seed", metavar="S", help="Seed (integer in [0, 2**63-1]).  [default: a fresh seed, recorded in the output]")
-@click.option("--replicas", metavar="K", help="Independent replicas (>= 1).  [default: 1]")
+@click.option("--replicas", metavar="K", help="Independent replicas, 1 to 100000.  [default: 1]")
 @click.option("--semantics", metavar="[clean|matlab]", help="Energy accounting: exact, or that of the MATLAB LEACH/SEP code.  [default: clean]")
 @click.option("--radio", metavar="[heinzelman2002|heinzelman2000]", help="Radio model preset.  [default: heinzelman2002]")
 @click.option("--harvest", metavar="SPEC", help="Energy harvesting: none, constant:J, bernoulli:J,Q, markov:J_GOOD,J_BAD,P_GOOD_TO_BAD,P_BAD_TO_GOOD or solar:J_PEAK,PERIOD.  [default: none]")
-@click.option("--battery", metavar="J", help="Battery capacity [J].  [default: each node's initial energy]")
-@click.option("--positions", metavar="CSV", help="CSV with columns x,y [m] and optionally energy [J], one row per node.")
+@click.option("--battery", metavar="J", help="Battery capacity [J], at least every node's initial energy.  [default: each node's initial energy]")
+@click.option("--positions", metavar="CSV", help="CSV with columns x,y [m] (>= 0) and optionally energy [J], one row per node.")
 @click.option("--advanced-fraction", metavar="M", help="SEP heterogeneity: fraction of advanced nodes, in [0, 1].  [default: 0]")
 @click.option("--advanced-factor", metavar="A", help="SEP heterogeneity: advanced nodes start with (1 + A) E0.  [default: 0]")
-@click.option("--revive-threshold", metavar="J", help="Let a dead node revive once its stored energy reaches J [J].  [default: dead nodes stay dead]")
+@click.option("--revive-threshold", metavar="J", help="Let a dead node revive once its stored energy reaches J [J] (at most the battery capacity).  [default: dead nodes stay dead]")
 @click.option("--workers", metavar="W", help="Parallel workers for the replicas.  [default: all cores]")
 @click.option("--out", "out", metavar="DIR", help="Write rounds.parquet, summary.parquet and config.json into DIR.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of the summary.")
@@ -111,12 +111,12 @@ def run(out, as_json, seed, replicas, workers, **parameters):
     """Simulate the lifetime of a clustered sensor network and summarise FND/HND/LND."""
     from .errors import check_int
     from .report import check_output_dir, run_json, summary_text, write_run
-    from .scenario import Scenario
+    from .scenario import MAX_REPLICAS, Scenario
     from .seeding import check_seed, fresh_seed
 
     scenario = Scenario.from_mapping({k: v for k, v in parameters.items() if v is not None})
     seed = fresh_seed() if seed is None else check_seed(seed, "--seed")
-    replicas = 1 if replicas is None else check_int("--replicas", replicas, 1)
+    replicas = 1 if replicas is None else check_int("--replicas", replicas, 1, MAX_REPLICAS)
     workers = None if workers is None else check_int("--workers", workers, 1)
     if out is not None:
         check_output_dir(out, "--out")
@@ -147,20 +147,16 @@ def run(out, as_json, seed, replicas, workers, **parameters):
 
 
 def _offload_params(pairs, name="--param"):
-    """Parse repeated KEY=VALUE model overrides into a dict of numbers (int when written as one)."""
+    """Parse repeated KEY=VALUE model overrides into a dict of floats."""
     out = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
-        key = key.strip().replace("-", "_")
         if not sep or not key:
             fail(name, f"must be KEY=VALUE, got {pair!r}")
         try:
-            out[key] = int(value)
+            out[key.strip().replace("-", "_")] = float(value)
         except ValueError:
-            try:
-                out[key] = float(value)
-            except ValueError:
-                fail(f"{name} {key}", f"must be a number, got {value.strip()!r}")
+            fail(name, f"value of {key!r} must be a number, got {value!r}")
     return out
 
 

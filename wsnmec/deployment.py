@@ -10,8 +10,10 @@ SEP heterogeneity [1]_: the first ``round(m N)`` nodes (by index) are *advanced*
 ``(1 + a) E0`` [J], the others with ``E0`` (the SEP code makes nodes ``1 .. m n`` advanced). The battery
 capacity of a node is ``--battery`` when given, else its initial energy.
 
-A positions CSV has a header and the columns ``x`` and ``y`` [m], optionally ``energy`` [J] (> 0) with the
-initial energy of each node; one row per node, so the number of rows is the effective N. An ``energy``
+A positions CSV has a header and the columns ``x`` and ``y`` [m] (finite, >= 0), optionally ``energy`` [J]
+(> 0) with the initial energy of each node; one row per node, each with exactly the header's number of
+fields, so the number of rows is the effective N. A ``--battery`` must hold at least every node's initial
+energy, and a ``--revive-threshold`` must not exceed the smallest capacity. An ``energy``
 column replaces E0 and cannot be combined with SEP heterogeneity.
 
 References
@@ -22,13 +24,17 @@ References
 
 from __future__ import annotations
 
-import math
+import csv
+import hashlib
+import io
 from dataclasses import dataclass
 
 import numpy as np
 
 from .errors import ParameterError
-from .scenario import Scenario
+from .scenario import Scenario, advanced_count, check_energy_limits
+
+__all__ = ["CSV_COLUMNS", "Deployment", "advanced_count", "deploy", "read_positions", "read_positions_file"]
 
 CSV_COLUMNS = ("x", "y", "energy")
 
@@ -49,6 +55,8 @@ class Deployment:
         SEP advanced nodes.
     sink : (float, float)
         Sink position [m].
+    positions_sha256 : str or None
+        SHA-256 (hex) of the positions CSV as read, None for a uniform deployment.
     """
 
     x: np.ndarray
@@ -57,10 +65,104 @@ class Deployment:
     capacity: np.ndarray
     advanced: np.ndarray
     sink: tuple[float, float]
+    positions_sha256: str | None = None
 
     @property
     def nodes(self) -> int:
         return int(self.x.shape[0])
+
+
+def _positions_error(message: str) -> ParameterError:
+    return ParameterError("--positions", message)
+
+
+def _raw(text: str) -> str:
+    """A CSV field as the user wrote it, for error messages (quoted only when it is not printable)."""
+    if text == "":
+        return "an empty field"
+    return text if text.isprintable() else repr(text)
+
+
+def read_positions_file(path) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, str]:
+    """Read a positions CSV (see module Notes): ``x``, ``y`` [m], ``energy`` [J] or None, and the SHA-256
+    (hex) of the file's bytes as read.
+
+    Raises
+    ------
+    ParameterError
+        ``--positions`` for an unreadable or empty file, a missing header/column, an unknown or repeated
+        column, no rows, a row with the wrong number of fields, non-numeric or non-finite values, a negative
+        coordinate or a non-positive energy. Rows are counted from 1 after the header (``data row N``).
+    """
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        raise _positions_error(f"must be a readable CSV file; got {str(path)!r} ({exc.strerror or exc})") from None
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise _positions_error(f"must be a UTF-8 text CSV file with header x,y[,energy]; {str(path)!r} is not text") from None
+    try:
+        rows = [row for row in csv.reader(io.StringIO(text, newline=""), skipinitialspace=True) if row]
+    except csv.Error as exc:
+        raise _positions_error(f"must be a CSV with header x,y[,energy]; could not parse {str(path)!r} ({exc})") from None
+    if not rows:
+        raise _positions_error(f"must be a CSV with header x,y[,energy]; {str(path)!r} is empty")
+    header = rows[0]
+    columns = [c.strip().lower() for c in header]
+    unknown = [c for c in columns if c not in CSV_COLUMNS]
+    if unknown or "x" not in columns or "y" not in columns or len(set(columns)) != len(columns):
+        raise _positions_error(f"must have the header x,y or x,y,energy; got {_raw(','.join(header))}")
+    body = rows[1:]
+    if not body:
+        raise _positions_error(f"must contain at least one node row after the header; got none in {str(path)!r}")
+    width = len(columns)
+    for number, row in enumerate(body, start=1):
+        if len(row) != width:
+            raise _positions_error(
+                f"data row {number} has {len(row)} fields, expected {width} ({','.join(columns)})"
+            )
+    values = {}
+    for index, column in enumerate(columns):
+        cells = [row[index].strip() for row in body]
+        try:
+            numbers = np.asarray(cells, dtype=np.float64)
+        except ValueError:
+            numbers = None
+        if numbers is None:
+            for number, cell in enumerate(cells, start=1):
+                try:
+                    float(cell)
+                except ValueError:
+                    raise _positions_error(
+                        f"column {column} must hold finite numbers; got {_raw(cell)} in data row {number}"
+                    ) from None
+            raise _positions_error(f"column {column} must hold finite numbers")  # pragma: no cover
+        bad = ~np.isfinite(numbers)
+        if bad.any():
+            number = int(np.flatnonzero(bad)[0])
+            raise _positions_error(
+                f"column {column} must hold finite numbers; got {_raw(cells[number])} in data row {number + 1}"
+            )
+        if column == "energy":
+            bad = numbers <= 0
+            if bad.any():
+                number = int(np.flatnonzero(bad)[0])
+                raise _positions_error(
+                    f"column energy must be > 0 [J]; got {_raw(cells[number])} in data row {number + 1}"
+                )
+        else:
+            bad = numbers < 0
+            if bad.any():
+                number = int(np.flatnonzero(bad)[0])
+                raise _positions_error(
+                    f"column {column} must be >= 0 [m] (the field starts at 0,0); got {_raw(cells[number])} "
+                    f"in data row {number + 1}"
+                )
+        values[column] = numbers
+    return values["x"], values["y"], values.get("energy"), digest
 
 
 def read_positions(path) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -69,52 +171,10 @@ def read_positions(path) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     Raises
     ------
     ParameterError
-        ``--positions`` for an unreadable file, a missing header/column, an unknown column, no rows,
-        non-numeric or non-finite values, or a non-positive energy.
+        ``--positions`` for bad files (see :func:`read_positions_file`).
     """
-    import pandas as pd
-
-    try:
-        frame = pd.read_csv(path, skipinitialspace=True)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ParameterError("--positions", f"must be a readable CSV file; got {str(path)!r} ({exc})") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ParameterError(
-            "--positions", f"must be a CSV with header x,y[,energy]; could not parse {str(path)!r} ({message})"
-        ) from None
-    columns = [str(c).strip().lower() for c in frame.columns]
-    unknown = [c for c in columns if c not in CSV_COLUMNS]
-    if unknown or "x" not in columns or "y" not in columns or len(set(columns)) != len(columns):
-        raise ParameterError(
-            "--positions", f"must have the columns x,y and optionally energy; got columns {list(frame.columns)!r}"
-        )
-    frame.columns = columns
-    if len(frame) == 0:
-        raise ParameterError("--positions", f"must contain at least one node row; got none in {str(path)!r}")
-    values = {}
-    for column in columns:
-        numbers = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=np.float64)
-        bad = ~np.isfinite(numbers)
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            raise ParameterError(
-                "--positions",
-                f"column {column} must hold finite numbers; got {frame[column].iloc[row]!r} in data row {row + 1}",
-            )
-        values[column] = numbers
-    energy = values.get("energy")
-    if energy is not None and (energy <= 0).any():
-        row = int(np.flatnonzero(energy <= 0)[0])
-        raise ParameterError(
-            "--positions", f"column energy must be > 0 [J]; got {energy[row]!r} in data row {row + 1}"
-        )
-    return values["x"], values["y"], energy
-
-
-def advanced_count(nodes: int, fraction: float) -> int:
-    """Number of SEP advanced nodes, ``round(m N)`` (halves rounded up)."""
-    return int(math.floor(fraction * nodes + 0.5))
+    x, y, energy, _digest = read_positions_file(path)
+    return x, y, energy
 
 
 def deploy(scenario: Scenario, rng: np.random.Generator) -> Deployment:
@@ -127,8 +187,9 @@ def deploy(scenario: Scenario, rng: np.random.Generator) -> Deployment:
     rng : numpy.random.Generator
         The replica's generator; uniform deployment draws ``2 N`` uniforms from it, a CSV none.
     """
+    digest = None
     if scenario.positions is not None:
-        x, y, csv_energy = read_positions(scenario.positions)
+        x, y, csv_energy, digest = read_positions_file(scenario.positions)
         x = np.ascontiguousarray(x)
         y = np.ascontiguousarray(y)
     else:
@@ -153,5 +214,7 @@ def deploy(scenario: Scenario, rng: np.random.Generator) -> Deployment:
         capacity = np.full(n, scenario.battery, dtype=np.float64)
     else:
         capacity = energy.copy()
+    check_energy_limits(scenario.battery, float(energy.max()), float(capacity.min()), scenario.revive_threshold)
     sx, sy = scenario.sink_position
-    return Deployment(x=x, y=y, energy=energy, capacity=capacity, advanced=advanced, sink=(float(sx), float(sy)))
+    return Deployment(x=x, y=y, energy=energy, capacity=capacity, advanced=advanced, sink=(float(sx), float(sy)),
+                      positions_sha256=digest)

@@ -27,7 +27,10 @@ sink, else to the sink (so a tie between the sink and a CH goes to the sink, as 
 Among CHs at the same distance the one with the lower node index wins. Distances are
 ``sqrt(dx*dx + dy*dy)`` [m] in float64. The nearest CH is found on a uniform grid over the CHs (about one
 CH per cell), searching rings of cells outward until no unsearched cell can hold a nearer CH, so a round
-costs O(N) rather than O(N x #CH).
+costs O(N) rather than O(N x #CH). The grid is sized without multiplying the spans (cell side
+``sqrt(span_x / n_ch) * sqrt(span_y)``) and degrades to fewer cells, down to a single one, when a span,
+side or cell size is 0, subnormal or not finite, so tiny (1e-300 m) and huge (1e300 m) coordinates give
+the brute-force answer too.
 
 **clean accounting** (l = packet bits, E_tx/E_rx from :mod:`wsnmec.energy.radio`):
 
@@ -52,6 +55,19 @@ costs O(N) rather than O(N x #CH).
 - energy is not clipped: it may go below zero, ``consumed`` counts every charge and ``residual`` the
   (possibly negative) stored energies, so the energy balance also holds; a node with energy <= 0 is dead
   from the next round on.
+
+**numba cache caveat (development checkouts).** The compiled functions use ``@njit(cache=True)``; the
+cache files (``__pycache__/*.nbi`` and ``*.nbc`` next to each module) are reused while the *calling*
+function's own source file keeps its timestamp. :func:`run_rounds_jit` inlines compiled functions from
+other files (:mod:`wsnmec.energy.harvest`, :mod:`wsnmec.energy.radio`, :mod:`wsnmec.clustering.leach`,
+:mod:`wsnmec.clustering.ileach`, :mod:`wsnmec.clustering.direct`), and numba does not check those files: after
+editing one of them in a source checkout, the cached kernel may still run the *old* code. Clear the cache
+after such an edit::
+
+    find wsnmec -path '*/__pycache__/*' -name '*.nb[ic]' -delete
+
+(or touch ``wsnmec/kernel.py``). Installed releases are not affected: installing writes every file anew,
+so the cache is rebuilt against the installed sources.
 
 References
 ----------
@@ -136,41 +152,92 @@ class Workspace:
 # --- nearest cluster head on a uniform grid -------------------------------------------------------------
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _cell_index(offset, inverse_size, cells):
+    """Cell of a point at ``offset`` [m] from the grid origin: ``int(offset * inverse_size)`` clamped to
+    ``[0, cells - 1]``; computed in float first, so an infinite or NaN product (extreme coordinates) gives
+    an edge cell instead of an undefined integer conversion."""
+    f = offset * inverse_size
+    if not f > 0.0:  # also NaN
+        return 0
+    if f >= cells - 1:
+        return cells - 1
+    return int(f)
+
+
+@njit(cache=True, nogil=True)
+def _grid_shape(span_x, span_y, n_ch):
+    """``(gx, gy, cell_w, cell_h)`` of a uniform grid over a ``span_x`` x ``span_y`` [m] box holding about one
+    of ``n_ch`` CHs per cell, with ``gx * gy <= n_ch``.
+
+    The cell side is ``sqrt(span_x / n_ch) * sqrt(span_y)`` (no product of spans, which can underflow to 0
+    or overflow to inf). An axis whose span is not a positive finite number, or whose cell size or its
+    inverse would not be a positive finite number, gets a single cell (of nominal size 1 m, never used as
+    a boundary); a side that is 0 or not finite gives a 1 x 1 grid. Fewer cells are always correct (the
+    search scans more CHs), only slower.
+    """
+    ok_x = span_x > 0.0 and span_x < np.inf
+    ok_y = span_y > 0.0 and span_y < np.inf
+    gx = 1
+    gy = 1
+    if ok_x and ok_y:
+        side = math.sqrt(span_x / n_ch) * math.sqrt(span_y)
+        if side > 0.0 and side < np.inf:
+            gx = int(min(max(span_x / side, 1.0), float(n_ch)))
+            gy = int(min(max(span_y / side, 1.0), float(n_ch)))
+    elif ok_x:
+        gx = n_ch
+    elif ok_y:
+        gy = n_ch
+    while gx * gy > n_ch:  # cap the cells (float rounding could leave one too many)
+        if gx >= gy:
+            gx -= 1
+        else:
+            gy -= 1
+    # A single cell along an axis: its size is never used for a boundary, so 1 m is as good as any.
+    cell_w = span_x / gx if gx > 1 else 1.0
+    if not (cell_w > 0.0 and 1.0 / cell_w < np.inf):
+        gx = 1
+        cell_w = 1.0
+    cell_h = span_y / gy if gy > 1 else 1.0
+    if not (cell_h > 0.0 and 1.0 / cell_h < np.inf):
+        gy = 1
+        cell_h = 1.0
+    return gx, gy, cell_w, cell_h
+
+
+@njit(cache=True, nogil=True)
+def _search_margin(bbox, gx, gy, cell_w, cell_h):
+    """Slack [m] subtracted from the distance to a searched block's boundary before it proves a nearest CH:
+    relative to the cell size and to the magnitude of the coordinates (rounding of ``x_min + k * cell_w``)."""
+    size = 0.0
+    if gx > 1:
+        size += cell_w
+    if gy > 1:
+        size += cell_h
+    magnitude = abs(bbox[0]) + abs(bbox[1]) + abs(bbox[2]) + abs(bbox[3])
+    return 1e-9 * size + 1e-13 * magnitude
+
+
 @njit(cache=True, nogil=True)
 def _build_grid(x, y, ch_list, n_ch, bbox, cell_start, cell_x, cell_y, cell_node, ch_cell):
     """Bucket the CHs into a uniform grid over ``bbox`` with about one CH per cell (counting sort).
 
-    Returns ``(gx, gy, cell_w, cell_h)``; cell c = cy * gx + cx holds the CHs
+    Returns ``(gx, gy, cell_w, cell_h)`` (see :func:`_grid_shape`); cell c = cy * gx + cx holds the CHs
     ``cell_node[cell_start[c]:cell_start[c + 1]]`` (in increasing node index) at ``cell_x``, ``cell_y``.
     """
     x_min = bbox[0]
     y_min = bbox[1]
-    span_x = bbox[2]
-    span_y = bbox[3]
-    if span_x <= 0.0 and span_y <= 0.0:
-        gx = 1
-        gy = 1
-    elif span_x <= 0.0:
-        gx = 1
-        gy = n_ch
-    elif span_y <= 0.0:
-        gx = n_ch
-        gy = 1
-    else:
-        side = math.sqrt(span_x * span_y / n_ch)
-        gx = min(max(int(span_x / side), 1), n_ch)
-        gy = min(max(int(span_y / side), 1), n_ch)
-    cell_w = span_x / gx if span_x > 0.0 else 1.0
-    cell_h = span_y / gy if span_y > 0.0 else 1.0
+    gx, gy, cell_w, cell_h = _grid_shape(bbox[2], bbox[3], n_ch)
+    inv_w = 1.0 / cell_w
+    inv_h = 1.0 / cell_h
     n_cells = gx * gy
     for c in range(n_cells + 1):
         cell_start[c] = 0
     for k in range(n_ch):
         i = ch_list[k]
-        cx = int((x[i] - x_min) * (1.0 / cell_w))
-        cy = int((y[i] - y_min) * (1.0 / cell_h))
-        cx = min(max(cx, 0), gx - 1)
-        cy = min(max(cy, 0), gy - 1)
+        cx = _cell_index(x[i] - x_min, inv_w, gx)
+        cy = _cell_index(y[i] - y_min, inv_h, gy)
         c = cy * gx + cx
         ch_cell[k] = c
         cell_start[c + 1] += 1
@@ -229,9 +296,9 @@ def _nearest_ch(px, py, bbox, gx, gy, cell_w, cell_h, cell_start, cell_x, cell_y
     """
     x_min = bbox[0]
     y_min = bbox[1]
-    cx = min(max(int((px - x_min) * (1.0 / cell_w)), 0), gx - 1)
-    cy = min(max(int((py - y_min) * (1.0 / cell_h)), 0), gy - 1)
-    margin = 1e-9 * (cell_w + cell_h)
+    cx = _cell_index(px - x_min, 1.0 / cell_w, gx)
+    cy = _cell_index(py - y_min, 1.0 / cell_h, gy)
+    margin = _search_margin(bbox, gx, gy, cell_w, cell_h)
     best_node = -1
     best_d = np.inf
     best_d2 = np.inf
@@ -313,7 +380,7 @@ def assign_receivers_jit(x, y, d_sink, alive, is_ch, ch_list, n_ch, bbox, target
     inv_w = 1.0 / cell_w
     inv_h = 1.0 / cell_h
     n_cells = gx * gy
-    margin = 1e-9 * (cell_w + cell_h)
+    margin = _search_margin(bbox, gx, gy, cell_w, cell_h)
     # classify the nodes; bucket the members by cell (counting sort; ch_cell is reused as the cell of node i)
     node_cell = ch_cell
     for c in range(n_cells + 1):
@@ -332,8 +399,8 @@ def assign_receivers_jit(x, y, d_sink, alive, is_ch, ch_list, n_ch, bbox, target
             distance[i] = d_sink[i]
         else:
             members += 1
-            cx = min(max(int((x[i] - x_min) * inv_w), 0), gx - 1)
-            cy = min(max(int((y[i] - y_min) * inv_h), 0), gy - 1)
+            cx = _cell_index(x[i] - x_min, inv_w, gx)
+            cy = _cell_index(y[i] - y_min, inv_h, gy)
             c = cy * gx + cx
             node_cell[i] = c
             node_start[c + 1] += 1
@@ -629,6 +696,12 @@ class RoundAccount:
         return np.bincount(sending, minlength=self.target.shape[0])
 
 
+def _finite_positions(x, y):
+    for name, values in (("x", x), ("y", y)):
+        if not np.isfinite(values).all():
+            raise ParameterError(name, "must hold finite coordinates [m]")
+
+
 def _as_float_array(name, values, n=None, writable=False) -> np.ndarray:
     array = np.asarray(values)
     if writable:
@@ -685,6 +758,7 @@ def assign_receivers(x, y, alive, ch_mask, sink) -> tuple[np.ndarray, np.ndarray
     x = _as_float_array("x", x)
     n = x.shape[0]
     y = _as_float_array("y", y, n)
+    _finite_positions(x, y)
     alive_u8 = np.ascontiguousarray(np.asarray(alive).astype(np.uint8))
     if alive_u8.shape != (n,):
         raise ParameterError("alive", f"must be an array of {n} values, got shape {alive_u8.shape}")
@@ -729,6 +803,7 @@ def account_round(x, y, energy, alive, ch_mask, sink, radio: RadioModel, packet_
     x = _as_float_array("x", x)
     n = x.shape[0]
     y = _as_float_array("y", y, n)
+    _finite_positions(x, y)
     energy = _as_float_array("energy", energy, n, writable=True)
     alive_u8 = _alive_view(alive, n)
     is_ch, ch_list, n_ch = _ch_arrays(ch_mask, alive_u8, n)

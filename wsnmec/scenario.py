@@ -34,6 +34,17 @@ HARVEST_SYNTAX = "none, constant:J, bernoulli:J,Q, markov:J_GOOD,J_BAD,P_GOOD_TO
 #: Rounds simulated at most when no ``--rounds`` is given (run until all nodes are dead).
 MAX_ROUNDS = 100_000
 
+#: Largest ``--nodes``. A replica holds about 200 bytes per node while it runs (positions, energies,
+#: flags, per-round scratch and the nearest-cluster-head grid; see :class:`wsnmec.kernel.Workspace`), so
+#: 10^8 nodes need about 20 GB per replica running at once.
+MAX_NODES = 100_000_000
+
+#: Largest ``--replicas``.
+MAX_REPLICAS = 100_000
+
+#: Smallest ``--p``: the LEACH epoch E = round(1/p) must stay a countable number of rounds.
+MIN_P = 1e-9
+
 
 def option_name(key: str) -> str:
     """The command-line option of a scenario field: ``packet_bits`` -> ``--packet-bits``."""
@@ -91,8 +102,79 @@ class HarvestSpec:
         return f"{self.kind}:" + ",".join(repr(float(v)) for v in self.params)
 
 
+def advanced_count(nodes: int, fraction: float) -> int:
+    """Number of SEP advanced nodes, ``round(m N)`` (halves rounded up)."""
+    return int(math.floor(fraction * nodes + 0.5))
+
+
+def check_p(value, parameter: str = "--p") -> float:
+    """The cluster-head fraction p as a float in [:data:`MIN_P`, 1], else :class:`ParameterError`.
+
+    p outside (0, 1] has no meaning; below :data:`MIN_P` the LEACH epoch round(1/p) [rounds] would not fit
+    the kernel's integers.
+    """
+    allowed = f"must be a finite number in [{MIN_P:g}, 1] (a fraction in (0, 1], at least {MIN_P:g})"
+    if isinstance(value, bool):
+        raise ParameterError(parameter, f"{allowed}; got {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ParameterError(parameter, f"{allowed}; got {value!r}") from None
+    if not (math.isfinite(number) and MIN_P <= number <= 1.0):
+        raise ParameterError(parameter, f"{allowed}; got {value!r}")
+    return number
+
+
+def check_nodes(value, parameter: str = "--nodes") -> int:
+    """The node count N as an int in [1, :data:`MAX_NODES`], else :class:`ParameterError`."""
+    nodes = check_int(parameter, value, 1)
+    if nodes > MAX_NODES:
+        raise ParameterError(
+            parameter,
+            f"must be an integer >= 1 and <= {MAX_NODES} (a replica needs about 200 bytes of memory per node); "
+            f"got {value!r}",
+        )
+    return nodes
+
+
+def check_energy_limits(battery: float | None, largest_initial: float, smallest_capacity: float,
+                        revive_threshold: float | None) -> None:
+    """Check ``--battery`` against the initial energies and ``--revive-threshold`` against the capacity.
+
+    Parameters
+    ----------
+    battery : float or None
+        ``--battery`` [J]; None means each node's capacity is its initial energy.
+    largest_initial : float
+        The largest initial energy of a node [J].
+    smallest_capacity : float
+        The smallest battery capacity of a node [J].
+    revive_threshold : float or None
+        ``--revive-threshold`` [J].
+
+    Raises
+    ------
+    ParameterError
+        ``--battery`` when it is below some node's initial energy (nodes start with a full battery at
+        most), ``--revive-threshold`` when it exceeds some node's capacity (that node could never revive).
+    """
+    if battery is not None and battery < largest_initial:
+        raise ParameterError(
+            "--battery",
+            f"must be >= the initial energy of every node, i.e. >= {float(largest_initial)!r} J (the battery caps "
+            f"the stored energy); got {battery!r}",
+        )
+    if revive_threshold is not None and revive_threshold > smallest_capacity:
+        raise ParameterError(
+            "--revive-threshold",
+            f"must be <= the battery capacity of every node, i.e. <= {float(smallest_capacity)!r} J (a higher "
+            f"threshold could never be reached); got {revive_threshold!r}",
+        )
+
+
 def _pair(parameter: str, value, *, positive: bool, allow_single: bool) -> tuple[float, float]:
-    """Parse ``"A,B"`` / ``"A"`` / ``[A, B]`` / ``A`` into two finite floats."""
+    """Parse ``"A,B"`` / ``"A"`` / ``[A, B]`` / ``A`` into two finite floats (> 0 when ``positive``, else
+    >= 0)."""
     if isinstance(value, str):
         parts = [p.strip() for p in value.split(",")]
     elif isinstance(value, (list, tuple)):
@@ -110,8 +192,9 @@ def _pair(parameter: str, value, *, positive: bool, allow_single: bool) -> tuple
             number = float(part)
         except (TypeError, ValueError):
             raise ParameterError(parameter, f"must be {syntax} with finite numbers; got {value!r}") from None
-        if not math.isfinite(number) or (positive and number <= 0):
-            what = "numbers > 0" if positive else "finite numbers"
+        if not math.isfinite(number) or (positive and number <= 0) or number < 0:
+            what = "finite numbers > 0" if positive else (
+                "finite numbers >= 0 (it may lie outside the field, beyond W or H)")
             raise ParameterError(parameter, f"must be {syntax} with {what}; got {value!r}")
         out.append(number)
     return out[0], out[1]
@@ -126,15 +209,16 @@ class Scenario:
     protocol : str
         Clustering protocol: ``direct``, ``leach`` or ``ileach``.
     nodes : int
-        Number of sensor nodes N (>= 1). Ignored when ``positions`` is given (the CSV's row count).
+        Number of sensor nodes N, in [1, :data:`MAX_NODES`]. Ignored when ``positions`` is given (the CSV's row count).
     field : (float, float)
         Field width and height [m].
     sink : (float, float) or None
-        Sink (and edge server) position [m]; ``None`` means the field centre. May lie outside the field.
+        Sink (and edge server) position [m], both coordinates >= 0; ``None`` means the field centre. May
+        lie outside the field (beyond W or H).
     e0 : float
         Initial energy of a normal node [J].
     p : float
-        Desired fraction of cluster heads per round, in (0, 1].
+        Desired fraction of cluster heads per round, in [:data:`MIN_P`, 1].
     packet_bits : int
         Data packet length l [bit].
     rounds : int or None
@@ -146,16 +230,17 @@ class Scenario:
     harvest : HarvestSpec
         Energy replenishment model.
     battery : float or None
-        Battery capacity [J] capping stored energy; ``None`` means each node's initial energy.
+        Battery capacity [J] capping stored energy, >= every node's initial energy; ``None`` means each
+        node's initial energy.
     positions : str or None
-        CSV file with columns ``x,y`` [m] and optionally ``energy`` [J], one row per node.
+        CSV file with columns ``x,y`` [m] (>= 0) and optionally ``energy`` [J], one row per node.
     advanced_fraction : float
         SEP heterogeneity: fraction m of advanced nodes, in [0, 1].
     advanced_factor : float
         SEP heterogeneity: advanced nodes start with (1 + a) E0; a >= 0.
     revive_threshold : float or None
         When set, a dead node revives once its stored energy reaches this many joules [J]; ``None`` (the
-        default) means a dead node stays dead.
+        default) means a dead node stays dead. At most the smallest battery capacity.
     """
 
     protocol: str = "leach"
@@ -212,12 +297,12 @@ class Scenario:
                                                                         "positions", "revive_threshold")}
         out = {}
         out["protocol"] = check_choice("--protocol", raw.get("protocol", cls.protocol), PROTOCOLS)
-        out["nodes"] = check_int("--nodes", raw.get("nodes", cls.nodes), 1)
+        out["nodes"] = check_nodes(raw.get("nodes", cls.nodes))
         out["field"] = _pair("--field", raw.get("field", (100.0, 100.0)), positive=True, allow_single=True)
         sink = raw.get("sink")
         out["sink"] = None if sink is None else _pair("--sink", sink, positive=False, allow_single=False)
         out["e0"] = check_float("--e0", raw.get("e0", cls.e0), 0.0, min_inclusive=False)
-        out["p"] = check_float("--p", raw.get("p", cls.p), 0.0, 1.0, min_inclusive=False)
+        out["p"] = check_p(raw.get("p", cls.p))
         out["packet_bits"] = check_int("--packet-bits", raw.get("packet_bits", cls.packet_bits), 1)
         rounds = raw.get("rounds")
         out["rounds"] = None if rounds is None else check_int("--rounds", rounds, 1, MAX_ROUNDS)
@@ -240,6 +325,15 @@ class Scenario:
         out["revive_threshold"] = (
             None if revive is None else check_float("--revive-threshold", revive, 0.0, min_inclusive=False)
         )
+        if positions is None:
+            # Nodes start full; the CSV case (energies from the file) is checked by the deployment.
+            normal = out["nodes"] - advanced_count(out["nodes"], out["advanced_fraction"])
+            initial_advanced = out["e0"] * (1.0 + out["advanced_factor"])
+            largest = out["e0"] if normal == out["nodes"] else max(out["e0"], initial_advanced)
+            smallest_initial = out["e0"] if normal > 0 else initial_advanced
+            check_energy_limits(out["battery"], largest,
+                                out["battery"] if out["battery"] is not None else smallest_initial,
+                                out["revive_threshold"])
         return cls(**out)
 
     def replace(self, **changes) -> "Scenario":

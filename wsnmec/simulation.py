@@ -38,7 +38,7 @@ from .kernel import (
     sink_distances,
 )
 from .metrics import lifetime_rounds
-from .scenario import Scenario
+from .scenario import MAX_REPLICAS, Scenario
 from .seeding import check_seed, fresh_seed, replica_seeds
 
 #: Node-rounds simulated per call of the compiled loop (between progress reports).
@@ -58,7 +58,11 @@ class SimulationResult:
     ----------
     config : dict
         ``scenario.to_config()`` plus ``seed`` (the user seed, drawn fresh and recorded when None),
-        ``replicas``, ``replica_seeds``, ``nodes`` (effective N), ``version``, ``radio_constants``.
+        ``replicas``, ``replica_seeds``, ``nodes`` (effective N), ``version``, ``radio_constants``, and the
+        effective values: ``battery_j`` (the battery capacity [J] when every node has the same one, else
+        None), ``battery_rule`` (``"--battery"`` when a capacity was given, else ``"initial energy of each
+        node"``), ``rounds_cap`` (rounds simulated at most) and, with a positions CSV,
+        ``positions_sha256`` (SHA-256 of the file as read).
     rounds : pandas.DataFrame
         One row per replica and round 1..R (:data:`ROUND_COLUMNS`); ``consumed_j`` and ``harvested_j`` are
         the energy of that round [J], ``residual_j`` the total stored energy at its end [J],
@@ -79,6 +83,8 @@ class _ReplicaRun:
     energy_initial: float
     out_int: np.ndarray
     out_float: np.ndarray
+    battery_j: float | None
+    positions_sha256: str | None
 
 
 def _run_replica(scenario: Scenario, seed: int, report: Callable[[int], None] | None) -> _ReplicaRun:
@@ -123,8 +129,11 @@ def _run_replica(scenario: Scenario, seed: int, report: Callable[[int], None] | 
             report(int(ran))
         if finished:
             break
+    shared = bool((capacity == capacity[0]).all())
     return _ReplicaRun(nodes=n, energy_initial=float(net.energy.sum()),
-                       out_int=np.concatenate(ints), out_float=np.concatenate(floats))
+                       out_int=np.concatenate(ints), out_float=np.concatenate(floats),
+                       battery_j=float(capacity[0]) if shared else None,
+                       positions_sha256=net.positions_sha256)
 
 
 def simulate(scenario: Scenario, seed: int | None = None, replicas: int = 1, *,
@@ -138,7 +147,7 @@ def simulate(scenario: Scenario, seed: int | None = None, replicas: int = 1, *,
     seed : int, optional
         User seed (non-negative, < 2**63); a fresh one is drawn and recorded when None.
     replicas : int
-        Number of replicas K >= 1; replica i uses ``replica_seeds(seed, K)[i]``.
+        Number of replicas K in [1, :data:`wsnmec.scenario.MAX_REPLICAS`]; replica i uses ``replica_seeds(seed, K)[i]``.
     workers : int, optional
         Threads running replicas in parallel (default: all cores).
     progress : callable, optional
@@ -152,7 +161,7 @@ def simulate(scenario: Scenario, seed: int | None = None, replicas: int = 1, *,
     if not isinstance(scenario, Scenario):
         raise ParameterError("scenario", f"must be a wsnmec.scenario.Scenario, got {type(scenario).__name__}")
     seed = fresh_seed() if seed is None else check_seed(seed)
-    replicas = check_int("--replicas", replicas, 1)
+    replicas = check_int("--replicas", replicas, 1, MAX_REPLICAS)
     workers = (os.cpu_count() or 1) if workers is None else check_int("workers", workers, 1)
     seeds = replica_seeds(seed, replicas)
 
@@ -214,5 +223,10 @@ def simulate(scenario: Scenario, seed: int | None = None, replicas: int = 1, *,
         "nodes": nodes,
         "version": __version__,
         "radio_constants": radio_model(scenario.radio).as_dict(),
+        "battery_j": runs[0].battery_j,
+        "battery_rule": "--battery" if scenario.battery is not None else "initial energy of each node",
+        "rounds_cap": scenario.max_rounds,
     })
+    if scenario.positions is not None:
+        config["positions_sha256"] = runs[0].positions_sha256
     return SimulationResult(config=config, rounds=rounds, summary=summary)
