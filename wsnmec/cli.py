@@ -147,16 +147,20 @@ def run(out, as_json, seed, replicas, workers, **parameters):
 
 
 def _offload_params(pairs, name="--param"):
-    """Parse repeated KEY=VALUE model overrides into a dict of floats."""
+    """Parse repeated KEY=VALUE model overrides into a dict of numbers (int when written as one)."""
     out = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
+        key = key.strip().replace("-", "_")
         if not sep or not key:
             fail(name, f"must be KEY=VALUE, got {pair!r}")
         try:
-            out[key.strip().replace("-", "_")] = float(value)
+            out[key] = int(value)
         except ValueError:
-            fail(name, f"value of {key!r} must be a number, got {value!r}")
+            try:
+                out[key] = float(value)
+            except ValueError:
+                fail(f"{name} {key}", f"must be a number, got {value.strip()!r}")
     return out
 
 
