@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from numba import njit
 
-from .leach import epoch_length, leach_threshold
+from .leach import elect_by_threshold, epoch_length, leach_threshold
 
 
 def ileach_threshold(round_number: int, p: float, energy: float, capacity: float, rounds_since_ch: int) -> float:
@@ -41,25 +41,5 @@ def elect_ileach(rng, round_number, p, epoch_len, draw_all, alive, energy, capac
     Same parameters as :func:`wsnmec.clustering.leach.elect_leach`; ``energy`` and ``capacity`` [J] give
     E_cur and E_max.
     """
-    epoch = (round_number - 1) // epoch_len
-    threshold = p / (1.0 - p * ((round_number - 1) % epoch_len))
-    n_ch = 0
-    for i in range(alive.shape[0]):
-        is_ch[i] = 0
-        if alive[i] == 0:
-            continue
-        eligible = ch_epoch[i] != epoch
-        if eligible or draw_all:
-            u = rng.random()
-            if eligible:
-                ratio = energy[i] / capacity[i]
-                node_threshold = threshold * (ratio + (rounds_since_ch[i] // epoch_len) * (1.0 - ratio))
-                if u < node_threshold:
-                    is_ch[i] = 1
-                    ch_epoch[i] = epoch
-                    ch_list[n_ch] = i
-                    n_ch += 1
-                    rounds_since_ch[i] = 0
-                    continue
-        rounds_since_ch[i] += 1
-    return n_ch
+    return elect_by_threshold(rng, round_number, p, epoch_len, draw_all, True, alive, energy, capacity,
+                              ch_epoch, rounds_since_ch, is_ch, ch_list)

@@ -64,6 +64,19 @@ def elect_leach(rng, round_number, p, epoch_len, draw_all, alive, energy, capaci
     ch_list : int64[N]
         Output: the CH indices in increasing order in its first ``n_ch`` entries.
     """
+    return elect_by_threshold(rng, round_number, p, epoch_len, draw_all, False, alive, energy, capacity,
+                              ch_epoch, rounds_since_ch, is_ch, ch_list)
+
+
+@njit(cache=True, nogil=True)
+def elect_by_threshold(rng, round_number, p, epoch_len, draw_all, energy_scaled, alive, energy, capacity,
+                       ch_epoch, rounds_since_ch, is_ch, ch_list):
+    """The election loop shared by LEACH and iLEACH (compiled, in place); returns the number of CHs.
+
+    Parameters are those of :func:`elect_leach`; ``energy_scaled`` selects the LEACH-DCHS threshold of
+    :mod:`wsnmec.clustering.ileach` (the LEACH threshold times
+    ``E_cur/E_max + (r_s div E)(1 - E_cur/E_max)``) instead of the plain LEACH threshold.
+    """
     epoch = (round_number - 1) // epoch_len
     threshold = p / (1.0 - p * ((round_number - 1) % epoch_len))
     n_ch = 0
@@ -74,12 +87,17 @@ def elect_leach(rng, round_number, p, epoch_len, draw_all, alive, energy, capaci
         eligible = ch_epoch[i] != epoch
         if eligible or draw_all:
             u = rng.random()
-            if eligible and u < threshold:
-                is_ch[i] = 1
-                ch_epoch[i] = epoch
-                ch_list[n_ch] = i
-                n_ch += 1
-                rounds_since_ch[i] = 0
-                continue
+            if eligible:
+                node_threshold = threshold
+                if energy_scaled:
+                    ratio = energy[i] / capacity[i]
+                    node_threshold = threshold * (ratio + (rounds_since_ch[i] // epoch_len) * (1.0 - ratio))
+                if u < node_threshold:
+                    is_ch[i] = 1
+                    ch_epoch[i] = epoch
+                    ch_list[n_ch] = i
+                    n_ch += 1
+                    rounds_since_ch[i] = 0
+                    continue
         rounds_since_ch[i] += 1
     return n_ch
