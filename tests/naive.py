@@ -15,7 +15,6 @@ import numpy as np
 
 from wsnmec.clustering.leach import epoch_length
 from wsnmec.deployment import deploy
-from wsnmec.energy.radio import radio_model
 from wsnmec.metrics import lifetime_rounds
 
 
@@ -58,7 +57,7 @@ class NaiveNetwork:
         self.ch_epoch = [-1] * self.n
         self.rounds_since_ch = [0] * self.n
         self.markov_bad = [False] * self.n
-        self.radio = radio_model(scenario.radio)
+        self.radio = scenario.radio_model()
         self.bits = float(scenario.packet_bits)
         self.d_sink = [distance(self.x[i], self.y[i], self.sink[0], self.sink[1]) for i in range(self.n)]
 

@@ -58,6 +58,12 @@ BAD_OPTIONS = {
     "e0 nan": (["--e0", "nan"], "--e0"),
     "e0 inf": (["--e0", "inf"], "--e0"),
     "battery negative": (["--battery", "-1"], "--battery"),
+    # radio constant overrides: negative or non-finite energies, a crossover distance <= 0
+    "e-elec negative": (["--e-elec", "-5e-8"], "--e-elec"),
+    "eps-fs inf": (["--eps-fs", "inf"], "--eps-fs"),
+    "eps-mp text": (["--eps-mp", "small"], "--eps-mp"),
+    "e-da nan": (["--e-da", "nan"], "--e-da"),
+    "d0 zero": (["--d0", "0"], "--d0"),
     "battery inf": (["--battery", "inf"], "--battery"),
     "harvest negative energy": (["--harvest", "constant:-0.001"], "--harvest"),
     "revive threshold negative": (["--revive-threshold", "-1"], "--revive-threshold"),
@@ -602,3 +608,15 @@ def test_jsonable_converts_numpy_and_missing_values():
     )
     assert value == {"a": 3, "b": 0.5, "c": [1, 2], "d": None, "e": None, "f": [0, 1], "g": True, "h": "inf"}
     json.dumps(value, allow_nan=False)
+
+
+def test_radio_constant_overrides_are_used_and_recorded():
+    args = ["run", "--nodes", "30", "--rounds", "40", "--seed", "4", "--json"]
+    default = json.loads(CliRunner().invoke(cli.main, args).stdout)
+    changed_result = CliRunner().invoke(cli.main, args + ["--e-elec", "1e-7", "--eps-fs", "2e-11"])
+    assert changed_result.exit_code == 0, changed_result.stderr
+    changed = json.loads(changed_result.stdout)
+    constants = changed["config"]["radio_constants"]
+    assert constants["e_elec"] == 1e-7 and constants["eps_fs"] == 2e-11
+    assert changed["config"]["e_elec"] == 1e-7 and default["config"]["e_elec"] is None
+    assert changed["replicas"][0]["energy"]["consumed"] > default["replicas"][0]["energy"]["consumed"]

@@ -77,6 +77,27 @@ def test_kernel_matches_reference_far_sink_and_heinzelman2000(semantics):
 
 
 @pytest.mark.parametrize("semantics", ["clean", "matlab"])
+def test_kernel_matches_reference_with_overridden_radio_constants(semantics):
+    """Every radio constant overridden (d0 given, and recomputed from eps_fs / eps_mp)."""
+    for overrides in (
+        dict(e_elec=30e-9, eps_fs=20e-12, eps_mp=0.002e-12, e_da=2e-9, d0=40.0),
+        dict(eps_fs=5e-12, e_da=0.0),
+    ):
+        scenario = Scenario.from_mapping(protocol="leach", semantics=semantics, nodes=50, e0=0.05,
+                                         rounds=300, sink="50,150", **overrides)
+        radio = scenario.radio_model()
+        for name, value in overrides.items():
+            assert getattr(radio, name) == value
+        if "d0" not in overrides:
+            assert radio.d0 == math.sqrt(radio.eps_fs / radio.eps_mp)
+        result = assert_same_run(scenario, seed=5)
+        assert result.config["radio_constants"] == radio.as_dict()
+        default = simulate(Scenario.from_mapping(protocol="leach", semantics=semantics, nodes=50, e0=0.05,
+                                                 rounds=300, sink="50,150"), seed=5)
+        assert not np.array_equal(result.rounds["consumed_j"], default.rounds["consumed_j"])
+
+
+@pytest.mark.parametrize("semantics", ["clean", "matlab"])
 @pytest.mark.parametrize("protocol", ["leach", "ileach"])
 def test_kernel_matches_reference_on_a_lattice_with_ties(tmp_path, semantics, protocol):
     """Integer lattice positions: many equal distances, so tie-breaking must match the brute force."""

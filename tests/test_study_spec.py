@@ -161,3 +161,17 @@ def test_study_list_names_every_study():
     assert result.exit_code == 0, result.output
     for name in ("classic", "scaling", "harvest", "battery"):
         assert name in result.output
+
+
+def test_radio_constants_can_be_set_and_swept(tmp_path):
+    text = GOOD.replace("rounds = 40", "rounds = 40\ne_da = 0.0").replace(
+        'protocol = ["leach", "direct"]', 'eps_fs = [1e-11, 2e-11]\nprotocol = ["leach", "direct"]'
+    ).replace('hue = "protocol"', 'hue = "protocol"\nstyle = "eps_fs"')
+    spec = load_study(write(tmp_path, text))
+    tasks = expand_tasks(spec)
+    assert {task.scenario.eps_fs for task in tasks} == {1e-11, 2e-11}
+    assert all(task.scenario.radio_model().e_da == 0.0 for task in tasks)
+    bad = write(tmp_path, GOOD.replace("rounds = 40", 'rounds = 40\ne_elec = "fast"'), "bad.toml")
+    with pytest.raises(ParameterError) as info:
+        load_study(bad)
+    assert "bad.toml" in str(info.value) and "e_elec" in str(info.value)

@@ -16,7 +16,7 @@ import math
 import os
 from dataclasses import asdict, dataclass, fields
 
-from .energy.radio import RADIO_PRESETS
+from .energy.radio import RADIO_PRESETS, RadioModel, radio_model
 from .errors import ParameterError, check_choice, check_float, check_int
 
 PROTOCOLS = ("direct", "leach", "ileach")
@@ -30,6 +30,9 @@ HARVEST_KINDS = {
     "solar": (("peak_energy", "period"), ("J", "rounds")),
 }
 HARVEST_SYNTAX = "none, constant:J, bernoulli:J,Q, markov:J_GOOD,J_BAD,P_GOOD_TO_BAD,P_BAD_TO_GOOD or solar:J_PEAK,PERIOD"
+
+#: Radio constants a scenario may override (see :func:`wsnmec.energy.radio.radio_model`).
+RADIO_CONSTANTS = ("e_elec", "eps_fs", "eps_mp", "e_da", "d0")
 
 #: Rounds simulated at most when no ``--rounds`` is given (run until all nodes are dead).
 MAX_ROUNDS = 100_000
@@ -227,6 +230,10 @@ class Scenario:
         ``clean`` (exact accounting) or ``matlab`` (the accounting of the widely copied MATLAB LEACH/SEP code).
     radio : str
         Radio preset name (see :data:`wsnmec.energy.radio.RADIO_PRESETS`).
+    e_elec, eps_fs, eps_mp, e_da, d0 : float or None
+        Overrides of the preset's radio constants: electronics energy [J/bit], free-space amplifier
+        [J/bit/m^2], multipath amplifier [J/bit/m^4], aggregation energy [J/bit/signal] and crossover
+        distance [m] (recomputed as sqrt(eps_fs / eps_mp) unless given). ``None`` keeps the preset's value.
     harvest : HarvestSpec
         Energy replenishment model.
     battery : float or None
@@ -253,6 +260,11 @@ class Scenario:
     rounds: int | None = None
     semantics: str = "clean"
     radio: str = "heinzelman2002"
+    e_elec: float | None = None
+    eps_fs: float | None = None
+    eps_mp: float | None = None
+    e_da: float | None = None
+    d0: float | None = None
     harvest: HarvestSpec = HarvestSpec()
     battery: float | None = None
     positions: str | None = None
@@ -294,7 +306,8 @@ class Scenario:
                     option_name(str(key)), f"is not a scenario parameter; allowed: {', '.join(cls.keys())}"
                 )
         raw = {k: v for k, v in raw.items() if v is not None or k in ("sink", "rounds", "battery",
-                                                                        "positions", "revive_threshold")}
+                                                                        "positions", "revive_threshold")
+               + RADIO_CONSTANTS}
         out = {}
         out["protocol"] = check_choice("--protocol", raw.get("protocol", cls.protocol), PROTOCOLS)
         out["nodes"] = check_nodes(raw.get("nodes", cls.nodes))
@@ -308,6 +321,11 @@ class Scenario:
         out["rounds"] = None if rounds is None else check_int("--rounds", rounds, 1, MAX_ROUNDS)
         out["semantics"] = check_choice("--semantics", raw.get("semantics", cls.semantics), SEMANTICS)
         out["radio"] = check_choice("--radio", raw.get("radio", cls.radio), RADIO_PRESETS)
+        for name in RADIO_CONSTANTS:
+            value = raw.get(name)
+            out[name] = None if value is None else check_float(
+                option_name(name), value, 0.0, min_inclusive=(name != "d0")
+            )
         out["harvest"] = HarvestSpec.parse(raw.get("harvest", "none"))
         battery = raw.get("battery")
         out["battery"] = None if battery is None else check_float("--battery", battery, 0.0, min_inclusive=False)
@@ -341,6 +359,10 @@ class Scenario:
         values = self.to_config()
         values.update(changes)
         return Scenario.from_mapping(values)
+
+    def radio_model(self) -> RadioModel:
+        """The effective radio model: the preset with this scenario's overrides."""
+        return radio_model(self.radio, **{name: getattr(self, name) for name in RADIO_CONSTANTS})
 
     def to_config(self) -> dict:
         """Every effective parameter as plain JSON-able values (sink resolved, harvest as its spec)."""

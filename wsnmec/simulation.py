@@ -25,7 +25,6 @@ from . import __version__
 from .clustering import PROTOCOL_CODES, epoch_length
 from .deployment import deploy
 from .energy.harvest import can_ever_harvest, harvest_code
-from .energy.radio import radio_model
 from .errors import ParameterError, check_int
 from .kernel import (
     FLOAT_COLUMNS,
@@ -91,7 +90,7 @@ def _run_replica(scenario: Scenario, seed: int, report: Callable[[int], None] | 
     rng = np.random.default_rng(seed)
     net = deploy(scenario, rng)
     n = net.nodes
-    radio = radio_model(scenario.radio)
+    radio = scenario.radio_model()
     kind, params = harvest_code(scenario.harvest)
     revive = scenario.revive_threshold if scenario.revive_threshold is not None else 0.0
     can_revive = scenario.revive_threshold is not None and can_ever_harvest(scenario.harvest)
@@ -222,7 +221,7 @@ def simulate(scenario: Scenario, seed: int | None = None, replicas: int = 1, *,
         "replica_seeds": seeds,
         "nodes": nodes,
         "version": __version__,
-        "radio_constants": radio_model(scenario.radio).as_dict(),
+        "radio_constants": scenario.radio_model().as_dict(),
         "battery_j": runs[0].battery_j,
         "battery_rule": "--battery" if scenario.battery is not None else "initial energy of each node",
         "rounds_cap": scenario.max_rounds,
