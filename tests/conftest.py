@@ -9,3 +9,11 @@ imported when pytest loads this file, so the setting takes effect.
 import os
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+# Hypothesis explores new examples on every developer run; under CI (CI=true) it draws a fixed sequence so
+# that a CI result can be reproduced exactly.
+from hypothesis import settings
+
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+    settings.load_profile("ci")
