@@ -305,9 +305,7 @@ class Scenario:
                 raise ParameterError(
                     option_name(str(key)), f"is not a scenario parameter; allowed: {', '.join(cls.keys())}"
                 )
-        raw = {k: v for k, v in raw.items() if v is not None or k in ("sink", "rounds", "battery",
-                                                                        "positions", "revive_threshold")
-               + RADIO_CONSTANTS}
+        raw = {k: v for k, v in raw.items() if v is not None}  # None means "the default"
         out = {}
         out["protocol"] = check_choice("--protocol", raw.get("protocol", cls.protocol), PROTOCOLS)
         out["nodes"] = check_nodes(raw.get("nodes", cls.nodes))

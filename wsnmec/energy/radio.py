@@ -132,10 +132,10 @@ def radio_model(preset: str = "heinzelman2002", **overrides: float) -> RadioMode
             raise ParameterError(key, f"is not a radio constant; allowed: {', '.join(sorted(allowed))}")
         if value is None:
             continue
-        if key == "d0":
-            params[key] = check_float(key, value, 0.0, min_inclusive=False) if not (
-                isinstance(value, float) and math.isinf(value)
-            ) else math.inf
+        if key == "d0" and value == math.inf:  # no multipath branch
+            params[key] = math.inf
+        elif key == "d0":
+            params[key] = check_float(key, value, 0.0, min_inclusive=False)
         else:
             params[key] = check_float(key, value, 0.0)
     if "d0" not in params:
