@@ -2,7 +2,7 @@
 
 Run with ``python -m pytest benchmarks/bench_kernel.py --benchmark-only``. Each kernel case runs the
 classic scenario (100 m x 100 m, sink at the centre, LEACH, clean) with N nodes and E0 large enough that no
-node dies, through :func:`wsnmec.simulation.simulate` (deployment and tables included) with the replicas in
+node dies, through :func:`wsnmec.sim.simulation.simulate` (deployment and tables included) with the replicas in
 parallel threads. The JIT is compiled before timing. ``extra_info`` holds node-rounds per second and the
 speed-up over the pure-Python reference (tests/naive.py) at N = 1000 measured in the same session.
 
@@ -22,8 +22,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from naive import NaiveNetwork  # noqa: E402
-from wsnmec.scenario import Scenario  # noqa: E402
-from wsnmec.simulation import simulate  # noqa: E402
+from wsnmec.sim.scenario import Scenario  # noqa: E402
+from wsnmec.sim.simulation import simulate  # noqa: E402
 
 #: Node-rounds per replica and timed call (rounds = this / N, at least 3).
 NODE_ROUNDS = 4_000_000

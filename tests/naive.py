@@ -1,6 +1,6 @@
 """Slow, readable pure-Python reference of the round loop (see wsnmec/kernel.py for the rules).
 
-Written from the rules in the module docstrings of wsnmec.kernel, wsnmec.energy.harvest and
+Written from the rules in the module docstrings of wsnmec.sim.kernel, wsnmec.energy.harvest and
 wsnmec.clustering, independently of the compiled code: plain lists and floats, brute-force nearest cluster
 head. Given the same deployment and the same Generator (already advanced past the deployment draws), it must
 draw the same random numbers in the same order and compute the same float64 values operation by
@@ -14,8 +14,8 @@ import math
 import numpy as np
 
 from wsnmec.clustering.leach import epoch_length
-from wsnmec.deployment import deploy
-from wsnmec.metrics import lifetime_rounds
+from wsnmec.sim.deployment import deploy
+from wsnmec.sim.metrics import lifetime_rounds
 
 
 def tx_energy(bits, d, radio):

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from wsnmec import cli
 from wsnmec.study.cache import simulator_fingerprint, task_config, task_key
 from wsnmec.study.spec import find_studies, load_study
-from wsnmec.scenario import Scenario
+from wsnmec.sim.scenario import Scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,12 +44,12 @@ def test_directory_options_naming_a_file_fail_before_any_work(tmp_path, args, op
 
 
 def test_out_of_memory_is_one_line_with_exit_code_2(monkeypatch):
-    import wsnmec.simulation
+    import wsnmec.sim.simulation
 
     def too_big(*args, **kwargs):
         raise MemoryError("Unable to allocate 745. GiB")
 
-    monkeypatch.setattr(wsnmec.simulation, "simulate", too_big)
+    monkeypatch.setattr(wsnmec.sim.simulation, "simulate", too_big)
     result = CliRunner().invoke(cli.main, ["run", "--nodes", "20", "--rounds", "5", "--seed", "1"])
     _one_line_error(result, "out of memory")
 

@@ -1,4 +1,4 @@
-"""Tests of the ``wsnmec run`` command (click's CliRunner) and of :mod:`wsnmec.report`.
+"""Tests of the ``wsnmec run`` command (click's CliRunner) and of :mod:`wsnmec.sim.report`.
 
 Scenarios are tiny (20 nodes, tens of rounds) except one run of the default classic scenario.
 """
@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from wsnmec import cli
-from wsnmec.metrics import lifetime_rounds
+from wsnmec.sim.metrics import lifetime_rounds
 
 TINY = ["--nodes", "20", "--rounds", "50"]
 # Small enough that nodes die within a few hundred rounds, so alive lists and FND/HND/LND carry information.
@@ -287,7 +287,7 @@ def test_config_records_effective_values(tmp_path):
 
 
 def test_rounds_cap_without_rounds_is_the_default_cap():
-    from wsnmec.scenario import MAX_ROUNDS
+    from wsnmec.sim.scenario import MAX_ROUNDS
 
     config = run_json(["--nodes", "5", "--e0", "0.001", "--seed", "1"])["config"]
     assert config["rounds"] is None and config["rounds_cap"] == MAX_ROUNDS
@@ -594,13 +594,13 @@ def test_second_run_replaces_the_files(tmp_path):
     assert [p for p in os.listdir(out) if p.endswith(".tmp")] == []
 
 
-# --- wsnmec.report helpers -----------------------------------------------------------------------
+# --- wsnmec.sim.report helpers -----------------------------------------------------------------------
 
 
 def test_jsonable_converts_numpy_and_missing_values():
     import numpy as np
 
-    from wsnmec.report import jsonable
+    from wsnmec.sim.report import jsonable
 
     value = jsonable(
         {"a": np.int64(3), "b": np.float32(0.5), "c": (1, 2), "d": pd.NA, "e": float("nan"), "f": np.arange(2),

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from wsnmec.deployment import advanced_count, deploy, read_positions
+from wsnmec.sim.deployment import advanced_count, deploy, read_positions
 from wsnmec.errors import ParameterError
-from wsnmec.scenario import Scenario
+from wsnmec.sim.scenario import Scenario
 
 
 def test_uniform_positions_from_the_generator():

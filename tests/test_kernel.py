@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from naive import NaiveNetwork, simulate_naive
 from wsnmec.energy.radio import radio_model
 from wsnmec.errors import ParameterError
-from wsnmec.kernel import TO_SINK, account_round, assign_receivers
-from wsnmec.scenario import Scenario
-from wsnmec.simulation import ROUND_COLUMNS, simulate
+from wsnmec.sim.kernel import TO_SINK, account_round, assign_receivers
+from wsnmec.sim.scenario import Scenario
+from wsnmec.sim.simulation import ROUND_COLUMNS, simulate
 
 COMPARED = [c for c in ROUND_COLUMNS if c not in ("replica", "seed")]
 
@@ -244,7 +244,7 @@ def test_grid_any_coordinate_magnitude_equals_brute_force(n, exponent_x, exponen
 
 
 def test_grid_shape_is_bounded_and_finite():
-    from wsnmec.kernel import _grid_shape
+    from wsnmec.sim.kernel import _grid_shape
 
     for span_x, span_y in [(1e-300, 1e-300), (1e300, 1e300), (1e300, 1e-300), (0.0, 0.0), (5e-324, 1.0),
                            (np.inf, 1.0), (1.0, np.inf), (100.0, 100.0), (1e-320, 1e-320)]:

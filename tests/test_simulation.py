@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from wsnmec import __version__
 from wsnmec.errors import ParameterError
-from wsnmec.scenario import Scenario
-from wsnmec.simulation import ROUND_COLUMNS, SUMMARY_COLUMNS, simulate
+from wsnmec.sim.scenario import Scenario
+from wsnmec.sim.simulation import ROUND_COLUMNS, SUMMARY_COLUMNS, simulate
 
 SMALL = dict(nodes=30, e0=0.02)
 
@@ -101,7 +101,7 @@ def test_bad_arguments():
 def test_config_records_effective_battery_rounds_cap_and_positions_hash(tmp_path):
     import hashlib
 
-    from wsnmec.scenario import MAX_ROUNDS
+    from wsnmec.sim.scenario import MAX_ROUNDS
 
     result = simulate(Scenario.from_mapping(nodes=5, e0=0.3, rounds=4), seed=1)
     config = result.config

@@ -8,8 +8,8 @@ import shutil
 import pandas as pd
 import pytest
 
-from wsnmec.scenario import Scenario
-from wsnmec.simulation import simulate
+from wsnmec.sim.scenario import Scenario
+from wsnmec.sim.simulation import simulate
 from wsnmec.study import cache as cache_module
 from wsnmec.study.cache import CacheError, TaskCache, TaskResult, read_task, task_config, task_key, write_task
 

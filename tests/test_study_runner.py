@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from wsnmec import cli
-from wsnmec.metrics import mean_ci
+from wsnmec.sim.metrics import mean_ci
 from wsnmec.study import runner
 from wsnmec.study.cache import read_task, task_key
 from wsnmec.study.runner import StudyRunError, compute_task, expand_tasks, run_study, summary_table
@@ -78,7 +78,7 @@ def test_run_writes_long_form_tables_and_every_task(tiny):
     # the rows of a task are the simulator's rows for that scenario and seed
     spec = load_study(path)
     task = expand_tasks(spec)[4]
-    from wsnmec.simulation import simulate
+    from wsnmec.sim.simulation import simulate
 
     direct = simulate(task.scenario, seed=task.seed, replicas=1, workers=1)
     mine = rounds[rounds["task"] == task.key].reset_index(drop=True)

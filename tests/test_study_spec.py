@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from wsnmec import cli
 from wsnmec.errors import ParameterError
-from wsnmec.seeding import replica_seeds
+from wsnmec.sim.seeding import replica_seeds
 from wsnmec.study.runner import expand_tasks
 from wsnmec.study.spec import find_studies, load_study, resolve_study_file
 

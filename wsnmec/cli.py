@@ -115,9 +115,9 @@ def _progress_bar(enabled: bool, total: int | None):
 def run(out, as_json, seed, replicas, workers, **parameters):
     """Simulate the lifetime of a clustered sensor network and summarise FND/HND/LND."""
     from .errors import check_int
-    from .report import check_output_dir, run_json, summary_text, write_run
-    from .scenario import MAX_REPLICAS, Scenario
-    from .seeding import check_seed, fresh_seed
+    from .sim.report import check_output_dir, run_json, summary_text, write_run
+    from .sim.scenario import MAX_REPLICAS, Scenario
+    from .sim.seeding import check_seed, fresh_seed
 
     scenario = Scenario.from_mapping({k: v for k, v in parameters.items() if v is not None})
     seed = fresh_seed() if seed is None else check_seed(seed, "--seed")
@@ -126,7 +126,7 @@ def run(out, as_json, seed, replicas, workers, **parameters):
     if out is not None:
         check_output_dir(out, "--out")
 
-    from .simulation import simulate
+    from .sim.simulation import simulate
 
     # Until all nodes are dead the number of rounds is unknown: the bar then counts rounds without a total.
     total = None if scenario.rounds is None else scenario.rounds * replicas
@@ -198,7 +198,7 @@ def offload(model_name, devices, tasks, frames, networks, seed, dataset, params,
     from .errors import check_float, check_int
     from .io import write_json, write_parquet
     from .offload.online import run_experiment
-    from .seeding import check_seed, fresh_seed
+    from .sim.seeding import check_seed, fresh_seed
 
     seed = fresh_seed() if seed is None else check_seed(seed, "--seed")
     learner_options = {
@@ -263,7 +263,7 @@ def _check_jobs(jobs):
 
 def _check_dirs(**options):
     """Fail early (exit 2) when a directory option names a file or a place that cannot be created."""
-    from .report import check_output_dir
+    from .sim.report import check_output_dir
 
     for option, path in options.items():
         check_output_dir(path, option)

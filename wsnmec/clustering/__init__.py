@@ -2,8 +2,8 @@
 
 One module per protocol: :mod:`.direct` (no clustering), :mod:`.leach` and :mod:`.ileach` (LEACH-DCHS).
 Each exposes a compiled ``elect_*`` function with the same signature, which the round kernel
-(:mod:`wsnmec.kernel`) calls; an externally chosen cluster-head mask can instead be passed straight to
-:func:`wsnmec.kernel.account_round`.
+(:mod:`wsnmec.sim.kernel`) calls; an externally chosen cluster-head mask can instead be passed straight to
+:func:`wsnmec.sim.kernel.account_round`.
 """
 
 from .leach import epoch_length, leach_threshold

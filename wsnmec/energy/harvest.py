@@ -34,7 +34,7 @@ has spent down to the capacity). ``harvested`` in the outputs counts ``stored_i`
 added, so that ``initial + harvested - consumed = residual`` holds exactly.
 
 Random draws happen in node order, one per harvesting node for ``bernoulli`` and ``markov``, none for the
-other models; they come before the election draws of the same round (see :mod:`wsnmec.kernel`).
+other models; they come before the election draws of the same round (see :mod:`wsnmec.sim.kernel`).
 
 The Bernoulli and two-state Markov (Gilbert-Elliott-type) sources are the usual stochastic replenishment
 models of energy-harvesting WSN studies, e.g. [1]_; the clipped-sine solar profile is a simple diurnal
@@ -49,11 +49,73 @@ References
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
 
-from ..scenario import HarvestSpec
+from ..errors import ParameterError, check_float
+
+HARVEST_KINDS = {
+    # kind: (parameter names, units)
+    "none": ((), ()),
+    "constant": (("energy",), ("J/round",)),
+    "bernoulli": (("energy", "probability"), ("J", "1")),
+    "markov": (("energy_good", "energy_bad", "p_good_to_bad", "p_bad_to_good"), ("J", "J", "1", "1")),
+    "solar": (("peak_energy", "period"), ("J", "rounds")),
+}
+HARVEST_SYNTAX = "none, constant:J, bernoulli:J,Q, markov:J_GOOD,J_BAD,P_GOOD_TO_BAD,P_BAD_TO_GOOD or solar:J_PEAK,PERIOD"
+
+
+@dataclass(frozen=True)
+class HarvestSpec:
+    """An energy-replenishment model and its parameters.
+
+    Parameters
+    ----------
+    kind : str
+        ``none``, ``constant``, ``bernoulli``, ``markov`` or ``solar``.
+    params : tuple of float
+        ``constant``: energy [J] per round. ``bernoulli``: energy H [J], probability q per round.
+        ``markov``: harvest in the good and bad state [J/round], P(good->bad), P(bad->good).
+        ``solar``: peak energy P_peak [J/round], period [rounds]; round r yields
+        ``P_peak * max(0, sin(2 pi r / period))`` [J].
+    """
+
+    kind: str = "none"
+    params: tuple[float, ...] = ()
+
+    @classmethod
+    def parse(cls, spec, parameter: str = "--harvest") -> "HarvestSpec":
+        """Parse ``kind[:v1,v2,...]`` (see :data:`HARVEST_SYNTAX`)."""
+        if isinstance(spec, HarvestSpec):
+            return spec
+        if not isinstance(spec, str) or not spec.strip():
+            raise ParameterError(parameter, f"must be {HARVEST_SYNTAX}; got {spec!r}")
+        kind, _, rest = spec.strip().partition(":")
+        kind = kind.strip().lower()
+        if kind not in HARVEST_KINDS:
+            raise ParameterError(parameter, f"must be {HARVEST_SYNTAX}; got {spec!r}")
+        names, _units = HARVEST_KINDS[kind]
+        values = [v.strip() for v in rest.split(",")] if rest.strip() else []
+        if len(values) != len(names):
+            raise ParameterError(
+                parameter, f"{kind} takes {len(names)} value(s) ({HARVEST_SYNTAX}); got {spec!r}"
+            )
+        parsed = []
+        for name, value in zip(names, values):
+            if name.startswith("p_") or name == "probability":
+                parsed.append(check_float(f"{parameter} {kind} {name}", value, 0.0, 1.0))
+            elif name == "period":
+                parsed.append(check_float(f"{parameter} {kind} {name}", value, 0.0, min_inclusive=False))
+            else:
+                parsed.append(check_float(f"{parameter} {kind} {name}", value, 0.0))
+        return cls(kind, tuple(parsed))
+
+    def __str__(self) -> str:
+        if self.kind == "none":
+            return "none"
+        return f"{self.kind}:" + ",".join(repr(float(v)) for v in self.params)
 
 #: Integer codes of the harvest models as the compiled kernel sees them.
 HARVEST_CODES: dict[str, int] = {"none": 0, "constant": 1, "bernoulli": 2, "markov": 3, "solar": 4}
@@ -118,7 +180,7 @@ def harvest_round(rng, kind, params, round_number, energy, capacity, alive, mark
     kind : int
         Model code (:data:`HARVEST_CODES`).
     params : float64[4]
-        Model parameters as in :class:`~wsnmec.scenario.HarvestSpec` (energies [J], probabilities,
+        Model parameters as in :class:`HarvestSpec` (energies [J], probabilities,
         period [rounds]).
     round_number : int
         Current round r, counted from 1.

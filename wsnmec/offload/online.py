@@ -305,7 +305,7 @@ def run_experiment(
     result : dict
         ``{"config": {...}, "test_frames": int, "policies": {...}}`` (JSON-ready).
     """
-    from ..seeding import check_seed
+    from ..sim.seeding import check_seed
     from . import make_model
     from .datasets import load_ddlo
 

@@ -55,10 +55,7 @@ def task_config(scenario, seed: int) -> dict:
 
 
 #: The modules whose code decides a task's result (paths relative to the wsnmec package).
-SIMULATOR_SOURCES = (
-    "kernel.py", "simulation.py", "scenario.py", "deployment.py", "seeding.py", "metrics.py",
-    "energy", "clustering",
-)
+SIMULATOR_SOURCES = ("sim", "energy", "clustering", "offload", "learn", "errors.py")
 
 
 @functools.lru_cache(maxsize=1)
@@ -72,6 +69,8 @@ def simulator_fingerprint() -> str:
     digest = hashlib.sha256()
     for name in SIMULATOR_SOURCES:
         path = package / name
+        if not path.exists():
+            continue
         files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
         for file in files:
             digest.update(file.relative_to(package).as_posix().encode("utf-8") + b"\0")

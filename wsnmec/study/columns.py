@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
-#: Per-round columns of :class:`wsnmec.simulation.SimulationResult.rounds` a ``line`` figure may plot:
+#: Per-round columns of :class:`wsnmec.sim.simulation.SimulationResult.rounds` a ``line`` figure may plot:
 #: name -> (axis label with unit, padding rule after the run ended: "last" holds the final state, "zero"
 #: means nothing happens any more, e.g. a per-round flow).
 ROUND_COLUMNS: dict[str, tuple[str, str]] = {

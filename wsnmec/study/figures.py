@@ -34,7 +34,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from ..io import atomic_path  # noqa: E402
-from ..scenario import PROTOCOLS  # noqa: E402
+from ..sim.scenario import PROTOCOLS  # noqa: E402
 from .columns import METRIC_SHORT, ROUND_COLUMNS, add_derived_columns, label  # noqa: E402
 from .spec import FigureSpec, StudySpec  # noqa: E402
 

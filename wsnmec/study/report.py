@@ -15,7 +15,7 @@ import pandas as pd
 
 from .. import __version__
 from ..io import write_text
-from ..seeding import replica_seeds
+from ..sim.seeding import replica_seeds
 from .columns import METRIC_SHORT, add_derived_columns, label
 from .figures import BOOTSTRAP_SEED, N_BOOT, _levels, padded_rounds
 from .spec import FigureSpec

@@ -40,8 +40,8 @@ import pandas as pd
 from .. import __version__
 from ..errors import ParameterError
 from ..io import write_json, write_parquet
-from ..scenario import Scenario
-from ..seeding import replica_seeds
+from ..sim.scenario import Scenario
+from ..sim.seeding import replica_seeds
 from .cache import TaskCache, TaskResult, task_config, task_key
 from .spec import StudySpec
 
@@ -129,7 +129,7 @@ def compute_task(scenario: Scenario, seed: int) -> tuple[TaskResult, float]:
 
     Returns the result and the wall-clock time it took [s].
     """
-    from ..simulation import simulate
+    from ..sim.simulation import simulate
 
     start = time.perf_counter()
     result = simulate(scenario, seed=seed, replicas=1, workers=1)
@@ -475,7 +475,7 @@ def summary_table(summary: pd.DataFrame, spec: StudySpec, confidence: float = 0.
     Columns: the swept parameters, ``seeds``, and for each metric ``<m>_mean``, ``<m>_low``, ``<m>_high``
     and ``<m>_reached`` (seeds in which it was reached; the mean is over those).
     """
-    from ..metrics import mean_ci
+    from ..sim.metrics import mean_ci
 
     names = list(spec.grid)
     rows = []

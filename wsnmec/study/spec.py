@@ -4,7 +4,7 @@ A study is a TOML file::
 
     title = "Alive nodes vs round in the classic scenario"
     description = "Optional longer text."
-    seed = 1              # study seed; the task seeds are wsnmec.seeding.replica_seeds(seed, seeds)
+    seed = 1              # study seed; the task seeds are wsnmec.sim.seeding.replica_seeds(seed, seeds)
     seeds = 30            # seeds per grid point (the same seeds at every grid point)
     scale_field = false   # true: scale the field with the node count to keep nodes / area of [base]
 
@@ -45,8 +45,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import ParameterError
-from ..scenario import Scenario
-from ..seeding import MAX_SEED
+from ..sim.scenario import Scenario
+from ..sim.seeding import MAX_SEED
 from .columns import DERIVED_COLUMNS, ROUND_COLUMNS, SUMMARY_METRICS
 
 #: Figure kinds a study may declare (drawn by :data:`wsnmec.study.figures.FIGURE_KINDS`).

@@ -1,9 +1,9 @@
 """Turning a simulation result into what a user sees: the ``--json`` object, the readable summary and the
 ``--out`` files of ``wsnmec run``.
 
-Everything here reads the tables of a :class:`~wsnmec.simulation.SimulationResult` (``config``, ``rounds``,
+Everything here reads the tables of a :class:`~wsnmec.sim.simulation.SimulationResult` (``config``, ``rounds``,
 ``summary``); nothing is recomputed that the tables do not hold, except the mean and 95 % confidence
-interval of the lifetime metrics over replicas (:func:`wsnmec.metrics.mean_ci`).
+interval of the lifetime metrics over replicas (:func:`wsnmec.sim.metrics.mean_ci`).
 
 Output files of ``--out DIR`` (see :data:`RUN_FILES`):
 
@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import io
-from .errors import ParameterError
+from .. import io
+from ..errors import ParameterError
 from .metrics import mean_ci
 
 #: Files written by ``wsnmec run --out DIR``, in writing order.
@@ -201,7 +201,7 @@ def summary_text(result, confidence: float = 0.95) -> str:
 
     Per replica: its seed, FND, HND, LND (``-`` when not reached), rounds simulated and the energies [J];
     then the mean of FND, HND and LND over the replicas that reached them with a Student-t confidence
-    interval (:func:`wsnmec.metrics.mean_ci`) and sample standard deviation, and the mean energies.
+    interval (:func:`wsnmec.sim.metrics.mean_ci`) and sample standard deviation, and the mean energies.
     """
     config = result.config
     records = replica_records(result)

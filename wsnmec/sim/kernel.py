@@ -83,12 +83,12 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from .clustering.direct import elect_direct
-from .clustering.ileach import elect_ileach
-from .clustering.leach import elect_leach
-from .energy.harvest import harvest_round
-from .energy.radio import RadioModel, amplifier_energy_jit, tx_energy_jit
-from .errors import ParameterError
+from ..clustering.direct import elect_direct
+from ..clustering.ileach import elect_ileach
+from ..clustering.leach import elect_leach
+from ..energy.harvest import harvest_round
+from ..energy.radio import RadioModel, amplifier_energy_jit, tx_energy_jit
+from ..errors import ParameterError
 
 SEMANTICS_CODES: dict[str, int] = {"clean": 0, "matlab": 1}
 CLEAN = 0

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import ParameterError
+from ..errors import ParameterError
 from .scenario import Scenario, advanced_count, check_energy_limits
 
 __all__ = ["CSV_COLUMNS", "Deployment", "advanced_count", "deploy", "read_positions", "read_positions_file"]

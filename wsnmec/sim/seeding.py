@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import ParameterError
+from ..errors import ParameterError
 
 #: Seeds are non-negative integers below 2**63, so they fit a signed 64-bit column in Parquet.
 MAX_SEED = 2**63 - 1

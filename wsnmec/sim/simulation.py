@@ -1,12 +1,12 @@
 """Public simulation API: run replicas of a scenario and return tables.
 
->>> from wsnmec.scenario import Scenario
->>> from wsnmec.simulation import simulate
+>>> from wsnmec.sim.scenario import Scenario
+>>> from wsnmec.sim.simulation import simulate
 >>> result = simulate(Scenario(nodes=50, rounds=20), seed=1, replicas=2)   # doctest: +SKIP
 >>> result.summary[["replica", "seed", "fnd", "hnd", "lnd"]]                # doctest: +SKIP
 
 Replica i uses ``numpy.random.default_rng(replica_seeds(seed, K)[i])`` for all of its draws (deployment,
-harvesting, election; order in :mod:`wsnmec.kernel`), so its recorded seed run with ``replicas=1``
+harvesting, election; order in :mod:`wsnmec.sim.kernel`), so its recorded seed run with ``replicas=1``
 reproduces it exactly. Replicas run in parallel threads; the compiled kernel releases the GIL.
 """
 
@@ -21,11 +21,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import __version__
-from .clustering import PROTOCOL_CODES, epoch_length
+from .. import __version__
+from ..clustering import PROTOCOL_CODES, epoch_length
 from .deployment import deploy
-from .energy.harvest import can_ever_harvest, harvest_code
-from .errors import ParameterError, check_int
+from ..energy.harvest import can_ever_harvest, harvest_code
+from ..errors import ParameterError, check_int
 from .kernel import (
     FLOAT_COLUMNS,
     INT_COLUMNS,
@@ -146,7 +146,7 @@ def simulate(scenario: Scenario, seed: int | None = None, replicas: int = 1, *,
     seed : int, optional
         User seed (non-negative, < 2**63); a fresh one is drawn and recorded when None.
     replicas : int
-        Number of replicas K in [1, :data:`wsnmec.scenario.MAX_REPLICAS`]; replica i uses ``replica_seeds(seed, K)[i]``.
+        Number of replicas K in [1, :data:`wsnmec.sim.scenario.MAX_REPLICAS`]; replica i uses ``replica_seeds(seed, K)[i]``.
     workers : int, optional
         Threads running replicas in parallel (default: all cores).
     progress : callable, optional
@@ -158,7 +158,7 @@ def simulate(scenario: Scenario, seed: int | None = None, replicas: int = 1, *,
     SimulationResult
     """
     if not isinstance(scenario, Scenario):
-        raise ParameterError("scenario", f"must be a wsnmec.scenario.Scenario, got {type(scenario).__name__}")
+        raise ParameterError("scenario", f"must be a wsnmec.sim.scenario.Scenario, got {type(scenario).__name__}")
     seed = fresh_seed() if seed is None else check_seed(seed)
     replicas = check_int("--replicas", replicas, 1, MAX_REPLICAS)
     workers = (os.cpu_count() or 1) if workers is None else check_int("workers", workers, 1)

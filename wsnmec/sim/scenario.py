@@ -16,21 +16,12 @@ import math
 import os
 from dataclasses import asdict, dataclass, fields
 
-from .energy.radio import RADIO_PRESETS, RadioModel, radio_model
-from .errors import ParameterError, check_choice, check_float, check_int
+from ..energy.harvest import HARVEST_KINDS, HARVEST_SYNTAX, HarvestSpec
+from ..energy.radio import RADIO_PRESETS, RadioModel, radio_model
+from ..errors import ParameterError, check_choice, check_float, check_int
 
 PROTOCOLS = ("direct", "leach", "ileach")
 SEMANTICS = ("clean", "matlab")
-HARVEST_KINDS = {
-    # kind: (parameter names, units)
-    "none": ((), ()),
-    "constant": (("energy",), ("J/round",)),
-    "bernoulli": (("energy", "probability"), ("J", "1")),
-    "markov": (("energy_good", "energy_bad", "p_good_to_bad", "p_bad_to_good"), ("J", "J", "1", "1")),
-    "solar": (("peak_energy", "period"), ("J", "rounds")),
-}
-HARVEST_SYNTAX = "none, constant:J, bernoulli:J,Q, markov:J_GOOD,J_BAD,P_GOOD_TO_BAD,P_BAD_TO_GOOD or solar:J_PEAK,PERIOD"
-
 #: Radio constants a scenario may override (see :func:`wsnmec.energy.radio.radio_model`).
 RADIO_CONSTANTS = ("e_elec", "eps_fs", "eps_mp", "e_da", "d0")
 
@@ -38,7 +29,7 @@ RADIO_CONSTANTS = ("e_elec", "eps_fs", "eps_mp", "e_da", "d0")
 MAX_ROUNDS = 100_000
 
 #: Largest ``--nodes``. A replica holds about 200 bytes per node while it runs (positions, energies,
-#: flags, per-round scratch and the nearest-cluster-head grid; see :class:`wsnmec.kernel.Workspace`), so
+#: flags, per-round scratch and the nearest-cluster-head grid; see :class:`wsnmec.sim.kernel.Workspace`), so
 #: 10^8 nodes need about 20 GB per replica running at once.
 MAX_NODES = 100_000_000
 
@@ -52,57 +43,6 @@ MIN_P = 1e-9
 def option_name(key: str) -> str:
     """The command-line option of a scenario field: ``packet_bits`` -> ``--packet-bits``."""
     return "--" + key.replace("_", "-")
-
-
-@dataclass(frozen=True)
-class HarvestSpec:
-    """An energy-replenishment model and its parameters.
-
-    Parameters
-    ----------
-    kind : str
-        ``none``, ``constant``, ``bernoulli``, ``markov`` or ``solar``.
-    params : tuple of float
-        ``constant``: energy [J] per round. ``bernoulli``: energy H [J], probability q per round.
-        ``markov``: harvest in the good and bad state [J/round], P(good->bad), P(bad->good).
-        ``solar``: peak energy P_peak [J/round], period [rounds]; round r yields
-        ``P_peak * max(0, sin(2 pi r / period))`` [J].
-    """
-
-    kind: str = "none"
-    params: tuple[float, ...] = ()
-
-    @classmethod
-    def parse(cls, spec, parameter: str = "--harvest") -> "HarvestSpec":
-        """Parse ``kind[:v1,v2,...]`` (see :data:`HARVEST_SYNTAX`)."""
-        if isinstance(spec, HarvestSpec):
-            return spec
-        if not isinstance(spec, str) or not spec.strip():
-            raise ParameterError(parameter, f"must be {HARVEST_SYNTAX}; got {spec!r}")
-        kind, _, rest = spec.strip().partition(":")
-        kind = kind.strip().lower()
-        if kind not in HARVEST_KINDS:
-            raise ParameterError(parameter, f"must be {HARVEST_SYNTAX}; got {spec!r}")
-        names, _units = HARVEST_KINDS[kind]
-        values = [v.strip() for v in rest.split(",")] if rest.strip() else []
-        if len(values) != len(names):
-            raise ParameterError(
-                parameter, f"{kind} takes {len(names)} value(s) ({HARVEST_SYNTAX}); got {spec!r}"
-            )
-        parsed = []
-        for name, value in zip(names, values):
-            if name.startswith("p_") or name == "probability":
-                parsed.append(check_float(f"{parameter} {kind} {name}", value, 0.0, 1.0))
-            elif name == "period":
-                parsed.append(check_float(f"{parameter} {kind} {name}", value, 0.0, min_inclusive=False))
-            else:
-                parsed.append(check_float(f"{parameter} {kind} {name}", value, 0.0))
-        return cls(kind, tuple(parsed))
-
-    def __str__(self) -> str:
-        if self.kind == "none":
-            return "none"
-        return f"{self.kind}:" + ",".join(repr(float(v)) for v in self.params)
 
 
 def advanced_count(nodes: int, fraction: float) -> int:
