@@ -39,7 +39,7 @@ from numba import njit
 from ..errors import ParameterError, check_float, check_int
 from ..learn import Adam, ReplayMemory, StackedMLP, order_preserving_into, sigmoid
 from ..learn import order_preserving as _order_preserving
-from .kernels import score
+from .dispatch import score
 
 #: Quantization modes: one thresholded candidate per network, or DROO's order-preserving candidates.
 QUANTIZATIONS = ("threshold", "order-preserving")
