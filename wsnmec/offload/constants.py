@@ -5,7 +5,7 @@ dispatch table (:mod:`.dispatch`), which imports every family, is imported by no
 """
 
 #: Model family -> kernel id (``OffloadModel.kind``); :mod:`.dispatch` branches on these.
-MODEL_KINDS = {"mumt": 0, "wsn-ch": 1}
+MODEL_KINDS = {"mumt": 0, "wsn-ch": 1, "wpmec": 2}
 
 #: Columns of the per-decision scratch array ``work`` used by ``gray_init``/``gray_flip``.
 WORK_COLUMNS = 4

@@ -21,9 +21,11 @@ from numba import njit
 
 from .constants import MODEL_KINDS
 from .mumt import mumt_gray_flip, mumt_gray_init, mumt_score
+from .wpmec import wpmec_gray_flip, wpmec_gray_init, wpmec_score
 from .wsn_ch import wsn_ch_gray_flip, wsn_ch_gray_init, wsn_ch_score
 
 _MUMT = MODEL_KINDS["mumt"]
+_WPMEC = MODEL_KINDS["wpmec"]
 
 
 @njit(cache=True)
@@ -31,6 +33,8 @@ def score(kind, state, decision, params):
     """Utility of one decision for model family ``kind``."""
     if kind == _MUMT:
         return mumt_score(state, decision, params)
+    if kind == _WPMEC:
+        return wpmec_score(state, decision, params)
     return wsn_ch_score(state, decision, params)
 
 
@@ -39,6 +43,8 @@ def gray_init(kind, state, params, work, acc):
     """Gray-code setup for the all-zero decision; returns its utility."""
     if kind == _MUMT:
         return mumt_gray_init(state, params, work, acc)
+    if kind == _WPMEC:
+        return wpmec_gray_init(state, params, work, acc)
     return wsn_ch_gray_init(state, params, work, acc)
 
 
@@ -47,4 +53,6 @@ def gray_flip(kind, work, params, acc, j, bit):
     """Set decision j to bit; returns the new utility (O(1))."""
     if kind == _MUMT:
         return mumt_gray_flip(work, params, acc, j, bit)
+    if kind == _WPMEC:
+        return wpmec_gray_flip(work, params, acc, j, bit)
     return wsn_ch_gray_flip(work, params, acc, j, bit)
