@@ -12,10 +12,12 @@ network from its own draws, in layer order, from the caller's Generator):
 
 - ``"he-glorot"`` (default): He-normal ``N(0, 2/fan_in)`` for hidden layers [1]_, Glorot-normal
   ``N(0, 2/(fan_in + fan_out))`` for the output layer [2]_;
-- ``"lecun"``: ``N(0, 1/fan_in)`` for every layer (the DDLO / DROO codes' scale);
+- ``"lecun"``: ``N(0, 1/fan_in)`` (variance) for every layer [4]_;
+- ``"inverse-input"``: standard deviation ``1/n_in`` (the network's input width) for every layer, as the
+  DDLO and DROO reference codes initialise (``tf.random_normal_initializer(0, 1/net[0])``);
 
-biases zero. Optional batch normalization [3]_ of the first hidden layer's pre-activations: batch
-statistics (biased variance) in training, which also update running averages with momentum 0.9; the
+biases ``bias_init`` (default 0; DROO's code uses 0.1). Optional batch normalization [3]_ of the first
+hidden layer's pre-activations: batch statistics (biased variance) in training, which also update running averages with momentum 0.9; the
 running averages when predicting; epsilon 1e-5.
 
 Binary cross-entropy on the logits z of a network over a batch (X, Y) of B samples and n outputs is the
@@ -28,6 +30,8 @@ References
 .. [2] X. Glorot, Y. Bengio, "Understanding the difficulty of training deep feedforward neural networks",
    AISTATS 2010.
 .. [3] S. Ioffe, C. Szegedy, "Batch normalization", ICML 2015.
+.. [4] Y. LeCun, L. Bottou, G. Orr, K.-R. Mueller, "Efficient BackProp", in Neural Networks: Tricks of
+   the Trade, Springer 1998.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ import numpy as np
 from ..errors import ParameterError, check_int
 
 #: Weight initialisations by name.
-INITIALIZATIONS = ("he-glorot", "lecun")
+INITIALIZATIONS = ("he-glorot", "lecun", "inverse-input")
 #: Batch-norm constants: running-average momentum (old weight, new weight) and variance epsilon.
 BN_MOMENTUM = 0.9
 BN_NEW_WEIGHT = 0.1  # written out: 1 - 0.9 is 0.09999999999999998 in binary floating point
@@ -77,7 +81,9 @@ class StackedMLP:
     batch_norm : bool
         Batch-normalize the first hidden layer (needs at least one hidden layer).
     init : str
-        ``"he-glorot"`` or ``"lecun"`` (module Notes).
+        ``"he-glorot"``, ``"lecun"`` or ``"inverse-input"`` (module Notes).
+    bias_init : float
+        Initial value of every bias.
     rng : numpy.random.Generator
         Source of the initial weights.
     max_units : int
@@ -89,7 +95,7 @@ class StackedMLP:
     """
 
     def __init__(self, n_in, hidden, n_out, *, networks=1, batch_norm=False, init="he-glorot",
-                 rng: np.random.Generator, max_units: int = 4096):
+                 bias_init: float = 0.0, rng: np.random.Generator, max_units: int = 4096):
         self.n_in = check_int("n_in", n_in, 1, max_units)
         self.hidden = tuple(check_int("hidden", h, 1, max_units) for h in hidden)
         self.n_out = check_int("n_out", n_out, 1, max_units)
@@ -100,6 +106,7 @@ class StackedMLP:
         if init not in INITIALIZATIONS:
             raise ParameterError("init", f"must be one of {', '.join(INITIALIZATIONS)}; got {init!r}")
         self.init = init
+        self.bias_init = float(bias_init)
         sizes = self.layers
         K = self.networks
         self.weights = []
@@ -108,10 +115,12 @@ class StackedMLP:
             last = layer == len(sizes) - 2
             if init == "lecun":
                 std = np.sqrt(1.0 / fan_in)
+            elif init == "inverse-input":
+                std = 1.0 / sizes[0]
             else:
                 std = np.sqrt(2.0 / (fan_in + fan_out)) if last else np.sqrt(2.0 / fan_in)
             self.weights.append(rng.standard_normal((K, fan_in, fan_out)) * std)
-            self.biases.append(np.zeros((K, 1, fan_out)))
+            self.biases.append(np.full((K, 1, fan_out), self.bias_init))
         h1 = sizes[1]
         self.bn_gamma = np.ones((K, 1, h1))
         self.bn_beta = np.zeros((K, 1, h1))
@@ -126,7 +135,7 @@ class StackedMLP:
     def architecture(self) -> dict:
         """JSON-ready description (recorded in saved models)."""
         return {"layers": self.layers, "networks": self.networks, "batch_norm": self.batch_norm,
-                "init": self.init, "hidden_activation": "relu", "output": "logits"}
+                "init": self.init, "bias_init": self.bias_init, "hidden_activation": "relu", "output": "logits"}
 
     def parameters(self) -> list[np.ndarray]:
         """The trained arrays (updated in place by an optimizer): weights, biases, then gamma, beta."""

@@ -78,7 +78,7 @@ def load_model(path, name: str = "model") -> SavedModel:
         arch = metadata["architecture"]
         layers = [int(v) for v in arch["layers"]]
         net = StackedMLP(layers[0], layers[1:-1], layers[-1], networks=int(arch["networks"]),
-                         batch_norm=bool(arch["batch_norm"]), init=arch.get("init", "he-glorot"),
+                         batch_norm=bool(arch["batch_norm"]), init=arch.get("init", "he-glorot"), bias_init=float(arch.get("bias_init", 0.0)),
                          rng=np.random.default_rng(0))
     except (ValueError, KeyError, TypeError, IndexError) as exc:
         raise ParameterError(name, f"{str(path)!r} has unreadable metadata ({type(exc).__name__}: {exc})") from None

@@ -5,7 +5,7 @@ Models (:mod:`.mumt`, :mod:`.wsn_ch`, :mod:`.wpmec`) score batches of binary dec
 learner frame by frame and compares it with the baselines. See :mod:`.models` for the conventions.
 """
 
-from .datasets import DDLODataset, load_ddlo
+from .datasets import DDLODataset, DROODataset, load_ddlo, load_droo
 from .ddlo import DDLO, QUANTIZATIONS, quantize
 from .models import OffloadModel, normalized_utility
 from .mumt import MUMT_DEFAULTS, mumt_model
@@ -66,8 +66,8 @@ def make_model(name: str, devices: int, tasks: int = 1, **overrides) -> OffloadM
 
 
 __all__ = [
-    "BASELINES", "DDLO", "DDLODataset", "MODELS", "MUMT_DEFAULTS", "OffloadModel", "QUANTIZATIONS",
+    "BASELINES", "DDLO", "DDLODataset", "DROODataset", "MODELS", "MUMT_DEFAULTS", "OffloadModel", "QUANTIZATIONS",
     "WPMEC_DEFAULTS", "WSN_CH_DEFAULTS", "all_local", "all_offload", "compare_policies", "coordinate_descent", "exact",
-    "greedy", "load_ddlo", "make_model", "model_parameters", "mumt_model", "normalized_utility", "quantize", "random_policy",
+    "greedy", "load_ddlo", "load_droo", "make_model", "model_parameters", "mumt_model", "normalized_utility", "quantize", "random_policy",
     "run_online", "wpmec_allocation", "wpmec_model", "wpmec_states", "wsn_ch_breakdown", "wsn_ch_model", "wsn_ch_state_from_round",
 ]

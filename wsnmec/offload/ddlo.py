@@ -56,6 +56,70 @@ MAX_BATCH = 8192
 MAX_ACTIVATION_VALUES = 50_000_000  # networks x batch x widest layer (one training activation array)
 
 
+#: The learner's defaults (``networks`` is K; ``candidates`` may be ``"n"``: one per decision).
+LEARNER_DEFAULTS = {
+    "networks": 3,
+    "learning_rate": 0.01,
+    "memory_size": 1024,
+    "batch_size": 128,
+    "train_interval": 10,
+    "training_start": None,
+    "batch_norm": False,
+    "quantization": "threshold",
+    "candidates": 1,
+    "input_scale": 10.0,
+    "init": "he-glorot",
+    "bias_init": 0.0,
+    "beta1": 0.9,
+    "adaptive_k": 0,
+    "train_through_test": False,
+}
+
+#: The published codes' own settings, to compare with their numbers (``--preset``).
+#:
+#: ``ddlo`` -- Huang et al.'s DDLO code (github.com/revenol/DDLO, ``memory.py``/``main.py``): K = 3
+#: networks [n, 120, 80, n], one thresholded candidate each, Adam(0.01, beta1 = 0.09), weights with
+#: standard deviation 1/n_in in every layer, zero biases, memory 1024, batch 128, training every 10
+#: frames once 512 entries are stored, training continuing through the test frames, input ``10 D - 200``
+#: (= input scale 100 on mumt's features ``(D - 20)/10``).
+#: ``droo`` -- DROO's code (github.com/revenol/DROO, ``memory.py``/``main.py``): one network [N, 120, 80,
+#: N], order-preserving quantization with K = N candidates and adaptive K every 32 frames, Adam(0.01,
+#: beta1 = 0.09), standard deviation 1/N, biases 0.1, memory 1024, batch 128, training every 10 frames
+#: from the start, through the test frames; input 1e6 h (wpmec's features, input scale 1).
+LEARNER_PRESETS = {
+    "ddlo": {
+        "networks": 3, "learning_rate": 0.01, "memory_size": 1024, "batch_size": 128, "train_interval": 10,
+        "training_start": 512, "batch_norm": False, "quantization": "threshold", "candidates": 1,
+        "input_scale": 100.0, "init": "inverse-input", "bias_init": 0.0, "beta1": 0.09, "adaptive_k": 0,
+        "train_through_test": True,
+    },
+    "droo": {
+        "networks": 1, "learning_rate": 0.01, "memory_size": 1024, "batch_size": 128, "train_interval": 10,
+        "training_start": 1, "batch_norm": False, "quantization": "order-preserving", "candidates": "n",
+        "input_scale": 1.0, "init": "inverse-input", "bias_init": 0.1, "beta1": 0.09, "adaptive_k": 32,
+        "train_through_test": True,
+    },
+}
+
+
+def learner_settings(preset: str | None = None, **explicit) -> dict:
+    """The learner's settings: ``explicit`` values (None = not given) over the preset over the defaults.
+
+    Unknown preset names raise :class:`ParameterError` listing the valid ones.
+    """
+    if preset is not None and preset not in LEARNER_PRESETS:
+        raise ParameterError("--preset", f"unknown preset {preset!r}; valid presets: {', '.join(LEARNER_PRESETS)}")
+    out = dict(LEARNER_DEFAULTS)
+    if preset is not None:
+        out.update(LEARNER_PRESETS[preset])
+    for key, value in explicit.items():
+        if key not in LEARNER_DEFAULTS and key != "hidden":
+            raise ParameterError(key, f"is not a learner setting; valid: {', '.join(LEARNER_DEFAULTS)}")
+        if value is not None:
+            out[key] = value
+    return out
+
+
 class DDLO:
     """K stacked NumPy MLPs proposing binary offloading decisions, trained from a shared replay memory.
 
@@ -90,6 +154,20 @@ class DDLO:
         10. It acts as a larger step size for the first layer: on the DDLO data set (K = 3, threshold
         quantization) it raised the test-frame normalized utility from about 0.984 (scale 1) to about
         0.99 (scale 10); 100 (DDLO's own ``10 D - 200`` pretreatment) was worse with this initialisation.
+    init : str
+        Initial weights: ``"he-glorot"`` (default), ``"lecun"`` or ``"inverse-input"`` (standard
+        deviation 1/F_in in every layer, the DDLO/DROO codes'); see :mod:`wsnmec.learn.mlp`.
+    bias_init : float
+        Initial biases (default 0; DROO's code 0.1).
+    beta1 : float
+        Adam's first-moment decay (default 0.9; the DDLO/DROO codes pass 0.09).
+    adaptive_k : int
+        0 (off) or DROO's adaptive K interval: every ``adaptive_k`` decisions the candidates per network
+        become ``min(i_max + 2, n)``, i_max the largest 0-based position of a winning candidate in its
+        network's list during the interval (one spare candidate, as DROO's code), at least 1.
+        Needs order-preserving quantization.
+    train_through_test : bool
+        Keep storing and training during the test frames (the DDLO/DROO codes do); default False.
     rng : numpy.random.Generator
         The source of every random draw (initial weights, training batches).
     """
@@ -110,6 +188,11 @@ class DDLO:
         quantization: str = "threshold",
         candidates: int = 1,
         input_scale: float = 10.0,
+        init: str = "he-glorot",
+        bias_init: float = 0.0,
+        beta1: float = 0.9,
+        adaptive_k: int = 0,
+        train_through_test: bool = False,
         rng: np.random.Generator,
     ):
         self.n_features = check_int("n_features", n_features, 1, MAX_UNITS)
@@ -133,13 +216,26 @@ class DDLO:
         max_c = self.n_decisions + 1 if quantization == "order-preserving" else 1
         self.candidates = check_int("--candidates", candidates, 1, max_c)
         self.input_scale = check_float("--input-scale", input_scale, 0.0, min_inclusive=False)
+        self.beta1 = check_float("--beta1", beta1, 0.0, 1.0, max_inclusive=False)
+        self.bias_init = check_float("bias_init", bias_init)
+        self.init = init
+        self.adaptive_k = check_int("--adaptive-k", adaptive_k, 0)
+        if self.adaptive_k and quantization != "order-preserving":
+            raise ParameterError("--adaptive-k", "needs --quantization order-preserving (it adapts the candidates per network)")
+        self.train_through_test = bool(train_through_test)
         self.rng = rng
         self.net = StackedMLP(self.n_features, self.hidden, self.n_decisions, networks=self.networks,
-                              batch_norm=self.batch_norm, rng=rng, max_units=MAX_UNITS)
-        self.optimizer = Adam(self.net.parameters(), self.learning_rate)
+                              batch_norm=self.batch_norm, init=init, bias_init=self.bias_init, rng=rng,
+                              max_units=MAX_UNITS)
+        self.optimizer = Adam(self.net.parameters(), self.learning_rate, beta1=self.beta1)
         self.memory = ReplayMemory(self.memory_size, self.n_features, self.n_decisions)
         self.steps = 0
-        self._cand = np.zeros((self.networks * self.candidates, self.n_decisions), dtype=np.uint8)
+        #: Candidates per network in effect (changes with adaptive K).
+        self.k = self.candidates
+        self._k_decisions = 0
+        self._k_max_index = 0
+        buffer = max_c if self.adaptive_k else self.candidates
+        self._cand = np.zeros((self.networks * buffer, self.n_decisions), dtype=np.uint8)
         self._best = np.zeros(self.n_decisions, dtype=np.uint8)
 
     # ------------------------------------------------------------------ parameters
@@ -175,6 +271,11 @@ class DDLO:
             "quantization": self.quantization,
             "candidates_per_network": self.candidates,
             "input_scale": self.input_scale,
+            "init": self.init,
+            "bias_init": self.bias_init,
+            "beta1": self.beta1,
+            "adaptive_k": self.adaptive_k,
+            "train_through_test": self.train_through_test,
         }
 
     # ------------------------------------------------------------------ save / load
@@ -186,7 +287,7 @@ class DDLO:
         """
         from ..learn import save_model
 
-        meta = {"learner": self.config(), "steps": self.steps, **(metadata or {})}
+        meta = {"learner": self.config(), "steps": self.steps, "k": self.k, **(metadata or {})}
         return save_model(path, self.net, meta, optimizer=self.optimizer,
                           memory=self.memory if with_memory else None)
 
@@ -206,7 +307,10 @@ class DDLO:
                       batch_size=cfg["batch_size"], train_interval=cfg["train_interval"],
                       training_start=cfg["training_start"], batch_norm=cfg["batch_norm"],
                       quantization=cfg["quantization"], candidates=cfg["candidates_per_network"],
-                      input_scale=cfg["input_scale"], rng=np.random.default_rng(0))
+                      input_scale=cfg["input_scale"], init=cfg.get("init", "he-glorot"),
+                      bias_init=cfg.get("bias_init", 0.0), beta1=cfg.get("beta1", 0.9),
+                      adaptive_k=cfg.get("adaptive_k", 0), train_through_test=cfg.get("train_through_test", False),
+                      rng=np.random.default_rng(0))
         learner.rng = rng  # the initial draws above are overwritten; rng only drives future batches
         learner.net.load_state(saved.arrays)
         if "adam_t" in saved.arrays:
@@ -214,6 +318,7 @@ class DDLO:
         if "memory_stored" in saved.arrays:
             learner.memory.load_state(saved.arrays)
         learner.steps = int(saved.metadata.get("steps", 0))
+        learner.k = int(saved.metadata.get("k", learner.candidates))
         return learner
 
     # ------------------------------------------------------------------ forward
@@ -251,10 +356,17 @@ class DDLO:
             Index of the network whose candidate won.
         """
         z = self.net.predict(features_row * self.input_scale)[:, 0, :]
-        u, winner = _quantize_and_score(
-            model.kind, z, state_row, model.params, model.sense, self.candidates, self._cand, self._best
-        )
-        return self._best.copy(), u, winner // self.candidates
+        k = self.k
+        cand = self._cand if not self.adaptive_k else self._cand[:self.networks * k]
+        u, winner = _quantize_and_score(model.kind, z, state_row, model.params, model.sense, k, cand, self._best)
+        if self.adaptive_k:
+            self._k_max_index = max(self._k_max_index, winner % k)
+            self._k_decisions += 1
+            if self._k_decisions == self.adaptive_k:
+                self.k = max(1, min(self._k_max_index + 2, self.n_decisions))
+                self._k_decisions = 0
+                self._k_max_index = 0
+        return self._best.copy(), u, winner // k
 
     # ------------------------------------------------------------------ memory and training
     def remember(self, features_row, decision):
