@@ -155,7 +155,8 @@ def compare_policies(
         Compute the exact optimum when n <= exact_limit; otherwise normalize by the best utility any
         policy found on the frame and report no "optimal" policy.
     learner_options : dict, optional
-        Keyword arguments of :class:`~wsnmec.offload.ddlo.DDLO`.
+        Keyword arguments of :class:`~wsnmec.offload.ddlo.DDLO` (e.g. :func:`~wsnmec.offload.ddlo.
+        learner_settings`); a ``networks`` key there overrides ``networks``, ``candidates="n"`` means n.
 
     Returns
     -------
@@ -176,6 +177,7 @@ def compare_policies(
     test = slice(train_frames, count)
     learner_seed, random_seed = np.random.SeedSequence(seed).spawn(2)
     options = dict(learner_options or {})
+    networks = options.pop("networks", networks)  # learner_settings() dicts carry K
     if options.get("candidates") == "n":  # a preset's "one candidate per decision" (DROO's K = N)
         options["candidates"] = model.n_decisions
     learner = DDLO(model.features(states[:1]).shape[1], model.n_decisions, networks=networks,
