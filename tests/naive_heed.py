@@ -28,7 +28,8 @@ def naive_heed(rng, x, y, alive, energy, initial, c_prob, p_min, r2):
 
     Returns a dict with ``heads`` (list of bool: final CHs), ``degree`` (alive nodes other than i within
     range, for every node i), ``sent`` and ``heard`` (announcements of the Repeat phase each node sent /
-    heard from other alive nodes within range) and ``iterations``.
+    heard from other alive nodes within range), ``head_of`` (the CH each alive node joins, -1 for dead
+    nodes) and ``iterations``.
     """
     n = len(x)
     nodes = [i for i in range(n) if alive[i]]
@@ -51,23 +52,21 @@ def naive_heed(rng, x, y, alive, energy, initial, c_prob, p_min, r2):
     iterations = 0
     while running:
         iterations += 1
-        start = dict(state)  # what every node hears in this iteration: the CHs as they stand now
-        decided = {}
-        for i in sorted(running):
-            s_ch = [v for v in [i] + neighbours[i] if start[v] in (TENTATIVE, FINAL)]
+        for i in sorted(running):  # node order; each announcement is heard before the next node acts
+            s_ch = [v for v in [i] + neighbours[i] if state[v] in (TENTATIVE, FINAL)]
             announce = None
             if s_ch:
                 my_head = min(s_ch, key=cost_key)
                 if my_head == i:
                     announce = FINAL if ch_prob[i] == 1.0 else TENTATIVE
+                else:
+                    state[i] = REGULAR  # a tentative CH that found a cheaper CH gives up
             elif ch_prob[i] == 1.0:
                 announce = FINAL
             elif rng.random() <= ch_prob[i]:
                 announce = TENTATIVE
-            decided[i] = announce if announce is not None else REGULAR
-        for i, new_state in decided.items():
-            state[i] = new_state
-            if new_state != REGULAR:
+            if announce is not None:
+                state[i] = announce
                 sent[i] += 1
                 for j in neighbours[i]:
                     heard[j] += 1
@@ -76,10 +75,16 @@ def naive_heed(rng, x, y, alive, energy, initial, c_prob, p_min, r2):
             else:
                 ch_prob[i] = min(ch_prob[i] * 2.0, 1.0)
 
-    # Finalize
+    # Finalize: join the least-cost final CH within range, else become a final CH
     final = {i for i in nodes if state[i] == FINAL}
     heads = [False] * n
+    head_of = [-1] * n
     for i in nodes:
-        if i in final or not any(v in final for v in neighbours[i]):
+        candidates = [v for v in neighbours[i] if v in final]
+        if i in final or not candidates:
             heads[i] = True
-    return {"heads": heads, "degree": degree, "sent": sent, "heard": heard, "iterations": iterations}
+            head_of[i] = i
+        else:
+            head_of[i] = min(candidates, key=cost_key)
+    return {"heads": heads, "degree": degree, "sent": sent, "heard": heard, "head_of": head_of,
+            "iterations": iterations}

@@ -17,7 +17,6 @@ from wsnmec.clustering.heed import (
     build_grid,
     default_cluster_range,
     elect_heed,
-    update_degrees,
 )
 from wsnmec.clustering.optimal import optimal_cluster_count_for
 from wsnmec.clustering.registry import make_policy
@@ -65,23 +64,29 @@ def random_network(seed, n, *, lattice=False, dead_fraction=0.2, equal_energy=Fa
 def run_kernel(rng, x, y, alive, energy, initial, c_prob, p_min, cluster_range):
     n = x.shape[0]
     r2 = cluster_range * cluster_range
-    geometry, shape, cell_start, cell_node = build_grid(x, y, cluster_range)
+    grid = build_grid(x, y, cluster_range)
     degree = np.zeros(n, dtype=np.int64)
-    update_degrees(x, y, alive, np.zeros(n, dtype=np.uint8), r2, geometry, shape, cell_start, cell_node, degree)
     status = np.zeros(n, dtype=np.uint8)
     sent = np.zeros(n, dtype=np.int64)
     heard = np.zeros(n, dtype=np.int64)
-    iterations = elect_heed(rng, x, y, alive, energy, initial, c_prob, p_min, r2, geometry, shape, cell_start,
-                            cell_node, degree, status, sent, heard, np.zeros(n), np.zeros(n, dtype=np.int64),
-                            np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.uint8))
-    return {"heads": status == 2, "degree": degree, "sent": sent, "heard": heard, "iterations": iterations}
+    head_of = np.zeros(n, dtype=np.int64)
+    iterations = elect_heed(rng, x, y, alive, energy, initial, c_prob, p_min, r2, *grid, status, sent, heard,
+                            head_of, degree, np.zeros(n), np.zeros(n, dtype=np.uint8))
+    return {"heads": status == 2, "degree": degree, "sent": sent, "heard": heard, "head_of": head_of,
+            "iterations": iterations}
+
+
+def head_degrees(reference):
+    """The reference's node degrees at its final CHs, -1 elsewhere (the kernel computes only those)."""
+    return np.where(reference["heads"], reference["degree"], -1)
 
 
 def assert_same(kernel, reference, alive):
     np.testing.assert_array_equal(kernel["heads"], np.array(reference["heads"], dtype=bool))
-    np.testing.assert_array_equal(kernel["degree"], np.array(reference["degree"], dtype=np.int64))
+    np.testing.assert_array_equal(kernel["degree"], head_degrees(reference))
     np.testing.assert_array_equal(kernel["sent"], np.array(reference["sent"], dtype=np.int64))
     np.testing.assert_array_equal(kernel["heard"], np.array(reference["heard"], dtype=np.int64))
+    np.testing.assert_array_equal(kernel["head_of"], np.array(reference["head_of"], dtype=np.int64))
     if alive.any():
         assert kernel["iterations"] == reference["iterations"]
 
@@ -119,35 +124,70 @@ def test_kernel_equals_reference_hypothesis(seed, n, c_prob, cluster_range, p_mi
             dead_fraction=dead_fraction)
 
 
+def pairwise_d2(x, y):
+    dx = x[:, None] - x[None, :]
+    dy = y[:, None] - y[None, :]
+    return dx * dx + dy * dy
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_result_follows_the_paper(seed):
-    """Final CHs are alive; every alive node is a CH or within range of one; a CH that hears another final
-    CH in the Repeat phase never became final after it (no two final CHs within range unless they
-    announced in the same iteration or one was forced in Finalize)."""
-    kernel, alive, x, y = compare(seed, 200, 0.1, 15.0)
-    heads = kernel["heads"]
+    """Final CHs are alive and at least R_c apart; every alive node is a CH or within range of the CH it
+    joins, which is the least-cost CH in its range; every CH announced in the Repeat phase."""
+    cluster_range = 15.0
+    kernel, alive, x, y = compare(seed, 200, 0.1, cluster_range)
+    heads, head_of, degree = kernel["heads"], kernel["head_of"], kernel["degree"]
     assert not heads[alive == 0].any()
-    r2 = 15.0 * 15.0
-    for i in np.flatnonzero(alive):
-        d2 = (x[heads] - x[i]) ** 2 + (y[heads] - y[i]) ** 2
-        assert heads[i] or (d2 <= r2).any()
     assert 0 < heads.sum() < alive.sum()
-    assert (kernel["sent"][heads] >= 1).sum() > 0  # heads elected in the Repeat phase announced
+    in_range = pairwise_d2(x, y) <= cluster_range ** 2
+    h = np.flatnonzero(heads)
+    assert not (in_range[np.ix_(h, h)] & ~np.eye(h.size, dtype=bool)).any()
+    for i in np.flatnonzero(alive):
+        if heads[i]:
+            assert head_of[i] == i
+            continue
+        candidates = h[in_range[i, h]]
+        assert candidates.size > 0
+        assert head_of[i] == min(candidates, key=lambda v: (degree[v], v))
+    assert (head_of[alive == 0] == -1).all()
+    assert (kernel["sent"][heads] >= 1).all() and (kernel["sent"][~heads] == 0).all()
     assert kernel["iterations"] <= math.ceil(math.log2(1 / 1e-4)) + 1
 
 
-def test_probability_one_makes_every_node_final_at_once():
-    x, y, energy, initial, alive = random_network(3, 50, dead_fraction=0.0, equal_energy=True)
-    rng = np.random.default_rng(0)
-    kernel = run_kernel(rng, x, y, alive, energy, initial, 1.0, 1e-4, 20.0)
-    assert kernel["heads"].all() and kernel["iterations"] == 1
-    np.testing.assert_array_equal(kernel["sent"], np.ones(50, dtype=np.int64))
-    np.testing.assert_array_equal(kernel["heard"], kernel["degree"])
+def test_number_of_heads_depends_on_the_range_not_on_c_prob():
+    """The paper: C_prob only limits the initial announcements; the CH count follows R_c."""
+    counts = {}
+    for c_prob in (0.1, 0.01):
+        for cluster_range in (12.0, 25.0):
+            total = 0
+            for seed in range(4):
+                x, y, energy, initial, alive = random_network(seed, 1000, dead_fraction=0.0, equal_energy=True)
+                total += run_kernel(np.random.default_rng(seed), x, y, alive, energy, initial, c_prob, 1e-4,
+                                    cluster_range)["heads"].sum()
+            counts[c_prob, cluster_range] = total / 4
+    for cluster_range in (12.0, 25.0):
+        assert abs(counts[0.1, cluster_range] / counts[0.01, cluster_range] - 1.0) < 0.2
+    assert counts[0.1, 12.0] > 2.5 * counts[0.1, 25.0]
+
+
+def test_probability_one_is_one_greedy_iteration():
+    """With CH_prob = 1 every node decides in iteration 1, in node order: node 0 is CH, every other node is
+    CH exactly when no lower-index CH is within range."""
+    x, y, energy, initial, alive = random_network(3, 80, dead_fraction=0.0, equal_energy=True)
+    kernel = run_kernel(np.random.default_rng(0), x, y, alive, energy, initial, 1.0, 1e-4, 20.0)
+    assert kernel["iterations"] == 1
+    in_range = pairwise_d2(x, y) <= 400.0
+    expected = np.zeros(80, dtype=bool)
+    for i in range(80):
+        expected[i] = not (expected[:i] & in_range[i, :i]).any()
+    np.testing.assert_array_equal(kernel["heads"], expected)
+    np.testing.assert_array_equal(kernel["sent"], expected.astype(np.int64))
+    np.testing.assert_array_equal(kernel["heard"], (in_range & ~np.eye(80, dtype=bool))[:, expected].sum(axis=1))
 
 
 def test_policy_over_rounds_equals_reference_with_deaths_and_revivals():
-    """The policy keeps node degrees incrementally; over rounds in which nodes die and revive and energies
-    change, its masks and per-node counts equal the reference's fresh computation each round."""
+    """Over rounds in which nodes die and revive and energies change, the policy's masks and per-node
+    state equal the reference's each round (one Generator stream across rounds)."""
     scenario = Scenario.from_mapping({"nodes": 150, "p": 0.1})
     gen = np.random.default_rng(5)
     n = 150
@@ -168,7 +208,8 @@ def test_policy_over_rounds_equals_reference_with_deaths_and_revivals():
         np.testing.assert_array_equal(mask, np.array(reference["heads"]))
         np.testing.assert_array_equal(policy.sent, reference["sent"])
         np.testing.assert_array_equal(policy.heard, reference["heard"])
-        np.testing.assert_array_equal(policy.degree, reference["degree"])
+        np.testing.assert_array_equal(policy.degree, head_degrees(reference))
+        np.testing.assert_array_equal(policy.head_of, reference["head_of"])
         # next round: energies drop, some nodes die, a few revive (the state's views follow the arrays)
         energy -= gen.uniform(0.0, 0.03, n) * (1 + mask)
         np.maximum(energy, 0.0, out=energy)
@@ -218,17 +259,19 @@ def test_bad_parameters(kwargs, parameter):
 
 
 def test_grid_covers_every_pair_within_range():
+    """Every pair within range is found through the grid (CH degrees and heard counts equal brute force),
+    for ranges from far below to far above the node spacing and an elongated field."""
     gen = np.random.default_rng(9)
     for cluster_range in (0.01, 1.0, 7.3, 500.0):
         x, y = gen.uniform(0, 50, 400), gen.uniform(0, 20, 400)
-        geometry, shape, cell_start, cell_node = build_grid(x, y, cluster_range)
+        grid = build_grid(x, y, cluster_range)
+        shape, cell_node = grid[1], grid[3]
         assert shape[0] * shape[1] <= 4 * 400 + 4
         assert np.array_equal(np.sort(cell_node), np.arange(400))
-        degree = np.zeros(400, dtype=np.int64)
         alive = np.ones(400, dtype=np.uint8)
-        update_degrees(x, y, alive, np.zeros(400, dtype=np.uint8), cluster_range ** 2, geometry, shape,
-                       cell_start, cell_node, degree)
-        dx = x[:, None] - x[None, :]
-        dy = y[:, None] - y[None, :]
-        brute = ((dx * dx + dy * dy) <= cluster_range ** 2).sum(axis=1) - 1
-        np.testing.assert_array_equal(degree, brute)
+        energy = np.full(400, 0.5)
+        kernel = run_kernel(np.random.default_rng(1), x, y, alive, energy, energy, 1.0, 1e-4, cluster_range)
+        in_range = pairwise_d2(x, y) <= cluster_range ** 2
+        heads = kernel["heads"]
+        np.testing.assert_array_equal(kernel["degree"][heads], in_range[heads].sum(axis=1) - 1)
+        np.testing.assert_array_equal(kernel["heard"], (in_range & ~np.eye(400, dtype=bool))[:, heads].sum(axis=1))

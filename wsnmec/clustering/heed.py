@@ -3,7 +3,8 @@
 Notes
 -----
 HEED (Hybrid Energy-Efficient Distributed clustering, [1]_) elects cluster heads (CHs) each round by a
-few iterations of probabilistic, local announcements within the *cluster range* R_c [m]. Per round:
+few iterations of probabilistic, local announcements within the *cluster range* R_c [m]. Node j is within
+range of node i when ``dx*dx + dy*dy <= R_c^2`` (dx, dy the coordinate differences [m]). Per round:
 
 **Initialize.** Every alive node i computes
 
@@ -11,48 +12,58 @@ few iterations of probabilistic, local announcements within the *cluster range* 
 
 with C_prob = p (the scenario's ``--p``), p_min = 1e-4 and E_max,i = the node's *initial* energy [J]
 (E_residual = its stored energy after this round's harvest; the cap at 1 only matters when a harvest has
-filled a node beyond its initial energy). Its *cost* is its node degree: the number of alive nodes other
-than itself within R_c. Node degree is the paper's cost "used when it is desired to distribute load among
-CHs" (the least-cost CH is the one with the fewest neighbours); it is chosen over AMRP here because the
-first-order radio model has no discrete power levels for AMRP's "minimum power level" and because an
-integer cost keeps the kernel and its reference equal bit for bit (a sum of float powers is not
-associative over a grid's neighbour order). Ties of cost are broken by the lower node index.
+filled a node beyond its initial energy; a node with initial energy 0 uses p_min). Its *cost* is its node
+degree: the number of alive nodes other than itself within R_c. Node degree is the paper's cost for
+distributing load among CHs (the least-cost CH is the one with the fewest neighbours); it is chosen over
+AMRP because the first-order radio model has no discrete power levels for AMRP's "minimum power level",
+and an integer cost keeps kernel and reference equal bit for bit. Ties of cost go to the lower node index.
 
-**Repeat** (iterations t = 1, 2, ..., synchronous over the network; S_CH of node i = the nodes within R_c
-of i, i itself included, that are CH (tentative or final) at the start of iteration t, i.e. that
-announced in iteration t - 1 or earlier as final):
+**Repeat** (iterations t = 1, 2, ...; in each, the alive nodes still iterating act in increasing index
+order and every announcement is heard by the nodes within R_c before the next node acts; S_CH of node i =
+the CHs, tentative or final, within R_c of i, i itself included):
 
-1. if S_CH is not empty, i picks its least-cost member; if that is i itself, i announces itself
-   *final* CH when CH_prob_i = 1, else *tentative* CH again; if it is another node, i stays (or becomes)
-   a regular node covered by it (a tentative CH that hears a cheaper CH gives up);
+1. if S_CH is not empty, i picks its least-cost member; if that is i itself, i announces itself *final*
+   CH when CH_prob_i = 1, else *tentative* CH (again); a CH that finds a cheaper CH would become a
+   regular node (see below: with announcements heard at once this cannot happen);
 2. else, if CH_prob_i = 1, i announces itself final CH;
 3. else i draws u uniform in [0, 1) and announces itself tentative CH when u <= CH_prob_i;
 4. CH_prob_i <- min(2 CH_prob_i, 1); node i stops after the iteration in which CH_prob_i was 1
-   (so it iterates ceil(log2(1 / CH_prob_i)) + 1 times, at most 15 with p_min = 1e-4).
+   (ceil(log2(1 / CH_prob_i)) + 1 iterations, at most 15 with p_min = 1e-4).
 
-**Finalize** (after every node has stopped): a node that is not final CH joins the least-cost final CH
-within R_c if there is one, else it becomes a final CH itself. The result is the mask of final CHs;
-members are assigned to their nearest CH by the accounting (:mod:`wsnmec.sim.accounting`).
+**Finalize**: a node that is not final CH joins the least-cost final CH within R_c (:attr:`HeedPolicy.head_of`);
+if there is none it becomes a final CH itself. The result is the mask of final CHs; the accounting
+(:mod:`wsnmec.sim.accounting`) assigns members to their *nearest* CH, not to ``head_of``.
+
+*Why announcements are heard within the iteration.* A node announces only when no CH is within its
+range, so no two CHs are ever within range of each other: a CH is always its own least-cost candidate,
+every tentative CH becomes final, and Finalize never creates a CH. The CHs are thus spread at least R_c
+apart, and their number depends on R_c, not on C_prob, as the paper states (its Lemmas on the CH
+distribution). Reading the iterations as fully synchronous instead (every node decides on the
+announcements of the previous iteration; tentative CHs that hear a cheaper one fall silent and the nodes
+that relied on them end uncovered) makes the number of CHs explode with density: 100 random nodes in
+100 m x 100 m, R_c = 43.8 m: 7.8 +- 3.4 CHs (this rule: 5.0 +- 0.9); 1000 nodes, R_c = 24.7 m: 265 +- 80
+(this rule 14.0 +- 1.1), and it then depends strongly on C_prob (19 +- 7 with C_prob = 0.01). The cost
+therefore only decides which CH a member joins (``head_of``).
 
 **Control energy** (only when ``--control-bits`` B > 0; :meth:`HeedPolicy.control_energy`): every
-announcement of the Repeat phase (tentative or final, re-announcements included) costs its sender
-E_tx(B, R_c) and every other alive node within R_c E_rx(B) = B E_elec [J]. The Finalize phase's final-CH
-messages and the members' joins are the ``distributed`` control pattern that the accounting charges for
-every distributed protocol (advertisement, join, schedule). The Initialize cost broadcast (neighbour
-discovery) is not charged.
+announcement of the Repeat phase (tentative or final, re-announcements in later iterations included)
+costs its sender E_tx(B, R_c) and every other alive node within R_c E_rx(B) = B E_elec [J]. The final
+CHs' advertisements after Finalize and the members' joins are the ``distributed`` control pattern that
+the accounting charges for every distributed protocol (advertisement, join, schedule). The Initialize
+cost broadcast (neighbour discovery) is not charged.
 
 **Cluster range.** A parameter ``cluster_range`` [m]; by default the field's diagonal divided by
 sqrt(k_opt), with k_opt the radio model's optimal number of clusters
 (:func:`wsnmec.clustering.optimal.optimal_cluster_count_for`) of the network at :meth:`HeedPolicy.reset`
-(all initially alive nodes, before round 1). R_c is then fixed for the run, as a radio's cluster power
-level is in [1]_.
+(the initially alive nodes, before round 1; about 43.8 m in the classic scenario). R_c is then fixed for
+the run, as a radio's cluster power level is in [1]_.
 
-Random draws: per iteration, one uniform (``rng.random()``) for each alive, still-iterating node that
-hears no CH and has CH_prob < 1, in increasing node order. Nothing else draws.
+Random draws: per iteration, one uniform (``rng.random()``) for each alive, still-iterating node that is
+not a CH, hears no CH and has CH_prob < 1, in increasing node order. Nothing else draws.
 
 Neighbour searches use a uniform grid of cells at least R_c wide built once per run (positions are
-fixed), so a round costs O(number of CH announcements x neighbours) plus O(N) per iteration; node degrees
-are updated incrementally when nodes die or revive.
+fixed): a round costs O(N) per iteration plus O(CHs x neighbours) (only the final CHs' costs are ever
+compared, so only theirs are computed).
 
 References
 ----------
@@ -92,10 +103,10 @@ def default_cluster_range(state) -> float:
 def build_grid(x: np.ndarray, y: np.ndarray, cluster_range: float):
     """A uniform grid over the nodes' bounding box with cells at least ``cluster_range`` [m] wide.
 
-    Returns ``(origin_and_cell, shape, cell_start, cell_node)``: float64[4] (x0, y0, cell width, cell
-    height) [m], int64[2] (cells along x, y), int64[cells + 1] CSR offsets and int64[N] node indices sorted
-    by cell (increasing index within a cell). Any two nodes within ``cluster_range`` lie in the same or
-    adjacent cells. The number of cells is at most about 4 N.
+    Returns ``(geometry, shape, cell_start, cell_node, cell_x, cell_y)``: float64[4] (x0, y0, cell width,
+    cell height) [m]; int64[2] (cells along x, y); int64[cells + 1] CSR offsets; int64[N] node indices
+    sorted by cell (increasing index within a cell) and their coordinates [m] in that order. Any two nodes
+    within ``cluster_range`` lie in the same or adjacent cells. There are at most about 4 N cells.
     """
     n = x.shape[0]
     x0, y0 = float(x.min()), float(y.min())
@@ -115,44 +126,21 @@ def build_grid(x: np.ndarray, y: np.ndarray, cluster_range: float):
     cell_start = np.zeros(nx * ny + 1, dtype=np.int64)
     np.cumsum(np.bincount(cell, minlength=nx * ny), out=cell_start[1:])
     geometry = np.array([x0, y0, cell_w, cell_h], dtype=np.float64)
-    return geometry, np.array([nx, ny], dtype=np.int64), cell_start, cell_node
+    return (geometry, np.array([nx, ny], dtype=np.int64), cell_start, cell_node,
+            np.ascontiguousarray(x[cell_node]), np.ascontiguousarray(y[cell_node]))
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _cell_of(xi, yi, geometry, shape):
-    cx = min(int((xi - geometry[0]) / geometry[2]), shape[0] - 1)
-    cy = min(int((yi - geometry[1]) / geometry[3]), shape[1] - 1)
-    return max(cx, 0), max(cy, 0)
-
-
-@njit(cache=True, nogil=True)
-def update_degrees(x, y, alive, alive_before, r2, geometry, shape, cell_start, cell_node, degree):
-    """Bring ``degree`` (alive nodes other than i within R_c of node i, for every node) up to date with
-    ``alive`` after nodes died or revived since ``alive_before`` (both uint8[N]; ``alive_before`` is
-    updated). ``r2`` = R_c^2 [m^2]. O(changed nodes x neighbours)."""
-    nx, ny = shape[0], shape[1]
-    for i in range(x.shape[0]):
-        if alive[i] == alive_before[i]:
-            continue
-        step = 1 if alive[i] != 0 else -1
-        alive_before[i] = alive[i]
-        cx, cy = _cell_of(x[i], y[i], geometry, shape)
-        for gy in range(max(cy - 1, 0), min(cy + 2, ny)):
-            for gx in range(max(cx - 1, 0), min(cx + 2, nx)):
-                c = gy * nx + gx
-                for k in range(cell_start[c], cell_start[c + 1]):
-                    j = cell_node[k]
-                    if j == i:
-                        continue
-                    dx = x[j] - x[i]
-                    dy = y[j] - y[i]
-                    if dx * dx + dy * dy <= r2:
-                        degree[j] += step
+def _cell_range(xi, yi, geometry, shape):
+    """The cells (x from, x to, y from, y to; ends exclusive) that may hold nodes within range."""
+    cx = max(min(int((xi - geometry[0]) / geometry[2]), shape[0] - 1), 0)
+    cy = max(min(int((yi - geometry[1]) / geometry[3]), shape[1] - 1), 0)
+    return max(cx - 1, 0), min(cx + 2, shape[0]), max(cy - 1, 0), min(cy + 2, shape[1])
 
 
 @njit(cache=True, nogil=True)
 def elect_heed(rng, x, y, alive, energy, initial, c_prob, p_min, r2, geometry, shape, cell_start, cell_node,
-               degree, status, sent, heard, prob, best, ch_list, announced):
+               cell_x, cell_y, status, sent, heard, head_of, degree, prob, covered):
     """One HEED clustering (module Notes), compiled; returns the number of iterations run.
 
     Parameters
@@ -167,116 +155,112 @@ def elect_heed(rng, x, y, alive, energy, initial, c_prob, p_min, r2, geometry, s
     c_prob, p_min : float
         C_prob and the floor p_min of CH_prob.
     r2 : float
-        R_c^2 [m^2]; j is within range of i when ``dx*dx + dy*dy <= r2``.
-    geometry, shape, cell_start, cell_node
+        R_c^2 [m^2].
+    geometry, shape, cell_start, cell_node, cell_x, cell_y
         The grid of :func:`build_grid`.
-    degree : int64[N]
-        Node degrees (:func:`update_degrees`), the cost.
     status : uint8[N]
-        Output: 0 regular, 2 final CH (1 tentative only during the iterations).
+        Output: 2 final CH, else 0.
     sent, heard : int64[N]
-        Output: announcements each node sent and heard (from other alive nodes within R_c) in the Repeat
-        phase.
-    prob : float64[N]; best, ch_list : int64[N]; announced : uint8[N]
-        Scratch.
+        Output: announcements each node sent in the Repeat phase and heard from the other alive nodes
+        within R_c.
+    head_of : int64[N]
+        Output: the CH each alive node joins in Finalize (least cost, then lower index; itself for a CH;
+        -1 for dead nodes).
+    degree : int64[N]
+        Output: the node degree (cost) of each final CH (alive nodes other than itself within R_c); -1 for
+        the other nodes (their cost is never compared).
+    prob : float64[N]; covered : uint8[N]
+        Scratch (CH_prob, 0 once a node stopped; whether a node hears a CH).
     """
     n = x.shape[0]
-    nx, ny = shape[0], shape[1]
+    nx = shape[0]
     n_active = 0
     for i in range(n):
         status[i] = NONE
         sent[i] = 0
         heard[i] = 0
-        best[i] = -1
-        announced[i] = 0
+        head_of[i] = -1
+        degree[i] = -1
+        covered[i] = 0
         if alive[i] != 0:
             ratio = energy[i] / initial[i] if initial[i] > 0.0 else 0.0
-            pr = max(c_prob * ratio, p_min)
-            prob[i] = min(pr, 1.0)
+            prob[i] = min(max(c_prob * ratio, p_min), 1.0)
             n_active += 1
         else:
             prob[i] = 0.0
-    n_ch = 0  # CHs (tentative or final) at the start of the iteration, in ch_list
     iterations = 0
     while n_active > 0:
         iterations += 1
-        # S_CH: the least-cost CH within range of each node, from the statuses at the start of the iteration
-        for m in range(n_ch):
-            c = ch_list[m]
-            cx, cy = _cell_of(x[c], y[c], geometry, shape)
-            for gy in range(max(cy - 1, 0), min(cy + 2, ny)):
-                for gx in range(max(cx - 1, 0), min(cx + 2, nx)):
-                    cell = gy * nx + gx
-                    for k in range(cell_start[cell], cell_start[cell + 1]):
-                        j = cell_node[k]
-                        if alive[j] == 0:
-                            continue
-                        dx = x[j] - x[c]
-                        dy = y[j] - y[c]
-                        if dx * dx + dy * dy > r2:
-                            continue
-                        if announced[c] != 0 and j != c:
-                            heard[j] += 1
-                        b = best[j]
-                        if b < 0 or degree[c] < degree[b] or (degree[c] == degree[b] and c < b):
-                            best[j] = c
-        # decisions, in node order
         for i in range(n):
-            announced[i] = 0
-            if alive[i] == 0 or prob[i] <= 0.0:  # dead, or stopped iterating (prob set to 0)
-                best[i] = -1
+            if prob[i] <= 0.0:  # dead, or stopped iterating
                 continue
-            b = best[i]
-            best[i] = -1
-            if b >= 0:
-                if b == i:
-                    status[i] = FINAL if prob[i] == 1.0 else TENTATIVE
-                    announced[i] = 1
-                else:
-                    status[i] = NONE
+            announce = False
+            if status[i] != NONE:  # a CH: no other CH is within its range, so it is its least-cost candidate
+                if prob[i] == 1.0:
+                    status[i] = FINAL
+                announce = True
+            elif covered[i] != 0:
+                pass  # hears a CH: waits (joins in Finalize)
             elif prob[i] == 1.0:
                 status[i] = FINAL
-                announced[i] = 1
-            else:
-                u = rng.random()
-                if u <= prob[i]:
-                    status[i] = TENTATIVE
-                    announced[i] = 1
-            if announced[i] != 0:
+                announce = True
+            elif rng.random() <= prob[i]:
+                status[i] = TENTATIVE
+                announce = True
+            if announce:
                 sent[i] += 1
+                if covered[i] == 0:  # first announcement: the nodes within range hear a CH from now on
+                    xi, yi = x[i], y[i]
+                    gx0, gx1, gy0, gy1 = _cell_range(xi, yi, geometry, shape)
+                    for gy in range(gy0, gy1):
+                        for k in range(cell_start[gy * nx + gx0], cell_start[gy * nx + gx1]):
+                            dx = cell_x[k] - xi
+                            dy = cell_y[k] - yi
+                            if dx * dx + dy * dy <= r2:
+                                covered[cell_node[k]] = 1
             if prob[i] == 1.0:
                 prob[i] = 0.0  # CH_previous = 1: this node stops
                 n_active -= 1
             else:
                 prob[i] = min(prob[i] * 2.0, 1.0)
-        n_ch = 0
-        for i in range(n):
-            if status[i] != NONE:
-                ch_list[n_ch] = i
-                n_ch += 1
-    # Finalize: count the last iteration's announcements, cover the nodes within range of a final CH
-    for m in range(n_ch):
-        c = ch_list[m]
-        cx, cy = _cell_of(x[c], y[c], geometry, shape)
-        for gy in range(max(cy - 1, 0), min(cy + 2, ny)):
-            for gx in range(max(cx - 1, 0), min(cx + 2, nx)):
-                cell = gy * nx + gx
-                for k in range(cell_start[cell], cell_start[cell + 1]):
-                    j = cell_node[k]
-                    if alive[j] == 0:
-                        continue
-                    dx = x[j] - x[c]
-                    dy = y[j] - y[c]
-                    if dx * dx + dy * dy > r2:
-                        continue
-                    if announced[c] != 0 and j != c:
-                        heard[j] += 1
-                    best[j] = c
+    # Finalize: the final CHs' costs; every announcement reaches the alive nodes within range; each other
+    # node joins the least-cost final CH within range
+    for c in range(n):
+        if status[c] != FINAL:
+            continue
+        xc, yc = x[c], y[c]
+        count = 0
+        gx0, gx1, gy0, gy1 = _cell_range(xc, yc, geometry, shape)
+        for gy in range(gy0, gy1):
+            for k in range(cell_start[gy * nx + gx0], cell_start[gy * nx + gx1]):
+                if alive[cell_node[k]] != 0:
+                    dx = cell_x[k] - xc
+                    dy = cell_y[k] - yc
+                    if dx * dx + dy * dy <= r2:
+                        count += 1
+        degree[c] = count - 1  # c itself was counted
+    for c in range(n):
+        if status[c] != FINAL:
+            continue
+        xc, yc = x[c], y[c]
+        gx0, gx1, gy0, gy1 = _cell_range(xc, yc, geometry, shape)
+        for gy in range(gy0, gy1):
+            for k in range(cell_start[gy * nx + gx0], cell_start[gy * nx + gx1]):
+                j = cell_node[k]
+                if alive[j] == 0 or j == c:
+                    continue
+                dx = cell_x[k] - xc
+                dy = cell_y[k] - yc
+                if dx * dx + dy * dy > r2:
+                    continue
+                heard[j] += sent[c]
+                b = head_of[j]
+                if status[j] != FINAL and (b < 0 or degree[c] < degree[b] or (degree[c] == degree[b] and c < b)):
+                    head_of[j] = c
     for i in range(n):
-        announced[i] = 0
-        if alive[i] != 0 and status[i] != FINAL and best[i] < 0:
-            status[i] = FINAL  # heard no final CH: becomes one itself
-        best[i] = -1
+        if alive[i] != 0 and (status[i] == FINAL or head_of[i] < 0):
+            status[i] = FINAL  # (a node hearing no final CH would become one; cannot happen, see Notes)
+            head_of[i] = i
     return iterations
 
 
@@ -292,8 +276,9 @@ class HeedPolicy(ClusteringPolicy):
     p_min : float
         Floor of CH_prob, in (0, 1] (default 1e-4, the paper's).
 
-    Own per-node state: the node degrees (updated as nodes die or revive) and, after each :meth:`elect`,
-    the announcements each node sent and heard (``sent``, ``heard``), which :meth:`control_energy` charges.
+    Own per-node state, after each :meth:`elect`: the announcements each node sent and heard (``sent``,
+    ``heard``; charged by :meth:`control_energy`), the CH each node joins by the paper's rule
+    (``head_of``) and the final CHs' node degrees (``degree``, -1 elsewhere).
     """
 
     name = "heed"
@@ -303,10 +288,13 @@ class HeedPolicy(ClusteringPolicy):
     def __init__(self, scenario, cluster_range: float | None = None, p_min: float = P_MIN):
         super().__init__(scenario)
         if cluster_range is not None:
-            value = float(cluster_range)
+            try:
+                value = float(cluster_range)
+            except (TypeError, ValueError):
+                value = math.nan
             if not (math.isfinite(value) and value > 0.0):
                 raise ParameterError("cluster_range", f"must be a finite number > 0 [m]; got {cluster_range!r}")
-        if not (isinstance(p_min, (int, float)) and 0.0 < float(p_min) <= 1.0):
+        if isinstance(p_min, bool) or not isinstance(p_min, (int, float)) or not 0.0 < float(p_min) <= 1.0:
             raise ParameterError("p_min", f"must be a number in (0, 1]; got {p_min!r}")
         self.requested_range = None if cluster_range is None else float(cluster_range)
         self.p_min = float(p_min)
@@ -322,28 +310,23 @@ class HeedPolicy(ClusteringPolicy):
         self._x = np.ascontiguousarray(state.x, dtype=np.float64)
         self._y = np.ascontiguousarray(state.y, dtype=np.float64)
         self.grid = build_grid(self._x, self._y, self.cluster_range)
-        self.degree = np.zeros(n, dtype=np.int64)
-        self._alive_before = np.zeros(n, dtype=np.uint8)
+        self.degree = np.full(n, -1, dtype=np.int64)
         self.status = np.zeros(n, dtype=np.uint8)
         self.sent = np.zeros(n, dtype=np.int64)
         self.heard = np.zeros(n, dtype=np.int64)
+        self.head_of = np.full(n, -1, dtype=np.int64)
         self._prob = np.zeros(n, dtype=np.float64)
-        self._best = np.full(n, -1, dtype=np.int64)
-        self._ch_list = np.zeros(n, dtype=np.int64)
-        self._announced = np.zeros(n, dtype=np.uint8)
+        self._covered = np.zeros(n, dtype=np.uint8)
         radio = self.scenario.radio_model()
         self._radio = (radio.e_elec, radio.eps_fs, radio.eps_mp, radio.d0)
 
     def elect(self, state, rng):
-        geometry, shape, cell_start, cell_node = self.grid
         alive = np.ascontiguousarray(state.alive_u8, dtype=np.uint8)
-        update_degrees(self._x, self._y, alive, self._alive_before, self.r2, geometry, shape, cell_start,
-                       cell_node, self.degree)
         self.iterations = elect_heed(
             rng, self._x, self._y, alive, np.ascontiguousarray(state.energy, dtype=np.float64),
             np.ascontiguousarray(state.initial_energy, dtype=np.float64), self.c_prob, self.p_min, self.r2,
-            geometry, shape, cell_start, cell_node, self.degree, self.status, self.sent, self.heard,
-            self._prob, self._best, self._ch_list, self._announced)
+            *self.grid, self.status, self.sent, self.heard, self.head_of, self.degree, self._prob,
+            self._covered)
         return self.status == FINAL
 
     def control_energy(self, state, heads):
