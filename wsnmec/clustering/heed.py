@@ -81,15 +81,15 @@ from numba import njit
 
 from ..energy.radio import tx_energy_jit
 from ..errors import ParameterError
+from ..sim.accounting import P_CONTROL_BITS
 from .base import ClusteringPolicy
 from .optimal import optimal_cluster_count_for
 
 #: The floor p_min of CH_prob in [1]_.
 P_MIN = 1e-4
 
-#: Index of the control-message size B [bit] in ``NetworkState.params``
-#: (:data:`wsnmec.sim.accounting.P_CONTROL_BITS`).
-CONTROL_BITS_INDEX = 15
+#: Index of the control-message size B [bit] in ``NetworkState.params``.
+CONTROL_BITS_INDEX = P_CONTROL_BITS
 
 NONE, TENTATIVE, FINAL = 0, 1, 2
 
