@@ -109,7 +109,7 @@ BAD_OPTIONS = {
     "harvest non-numeric": (["--harvest", "constant:lots"], "--harvest"),
     "harvest zero period": (["--harvest", "solar:0.001,0"], "--harvest"),
     # unknown protocol, semantics, radio preset
-    "protocol unknown": (["--protocol", "heed"], "--protocol"),
+    "protocol unknown": (["--protocol", "pegasis"], "--protocol"),
     "semantics unknown": (["--semantics", "octave"], "--semantics"),
     "radio unknown": (["--radio", "heinzelman1999"], "--radio"),
     # rounds or replicas < 1
@@ -152,7 +152,7 @@ def test_bad_option_with_json_still_prints_no_json(as_json):
 
 
 def test_error_message_says_what_is_allowed():
-    result = invoke(["--protocol", "heed"])
+    result = invoke(["--protocol", "pegasis"])
     assert_one_line_error(result, "--protocol")
     for name in ("direct", "leach", "ileach"):
         assert name in result.stderr
