@@ -1,4 +1,5 @@
-"""Time of one HEED election (:meth:`wsnmec.clustering.heed.HeedPolicy.elect`) per round.
+"""Time of one HEED election (:meth:`wsnmec.clustering.heed.HeedPolicy.elect`) per round, and of a whole
+round of the policy round loop with HEED (:meth:`wsnmec.sim.rounds.RoundLoop.step`).
 
 Run with ``python -m pytest benchmarks/bench_heed.py --benchmark-only``. N nodes uniform in the classic
 100 m x 100 m field (sink at the centre), all alive with equal energy, p = 0.1, the default cluster range
@@ -14,12 +15,13 @@ import numpy as np
 import pytest
 
 from wsnmec.clustering.heed import HeedPolicy
+from wsnmec.sim.rounds import RoundLoop
 from wsnmec.sim.scenario import Scenario
 from wsnmec.sim.state import NetworkState, read_only
 
 
 def _state(n: int) -> NetworkState:
-    scenario = Scenario.from_mapping({"nodes": n})
+    scenario = Scenario.from_mapping({"nodes": n, "protocol": "heed"})
     gen = np.random.default_rng(0)
     x, y = gen.uniform(0.0, 100.0, n), gen.uniform(0.0, 100.0, n)
     sink = scenario.sink_position
@@ -45,3 +47,14 @@ def test_heed_elect(benchmark, nodes):
     benchmark.extra_info.update(nodes=nodes, cluster_range_m=policy.cluster_range, heads=int(heads.sum()),
                                 iterations=policy.iterations,
                                 ms_per_round=1e3 * benchmark.stats.stats.mean)
+
+
+@pytest.mark.parametrize("nodes", [1000, 10_000])
+def test_heed_policy_loop_round(benchmark, nodes):
+    """A whole round (harvest, HEED election, receivers, accounting, record) with E0 large enough that no
+    node dies."""
+    loop = RoundLoop(Scenario.from_mapping({"nodes": nodes, "protocol": "heed", "e0": 1000.0}), seed=1)
+    loop.step()  # compile
+    benchmark.pedantic(loop.step, rounds=50, iterations=1, warmup_rounds=2)
+    benchmark.extra_info.update(nodes=nodes, ms_per_round=1e3 * benchmark.stats.stats.mean,
+                                heads=int(loop.last_heads.sum()))
