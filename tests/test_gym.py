@@ -77,6 +77,7 @@ def test_fixed_actions_give_the_round_loops_energies_and_records(values):
     loop = RoundLoop(scenario, seed, clustering=SequenceHeads(scenario, masks), offloading=SequenceOffload(bits))
     obs, info = env.reset(seed=seed)
     assert info["replica_seed"] == seed
+    harvested = 0.0
     np.testing.assert_array_equal(env.loop.x, loop.x)
     for r in range(rounds):
         obs, reward, terminated, truncated, info = env.step(np.concatenate([masks[r], bits[r]]).astype(np.int8))
@@ -89,11 +90,17 @@ def test_fixed_actions_give_the_round_loops_energies_and_records(values):
             assert info[key] == record[key], key
         assert info["energy_j"] == record["consumed_j"]
         assert reward == -record["system_utility"]
+        harvested += info["harvested_j"]
         np.testing.assert_array_equal(obs[:, 0], np.clip(loop.energy / loop.capacity, 0, 1).astype(np.float32))
         np.testing.assert_array_equal(obs[:, 1], loop.alive.astype(np.float32))
+        np.testing.assert_array_equal(obs[:, 2], (loop.d_sink / loop.d_sink.max()).astype(np.float32))
+        epoch = round(1 / scenario.p)
+        np.testing.assert_array_equal(obs[:, 3], (np.minimum(loop.rounds_since_ch, epoch) / epoch).astype(np.float32))
+        np.testing.assert_array_equal(obs[:, 4], np.clip(loop.harvested / loop.capacity, 0, 1).astype(np.float32))
         if terminated or truncated:
             break
     assert r == rounds - 1 or terminated
+    assert (harvested > 0) == ("harvest" in values)
     assert env.loop.round == r + 1
 
 

@@ -68,6 +68,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     raise ImportError("wsnmec.gym needs gymnasium: pip install 'wsnmec[gym]' (gymnasium>=0.29)") from exc
 
 import numpy as np
+from numba import njit
 
 from .clustering.base import ClusteringPolicy
 from .clustering.leach import epoch_length
@@ -92,6 +93,28 @@ _INT_INDEX = {name: i for i, name in enumerate(INT_COLUMNS)}
 _FLOAT_INDEX = {name: i for i, name in enumerate(FLOAT_COLUMNS)}
 _INFO_INT = ("alive", "cluster_heads", "offloaded")
 _INFO_FLOAT = ("latency_s", "system_utility", "residual_j", "harvested_j")
+
+
+@njit(cache=True, nogil=True)
+def _observe_jit(energy, alive, d_sink, rounds_since_ch, harvested, capacity, d_max, epoch, obs):
+    """Fill the (N, 5) observation (features of the module docstring) in place."""
+    for i in range(energy.shape[0]):
+        e = energy[i] / capacity[i]
+        obs[i, 0] = min(max(e, 0.0), 1.0)
+        obs[i, 1] = alive[i]
+        obs[i, 2] = d_sink[i] / d_max if d_max > 0.0 else 0.0
+        obs[i, 3] = min(rounds_since_ch[i], epoch) / epoch
+        h = harvested[i] / capacity[i]
+        obs[i, 4] = min(max(h, 0.0), 1.0)
+
+
+@njit(cache=True, nogil=True)
+def _parse_action_jit(action, heads, bits):
+    """Heads mask and offloading bits from a (2N,) binary action (nonzero = 1)."""
+    n = heads.shape[0]
+    for i in range(n):
+        heads[i] = action[i] != 0
+        bits[i] = 1 if action[n + i] != 0 else 0
 
 
 class _ActionHeads(ClusteringPolicy):
@@ -174,22 +197,15 @@ class ClusteringEnv(gymnasium.Env):
         self._heads = loop.clustering = _ActionHeads(self.scenario, n)
         self._offload = loop.offloading = _ActionOffload(n)
         loop.rule = -1
-        self._inv_capacity = 1.0 / loop.capacity
-        d_max = float(loop.d_sink.max()) if n else 1.0
-        self._inv_d = 1.0 / d_max if d_max > 0 else 0.0
+        self._d_max = float(loop.d_sink.max()) if n else 0.0
         self._obs = np.zeros((n, len(FEATURES)), dtype=np.float32)
         self._last = None
 
     def _observation(self) -> np.ndarray:
         loop = self.loop
-        obs = self._obs
-        np.clip(loop.energy * self._inv_capacity, 0.0, 1.0, out=obs[:, 0], casting="unsafe")
-        obs[:, 1] = loop.alive
-        obs[:, 2] = loop.d_sink * self._inv_d
-        np.minimum(loop.rounds_since_ch, self.epoch, out=obs[:, 3], casting="unsafe")
-        obs[:, 3] *= np.float32(1.0 / self.epoch)
-        np.clip(loop.harvested * self._inv_capacity, 0.0, 1.0, out=obs[:, 4], casting="unsafe")
-        return obs.copy()
+        _observe_jit(loop.energy, loop.alive, loop.d_sink, loop.rounds_since_ch, loop.harvested, loop.capacity,
+                     self._d_max, self.epoch, self._obs)
+        return self._obs.copy()
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         """Start a new replica; ``seed`` becomes its replica seed (module docstring). Returns ``(obs, info)``."""
@@ -211,8 +227,7 @@ class ClusteringEnv(gymnasium.Env):
         if action.shape != (2 * n,):
             raise ParameterError("action", f"must be {2 * n} binary entries (heads, then offloading bits); "
                                  f"got shape {action.shape}")
-        np.not_equal(action[:n], 0, out=self._heads.mask)
-        np.not_equal(action[n:], 0, out=self._offload.bits, casting="unsafe")
+        _parse_action_jit(action, self._heads.mask, self._offload.bits)
         loop = self.loop
         alive = loop.step()
         row_int = loop._row_int[0]
