@@ -156,7 +156,7 @@ def test_shipped_studies_are_valid_and_quick_is_smaller():
     scaling = load_study(resolve_study_file("scaling"))
     assert scaling.scale_field and min(scaling.grid["nodes"]) == 50 and max(scaling.grid["nodes"]) == 1000
     baselines = load_study(resolve_study_file("baselines"))
-    assert baselines.seeds == 30 and baselines.variant(True).seeds == 5
+    assert baselines.seeds == 30 and baselines.variant(True).seeds == 5 and baselines.base["e0"] == 0.5
     assert {"direct", "leach", "leach-dchs"} <= set(baselines.grid["protocol"]) <= set(CLUSTERING_POLICIES)
     assert baselines.grid["sink"] == ([50, 50], [50, 175])
     assert [(f.kind, f.y, f.hue, f.style) for f in baselines.figures] == [("line", ("alive",), "protocol", "sink")]
