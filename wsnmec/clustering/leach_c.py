@@ -1,0 +1,345 @@
+"""LEACH-C: centralised cluster formation at the sink (Heinzelman, Chandrakasan, Balakrishnan 2002).
+
+Notes
+-----
+Every round each node reports its position and residual energy to the sink (``control = "centralized"``:
+with ``--control-bits B`` the accounting charges these uploads and the sink's broadcast). The sink then,
+for the n alive nodes with energies E_i [J] after this round's harvest ([1]_, Sec. IV):
+
+1. computes the mean residual energy E_mean = (E_1 + ... + E_n) / n (summed in node order); the *eligible*
+   nodes are the alive nodes with E_i >= min(E_mean, max_i E_i) (the ``min`` only guards against the
+   rounded mean exceeding every energy, e.g. all energies equal: the richest nodes are always eligible);
+2. sets k = round(p n) (halves up), at least 1; if fewer than k nodes are eligible, every eligible node
+   is a cluster head (k = number eligible: the paper's energy rule is kept, the cluster count shrinks);
+3. chooses k heads H among the eligible nodes minimising the sum of squared distances [m^2] of the
+   members (alive non-heads) to their nearest head,
+
+       J(H) = sum over alive i not in H of min_{h in H} |x_i - x_h|^2.
+
+The paper minimises J by simulated annealing. Here J is minimised by a documented deterministic local
+search, the alternating k-medoids iteration (Park & Jun 2009 [2]_) restricted to eligible heads, started
+from a seeded random draw:
+
+- *start*: k heads drawn uniformly without replacement from the eligible nodes (listed in increasing
+  index) by a partial Fisher-Yates shuffle: for j = 0 .. k-1 draw u uniform in [0, 1),
+  t = j + floor(u (m - j)) (m eligible nodes; t capped at m - 1), swap entries j and t; the heads are
+  the first k entries. When k = m nothing is drawn (every eligible node is a head);
+- *assign*: every alive node joins its nearest head (squared distance ``dx*dx + dy*dy``, ties to the
+  lower node index; a head joins itself);
+- *update*: for each cluster C with centroid c = (sum of x_i, sum of y_i over C in node order) / |C|, the
+  eligible node of C nearest to c replaces the head if it is strictly nearer than the head (ties to the
+  lower index). For a fixed cluster, sum_{i in C} |x_i - m|^2 = sum |x_i - c|^2 + |C| |m - c|^2, so this
+  is the head of C that minimises the cluster's part of J (the old head becomes a member);
+- repeat assign/update until no head changes or ``max_iterations`` (default 30) assignment passes.
+
+Each pass does not increase J (the update lowers each cluster's sum, the re-assignment can only lower
+it further), so the search ends in a local minimum where no single cluster can improve by moving its head
+within the cluster. The nearest head is found on a uniform grid over the heads (about one head per cell,
+rings of cells searched outward until no unsearched cell can hold a head as near), so a pass costs O(N)
+and a round O(N x passes); it equals a brute-force search exactly (same squared distances, same
+tie-break).
+
+Random draws: k uniforms per round (none when k = m or no node is alive), the same under both
+semantics.
+
+References
+----------
+.. [1] W. B. Heinzelman, A. P. Chandrakasan, H. Balakrishnan, "An application-specific protocol
+   architecture for wireless microsensor networks", IEEE Trans. Wireless Commun. 1(4), 660-670, 2002.
+.. [2] H.-S. Park, C.-H. Jun, "A simple and fast algorithm for K-medoids clustering", Expert Systems with
+   Applications 36(2), 3336-3341, 2009.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from .base import ClusteringPolicy
+
+#: Default cap on the assign/update passes of the local search per round.
+MAX_ITERATIONS = 30
+
+
+@njit(cache=True, nogil=True)
+def cluster_count(p, n_alive):
+    """k = round(p n) (halves up), at least 1 when n >= 1 (0 when no node is alive)."""
+    if n_alive == 0:
+        return 0
+    k = int(math.floor(p * n_alive + 0.5))
+    if k < 1:
+        k = 1
+    return k
+
+
+@njit(cache=True, nogil=True)
+def eligible_nodes(alive, energy, out):
+    """Fill ``out`` with the eligible nodes (alive, E_i >= min(E_mean, max E)) in increasing index; returns
+    ``(m, n_alive)``."""
+    total = 0.0
+    n_alive = 0
+    top = -np.inf
+    for i in range(alive.shape[0]):
+        if alive[i] != 0:
+            total += energy[i]
+            n_alive += 1
+            if energy[i] > top:
+                top = energy[i]
+    if n_alive == 0:
+        return 0, 0
+    threshold = total / n_alive
+    if threshold > top:
+        threshold = top
+    m = 0
+    for i in range(alive.shape[0]):
+        if alive[i] != 0 and energy[i] >= threshold:
+            out[m] = i
+            m += 1
+    return m, n_alive
+
+
+@njit(cache=True, nogil=True)
+def nearest_heads(x, y, alive, heads, k, is_head, owner):
+    """Nearest head of every alive node (``owner[i]``; a head owns itself; dead nodes get -1).
+
+    Squared distances ``dx*dx + dy*dy`` with dx = x_i - x_h; ties to the lower head index. Uses a uniform
+    grid over the alive nodes' bounding box with about one head per cell (cell side
+    max(sqrt(span_x span_y / k), max(span_x, span_y) / k), so at most 3k + 1 cells), searched in rings
+    of cells; a single cell when the side is 0 or not finite.
+    """
+    n = x.shape[0]
+    x_min = np.inf
+    x_max = -np.inf
+    y_min = np.inf
+    y_max = -np.inf
+    for i in range(n):
+        if alive[i] != 0:
+            x_min = min(x_min, x[i])
+            x_max = max(x_max, x[i])
+            y_min = min(y_min, y[i])
+            y_max = max(y_max, y[i])
+    span_x = x_max - x_min
+    span_y = y_max - y_min
+    side = max(math.sqrt(span_x * span_y / k), max(span_x, span_y) / k)
+    gx = 1
+    gy = 1
+    single = not (side > 0.0 and side < np.inf and 1.0 / side < np.inf)
+    if single:
+        side = 1.0
+    else:
+        gx = int(span_x / side) + 1
+        gy = int(span_y / side) + 1
+    inv = 1.0 / side
+    # slack on the ring bound for rounding in the cell index (relative to cell and coordinate sizes)
+    slack = 1e-9 * side + 1e-12 * (abs(x_min) + abs(y_min) + span_x + span_y)
+    n_cells = gx * gy
+    start = np.zeros(n_cells + 1, dtype=np.int64)
+    head_cell = np.empty(k, dtype=np.int64)
+    for j in range(k):
+        h = heads[j]
+        cx = 0
+        cy = 0
+        if not single:
+            cx = min(max(int((x[h] - x_min) * inv), 0), gx - 1)
+            cy = min(max(int((y[h] - y_min) * inv), 0), gy - 1)
+        head_cell[j] = cy * gx + cx
+        start[head_cell[j] + 1] += 1
+    for c in range(n_cells):
+        start[c + 1] += start[c]
+    fill = start[:n_cells].copy()
+    cell_head = np.empty(k, dtype=np.int64)
+    for j in range(k):
+        c = head_cell[j]
+        cell_head[fill[c]] = heads[j]
+        fill[c] += 1
+    for i in range(n):
+        if alive[i] == 0:
+            owner[i] = -1
+            continue
+        if is_head[i] != 0:
+            owner[i] = i
+            continue
+        cx = 0
+        cy = 0
+        if not single:
+            cx = min(max(int((x[i] - x_min) * inv), 0), gx - 1)
+            cy = min(max(int((y[i] - y_min) * inv), 0), gy - 1)
+        reach = max(max(cx, gx - 1 - cx), max(cy, gy - 1 - cy))
+        best = -1
+        best_d = np.inf
+        r = 0
+        while True:
+            for yy in range(cy - r, cy + r + 1):
+                if yy < 0 or yy >= gy:
+                    continue
+                step = 1 if (yy == cy - r or yy == cy + r) else 2 * r
+                xx = cx - r
+                while xx <= cx + r:
+                    if xx >= 0 and xx < gx:
+                        c = yy * gx + xx
+                        for q in range(start[c], start[c + 1]):
+                            h = cell_head[q]
+                            dx = x[i] - x[h]
+                            dy = y[i] - y[h]
+                            d = dx * dx + dy * dy
+                            if d < best_d or (d == best_d and h < best):
+                                best_d = d
+                                best = h
+                    xx += step
+            if r >= reach:
+                break
+            bound = r * side - slack
+            if best >= 0 and bound > 0.0 and best_d < bound * bound:
+                break
+            r += 1
+        owner[i] = best
+
+
+@njit(cache=True, nogil=True)
+def elect_leach_c(rng, p, max_iterations, x, y, alive, energy, is_ch):
+    """Elect this round's LEACH-C cluster heads (compiled; see the module Notes).
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The replica's generator (k uniforms for the start, see Notes).
+    p : float
+        Desired CH fraction in (0, 1].
+    max_iterations : int
+        Cap on the assign/update passes (>= 1).
+    x, y : float64[N]
+        Node positions [m].
+    alive : uint8[N]
+        Alive flags.
+    energy : float64[N]
+        Residual energy after this round's harvest [J].
+    is_ch : uint8[N]
+        Output mask of the cluster heads.
+
+    Returns
+    -------
+    (n_ch, passes) : (int, int)
+        Number of heads and of assign passes run (0 when the heads were not searched).
+    """
+    n = x.shape[0]
+    for i in range(n):
+        is_ch[i] = 0
+    pool = np.empty(n, dtype=np.int64)
+    m, n_alive = eligible_nodes(alive, energy, pool)
+    if n_alive == 0:
+        return 0, 0
+    k = min(cluster_count(p, n_alive), m)
+    if k == m:
+        for j in range(m):
+            is_ch[pool[j]] = 1
+        return m, 0
+    for j in range(k):
+        t = j + int(rng.random() * (m - j))
+        if t > m - 1:
+            t = m - 1
+        tmp = pool[j]
+        pool[j] = pool[t]
+        pool[t] = tmp
+    heads = pool[:k].copy()
+    for j in range(k):
+        is_ch[heads[j]] = 1
+    eligible = np.zeros(n, dtype=np.uint8)
+    for j in range(m):
+        eligible[pool[j]] = 1
+    slot = np.full(n, -1, dtype=np.int64)
+    owner = np.empty(n, dtype=np.int64)
+    sum_x = np.empty(k, dtype=np.float64)
+    sum_y = np.empty(k, dtype=np.float64)
+    count = np.empty(k, dtype=np.int64)
+    cen_x = np.empty(k, dtype=np.float64)
+    cen_y = np.empty(k, dtype=np.float64)
+    best = np.empty(k, dtype=np.int64)
+    best_d = np.empty(k, dtype=np.float64)
+    passes = 0
+    while passes < max_iterations:
+        passes += 1
+        nearest_heads(x, y, alive, heads, k, is_ch, owner)
+        for j in range(k):
+            slot[heads[j]] = j
+            sum_x[j] = 0.0
+            sum_y[j] = 0.0
+            count[j] = 0
+        for i in range(n):
+            if alive[i] != 0:
+                j = slot[owner[i]]
+                sum_x[j] += x[i]
+                sum_y[j] += y[i]
+                count[j] += 1
+        for j in range(k):
+            cen_x[j] = sum_x[j] / count[j]
+            cen_y[j] = sum_y[j] / count[j]
+            h = heads[j]
+            dx = x[h] - cen_x[j]
+            dy = y[h] - cen_y[j]
+            best[j] = h
+            best_d[j] = dx * dx + dy * dy
+        for i in range(n):
+            if alive[i] != 0 and eligible[i] != 0 and is_ch[i] == 0:
+                j = slot[owner[i]]
+                dx = x[i] - cen_x[j]
+                dy = y[i] - cen_y[j]
+                d = dx * dx + dy * dy
+                if d < best_d[j]:
+                    best_d[j] = d
+                    best[j] = i
+        changed = False
+        for j in range(k):
+            h = heads[j]
+            if best[j] != h:
+                changed = True
+                slot[h] = -1
+                is_ch[h] = 0
+                is_ch[best[j]] = 1
+                heads[j] = best[j]
+        if not changed:
+            break
+    return k, passes
+
+
+def squared_distance_objective(x, y, alive, heads):
+    """J(H) [m^2]: the members' (alive non-heads) squared distances to their nearest head (brute force,
+    for tests and diagnostics; O(N k))."""
+    alive = np.asarray(alive, dtype=bool)
+    heads = np.asarray(heads, dtype=bool)
+    members = alive & ~heads
+    if not heads.any() or not members.any():
+        return 0.0
+    hx, hy = x[heads], y[heads]
+    total = 0.0
+    for i in np.flatnonzero(members):
+        dx = x[i] - hx
+        dy = y[i] - hy
+        total += float(np.min(dx * dx + dy * dy))
+    return total
+
+
+class LeachCPolicy(ClusteringPolicy):
+    """LEACH-C election (see the module Notes) as a policy: the sink's choice each round, no own state."""
+
+    name = "leach-c"
+    control = "centralized"
+    max_iterations = MAX_ITERATIONS
+
+    def reset(self, state, rng):
+        self.p = float(self.scenario.p)
+        self._is_ch = np.zeros(state.n, dtype=np.uint8)
+        self.last_passes = 0
+
+    def elect(self, state, rng):
+        x = np.ascontiguousarray(state.x, dtype=np.float64)
+        y = np.ascontiguousarray(state.y, dtype=np.float64)
+        _, self.last_passes = elect_leach_c(rng, self.p, self.max_iterations, x, y, state.alive_u8,
+                                            state.energy, self._is_ch)
+        return self._is_ch.view(np.bool_)
+
+    def describe(self):
+        return {"name": self.name, "p": float(self.scenario.p),
+                "search": "alternating k-medoids over eligible heads from a seeded random start",
+                "max_iterations": int(self.max_iterations)}
