@@ -107,7 +107,8 @@ def nearest_heads(x, y, alive, heads, k, is_head, owner):
     Squared distances ``dx*dx + dy*dy`` with dx = x_i - x_h; ties to the lower head index. Uses a uniform
     grid over the alive nodes' bounding box with about one head per cell (cell side
     max(sqrt(span_x span_y / k), max(span_x, span_y) / k), so at most 3k + 1 cells), searched in rings
-    of cells; a single cell when the side is 0 or not finite.
+    of cells until the nearest unsearched cell is farther than the best head found (with a slack for
+    rounding); a single cell when the side is 0 or not finite.
     """
     n = x.shape[0]
     x_min = np.inf
@@ -150,9 +151,13 @@ def nearest_heads(x, y, alive, heads, k, is_head, owner):
         start[c + 1] += start[c]
     fill = start[:n_cells].copy()
     cell_head = np.empty(k, dtype=np.int64)
+    cell_x = np.empty(k, dtype=np.float64)
+    cell_y = np.empty(k, dtype=np.float64)
     for j in range(k):
         c = head_cell[j]
         cell_head[fill[c]] = heads[j]
+        cell_x[fill[c]] = x[heads[j]]
+        cell_y[fill[c]] = y[heads[j]]
         fill[c] += 1
     for i in range(n):
         if alive[i] == 0:
@@ -161,11 +166,13 @@ def nearest_heads(x, y, alive, heads, k, is_head, owner):
         if is_head[i] != 0:
             owner[i] = i
             continue
+        px = x[i]
+        py = y[i]
         cx = 0
         cy = 0
         if not single:
-            cx = min(max(int((x[i] - x_min) * inv), 0), gx - 1)
-            cy = min(max(int((y[i] - y_min) * inv), 0), gy - 1)
+            cx = min(max(int((px - x_min) * inv), 0), gx - 1)
+            cy = min(max(int((py - y_min) * inv), 0), gy - 1)
         reach = max(max(cx, gx - 1 - cx), max(cy, gy - 1 - cy))
         best = -1
         best_d = np.inf
@@ -180,19 +187,30 @@ def nearest_heads(x, y, alive, heads, k, is_head, owner):
                     if xx >= 0 and xx < gx:
                         c = yy * gx + xx
                         for q in range(start[c], start[c + 1]):
-                            h = cell_head[q]
-                            dx = x[i] - x[h]
-                            dy = y[i] - y[h]
+                            dx = px - cell_x[q]
+                            dy = py - cell_y[q]
                             d = dx * dx + dy * dy
-                            if d < best_d or (d == best_d and h < best):
+                            if d < best_d or (d == best_d and cell_head[q] < best):
                                 best_d = d
-                                best = h
+                                best = cell_head[q]
                     xx += step
             if r >= reach:
                 break
-            bound = r * side - slack
-            if best >= 0 and bound > 0.0 and best_d < bound * bound:
-                break
+            if best >= 0:
+                # distance from the node to the nearest unsearched cell (edges of the searched block that
+                # border the outside of the grid do not count), less the slack
+                bound = np.inf
+                if cx - r > 0:
+                    bound = min(bound, x[i] - (x_min + (cx - r) * side))
+                if cx + r < gx - 1:
+                    bound = min(bound, x_min + (cx + r + 1) * side - x[i])
+                if cy - r > 0:
+                    bound = min(bound, y[i] - (y_min + (cy - r) * side))
+                if cy + r < gy - 1:
+                    bound = min(bound, y_min + (cy + r + 1) * side - y[i])
+                bound -= slack
+                if bound > 0.0 and best_d < bound * bound:
+                    break
             r += 1
         owner[i] = best
 
