@@ -16,6 +16,33 @@ def squared_distance(x, y, i, j):
     return dx * dx + dy * dy
 
 
+def cell(offset, side):
+    """Grid cell 0..65535 of a coordinate offset [m] on a grid of 65536 cells over ``side`` [m]."""
+    if not (0.0 < side < math.inf):
+        return 0
+    f = offset / side * 65535.0
+    return 0 if not f > 0.0 else 65535 if f >= 65535.0 else int(f)
+
+
+def hilbert_index(cx, cy, order=16):
+    """Position of cell (cx, cy) along the Hilbert curve filling a 2^order x 2^order grid: at each level,
+    the quadrant's rank in the curve's visiting order (lower-left, upper-left, upper-right, lower-right),
+    then the cell is mapped into that quadrant's own (rotated or reflected) frame."""
+    side = 2**order
+    index = 0
+    half = side // 2
+    while half >= 1:
+        right = int(cx & half != 0)
+        up = int(cy & half != 0)
+        index += half * half * ((3 * right) ^ up)
+        if not up:  # lower quadrants are reflected (lower right) and transposed
+            if right:
+                cx, cy = side - 1 - cx, side - 1 - cy
+            cx, cy = cy, cx
+        half //= 2
+    return index
+
+
 def naive_leach_c(rng, p, max_iterations, x, y, alive, energy):
     """Return ``(heads, passes)``: the sorted list of cluster heads and the number of assign passes."""
     n = len(x)
@@ -33,13 +60,17 @@ def naive_leach_c(rng, p, max_iterations, x, y, alive, energy):
     if k >= len(eligible):
         return sorted(eligible), 0
 
-    # start: partial Fisher-Yates over the eligible nodes in increasing index
-    pool = list(eligible)
-    m = len(pool)
+    # start: eligible nodes along the Hilbert curve, one random head in each of k consecutive runs
+    xs = [float(x[i]) for i in alive_nodes]
+    ys = [float(y[i]) for i in alive_nodes]
+    x_min, y_min = min(xs), min(ys)
+    side = max(max(xs) - x_min, max(ys) - y_min)
+    order = sorted(eligible, key=lambda i: (hilbert_index(cell(x[i] - x_min, side), cell(y[i] - y_min, side)), i))
+    m = len(order)
+    heads = set()
     for j in range(k):
-        t = min(j + int(rng.random() * (m - j)), m - 1)
-        pool[j], pool[t] = pool[t], pool[j]
-    heads = set(pool[:k])
+        lo, hi = j * m // k, (j + 1) * m // k
+        heads.add(order[min(lo + int(rng.random() * (hi - lo)), hi - 1)])
     eligible_set = set(eligible)
 
     passes = 0

@@ -20,10 +20,12 @@ The paper minimises J by simulated annealing. Here J is minimised by a documente
 search, the alternating k-medoids iteration (Park & Jun 2009 [2]_) restricted to eligible heads, started
 from a seeded random draw:
 
-- *start*: k heads drawn uniformly without replacement from the eligible nodes (listed in increasing
-  index) by a partial Fisher-Yates shuffle: for j = 0 .. k-1 draw u uniform in [0, 1),
-  t = j + floor(u (m - j)) (m eligible nodes; t capped at m - 1), swap entries j and t; the heads are
-  the first k entries. When k = m nothing is drawn (every eligible node is a head);
+- *start*: a spatially spread random draw. The eligible nodes are ordered along a Hilbert curve [3]_
+  (positions quantised to a 65536 x 65536 grid over the alive nodes' bounding box, square cells of side
+  max(span_x, span_y) / 65535, cell ``int(offset / side_max * 65535)``; ties by node index) and cut into
+  k consecutive runs, run j holding positions floor(j m / k) .. floor((j + 1) m / k) - 1 of the m
+  eligible nodes; in run order, one uniform u per run picks position lo + floor(u (hi - lo)) (capped at
+  hi - 1). When k = m nothing is drawn (every eligible node is a head);
 - *assign*: every alive node joins its nearest head (squared distance ``dx*dx + dy*dy``, ties to the
   lower node index; a head joins itself);
 - *update*: for each cluster C with centroid c = (sum of x_i, sum of y_i over C in node order) / |C|, the
@@ -48,6 +50,8 @@ References
    architecture for wireless microsensor networks", IEEE Trans. Wireless Commun. 1(4), 660-670, 2002.
 .. [2] H.-S. Park, C.-H. Jun, "A simple and fast algorithm for K-medoids clustering", Expert Systems with
    Applications 36(2), 3336-3341, 2009.
+.. [3] D. Hilbert, "Ueber die stetige Abbildung einer Linie auf ein Flaechenstueck", Math. Ann. 38,
+   459-460, 1891.
 """
 
 from __future__ import annotations
@@ -215,6 +219,43 @@ def nearest_heads(x, y, alive, heads, k, is_head, owner):
         owner[i] = best
 
 
+#: Side of the Hilbert curve's grid (cells per axis) used for the start, and the key stride (> any N).
+HILBERT_SIDE = 65536
+HILBERT_STRIDE = 2**31
+
+
+@njit(cache=True, nogil=True)
+def _quantize(offset, scale):
+    """Cell ``int(offset / scale * 65535)`` in [0, 65535] of a coordinate ``offset`` [m] from the alive
+    nodes' minimum, ``scale`` [m] the larger span (0 when the span is 0 or not finite)."""
+    if not (scale > 0.0 and scale < np.inf):
+        return 0
+    f = offset / scale * 65535.0
+    if not f > 0.0:
+        return 0
+    if f >= 65535.0:
+        return 65535
+    return int(f)
+
+
+@njit(cache=True, nogil=True)
+def hilbert_key(qx, qy):
+    """Index of cell (qx, qy) along the Hilbert curve over a 65536 x 65536 grid (the classic ``xy2d``)."""
+    d = 0
+    s = HILBERT_SIDE // 2
+    while s > 0:
+        rx = 1 if (qx & s) > 0 else 0
+        ry = 1 if (qy & s) > 0 else 0
+        d += s * s * ((3 * rx) ^ ry)
+        if ry == 0:
+            if rx == 1:
+                qx = HILBERT_SIDE - 1 - qx
+                qy = HILBERT_SIDE - 1 - qy
+            qx, qy = qy, qx
+        s //= 2
+    return d
+
+
 @njit(cache=True, nogil=True)
 def elect_leach_c(rng, p, max_iterations, x, y, alive, energy, is_ch):
     """Elect this round's LEACH-C cluster heads (compiled; see the module Notes).
@@ -253,14 +294,31 @@ def elect_leach_c(rng, p, max_iterations, x, y, alive, energy, is_ch):
         for j in range(m):
             is_ch[pool[j]] = 1
         return m, 0
+    # start: one head drawn in each of k consecutive runs of the eligible nodes along a Hilbert curve
+    x_min = np.inf
+    y_min = np.inf
+    x_max = -np.inf
+    y_max = -np.inf
+    for i in range(n):
+        if alive[i] != 0:
+            x_min = min(x_min, x[i])
+            x_max = max(x_max, x[i])
+            y_min = min(y_min, y[i])
+            y_max = max(y_max, y[i])
+    scale = max(x_max - x_min, y_max - y_min)
+    keys = np.empty(m, dtype=np.int64)
+    for j in range(m):
+        i = pool[j]
+        keys[j] = hilbert_key(_quantize(x[i] - x_min, scale), _quantize(y[i] - y_min, scale)) * HILBERT_STRIDE + i
+    keys.sort()
+    heads = np.empty(k, dtype=np.int64)
     for j in range(k):
-        t = j + int(rng.random() * (m - j))
-        if t > m - 1:
-            t = m - 1
-        tmp = pool[j]
-        pool[j] = pool[t]
-        pool[t] = tmp
-    heads = pool[:k].copy()
+        lo = j * m // k
+        hi = (j + 1) * m // k
+        t = lo + int(rng.random() * (hi - lo))
+        if t > hi - 1:
+            t = hi - 1
+        heads[j] = keys[t] % HILBERT_STRIDE
     for j in range(k):
         is_ch[heads[j]] = 1
     eligible = np.zeros(n, dtype=np.uint8)
