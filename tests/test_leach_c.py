@@ -174,3 +174,17 @@ def test_grid_nearest_head_equals_brute_force(layout):
     expected[heads] = heads
     expected[alive == 0] = -1
     np.testing.assert_array_equal(owner, expected)
+
+
+def test_hilbert_key_equals_reference_and_curve_is_continuous():
+    from naive_leach_c import hilbert_index
+    from wsnmec.clustering.leach_c import hilbert_key
+
+    g = np.random.default_rng(0)
+    for qx, qy in g.integers(0, 65536, (500, 2)):
+        assert hilbert_key(int(qx), int(qy)) == hilbert_index(int(qx), int(qy))
+    # on a 16 x 16 grid the reference visits every cell once, each step to a side neighbour
+    cells = sorted(((hilbert_index(cx, cy, order=4), cx, cy) for cx in range(16) for cy in range(16)))
+    assert [c[0] for c in cells] == list(range(256))
+    steps = [abs(a[1] - b[1]) + abs(a[2] - b[2]) for a, b in zip(cells, cells[1:])]
+    assert steps == [1] * 255
