@@ -16,13 +16,15 @@ for the n alive nodes with energies E_i [J] after this round's harvest ([1]_, Se
 
        J(H) = sum over alive i not in H of min_{h in H} |x_i - x_h|^2.
 
-The paper minimises J by simulated annealing. Here J is minimised by a documented deterministic local
+The paper minimises J by simulated annealing; evaluating J for each annealing move costs O(N), too slow
+for thousands of moves at N = 1e4 within a round. Here J is lowered by a documented deterministic local
 search, the alternating k-medoids iteration (Park & Jun 2009 [2]_) restricted to eligible heads, started
 from a seeded random draw:
 
 - *start*: a spatially spread random draw. The eligible nodes are ordered along a Hilbert curve [3]_
-  (positions quantised to a 65536 x 65536 grid over the alive nodes' bounding box, square cells of side
-  max(span_x, span_y) / 65535, cell ``int(offset / side_max * 65535)``; ties by node index) and cut into
+  (positions quantised to a 65536 x 65536 grid over the alive nodes' bounding box: with S the larger
+  span [m], a coordinate at ``offset`` from the minimum is in cell ``int(offset / S * 65535)``; ties by
+  node index) and cut into
   k consecutive runs, run j holding positions floor(j m / k) .. floor((j + 1) m / k) - 1 of the m
   eligible nodes; in run order, one uniform u per run picks position lo + floor(u (hi - lo)) (capped at
   hi - 1). When k = m nothing is drawn (every eligible node is a head);
@@ -35,10 +37,10 @@ from a seeded random draw:
 - repeat assign/update until no head changes or ``max_iterations`` (default 30) assignment passes.
 
 Each pass does not increase J (the update lowers each cluster's sum, the re-assignment can only lower
-it further), so the search ends in a local minimum where no single cluster can improve by moving its head
-within the cluster. The nearest head is found on a uniform grid over the heads (about one head per cell,
+it further); when it stops before the cap, no cluster can lower J by moving its head within the cluster
+(a local minimum, not necessarily the global one). The nearest head is found on a uniform grid over the heads (about one head per cell,
 rings of cells searched outward until no unsearched cell can hold a head as near), so a pass costs O(N)
-and a round O(N x passes); it equals a brute-force search exactly (same squared distances, same
+and a round O(N log N + N x passes) (the start sorts the eligible nodes); it equals a brute-force search exactly (same squared distances, same
 tie-break).
 
 Random draws: k uniforms per round (none when k = m or no node is alive), the same under both
