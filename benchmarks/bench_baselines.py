@@ -15,7 +15,9 @@ import numpy as np
 import pytest
 
 from wsnmec.clustering.deec import elect_deec
-from wsnmec.clustering.leach_c import MAX_ITERATIONS, elect_leach_c
+from wsnmec.clustering.leach_c import MAX_ITERATIONS, SWAP_BUDGET, SWAP_CAP, SWAP_PASSES, elect_leach_c
+
+SEARCH = (MAX_ITERATIONS, SWAP_CAP, SWAP_BUDGET, SWAP_PASSES)
 
 
 def _network(n):
@@ -30,8 +32,8 @@ def test_leach_c_round(benchmark, nodes):
     x, y, alive, energy = _network(nodes)
     is_ch = np.zeros(nodes, dtype=np.uint8)
     rng = np.random.default_rng(1)
-    elect_leach_c(rng, 0.1, MAX_ITERATIONS, x, y, alive, energy, is_ch)
-    result = benchmark(elect_leach_c, rng, 0.1, MAX_ITERATIONS, x, y, alive, energy, is_ch)
+    elect_leach_c(rng, 0.1, *SEARCH, x, y, alive, energy, is_ch)
+    result = benchmark(elect_leach_c, rng, 0.1, *SEARCH, x, y, alive, energy, is_ch)
     benchmark.extra_info["heads"] = int(result[0])
     benchmark.extra_info["passes_last_call"] = int(result[1])
 

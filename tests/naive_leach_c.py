@@ -43,7 +43,56 @@ def hilbert_index(cx, cy, order=16):
     return index
 
 
-def naive_leach_c(rng, p, max_iterations, x, y, alive, energy):
+def nearest_head(x, y, i, heads):
+    """The head nearest node i (squared distance, ties to the lower index)."""
+    best, best_d = -1, math.inf
+    for h in heads:
+        d = squared_distance(x, y, i, h)
+        if d < best_d or (d == best_d and h < best):
+            best, best_d = h, d
+    return best
+
+
+def improve(x, y, alive_nodes, eligible_set, heads, max_passes):
+    """Assign/update passes on ``heads`` (a list in slot order); returns ``(heads, passes)``."""
+    heads = list(heads)
+    passes = 0
+    while passes < max_passes:
+        passes += 1
+        # assign: nearest head by brute force, ties to the lower index; heads join themselves
+        cluster = {h: [] for h in heads}
+        for i in alive_nodes:
+            cluster[i if i in cluster else nearest_head(x, y, i, heads)].append(i)
+        # update: the eligible member nearest the centroid replaces the head if strictly nearer
+        new_heads = []
+        for h in heads:
+            points = sorted(cluster[h])
+            sx = 0.0
+            sy = 0.0
+            for i in points:
+                sx += float(x[i])
+                sy += float(y[i])
+            cx = sx / len(points)
+            cy = sy / len(points)
+
+            def to_centroid(i):
+                dx = x[i] - cx
+                dy = y[i] - cy
+                return dx * dx + dy * dy
+
+            chosen = h
+            chosen_d = to_centroid(h)
+            for i in points:
+                if i != h and i in eligible_set and to_centroid(i) < chosen_d:
+                    chosen, chosen_d = i, to_centroid(i)
+            new_heads.append(chosen)
+        if new_heads == heads:
+            break
+        heads = new_heads
+    return heads, passes
+
+
+def naive_leach_c(rng, p, max_iterations, swap_cap, swap_budget, swap_passes, x, y, alive, energy):
     """Return ``(heads, passes)``: the sorted list of cluster heads and the number of assign passes."""
     n = len(x)
     alive_nodes = [i for i in range(n) if alive[i]]
@@ -67,57 +116,34 @@ def naive_leach_c(rng, p, max_iterations, x, y, alive, energy):
     side = max(max(xs) - x_min, max(ys) - y_min)
     order = sorted(eligible, key=lambda i: (hilbert_index(cell(x[i] - x_min, side), cell(y[i] - y_min, side)), i))
     m = len(order)
-    heads = set()
+    heads = []
     for j in range(k):
         lo, hi = j * m // k, (j + 1) * m // k
-        heads.add(order[min(lo + int(rng.random() * (hi - lo)), hi - 1)])
+        heads.append(order[min(lo + int(rng.random() * (hi - lo)), hi - 1)])
     eligible_set = set(eligible)
+    heads, passes = improve(x, y, alive_nodes, eligible_set, heads, max_iterations)
 
-    passes = 0
-    while passes < max_iterations:
-        passes += 1
-        # assign: nearest head by brute force, ties to the lower index; heads join themselves
-        cluster = {h: [] for h in heads}
-        for i in alive_nodes:
-            if i in heads:
-                cluster[i].append(i)
-                continue
-            best = min(heads, key=lambda h: (squared_distance(x, y, i, h), h))
-            cluster[best].append(i)
-        # update: the eligible member nearest the centroid replaces the head if strictly nearer
-        new_heads = set()
-        for h in heads:
-            points = sorted(cluster[h])
-            sx = 0.0
-            sy = 0.0
-            for i in points:
-                sx += float(x[i])
-                sy += float(y[i])
-            cx = sx / len(points)
-            cy = sy / len(points)
-
-            def to_centroid(i):
-                dx = x[i] - cx
-                dy = y[i] - cy
-                return dx * dx + dy * dy
-
-            chosen = h
-            chosen_d = to_centroid(h)
-            for i in points:
-                if i != h and i in eligible_set and to_centroid(i) < chosen_d:
-                    chosen, chosen_d = i, to_centroid(i)
-            new_heads.add(chosen)
-        if new_heads == heads:
-            break
-        heads = new_heads
+    # random swaps, kept when the members' squared distances fall
+    cost = naive_objective(x, y, alive, heads)
+    for _ in range(min(swap_cap, swap_budget // len(alive_nodes))):
+        slot = min(int(rng.random() * k), k - 1)
+        others = [i for i in eligible if i not in heads]
+        newcomer = others[min(int(rng.random() * (m - k)), m - k - 1)]
+        trial = list(heads)
+        trial[slot] = newcomer
+        trial, trial_passes = improve(x, y, alive_nodes, eligible_set, trial, swap_passes)
+        passes += trial_passes
+        trial_cost = naive_objective(x, y, alive, trial)
+        if trial_cost < cost:
+            heads, cost = trial, trial_cost
     return sorted(heads), passes
 
 
 def naive_objective(x, y, alive, heads):
-    """Sum over alive non-heads of the squared distance to the nearest head [m^2]."""
+    """Sum over alive non-heads, in node order, of the squared distance to the nearest head [m^2]."""
     heads = list(heads)
     total = 0.0
     for i in range(len(x)):
         if alive[i] and i not in heads and heads:
-            total += min(squared_distance(x, y, i, h) for h in heads)
+            total += squared_distance(x, y, i, nearest_head(x, y, i, heads))
     return total

@@ -7,7 +7,7 @@ import pytest
 
 from naive_deec import naive_deec
 from naive_leach_c import naive_leach_c
-from wsnmec.clustering.leach_c import MAX_ITERATIONS
+from wsnmec.clustering.leach_c import MAX_ITERATIONS, SWAP_BUDGET, SWAP_CAP, SWAP_PASSES
 from wsnmec.clustering.registry import make_policy, policy_class
 from wsnmec.sim.state import NetworkState, read_only
 
@@ -42,12 +42,12 @@ def test_registered_with_control_patterns():
 
 
 def test_leach_c_policy_on_read_only_state_equals_reference():
-    state = network_state(150, 0)
+    state = network_state(60, 0)
     policy = make_policy("leach-c", FakeScenario())
     rng, twin = np.random.default_rng(1), np.random.default_rng(1)
     policy.reset(state, rng)
     mask = policy.elect(state, rng)
-    heads, _ = naive_leach_c(twin, 0.1, MAX_ITERATIONS, state.x, state.y, state.alive_u8, state.energy)
+    heads, _ = naive_leach_c(twin, 0.1, MAX_ITERATIONS, SWAP_CAP, SWAP_BUDGET, SWAP_PASSES, state.x, state.y, state.alive_u8, state.energy)
     np.testing.assert_array_equal(np.flatnonzero(mask), heads)
     assert mask.dtype == np.bool_ and not mask[state.alive_u8 == 0].any()
     # the advanced (richer) nodes are the only ones above the mean: every head is one of them
