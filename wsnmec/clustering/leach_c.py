@@ -47,7 +47,7 @@ Each assign/update pass does not increase J (the update lowers each cluster's su
 only lower it further), and a swap is kept only if J falls; the result is a local minimum, not
 necessarily the global one. On one uniform 100-node field (100 m x 100 m) with k = 10, the mean J over
 100 seeds is 3 % above the lowest J found by any run (23 % above without the swaps); with 1000 nodes and
-k = 100, 4 % (13 % without the swaps).
+k = 100 (20 trials), 11 % (17 % without the swaps).
 The nearest head is found on a uniform grid over the heads (about one head per cell,
 rings of cells searched outward until no unsearched cell can hold a head as near), so a pass costs O(N)
 and a round O(N log N + N x passes) (the start sorts the eligible nodes); it equals a brute-force search
