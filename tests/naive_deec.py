@@ -32,8 +32,9 @@ def naive_deec(rng, round_number, p, alive, energy, last_ch):
             continue
         inverse = 1.0 / p_i + 0.5
         epoch = EPOCH_CAP if inverse >= 2.0**62 else max(1, math.floor(inverse))
-        was_head_recently = last_ch[i] > 0 and round_number - last_ch[i] < epoch
-        if was_head_recently:
+        # not eligible if it was CH in its current epoch (rounds k * epoch + 1 .. (k + 1) * epoch)
+        current_epoch = (round_number - 1) // epoch
+        if last_ch[i] > 0 and (last_ch[i] - 1) // epoch == current_epoch:
             continue
         threshold = p_i / (1.0 - p_i * ((round_number - 1) % epoch))
         if rng.random() < threshold:

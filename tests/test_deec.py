@@ -95,7 +95,7 @@ def test_richer_nodes_are_heads_more_often_in_proportion_to_energy():
     assert ratio == pytest.approx(2.0, rel=0.1)
 
 
-def test_node_is_not_head_again_within_its_epoch_and_p_capped_at_one():
+def test_at_most_one_turn_per_own_epoch_and_p_capped_at_one():
     # 20 nodes, node 0 holds 1 J, the others 0.011 J: p_0 = 0.1 * 1 / 0.06045 > 1 is capped at 1 (epoch 1): CH
     # every round; the others have p_i = 0.1 * 0.011 / 0.06045 and epoch round(1 / p_i) = 55 rounds.
     n = 20
@@ -113,8 +113,13 @@ def test_node_is_not_head_again_within_its_epoch_and_p_capped_at_one():
     assert history[:, 0].all()
     epoch = node_epoch(0.1 * 0.011 / (energy.sum() / n))
     assert epoch == 55
-    gaps = np.concatenate([np.diff(np.flatnonzero(history[:, i])) for i in range(1, n)])
-    assert gaps.size > 0 and gaps.min() >= epoch
+    turns = 0
+    for i in range(1, n):
+        rounds = np.flatnonzero(history[:, i]) + 1
+        epochs = (rounds - 1) // epoch
+        assert np.unique(epochs).size == epochs.size  # at most once per epoch of 55 rounds
+        turns += rounds.size
+    assert turns >= 19 * 5  # ... and once in every complete epoch (55 >= 1/p_i = 54.95: T reaches 1)
 
 
 def test_dead_nodes_and_all_dead_draw_nothing():
@@ -124,3 +129,26 @@ def test_dead_nodes_and_all_dead_draw_nothing():
     assert elect_deec(rng, 1, 0.1, np.zeros(5, np.uint8), np.zeros(5), np.zeros(5, np.int64), is_ch) == 0
     assert not is_ch.any()
     assert rng.bit_generator.state == before
+
+
+def test_equal_energies_elect_exactly_the_leach_heads():
+    """Equal energies (0.5 J: the mean is exact, p_i = p): DEEC's per-node epochs are LEACH's epochs and the
+    same draws elect the same heads, round after round (dead nodes included)."""
+    from wsnmec.clustering.leach import elect_leach, epoch_length
+
+    n, p = 120, 0.1
+    alive = (np.random.default_rng(0).random(n) > 0.2).astype(np.uint8)
+    energy = np.where(alive == 1, 0.5, 0.0)
+    rng_deec, rng_leach = np.random.default_rng(9), np.random.default_rng(9)
+    last_ch = np.zeros(n, dtype=np.int64)
+    is_ch = np.zeros(n, dtype=np.uint8)
+    ch_epoch = np.full(n, -1, dtype=np.int64)
+    rounds_since = np.zeros(n, dtype=np.int64)
+    leach_ch = np.zeros(n, dtype=np.uint8)
+    ch_list = np.zeros(n, dtype=np.int64)
+    for r in range(1, 61):
+        elect_deec(rng_deec, r, p, alive, energy, last_ch, is_ch)
+        elect_leach(rng_leach, r, p, epoch_length(p), False, alive, energy, energy, ch_epoch, rounds_since,
+                    leach_ch, ch_list)
+        np.testing.assert_array_equal(is_ch, leach_ch, err_msg=f"round {r}")
+    assert rng_deec.bit_generator.state == rng_leach.bit_generator.state

@@ -12,11 +12,18 @@ and each alive node i gets its own CH probability and epoch ([1]_, Eqs. 6-8):
     p_i = min(1, p * E_i / E_mean(r))              (computed as ``(p * E_i) / E_mean``)
     n_i = round(1 / p_i)                           (halves rounded up; capped at 2^62 for tiny p_i)
 
-Node i is *eligible* (in the paper's set G) when it has not been CH in the last n_i rounds, the current
-round included: it was never CH, or ``r - r_last >= n_i`` with r_last the last round it was CH. So a node
-is CH at most once in any n_i consecutive rounds, and a node with p_i = 1 (n_i = 1) may be CH every round.
-n_i is recomputed every round from the current p_i. An eligible alive node draws one uniform u in [0, 1)
-and becomes CH when ([1]_, Eq. 9)
+Node i is *eligible* (in the paper's set G, "not CH in the most recent n_i rounds") when it has not
+been CH in its current epoch: with r_last the last round it was CH, it was never CH or
+``(r_last - 1) div n_i != (r - 1) div n_i``, n_i being this round's epoch. This is the epoch reading that
+:mod:`wsnmec.clustering.leach` gives LEACH's identical phrase, per node: with a constant n_i a node is CH
+at most once per epoch of n_i rounds (exactly once when n_i >= 1/p_i: T then reaches 1 in the epoch's
+last round), and with equal energies
+(p_i = p) DEEC elects exactly the heads LEACH elects from the same draws (tested). A rolling window
+(eligible when ``r - r_last >= n_i``) was tried and rejected: a node elected in the round where T = 1 is
+eligible again exactly in the next such round and is elected with certainty, so about a third of the
+nodes lock into CH turns in the same rounds (classic scenario: CH count per round with sd 21 instead of
+3, and 31 % of rounds without any CH). n_i is recomputed every round from the current p_i. An eligible
+alive node draws one uniform u in [0, 1) and becomes CH when ([1]_, Eq. 9)
 
     u < T(s_i) = p_i / (1 - p_i ((r - 1) mod n_i)).
 
@@ -112,8 +119,8 @@ def elect_deec(rng, round_number, p, alive, energy, last_ch, is_ch):
         if not p_i > 0.0:
             continue
         epoch = node_epoch(p_i)
-        if last_ch[i] > 0 and round_number - last_ch[i] < epoch:
-            continue
+        if last_ch[i] > 0 and (last_ch[i] - 1) // epoch == (round_number - 1) // epoch:
+            continue  # already CH in its current epoch
         threshold = p_i / (1.0 - p_i * ((round_number - 1) % epoch))
         if rng.random() < threshold:
             is_ch[i] = 1
