@@ -203,3 +203,22 @@ def test_hilbert_key_equals_reference_and_curve_is_continuous():
     assert [c[0] for c in cells] == list(range(256))
     steps = [abs(a[1] - b[1]) + abs(a[2] - b[2]) for a, b in zip(cells, cells[1:])]
     assert steps == [1] * 255
+
+
+def test_grid_nearest_head_far_heads_need_the_ring_search():
+    """Heads only in one corner: most nodes' 3 x 3 blocks hold no head, so the outward ring search runs."""
+    g = np.random.default_rng(3)
+    n = 2000
+    x, y = g.random(n) * 100.0, g.random(n) * 100.0
+    alive = (g.random(n) > 0.1).astype(np.uint8)
+    corner = np.flatnonzero((x < 20) & (y < 20) & (alive == 1))
+    heads = np.sort(np.concatenate([g.choice(corner, 60, replace=False), [int(np.argmax(x + y * (alive == 1)))]]))
+    is_head = np.zeros(n, dtype=np.uint8)
+    is_head[heads] = 1
+    owner = np.empty(n, dtype=np.int64)
+    nearest_heads(x, y, alive, heads, heads.shape[0], is_head, owner)
+    d = (x[:, None] - x[heads][None, :]) ** 2 + (y[:, None] - y[heads][None, :]) ** 2
+    expected = heads[np.argmin(d, axis=1)]
+    expected[heads] = heads
+    expected[alive == 0] = -1
+    np.testing.assert_array_equal(owner, expected)

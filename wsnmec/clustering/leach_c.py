@@ -129,7 +129,8 @@ def nearest_heads(x, y, alive, heads, k, is_head, owner):
     grid over the alive nodes' bounding box with about one head per cell (cell side
     max(sqrt(span_x span_y / k), max(span_x, span_y) / k), so at most 3k + 1 cells), searched in rings
     of cells until the nearest unsearched cell is farther than the best head found (with a slack for
-    rounding); a single cell when the side is 0 or not finite.
+    rounding; the 3 x 3 block around the node's cell first, from one contiguous candidate list per cell);
+    a single cell when the side is 0 or not finite.
     """
     n = x.shape[0]
     x_min = np.inf
@@ -180,6 +181,28 @@ def nearest_heads(x, y, alive, heads, k, is_head, owner):
         cell_x[fill[c]] = x[heads[j]]
         cell_y[fill[c]] = y[heads[j]]
         fill[c] += 1
+    # each cell's candidates: the heads of the 3 x 3 block of cells around it, stored contiguously
+    nb_start = np.zeros(n_cells + 1, dtype=np.int64)
+    for cy in range(gy):
+        for cx in range(gx):
+            total = 0
+            for yy in range(max(cy - 1, 0), min(cy + 2, gy)):
+                total += start[yy * gx + min(cx + 2, gx)] - start[yy * gx + max(cx - 1, 0)]
+            nb_start[cy * gx + cx + 1] = total
+    for c in range(n_cells):
+        nb_start[c + 1] += nb_start[c]
+    nb_head = np.empty(nb_start[n_cells], dtype=np.int64)
+    nb_x = np.empty(nb_start[n_cells], dtype=np.float64)
+    nb_y = np.empty(nb_start[n_cells], dtype=np.float64)
+    for cy in range(gy):
+        for cx in range(gx):
+            pos = nb_start[cy * gx + cx]
+            for yy in range(max(cy - 1, 0), min(cy + 2, gy)):
+                for q in range(start[yy * gx + max(cx - 1, 0)], start[yy * gx + min(cx + 2, gx)]):
+                    nb_head[pos] = cell_head[q]
+                    nb_x[pos] = cell_x[q]
+                    nb_y[pos] = cell_y[q]
+                    pos += 1
     for i in range(n):
         if alive[i] == 0:
             owner[i] = -1
@@ -194,46 +217,76 @@ def nearest_heads(x, y, alive, heads, k, is_head, owner):
         if not single:
             cx = min(max(int((px - x_min) * inv), 0), gx - 1)
             cy = min(max(int((py - y_min) * inv), 0), gy - 1)
-        reach = max(max(cx, gx - 1 - cx), max(cy, gy - 1 - cy))
+        c = cy * gx + cx
         best = -1
         best_d = np.inf
-        r = 0
-        while True:
-            for yy in range(cy - r, cy + r + 1):
-                if yy < 0 or yy >= gy:
-                    continue
-                step = 1 if (yy == cy - r or yy == cy + r) else 2 * r
-                xx = cx - r
-                while xx <= cx + r:
-                    if xx >= 0 and xx < gx:
-                        c = yy * gx + xx
-                        for q in range(start[c], start[c + 1]):
-                            dx = px - cell_x[q]
-                            dy = py - cell_y[q]
-                            d = dx * dx + dy * dy
-                            if d < best_d or (d == best_d and cell_head[q] < best):
-                                best_d = d
-                                best = cell_head[q]
-                    xx += step
-            if r >= reach:
-                break
-            if best >= 0:
-                # distance from the node to the nearest unsearched cell (edges of the searched block that
-                # border the outside of the grid do not count), less the slack
-                bound = np.inf
-                if cx - r > 0:
-                    bound = min(bound, x[i] - (x_min + (cx - r) * side))
-                if cx + r < gx - 1:
-                    bound = min(bound, x_min + (cx + r + 1) * side - x[i])
-                if cy - r > 0:
-                    bound = min(bound, y[i] - (y_min + (cy - r) * side))
-                if cy + r < gy - 1:
-                    bound = min(bound, y_min + (cy + r + 1) * side - y[i])
-                bound -= slack
-                if bound > 0.0 and best_d < bound * bound:
-                    break
-            r += 1
-        owner[i] = best
+        for q in range(nb_start[c], nb_start[c + 1]):
+            dx = px - nb_x[q]
+            dy = py - nb_y[q]
+            d = dx * dx + dy * dy
+            if d < best_d or (d == best_d and nb_head[q] < best):
+                best_d = d
+                best = nb_head[q]
+        # distance to the nearest cell outside the 3 x 3 block (block edges on the grid's border do not
+        # count), less the slack; otherwise search rings of cells outward
+        bound = np.inf
+        if cx - 1 > 0:
+            bound = min(bound, px - (x_min + (cx - 1) * side))
+        if cx + 1 < gx - 1:
+            bound = min(bound, x_min + (cx + 2) * side - px)
+        if cy - 1 > 0:
+            bound = min(bound, py - (y_min + (cy - 1) * side))
+        if cy + 1 < gy - 1:
+            bound = min(bound, y_min + (cy + 2) * side - py)
+        bound -= slack
+        if best >= 0 and bound > 0.0 and best_d < bound * bound:
+            owner[i] = best
+            continue
+        owner[i] = _ring_search(px, py, cx, cy, gx, gy, x_min, y_min, side, slack, start, cell_head, cell_x,
+                                cell_y)
+
+
+@njit(cache=True, nogil=True)
+def _ring_search(px, py, cx, cy, gx, gy, x_min, y_min, side, slack, start, cell_head, cell_x, cell_y):
+    """Nearest head of the point (px, py) in cell (cx, cy): rings of cells searched outward until the
+    nearest unsearched cell is farther than the best head found (ties to the lower index)."""
+    reach = max(max(cx, gx - 1 - cx), max(cy, gy - 1 - cy))
+    best = -1
+    best_d = np.inf
+    r = 0
+    while True:
+        for yy in range(cy - r, cy + r + 1):
+            if yy < 0 or yy >= gy:
+                continue
+            step = 1 if (yy == cy - r or yy == cy + r) else 2 * r
+            xx = cx - r
+            while xx <= cx + r:
+                if xx >= 0 and xx < gx:
+                    c = yy * gx + xx
+                    for q in range(start[c], start[c + 1]):
+                        dx = px - cell_x[q]
+                        dy = py - cell_y[q]
+                        d = dx * dx + dy * dy
+                        if d < best_d or (d == best_d and cell_head[q] < best):
+                            best_d = d
+                            best = cell_head[q]
+                xx += step
+        if r >= reach:
+            return best
+        if best >= 0:
+            bound = np.inf
+            if cx - r > 0:
+                bound = min(bound, px - (x_min + (cx - r) * side))
+            if cx + r < gx - 1:
+                bound = min(bound, x_min + (cx + r + 1) * side - px)
+            if cy - r > 0:
+                bound = min(bound, py - (y_min + (cy - r) * side))
+            if cy + r < gy - 1:
+                bound = min(bound, y_min + (cy + r + 1) * side - py)
+            bound -= slack
+            if bound > 0.0 and best_d < bound * bound:
+                return best
+        r += 1
 
 
 #: Side of the Hilbert curve's grid (cells per axis) used for the start, and the key stride (> any N).
