@@ -399,12 +399,13 @@ def elect_leach_c(rng, p, max_iterations, swap_cap, swap_budget, swap_passes, x,
     for j in range(m):
         eligible[pool[j]] = 1
     owner = np.empty(n, dtype=np.int64)
-    passes = k_medoids(x, y, alive, eligible, heads, is_ch, max_iterations, owner)
+    passes, settled = k_medoids(x, y, alive, eligible, heads, is_ch, max_iterations, owner)
     swap_trials = min(swap_cap, swap_budget // n_alive)
     if swap_trials <= 0:
         return k, passes
     # random swaps: a random head for a random eligible non-head, refined, kept when J falls
-    nearest_heads(x, y, alive, heads, k, is_ch, owner)
+    if not settled:  # (when settled, owner already holds the nearest heads)
+        nearest_heads(x, y, alive, heads, k, is_ch, owner)
     cost = members_cost(x, y, alive, is_ch, owner)
     trial_heads = np.empty(k, dtype=np.int64)
     trial_is_ch = np.empty(n, dtype=np.uint8)
@@ -427,8 +428,10 @@ def elect_leach_c(rng, p, max_iterations, swap_cap, swap_budget, swap_passes, x,
         trial_is_ch[heads[j]] = 0
         trial_is_ch[c] = 1
         trial_heads[j] = c
-        passes += k_medoids(x, y, alive, eligible, trial_heads, trial_is_ch, swap_passes, owner)
-        nearest_heads(x, y, alive, trial_heads, k, trial_is_ch, owner)
+        trial_passes, settled = k_medoids(x, y, alive, eligible, trial_heads, trial_is_ch, swap_passes, owner)
+        passes += trial_passes
+        if not settled:
+            nearest_heads(x, y, alive, trial_heads, k, trial_is_ch, owner)
         trial_cost = members_cost(x, y, alive, trial_is_ch, owner)
         if trial_cost < cost:
             cost = trial_cost
@@ -452,7 +455,8 @@ def members_cost(x, y, alive, is_ch, owner):
 @njit(cache=True, nogil=True)
 def k_medoids(x, y, alive, eligible, heads, is_ch, max_passes, owner):
     """The assign/update passes of the module Notes on ``heads`` and ``is_ch`` (in place); returns the number
-    of passes run (at most ``max_passes``)."""
+    of passes run (at most ``max_passes``) and whether the last pass changed no head (then ``owner`` holds
+    every alive node's nearest head)."""
     n = x.shape[0]
     k = heads.shape[0]
     slot = np.full(n, -1, dtype=np.int64)
@@ -505,8 +509,8 @@ def k_medoids(x, y, alive, eligible, heads, is_ch, max_passes, owner):
                 is_ch[best[j]] = 1
                 heads[j] = best[j]
         if not changed:
-            break
-    return passes
+            return passes, True
+    return passes, False
 
 
 def squared_distance_objective(x, y, alive, heads):
