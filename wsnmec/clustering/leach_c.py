@@ -333,7 +333,7 @@ def elect_leach_c(rng, p, max_iterations, swap_cap, swap_budget, swap_passes, x,
     Parameters
     ----------
     rng : numpy.random.Generator
-        The replica's generator (k uniforms for the start, see Notes).
+        The replica's generator (k uniforms for the start, then 2 per swap trial; see Notes).
     p : float
         Desired CH fraction in (0, 1].
     max_iterations : int
