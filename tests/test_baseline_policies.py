@@ -47,7 +47,8 @@ def test_leach_c_policy_on_read_only_state_equals_reference():
     rng, twin = np.random.default_rng(1), np.random.default_rng(1)
     policy.reset(state, rng)
     mask = policy.elect(state, rng)
-    heads, _ = naive_leach_c(twin, 0.1, MAX_ITERATIONS, SWAP_CAP, SWAP_BUDGET, SWAP_PASSES, state.x, state.y, state.alive_u8, state.energy)
+    search = (MAX_ITERATIONS, SWAP_CAP, SWAP_BUDGET, SWAP_PASSES)
+    heads, _ = naive_leach_c(twin, 0.1, *search, state.x, state.y, state.alive_u8, state.energy)
     np.testing.assert_array_equal(np.flatnonzero(mask), heads)
     assert mask.dtype == np.bool_ and not mask[state.alive_u8 == 0].any()
     # the advanced (richer) nodes are the only ones above the mean: every head is one of them

@@ -138,8 +138,8 @@ def test_no_alive_node_no_head_no_draw():
     rng = np.random.default_rng(0)
     before = rng.bit_generator.state
     is_ch = np.ones(4, dtype=np.uint8)
-    none_alive = np.zeros(4, np.uint8)
-    assert elect_leach_c(rng, 0.1, 30, *DEFAULT_SWAPS, np.zeros(4), np.zeros(4), none_alive, np.zeros(4), is_ch) == (0, 0)
+    zeros, none_alive = np.zeros(4), np.zeros(4, np.uint8)
+    assert elect_leach_c(rng, 0.1, 30, *DEFAULT_SWAPS, zeros, zeros, none_alive, zeros, is_ch) == (0, 0)
     assert not is_ch.any()
     assert rng.bit_generator.state == before
 
