@@ -15,6 +15,8 @@ CLUSTERING_POLICIES: dict[str, str] = {
     "leach": "wsnmec.clustering.leach:LeachPolicy",
     "leach-dchs": "wsnmec.clustering.leach_dchs:LeachDCHSPolicy",
     "heed": "wsnmec.clustering.heed:HeedPolicy",
+    "leach-c": "wsnmec.clustering.leach_c:LeachCPolicy",
+    "deec": "wsnmec.clustering.deec:DEECPolicy",
 }
 
 #: Other names of registered policies (kept for existing scripts and study files).
