@@ -85,6 +85,26 @@ def _progress_bar(enabled: bool, total: int | None):
     return tqdm(total=total, unit="round", file=sys.stderr, delay=PROGRESS_DELAY_S, dynamic_ncols=True, leave=False)
 
 
+#: Largest --workers / --jobs (local threads or processes).
+MAX_JOBS = 1024
+
+
+def _check_run_limits(scenario, replicas, workers, force, out):
+    """Before any work: magnitudes that could overflow, the memory estimate, the output directory."""
+    import os
+
+    from .sim.limits import check_magnitudes, check_memory, probe_output_dir, run_memory_estimate
+
+    check_magnitudes(scenario)
+    estimate = run_memory_estimate(scenario, replicas, workers or os.cpu_count() or 1)
+    check_memory(
+        estimate["total"], f"this run ({estimate['at_once']} replica(s) at once, {estimate['rows']} rows of the "
+        "rounds table at most)", "--nodes x --replicas", "--nodes, --replicas, --workers or --rounds", force,
+    )
+    if out is not None:
+        probe_output_dir(out, "--out")
+
+
 @main.command("run")
 @click.option("--protocol", metavar="[direct|leach|ileach]", help="Clustering protocol.  [default: leach]")
 @click.option("--nodes", metavar="N", help="Number of sensor nodes, 1 to 100000000 (about 200 bytes of memory per node and running replica).  [default: 100]")
@@ -112,19 +132,20 @@ def _progress_bar(enabled: bool, total: int | None):
 @click.option("--workers", metavar="W", help="Parallel workers for the replicas.  [default: all cores]")
 @click.option("--out", "out", metavar="DIR", help="Write rounds.parquet, summary.parquet and config.json into DIR.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of the summary.")
-def run(out, as_json, seed, replicas, workers, **parameters):
+@click.option("--force", is_flag=True, help="Run even when the memory estimate exceeds the available memory.")
+def run(out, as_json, seed, replicas, workers, force, **parameters):
     """Simulate the lifetime of a clustered sensor network and summarise FND/HND/LND."""
     from .errors import check_int
-    from .sim.report import check_output_dir, run_json, summary_text, write_run
+    from .sim.limits import check_run_result
+    from .sim.report import run_json, summary_text, write_run
     from .sim.scenario import MAX_REPLICAS, Scenario
     from .sim.seeding import check_seed, fresh_seed
 
     scenario = Scenario.from_mapping({k: v for k, v in parameters.items() if v is not None})
     seed = fresh_seed() if seed is None else check_seed(seed, "--seed")
     replicas = 1 if replicas is None else check_int("--replicas", replicas, 1, MAX_REPLICAS)
-    workers = None if workers is None else check_int("--workers", workers, 1)
-    if out is not None:
-        check_output_dir(out, "--out")
+    workers = None if workers is None else check_int("--workers", workers, 1, MAX_JOBS)
+    _check_run_limits(scenario, replicas, workers, force, out)
 
     from .sim.simulation import simulate
 
@@ -137,6 +158,7 @@ def run(out, as_json, seed, replicas, workers, **parameters):
         if bar is not None:
             bar.close()
 
+    check_run_result(result)
     if out is not None:
         write_run(result, out, "--out")
     if as_json:
@@ -257,16 +279,17 @@ def _study_executor_options(command):
 
 
 def _check_jobs(jobs):
-    if jobs is not None and jobs < 1:
-        fail("--jobs", f"must be an integer >= 1, got {jobs}")
+    if jobs is not None and not 1 <= jobs <= MAX_JOBS:
+        fail("--jobs", f"must be an integer in [1, {MAX_JOBS}], got {jobs}")
 
 
 def _check_dirs(**options):
-    """Fail early (exit 2) when a directory option names a file or a place that cannot be created."""
-    from .sim.report import check_output_dir
+    """Fail early (exit 2) when a directory option is empty, names a file or cannot be written (a probe file
+    is created and removed in it before any work)."""
+    from .sim.limits import probe_output_dir
 
     for option, path in options.items():
-        check_output_dir(path, option)
+        probe_output_dir(path, option)
 
 
 def _run_line(run) -> str:
