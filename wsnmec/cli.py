@@ -292,6 +292,20 @@ def _check_dirs(**options):
         probe_output_dir(path, option)
 
 
+def _check_study_memory(specs, jobs, scheduler, force):
+    """Refuse studies whose estimated peak memory exceeds the available memory (unless --force)."""
+    from .sim.limits import check_memory, study_memory_estimate
+    from .study.runner import available_cores
+
+    workers = 0 if scheduler else (jobs or available_cores())  # Dask workers run elsewhere
+    for spec in specs:
+        estimate = study_memory_estimate(spec, workers)
+        check_memory(
+            estimate["total"], f"study {spec.name} ({spec.task_count} tasks, {estimate['rows']} rows of the rounds "
+            f"table at most, {workers} local worker(s))", "FILE", "the study's grid, seeds or rounds, or --jobs", force,
+        )
+
+
 def _run_line(run) -> str:
     mode = "quick" if run.spec.quick else "full"
     return (
@@ -330,7 +344,8 @@ def study_list():
 @click.option("--quick", is_flag=True, help="Run the study's quick variant (fewer seeds and rounds).")
 @click.option("--results", "results_dir", default="results", show_default=True, metavar="DIR",
               help="Results directory (task cache and tables).")
-def study_run(file, jobs, scheduler, quick, results_dir):
+@click.option("--force", is_flag=True, help="Run even when the memory estimate exceeds the available memory.")
+def study_run(file, jobs, scheduler, quick, results_dir, force):
     """Run the tasks of study FILE missing from the cache (FILE: a path or a name in studies/)."""
     from .study.runner import StudyRunError, run_study
     from .study.spec import load_study, resolve_study_file
@@ -338,6 +353,7 @@ def study_run(file, jobs, scheduler, quick, results_dir):
     _check_jobs(jobs)
     _check_dirs(**{"--results": results_dir})
     spec = load_study(resolve_study_file(file)).variant(quick)
+    _check_study_memory([spec], jobs, scheduler, force)
     try:
         run = run_study(spec, results_dir, jobs=jobs, scheduler=scheduler)
     except StudyRunError as exc:  # one line, exit code 1, no traceback; finished tasks stay cached
@@ -398,7 +414,8 @@ def study_show(file, results_dir):
 @_study_executor_options
 @click.option("--results", "results_dir", default="results", show_default=True, metavar="DIR",
               help="Results directory (task cache).")
-def figures_command(quick, out_dir, jobs, scheduler, results_dir):
+@click.option("--force", is_flag=True, help="Run even when the memory estimate exceeds the available memory.")
+def figures_command(quick, out_dir, jobs, scheduler, results_dir, force):
     """Run every study in studies/ and draw every figure, with an index OUT/README.md."""
     from .study.figures import draw_study
     from .study.report import write_index
@@ -410,6 +427,7 @@ def figures_command(quick, out_dir, jobs, scheduler, results_dir):
     specs = [load_study(path).variant(quick) for path in find_studies()]
     if not specs:
         fail("studies/", f"no study files (*.toml) in {studies_dir()}")
+    _check_study_memory(specs, jobs, scheduler, force)
     entries = []
     with ExecutorHandle(jobs=jobs, scheduler=scheduler) as executor:
         for spec in specs:
