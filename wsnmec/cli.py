@@ -219,7 +219,8 @@ def offload(model_name, devices, tasks, frames, networks, seed, dataset, params,
 
     from .errors import check_float, check_int
     from .io import write_json, write_parquet
-    from .offload.online import run_experiment
+    from .offload.ddlo import MAX_INPUT_SCALE, MAX_LEARNING_RATE
+    from .offload.online import check_finite_results, run_experiment
     from .sim.seeding import check_seed, fresh_seed
 
     seed = fresh_seed() if seed is None else check_seed(seed, "--seed")
@@ -227,14 +228,16 @@ def offload(model_name, devices, tasks, frames, networks, seed, dataset, params,
         "memory_size": check_int("--memory", memory, 1),
         "batch_size": check_int("--batch", batch, 1),
         "train_interval": check_int("--train-interval", train_interval, 1),
-        "learning_rate": check_float("--learning-rate", learning_rate, 0.0, min_inclusive=False),
+        "learning_rate": check_float("--learning-rate", learning_rate, 0.0, MAX_LEARNING_RATE, min_inclusive=False),
         "batch_norm": batch_norm,
         "quantization": quantization,
         "candidates": check_int("--candidates", candidates, 1),
-        "input_scale": check_float("--input-scale", input_scale, 0.0, min_inclusive=False),
+        "input_scale": check_float("--input-scale", input_scale, 0.0, MAX_INPUT_SCALE, min_inclusive=False),
     }
-    if out is not None and Path(out).exists() and not Path(out).is_dir():
-        fail("--out", f"must be a directory, got the file {out!r}")
+    if out is not None:
+        from .sim.limits import probe_output_dir
+
+        probe_output_dir(out, "--out")
     table, result = run_experiment(
         model=model_name,
         devices=check_int("--devices", devices, 1),
@@ -247,9 +250,10 @@ def offload(model_name, devices, tasks, frames, networks, seed, dataset, params,
         learner_options=learner_options,
         exact_limit=check_int("--exact-limit", exact_limit, 1, 30),
     )
+    check_finite_results(table, result)
     if out is not None:
         write_parquet(Path(out) / "frames.parquet", table)
-        write_json(Path(out) / "offload.json", result)
+        write_json(Path(out) / "offload.json", result, allow_nan=False)
     if as_json:
         click.echo(json.dumps(result, allow_nan=False))
         return

@@ -39,6 +39,22 @@ from numba import njit
 from ..errors import ParameterError, check_float, check_int
 from .kernels import score
 
+#: Largest Adam step size (an Adam step moves each weight by at most about the step size).
+MAX_LEARNING_RATE = 10.0
+#: Largest factor on the input features (features lie in [-1, 1]; larger factors overflow the activations).
+MAX_INPUT_SCALE = 1e6
+
+
+def check_finite_weights(learner) -> None:
+    """Raise :class:`ParameterError` when training left a non-finite weight (NaN or infinite networks)."""
+    for values in learner._parameters():
+        if not np.all(np.isfinite(values)):
+            raise ParameterError(
+                "learner weights", "became non-finite (NaN or infinite) during training; reduce --input-scale or "
+                f"--learning-rate (now {learner.input_scale:g} and {learner.learning_rate:g})"
+            )
+
+
 def _sigmoid(z):
     """Overflow-free logistic function."""
     return np.exp(-np.logaddexp(0.0, -z))
@@ -119,7 +135,7 @@ class DDLO:
         self.n_decisions = check_int("n_decisions", n_decisions, 1, MAX_UNITS)
         self.networks = check_int("--networks", networks, 1, MAX_NETWORKS)
         self.hidden = tuple(check_int("--hidden", h, 1, MAX_UNITS) for h in hidden)
-        self.learning_rate = check_float("--learning-rate", learning_rate, 0.0, min_inclusive=False)
+        self.learning_rate = check_float("--learning-rate", learning_rate, 0.0, MAX_LEARNING_RATE, min_inclusive=False)
         memory_limit = max(1, min(MAX_MEMORY, MAX_MEMORY_VALUES // (self.n_features + self.n_decisions)))
         self.memory_size = check_int("--memory", memory_size, 1, memory_limit)
         widest = max(self.n_features, *self.hidden, self.n_decisions)
@@ -135,7 +151,7 @@ class DDLO:
         self.quantization = quantization
         max_c = self.n_decisions + 1 if quantization == "order-preserving" else 1
         self.candidates = check_int("--candidates", candidates, 1, max_c)
-        self.input_scale = check_float("--input-scale", input_scale, 0.0, min_inclusive=False)
+        self.input_scale = check_float("--input-scale", input_scale, 0.0, MAX_INPUT_SCALE, min_inclusive=False)
         self.rng = rng
         sizes = (self.n_features, *self.hidden, self.n_decisions)
         K = self.networks
