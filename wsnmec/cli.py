@@ -310,6 +310,23 @@ def _check_study_memory(specs, jobs, scheduler, force):
         )
 
 
+def _interruptible(body):
+    """Run ``body()`` with SIGTERM raising like Ctrl-C; an interrupt prints one line on stderr
+    (``interrupted: N tasks kept, M not run; rerun to continue``) and exits with 130 (SIGINT) or 143
+    (SIGTERM). See :mod:`wsnmec.study.interrupts`."""
+    from .study.interrupts import StudyInterrupted, signal_number, terminate_raises
+
+    try:
+        with terminate_raises():
+            return body()
+    except StudyInterrupted as exc:
+        click.echo(exc.line, err=True)
+        raise click.exceptions.Exit(128 + exc.signum) from None
+    except KeyboardInterrupt as exc:
+        click.echo("interrupted; rerun to continue", err=True)
+        raise click.exceptions.Exit(128 + signal_number(exc)) from None
+
+
 def _run_line(run) -> str:
     mode = "quick" if run.spec.quick else "full"
     return (
@@ -359,7 +376,7 @@ def study_run(file, jobs, scheduler, quick, results_dir, force):
     spec = load_study(resolve_study_file(file)).variant(quick)
     _check_study_memory([spec], jobs, scheduler, force)
     try:
-        run = run_study(spec, results_dir, jobs=jobs, scheduler=scheduler)
+        run = _interruptible(lambda: run_study(spec, results_dir, jobs=jobs, scheduler=scheduler))
     except StudyRunError as exc:  # one line, exit code 1, no traceback; finished tasks stay cached
         raise click.ClickException(str(exc)) from None
     click.echo(_run_line(run))
@@ -433,16 +450,20 @@ def figures_command(quick, out_dir, jobs, scheduler, results_dir, force):
         fail("studies/", f"no study files (*.toml) in {studies_dir()}")
     _check_study_memory(specs, jobs, scheduler, force)
     entries = []
-    with ExecutorHandle(jobs=jobs, scheduler=scheduler) as executor:
-        for spec in specs:
-            try:
-                run = run_study(spec, results_dir, executor=executor)
-            except StudyRunError as exc:  # one line, exit code 1, no traceback; finished tasks stay cached
-                raise click.ClickException(str(exc)) from None
-            click.echo(_run_line(run))
-            for figure, paths, _ in draw_study(run, out_dir):
-                entries.append((figure, run, paths))
-                click.echo(f"  {paths[0]}  {paths[1]}")
+
+    def run_all():
+        with ExecutorHandle(jobs=jobs, scheduler=scheduler) as executor:
+            for spec in specs:
+                try:
+                    run = run_study(spec, results_dir, executor=executor)
+                except StudyRunError as exc:  # one line, exit code 1, no traceback; finished tasks stay cached
+                    raise click.ClickException(str(exc)) from None
+                click.echo(_run_line(run))
+                for figure, paths, _ in draw_study(run, out_dir):
+                    entries.append((figure, run, paths))
+                    click.echo(f"  {paths[0]}  {paths[1]}")
+
+    _interruptible(run_all)
     index = write_index(entries, out_dir, quick)
     click.echo(f"index: {index}")
 

@@ -43,6 +43,7 @@ from ..io import write_json, write_parquet
 from ..sim.scenario import Scenario
 from ..sim.seeding import replica_seeds
 from .cache import TaskCache, TaskResult, task_config, task_key
+from .interrupts import StudyInterrupted, signal_number, stop_workers, worker_init
 from .spec import StudySpec
 
 
@@ -180,7 +181,9 @@ class ExecutorHandle:
         methods = multiprocessing.get_all_start_methods()
         # forkserver: workers start from a clean single-threaded process, not a fork of this one
         context = multiprocessing.get_context("forkserver" if "forkserver" in methods else None)
-        return ProcessPoolExecutor(max_workers=self.jobs, mp_context=context)
+        return ProcessPoolExecutor(
+            max_workers=self.jobs, mp_context=context, initializer=worker_init, initargs=(os.getpid(),)
+        )
 
     @property
     def restartable(self) -> bool:
@@ -195,9 +198,10 @@ class ExecutorHandle:
         self.executor = self._process_pool()
 
     def abort(self):
-        """Cancel pending work (after Ctrl-C or a failed task); local workers finish their current task."""
+        """Stop now (after Ctrl-C, SIGTERM or a failed task): cancel pending work and terminate the local
+        workers (:func:`~wsnmec.study.interrupts.stop_workers`); a Dask client is closed."""
         if isinstance(self.executor, ProcessPoolExecutor):
-            self.executor.shutdown(wait=True, cancel_futures=True)
+            stop_workers(self.executor)
         else:
             self.executor.shutdown(wait=False)
         self.close()
@@ -421,7 +425,7 @@ def run_study(
                 for future in futures:
                     future.cancel()
                 if own:
-                    handle.abort()  # local workers finish their current task first
+                    handle.abort()  # terminates the local workers now
                 try:
                     store_finished(futures)
                 except Exception:  # pragma: no cover - e.g. a full disk while interrupted
@@ -430,6 +434,9 @@ def run_study(
                     raise StudyRunError(f"study {spec.name}: {exc}; {finished()}") from exc.__cause__
                 if isinstance(exc, Exception):  # the executor itself failed (lost connection, ...)
                     raise StudyRunError(f"study {spec.name}: {_one_line(exc)}; {finished()}") from exc
+                if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, StudyInterrupted):  # SIGINT, SIGTERM
+                    kept = cached + len(stored)
+                    raise StudyInterrupted(spec.name, kept, unique - kept, signal_number(exc)) from None
                 raise
             if own:
                 handle.close()
