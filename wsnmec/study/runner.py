@@ -43,6 +43,7 @@ from ..io import write_json, write_parquet
 from ..sim.scenario import Scenario
 from ..sim.seeding import replica_seeds
 from .cache import TaskCache, TaskResult, task_config, task_key
+from .claims import TaskClaims
 from .interrupts import StudyInterrupted, signal_number, stop_workers, worker_init
 from .spec import StudySpec
 
@@ -276,6 +277,11 @@ def collect(
     )
 
 
+def _advance(bar):
+    """Callback moving the progress bar on by one task (a task another runner computed)."""
+    return lambda task: bar.update(1)
+
+
 def _one_line(exc: BaseException) -> str:
     """``Type: first line of the message`` of an exception."""
     text = str(exc).strip().splitlines()
@@ -352,8 +358,11 @@ def run_study(
     def finished() -> str:
         return f"{cached + len(stored)} of {unique} tasks finished and kept in the cache"
 
+    claims = TaskClaims(cache.directory)  # runners sharing the results directory split the tasks
+
     def store(task: Task, result: TaskResult, seconds: float):
         cache.store(task.key, task.config, result)
+        claims.release(task.key)
         stored.add(task.key)
         task_seconds.append(seconds)
         bar.update(1)
@@ -367,6 +376,7 @@ def run_study(
                 continue
             result, seconds = future.result()
             cache.store(task.key, task.config, result)
+            claims.release(task.key)
             stored.add(task.key)
 
     if pending:
@@ -379,11 +389,13 @@ def run_study(
         )
         own = executor is None
         handle = executor or ExecutorHandle(jobs=jobs, scheduler=scheduler)
-        queue = list(pending.values())
+        queue, others = claims.split(list(pending.values()), cache, loaded, report)
         failures_in_a_row = 0
         futures: dict = {}
         try:
             try:
+                if not queue:  # another runner holds every missing task: wait for it
+                    queue, others = claims.wait_for_others(others, cache, loaded, report, _advance(bar))
                 while queue:
                     futures, requeue, progressed = {}, [], False
                     for position, task in enumerate(queue):
@@ -407,8 +419,9 @@ def run_study(
                         else:
                             store(task, *future.result())
                             progressed = True
-                    if not requeue:
-                        break
+                    if not requeue:  # then the tasks other runners hold: read them, or compute the freed ones
+                        queue, others = claims.wait_for_others(others, cache, loaded, report, _advance(bar))
+                        continue
                     # the pool broke: every result that arrived is stored; re-run the rest in a fresh pool
                     worker_failures += 1
                     failures_in_a_row = 1 if progressed else failures_in_a_row + 1
@@ -441,6 +454,7 @@ def run_study(
             if own:
                 handle.close()
         finally:
+            claims.release_all()
             bar.close()
     rounds, summary, missing = collect(spec, tasks, cache, report=report, loaded=loaded)
     if missing:
@@ -452,7 +466,7 @@ def run_study(
     write_parquet(directory / "summary.parquet", summary)
     write_json(directory / "study.json", study_record(spec, tasks))
     return StudyRun(
-        spec=spec, tasks=tasks, rounds=rounds, summary=summary, computed=len(pending), cached=cached,
+        spec=spec, tasks=tasks, rounds=rounds, summary=summary, computed=len(stored), cached=unique - len(stored),
         seconds=time.perf_counter() - started, directory=directory, task_seconds=task_seconds,
         worker_failures=worker_failures,
     )
