@@ -30,7 +30,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from concurrent.futures import CancelledError, Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, CancelledError, Executor, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -146,6 +146,9 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
+#: Tasks submitted ahead to a Dask cluster at most (claimed as they are submitted).
+DASK_WINDOW = 256
+
 #: How long to wait for a Dask scheduler to answer.
 SCHEDULER_TIMEOUT = "20s"
 
@@ -185,6 +188,12 @@ class ExecutorHandle:
         return ProcessPoolExecutor(
             max_workers=self.jobs, mp_context=context, initializer=worker_init, initargs=(os.getpid(),)
         )
+
+    @property
+    def window(self) -> int:
+        """Tasks submitted ahead at most (claimed as they are submitted): two per local worker; a Dask
+        cluster gets :data:`DASK_WINDOW`."""
+        return DASK_WINDOW if self.client is not None else 2 * self.jobs
 
     @property
     def restartable(self) -> bool:
@@ -389,38 +398,66 @@ def run_study(
         )
         own = executor is None
         handle = executor or ExecutorHandle(jobs=jobs, scheduler=scheduler)
-        queue, others = claims.split(list(pending.values()), cache, loaded, report)
+        queue, others = list(pending.values()), []
+        window = handle.window
         failures_in_a_row = 0
         futures: dict = {}
         try:
             try:
-                if not queue:  # another runner holds every missing task: wait for it
-                    queue, others = claims.wait_for_others(others, cache, loaded, report, _advance(bar))
-                while queue:
-                    futures, requeue, progressed = {}, [], False
-                    for position, task in enumerate(queue):
-                        try:
-                            futures[handle.executor.submit(task_function, task.scenario, task.seed)] = task
-                        except BrokenProcessPool:  # a worker died while tasks were being submitted
-                            requeue.extend(queue[position:])
-                            break
-                    for future in as_completed(futures):
-                        task = futures[future]
-                        try:
-                            error = future.exception()
-                        except CancelledError:
-                            raise _Stop(
-                                f"the executor cancelled task {task.point} seed {task.seed} (lost the Dask cluster?)"
-                            ) from None
-                        if isinstance(error, BrokenProcessPool):
-                            requeue.append(task)
-                        elif error is not None:
-                            raise _Stop(f"task {task.point} seed {task.seed} failed: {_one_line(error)}") from error
-                        else:
-                            store(task, *future.result())
-                            progressed = True
-                    if not requeue:  # then the tasks other runners hold: read them, or compute the freed ones
+                while queue or others:
+                    if not queue:  # the tasks other runners hold: read them, or compute those freed
                         queue, others = claims.wait_for_others(others, cache, loaded, report, _advance(bar))
+                        continue
+                    # Tasks are claimed as they are submitted (at most `window` running or queued), so that
+                    # runners sharing the results directory split the work (wsnmec.study.claims).
+                    futures, requeue, progressed, active, backlog = {}, [], False, set(), list(queue)
+
+                    def top_up():
+                        while backlog and len(active) < window and not requeue:
+                            task = backlog.pop(0)
+                            if not claims.acquire(task.key):
+                                others.append(task)
+                                continue
+                            if cache.path(task.key).exists():  # finished by another runner meanwhile
+                                result = cache.load(task.key, task.config, report=report)
+                                if result is not None:
+                                    claims.release(task.key)
+                                    loaded[task.key] = result
+                                    bar.update(1)
+                                    continue
+                            try:
+                                future = handle.executor.submit(task_function, task.scenario, task.seed)
+                            except BrokenProcessPool:  # a worker died while tasks were being submitted
+                                requeue.append(task)
+                                break
+                            futures[future] = task
+                            active.add(future)
+                        if requeue:
+                            requeue.extend(backlog)
+                            backlog.clear()
+
+                    top_up()
+                    while active:
+                        done, _ = wait(active, return_when=FIRST_COMPLETED)
+                        for future in sorted(done, key=lambda f: futures[f].index):
+                            active.discard(future)
+                            task = futures[future]
+                            try:
+                                error = future.exception()
+                            except CancelledError:
+                                raise _Stop(
+                                    f"the executor cancelled task {task.point} seed {task.seed} (lost the Dask cluster?)"
+                                ) from None
+                            if isinstance(error, BrokenProcessPool):
+                                requeue.append(task)
+                            elif error is not None:
+                                raise _Stop(f"task {task.point} seed {task.seed} failed: {_one_line(error)}") from error
+                            else:
+                                store(task, *future.result())
+                                progressed = True
+                        top_up()
+                    queue = []
+                    if not requeue:
                         continue
                     # the pool broke: every result that arrived is stored; re-run the rest in a fresh pool
                     worker_failures += 1
