@@ -218,7 +218,7 @@ def offload(model_name, devices, tasks, frames, networks, seed, dataset, params,
     from pathlib import Path
 
     from .errors import check_float, check_int
-    from .io import write_json, write_parquet
+    from .io import write_set
     from .offload.ddlo import MAX_INPUT_SCALE, MAX_LEARNING_RATE
     from .offload.online import check_finite_results, run_experiment
     from .sim.seeding import check_seed, fresh_seed
@@ -251,9 +251,10 @@ def offload(model_name, devices, tasks, frames, networks, seed, dataset, params,
         exact_limit=check_int("--exact-limit", exact_limit, 1, 30),
     )
     check_finite_results(table, result)
-    if out is not None:
-        write_parquet(Path(out) / "frames.parquet", table)
-        write_json(Path(out) / "offload.json", result, allow_nan=False)
+    if out is not None:  # frames.parquet and offload.json as a set (wsnmec.io.write_set)
+        text = json.dumps(result, indent=2, allow_nan=False) + "\n"
+        write_set(out, {"frames.parquet": lambda path: table.to_parquet(path, engine="pyarrow", index=False),
+                        "offload.json": lambda path: path.write_text(text, encoding="utf-8")})
     if as_json:
         click.echo(json.dumps(result, allow_nan=False))
         return

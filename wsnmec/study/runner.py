@@ -39,7 +39,7 @@ import pandas as pd
 
 from .. import __version__
 from ..errors import ParameterError
-from ..io import write_json, write_parquet
+from ..io import write_set
 from ..sim.scenario import Scenario
 from ..sim.seeding import replica_seeds
 from .cache import TaskCache, TaskResult, task_config, task_key
@@ -499,14 +499,25 @@ def run_study(
             f"study {spec.name}: {len(missing)} task result(s) vanished from {cache.directory}; rerun to recompute them"
         )
     directory = study_directory(results_dir, spec) / ("quick" if spec.quick else "full")
-    write_parquet(directory / "rounds.parquet", rounds)
-    write_parquet(directory / "summary.parquet", summary)
-    write_json(directory / "study.json", study_record(spec, tasks))
+    write_final_tables(directory, rounds, summary, study_record(spec, tasks))
     return StudyRun(
         spec=spec, tasks=tasks, rounds=rounds, summary=summary, computed=len(stored), cached=unique - len(stored),
         seconds=time.perf_counter() - started, directory=directory, task_seconds=task_seconds,
         worker_failures=worker_failures,
     )
+
+
+def write_final_tables(directory: Path, rounds: pd.DataFrame, summary: pd.DataFrame, record: dict):
+    """``rounds.parquet``, ``summary.parquet`` and ``study.json`` written as one set
+    (:func:`wsnmec.io.write_set`: a reader sees the previous set or the new one)."""
+    import json
+
+    text = json.dumps(record, indent=2, allow_nan=False) + "\n"
+    write_set(directory, {
+        "rounds.parquet": lambda path: rounds.to_parquet(path, engine="pyarrow", index=False),
+        "summary.parquet": lambda path: summary.to_parquet(path, engine="pyarrow", index=False),
+        "study.json": lambda path: path.write_text(text, encoding="utf-8"),
+    })
 
 
 def study_record(spec: StudySpec, tasks: list[Task]) -> dict:
