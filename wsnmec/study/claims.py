@@ -34,25 +34,36 @@ EMPTY_CLAIM_S = 10.0
 FOREIGN_CLAIM_S = 24 * 3600.0
 
 
-def _start_time(pid: int) -> str | None:
-    """The start time of process ``pid`` (Linux: field 22 of /proc/PID/stat), None when unknown."""
+def _proc_stat(pid: int) -> list[str] | None:
+    """Fields 3.. of /proc/PID/stat (state first), None when unknown (no such process, not Linux)."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[19]
+            return handle.read().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return None
 
 
+def _start_time(pid: int) -> str | None:
+    """The start time of process ``pid`` (Linux: field 22 of /proc/PID/stat), None when unknown."""
+    fields = _proc_stat(pid)
+    return fields[19] if fields is not None and len(fields) > 19 else None
+
+
 def _process_alive(pid: int, start: str | None) -> bool:
+    """Whether the process that wrote a claim runs: ``pid`` exists, is no zombie, and (where /proc tells)
+    started at ``start`` (not a later process that reuses the id)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         pass
-    if start is not None and os.path.isdir("/proc"):
-        return _start_time(pid) == start
-    return True
+    fields = _proc_stat(pid)
+    if fields is None:
+        return not os.path.isdir("/proc/self")
+    if fields[0] in ("Z", "X"):  # exited, waiting to be reaped
+        return False
+    return start is None or fields[19] == start
 
 
 class TaskClaims:
