@@ -147,22 +147,6 @@ class TaskClaims:
         for key in list(self.held):
             self.release(key)
 
-    def split(self, tasks: list, cache, loaded: dict, report=None) -> tuple[list, list]:
-        """Claim ``tasks``: returns (tasks claimed here, tasks another runner holds). A task whose result
-        appeared in the cache meanwhile goes into ``loaded`` instead."""
-        mine, others = [], []
-        for task in tasks:
-            if self.acquire(task.key):
-                result = cache.load(task.key, task.config, report=report) if cache.path(task.key).exists() else None
-                if result is not None:
-                    self.release(task.key)
-                    loaded[task.key] = result
-                else:
-                    mine.append(task)
-            else:
-                others.append(task)
-        return mine, others
-
     def wait_for_others(self, others: list, cache, loaded: dict, report=None, on_loaded=None) -> list:
         """Wait until each task of ``others`` is in the cache (read into ``loaded``) or free to claim.
 

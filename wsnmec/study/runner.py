@@ -418,8 +418,8 @@ def run_study(
                             if not claims.acquire(task.key):
                                 others.append(task)
                                 continue
-                            if cache.path(task.key).exists():  # finished by another runner meanwhile
-                                result = cache.load(task.key, task.config, report=report)
+                            if cache.path(task.key).exists():  # finished by another runner meanwhile?
+                                result = cache.load(task.key, task.config)  # (a bad file was reported before)
                                 if result is not None:
                                     claims.release(task.key)
                                     loaded[task.key] = result
