@@ -98,7 +98,8 @@ def leftovers(directory: Path) -> list[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("how, code", [("SIGINT to the group", 130), ("SIGTERM", 143)])
+@pytest.mark.parametrize("how, code", [("SIGINT to the group", 130), ("SIGINT twice to the group", 130),
+                                       ("SIGTERM", 143)])
 def test_interrupt_ends_workers_keeps_tasks_and_exits(tmp_path, how, code):
     process, tasks_dir, log = start_study(tmp_path, LONG_STUDY)
     try:
@@ -110,6 +111,9 @@ def test_interrupt_ends_workers_keeps_tasks_and_exits(tmp_path, how, code):
             os.kill(process.pid, signal.SIGTERM)
         else:
             os.killpg(process.pid, signal.SIGINT)
+            if how.startswith("SIGINT twice"):  # an impatient second Ctrl-C during the clean-up
+                time.sleep(0.05)
+                os.killpg(process.pid, signal.SIGINT)
         process.wait(timeout=30)
         exited = time.monotonic() - sent
         while running(tree) and time.monotonic() - sent < 5:

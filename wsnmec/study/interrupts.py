@@ -85,6 +85,22 @@ def terminate_raises():
         signal.signal(signal.SIGTERM, previous)
 
 
+@contextlib.contextmanager
+def signals_ignored():
+    """While active (main thread only), SIGINT and SIGTERM are ignored: the bounded clean-up after a first
+    interrupt (stopping the workers, storing the results that arrived) is not cut short by a second Ctrl-C,
+    which would leave the pool's threads writing into closed pipes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 def _parent_alive(parent_pid: int, ppid: int) -> bool:
     if os.getppid() != ppid:  # re-parented: whoever forked us is gone
         return False

@@ -44,7 +44,7 @@ from ..sim.scenario import Scenario
 from ..sim.seeding import replica_seeds
 from .cache import TaskCache, TaskResult, task_config, task_key
 from .claims import TaskClaims
-from .interrupts import StudyInterrupted, signal_number, stop_workers, worker_init
+from .interrupts import StudyInterrupted, signal_number, signals_ignored, stop_workers, worker_init
 from .spec import StudySpec
 
 
@@ -472,14 +472,15 @@ def run_study(
                     handle.restart()
                     queue = requeue
             except BaseException as exc:
-                for future in futures:
-                    future.cancel()
-                if own:
-                    handle.abort()  # terminates the local workers now
-                try:
-                    store_finished(futures)
-                except Exception:  # pragma: no cover - e.g. a full disk while interrupted
-                    pass
+                with signals_ignored():  # a second Ctrl-C does not cut the clean-up short (bounded: seconds)
+                    for future in futures:
+                        future.cancel()
+                    if own:
+                        handle.abort()  # terminates the local workers now
+                    try:
+                        store_finished(futures)
+                    except Exception:  # pragma: no cover - e.g. a full disk while interrupted
+                        pass
                 if isinstance(exc, _Stop):
                     raise StudyRunError(f"study {spec.name}: {exc}; {finished()}") from exc.__cause__
                 if isinstance(exc, Exception):  # the executor itself failed (lost connection, ...)
