@@ -29,6 +29,7 @@ import multiprocessing
 import os
 import sys
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, CancelledError, Executor, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -364,8 +365,8 @@ def run_study(
     stored: set[str] = set()
     worker_failures = 0
 
-    def finished() -> str:
-        return f"{cached + len(stored)} of {unique} tasks finished and kept in the cache"
+    def finished() -> str:  # `loaded`: found in the cache at the start or computed by another runner
+        return f"{len(loaded) + len(stored)} of {unique} tasks finished and kept in the cache"
 
     claims = TaskClaims(cache.directory)  # runners sharing the results directory split the tasks
 
@@ -410,11 +411,11 @@ def run_study(
                         continue
                     # Tasks are claimed as they are submitted (at most `window` running or queued), so that
                     # runners sharing the results directory split the work (wsnmec.study.claims).
-                    futures, requeue, progressed, active, backlog = {}, [], False, set(), list(queue)
+                    futures, requeue, progressed, active, backlog = {}, [], False, set(), deque(queue)
 
                     def top_up():
                         while backlog and len(active) < window and not requeue:
-                            task = backlog.pop(0)
+                            task = backlog.popleft()
                             if not claims.acquire(task.key):
                                 others.append(task)
                                 continue
@@ -486,7 +487,7 @@ def run_study(
                 if isinstance(exc, Exception):  # the executor itself failed (lost connection, ...)
                     raise StudyRunError(f"study {spec.name}: {_one_line(exc)}; {finished()}") from exc
                 if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, StudyInterrupted):  # SIGINT, SIGTERM
-                    kept = cached + len(stored)
+                    kept = len(loaded) + len(stored)
                     raise StudyInterrupted(spec.name, kept, unique - kept, signal_number(exc)) from None
                 raise
             if own:
