@@ -293,3 +293,28 @@ def test_zero_cost_frames_normalize_to_one_and_json_is_valid(tmp_path):
     frames = pd.read_parquet(out / "frames.parquet")
     test = frames[frames["phase"] == "test"]
     assert np.isfinite(test["normalized_utility"]).all()
+
+
+def test_study_values_that_could_overflow_are_refused(tmp_path):
+    path = tmp_path / "big.toml"
+    path.write_text("[base]\nnodes = 10\n[grid]\ne0 = [0.5, 1e300]\n", encoding="utf-8")
+    with pytest.raises(ParameterError, match=r"grid\.e0\[1\].*at most 1e\+12 J"):
+        load_study(path)
+
+
+def test_parameter_error_survives_pickling():
+    """Raised in a worker process, it must reach the parent intact (else the process pool breaks)."""
+    import pickle
+
+    error = pickle.loads(pickle.dumps(ParameterError("--e0", "must be > 0")))
+    assert (error.parameter, error.message, str(error)) == ("--e0", "must be > 0", "--e0: must be > 0")
+
+
+def test_study_task_with_non_finite_energies_fails_in_one_line(tmp_path):
+    path = tmp_path / "nf.toml"
+    path.write_text('seeds = 1\n[base]\nnodes = 10\nrounds = 3\nsemantics = "matlab"\nfield = 1e300\n', encoding="utf-8")
+    result = invoke(["study", "run", str(path), "--jobs", "1", "--results", str(tmp_path / "r")])
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "ParameterError: energy_" in lines[0] and "is not finite" in lines[0], lines
+    assert list((tmp_path / "r" / "nf" / "tasks").glob("*.parquet")) == []

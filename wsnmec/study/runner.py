@@ -134,8 +134,11 @@ def compute_task(scenario: Scenario, seed: int) -> tuple[TaskResult, float]:
     """
     from ..sim.simulation import simulate
 
+    from ..sim.limits import check_run_result
+
     start = time.perf_counter()
     result = simulate(scenario, seed=seed, replicas=1, workers=1)
+    check_run_result(result)  # a non-finite energy fails the task (one line), never enters the cache
     return TaskResult(rounds=result.rounds, summary=result.summary), time.perf_counter() - start
 
 

@@ -187,8 +187,12 @@ class StudySpec:
         return raw
 
     def scenario(self, point: dict) -> Scenario:
-        """The validated scenario of a grid point."""
-        return Scenario.from_mapping(self.point_raw(point))
+        """The validated scenario of a grid point (magnitudes that could overflow refused, as for `run`)."""
+        from ..sim.limits import check_magnitudes
+
+        scenario = Scenario.from_mapping(self.point_raw(point))
+        check_magnitudes(scenario)
+        return scenario
 
     def variant(self, quick: bool) -> "StudySpec":
         """The full study or its ``--quick`` variant."""
@@ -264,8 +268,12 @@ class _Checker:
 
     def scenario_mapping(self, key: str, raw: dict):
         """Validate a whole scenario mapping; errors name ``key.<parameter>``."""
+        from ..sim.limits import check_magnitudes
+
         try:
-            return Scenario.from_mapping(raw)
+            scenario = Scenario.from_mapping(raw)
+            check_magnitudes(scenario)
+            return scenario
         except ParameterError as exc:
             parameter = exc.parameter.split()[0].lstrip("-").replace("-", "_")
             self.fail(f"{key}.{parameter}" if key else parameter, exc.message)
