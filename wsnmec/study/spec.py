@@ -313,6 +313,8 @@ def _expand_range(check: _Checker, key: str, table: dict) -> tuple:
 
 
 def _grid(check: _Checker, key: str, table: dict, base: dict, seeds: int = 1) -> dict:
+    from ..sim.limits import check_magnitudes
+
     check.table(key, table, tuple(Scenario.keys()))
     _check_grid_size(check, key, table, seeds)
     grid = {}
@@ -331,7 +333,7 @@ def _grid(check: _Checker, key: str, table: dict, base: dict, seeds: int = 1) ->
         for index, value in enumerate(values):
             check.scenario_value(f"{where}[{index}]", name, value)
             try:
-                Scenario.from_mapping({**base, name: value})
+                check_magnitudes(Scenario.from_mapping({**base, name: value}))
             except ParameterError as exc:
                 check.fail(f"{where}[{index}]", exc.message)
         if len(set(map(repr, values))) != len(values):
