@@ -108,7 +108,15 @@ def write_set(directory: str | os.PathLike, files: dict) -> list[Path]:
       set is renamed into place in turn once all were written. Each file is whole, but a crash between two
       of these renames (a window of microseconds) can leave files from two runs.
 
-    An error or an interrupt while writing deletes the temporary directory and leaves the target as it was.
+    An error or an interrupt while writing deletes the temporary directory and leaves the target as it was;
+    a process killed outright (SIGKILL, power loss) can leave the ``.<name>.*.tmp`` directory behind, never
+    a damaged target.
+
+    What "a reader sees one set" means: a reader that opens the directory once and its files relative to it
+    (``os.open(directory)`` then ``dir_fd=``) reads files of one set, or finds a file gone if the set was
+    replaced meanwhile (then it retries). A reader that opens ``directory/a`` and later ``directory/b`` by
+    path can straddle a swap, as with any replacement of several files. Durability against power loss
+    (``fsync``) is not attempted.
     """
     directory = Path(directory)
     names = list(files)
