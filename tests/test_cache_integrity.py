@@ -144,3 +144,13 @@ def test_reader_never_sees_a_mix(tmp_path, monkeypatch, exchange):
         thread.join()
     assert mixes == []
     assert len(seen) > 1  # the reader did overlap the writer
+
+
+def test_write_set_never_swaps_away_the_working_directory(tmp_path, monkeypatch):
+    target = tmp_path / "here"
+    io.write_set(target, {"a": lambda p: p.write_text("1")})
+    monkeypatch.chdir(target)
+    inode = os.stat(".").st_ino
+    io.write_set(".", {"a": lambda p: p.write_text("2")})
+    assert os.stat(".").st_ino == inode and Path("a").read_text() == "2"
+    assert sorted(os.listdir(".")) == ["a"] and sorted(os.listdir(tmp_path)) == ["here"]

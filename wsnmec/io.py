@@ -104,7 +104,8 @@ def write_set(directory: str | os.PathLike, files: dict) -> list[Path]:
       exchanged atomically (Linux ``renameat2(RENAME_EXCHANGE)``) and the old one is deleted. Where the
       exchange is not available, the old directory is renamed aside first: for that instant a reader finds
       no directory, still never a mix.
-    - ``directory`` also holds other files (e.g. ``--out .``): those are never touched, and each file of the
+    - ``directory`` also holds other files, or is the current directory (e.g. ``--out .``): those are never
+      touched, and each file of the
       set is renamed into place in turn once all were written. Each file is whole, but a crash between two
       of these renames (a window of microseconds) can leave files from two runs.
 
@@ -128,6 +129,8 @@ def write_set(directory: str | os.PathLike, files: dict) -> list[Path]:
             write(staging / name)
             os.chmod(staging / name, _FILE_MODE)
         present = set(os.listdir(directory)) if directory.is_dir() else None
+        if present is not None and _holds_cwd(directory):  # never swap away a working directory
+            present.add(".")
         if present is None and not directory.exists():
             os.rename(staging, directory)
         elif present is not None and present <= set(names):
@@ -150,6 +153,15 @@ def write_set(directory: str | os.PathLike, files: dict) -> list[Path]:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return [directory / name for name in names]
+
+
+def _holds_cwd(directory: Path) -> bool:
+    """Whether ``directory`` is the current directory or one of its ancestors."""
+    try:
+        target, cwd = directory.resolve(), Path.cwd().resolve()
+    except OSError:
+        return True
+    return cwd == target or target in cwd.parents
 
 
 def _discard_old(old: Path, directory: Path):
