@@ -591,7 +591,7 @@ def test_failed_json_write_leaves_previous_files_intact(tmp_path, monkeypatch):
     real_write_text = Path.write_text
 
     def failing_write_text(self, text, *args, **kwargs):
-        if self.name.startswith(".config.json."):
+        if self.name == "config.json" and self.parent.name.endswith(".tmp"):  # written in the staging directory
             real_write_text(self, text[: len(text) // 2], *args, **kwargs)
             raise OSError(5, "Input/output error")
         return real_write_text(self, text, *args, **kwargs)

@@ -85,6 +85,26 @@ def _progress_bar(enabled: bool, total: int | None):
     return tqdm(total=total, unit="round", file=sys.stderr, delay=PROGRESS_DELAY_S, dynamic_ncols=True, leave=False)
 
 
+#: Largest --workers / --jobs (local threads or processes).
+MAX_JOBS = 1024
+
+
+def _check_run_limits(scenario, replicas, workers, force, out):
+    """Before any work: magnitudes that could overflow, the memory estimate, the output directory."""
+    import os
+
+    from .sim.limits import check_magnitudes, check_memory, probe_output_dir, run_memory_estimate
+
+    check_magnitudes(scenario)
+    estimate = run_memory_estimate(scenario, replicas, workers or os.cpu_count() or 1)
+    check_memory(
+        estimate["total"], f"this run ({estimate['at_once']} replica(s) at once, {estimate['rows']} rows of the "
+        "rounds table at most)", "--nodes x --replicas", "--nodes, --replicas, --workers or --rounds", force,
+    )
+    if out is not None:
+        probe_output_dir(out, "--out")
+
+
 @main.command("run")
 @click.option("--protocol", metavar="NAME", help="Clustering policy: direct, leach, leach-dchs (alias ileach), leach-c, deec, heed, ddnn (see wsnmec.clustering.registry).  [default: leach]")
 @click.option("--nodes", metavar="N", help="Number of sensor nodes, 1 to 100000000 (about 200 bytes of memory per node and running replica).  [default: 100]")
@@ -120,19 +140,20 @@ def _progress_bar(enabled: bool, total: int | None):
 @click.option("--workers", metavar="W", help="Parallel workers for the replicas.  [default: all cores]")
 @click.option("--out", "out", metavar="DIR", help="Write rounds.parquet, summary.parquet and config.json into DIR.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of the summary.")
-def run(out, as_json, seed, replicas, workers, **parameters):
+@click.option("--force", is_flag=True, help="Run even when the memory estimate exceeds the available memory.")
+def run(out, as_json, seed, replicas, workers, force, **parameters):
     """Simulate the lifetime of a clustered sensor network and summarise FND/HND/LND."""
     from .errors import check_int
-    from .sim.report import check_output_dir, run_json, summary_text, write_run
+    from .sim.limits import check_run_result
+    from .sim.report import run_json, summary_text, write_run
     from .sim.scenario import MAX_REPLICAS, Scenario
     from .sim.seeding import check_seed, fresh_seed
 
     scenario = Scenario.from_mapping({k: v for k, v in parameters.items() if v is not None})
     seed = fresh_seed() if seed is None else check_seed(seed, "--seed")
     replicas = 1 if replicas is None else check_int("--replicas", replicas, 1, MAX_REPLICAS)
-    workers = None if workers is None else check_int("--workers", workers, 1)
-    if out is not None:
-        check_output_dir(out, "--out")
+    workers = None if workers is None else check_int("--workers", workers, 1, MAX_JOBS)
+    _check_run_limits(scenario, replicas, workers, force, out)
 
     from .sim.simulation import simulate
 
@@ -145,6 +166,7 @@ def run(out, as_json, seed, replicas, workers, **parameters):
         if bar is not None:
             bar.close()
 
+    check_run_result(result)
     if out is not None:
         write_run(result, out, "--out")
     if as_json:
@@ -240,10 +262,10 @@ def offload(model_name, devices, tasks, frames, networks, seed, dataset, params,
     from pathlib import Path
 
     from .errors import check_float, check_int
-    from .io import write_json, write_parquet
+    from .io import write_set
     from .offload.conditions import make_conditions
-    from .offload.ddlo import learner_settings
-    from .offload.online import run_experiment
+    from .offload.ddlo import MAX_INPUT_SCALE, MAX_LEARNING_RATE, learner_settings
+    from .offload.online import check_finite_results, run_experiment
     from .sim.seeding import check_seed, fresh_seed
 
     seed = fresh_seed() if seed is None else check_seed(seed, "--seed")
@@ -256,20 +278,22 @@ def offload(model_name, devices, tasks, frames, networks, seed, dataset, params,
         memory_size=opt(memory, check_int, "--memory", 1),
         batch_size=opt(batch, check_int, "--batch", 1),
         train_interval=opt(train_interval, check_int, "--train-interval", 1),
-        learning_rate=opt(learning_rate, check_float, "--learning-rate", 0.0, min_inclusive=False),
+        learning_rate=opt(learning_rate, check_float, "--learning-rate", 0.0, MAX_LEARNING_RATE, min_inclusive=False),
         batch_norm=batch_norm,
         quantization=quantization,
         candidates=None if candidates is None else ("n" if candidates == "n" else candidates),
         adaptive_k=opt(adaptive_k, check_int, "--adaptive-k", 0),
-        input_scale=opt(input_scale, check_float, "--input-scale", 0.0, min_inclusive=False),
+        input_scale=opt(input_scale, check_float, "--input-scale", 0.0, MAX_INPUT_SCALE, min_inclusive=False),
     )
     networks = settings.pop("networks")
     conditions = make_conditions(
         _fractions(switch_off, "--switch-off"), _fractions(switch_on, "--switch-on"),
         _fractions(alternate_weights, "--alternate-weights"), _devices_at(devices_at), conditions_name,
     )
-    if out is not None and Path(out).exists() and not Path(out).is_dir():
-        fail("--out", f"must be a directory, got the file {out!r}")
+    if out is not None:
+        from .sim.limits import probe_output_dir
+
+        probe_output_dir(out, "--out")
     table, result = run_experiment(
         model=model_name,
         devices=opt(devices, check_int, "--devices", 1),
@@ -284,9 +308,11 @@ def offload(model_name, devices, tasks, frames, networks, seed, dataset, params,
         conditions=conditions,
     )
     result["config"]["preset"] = preset
-    if out is not None:
-        write_parquet(Path(out) / "frames.parquet", table)
-        write_json(Path(out) / "offload.json", result)
+    check_finite_results(table, result)
+    if out is not None:  # frames.parquet and offload.json as a set (wsnmec.io.write_set)
+        text = json.dumps(result, indent=2, allow_nan=False) + "\n"
+        write_set(out, {"frames.parquet": lambda path: table.to_parquet(path, engine="pyarrow", index=False),
+                        "offload.json": lambda path: path.write_text(text, encoding="utf-8")})
     if as_json:
         click.echo(json.dumps(result, allow_nan=False))
         return
@@ -320,16 +346,48 @@ def _study_executor_options(command):
 
 
 def _check_jobs(jobs):
-    if jobs is not None and jobs < 1:
-        fail("--jobs", f"must be an integer >= 1, got {jobs}")
+    if jobs is not None and not 1 <= jobs <= MAX_JOBS:
+        fail("--jobs", f"must be an integer in [1, {MAX_JOBS}], got {jobs}")
 
 
 def _check_dirs(**options):
-    """Fail early (exit 2) when a directory option names a file or a place that cannot be created."""
-    from .sim.report import check_output_dir
+    """Fail early (exit 2) when a directory option is empty, names a file or cannot be written (a probe file
+    is created and removed in it before any work)."""
+    from .sim.limits import probe_output_dir
 
     for option, path in options.items():
-        check_output_dir(path, option)
+        probe_output_dir(path, option)
+
+
+def _check_study_memory(specs, jobs, scheduler, force):
+    """Refuse studies whose estimated peak memory exceeds the available memory (unless --force)."""
+    from .sim.limits import check_memory, study_memory_estimate
+    from .study.runner import available_cores
+
+    workers = 0 if scheduler else (jobs or available_cores())  # Dask workers run elsewhere
+    for spec in specs:
+        estimate = study_memory_estimate(spec, workers)
+        check_memory(
+            estimate["total"], f"study {spec.name} ({spec.task_count} tasks, {estimate['rows']} rows of the rounds "
+            f"table at most, {workers} local worker(s))", "FILE", "the study's grid, seeds or rounds, or --jobs", force,
+        )
+
+
+def _interruptible(body):
+    """Run ``body()`` with SIGTERM raising like Ctrl-C; an interrupt prints one line on stderr
+    (``interrupted: N tasks kept, M not run; rerun to continue``) and exits with 130 (SIGINT) or 143
+    (SIGTERM). See :mod:`wsnmec.study.interrupts`."""
+    from .study.interrupts import StudyInterrupted, signal_number, terminate_raises
+
+    try:
+        with terminate_raises():
+            return body()
+    except StudyInterrupted as exc:
+        click.echo(exc.line, err=True)
+        raise click.exceptions.Exit(128 + exc.signum) from None
+    except KeyboardInterrupt as exc:
+        click.echo("interrupted; rerun to continue", err=True)
+        raise click.exceptions.Exit(128 + signal_number(exc)) from None
 
 
 def _run_line(run) -> str:
@@ -370,7 +428,8 @@ def study_list():
 @click.option("--quick", is_flag=True, help="Run the study's quick variant (fewer seeds and rounds).")
 @click.option("--results", "results_dir", default="results", show_default=True, metavar="DIR",
               help="Results directory (task cache and tables).")
-def study_run(file, jobs, scheduler, quick, results_dir):
+@click.option("--force", is_flag=True, help="Run even when the memory estimate exceeds the available memory.")
+def study_run(file, jobs, scheduler, quick, results_dir, force):
     """Run the tasks of study FILE missing from the cache (FILE: a path or a name in studies/)."""
     from .study.runner import StudyRunError, run_study
     from .study.spec import load_study, resolve_study_file
@@ -378,8 +437,9 @@ def study_run(file, jobs, scheduler, quick, results_dir):
     _check_jobs(jobs)
     _check_dirs(**{"--results": results_dir})
     spec = load_study(resolve_study_file(file)).variant(quick)
+    _check_study_memory([spec], jobs, scheduler, force)
     try:
-        run = run_study(spec, results_dir, jobs=jobs, scheduler=scheduler)
+        run = _interruptible(lambda: run_study(spec, results_dir, jobs=jobs, scheduler=scheduler))
     except StudyRunError as exc:  # one line, exit code 1, no traceback; finished tasks stay cached
         raise click.ClickException(str(exc)) from None
     click.echo(_run_line(run))
@@ -438,7 +498,8 @@ def study_show(file, results_dir):
 @_study_executor_options
 @click.option("--results", "results_dir", default="results", show_default=True, metavar="DIR",
               help="Results directory (task cache).")
-def figures_command(quick, out_dir, jobs, scheduler, results_dir):
+@click.option("--force", is_flag=True, help="Run even when the memory estimate exceeds the available memory.")
+def figures_command(quick, out_dir, jobs, scheduler, results_dir, force):
     """Run every study in studies/ and draw every figure, with an index OUT/README.md."""
     from .study.figures import draw_study
     from .study.report import write_index
@@ -450,17 +511,22 @@ def figures_command(quick, out_dir, jobs, scheduler, results_dir):
     specs = [load_study(path).variant(quick) for path in find_studies()]
     if not specs:
         fail("studies/", f"no study files (*.toml) in {studies_dir()}")
+    _check_study_memory(specs, jobs, scheduler, force)
     entries = []
-    with ExecutorHandle(jobs=jobs, scheduler=scheduler) as executor:
-        for spec in specs:
-            try:
-                run = run_study(spec, results_dir, executor=executor)
-            except StudyRunError as exc:  # one line, exit code 1, no traceback; finished tasks stay cached
-                raise click.ClickException(str(exc)) from None
-            click.echo(_run_line(run))
-            for figure, paths, _ in draw_study(run, out_dir):
-                entries.append((figure, run, paths))
-                click.echo(f"  {paths[0]}  {paths[1]}")
+
+    def run_all():
+        with ExecutorHandle(jobs=jobs, scheduler=scheduler) as executor:
+            for spec in specs:
+                try:
+                    run = run_study(spec, results_dir, executor=executor)
+                except StudyRunError as exc:  # one line, exit code 1, no traceback; finished tasks stay cached
+                    raise click.ClickException(str(exc)) from None
+                click.echo(_run_line(run))
+                for figure, paths, _ in draw_study(run, out_dir):
+                    entries.append((figure, run, paths))
+                    click.echo(f"  {paths[0]}  {paths[1]}")
+
+    _interruptible(run_all)
     index = write_index(entries, out_dir, quick)
     click.echo(f"index: {index}")
 

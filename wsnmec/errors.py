@@ -27,6 +27,9 @@ class ParameterError(ValueError):
         self.message = message
         super().__init__(f"{parameter}: {message}")
 
+    def __reduce__(self):  # picklable (raised in a worker process, re-raised in the parent)
+        return (type(self), (self.parameter, self.message))
+
 
 def check_int(name: str, value, minimum: int | None = None, maximum: int | None = None) -> int:
     """Return ``value`` as an int, or raise :class:`ParameterError` naming ``name``."""

@@ -57,3 +57,122 @@ def write_parquet(path, frame, **kwargs) -> Path:
     with atomic_path(path) as tmp:
         frame.to_parquet(tmp, engine="pyarrow", **kwargs)
     return Path(path)
+
+
+# --- a set of files replaced together ---------------------------------------------------------------------
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap the paths ``a`` and ``b`` (Linux ``renameat2(RENAME_EXCHANGE)``); False when the
+    system or file system cannot."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    error = ctypes.get_errno()
+    if error in (22, 38, 95, 1):  # EINVAL, ENOSYS, EOPNOTSUPP, EPERM: not supported here
+        return False
+    raise OSError(error, os.strerror(error), os.fspath(b))
+
+
+def write_set(directory: str | os.PathLike, files: dict) -> list[Path]:
+    """Write a set of files into ``directory`` so that a reader sees the old set or the new one, not a mix.
+
+    Parameters
+    ----------
+    directory : path
+        The target directory (created if needed).
+    files : dict of str -> callable
+        File name -> function writing that file at the path it is given.
+
+    Notes
+    -----
+    Every file is written into a temporary directory beside the target (``.<name>.<random>.tmp`` in the
+    same parent, hence the same file system), then the set is swapped in:
+
+    - ``directory`` does not exist: the temporary directory is renamed to it (atomic).
+    - ``directory`` holds nothing but files of the set (a previous run's output): the two directories are
+      exchanged atomically (Linux ``renameat2(RENAME_EXCHANGE)``) and the old one is deleted. Where the
+      exchange is not available, the old directory is renamed aside first: for that instant a reader finds
+      no directory, still never a mix.
+    - ``directory`` also holds other files, or is the current directory (e.g. ``--out .``): those are never
+      touched, and each file of the
+      set is renamed into place in turn once all were written. Each file is whole, but a crash between two
+      of these renames (a window of microseconds) can leave files from two runs.
+
+    An error or an interrupt while writing deletes the temporary directory and leaves the target as it was;
+    a process killed outright (SIGKILL, power loss) can leave the ``.<name>.*.tmp`` directory behind, never
+    a damaged target.
+
+    What "a reader sees one set" means: a reader that opens the directory once and its files relative to it
+    (``os.open(directory)`` then ``dir_fd=``) reads files of one set, or finds a file gone if the set was
+    replaced meanwhile (then it retries). A reader that opens ``directory/a`` and later ``directory/b`` by
+    path can straddle a swap, as with any replacement of several files. Durability against power loss
+    (``fsync``) is not attempted.
+    """
+    directory = Path(directory)
+    names = list(files)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".tmp", dir=directory.parent))
+    try:
+        os.chmod(staging, 0o777 & ~_current_umask())
+        for name, write in files.items():
+            write(staging / name)
+            os.chmod(staging / name, _FILE_MODE)
+        present = set(os.listdir(directory)) if directory.is_dir() else None
+        if present is not None and _holds_cwd(directory):  # never swap away a working directory
+            present.add(".")
+        if present is None and not directory.exists():
+            os.rename(staging, directory)
+        elif present is not None and present <= set(names):
+            if not _exchange(staging, directory):
+                aside = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".old", dir=directory.parent))
+                os.rmdir(aside)
+                os.rename(directory, aside)
+                os.rename(staging, directory)
+                staging = aside
+            _discard_old(staging, directory)
+        else:
+            if present is None:
+                raise NotADirectoryError(20, "Not a directory", os.fspath(directory))
+            for name in names:
+                os.replace(staging / name, directory / name)
+            os.rmdir(staging)
+    except BaseException:
+        import shutil
+
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return [directory / name for name in names]
+
+
+def _holds_cwd(directory: Path) -> bool:
+    """Whether ``directory`` is the current directory or one of its ancestors."""
+    try:
+        target, cwd = directory.resolve(), Path.cwd().resolve()
+    except OSError:
+        return True
+    return cwd == target or target in cwd.parents
+
+
+def _discard_old(old: Path, directory: Path):
+    """Delete the swapped-out directory ``old``; a file someone created in it meanwhile moves to ``directory``."""
+    for entry in os.listdir(old):
+        source = old / entry
+        if (directory / entry).exists() or source.is_dir():
+            with contextlib.suppress(OSError):
+                source.unlink()
+        else:
+            with contextlib.suppress(OSError):
+                os.rename(source, directory / entry)
+    with contextlib.suppress(OSError):
+        os.rmdir(old)

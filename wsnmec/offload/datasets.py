@@ -48,6 +48,23 @@ class DDLODataset:
         return self.task_size.shape[1]
 
 
+#: Largest task size accepted from a data file [MB] (that of ``--param size_max``).
+MAX_DATASET_TASK_SIZE = 1e9
+
+
+def _real_array(value, variable: str, name: str) -> np.ndarray:
+    """A numeric (bool, integer or real float) MATLAB array as float64; strings, cells, structs, objects and
+    complex arrays are refused in one line naming the variable."""
+    array = np.asarray(value)
+    kind = array.dtype.kind
+    if kind not in "biuf":
+        what = {"U": "a string", "S": "a string", "O": "a cell array or object", "V": "a struct", "c": "complex"}
+        raise ParameterError(
+            name, f"{variable} must be a real numeric array, got {what.get(kind, 'dtype ' + str(array.dtype))}"
+        )
+    return array.astype(np.float64)
+
+
 def load_ddlo(path, n_decisions: int | None = None, name: str = "--dataset") -> DDLODataset:
     """Read and validate a DDLO data file.
 
@@ -75,9 +92,9 @@ def load_ddlo(path, n_decisions: int | None = None, name: str = "--dataset") -> 
     missing = [k for k in ("task_size", "gain_min", "gain_mode") if k not in data]
     if missing:
         raise ParameterError(name, f"{str(path)!r} lacks variable(s) {', '.join(missing)}")
-    task_size = np.asarray(data["task_size"], dtype=np.float64)
-    gain_mode = np.asarray(data["gain_mode"])
-    gain_min = np.asarray(data["gain_min"], dtype=np.float64)
+    task_size = _real_array(data["task_size"], "task_size", name)
+    gain_mode = _real_array(data["gain_mode"], "gain_mode", name)
+    gain_min = _real_array(data["gain_min"], "gain_min", name)
     if task_size.ndim != 2 or task_size.shape[0] < 1 or task_size.shape[1] < 1:
         raise ParameterError(name, f"task_size must be a 2-D array [S, n], got shape {task_size.shape}")
     samples, n = task_size.shape
@@ -91,6 +108,10 @@ def load_ddlo(path, n_decisions: int | None = None, name: str = "--dataset") -> 
         )
     if not np.all(np.isfinite(task_size)) or np.any(task_size < 0):
         raise ParameterError(name, "task_size must be finite and >= 0")
+    if np.any(task_size > MAX_DATASET_TASK_SIZE):
+        raise ParameterError(name, f"task_size must be at most {MAX_DATASET_TASK_SIZE:g} MB (larger sizes overflow the costs)")
+    if not np.any(task_size > 0):
+        raise ParameterError(name, "task_size must hold at least one size > 0 (every cost is 0: nothing to decide)")
     if not np.all((gain_mode == 0) | (gain_mode == 1)):
         raise ParameterError(name, "gain_mode must hold only 0 and 1")
     if not np.all(np.isfinite(gain_min)):

@@ -41,6 +41,22 @@ from ..learn import Adam, ReplayMemory, StackedMLP, order_preserving_into, sigmo
 from ..learn import order_preserving as _order_preserving
 from .dispatch import score
 
+#: Largest Adam step size (an Adam step moves each weight by at most about the step size).
+MAX_LEARNING_RATE = 10.0
+#: Largest factor on the input features (features lie in [-1, 1]; larger factors overflow the activations).
+MAX_INPUT_SCALE = 1e6
+
+
+def check_finite_weights(learner) -> None:
+    """Raise :class:`ParameterError` when training left a non-finite weight (NaN or infinite networks)."""
+    for values in learner._parameters():
+        if not np.all(np.isfinite(values)):
+            raise ParameterError(
+                "learner weights", "became non-finite (NaN or infinite) during training; reduce --input-scale or "
+                f"--learning-rate (now {learner.input_scale:g} and {learner.learning_rate:g})"
+            )
+
+
 #: Quantization modes: one thresholded candidate per network, or DROO's order-preserving candidates.
 QUANTIZATIONS = ("threshold", "order-preserving")
 
@@ -199,7 +215,7 @@ class DDLO:
         self.n_decisions = check_int("n_decisions", n_decisions, 1, MAX_UNITS)
         self.networks = check_int("--networks", networks, 1, MAX_NETWORKS)
         self.hidden = tuple(check_int("--hidden", h, 1, MAX_UNITS) for h in hidden)
-        self.learning_rate = check_float("--learning-rate", learning_rate, 0.0, min_inclusive=False)
+        self.learning_rate = check_float("--learning-rate", learning_rate, 0.0, MAX_LEARNING_RATE, min_inclusive=False)
         memory_limit = max(1, min(MAX_MEMORY, MAX_MEMORY_VALUES // (self.n_features + self.n_decisions)))
         self.memory_size = check_int("--memory", memory_size, 1, memory_limit)
         widest = max(self.n_features, *self.hidden, self.n_decisions)
@@ -215,7 +231,7 @@ class DDLO:
         self.quantization = quantization
         max_c = self.n_decisions + 1 if quantization == "order-preserving" else 1
         self.candidates = check_int("--candidates", candidates, 1, max_c)
-        self.input_scale = check_float("--input-scale", input_scale, 0.0, min_inclusive=False)
+        self.input_scale = check_float("--input-scale", input_scale, 0.0, MAX_INPUT_SCALE, min_inclusive=False)
         self.beta1 = check_float("--beta1", beta1, 0.0, 1.0, max_inclusive=False)
         self.bias_init = check_float("bias_init", bias_init)
         self.init = init

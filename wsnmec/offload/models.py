@@ -148,11 +148,28 @@ class OffloadModel:
         return self.sense * np.asarray(a) > self.sense * np.asarray(b)
 
 
+#: Largest magnitude of a model constant (``--param``): with every constant within [MIN_RATE, MAX_CONSTANT]
+#: and task sizes within their bounds, no cost, time or energy of a frame can overflow a float64.
+MAX_CONSTANT = 1e12
+#: Smallest value of a constant that divides (rates, frequencies, bandwidths, reference energies).
+MIN_RATE = 1e-12
+
+
+def check_constant(name: str, value, *, rate: bool = False, signed: bool = False) -> float:
+    """A model constant as a float in [0, MAX_CONSTANT] ([MIN_RATE, MAX_CONSTANT] for a ``rate``,
+    [-MAX_CONSTANT, MAX_CONSTANT] when ``signed``), else :class:`ParameterError` with the allowed range."""
+    from ..errors import check_float
+
+    low = -MAX_CONSTANT if signed else (MIN_RATE if rate else 0.0)
+    return check_float(name, value, low, MAX_CONSTANT)
+
+
 def normalized_utility(utility, optimum, sense: float) -> np.ndarray:
-    """1.0 at the optimum and lower elsewhere: ``U*/U`` for costs (sense -1), ``U/U*`` for rates (+1)."""
+    """1.0 at the optimum and lower elsewhere: ``U*/U`` for costs (sense -1), ``U/U*`` for rates (+1).
+
+    A utility equal to the reference is 1.0, also when both are 0 (a frame whose every cost is 0)."""
     utility = np.asarray(utility, dtype=np.float64)
     optimum = np.asarray(optimum, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        if sense < 0:
-            return optimum / utility
-        return utility / optimum
+        ratio = optimum / utility if sense < 0 else utility / optimum
+    return np.where(utility == optimum, 1.0, ratio)

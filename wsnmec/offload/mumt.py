@@ -37,7 +37,7 @@ from numba import njit
 
 from ..errors import check_float, check_int
 from .constants import MODEL_KINDS
-from .models import OffloadModel
+from .models import OffloadModel, check_constant
 
 #: Default constants of the mumt model (SI units unless stated).
 MUMT_DEFAULTS: dict[str, float] = {
@@ -116,15 +116,15 @@ def mumt_model(
         "model": "mumt",
         "devices": devices,
         "tasks": tasks,
-        "local_energy": check_float("local_energy", local_energy, 0.0),
-        "local_time": check_float("local_time", local_time, 0.0),
-        "tx_energy": check_float("tx_energy", tx_energy, 0.0),
-        "edge_energy": check_float("edge_energy", edge_energy, 0.0),
-        "cycles_per_bit": check_float("cycles_per_bit", cycles_per_bit, 0.0),
-        "edge_cpu": check_float("edge_cpu", edge_cpu, 0.0, min_inclusive=False),
-        "uplink_rate": check_float("uplink_rate", uplink_rate, 0.0, min_inclusive=False),
-        "time_weight": check_float("time_weight", time_weight, 0.0),
-        "bits_per_mb": check_float("bits_per_mb", bits_per_mb, 0.0, min_inclusive=False),
+        "local_energy": check_constant("local_energy", local_energy),
+        "local_time": check_constant("local_time", local_time),
+        "tx_energy": check_constant("tx_energy", tx_energy),
+        "edge_energy": check_constant("edge_energy", edge_energy),
+        "cycles_per_bit": check_constant("cycles_per_bit", cycles_per_bit),
+        "edge_cpu": check_constant("edge_cpu", edge_cpu, rate=True),
+        "uplink_rate": check_constant("uplink_rate", uplink_rate, rate=True),
+        "time_weight": check_constant("time_weight", time_weight),
+        "bits_per_mb": check_constant("bits_per_mb", bits_per_mb, rate=True),
         "size_min": check_int("size_min", size_min, 0, MAX_TASK_SIZE),
         "size_max": check_int("size_max", size_max, 0, MAX_TASK_SIZE),
     }
@@ -132,6 +132,10 @@ def mumt_model(
         from ..errors import ParameterError
 
         raise ParameterError("size_max", f"must be >= size_min ({size_min}), got {size_max}")
+    if config["size_max"] < 1:
+        from ..errors import ParameterError
+
+        raise ParameterError("size_max", f"must be >= 1 (with every task size 0 every cost is 0: nothing to decide), got {size_max}")
     params = np.array(
         [
             devices,

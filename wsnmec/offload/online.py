@@ -25,7 +25,7 @@ import pandas as pd
 
 from ..errors import ParameterError, check_float, check_int
 from . import solvers
-from .ddlo import DDLO
+from .ddlo import DDLO, check_finite_weights
 from .models import OffloadModel, normalized_utility
 
 #: Largest n for which the online comparison computes the exact optimum by default.
@@ -192,6 +192,7 @@ def compare_policies(
         optimum = np.concatenate([opt_train, opt_test])
         runs["optimal"] = (opt_test, opt_ms, opt_dec)
     ddlo_table = run_online(model, states, learner, train_frames=train_frames, optimum=optimum)
+    check_finite_weights(learner)
 
     rng = np.random.default_rng(random_seed)
     solve = {
@@ -259,6 +260,23 @@ def compare_policies(
         "policies": summary_policies,
     }
     return table, summary
+
+
+def check_finite_results(table: pd.DataFrame, result: dict) -> None:
+    """Raise :class:`ParameterError` naming the quantity when a utility of the experiment is not finite.
+
+    The model constants are bounded up front (:data:`wsnmec.offload.models.MAX_CONSTANT`), so this is the
+    last line of defence: a non-finite number is never printed or written as a result."""
+    from ..sim.limits import check_finite
+
+    for column in ("utility", "reference_utility", "normalized_utility"):
+        values = table[column].to_numpy(dtype=np.float64)
+        if column != "utility":  # DDLO's training frames have no reference when none is computed
+            values = values[(table["phase"] == "test").to_numpy()]
+        check_finite(column, values, "change the model constants (--param) or the task sizes")
+    for name, row in result["policies"].items():
+        for key, value in row.items():
+            check_finite(f"{key} of policy {name}", [value], "change the model constants (--param)")
 
 
 def _check_frames(frames, model: OffloadModel) -> int:

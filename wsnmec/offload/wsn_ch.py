@@ -46,7 +46,7 @@ from numba import njit
 from ..energy.radio import radio_model, tx_energy_jit
 from ..errors import ParameterError, check_float, check_int
 from .constants import MODEL_KINDS
-from .models import OffloadModel
+from .models import OffloadModel, check_constant
 
 #: Default constants of the wsn-ch model (SI units).
 WSN_CH_DEFAULTS: dict[str, float] = {
@@ -70,6 +70,9 @@ WSN_CH_DEFAULTS: dict[str, float] = {
     "residual_min": 0.05,  # [J]
     "residual_max": 0.5,  # [J]
 }
+
+#: Largest accepted ``energy_exponent`` a (the weight (E_ref / E_res)^a must not overflow).
+MAX_ENERGY_EXPONENT = 4.0
 
 #: Largest accepted number of cluster heads n.
 MAX_CLUSTER_HEADS = 1024
@@ -113,11 +116,13 @@ def wsn_ch_model(
             cfg[key] = check_int(key, value, 1, 10**6)
         elif key in ("cpu_frequency", "bandwidth", "edge_cpu", "packet_bits", "field_size",
                      "reference_energy"):
-            cfg[key] = check_float(key, value, 0.0, min_inclusive=False)
+            cfg[key] = check_constant(key, value, rate=True)
         elif key in ("sink_x", "sink_y"):
-            cfg[key] = check_float(key, value)
+            cfg[key] = check_constant(key, value, signed=True)
+        elif key == "energy_exponent":  # (E_ref / E_res)^a with E_ref / E_res up to 1e24 stays < 1e96
+            cfg[key] = check_float(key, value, 0.0, MAX_ENERGY_EXPONENT)
         else:
-            cfg[key] = check_float(key, value, 0.0)
+            cfg[key] = check_constant(key, value)
     if cfg["packets_max"] < cfg["packets_min"]:
         raise ParameterError("packets_max", f"must be >= packets_min, got {cfg['packets_max']}")
     if cfg["residual_max"] < cfg["residual_min"]:

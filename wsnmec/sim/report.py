@@ -14,9 +14,10 @@ Output files of ``--out DIR`` (see :data:`RUN_FILES`):
 ``config.json``
     Every effective parameter of the run, the seed of every replica and the wsnmec version.
 
-The files are written to temporary names in ``DIR`` and renamed once all are written (:mod:`wsnmec.io`), so an
-interrupted write never leaves a half file and never damages the previous versions; other files in ``DIR``
-are left alone.
+The files are written as a set into a temporary directory beside ``DIR`` and swapped in
+(:func:`wsnmec.io.write_set`, which states the guarantee and its limits), so an interrupted write never
+leaves a half file or a mix of two runs and never damages the previous versions; other files in ``DIR`` are
+left alone.
 """
 
 from __future__ import annotations
@@ -282,36 +283,28 @@ def check_output_dir(path, parameter: str = "--out") -> Path:
 def write_run(result, directory, parameter: str = "--out") -> list[Path]:
     """Write :data:`RUN_FILES` of ``result`` into ``directory`` (created if needed).
 
-    All three files are first written to temporary names in ``directory`` (:func:`wsnmec.io.atomic_path`)
-    and renamed over their targets only after all three were written, so a failure while writing leaves
-    every previously written file intact and no temporary file behind. Other files in ``directory`` are
-    not touched.
+    The three files are written as a set (:func:`wsnmec.io.write_set`): into a temporary directory beside
+    ``directory``, then swapped in, so that a reader sees the previous three files or the new three, never a
+    mix (when ``directory`` holds other files too, those are left alone and the three files are renamed in
+    one after another). A failure while writing leaves the previous files intact and no temporary file.
 
     Raises
     ------
     ParameterError
         Naming ``parameter`` when the directory cannot be created or a file cannot be written.
     """
-    import contextlib
     import json
 
     directory = Path(directory)
     targets = [directory / name for name in RUN_FILES]
-    target = directory
+    config_text = json.dumps(jsonable(result.config), indent=2, allow_nan=False) + "\n"
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        with contextlib.ExitStack() as stack:
-            target = targets[0]
-            tmp = stack.enter_context(io.atomic_path(target))
-            result.rounds.to_parquet(tmp, engine="pyarrow", index=False)
-            target = targets[1]
-            tmp = stack.enter_context(io.atomic_path(target))
-            result.summary.to_parquet(tmp, engine="pyarrow", index=False)
-            target = targets[2]
-            tmp = stack.enter_context(io.atomic_path(target))
-            tmp.write_text(json.dumps(jsonable(result.config), indent=2, allow_nan=False) + "\n", encoding="utf-8")
-            target = directory
+        io.write_set(directory, {
+            RUN_FILES[0]: lambda path: result.rounds.to_parquet(path, engine="pyarrow", index=False),
+            RUN_FILES[1]: lambda path: result.summary.to_parquet(path, engine="pyarrow", index=False),
+            RUN_FILES[2]: lambda path: path.write_text(config_text, encoding="utf-8"),
+        })
     except OSError as exc:
         reason = exc.strerror or str(exc) or type(exc).__name__
-        raise ParameterError(parameter, f"cannot write {os.fspath(target)!r}: {reason}") from exc
+        raise ParameterError(parameter, f"cannot write into {os.fspath(directory)!r}: {reason}") from exc
     return targets

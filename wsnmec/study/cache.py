@@ -6,9 +6,11 @@ the positions CSV when one is used), so a changed parameter, seed or package ver
 unchanged one finds the old result.
 
 The file ``<dir>/<key>.parquet`` holds the task's per-round table; its Parquet key-value metadata holds
-the key, the configuration and the per-task summary row. On read, the key and configuration are checked:
-a file that cannot be read (truncated, corrupt) or that belongs to another configuration is reported and
-treated as missing, never used. Files are written to a temporary name and renamed (:mod:`wsnmec.io`), so
+the key, the configuration, the per-task summary row and a SHA-256 over all of them and every value of the
+table (:func:`content_digest`). On read, the checksum, key and configuration are checked: a file that cannot
+be read (truncated, corrupt), whose content no longer matches its checksum (damaged data pages), or that
+belongs to another configuration is reported in one line and treated as missing (the task is recomputed),
+never used. Files are written to a temporary name and renamed (:mod:`wsnmec.io`), so
 an interrupted run leaves either a whole file or none.
 """
 
@@ -31,6 +33,7 @@ META_KEY = b"wsnmec.key"
 META_CONFIG = b"wsnmec.config"
 META_SUMMARY = b"wsnmec.summary"
 META_DTYPES = b"wsnmec.summary_dtypes"
+META_DIGEST = b"wsnmec.sha256"
 
 
 def canonical_json(obj) -> str:
@@ -83,6 +86,24 @@ def task_key(config: dict) -> str:
     return hashlib.sha256(canonical_json(config).encode("utf-8")).hexdigest()[:32]
 
 
+def content_digest(frame: pd.DataFrame, *extra: bytes) -> str:
+    """SHA-256 (hex) of a table's content: column names, dtypes and every value (row hashes of
+    :func:`pandas.util.hash_pandas_object`), followed by ``extra`` byte strings.
+
+    It depends on the values only, not on how Parquet lays them out, so it is computed before writing and
+    again after reading: a file whose data pages were damaged (even with an intact footer) does not match.
+    """
+    digest = hashlib.sha256()
+    for column, dtype in frame.dtypes.items():
+        digest.update(f"{column}\0{dtype}\0".encode("utf-8"))
+    if len(frame):
+        digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    digest.update(f"rows={len(frame)}\0".encode())
+    for part in extra:
+        digest.update(len(part).to_bytes(8, "little") + part)
+    return digest.hexdigest()
+
+
 class CacheError(Exception):
     """A cache file that cannot be used (corrupt, or not the expected task's)."""
 
@@ -118,6 +139,10 @@ def write_task(path: str | os.PathLike, key: str, config: dict, result: TaskResu
     metadata[META_CONFIG] = canonical_json(config).encode()
     metadata[META_SUMMARY] = json.dumps(summary_rows, allow_nan=False).encode()
     metadata[META_DTYPES] = json.dumps({c: str(t) for c, t in result.summary.dtypes.items()}).encode()
+    metadata[META_DIGEST] = content_digest(
+        result.rounds.reset_index(drop=True), metadata[META_KEY], metadata[META_CONFIG], metadata[META_SUMMARY],
+        metadata[META_DTYPES],
+    ).encode()
     table = table.replace_schema_metadata(metadata)
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp)
@@ -158,6 +183,13 @@ def read_task(path: str | os.PathLike, key: str, config: dict) -> TaskResult:
     if found_config != json.loads(canonical_json(config)):
         raise CacheError("foreign file: its configuration differs from the task's")
     rounds = table.to_pandas()
+    if META_DIGEST not in metadata:
+        raise CacheError("no content checksum (written by an older wsnmec)")
+    digest = content_digest(
+        rounds, metadata[META_KEY], metadata[META_CONFIG], metadata[META_SUMMARY], metadata.get(META_DTYPES, b"{}")
+    )
+    if digest != metadata[META_DIGEST].decode(errors="replace"):
+        raise CacheError("checksum mismatch: its content was damaged")
     summary = pd.DataFrame(summary_rows)
     for column, dtype in dtypes.items():
         if column in summary.columns:

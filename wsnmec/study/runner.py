@@ -29,8 +29,9 @@ import multiprocessing
 import os
 import sys
 import time
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import CancelledError, Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, CancelledError, Executor, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,10 +40,12 @@ import pandas as pd
 
 from .. import __version__
 from ..errors import ParameterError
-from ..io import write_json, write_parquet
+from ..io import write_set
 from ..sim.scenario import Scenario
 from ..sim.seeding import replica_seeds
 from .cache import TaskCache, TaskResult, task_config, task_key
+from .task_claims import TaskClaims
+from .interrupts import StudyInterrupted, signal_number, signals_ignored, stop_workers, worker_init
 from .spec import StudySpec
 
 
@@ -131,8 +134,11 @@ def compute_task(scenario: Scenario, seed: int) -> tuple[TaskResult, float]:
     """
     from ..sim.simulation import simulate
 
+    from ..sim.limits import check_run_result
+
     start = time.perf_counter()
     result = simulate(scenario, seed=seed, replicas=1, workers=1)
+    check_run_result(result)  # a non-finite energy fails the task (one line), never enters the cache
     return TaskResult(rounds=result.rounds, summary=result.summary), time.perf_counter() - start
 
 
@@ -143,6 +149,9 @@ def available_cores() -> int:
     except AttributeError:  # pragma: no cover - not Linux
         return os.cpu_count() or 1
 
+
+#: Tasks submitted ahead to a Dask cluster at most (claimed as they are submitted).
+DASK_WINDOW = 256
 
 #: How long to wait for a Dask scheduler to answer.
 SCHEDULER_TIMEOUT = "20s"
@@ -180,7 +189,15 @@ class ExecutorHandle:
         methods = multiprocessing.get_all_start_methods()
         # forkserver: workers start from a clean single-threaded process, not a fork of this one
         context = multiprocessing.get_context("forkserver" if "forkserver" in methods else None)
-        return ProcessPoolExecutor(max_workers=self.jobs, mp_context=context)
+        return ProcessPoolExecutor(
+            max_workers=self.jobs, mp_context=context, initializer=worker_init, initargs=(os.getpid(),)
+        )
+
+    @property
+    def window(self) -> int:
+        """Tasks submitted ahead at most (claimed as they are submitted): two per local worker; a Dask
+        cluster gets :data:`DASK_WINDOW`."""
+        return DASK_WINDOW if self.client is not None else 2 * self.jobs
 
     @property
     def restartable(self) -> bool:
@@ -195,9 +212,10 @@ class ExecutorHandle:
         self.executor = self._process_pool()
 
     def abort(self):
-        """Cancel pending work (after Ctrl-C or a failed task); local workers finish their current task."""
+        """Stop now (after Ctrl-C, SIGTERM or a failed task): cancel pending work and terminate the local
+        workers (:func:`~wsnmec.study.interrupts.stop_workers`); a Dask client is closed."""
         if isinstance(self.executor, ProcessPoolExecutor):
-            self.executor.shutdown(wait=True, cancel_futures=True)
+            stop_workers(self.executor)
         else:
             self.executor.shutdown(wait=False)
         self.close()
@@ -270,6 +288,11 @@ def collect(
         pd.concat(summaries, ignore_index=True),
         missing,
     )
+
+
+def _advance(bar):
+    """Callback moving the progress bar on by one task (a task another runner computed)."""
+    return lambda task: bar.update(1)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -345,11 +368,14 @@ def run_study(
     stored: set[str] = set()
     worker_failures = 0
 
-    def finished() -> str:
-        return f"{cached + len(stored)} of {unique} tasks finished and kept in the cache"
+    def finished() -> str:  # `loaded`: found in the cache at the start or computed by another runner
+        return f"{len(loaded) + len(stored)} of {unique} tasks finished and kept in the cache"
+
+    claims = TaskClaims(cache.directory)  # runners sharing the results directory split the tasks
 
     def store(task: Task, result: TaskResult, seconds: float):
         cache.store(task.key, task.config, result)
+        claims.release(task.key)
         stored.add(task.key)
         task_seconds.append(seconds)
         bar.update(1)
@@ -363,6 +389,7 @@ def run_study(
                 continue
             result, seconds = future.result()
             cache.store(task.key, task.config, result)
+            claims.release(task.key)
             stored.add(task.key)
 
     if pending:
@@ -375,36 +402,67 @@ def run_study(
         )
         own = executor is None
         handle = executor or ExecutorHandle(jobs=jobs, scheduler=scheduler)
-        queue = list(pending.values())
+        queue, others = list(pending.values()), []
+        window = handle.window
         failures_in_a_row = 0
         futures: dict = {}
         try:
             try:
-                while queue:
-                    futures, requeue, progressed = {}, [], False
-                    for position, task in enumerate(queue):
-                        try:
-                            futures[handle.executor.submit(task_function, task.scenario, task.seed)] = task
-                        except BrokenProcessPool:  # a worker died while tasks were being submitted
-                            requeue.extend(queue[position:])
-                            break
-                    for future in as_completed(futures):
-                        task = futures[future]
-                        try:
-                            error = future.exception()
-                        except CancelledError:
-                            raise _Stop(
-                                f"the executor cancelled task {task.point} seed {task.seed} (lost the Dask cluster?)"
-                            ) from None
-                        if isinstance(error, BrokenProcessPool):
-                            requeue.append(task)
-                        elif error is not None:
-                            raise _Stop(f"task {task.point} seed {task.seed} failed: {_one_line(error)}") from error
-                        else:
-                            store(task, *future.result())
-                            progressed = True
+                while queue or others:
+                    if not queue:  # the tasks other runners hold: read them, or compute those freed
+                        queue, others = claims.wait_for_others(others, cache, loaded, report, _advance(bar))
+                        continue
+                    # Tasks are claimed as they are submitted (at most `window` running or queued), so that
+                    # runners sharing the results directory split the work (wsnmec.study.task_claims).
+                    futures, requeue, progressed, active, backlog = {}, [], False, set(), deque(queue)
+
+                    def top_up():
+                        while backlog and len(active) < window and not requeue:
+                            task = backlog.popleft()
+                            if not claims.acquire(task.key):
+                                others.append(task)
+                                continue
+                            if cache.path(task.key).exists():  # finished by another runner meanwhile?
+                                result = cache.load(task.key, task.config)  # (a bad file was reported before)
+                                if result is not None:
+                                    claims.release(task.key)
+                                    loaded[task.key] = result
+                                    bar.update(1)
+                                    continue
+                            try:
+                                future = handle.executor.submit(task_function, task.scenario, task.seed)
+                            except BrokenProcessPool:  # a worker died while tasks were being submitted
+                                requeue.append(task)
+                                break
+                            futures[future] = task
+                            active.add(future)
+                        if requeue:
+                            requeue.extend(backlog)
+                            backlog.clear()
+
+                    top_up()
+                    while active:
+                        done, _ = wait(active, return_when=FIRST_COMPLETED)
+                        for future in sorted(done, key=lambda f: futures[f].index):
+                            active.discard(future)
+                            task = futures[future]
+                            try:
+                                error = future.exception()
+                            except CancelledError:
+                                raise _Stop(
+                                    f"the executor cancelled task {task.point} seed {task.seed} (lost the Dask cluster?)"
+                                ) from None
+                            if isinstance(error, BrokenProcessPool):
+                                requeue.append(task)
+                            elif error is not None:
+                                raise _Stop(f"task {task.point} seed {task.seed} failed: {_one_line(error)}") from error
+                            else:
+                                store(task, *future.result())
+                                progressed = True
+                        top_up()
+                    queue = []
                     if not requeue:
-                        break
+                        continue
                     # the pool broke: every result that arrived is stored; re-run the rest in a fresh pool
                     worker_failures += 1
                     failures_in_a_row = 1 if progressed else failures_in_a_row + 1
@@ -418,22 +476,27 @@ def run_study(
                     handle.restart()
                     queue = requeue
             except BaseException as exc:
-                for future in futures:
-                    future.cancel()
-                if own:
-                    handle.abort()  # local workers finish their current task first
-                try:
-                    store_finished(futures)
-                except Exception:  # pragma: no cover - e.g. a full disk while interrupted
-                    pass
+                with signals_ignored():  # a second Ctrl-C does not cut the clean-up short (bounded: seconds)
+                    for future in futures:
+                        future.cancel()
+                    if own:
+                        handle.abort()  # terminates the local workers now
+                    try:
+                        store_finished(futures)
+                    except Exception:  # pragma: no cover - e.g. a full disk while interrupted
+                        pass
                 if isinstance(exc, _Stop):
                     raise StudyRunError(f"study {spec.name}: {exc}; {finished()}") from exc.__cause__
                 if isinstance(exc, Exception):  # the executor itself failed (lost connection, ...)
                     raise StudyRunError(f"study {spec.name}: {_one_line(exc)}; {finished()}") from exc
+                if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, StudyInterrupted):  # SIGINT, SIGTERM
+                    kept = len(loaded) + len(stored)
+                    raise StudyInterrupted(spec.name, kept, unique - kept, signal_number(exc)) from None
                 raise
             if own:
                 handle.close()
         finally:
+            claims.release_all()
             bar.close()
     rounds, summary, missing = collect(spec, tasks, cache, report=report, loaded=loaded)
     if missing:
@@ -441,14 +504,25 @@ def run_study(
             f"study {spec.name}: {len(missing)} task result(s) vanished from {cache.directory}; rerun to recompute them"
         )
     directory = study_directory(results_dir, spec) / ("quick" if spec.quick else "full")
-    write_parquet(directory / "rounds.parquet", rounds)
-    write_parquet(directory / "summary.parquet", summary)
-    write_json(directory / "study.json", study_record(spec, tasks))
+    write_final_tables(directory, rounds, summary, study_record(spec, tasks))
     return StudyRun(
-        spec=spec, tasks=tasks, rounds=rounds, summary=summary, computed=len(pending), cached=cached,
+        spec=spec, tasks=tasks, rounds=rounds, summary=summary, computed=len(stored), cached=unique - len(stored),
         seconds=time.perf_counter() - started, directory=directory, task_seconds=task_seconds,
         worker_failures=worker_failures,
     )
+
+
+def write_final_tables(directory: Path, rounds: pd.DataFrame, summary: pd.DataFrame, record: dict):
+    """``rounds.parquet``, ``summary.parquet`` and ``study.json`` written as one set
+    (:func:`wsnmec.io.write_set`: a reader sees the previous set or the new one)."""
+    import json
+
+    text = json.dumps(record, indent=2, allow_nan=False) + "\n"
+    write_set(directory, {
+        "rounds.parquet": lambda path: rounds.to_parquet(path, engine="pyarrow", index=False),
+        "summary.parquet": lambda path: summary.to_parquet(path, engine="pyarrow", index=False),
+        "study.json": lambda path: path.write_text(text, encoding="utf-8"),
+    })
 
 
 def study_record(spec: StudySpec, tasks: list[Task]) -> dict:

@@ -202,8 +202,12 @@ class StudySpec:
         return raw
 
     def scenario(self, point: dict) -> Scenario:
-        """The validated scenario of a grid point."""
-        return Scenario.from_mapping(self.point_raw(point))
+        """The validated scenario of a grid point (magnitudes that could overflow refused, as for `run`)."""
+        from ..sim.limits import check_magnitudes
+
+        scenario = Scenario.from_mapping(self.point_raw(point))
+        check_magnitudes(scenario)
+        return scenario
 
     def variant(self, quick: bool) -> "StudySpec":
         """The full study or its ``--quick`` variant."""
@@ -220,7 +224,9 @@ class StudySpec:
 
     @property
     def task_count(self) -> int:
-        return len(self.points) * self.seeds
+        """Tasks of the study: the product of the grid's value counts times the seeds (computed, not
+        expanded, so a huge grid is refused before anything is built)."""
+        return math.prod(len(values) for values in self.grid.values()) * self.seeds
 
 
 def _as_pair(value) -> tuple[float, float]:
@@ -278,8 +284,12 @@ class _Checker:
 
     def scenario_mapping(self, key: str, raw: dict):
         """Validate a whole scenario mapping; errors name ``key.<parameter>``."""
+        from ..sim.limits import check_magnitudes
+
         try:
-            return Scenario.from_mapping(raw)
+            scenario = Scenario.from_mapping(raw)
+            check_magnitudes(scenario)
+            return scenario
         except ParameterError as exc:
             parameter = exc.parameter.split()[0].lstrip("-").replace("-", "_")
             self.fail(f"{key}.{parameter}" if key else parameter, exc.message)
@@ -318,8 +328,11 @@ def _expand_range(check: _Checker, key: str, table: dict) -> tuple:
     return tuple(values)
 
 
-def _grid(check: _Checker, key: str, table: dict, base: dict) -> dict:
+def _grid(check: _Checker, key: str, table: dict, base: dict, seeds: int = 1) -> dict:
+    from ..sim.limits import check_magnitudes
+
     check.table(key, table, tuple(Scenario.keys()))
+    _check_grid_size(check, key, table, seeds)
     grid = {}
     for name, spec in table.items():
         where = f"{key}.{name}"
@@ -336,13 +349,33 @@ def _grid(check: _Checker, key: str, table: dict, base: dict) -> dict:
         for index, value in enumerate(values):
             check.scenario_value(f"{where}[{index}]", name, value)
             try:
-                Scenario.from_mapping({**base, name: value})
+                check_magnitudes(Scenario.from_mapping({**base, name: value}))
             except ParameterError as exc:
                 check.fail(f"{where}[{index}]", exc.message)
         if len(set(map(repr, values))) != len(values):
             check.fail(where, "must not repeat a value")
         grid[name] = values
     return grid
+
+
+def _value_count(value) -> int:
+    """Values a grid entry gives, computed without expanding it (0 for an entry of the wrong type)."""
+    if isinstance(value, list):
+        return len(value)
+    if isinstance(value, dict) and all(_is_number(value.get(name)) for name in RANGE_KEYS):
+        start, stop, step = (value[name] for name in RANGE_KEYS)
+        if all(math.isfinite(v) for v in (start, stop, step)) and step > 0 and stop >= start:
+            return int(math.floor((stop - start) / step + 1e-9)) + 1
+    return 0
+
+
+def _check_grid_size(check: _Checker, key: str, table: dict, seeds: int):
+    """Refuse a grid whose task count (product of value counts x seeds) exceeds MAX_TASKS before any value
+    is expanded or validated."""
+    count = math.prod(max(1, _value_count(value)) for value in table.values()) * seeds
+    if count > MAX_TASKS:
+        sizes = " x ".join(f"{name}[{_value_count(value)}]" for name, value in table.items())
+        check.fail(key, f"gives {count} tasks ({sizes} x {seeds} seeds); at most {MAX_TASKS}")
 
 
 def _base(check: _Checker, key: str, table: dict) -> dict:
@@ -436,7 +469,7 @@ def parse_study(data: dict, path: Path, name: str | None = None) -> StudySpec:
         check.fail("scale_field", f"must be true or false, got {_describe(scale_field)}")
     base = _base(check, "base", data.get("base", {}))
     check.scenario_mapping("base", base)
-    grid = _grid(check, "grid", data.get("grid", {}), base)
+    grid = _grid(check, "grid", data.get("grid", {}), base, seeds)
     if scale_field:
         if "field" in grid:
             check.fail("grid.field", "cannot be swept with scale_field = true (the field follows the nodes)")
@@ -448,6 +481,8 @@ def parse_study(data: dict, path: Path, name: str | None = None) -> StudySpec:
     quick_base = _base(check, "quick.base", quick.get("base", {}))
     check.scenario_mapping("quick.base", {**base, **quick_base})
     quick_grid_table = check.table("quick.grid", quick.get("grid", {}), tuple(grid) or ("(no grid)",))
+    _check_grid_size(check, "quick", {**{name: list(values) for name, values in grid.items()}, **quick_grid_table},
+                     quick.get("seeds", seeds))
     quick_grid = _grid(check, "quick.grid", quick_grid_table, {**base, **quick_base})
     figures_raw = data.get("figures", [])
     if not isinstance(figures_raw, list):
