@@ -14,6 +14,8 @@ CLUSTERING_POLICIES: dict[str, str] = {
     "direct": "wsnmec.clustering.direct:DirectPolicy",
     "leach": "wsnmec.clustering.leach:LeachPolicy",
     "leach-dchs": "wsnmec.clustering.leach_dchs:LeachDCHSPolicy",
+    "ddnn": "wsnmec.clustering.ddnn:DDNNPolicy",
+    "ddnn-rule": "wsnmec.clustering.ddnn:DDNNRulePolicy",
 }
 
 #: Other names of registered policies (kept for existing scripts and study files).
