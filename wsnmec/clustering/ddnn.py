@@ -110,13 +110,16 @@ N_FEATURES = len(FEATURES)
 #: Candidate sizes relative to k_opt (each clipped to [1, alive nodes]); the empty set is always added.
 SIZE_FACTORS = (0.5, 0.75, 1.0, 1.5, 2.0)
 
+#: Standard deviation of the exploration noise added to the logits in pretraining.
+EXPLORATION_NOISE = 1.0
+
 #: Smoothing weight of the harvest and consumption averages (feature 6).
 SMOOTHING = 0.1
 
 #: Learner settings of a new model (``wsnmec train`` options override them).
 DEFAULT_SETTINGS = {
     "networks": 3, "hidden": [32, 16], "learning_rate": 1e-3, "memory_size": 4096, "batch": 128,
-    "train_interval": 5, "rows_per_round": 32, "size_factors": list(SIZE_FACTORS),
+    "train_interval": 5, "online_interval": 0, "rows_per_round": 32, "size_factors": list(SIZE_FACTORS),
 }
 
 #: The model shipped with the package (``wsnmec run --protocol ddnn`` without ``--policy-model``).
@@ -272,10 +275,12 @@ class DDNNPolicy(ClusteringPolicy):
     control = "centralized"
     proposer = "networks"
 
-    def __init__(self, scenario, learner: Learner | None = None, train: bool | None = None):
+    def __init__(self, scenario, learner: Learner | None = None, train: bool | None = None,
+                 explore: bool = False):
         super().__init__(scenario)
         self._given_learner = learner
         self._train = train
+        self.explore = bool(explore)
         self.model_path = None
         self.model_metadata = {}
 
@@ -300,9 +305,12 @@ class DDNNPolicy(ClusteringPolicy):
         self.learner = self._learner_for_run(rng) if self.proposer == "networks" else None
         settings = self.learner.settings if self.learner is not None else DEFAULT_SETTINGS
         self.size_factors = np.asarray(settings.get("size_factors", SIZE_FACTORS), dtype=np.float64)
-        self.train_interval = int(settings["train_interval"])
-        if self._train is not None and not self._train:
-            self.train_interval = 0
+        # pretraining (a given learner) trains every ``train_interval`` rounds; a run loaded from a model every
+        # ``online_interval`` rounds (0, the default: frozen; see the module Notes)
+        key = "train_interval" if self._given_learner is not None else "online_interval"
+        self.train_interval = int(settings.get(key, 0))
+        if self._train is not None:
+            self.train_interval = int(settings["train_interval"]) if self._train else 0
         self.rows_per_round = int(settings["rows_per_round"])
         n = state.n
         self.radio = state.scenario.radio_model()
@@ -341,9 +349,19 @@ class DDNNPolicy(ClusteringPolicy):
             scores[0, alive] = state.energy[alive]
         return scores
 
-    def candidates(self, state, rows, alive) -> np.ndarray:
-        """Candidate head masks uint8 [C, N]: the empty set, then each proposer's top-k sets."""
+    def candidates(self, state, rows, alive, rng=None) -> np.ndarray:
+        """Candidate head masks uint8 [C, N]: the empty set, then each proposer's top-k sets.
+
+        With ``explore`` (pretraining only) and a Generator ``rng``, also the top-k sets of the residual
+        energy rule and of each network's scores plus standard-normal noise (exploration of sets the
+        networks would not propose yet)."""
         scores = self.node_scores(state, rows, alive)
+        if self.explore and rng is not None and self.proposer == "networks":
+            rule = np.full((1, state.n), -np.inf)
+            rule[0, alive] = state.energy[alive]
+            noisy = scores.copy()
+            noisy[:, alive] += rng.standard_normal((scores.shape[0], alive.shape[0])) * EXPLORATION_NOISE
+            scores = np.concatenate([scores, rule, noisy])
         sets = top_k(scores, self.sizes(state, alive.shape[0])).reshape(-1, state.n)
         return np.concatenate([np.zeros((1, state.n), dtype=np.uint8), sets])
 
@@ -373,18 +391,19 @@ class DDNNPolicy(ClusteringPolicy):
         j = drawn @ inverse + state.params[P_TIME_WEIGHT] * latency / mean_e
         return j, latency, utility
 
-    def decide(self, state):
-        """This round's choice without side effects: ``(mask bool[N], rows, alive indices, candidates, J)``."""
+    def decide(self, state, rng=None):
+        """This round's choice without side effects (``rng`` only for pretraining's exploration):
+        ``(mask bool[N], rows, alive indices, candidates, J)``."""
         rows, alive = self.features(state)
         if alive.shape[0] == 0:
             return np.zeros(state.n, dtype=np.bool_), rows, alive, np.zeros((0, state.n), np.uint8), np.zeros(0)
-        masks = self.candidates(state, rows, alive)
+        masks = self.candidates(state, rows, alive, rng)
         j, _, _ = self.objective(state, masks)
         best = int(np.argmin(j))
         return masks[best].astype(np.bool_), rows, alive, masks, j
 
     def elect(self, state, rng):
-        mask, rows, alive, masks, _ = self.decide(state)
+        mask, rows, alive, masks, _ = self.decide(state, rng if self.explore else None)
         self.last_candidates = masks.shape[0]
         if self.learner is not None and self.train_interval > 0 and alive.shape[0] > 0:
             labels = mask[alive].astype(np.float64)
@@ -436,14 +455,17 @@ class DDNNPolicy(ClusteringPolicy):
                 out["model_sha256"] = _sha256(path)
                 meta = _load_cached(path).metadata
                 out["model_command"] = meta.get("command")
-                out["train_interval"] = int({**DEFAULT_SETTINGS, **meta.get("settings", {})}["train_interval"])
+                out["online_interval"] = int({**DEFAULT_SETTINGS, **meta.get("settings", {})}["online_interval"])
         return out
 
     def save(self, path, metadata: dict | None = None) -> Path:
         """Write this policy's networks (and settings) to ``path`` (``.npz``, :func:`wsnmec.learn.save_model`)."""
+        learner = getattr(self, "learner", None) or self._given_learner
+        if learner is None:
+            raise ParameterError("save", f"{self.name} has no networks to save (before reset)")
         meta = {"policy": "ddnn", "features": list(FEATURES), "objective": OBJECTIVE,
-                "settings": self.learner.settings, **(metadata or {})}
-        return save_model(path, self.learner.net, meta)
+                "settings": learner.settings, **(metadata or {})}
+        return save_model(path, learner.net, meta)
 
 
 class DDNNRulePolicy(DDNNPolicy):
@@ -504,7 +526,7 @@ def pretrain(seed: int, scenarios: int, rounds: int, *, progress=None, **setting
         raw = sample_training_scenario(sampler, rounds)
         episode_seed = int(sampler.integers(0, 2**62))
         scenario = Scenario.from_mapping(raw)
-        policy = DDNNPolicy(scenario, learner=learner, train=True)
+        policy = DDNNPolicy(scenario, learner=learner, train=True, explore=True)
         loop = RoundLoop(scenario, episode_seed, clustering=policy)
         done, _ = loop.run(rounds)
         total_rounds += done
@@ -512,7 +534,7 @@ def pretrain(seed: int, scenarios: int, rounds: int, *, progress=None, **setting
         if progress is not None:
             progress(done)
     losses = policy.last_losses
-    summary = {"episodes": scenarios, "rounds": total_rounds, "rows_stored": int(learner.memory.stored),
+    summary = {"episodes": scenarios, "rounds_run": total_rounds, "rows_stored": int(learner.memory.stored),
                "final_losses": None if losses is None else [float(v) for v in losses]}
     return learner, summary
 
