@@ -19,6 +19,7 @@ from wsnmec.clustering.ddnn import (
     Learner,
     local_density,
     node_features,
+    shared_row_logits,
 )
 from wsnmec.learn import load_model
 from wsnmec.sim import Scenario
@@ -62,6 +63,12 @@ def test_features_do_not_depend_on_the_energy_scale():
     b, pb = _loop(nodes=60, rounds=1, e0="5.0..10.0")
     assert not np.allclose(a.energy, b.energy)
     np.testing.assert_allclose(pa.features(a.state)[0], pb.features(b.state)[0], rtol=1e-12)
+
+
+def test_shared_row_logits_equal_predict():
+    net = load_model(DEFAULT_MODEL).net
+    rows = np.random.default_rng(2).random((257, N_FEATURES)) * 3.0
+    np.testing.assert_allclose(shared_row_logits(net, rows), net.predict(rows)[:, :, 0], rtol=1e-12, atol=1e-12)
 
 
 def test_local_density_is_about_one_on_a_regular_grid():

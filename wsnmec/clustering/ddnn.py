@@ -181,6 +181,24 @@ def node_features(state, density, harvest_avg, consumption_avg, d0: float) -> tu
     return rows, alive
 
 
+def shared_row_logits(net: StackedMLP, rows: np.ndarray) -> np.ndarray:
+    """``net.predict(rows)[:, :, 0]`` (logits [K, B] of every network for the same rows [B, F]), as K
+    two-dimensional matrix products (numpy's broadcast batched ``matmul`` takes a slow non-BLAS path:
+    about 5x slower at B = 10,000). Equal to ``predict`` up to floating-point summation order."""
+    if net.batch_norm or net.n_out != 1:
+        return net.predict(rows)[:, :, 0]
+    out = np.empty((net.networks, rows.shape[0]))
+    last = len(net.weights) - 1
+    for k in range(net.networks):
+        h = rows
+        for layer in range(last):
+            h = h @ net.weights[layer][k]
+            h += net.biases[layer][k]
+            np.maximum(h, 0.0, out=h)
+        out[k] = (h @ net.weights[last][k])[:, 0] + net.biases[last][k, 0, 0]
+    return out
+
+
 # --- the learner (networks, optimizer, memory) -------------------------------------------------------------
 
 
@@ -341,7 +359,7 @@ class DDNNPolicy(ClusteringPolicy):
         for the rule."""
         n = state.n
         if self.proposer == "networks":
-            logits = self.learner.net.predict(rows)[:, :, 0]
+            logits = shared_row_logits(self.learner.net, rows)
             scores = np.full((logits.shape[0], n), -np.inf)
             scores[:, alive] = logits
         else:
