@@ -36,6 +36,7 @@ import seaborn as sns  # noqa: E402
 from ..io import atomic_path  # noqa: E402
 from ..sim.scenario import PROTOCOLS  # noqa: E402
 from .columns import METRIC_SHORT, ROUND_COLUMNS, add_derived_columns, label  # noqa: E402
+from .claims import claims_figure  # noqa: E402
 from .spec import FigureSpec, StudySpec  # noqa: E402
 
 #: Seed of the bootstrap generator (fixed: reruns draw identical bands).
@@ -205,7 +206,7 @@ def _legend(ax, figure: FigureSpec):
 
 
 #: Figure kinds: name -> function(figure, spec, rounds, summary) -> matplotlib Figure.
-FIGURE_KINDS: dict[str, Callable] = {"line": line_figure, "metric": metric_figure}
+FIGURE_KINDS: dict[str, Callable] = {"line": line_figure, "metric": metric_figure, "claims": claims_figure}
 
 
 def draw(figure: FigureSpec, spec: StudySpec, rounds: pd.DataFrame, summary: pd.DataFrame):

@@ -17,6 +17,7 @@ from .. import __version__
 from ..io import write_text
 from ..sim.seeding import replica_seeds
 from .columns import METRIC_SHORT, add_derived_columns, label
+from .claims import claims_reading
 from .figures import BOOTSTRAP_SEED, N_BOOT, _levels, padded_rounds
 from .spec import FigureSpec
 
@@ -127,6 +128,7 @@ READINGS: dict[tuple[str, str | None], Callable] = {
     ("line", "nodes_ge_90pct"): _time_average,
     ("line", None): _final_value,
     ("metric", None): _metric_ends,
+    ("claims", None): claims_reading,
 }
 
 
