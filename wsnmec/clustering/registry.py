@@ -14,6 +14,9 @@ CLUSTERING_POLICIES: dict[str, str] = {
     "direct": "wsnmec.clustering.direct:DirectPolicy",
     "leach": "wsnmec.clustering.leach:LeachPolicy",
     "leach-dchs": "wsnmec.clustering.leach_dchs:LeachDCHSPolicy",
+    "leach-c": "wsnmec.clustering.leach_c:LeachCPolicy",
+    "deec": "wsnmec.clustering.deec:DEECPolicy",
+    "heed": "wsnmec.clustering.heed:HeedPolicy",
     "ddnn": "wsnmec.clustering.ddnn:DDNNPolicy",
     "ddnn-rule": "wsnmec.clustering.ddnn:DDNNRulePolicy",
 }
