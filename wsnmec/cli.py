@@ -139,6 +139,7 @@ def _check_run_limits(scenario, replicas, workers, force, out):
 @click.option("--revive-threshold", metavar="J", help="Let a dead node revive once its stored energy reaches J [J] (at most the battery capacity).  [default: dead nodes stay dead]")
 @click.option("--workers", metavar="W", help="Parallel workers for the replicas.  [default: all cores]")
 @click.option("--out", "out", metavar="DIR", help="Write rounds.parquet, summary.parquet and config.json into DIR.")
+@click.option("--policy-model", metavar="MODEL.npz", help="Model of a learned policy (ddnn; from 'wsnmec train').  [default: the shipped model]")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of the summary.")
 @click.option("--force", is_flag=True, help="Run even when the memory estimate exceeds the available memory.")
 def run(out, as_json, seed, replicas, workers, force, **parameters):
@@ -176,6 +177,41 @@ def run(out, as_json, seed, replicas, workers, force, **parameters):
     else:
         click.echo(summary_text(result))
 
+
+# --- wsnmec train (learned clustering policies) -------------------------------------------------------
+
+
+@main.command("train")
+@click.option("--protocol", default="ddnn", show_default=True, metavar="[ddnn]", help="Learned policy to pretrain.")
+@click.option("--out", "out", required=True, metavar="MODEL.npz", help="Model file to write.")
+@click.option("--seed", metavar="S", help="Seed (integer in [0, 2**63-1]).  [default: a fresh seed, recorded in the model]")
+@click.option("--scenarios", metavar="M", default="40", show_default=True, help="Sampled training scenarios (episodes).")
+@click.option("--rounds", metavar="R", default="300", show_default=True, help="Rounds per episode at most.")
+@click.option("--networks", metavar="K", default="3", show_default=True, help="Networks proposing candidates.")
+def train(protocol, out, seed, scenarios, rounds, networks):
+    """Pretrain a learned clustering policy on sampled scenarios and save it (.npz with metadata)."""
+    from pathlib import Path
+
+    from .clustering.ddnn import pretrain, save_pretrained
+    from .errors import check_choice, check_int
+    from .sim.seeding import check_seed, fresh_seed
+
+    check_choice("--protocol", protocol, ("ddnn",))
+    seed = fresh_seed() if seed is None else check_seed(seed, "--seed")
+    scenarios = check_int("--scenarios", scenarios, 1, 100_000)
+    rounds = check_int("--rounds", rounds, 1, 100_000)
+    networks = check_int("--networks", networks, 1, 64)
+    if Path(out).is_dir():
+        fail("--out", f"must be a file path, got the directory {out!r}")
+    from tqdm import tqdm
+
+    with tqdm(total=scenarios * rounds, unit="round", file=sys.stderr, dynamic_ncols=True, leave=False) as bar:
+        learner, summary = pretrain(seed, scenarios, rounds, networks=networks,
+                                    progress=lambda done: bar.update(rounds))
+    command = (f"wsnmec train --protocol {protocol} --seed {seed} --scenarios {scenarios} --rounds {rounds} "
+               f"--networks {networks} --out {Path(out).name}")
+    save_pretrained(out, learner, seed=seed, scenarios=scenarios, rounds=rounds, command=command, summary=summary)
+    click.echo(f"wrote {out}: {summary['episodes']} episodes, {summary['rounds_run']} rounds ({command})")
 
 
 # --- wsnmec offload (offloading engine) ----------------------------------------------------------------

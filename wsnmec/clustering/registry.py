@@ -17,6 +17,8 @@ CLUSTERING_POLICIES: dict[str, str] = {
     "leach-c": "wsnmec.clustering.leach_c:LeachCPolicy",
     "deec": "wsnmec.clustering.deec:DEECPolicy",
     "heed": "wsnmec.clustering.heed:HeedPolicy",
+    "ddnn": "wsnmec.clustering.ddnn:DDNNPolicy",
+    "ddnn-rule": "wsnmec.clustering.ddnn:DDNNRulePolicy",
 }
 
 #: Other names of registered policies (kept for existing scripts and study files).

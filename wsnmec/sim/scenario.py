@@ -241,6 +241,9 @@ class Scenario:
         node starts with e0.
     round_seconds : float or None
         Round duration [s]; needed by harvest specs given as power (``constant-w``, ``solar-w``).
+    policy_model : str or None
+        A learned policy's model file (``.npz`` of ``wsnmec train``; used by ``ddnn``); None: the policy's
+        shipped default model.
     """
 
     protocol: str = "leach"
@@ -273,6 +276,7 @@ class Scenario:
     idle_j: float = 0.0
     e0_high: float | None = None
     round_seconds: float | None = None
+    policy_model: str | None = None
 
     @property
     def sink_position(self) -> tuple[float, float]:
@@ -354,6 +358,12 @@ class Scenario:
         seconds = raw.get("round_seconds")
         out["round_seconds"] = None if seconds is None else check_float(
             "--round-seconds", seconds, 0.0, 1e9, min_inclusive=False)
+        model = raw.get("policy_model")
+        if model is not None:
+            model = os.fspath(model)
+            if not os.path.isfile(model) or not os.access(model, os.R_OK):
+                raise ParameterError("--policy-model", f"must be a readable model file (.npz); got {model!r}")
+        out["policy_model"] = model
         if out["semantics"] == "matlab" and out["offload"] != "local":
             raise ParameterError("--offload", f"must be local under --semantics matlab (the MATLAB code has no "
                                               f"offloading); got {out['offload']!r}")

@@ -291,6 +291,8 @@ def simulate(scenario: Scenario, seed: int | None = None, replicas: int = 1, *,
         "workload_constants": workload_preset(scenario.workload).as_dict(),
         "hardware_constants": hardware_preset(scenario.hardware).as_dict(),
         "clustering": canonical_name(scenario.protocol) if clustering is None else "custom",
+        "clustering_parameters": (policy_class(scenario.protocol)(scenario).describe() if clustering is None
+                                  else {"name": "custom"}),
         "loop": "fused" if fused else "policy",
         "battery_j": runs[0].battery_j,
         "battery_rule": "--battery" if scenario.battery is not None else "initial energy of each node",

@@ -63,7 +63,7 @@ SIMULATOR_SOURCES = ("sim", "energy", "clustering", "offload", "learn", "errors.
 
 @functools.lru_cache(maxsize=1)
 def simulator_fingerprint() -> str:
-    """SHA-256 (first 16 hex digits) of the simulator's source files.
+    """SHA-256 (first 16 hex digits) of the simulator's source files (and shipped models, ``*.npz``).
 
     Part of every task key, so that a change to the simulator's code in a development checkout (where the
     package version stays the same) invalidates the cached results computed with the old code.
@@ -74,7 +74,7 @@ def simulator_fingerprint() -> str:
         path = package / name
         if not path.exists():
             continue
-        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
+        files = sorted([*path.rglob("*.py"), *path.rglob("*.npz")]) if path.is_dir() else [path]
         for file in files:
             digest.update(file.relative_to(package).as_posix().encode("utf-8") + b"\0")
             digest.update(file.read_bytes() + b"\0")
