@@ -57,9 +57,10 @@ def main():
         while taken < args.per_seed and loop.alive_count >= 2:
             if loop.round % args.every == 0:
                 # no harvest: the state before step() is the state elect() sees
-                _, _, _, masks, j = policy.decide(loop.state)
+                executed, _, _, _, _ = policy.decide(loop.state)
+                j_executed, _, _ = policy.objective(loop.state, executed[None, :].astype(np.uint8))
                 best = enumerate_head_sets(loop, objective, rule="exact", per_node=True)
-                ratios.append(best.value / float(np.min(j)))
+                ratios.append(best.value / float(j_executed[0]))
                 taken += 1
             loop.step()
     ratios = np.asarray(ratios)

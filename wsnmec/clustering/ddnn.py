@@ -12,6 +12,9 @@ Each round (inside :meth:`DDNNPolicy.elect`, after the harvest):
    ``clip(round(k_opt * SIZE_FACTORS), 1, alive)`` (k_opt of :mod:`wsnmec.clustering.optimal`), the k
    highest-scored nodes form a candidate cluster-head set (:func:`wsnmec.learn.top_k`); one more
    candidate is the empty set (every alive node sends straight to the sink, i.e. direct transmission).
+   On small networks (at most :data:`REFINE_MAX_ALIVE` alive nodes, where k_opt is about 1 and the sizes
+   around it are coarse) the best candidate is then refined by a deterministic local search over single
+   toggles and head/non-head swaps (:meth:`DDNNPolicy.refine`).
 3. *Scoring*: every candidate is dry-run with the compiled scorer
    (:func:`wsnmec.sim.accounting.score_candidates_jit`, the accounting the round loop executes) with the
    scenario's built-in offloading rule (``--offload``) deciding its heads, so ``--offload`` keeps its meaning
@@ -115,6 +118,12 @@ N_FEATURES = len(FEATURES)
 
 #: Candidate sizes relative to k_opt (each clipped to [1, alive nodes]); the empty set is always added.
 SIZE_FACTORS = (0.5, 0.75, 1.0, 1.5, 2.0)
+
+#: Small networks (at most this many alive nodes) refine the best candidate by single-node toggles: there
+#: k_opt is about 1 and the sizes around it are too coarse to contain the best set.
+REFINE_MAX_ALIVE = 32
+#: Toggle passes at most (each scores one candidate per alive node and keeps the best if J falls).
+REFINE_PASSES = 4
 
 #: Standard deviation of the exploration noise added to the logits in pretraining.
 EXPLORATION_NOISE = 1.0
@@ -432,7 +441,35 @@ class DDNNPolicy(ClusteringPolicy):
         masks = self.candidates(state, rows, alive, rng)
         j, _, _ = self.objective(state, masks)
         best = int(np.argmin(j))
-        return masks[best].astype(np.bool_), rows, alive, masks, j
+        mask = masks[best].astype(np.bool_)
+        if alive.shape[0] <= REFINE_MAX_ALIVE:
+            mask = self.refine(state, mask, float(j[best]), alive)
+        return mask, rows, alive, masks, j
+
+    def refine(self, state, mask, value: float, alive) -> np.ndarray:
+        """Best-improvement local search on small networks (:data:`REFINE_MAX_ALIVE`): the neighbours of the
+        head set are every single toggle (one alive node in or out) and every swap (one head for one alive
+        non-head); the best neighbour replaces the set while J falls (at most :data:`REFINE_PASSES` passes;
+        deterministic, no random draws)."""
+        rows = np.arange(alive.shape[0])
+        for _ in range(REFINE_PASSES):
+            toggles = np.repeat(mask[None, :].astype(np.uint8), alive.shape[0], axis=0)
+            toggles[rows, alive] ^= 1
+            heads = alive[mask[alive]]
+            others = alive[~mask[alive]]
+            swaps = np.repeat(mask[None, :].astype(np.uint8), heads.shape[0] * others.shape[0], axis=0)
+            if swaps.shape[0]:
+                pairs = np.arange(swaps.shape[0])
+                swaps[pairs, np.repeat(heads, others.shape[0])] = 0
+                swaps[pairs, np.tile(others, heads.shape[0])] = 1
+            trials = np.concatenate([toggles, swaps])
+            j, _, _ = self.objective(state, trials)
+            k = int(np.argmin(j))
+            if not j[k] < value:
+                break
+            value = float(j[k])
+            mask = trials[k].astype(np.bool_)
+        return mask
 
     def elect(self, state, rng):
         mask, rows, alive, masks, _ = self.decide(state, rng if self.explore else None)
