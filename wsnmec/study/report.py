@@ -17,7 +17,7 @@ from .. import __version__
 from ..io import write_text
 from ..sim.seeding import replica_seeds
 from .columns import METRIC_SHORT, add_derived_columns, label
-from .figures import BOOTSTRAP_SEED, N_BOOT, _levels, padded_rounds
+from .figures import BOOTSTRAP_SEED, N_BOOT, _levels, axis_note
 from .spec import FigureSpec
 
 
@@ -59,14 +59,34 @@ def _lifetimes(figure: FigureSpec, run) -> str:
     return f"Mean FND / HND / LND [rounds] over {run.spec.seeds} seeds: " + _per_group(summary, figure, describe, run) + "."
 
 
+def _means(figure: FigureSpec, run) -> pd.DataFrame:
+    """Per hue/style group and round 1..longest run: the mean over seeds of the figure's column.
+
+    Read from the run's per-grid-point means (:mod:`wsnmec.study.aggregates`): every grid point has the
+    same number of seeds, so a group's mean is the mean of its points' means."""
+    y = figure.y[0]
+    groups = _groups(figure)
+    means = add_derived_columns(_aggregates(run).means)
+    if not groups:
+        return means.groupby("round", sort=True)[[y]].mean().reset_index()
+    return means.groupby([*groups, "round"], sort=False)[y].mean().reset_index()
+
+
+def _aggregates(run):
+    if getattr(run, "aggregates", None) is not None:
+        return run.aggregates
+    from . import aggregates
+
+    run.aggregates = aggregates.compute(run.rounds, run.summary, list(run.spec.grid))
+    return run.aggregates
+
+
 def _half_energy(figure: FigureSpec, run) -> str:
     y = figure.y[0]
-    data = padded_rounds(run.rounds, y, max_points=10**9).merge(
-        add_derived_columns(run.summary)[["task", *_groups(figure)]], on="task"
-    )
+    data = _means(figure, run)
 
     def describe(group):
-        mean = group.groupby("round")[y].mean()
+        mean = group.set_index("round")[y].sort_index()
         below = mean.index[mean <= 0.5 * mean.iloc[0]]
         return f"round {below[0]:,}" if len(below) else f"not within {mean.index[-1]:,} rounds"
 
@@ -77,13 +97,11 @@ def _half_energy(figure: FigureSpec, run) -> str:
 
 def _time_average(figure: FigureSpec, run) -> str:
     y = figure.y[0]
-    data = padded_rounds(run.rounds, y, max_points=10**9).merge(
-        add_derived_columns(run.summary)[["task", *_groups(figure)]], on="task"
-    )
+    data = _means(figure, run)
     last = int(data["round"].max())
 
     def describe(group):
-        mean = group.groupby("round")[y].mean()
+        mean = group.set_index("round")[y].sort_index()
         return f"{mean.mean():.1f} (at round {last:,}: {mean.iloc[-1]:.1f})"
 
     return f"{label(y)}, mean over rounds 1-{last:,} and seeds: " + _per_group(data, figure, describe, run) + "."
@@ -91,9 +109,7 @@ def _time_average(figure: FigureSpec, run) -> str:
 
 def _final_value(figure: FigureSpec, run) -> str:
     y = figure.y[0]
-    data = padded_rounds(run.rounds, y, max_points=10**9).merge(
-        add_derived_columns(run.summary)[["task", *_groups(figure)]], on="task"
-    )
+    data = _means(figure, run)
     last = int(data["round"].max())
     final = data[data["round"] == last]
     return f"{label(y)} at round {last:,}, mean over seeds: " + _per_group(
@@ -166,8 +182,11 @@ def figure_entry(figure: FigureSpec, run, paths: list[Path], out_dir: Path) -> s
         f"- seeds: {spec.seeds} per grid point, the same at every point: replica_seeds({spec.seed}, {spec.seeds}) = {shown}"
         f" (all in {(Path(run.directory) / 'study.json').as_posix()})",
         f"- reading: {reading(figure, run)}",
-        "",
     ]
+    agg = getattr(run, "aggregates", None)
+    if figure.kind == "line" and agg is not None and agg.cut:
+        lines.append(f"- note: {axis_note(agg)} (the readings cover every round)")
+    lines.append("")
     return "\n".join(lines)
 
 
