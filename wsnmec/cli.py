@@ -96,14 +96,14 @@ def _progress_bar(enabled: bool, total: int | None):
 @click.option("--rounds", metavar="R", help="Rounds to simulate.  [default: until all nodes are dead, at most 100000]")
 @click.option("--seed", metavar="S", help="Seed (integer in [0, 2**63-1]).  [default: a fresh seed, recorded in the output]")
 @click.option("--replicas", metavar="K", help="Independent replicas, 1 to 100000.  [default: 1]")
-@click.option("--semantics", metavar="[clean|matlab]", help="Energy accounting: exact, or that of the MATLAB LEACH/SEP code.  [default: clean]")
+@click.option("--semantics", metavar="[clean|matlab]", help="Energy accounting: exact, or that of the MATLAB LEACH/SEP code (whose bookkeeping lets a node's last transmission overdraw it: residual energy can end below 0 J and consumed above initial + harvested).  [default: clean]")
 @click.option("--radio", metavar="[heinzelman2002|heinzelman2000]", help="Radio model preset.  [default: heinzelman2002]")
 @click.option("--e-elec", metavar="J/BIT", help="Override the preset's electronics energy [J/bit].")
 @click.option("--eps-fs", metavar="J/BIT/M2", help="Override the free-space amplifier energy [J/bit/m^2].")
 @click.option("--eps-mp", metavar="J/BIT/M4", help="Override the multipath amplifier energy [J/bit/m^4].")
 @click.option("--e-da", metavar="J/BIT", help="Override the aggregation energy [J/bit/signal].")
 @click.option("--d0", metavar="M", help="Override the crossover distance [m].  [default: sqrt(eps_fs/eps_mp)]")
-@click.option("--harvest", metavar="SPEC", help="Energy harvesting: none, constant:J, bernoulli:J,Q, markov:J_GOOD,J_BAD,P_GOOD_TO_BAD,P_BAD_TO_GOOD or solar:J_PEAK,PERIOD.  [default: none]")
+@click.option("--harvest", metavar="SPEC", help="Energy harvesting per node and round: none; constant:J (J [J/round] every round); bernoulli:J,Q (J [J] with probability Q per round); markov:J_GOOD,J_BAD,P_GOOD_TO_BAD,P_BAD_TO_GOOD ([J/round] in each state, switching probabilities per round); solar:J_PEAK,PERIOD (J_PEAK * max(0, sin(2 pi r / PERIOD)) [J/round], PERIOD [rounds]).  [default: none]")
 @click.option("--battery", metavar="J", help="Battery capacity [J], at least every node's initial energy.  [default: each node's initial energy]")
 @click.option("--positions", metavar="CSV", help="CSV with columns x,y [m] (>= 0) and optionally energy [J], one row per node.")
 @click.option("--advanced-fraction", metavar="M", help="SEP heterogeneity: fraction of advanced nodes, in [0, 1].  [default: 0]")
@@ -126,13 +126,15 @@ def run(out, as_json, seed, replicas, workers, **parameters):
     if out is not None:
         check_output_dir(out, "--out")
 
+    from .console import compile_notice, simulator_kernels
     from .sim.simulation import simulate
 
+    compile_notice(not as_json and _stderr_is_terminal(), simulator_kernels)
     # Until all nodes are dead the number of rounds is unknown: the bar then counts rounds without a total.
     total = None if scenario.rounds is None else scenario.rounds * replicas
     bar = _progress_bar(not as_json and _stderr_is_terminal(), total)
     try:
-        result = simulate(scenario, seed, replicas, workers=workers, progress=bar.update if bar else None)
+        result = simulate(scenario, seed, replicas, workers=workers, progress=bar.update if bar is not None else None)
     finally:
         if bar is not None:
             bar.close()
@@ -177,7 +179,8 @@ def _offload_params(pairs, name="--param"):
 @click.option("--networks", metavar="K", default="3", show_default=True, help="Networks of the DDLO learner (>= 1).")
 @click.option("--seed", metavar="S", help="Seed (integer in [0, 2**63-1]).  [default: a fresh seed, recorded in the output]")
 @click.option("--dataset", metavar="FILE.mat", help="DDLO data file (task_size, gain_min, gain_mode): its states instead of random draws.")
-@click.option("--param", "params", metavar="KEY=VALUE", multiple=True, help="Override a model constant, e.g. uplink_rate=1.0 (mumt) or energy_exponent=1 (wsn-ch); repeatable.")
+@click.option("--param", "params", metavar="KEY=VALUE", multiple=True, help="Override a model constant in SI units, e.g. uplink_rate=1.0 [MB/s] (mumt) or energy_exponent=1 (wsn-ch); repeatable; keys, units and defaults: --list-params.")
+@click.option("--list-params", is_flag=True, help="List the --param keys of --model with units and defaults, and exit.")
 @click.option("--memory", metavar="ENTRIES", default="1024", show_default=True, help="Replay-memory size.")
 @click.option("--batch", metavar="B", default="128", show_default=True, help="Training batch per network.")
 @click.option("--train-interval", metavar="FRAMES", default="10", show_default=True, help="Frames between training steps.")
@@ -189,11 +192,24 @@ def _offload_params(pairs, name="--param"):
 @click.option("--exact-limit", metavar="N", default="22", show_default=True, help="Compute the exact optimum when n <= N; otherwise normalize by the best policy found.")
 @click.option("--out", "out", metavar="DIR", help="Write frames.parquet (per-frame table) and offload.json into DIR.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of the table.")
-def offload(model_name, devices, tasks, frames, networks, seed, dataset, params, memory, batch, train_interval,
-            learning_rate, batch_norm, quantization, candidates, input_scale, exact_limit, out, as_json):
-    """Train the DDLO learner online and compare it with the optimum and the baselines."""
+def offload(model_name, devices, tasks, frames, networks, seed, dataset, params, list_params, memory, batch,
+            train_interval, learning_rate, batch_norm, quantization, candidates, input_scale, exact_limit, out,
+            as_json):
+    """Train the DDLO learner online and compare it with the optimum and the baselines.
+
+    The learner runs with one BLAS thread (steady speed on a busy machine); a progress bar on stderr counts
+    the decisions (not with --json or when stderr is not a terminal)."""
+    import contextlib
     import json
     from pathlib import Path
+
+    if list_params:
+        from .offload.params import PARAMETERS, parameter_table
+
+        if model_name not in PARAMETERS:
+            fail("--model", f"must be one of {', '.join(PARAMETERS)}, got {model_name!r}")
+        click.echo(parameter_table(model_name))
+        return
 
     from .errors import check_float, check_int
     from .io import write_json, write_parquet
@@ -213,18 +229,35 @@ def offload(model_name, devices, tasks, frames, networks, seed, dataset, params,
     }
     if out is not None and Path(out).exists() and not Path(out).is_dir():
         fail("--out", f"must be a directory, got the file {out!r}")
-    table, result = run_experiment(
-        model=model_name,
-        devices=check_int("--devices", devices, 1),
-        tasks=None if tasks is None else check_int("--tasks", tasks, 1),
-        frames=None if frames is None else check_int("--frames", frames, 2),
-        networks=check_int("--networks", networks, 1),
-        seed=seed,
-        dataset=dataset,
-        model_params=_offload_params(params),
-        learner_options=learner_options,
-        exact_limit=check_int("--exact-limit", exact_limit, 1, 30),
-    )
+    from .console import compile_notice, offload_kernels, progress_bar
+    from .threads import single_blas_thread
+
+    watching = not as_json and _stderr_is_terminal()
+    compile_notice(watching, offload_kernels)
+    bar = progress_bar(watching, unit="decision", desc="offload")
+
+    def progress(advance, total):
+        if bar.total != total:
+            bar.total = total
+        bar.update(advance)
+
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(single_blas_thread())
+        if bar is not None:
+            stack.callback(bar.close)
+        table, result = run_experiment(
+            model=model_name,
+            devices=check_int("--devices", devices, 1),
+            tasks=None if tasks is None else check_int("--tasks", tasks, 1),
+            frames=None if frames is None else check_int("--frames", frames, 2),
+            networks=check_int("--networks", networks, 1),
+            seed=seed,
+            dataset=dataset,
+            model_params=_offload_params(params),
+            learner_options=learner_options,
+            exact_limit=check_int("--exact-limit", exact_limit, 1, 30),
+            progress=progress if bar is not None else None,
+        )
     if out is not None:
         write_parquet(Path(out) / "frames.parquet", table)
         write_json(Path(out) / "offload.json", result)
@@ -236,6 +269,7 @@ def offload(model_name, devices, tasks, frames, networks, seed, dataset, params,
         f"model {cfg['model']}  n={cfg['n_decisions']}"
         f"  frames {cfg['frames']} (test {result['test_frames']})  K={cfg['learner']['networks']}"
         f"  seed {cfg['seed']}  reference {cfg['reference']}"
+        + (f"  dataset {cfg['dataset']}" if cfg.get("dataset") else "  dataset none (random states from the seed)")
     )
     click.echo(f"{'policy':<20} {'normalized utility':>18} {'median decision [ms]':>21}")
     for name, row in result["policies"].items():

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError, check_float, check_int
+from ..threads import with_single_blas_thread
 from . import solvers
 from .ddlo import DDLO
 from .models import OffloadModel, normalized_utility
@@ -40,6 +41,7 @@ MAX_LEARNER_DECISIONS = 1024
 POLICY_ORDER = ("ddlo", "optimal", "coordinate-descent", "greedy", "all-local", "all-offload", "random")
 
 
+@with_single_blas_thread
 def run_online(
     model: OffloadModel,
     states,
@@ -47,12 +49,14 @@ def run_online(
     *,
     train_frames: int | None = None,
     optimum=None,
+    progress=None,
 ) -> pd.DataFrame:
-    """Run ``learner`` over ``states`` frame by frame.
+    """Run ``learner`` over ``states`` frame by frame (with one BLAS thread: :mod:`wsnmec.threads`).
 
     Frames ``0 .. train_frames-1`` are training frames (decide, store, train every ``train_interval``
     frames once the memory holds ``training_start`` entries); the remaining frames are test frames
-    (decide only). ``optimum`` [S] (optional) gives the reference utilities.
+    (decide only). ``optimum`` [S] (optional) gives the reference utilities. ``progress`` (optional) is
+    called with 1 after each frame.
 
     Returns the per-frame table (module docstring) for policy ``"ddlo"``.
     """
@@ -74,6 +78,8 @@ def run_online(
         utility[f] = u
         winner[f] = w
         decisions[f] = dec
+        if progress is not None:
+            progress(1)
         if f < train_frames:
             learner.remember(features[f], dec)
             if learner.ready() and (f + 1) % learner.train_interval == 0:
@@ -106,7 +112,7 @@ def _decision_strings(decisions):
     return [row.tobytes().decode("ascii") for row in chars]
 
 
-def _timed_per_frame(solve, model, states):
+def _timed_per_frame(solve, model, states, progress=None):
     """Run ``solve(states[i:i+1])`` per frame; return decisions, utilities, decision_ms."""
     count = states.shape[0]
     dec = np.empty((count, model.n_decisions), dtype=np.uint8)
@@ -119,9 +125,12 @@ def _timed_per_frame(solve, model, states):
         ms[f] = (clock() - t0) * 1e3
         dec[f] = d[0]
         util[f] = u[0]
+        if progress is not None:
+            progress(1)
     return dec, util, ms
 
 
+@with_single_blas_thread
 def compare_policies(
     model: OffloadModel,
     states,
@@ -131,8 +140,12 @@ def compare_policies(
     train_fraction: float = 0.8,
     exact_limit: int = DEFAULT_EXACT_LIMIT,
     learner_options: dict | None = None,
+    progress=None,
 ):
     """Train and test DDLO on ``states`` and compare it with every baseline on the test frames.
+
+    The learner's small matrix products run with one BLAS thread (:mod:`wsnmec.threads`): a multithreaded
+    BLAS only spins on matrices this small, and slows down several times when another process is busy.
 
     Parameters
     ----------
@@ -150,6 +163,9 @@ def compare_policies(
         policy found on the frame and report no "optimal" policy.
     learner_options : dict, optional
         Keyword arguments of :class:`~wsnmec.offload.ddlo.DDLO`.
+    progress : callable, optional
+        ``progress(advance, total)``: called after every decision (the learner's frames, then each
+        baseline's test frames) with the number of decisions made since the last call and their total.
 
     Returns
     -------
@@ -173,12 +189,19 @@ def compare_policies(
     have_optimum = model.n_decisions <= exact_limit
     runs = {}
     optimum = None
+    step = None
+    if progress is not None:
+        total = count + (count - train_frames) * (5 + int(have_optimum))
+
+        def step(advance: int) -> None:
+            progress(advance, total)
+
     if have_optimum:
         _, opt_train = solvers.exact(model, states[:train_frames])
-        opt_dec, opt_test, opt_ms = _timed_per_frame(lambda s: solvers.exact(model, s), model, states[test])
+        opt_dec, opt_test, opt_ms = _timed_per_frame(lambda s: solvers.exact(model, s), model, states[test], step)
         optimum = np.concatenate([opt_train, opt_test])
         runs["optimal"] = (opt_test, opt_ms, opt_dec)
-    ddlo_table = run_online(model, states, learner, train_frames=train_frames, optimum=optimum)
+    ddlo_table = run_online(model, states, learner, train_frames=train_frames, optimum=optimum, progress=step)
 
     rng = np.random.default_rng(random_seed)
     solve = {
@@ -189,7 +212,7 @@ def compare_policies(
         "random": lambda s: solvers.random_policy(model, s, rng),
     }
     for name, fn in solve.items():
-        dec, util, ms = _timed_per_frame(fn, model, states[test])
+        dec, util, ms = _timed_per_frame(fn, model, states[test], step)
         runs[name] = (util, ms, dec)
 
     if have_optimum:
@@ -269,6 +292,7 @@ def run_experiment(
     learner_options: dict | None = None,
     train_fraction: float = 0.8,
     exact_limit: int = DEFAULT_EXACT_LIMIT,
+    progress=None,
 ):
     """The ``wsnmec offload`` experiment: build the model, get the frames, train, test and compare.
 
@@ -297,6 +321,8 @@ def run_experiment(
         :func:`wsnmec.offload.wsn_ch.wsn_ch_model`).
     learner_options : dict, optional
         Keyword arguments of :class:`~wsnmec.offload.ddlo.DDLO`.
+    progress : callable, optional
+        ``progress(advance, total)`` after every decision (:func:`compare_policies`).
 
     Returns
     -------
@@ -339,7 +365,7 @@ def run_experiment(
         config["dataset"] = None
     table, summary = compare_policies(
         offload_model, states, networks=networks, seed=seed, train_fraction=train_fraction,
-        exact_limit=exact_limit, learner_options=learner_options,
+        exact_limit=exact_limit, learner_options=learner_options, progress=progress,
     )
     config.update({
         "frames": frames,
