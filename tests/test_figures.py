@@ -184,7 +184,7 @@ def test_figures_command_runs_every_study(tmp_path, monkeypatch):
     assert "figtest (quick): 6 tasks, 0 from cache, 6 computed" in result.stdout
     names = sorted(p.name for p in (tmp_path / "figs").iterdir())
     assert names == sorted(
-        ["README.md"] + [f"figtest-{n}.{s}" for n in ("alive", "residual", "lifetime") for s in ("png", "pdf")]
+        ["README.md", "index.html"] + [f"figtest-{n}.{s}" for n in ("alive", "residual", "lifetime") for s in ("png", "pdf")]
     )
     text = (tmp_path / "figs" / "README.md").read_text()
     assert "`wsnmec figures --quick`" in text and "`--quick` variant" in text

@@ -7,6 +7,7 @@ traceback.
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -402,25 +403,30 @@ def study_show(file, results_dir):
         click.echo(f"  ({len(missing)} tasks not computed yet: `wsnmec study run {file}`)")
 
 
-@main.command("figures")
-@click.option("--quick", is_flag=True, help="Quick variants of the studies (what CI runs).")
+@study_group.command("figures")
+@click.argument("file")
+@click.option("--quick", is_flag=True, help="The study's quick variant.")
 @click.option("--out", "out_dir", default="figures", show_default=True, metavar="DIR",
-              help="Where figures and their index README.md go.")
+              help="Where the figures go (the index of `wsnmec figures` is left as it is).")
 @_study_executor_options
 @click.option("--results", "results_dir", default="results", show_default=True, metavar="DIR",
               help="Results directory (task cache).")
-def figures_command(quick, out_dir, jobs, scheduler, results_dir):
-    """Run every study in studies/ and draw every figure, with an index OUT/README.md."""
-    from .study.figures import draw_study
-    from .study.report import write_index
-    from .study.runner import ExecutorHandle, StudyRunError, run_study
-    from .study.spec import find_studies, load_study, studies_dir
+def study_figures(file, quick, out_dir, jobs, scheduler, results_dir):
+    """Run the missing tasks of study FILE and draw its figures (FILE: a path or a name in studies/)."""
+    from .study.spec import load_study, resolve_study_file
 
     _check_jobs(jobs)
     _check_dirs(**{"--out": out_dir, "--results": results_dir})
-    specs = [load_study(path).variant(quick) for path in find_studies()]
-    if not specs:
-        fail("studies/", f"no study files (*.toml) in {studies_dir()}")
+    _run_and_draw([load_study(resolve_study_file(file)).variant(quick)], out_dir, jobs, scheduler, results_dir)
+
+
+def _run_and_draw(specs, out_dir, jobs, scheduler, results_dir) -> list:
+    """Run each study's missing tasks and draw its figures; ``(figure, run, paths)`` per figure."""
+    from .console import compile_notice, simulator_kernels
+    from .study.figures import draw_study
+    from .study.runner import ExecutorHandle, StudyRunError, run_study
+
+    compile_notice(_stderr_is_terminal(), simulator_kernels)
     entries = []
     with ExecutorHandle(jobs=jobs, scheduler=scheduler) as executor:
         for spec in specs:
@@ -432,8 +438,34 @@ def figures_command(quick, out_dir, jobs, scheduler, results_dir):
             for figure, paths, _ in draw_study(run, out_dir):
                 entries.append((figure, run, paths))
                 click.echo(f"  {paths[0]}  {paths[1]}")
+    return entries
+
+
+@main.command("figures")
+@click.option("--quick", is_flag=True, help="Quick variants of the studies (what CI runs).")
+@click.option("--out", "out_dir", default="figures", show_default=True, metavar="DIR",
+              help="Where figures and their index README.md and index.html go.")
+@click.option("--studies", "studies", default=None, metavar="DIR",
+              help="Directory of study files.  [default: ./studies in the working directory, else the repository's]")
+@_study_executor_options
+@click.option("--results", "results_dir", default="results", show_default=True, metavar="DIR",
+              help="Results directory (task cache).")
+def figures_command(quick, out_dir, studies, jobs, scheduler, results_dir):
+    """Run every study in studies/ and draw every figure, with an index OUT/README.md and OUT/index.html."""
+    from .study.report import write_index
+    from .study.spec import find_studies, load_study, studies_dir
+
+    _check_jobs(jobs)
+    _check_dirs(**{"--out": out_dir, "--results": results_dir})
+    if studies is not None and not os.path.isdir(studies):
+        fail("--studies", f"must be a directory of study files (*.toml), got {studies!r}")
+    specs = [load_study(path).variant(quick) for path in find_studies(studies)]
+    if not specs:
+        fail("--studies" if studies is not None else "studies/",
+             f"no study files (*.toml) in {studies if studies is not None else studies_dir()}")
+    entries = _run_and_draw(specs, out_dir, jobs, scheduler, results_dir)
     index = write_index(entries, out_dir, quick)
-    click.echo(f"index: {index}")
+    click.echo(f"index: {index}  {index.with_name('index.html')}")
 
 
 if __name__ == "__main__":  # pragma: no cover

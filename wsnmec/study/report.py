@@ -191,7 +191,8 @@ def figure_entry(figure: FigureSpec, run, paths: list[Path], out_dir: Path) -> s
 
 
 def write_index(entries: list[tuple[FigureSpec, object, list[Path]]], out_dir, quick: bool) -> Path:
-    """Write ``<out_dir>/README.md`` listing every figure (no time stamps: reruns give the same file)."""
+    """Write ``<out_dir>/README.md`` listing every figure, each study's lifetime table, and the same content
+    as ``<out_dir>/index.html`` (no time stamps: reruns give the same files)."""
     out_dir = Path(out_dir)
     head = [
         "# wsnmec figures",
@@ -210,5 +211,39 @@ def write_index(entries: list[tuple[FigureSpec, object, list[Path]]], out_dir, q
             body += [f"## {run.spec.title}", ""]
             if run.spec.description:
                 body += [run.spec.description.strip(), ""]
+            body += lifetime_table(run)
         body.append(figure_entry(figure, run, paths, out_dir))
-    return write_text(out_dir / "README.md", "\n".join(head + body))
+    text = "\n".join(head + body)
+    from .html import markdown_to_html
+
+    write_text(out_dir / "index.html", markdown_to_html(text, "wsnmec figures"))
+    return write_text(out_dir / "README.md", text)
+
+
+def lifetime_table(run) -> list[str]:
+    """Markdown lines: mean [95 % CI] of FND, HND and LND per grid point of a study run (``study show``)."""
+    from .runner import summary_table
+
+    spec = run.spec
+    table = summary_table(run.summary, spec)
+    names = list(spec.grid)
+    header = [*names, "seeds", "FND", "HND", "LND"]
+    lines = [
+        f"Lifetime per grid point [rounds]: mean [95 % CI] over seeds (`wsnmec study show {spec.name}`).",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---" for _ in header) + "|",
+    ]
+    for _, row in table.iterrows():
+        cells = [_value(row[name]) for name in names] + [str(int(row["seeds"]))]
+        for metric in ("fnd", "hnd", "lnd"):
+            reached = int(row[f"{metric}_reached"])
+            if reached == 0:
+                cells.append("not reached")
+                continue
+            text = f"{_fmt(row[f'{metric}_mean'])} [{_fmt(row[f'{metric}_low'])}, {_fmt(row[f'{metric}_high'])}]"
+            if reached < row["seeds"]:
+                text += f" ({reached}/{int(row['seeds'])} seeds)"
+            cells.append(text)
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines + [""]
