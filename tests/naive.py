@@ -9,6 +9,7 @@ operation, so that tests can require exact agreement with the kernel.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -57,6 +58,8 @@ class NaiveNetwork:
         self.ch_epoch = [-1] * self.n
         self.rounds_since_ch = [0] * self.n
         self.markov_bad = [False] * self.n
+        self.shared_bad = False
+        self.harvested_node = [0.0] * self.n
         self.radio = scenario.radio_model()
         self.bits = float(scenario.packet_bits)
         self.d_sink = [distance(self.x[i], self.y[i], self.sink[0], self.sink[1]) for i in range(self.n)]
@@ -64,19 +67,34 @@ class NaiveNetwork:
     # --- harvest ---------------------------------------------------------------------------------------
     def harvest(self, r):
         spec = self.scenario.harvest
+        self.harvested_node = [0.0] * self.n
         if spec.kind == "none":
             return 0.0
         threshold = self.scenario.revive_threshold
+        kind, params = spec.kind, list(spec.params)
+        t = self.scenario.round_seconds
+        if kind == "constant-w":  # power [W] times the round duration [s]
+            kind, params = "constant", [params[0] * t]
+        elif kind == "solar-w":
+            kind, params = "solar", [params[0] * t, params[1] / t]
+        if kind == "markov-shared":
+            good, bad, p_gb, p_bg = params
+            if r == 1:  # stationary start
+                u = self.rng.random()
+                self.shared_bad = (p_gb + p_bg) > 0 and u < p_gb / (p_gb + p_bg)
+            amount_shared = bad if self.shared_bad else good
         total = 0.0
         for i in range(self.n):
             if not self.alive[i] and threshold is None:
                 continue
-            if spec.kind == "constant":
-                amount = spec.params[0]
-            elif spec.kind == "bernoulli":
-                amount = spec.params[0] if self.rng.random() < spec.params[1] else 0.0
-            elif spec.kind == "markov":
-                good, bad, p_gb, p_bg = spec.params
+            if kind == "constant":
+                amount = params[0]
+            elif kind == "markov-shared":
+                amount = amount_shared
+            elif kind == "bernoulli":
+                amount = params[0] if self.rng.random() < params[1] else 0.0
+            elif kind == "markov":
+                good, bad, p_gb, p_bg = params
                 if not self.markov_bad[i]:
                     amount = good
                     if self.rng.random() < p_gb:
@@ -86,20 +104,31 @@ class NaiveNetwork:
                     if self.rng.random() < p_bg:
                         self.markov_bad[i] = False
             else:  # solar
-                peak, period = spec.params
+                peak, period = params
                 amount = peak * max(0.0, math.sin(2.0 * math.pi * r / period))
             stored = min(amount, self.capacity[i] - self.energy[i])
             if stored > 0.0:
                 self.energy[i] += stored
                 total += stored
+                self.harvested_node[i] = stored
             if not self.alive[i] and threshold is not None and self.energy[i] >= threshold:
                 self.alive[i] = True
+        if kind == "markov-shared":
+            good, bad, p_gb, p_bg = params
+            if not self.shared_bad:
+                if self.rng.random() < p_gb:
+                    self.shared_bad = True
+            elif self.rng.random() < p_bg:
+                self.shared_bad = False
         return total
 
     # --- elect -----------------------------------------------------------------------------------------
     def elect(self, r):
         protocol = self.scenario.protocol
         if protocol == "direct":
+            for i in range(self.n):
+                if self.alive[i]:
+                    self.rounds_since_ch[i] += 1
             return []
         p = self.scenario.p
         epoch_len = epoch_length(p)
@@ -116,8 +145,8 @@ class NaiveNetwork:
                 u = self.rng.random()
                 if eligible:
                     threshold = leach_threshold
-                    if protocol == "ileach":
-                        ratio = self.energy[i] / self.capacity[i]
+                    if protocol in ("ileach", "leach-dchs"):
+                        ratio = self.energy[i] / self.initial[i]
                         threshold = leach_threshold * (
                             ratio + (self.rounds_since_ch[i] // epoch_len) * (1.0 - ratio))
                     elected = u < threshold
@@ -131,24 +160,157 @@ class NaiveNetwork:
 
     # --- account ---------------------------------------------------------------------------------------
     def receiver(self, i, heads):
-        """(CH index or -1 for the sink, distance [m]) by brute force; ties to the lower index / the sink."""
+        """(CH index or -1 for the sink, distance [m]) by brute force; ties to the lower index / the sink;
+        with ``--join cluster`` the nearest CH whenever there is one."""
         best, best_d = -1, math.inf
         for c in heads:  # increasing index: strict < keeps the lower index on ties
             d = distance(self.x[i], self.y[i], self.x[c], self.y[c])
             if d < best_d:
                 best, best_d = c, d
-        if best >= 0 and best_d < self.d_sink[i]:
+        if best >= 0 and (best_d < self.d_sink[i] or self.scenario.join == "cluster"):
             return best, best_d
         return -1, self.d_sink[i]
 
-    def account(self, heads):
+    def workload_constants(self):
+        """(e_proc [J/bit], result bits, cycles/bit, mcu Hz, rate, edge Hz, edge cores, edge cycles/bit)."""
+        from wsnmec.energy.workload import HARDWARE_PRESETS, WORKLOAD_PRESETS
+
+        wl = WORKLOAD_PRESETS[self.scenario.workload]
+        hw = HARDWARE_PRESETS[self.scenario.hardware]
+        if wl["energy_per_bit_j"] is None:
+            e_proc = self.radio.e_da
+        elif wl["energy_per_bit_j"] > 0:
+            e_proc = wl["energy_per_bit_j"]
+        else:
+            e_proc = wl["cycles_per_bit"] * hw["energy_per_cycle_j"]
+        result = self.bits if wl["result_bits"] is None else float(wl["result_bits"])
+        return (e_proc, result, wl["cycles_per_bit"], hw["mcu_clock_hz"], hw["data_rate_bps"],
+                hw["edge_clock_hz"], hw["edge_cores"], wl["edge_cycles_per_bit"])
+
+    def head_energy(self, offload, got, d):
+        e_proc, result, *_ = self.workload_constants()
+        bits, radio = self.bits, self.radio
+        if not offload:  # process locally, send the result
+            return got * bits * radio.e_elec + (got + 1) * bits * e_proc + tx_energy(result, d, radio)
+        return got * bits * radio.e_elec + tx_energy((got + 1) * bits, d, radio)
+
+    def head_latency(self, offload, got, offloading):
+        _e, result, cycles, mcu, rate, edge_hz, cores, edge_cycles = self.workload_constants()
+        bits = self.bits
+        gathered = (got + 1) * bits
+        if not offload:
+            return got * bits / rate + gathered * cycles / mcu + result / rate
+        share = cores / offloading if offloading > cores else 1.0
+        return got * bits / rate + gathered / rate + gathered * edge_cycles / (edge_hz * share)
+
+    def decide(self, heads, receivers):
+        """The offloading rule's decision per head (brute force for ``exact``)."""
+        rule = self.scenario.offload
+        planned = {c: 0 for c in heads}
+        sink_senders = 0
+        for i, (t, _d) in receivers.items():
+            if t >= 0:
+                planned[t] += 1
+            else:
+                sink_senders += 1
+        if rule in ("local", "edge"):
+            return {c: rule == "edge" for c in heads}
+        w = self.scenario.time_weight
+        if rule == "greedy" or len(heads) > 12:
+            out = {}
+            for c in heads:
+                local = self.head_energy(False, planned[c], self.d_sink[c]) + w * self.head_latency(False, planned[c], 0)
+                edge = self.head_energy(True, planned[c], self.d_sink[c]) + w * self.head_latency(True, planned[c], 1)
+                out[c] = edge < local
+            return out
+        floor = self.bits / self.workload_constants()[4] if sink_senders else 0.0
+        best, best_choice = math.inf, None
+        for combo in itertools.product((False, True), repeat=len(heads)):
+            m = sum(combo)
+            energy = sum(self.head_energy(o, planned[c], self.d_sink[c]) for c, o in zip(heads, combo))
+            latency = max([floor] + [self.head_latency(o, planned[c], m) for c, o in zip(heads, combo)])
+            value = energy + w * latency
+            if value < best:
+                best, best_choice = value, combo
+        self.exact_objective = best
+        return dict(zip(heads, best_choice))
+
+    def account(self, heads, extra_control=None):
         radio, bits = self.radio, self.bits
-        matlab = self.scenario.semantics == "matlab"
+        sc = self.scenario
+        matlab = sc.semantics == "matlab"
+        rate = self.workload_constants()[4]
         is_head = set(heads)
         drawn = [0.0] * self.n
         to_sink = to_ch = 0
-        silent = matlab and self.scenario.protocol != "direct" and not heads
+        delivered = 0.0
+        latency = 0.0
+        control_total = 0.0
+        silent = matlab and sc.protocol != "direct" and not heads
         members = [i for i in range(self.n) if self.alive[i] and i not in is_head]
+        receivers = {i: self.receiver(i, heads) for i in members}
+        decision = self.decide(heads, receivers)
+        offloading = sum(1 for c in heads if decision[c])
+
+        def charge(i, cost):
+            if matlab:
+                self.energy[i] -= cost
+                drawn[i] += cost
+                return True
+            if self.energy[i] >= cost:
+                self.energy[i] -= cost
+                drawn[i] += cost
+                return True
+            drawn[i] += self.energy[i]
+            self.energy[i] = 0.0
+            return False
+
+        # set-up phase: idle consumption and control messages
+        B = float(sc.control_bits)
+        from wsnmec.clustering.registry import policy_class
+
+        kind = policy_class(sc.protocol).control if B > 0 else "none"
+        joins = {c: 0 for c in heads}
+        farthest = {c: 0.0 for c in heads}
+        for i in members:
+            t, d = receivers[i]
+            if t >= 0:
+                joins[t] += 1
+                farthest[t] = max(farthest[t], d)
+        xs = [self.x[i] for i in range(self.n)]
+        ys = [self.y[i] for i in range(self.n)]
+        diameter = math.hypot(max(xs) - min(xs), max(ys) - min(ys))
+        rx = B * radio.e_elec
+        if sc.idle_j > 0 or B > 0 or extra_control is not None:
+            for i in range(self.n):
+                if not self.alive[i]:
+                    continue
+                ctrl = 0.0
+                if kind == "distributed":
+                    if i in is_head:
+                        ctrl += tx_energy(B, diameter, radio)   # advertisement over the network
+                        ctrl += joins[i] * rx                   # join requests received
+                        ctrl += tx_energy(B, farthest[i], radio)  # TDMA schedule
+                    else:
+                        ctrl += len(heads) * rx                 # every advertisement heard
+                        t, d = receivers[i]
+                        if t >= 0:
+                            ctrl += tx_energy(B, d, radio) + rx  # join request, schedule received
+                elif kind == "centralized":
+                    ctrl += tx_energy(B, self.d_sink[i], radio) + rx  # upload to the sink, its assignment
+                    if i in is_head:
+                        ctrl += tx_energy(B, farthest[i], radio)
+                    elif receivers[i][0] >= 0:
+                        ctrl += rx
+                if extra_control is not None:
+                    ctrl += extra_control[i]
+                cost = sc.idle_j + ctrl
+                if cost > 0.0:
+                    before = drawn[i]
+                    charge(i, cost)
+                    paid = drawn[i] - before
+                    control_total += ctrl if paid >= cost else max(0.0, paid - sc.idle_j)
+        received = {c: 0 for c in heads}
         if matlab:
             for c in heads:
                 cost = (radio.e_elec + radio.e_da) * bits + amplifier_energy(bits, self.d_sink[c], radio)
@@ -157,76 +319,96 @@ class NaiveNetwork:
                 to_sink += 1
             if not silent:
                 for i in members:
-                    target, d = self.receiver(i, heads)
+                    target, d = receivers[i]
                     cost = tx_energy(bits, d, radio)
                     self.energy[i] -= cost
                     drawn[i] += cost
                     if target >= 0:
                         to_ch += 1
+                        received[target] += 1
                     else:
                         to_sink += 1
+                        delivered += bits
+                        latency = max(latency, bits / rate)
                     if heads and d > 0.0:
                         payer = target if target >= 0 else heads[0]
                         self.energy[payer] -= (radio.e_elec + radio.e_da) * bits
                         drawn[payer] += (radio.e_elec + radio.e_da) * bits
+            for c in heads:
+                delivered += (received[c] + 1) * bits
+                latency = max(latency, self.head_latency(False, received[c], offloading))
         else:
-            received = {c: 0 for c in heads}
-            for i in members:
-                target, d = self.receiver(i, heads)
-                cost = tx_energy(bits, d, radio)
-                if self.energy[i] >= cost:
-                    self.energy[i] -= cost
-                    drawn[i] = cost
-                    if target >= 0:
-                        received[target] += 1
-                        to_ch += 1
-                    else:
-                        to_sink += 1
-                else:  # cannot afford the packet: spends what is left, dies, packet lost
-                    drawn[i] = self.energy[i]
-                    self.energy[i] = 0.0
+            if not silent:
+                for i in members:
+                    target, d = receivers[i]
+                    cost = tx_energy(bits, d, radio)
+                    if target < 0:
+                        latency = max(latency, bits / rate)
+                    if self.energy[i] >= cost:
+                        self.energy[i] -= cost
+                        drawn[i] += cost
+                        if target >= 0:
+                            received[target] += 1
+                            to_ch += 1
+                        else:
+                            to_sink += 1
+                            delivered += bits
+                    else:  # cannot afford the packet: spends what is left, dies, packet lost
+                        drawn[i] += self.energy[i]
+                        self.energy[i] = 0.0
             for c in heads:
                 got = received[c]
-                demand = (got * bits * radio.e_elec + (got + 1) * bits * radio.e_da
-                          + tx_energy(bits, self.d_sink[c], radio))
+                demand = self.head_energy(decision[c], got, self.d_sink[c])
+                latency = max(latency, self.head_latency(decision[c], got, offloading))
                 if self.energy[c] >= demand:
                     self.energy[c] -= demand
-                    drawn[c] = demand
+                    drawn[c] += demand
                     to_sink += 1
+                    delivered += (got + 1) * bits
                 else:
-                    drawn[c] = self.energy[c]
+                    drawn[c] += self.energy[c]
                     self.energy[c] = 0.0
         consumed = 0.0
         for i in range(self.n):
             consumed += drawn[i]
             if self.alive[i] and self.energy[i] <= 0.0:
                 self.alive[i] = False
-        return consumed, to_sink, to_ch
+        self.last_drawn = drawn
+        return {"consumed": consumed, "to_sink": to_sink, "to_ch": to_ch, "latency": latency,
+                "delivered": delivered, "offloaded": offloading, "control": control_total}
 
     def can_revive(self):
         from wsnmec.energy.harvest import can_ever_harvest
 
         return self.scenario.revive_threshold is not None and can_ever_harvest(self.scenario.harvest)
 
-    def run(self):
-        """All rounds; returns a list of per-round dicts (same columns as the kernel's records)."""
+    def run(self, elect=None):
+        """All rounds; returns a list of per-round dicts (same columns as the kernel's records).
+
+        ``elect(network, r) -> heads`` replaces the built-in LEACH-family election (for other policies)."""
         records = []
         for r in range(1, self.scenario.max_rounds + 1):
             harvested = self.harvest(r)
-            heads = self.elect(r)
-            consumed, to_sink, to_ch = self.account(heads)
-            residual = 0.0
+            heads = self.elect(r) if elect is None else elect(self, r)
+            acc = self.account(heads)
+            residual = stored = 0.0
             alive = at_90 = 0
             for i in range(self.n):
-                residual += self.energy[i]
+                stored += self.energy[i]
+                if self.energy[i] > 0.0:
+                    residual += self.energy[i]
                 if self.alive[i]:
                     alive += 1
                     if self.energy[i] >= 0.9 * self.capacity[i]:
                         at_90 += 1
             records.append({
                 "round": r, "alive": alive, "dead": self.n - alive, "cluster_heads": len(heads),
-                "residual_j": residual, "consumed_j": consumed, "harvested_j": harvested,
-                "packets_to_sink": to_sink, "packets_to_ch": to_ch, "nodes_ge_90pct": at_90,
+                "residual_j": residual, "consumed_j": acc["consumed"], "harvested_j": harvested,
+                "packets_to_sink": acc["to_sink"], "packets_to_ch": acc["to_ch"], "nodes_ge_90pct": at_90,
+                "energy_j": acc["consumed"], "latency_s": acc["latency"],
+                "system_utility": acc["consumed"] + self.scenario.time_weight * acc["latency"],
+                "delivered_bits": acc["delivered"], "offloaded": acc["offloaded"], "control_j": acc["control"],
+                "stored_j": stored,
             })
             if alive == 0 and not self.can_revive():
                 break

@@ -109,7 +109,25 @@ BAD_OPTIONS = {
     "harvest non-numeric": (["--harvest", "constant:lots"], "--harvest"),
     "harvest zero period": (["--harvest", "solar:0.001,0"], "--harvest"),
     # unknown protocol, semantics, radio preset
-    "protocol unknown": (["--protocol", "heed"], "--protocol"),
+    "protocol unknown": (["--protocol", "pegasis"], "--protocol"),
+    # options of computation and offloading in the round
+    "offload unknown": (["--offload", "cloud"], "--offload"),
+    "offload edge under matlab": (["--offload", "edge", "--semantics", "matlab"], "--offload"),
+    "workload unknown": (["--workload", "mining"], "--workload"),
+    "hardware unknown": (["--hardware", "raspberry"], "--hardware"),
+    "time weight negative": (["--time-weight", "-1"], "--time-weight"),
+    "time weight text": (["--time-weight", "fast"], "--time-weight"),
+    "join unknown": (["--join", "random"], "--join"),
+    "control bits negative": (["--control-bits", "-8"], "--control-bits"),
+    "control bits fraction": (["--control-bits", "1.5"], "--control-bits"),
+    "idle negative": (["--idle-j", "-1e-6"], "--idle-j"),
+    "idle nan": (["--idle-j", "nan"], "--idle-j"),
+    "e0 range reversed": (["--e0", "0.5..0.1"], "--e0"),
+    "e0 range zero": (["--e0", "0..0.1"], "--e0"),
+    "e0 range text": (["--e0", "a..b"], "--e0"),
+    "round seconds zero": (["--round-seconds", "0", "--harvest", "constant-w:0.001"], "--round-seconds"),
+    "round seconds missing": (["--harvest", "solar-w:0.001,86400"], "--round-seconds"),
+    "harvest power negative": (["--harvest", "constant-w:-1", "--round-seconds", "10"], "--harvest"),
     "semantics unknown": (["--semantics", "octave"], "--semantics"),
     "radio unknown": (["--radio", "heinzelman1999"], "--radio"),
     # rounds or replicas < 1
@@ -323,7 +341,7 @@ def test_unknown_option_is_one_line_exit_2():
 
 def test_json_object_shape():
     data = run_json([*DYING, "--seed", "7", "--replicas", "2"])
-    assert list(data) == ["config", "replicas"]
+    assert list(data) == ["config", "replicas", "utility"]  # existing keys first, utility means added
     config = data["config"]
     assert config["seed"] == 7
     assert config["replicas"] == 2
@@ -340,8 +358,8 @@ def test_json_object_shape():
     assert [r["seed"] for r in data["replicas"]] == config["replica_seeds"]
     assert data["replicas"][0]["seed"] == 7
     for record in data["replicas"]:
-        assert list(record) == ["seed", "fnd", "hnd", "lnd", "rounds", "energy", "alive"]
-        assert list(record["energy"]) == ["initial", "harvested", "consumed", "residual"]
+        assert list(record) == ["seed", "fnd", "hnd", "lnd", "rounds", "energy", "alive", "utility"]
+        assert list(record["energy"]) == ["initial", "harvested", "consumed", "residual", "stored"]
         assert isinstance(record["seed"], int)
         assert len(record["alive"]) == record["rounds"]
         assert all(isinstance(a, int) and 0 <= a <= 20 for a in record["alive"])
@@ -446,7 +464,7 @@ def test_positions_csv_sets_the_nodes(tmp_path):
     assert data["replicas"][0]["energy"]["initial"] == pytest.approx(7 * 0.05)
 
 
-@pytest.mark.parametrize("protocol", ["direct", "leach", "ileach"])
+@pytest.mark.parametrize("protocol", ["direct", "leach", "ileach", "leach-dchs"])
 @pytest.mark.parametrize("semantics", ["clean", "matlab"])
 def test_every_protocol_and_semantics_runs(protocol, semantics):
     data = run_json([*DYING, "--protocol", protocol, "--semantics", semantics, "--seed", "9"])
@@ -620,3 +638,23 @@ def test_radio_constant_overrides_are_used_and_recorded():
     assert constants["e_elec"] == 1e-7 and constants["eps_fs"] == 2e-11
     assert changed["config"]["e_elec"] == 1e-7 and default["config"]["e_elec"] is None
     assert changed["replicas"][0]["energy"]["consumed"] > default["replicas"][0]["energy"]["consumed"]
+
+
+@pytest.mark.parametrize("offload", ["local", "edge", "greedy", "exact"])
+@pytest.mark.parametrize("join", ["nearest", "cluster"])
+def test_every_registered_protocol_runs_with_each_offload_rule_and_join(offload, join):
+    """Every registered policy (and alias) with every built-in offloading rule and both join rules; the JSON keeps
+    its keys and adds per-replica and overall ``utility`` means."""
+    from wsnmec.clustering.registry import protocol_names
+
+    for protocol in protocol_names():
+        data = run_json(["--nodes", "30", "--e0", "0.02", "--rounds", "60", "--seed", "3", "--protocol", protocol,
+                         "--offload", offload, "--join", join, "--workload", "dnn-inference"])
+        record = data["replicas"][0]
+        assert set(record) >= {"seed", "fnd", "hnd", "lnd", "rounds", "energy", "alive", "utility"}
+        assert set(record["energy"]) >= {"initial", "harvested", "consumed", "residual", "stored"}
+        utility = record["utility"]
+        assert utility["system_utility"] >= utility["energy_j"] > 0 and utility["latency_s"] > 0
+        assert data["utility"]["system_utility"] == pytest.approx(utility["system_utility"])
+        config = data["config"]
+        assert (config["offload"], config["join"], config["workload"]) == (offload, join, "dnn-inference")

@@ -104,7 +104,7 @@ def test_kernels_cached_reads_numba_cache_index():
     assert console.kernels_cached(*console.simulator_kernels())
 
 
-@pytest.mark.parametrize("model", ["mumt", "wsn-ch"])
+@pytest.mark.parametrize("model", ["mumt", "wsn-ch", "wpmec"])
 def test_list_params_lists_every_accepted_key_with_a_unit(model):
     from wsnmec.offload.params import PARAMETERS, defaults
 

@@ -17,7 +17,7 @@ def one_round(spec, energy, capacity, alive, round_number=1, revive=0.0, seed=0,
     state = np.zeros(energy.size, dtype=np.int8) if state is None else state
     rng = np.random.default_rng(seed)
     total = harvest_round(rng, kind, params, round_number, energy, np.array(capacity, dtype=float), alive,
-                          state, revive)
+                          state, revive, np.zeros(len(energy)))
     return total, energy, alive, state, rng
 
 

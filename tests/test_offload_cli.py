@@ -30,7 +30,7 @@ def test_json_output_on_ddlo_fixture(tmp_path):
     assert list(out["policies"]) == POLICIES
     assert out["test_frames"] == 60
     for row in out["policies"].values():
-        assert set(row) == {"normalized_utility", "decision_ms_median"}
+        assert set(row) == {"normalized_utility", "decision_ms_median", "mean_objective"}
         assert 0.0 < row["normalized_utility"] <= 1.0 + 1e-12
         assert row["decision_ms_median"] > 0.0
     assert out["policies"]["optimal"]["normalized_utility"] == pytest.approx(1.0)
@@ -49,6 +49,9 @@ def test_json_output_on_ddlo_fixture(tmp_path):
     np.testing.assert_allclose(mumt_model(3, 3).score(states[table["frame"]], decided), table["utility"], rtol=1e-12)
     test = table[(table["policy"] == "ddlo") & (table["phase"] == "test")]
     assert test["normalized_utility"].mean() == pytest.approx(out["policies"]["ddlo"]["normalized_utility"])
+    for name, row in out["policies"].items():  # mean_objective: the mean test-frame utility in joules
+        rows = table[(table["policy"] == name) & (table["phase"] == "test")]
+        assert row["mean_objective"] == pytest.approx(rows["utility"].mean(), rel=1e-12)
 
 
 def test_text_output_wsn_ch_with_param():

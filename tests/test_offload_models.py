@@ -351,3 +351,29 @@ def test_gray_enumeration_visits_every_decision():
     assert util[0] == pytest.approx(exhaustive, rel=1e-12)
     # offloading (e_t + e_a = 2.92e-7 J/bit) is cheaper than local (3.25e-7 J/bit) for every task
     np.testing.assert_array_equal(dec[0], [1, 1, 1, 1])
+
+
+def test_offload_module_imports_are_acyclic():
+    """The interface imports no implementation: the intra-package import graph of wsnmec/offload has no
+    cycle (lazy imports inside functions included) and only the dispatch table imports the families."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__import__("wsnmec.offload", fromlist=["x"]).__file__).parent
+    graph = {}
+    for path in root.glob("*.py"):
+        deps = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                deps.add(node.module or "__init__")
+        graph[path.stem] = deps - {"__init__"}
+
+    def visit(name, stack):
+        assert name not in stack, f"import cycle: {' -> '.join([*stack, name])}"
+        for dep in graph.get(name, ()):
+            visit(dep, [*stack, name])
+
+    for name in graph:
+        visit(name, [])
+    assert graph["models"] <= {"constants"}
+    assert "dispatch" not in graph["mumt"] | graph["wsn_ch"]

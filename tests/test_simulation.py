@@ -123,35 +123,49 @@ def test_config_records_effective_battery_rounds_cap_and_positions_hash(tmp_path
     assert result.config["battery_j"] is None and result.config["rounds_cap"] == 3
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     protocol=st.sampled_from(["direct", "leach", "ileach"]),
+    extras=st.fixed_dictionaries({
+        "offload": st.sampled_from(["local", "edge", "greedy", "exact"]),
+        "workload": st.sampled_from(["fusion", "dnn-inference"]),
+        "control_bits": st.sampled_from([0, 200]),
+        "idle_j": st.sampled_from([0.0, 1e-5]),
+        "join": st.sampled_from(["nearest", "cluster"]),
+    }),
     semantics=st.sampled_from(["clean", "matlab"]),
     nodes=st.integers(1, 60),
     e0=st.floats(0.001, 0.2),
     p=st.floats(0.02, 1.0),
     harvest=st.sampled_from(["none", "constant:0.0002", "bernoulli:0.002,0.1", "markov:0.001,0,0.3,0.1",
-                             "solar:0.001,24"]),
+                             "solar:0.001,24", "markov-shared:0.001,0,0.3,0.1"]),
     revive=st.sampled_from([None, 0.001]),
     battery_factor=st.sampled_from([None, 1.0, 1.5]),  # the battery holds at least E0
     sink=st.sampled_from(["50,50", "0,0", "50,175"]),
     seed=st.integers(0, 2**63 - 1),
 )
-def test_energy_conservation(protocol, semantics, nodes, e0, p, harvest, revive, battery_factor, sink, seed):
-    """initial + harvested - consumed = residual, every round; under clean no energy goes below zero."""
+def test_energy_conservation(protocol, extras, semantics, nodes, e0, p, harvest, revive, battery_factor, sink,
+                             seed):
+    """initial + harvested - consumed = stored, every round, with computation, offloading, control and idle
+    energy; under clean no energy goes below zero and the residual is the stored energy."""
     battery = None if battery_factor is None else e0 * battery_factor
+    if semantics == "matlab":
+        extras = dict(extras, offload="local")
     scenario = Scenario.from_mapping(protocol=protocol, semantics=semantics, nodes=nodes, e0=e0, p=p,
                                      harvest=harvest, revive_threshold=revive, battery=battery, sink=sink,
-                                     rounds=300)
+                                     rounds=300, **extras)
     result = simulate(scenario, seed=seed)
     rounds = result.rounds
     summary = result.summary.iloc[0]
     balance = summary["energy_initial_j"] + rounds["harvested_j"].cumsum() - rounds["consumed_j"].cumsum()
     scale = summary["energy_initial_j"] + summary["energy_harvested_j"]
-    np.testing.assert_allclose(balance.to_numpy(), rounds["residual_j"].to_numpy(), rtol=0, atol=1e-9 * scale)
-    assert summary["energy_residual_j"] == pytest.approx(
+    np.testing.assert_allclose(balance.to_numpy(), rounds["stored_j"].to_numpy(), rtol=0, atol=1e-9 * scale)
+    assert summary["energy_stored_j"] == pytest.approx(
         summary["energy_initial_j"] + summary["energy_harvested_j"] - summary["energy_consumed_j"],
         rel=1e-9, abs=1e-9 * scale)
     assert (rounds["consumed_j"] >= 0).all() and (rounds["harvested_j"] >= 0).all()
+    assert (rounds["residual_j"] >= rounds["stored_j"]).all() and (rounds["residual_j"] >= 0).all()
+    assert (rounds["latency_s"] >= 0).all() and (rounds["control_j"] <= rounds["consumed_j"] + 1e-15).all()
     if semantics == "clean":
         assert (rounds["residual_j"] >= 0).all()
+        np.testing.assert_array_equal(rounds["residual_j"].to_numpy(), rounds["stored_j"].to_numpy())

@@ -97,7 +97,7 @@ def test_tasks_use_common_seeds_and_scaled_field(tmp_path):
         (("seeds = 2", "seeds = 0"), "seeds", "[1, 10000]"),
         (("seed = 5", "seed = -1"), "seed", "[0,"),
         (("nodes = 10", "nodes = 0"), "base.nodes", ">= 1"),
-        (('protocol = ["leach", "direct"]', 'protocol = ["leach", "pegasis"]'), "grid.protocol[1]", "direct, leach, ileach"),
+        (('protocol = ["leach", "direct"]', 'protocol = ["leach", "pegasis"]'), "grid.protocol[1]", "direct, leach, leach-dchs"),
         (('protocol = ["leach", "direct"]', "p = [0.1, 1.5]"), "grid.p[1]", "(0, 1]"),
         (('protocol = ["leach", "direct"]', "nodes = { start = 10, stop = 5, step = 1 }"), "grid.nodes.stop", ">= start"),
         (('protocol = ["leach", "direct"]', "nodes = { start = 10, stop = 50, step = 0 }"), "grid.nodes.step", "> 0"),

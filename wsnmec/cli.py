@@ -87,24 +87,32 @@ def _progress_bar(enabled: bool, total: int | None):
 
 
 @main.command("run")
-@click.option("--protocol", metavar="[direct|leach|ileach]", help="Clustering protocol.  [default: leach]")
+@click.option("--protocol", metavar="NAME", help="Clustering policy: direct, leach, leach-dchs (alias ileach), leach-c, deec, heed, ddnn (see wsnmec.clustering.registry).  [default: leach]")
 @click.option("--nodes", metavar="N", help="Number of sensor nodes, 1 to 100000000 (about 200 bytes of memory per node and running replica).  [default: 100]")
 @click.option("--field", metavar="W[,H]", help="Field width and height [m].  [default: 100,100]")
 @click.option("--sink", metavar="X,Y", help="Sink position [m] (coordinates >= 0), inside or outside the field.  [default: field centre]")
-@click.option("--e0", metavar="J", help="Initial energy of a node [J].  [default: 0.5]")
+@click.option("--e0", metavar="J|LOW..HIGH", help="Initial energy of a node [J], or a range LOW..HIGH drawn uniformly per node.  [default: 0.5]")
 @click.option("--p", "p", metavar="P", help="Desired cluster-head fraction, in [1e-9, 1].  [default: 0.1]")
 @click.option("--packet-bits", metavar="L", help="Data packet length [bit].  [default: 4000]")
 @click.option("--rounds", metavar="R", help="Rounds to simulate.  [default: until all nodes are dead, at most 100000]")
 @click.option("--seed", metavar="S", help="Seed (integer in [0, 2**63-1]).  [default: a fresh seed, recorded in the output]")
 @click.option("--replicas", metavar="K", help="Independent replicas, 1 to 100000.  [default: 1]")
-@click.option("--semantics", metavar="[clean|matlab]", help="Energy accounting: exact, or that of the MATLAB LEACH/SEP code (whose bookkeeping lets a node's last transmission overdraw it: residual energy can end below 0 J and consumed above initial + harvested).  [default: clean]")
+@click.option("--semantics", metavar="[clean|matlab]", help="Energy accounting: exact, or that of the MATLAB LEACH/SEP code (energies may go below zero there; the reported residual sums the positive energies, as the MATLAB code does, and stored_j keeps the signed sum).  [default: clean]")
 @click.option("--radio", metavar="[heinzelman2002|heinzelman2000]", help="Radio model preset.  [default: heinzelman2002]")
 @click.option("--e-elec", metavar="J/BIT", help="Override the preset's electronics energy [J/bit].")
 @click.option("--eps-fs", metavar="J/BIT/M2", help="Override the free-space amplifier energy [J/bit/m^2].")
 @click.option("--eps-mp", metavar="J/BIT/M4", help="Override the multipath amplifier energy [J/bit/m^4].")
 @click.option("--e-da", metavar="J/BIT", help="Override the aggregation energy [J/bit/signal].")
 @click.option("--d0", metavar="M", help="Override the crossover distance [m].  [default: sqrt(eps_fs/eps_mp)]")
-@click.option("--harvest", metavar="SPEC", help="Energy harvesting per node and round: none; constant:J (J [J/round] every round); bernoulli:J,Q (J [J] with probability Q per round); markov:J_GOOD,J_BAD,P_GOOD_TO_BAD,P_BAD_TO_GOOD ([J/round] in each state, switching probabilities per round); solar:J_PEAK,PERIOD (J_PEAK * max(0, sin(2 pi r / PERIOD)) [J/round], PERIOD [rounds]).  [default: none]")
+@click.option("--harvest", metavar="SPEC", help="Energy harvesting: none, constant:J, bernoulli:J,Q, markov:J_GOOD,J_BAD,P_GOOD_TO_BAD,P_BAD_TO_GOOD, markov-shared:(same; one chain for all nodes, stationary start), solar:J_PEAK,PERIOD_ROUNDS (energies [J] per round), or in power units constant-w:W, solar-w:P_PEAK_W,PERIOD_S (need --round-seconds).  [default: none]")
+@click.option("--round-seconds", metavar="S", help="Round duration [s], converting power harvest specs (constant-w, solar-w) to energy per round.")
+@click.option("--offload", metavar="[local|edge|greedy|exact]", help="Cluster heads' offloading rule: process locally, offload to the edge server at the sink, each head's own best, or the round's exact optimum of energy + w_T x latency.  [default: local]")
+@click.option("--workload", metavar="[fusion|dnn-inference]", help="What a cluster head computes on the gathered data (fusion: the classic E_DA aggregation).  [default: fusion]")
+@click.option("--hardware", metavar="[msp430f1611|cc2650]", help="Node MCU/radio and edge-server preset.  [default: msp430f1611]")
+@click.option("--time-weight", metavar="J/S", help="w_T in system_utility = energy_j + w_T x latency_s [J/s].  [default: 0.01]")
+@click.option("--join", metavar="[nearest|cluster]", help="nearest: a member sends to the sink when it is at least as near as every head (MATLAB rule); cluster: members always join their nearest head.  [default: nearest]")
+@click.option("--control-bits", metavar="B", help="Control-message length [bit]; charges each protocol's advertisements, joins, schedules and uploads (0: none, as published LEACH curves).  [default: 0]")
+@click.option("--idle-j", metavar="J", help="Fixed sensing/idle consumption of every alive node per round [J].  [default: 0]")
 @click.option("--battery", metavar="J", help="Battery capacity [J], at least every node's initial energy.  [default: each node's initial energy]")
 @click.option("--positions", metavar="CSV", help="CSV with columns x,y [m] (>= 0) and optionally energy [J], one row per node.")
 @click.option("--advanced-fraction", metavar="M", help="SEP heterogeneity: fraction of advanced nodes, in [0, 1].  [default: 0]")
@@ -172,30 +180,65 @@ def _offload_params(pairs, name="--param"):
     return out
 
 
+def _fractions(value, option):
+    """Comma-separated fractions (repeats allowed) for the changing-conditions options."""
+    if value is None:
+        return ()
+    out = []
+    for part in str(value).split(","):
+        try:
+            out.append(float(part))
+        except ValueError:
+            fail(option, f"must be comma-separated fractions in [0, 1], got {part.strip()!r}")
+    return tuple(out)
+
+
+def _devices_at(value):
+    if value is None:
+        return ()
+    pairs = []
+    for part in str(value).split(","):
+        frac, sep, count = part.partition(":")
+        if not sep:
+            fail("--devices-at", f"must be FRACTION:N[,FRACTION:N...], got {part.strip()!r}")
+        try:
+            pairs.append((float(frac), int(count)))
+        except ValueError:
+            fail("--devices-at", f"must be FRACTION:N with a number and an integer, got {part.strip()!r}")
+    return tuple(pairs)
+
+
 @main.command("offload")
-@click.option("--model", "model_name", default="mumt", show_default=True, metavar="[mumt|wsn-ch]", help="Offloading model.")
-@click.option("--devices", metavar="N", default="3", show_default=True, help="mumt: devices; wsn-ch: cluster heads (>= 1).")
-@click.option("--tasks", metavar="M", help="Tasks per device (mumt; >= 1).  [default: 3 for mumt, 1 for wsn-ch]")
+@click.option("--model", "model_name", default="mumt", show_default=True, metavar="[mumt|wsn-ch|wpmec]", help="Offloading model.")
+@click.option("--devices", metavar="N", help="mumt, wpmec: devices; wsn-ch: cluster heads (>= 1).  [default: 3, or the N of a wpmec --dataset]")
+@click.option("--tasks", metavar="M", help="Tasks per device (mumt; >= 1).  [default: 3 for mumt, 1 otherwise]")
 @click.option("--frames", metavar="F", help="Frames (>= 2); the first 80% train, the rest test.  [default: 10000, or the whole --dataset]")
-@click.option("--networks", metavar="K", default="3", show_default=True, help="Networks of the DDLO learner (>= 1).")
+@click.option("--networks", metavar="K", help="Networks of the DDLO learner (>= 1).  [default: 3; preset droo: 1]")
 @click.option("--seed", metavar="S", help="Seed (integer in [0, 2**63-1]).  [default: a fresh seed, recorded in the output]")
-@click.option("--dataset", metavar="FILE.mat", help="DDLO data file (task_size, gain_min, gain_mode): its states instead of random draws.")
-@click.option("--param", "params", metavar="KEY=VALUE", multiple=True, help="Override a model constant in SI units, e.g. uplink_rate=1.0 [MB/s] (mumt) or energy_exponent=1 (wsn-ch); repeatable; keys, units and defaults: --list-params.")
+@click.option("--dataset", metavar="FILE.mat", help="DDLO data file (mumt: task_size, gain_min, gain_mode) or DROO data file (wpmec: input_h, output_mode, output_a, output_tau, output_obj): its states instead of random draws.")
+@click.option("--param", "params", metavar="KEY=VALUE", multiple=True, help="Override a model constant in SI units, e.g. uplink_rate=1.0 [MB/s] (mumt), energy_exponent=1 (wsn-ch) or weight_odd=1 (wpmec); repeatable; keys, units and defaults: --list-params.")
 @click.option("--list-params", is_flag=True, help="List the --param keys of --model with units and defaults, and exit.")
-@click.option("--memory", metavar="ENTRIES", default="1024", show_default=True, help="Replay-memory size.")
-@click.option("--batch", metavar="B", default="128", show_default=True, help="Training batch per network.")
-@click.option("--train-interval", metavar="FRAMES", default="10", show_default=True, help="Frames between training steps.")
-@click.option("--learning-rate", metavar="LR", default="0.01", show_default=True, help="Adam step size.")
-@click.option("--batch-norm", is_flag=True, help="Batch-normalize the first hidden layer.")
-@click.option("--quantization", metavar="[threshold|order-preserving]", default="threshold", show_default=True, help="How relaxed decisions become candidates.")
-@click.option("--candidates", metavar="C", default="1", show_default=True, help="Candidates per network (order-preserving: 1..n+1).")
-@click.option("--input-scale", metavar="X", default="10", show_default=True, help="Factor applied to the learner's input features.")
+@click.option("--preset", metavar="[ddlo|droo]", help="Learner settings of a published code (DDLO's or DROO's); explicit options override it.")
+@click.option("--memory", metavar="ENTRIES", help="Replay-memory size.  [default: 1024]")
+@click.option("--batch", metavar="B", help="Training batch per network.  [default: 128]")
+@click.option("--train-interval", metavar="FRAMES", help="Frames between training steps.  [default: 10]")
+@click.option("--learning-rate", metavar="LR", help="Adam step size.  [default: 0.01]")
+@click.option("--batch-norm", is_flag=True, default=None, help="Batch-normalize the first hidden layer.")
+@click.option("--quantization", metavar="[threshold|order-preserving]", help="How relaxed decisions become candidates.  [default: threshold]")
+@click.option("--candidates", metavar="C", help="Candidates per network (order-preserving: 1..n+1).  [default: 1; preset droo: n]")
+@click.option("--adaptive-k", metavar="INTERVAL", help="DROO's adaptive K: every INTERVAL frames, candidates = 2 + the largest 0-based index of a winning candidate, in [1, n]; 0 = off.  [default: 0; preset droo: 32]")
+@click.option("--input-scale", metavar="X", help="Factor applied to the learner's input features.  [default: 10]")
 @click.option("--exact-limit", metavar="N", default="22", show_default=True, help="Compute the exact optimum when n <= N; otherwise normalize by the best policy found.")
+@click.option("--conditions", "conditions_name", metavar="NAME", help="Changing-conditions schedule (wpmec): droo-on-off or droo-alternate.")
+@click.option("--switch-off", metavar="F[,F...]", help="Frames (fractions in [0, 1]) at which the active device with the highest index is switched off (wpmec).")
+@click.option("--switch-on", metavar="F[,F...]", help="Fractions at which the switched-off device with the lowest index comes back (wpmec).")
+@click.option("--alternate-weights", metavar="F[,F...]", help="Fractions at which every device's weight switches between weight_even and weight_odd (wpmec).")
+@click.option("--devices-at", metavar="F:N[,F:N...]", help="From fraction F on, only the first N devices are active (wpmec).")
 @click.option("--out", "out", metavar="DIR", help="Write frames.parquet (per-frame table) and offload.json into DIR.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of the table.")
-def offload(model_name, devices, tasks, frames, networks, seed, dataset, params, list_params, memory, batch,
-            train_interval, learning_rate, batch_norm, quantization, candidates, input_scale, exact_limit, out,
-            as_json):
+def offload(model_name, devices, tasks, frames, networks, seed, dataset, params, list_params, preset, memory, batch,
+            train_interval, learning_rate, batch_norm, quantization, candidates, adaptive_k, input_scale, exact_limit,
+            conditions_name, switch_off, switch_on, alternate_weights, devices_at, out, as_json):
     """Train the DDLO learner online and compare it with the optimum and the baselines.
 
     The learner runs with one BLAS thread (steady speed on a busy machine); a progress bar on stderr counts
@@ -214,20 +257,33 @@ def offload(model_name, devices, tasks, frames, networks, seed, dataset, params,
 
     from .errors import check_float, check_int
     from .io import write_json, write_parquet
+    from .offload.conditions import make_conditions
+    from .offload.ddlo import learner_settings
     from .offload.online import run_experiment
     from .sim.seeding import check_seed, fresh_seed
 
     seed = fresh_seed() if seed is None else check_seed(seed, "--seed")
-    learner_options = {
-        "memory_size": check_int("--memory", memory, 1),
-        "batch_size": check_int("--batch", batch, 1),
-        "train_interval": check_int("--train-interval", train_interval, 1),
-        "learning_rate": check_float("--learning-rate", learning_rate, 0.0, min_inclusive=False),
-        "batch_norm": batch_norm,
-        "quantization": quantization,
-        "candidates": check_int("--candidates", candidates, 1),
-        "input_scale": check_float("--input-scale", input_scale, 0.0, min_inclusive=False),
-    }
+    opt = lambda value, check, name, *a, **kw: None if value is None else check(name, value, *a, **kw)  # noqa: E731
+    if candidates is not None and str(candidates).strip() != "n":
+        candidates = check_int("--candidates", candidates, 1)
+    settings = learner_settings(
+        preset,
+        networks=opt(networks, check_int, "--networks", 1),
+        memory_size=opt(memory, check_int, "--memory", 1),
+        batch_size=opt(batch, check_int, "--batch", 1),
+        train_interval=opt(train_interval, check_int, "--train-interval", 1),
+        learning_rate=opt(learning_rate, check_float, "--learning-rate", 0.0, min_inclusive=False),
+        batch_norm=batch_norm,
+        quantization=quantization,
+        candidates=None if candidates is None else ("n" if candidates == "n" else candidates),
+        adaptive_k=opt(adaptive_k, check_int, "--adaptive-k", 0),
+        input_scale=opt(input_scale, check_float, "--input-scale", 0.0, min_inclusive=False),
+    )
+    networks = settings.pop("networks")
+    conditions = make_conditions(
+        _fractions(switch_off, "--switch-off"), _fractions(switch_on, "--switch-on"),
+        _fractions(alternate_weights, "--alternate-weights"), _devices_at(devices_at), conditions_name,
+    )
     if out is not None and Path(out).exists() and not Path(out).is_dir():
         fail("--out", f"must be a directory, got the file {out!r}")
     from .console import compile_notice, offload_kernels, progress_bar
@@ -248,17 +304,19 @@ def offload(model_name, devices, tasks, frames, networks, seed, dataset, params,
             stack.callback(bar.close)
         table, result = run_experiment(
             model=model_name,
-            devices=check_int("--devices", devices, 1),
+            devices=opt(devices, check_int, "--devices", 1),
             tasks=None if tasks is None else check_int("--tasks", tasks, 1),
             frames=None if frames is None else check_int("--frames", frames, 2),
-            networks=check_int("--networks", networks, 1),
+            networks=networks,
             seed=seed,
             dataset=dataset,
             model_params=_offload_params(params),
-            learner_options=learner_options,
+            learner_options=settings,
             exact_limit=check_int("--exact-limit", exact_limit, 1, 30),
+            conditions=conditions,
             progress=progress if bar is not None else None,
         )
+    result["config"]["preset"] = preset
     if out is not None:
         write_parquet(Path(out) / "frames.parquet", table)
         write_json(Path(out) / "offload.json", result)
@@ -272,9 +330,13 @@ def offload(model_name, devices, tasks, frames, networks, seed, dataset, params,
         f"  seed {cfg['seed']}  reference {cfg['reference']}"
         + (f"  dataset {cfg['dataset']}" if cfg.get("dataset") else "  dataset none (random states from the seed)")
     )
-    click.echo(f"{'policy':<20} {'normalized utility':>18} {'median decision [ms]':>21}")
+    click.echo(f"{'policy':<20} {'normalized utility':>18} {'median decision [ms]':>21} {'mean objective':>15}")
     for name, row in result["policies"].items():
-        click.echo(f"{name:<20} {row['normalized_utility']:>18.5f} {row['decision_ms_median']:>21.4f}")
+        click.echo(f"{name:<20} {row['normalized_utility']:>18.5f} {row['decision_ms_median']:>21.4f} {row['mean_objective']:>15.6g}")
+    for interval in (result.get("conditions") or {}).get("intervals") or []:
+        rec = interval["recovery_frames"]
+        click.echo(f"frames {interval['start']:>7}-{interval['end']:<7} learner {interval['normalized_utility']:.5f}"
+                   f"  back >= 0.99 (rolling 100) after {rec if rec is not None else 'never'}")
 
 
 # --- wsnmec study / figures (studies and figures) -------------------------------------------------

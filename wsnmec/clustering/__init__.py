@@ -1,15 +1,16 @@
 """Clustering policies: who becomes cluster head (CH) in a round.
 
-One module per protocol: :mod:`.direct` (no clustering), :mod:`.leach` and :mod:`.ileach` (LEACH-DCHS).
-Each exposes a compiled ``elect_*`` function with the same signature, which the round kernel
-(:mod:`wsnmec.sim.kernel`) calls; an externally chosen cluster-head mask can instead be passed straight to
-:func:`wsnmec.sim.kernel.account_round`.
+One module per policy (:mod:`.direct`, :mod:`.leach`, :mod:`.leach_dchs`, ...), each defining a
+:class:`~wsnmec.clustering.base.ClusteringPolicy`; :mod:`.registry` maps the names of ``--protocol`` to them.
+The built-in protocols also expose compiled ``elect_*`` functions that the fused loop
+(:mod:`wsnmec.sim.kernel`) calls.
 """
 
+from .base import ClusteringPolicy
 from .leach import epoch_length, leach_threshold
-from .ileach import ileach_threshold
+from .leach_dchs import leach_dchs_threshold
+from .registry import ALIASES, CLUSTERING_POLICIES, canonical_name, make_policy, policy_class, protocol_names
 
-#: Integer codes of the protocols as the compiled kernel sees them.
-PROTOCOL_CODES: dict[str, int] = {"direct": 0, "leach": 1, "ileach": 2}
-
-__all__ = ["PROTOCOL_CODES", "epoch_length", "leach_threshold", "ileach_threshold"]
+__all__ = ["ALIASES", "CLUSTERING_POLICIES", "ClusteringPolicy", "canonical_name", "epoch_length",
+           "leach_dchs_threshold", "leach_threshold", "make_policy", "policy_class",
+           "protocol_names"]

@@ -21,7 +21,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
+
+from .base import ClusteringPolicy
 
 
 def epoch_length(p: float) -> int:
@@ -35,7 +38,7 @@ def leach_threshold(round_number: int, p: float) -> float:
 
 
 @njit(cache=True, nogil=True)
-def elect_leach(rng, round_number, p, epoch_len, draw_all, alive, energy, capacity, ch_epoch,
+def elect_leach(rng, round_number, p, epoch_len, draw_all, alive, energy, initial, ch_epoch,
                 rounds_since_ch, is_ch, ch_list):
     """Elect this round's cluster heads (compiled, in place); returns their number.
 
@@ -53,8 +56,8 @@ def elect_leach(rng, round_number, p, epoch_len, draw_all, alive, energy, capaci
         True under ``matlab`` semantics: every alive node draws, eligible or not.
     alive : uint8[N]
         Alive flags.
-    energy, capacity : float64[N]
-        Stored energy and battery capacity [J] (unused by LEACH; same signature as iLEACH).
+    energy, initial : float64[N]
+        Stored and initial energy [J] (unused by LEACH; LEACH-DCHS's E_cur and E_max).
     ch_epoch : int64[N]
         Epoch index in which each node was last CH (-1 never); updated.
     rounds_since_ch : int64[N]
@@ -64,18 +67,18 @@ def elect_leach(rng, round_number, p, epoch_len, draw_all, alive, energy, capaci
     ch_list : int64[N]
         Output: the CH indices in increasing order in its first ``n_ch`` entries.
     """
-    return elect_by_threshold(rng, round_number, p, epoch_len, draw_all, False, alive, energy, capacity,
+    return elect_by_threshold(rng, round_number, p, epoch_len, draw_all, False, alive, energy, initial,
                               ch_epoch, rounds_since_ch, is_ch, ch_list)
 
 
 @njit(cache=True, nogil=True)
-def elect_by_threshold(rng, round_number, p, epoch_len, draw_all, energy_scaled, alive, energy, capacity,
+def elect_by_threshold(rng, round_number, p, epoch_len, draw_all, energy_scaled, alive, energy, initial,
                        ch_epoch, rounds_since_ch, is_ch, ch_list):
     """The election loop shared by LEACH and iLEACH (compiled, in place); returns the number of CHs.
 
     Parameters are those of :func:`elect_leach`; ``energy_scaled`` selects the LEACH-DCHS threshold of
-    :mod:`wsnmec.clustering.ileach` (the LEACH threshold times
-    ``E_cur/E_max + (r_s div E)(1 - E_cur/E_max)``) instead of the plain LEACH threshold.
+    :mod:`wsnmec.clustering.leach_dchs` (the LEACH threshold times
+    ``E_cur/E_max + (r_s div E)(1 - E_cur/E_max)``, E_max = ``initial``) instead of the plain LEACH threshold.
     """
     epoch = (round_number - 1) // epoch_len
     threshold = p / (1.0 - p * ((round_number - 1) % epoch_len))
@@ -90,7 +93,7 @@ def elect_by_threshold(rng, round_number, p, epoch_len, draw_all, energy_scaled,
             if eligible:
                 node_threshold = threshold
                 if energy_scaled:
-                    ratio = energy[i] / capacity[i]
+                    ratio = energy[i] / initial[i]
                     node_threshold = threshold * (ratio + (rounds_since_ch[i] // epoch_len) * (1.0 - ratio))
                 if u < node_threshold:
                     is_ch[i] = 1
@@ -101,3 +104,35 @@ def elect_by_threshold(rng, round_number, p, epoch_len, draw_all, energy_scaled,
                     continue
         rounds_since_ch[i] += 1
     return n_ch
+
+
+class LeachPolicy(ClusteringPolicy):
+    """LEACH election as a policy (the same compiled loop as the fused kernel, same draws).
+
+    Keeps its own ``ch_epoch`` (the epoch in which each node was last CH). The policy round loop updates
+    ``rounds_since_ch`` after the election, so the compiled loop works on a copy of it here.
+    """
+
+    name = "leach"
+    control = "distributed"
+    fused_code = 1
+    energy_scaled = False
+
+    def reset(self, state, rng):
+        n = state.n
+        self.p = float(self.scenario.p)
+        self.epoch_len = epoch_length(self.p)
+        self.draw_all = self.scenario.semantics == "matlab"
+        self.ch_epoch = np.full(n, -1, dtype=np.int64)
+        self._is_ch = np.zeros(n, dtype=np.uint8)
+        self._ch_list = np.zeros(n, dtype=np.int64)
+
+    def elect(self, state, rng):
+        rounds_since_ch = state.rounds_since_ch.copy()
+        elect_by_threshold(rng, state.round, self.p, self.epoch_len, self.draw_all, self.energy_scaled,
+                           state.alive_u8, state.energy, state.initial_energy, self.ch_epoch, rounds_since_ch,
+                           self._is_ch, self._ch_list)
+        return self._is_ch.view(np.bool_)
+
+    def describe(self):
+        return {"name": self.name, "p": float(self.scenario.p)}

@@ -18,9 +18,16 @@ Models (``HarvestSpec.kind``; energies in [J] per round, probabilities per round
     harvesting node gains the energy of its current state, then draws one uniform ``u`` and switches
     good -> bad when ``u < P_GB`` (bad -> good when ``u < P_BG``). A node that does not harvest (dead,
     no reviving) keeps its state and draws nothing.
-``solar:P_PEAK,PERIOD``
+``solar:J_PEAK,PERIOD``
     Diurnal profile, identical for all nodes, no random draws: in round ``r`` (counted from 1) every
-    harvesting node gains ``P_PEAK * max(0, sin(2 pi r / PERIOD))``.
+    harvesting node gains ``J_PEAK * max(0, sin(2 pi r / PERIOD))`` [J] (PERIOD in rounds).
+``markov-shared:J_GOOD,J_BAD,P_GB,P_BG``
+    One weather chain shared by all nodes (the weather is the same across a small field), started from its
+    stationary distribution: one uniform in round 1 (bad with probability P_GB / (P_GB + P_BG)), then one
+    uniform per round after harvesting for the switch.
+``constant-w:W`` and ``solar-w:P_PEAK_W,PERIOD_S``
+    The same models given in physical units, a power [W] and a period [s], converted with the round
+    duration ``--round-seconds`` t [s]: ``constant:W t`` and ``solar:P_PEAK_W t, PERIOD_S / t``.
 
 Notes
 -----
@@ -63,8 +70,17 @@ HARVEST_KINDS = {
     "bernoulli": (("energy", "probability"), ("J", "1")),
     "markov": (("energy_good", "energy_bad", "p_good_to_bad", "p_bad_to_good"), ("J", "J", "1", "1")),
     "solar": (("peak_energy", "period"), ("J", "rounds")),
+    "markov-shared": (("energy_good", "energy_bad", "p_good_to_bad", "p_bad_to_good"), ("J", "J", "1", "1")),
+    "constant-w": (("power",), ("W",)),
+    "solar-w": (("peak_power", "period_seconds"), ("W", "s")),
 }
-HARVEST_SYNTAX = "none, constant:J, bernoulli:J,Q, markov:J_GOOD,J_BAD,P_GOOD_TO_BAD,P_BAD_TO_GOOD or solar:J_PEAK,PERIOD"
+HARVEST_SYNTAX = ("none, constant:J, bernoulli:J,Q, markov:J_GOOD,J_BAD,P_GOOD_TO_BAD,P_BAD_TO_GOOD, "
+                  "markov-shared:J_GOOD,J_BAD,P_GOOD_TO_BAD,P_BAD_TO_GOOD, solar:J_PEAK,PERIOD_ROUNDS, "
+                  "constant-w:W or solar-w:P_PEAK_W,PERIOD_S (energies [J] per round, powers [W], periods in "
+                  "rounds or [s]; the -w forms need --round-seconds)")
+
+#: Kinds given as power [W] and converted with the round duration [s].
+POWER_KINDS = ("constant-w", "solar-w")
 
 
 @dataclass(frozen=True)
@@ -106,11 +122,16 @@ class HarvestSpec:
         for name, value in zip(names, values):
             if name.startswith("p_") or name == "probability":
                 parsed.append(check_float(f"{parameter} {kind} {name}", value, 0.0, 1.0))
-            elif name == "period":
+            elif name in ("period", "period_seconds"):
                 parsed.append(check_float(f"{parameter} {kind} {name}", value, 0.0, min_inclusive=False))
             else:
                 parsed.append(check_float(f"{parameter} {kind} {name}", value, 0.0))
         return cls(kind, tuple(parsed))
+
+    @property
+    def needs_round_seconds(self) -> bool:
+        """Whether the spec is given as power [W] (converted with the round duration)."""
+        return self.kind in POWER_KINDS
 
     def __str__(self) -> str:
         if self.kind == "none":
@@ -118,29 +139,42 @@ class HarvestSpec:
         return f"{self.kind}:" + ",".join(repr(float(v)) for v in self.params)
 
 #: Integer codes of the harvest models as the compiled kernel sees them.
-HARVEST_CODES: dict[str, int] = {"none": 0, "constant": 1, "bernoulli": 2, "markov": 3, "solar": 4}
+HARVEST_CODES: dict[str, int] = {"none": 0, "constant": 1, "bernoulli": 2, "markov": 3, "solar": 4,
+                                  "markov-shared": 5}
 
 HARVEST_NONE = 0
 HARVEST_CONSTANT = 1
 HARVEST_BERNOULLI = 2
 HARVEST_MARKOV = 3
 HARVEST_SOLAR = 4
+HARVEST_MARKOV_SHARED = 5
 
 #: Markov chain states.
 MARKOV_GOOD = 0
 MARKOV_BAD = 1
 
 
-def harvest_code(spec: HarvestSpec | str) -> tuple[int, np.ndarray]:
+def harvest_code(spec: HarvestSpec | str, round_seconds: float | None = None) -> tuple[int, np.ndarray]:
     """The kernel's (model code, parameter array) for a harvest spec.
 
     The parameter array always has 4 float64 entries (unused ones are 0), so the kernel has a single
-    signature for every model.
+    signature for every model. Power specs are converted with ``round_seconds`` [s]: ``constant-w:P`` is
+    ``constant:P*t``, ``solar-w:P,T`` is ``solar:P*t,T/t``.
     """
     spec = HarvestSpec.parse(spec)
     params = np.zeros(4, dtype=np.float64)
-    params[: len(spec.params)] = spec.params
-    return HARVEST_CODES[spec.kind], params
+    values = list(spec.params)
+    kind = spec.kind
+    if spec.needs_round_seconds:
+        if round_seconds is None or not round_seconds > 0:
+            raise ParameterError("--round-seconds", f"is required by --harvest {spec} (a power [W] needs the "
+                                                    "round duration [s])")
+        if kind == "constant-w":
+            kind, values = "constant", [values[0] * round_seconds]
+        else:
+            kind, values = "solar", [values[0] * round_seconds, values[1] / round_seconds]
+    params[: len(values)] = values
+    return HARVEST_CODES[kind], params
 
 
 def can_ever_harvest(spec: HarvestSpec | str) -> bool:
@@ -156,10 +190,14 @@ def can_ever_harvest(spec: HarvestSpec | str) -> bool:
         return params[0] > 0
     if kind == "bernoulli":
         return params[0] > 0 and params[1] > 0
-    if kind == "markov":
-        good, bad, p_gb, _p_bg = params
+    if kind in ("markov", "markov-shared"):
+        good, bad, p_gb, p_bg = params
+        if kind == "markov-shared" and p_gb + p_bg > 0:
+            return good > 0 or bad > 0  # started from the stationary distribution
         return good > 0 or (bad > 0 and p_gb > 0)
-    if kind == "solar":
+    if kind in ("constant-w",):
+        return params[0] > 0
+    if kind in ("solar", "solar-w"):
         return params[0] > 0
     raise AssertionError(kind)  # pragma: no cover - HarvestSpec.parse validated the kind
 
@@ -170,7 +208,8 @@ def solar_energy(peak_energy: float, period: float, round_number: int) -> float:
 
 
 @njit(cache=True, nogil=True)
-def harvest_round(rng, kind, params, round_number, energy, capacity, alive, markov_state, revive_threshold):
+def harvest_round(rng, kind, params, round_number, energy, capacity, alive, markov_state, revive_threshold,
+                  stored_per_node):
     """Replenish one round in place (compiled); returns the energy stored this round [J].
 
     Parameters
@@ -193,10 +232,17 @@ def harvest_round(rng, kind, params, round_number, energy, capacity, alive, mark
         Markov chain state per node (0 good, 1 bad); updated for ``markov``.
     revive_threshold : float
         Wake-up threshold [J]; a value <= 0 disables reviving (dead nodes do not harvest).
+    stored_per_node : float64[N]
+        Output: the energy each node stored this round [J] (0 for nodes that did not harvest).
     """
+    for i in range(stored_per_node.shape[0]):
+        stored_per_node[i] = 0.0
     if kind == HARVEST_NONE:
         return 0.0
     revive = revive_threshold > 0.0
+    if kind == HARVEST_MARKOV_SHARED:
+        return _harvest_markov_shared(rng, params, round_number, energy, capacity, alive, markov_state,
+                                      revive_threshold, stored_per_node)
     solar = 0.0
     if kind == HARVEST_SOLAR:
         solar = params[0] * max(0.0, math.sin(2.0 * math.pi * round_number / params[1]))
@@ -227,6 +273,46 @@ def harvest_round(rng, kind, params, round_number, energy, capacity, alive, mark
         if stored > 0.0:
             energy[i] += stored
             total += stored
+            stored_per_node[i] = stored
         if alive[i] == 0 and revive and energy[i] >= revive_threshold:
             alive[i] = 1
+    return total
+
+
+@njit(cache=True, nogil=True)
+def _harvest_markov_shared(rng, params, round_number, energy, capacity, alive, markov_state, revive_threshold,
+                           stored_per_node):
+    """``markov-shared``: one weather chain for all nodes, its state in ``markov_state[0]``.
+
+    In round 1 the chain's state is drawn from its stationary distribution (one uniform u: bad when
+    ``u < P_GB / (P_GB + P_BG)``; good when both probabilities are 0). Each round every harvesting node gains
+    the energy of the shared state; then the chain draws one uniform and switches as the per-node chain does.
+    """
+    if markov_state.shape[0] == 0:
+        return 0.0
+    p_gb = params[2]
+    p_bg = params[3]
+    if round_number == 1:
+        u = rng.random()
+        total_p = p_gb + p_bg
+        markov_state[0] = MARKOV_BAD if (total_p > 0.0 and u < p_gb / total_p) else MARKOV_GOOD
+    amount = params[0] if markov_state[0] == MARKOV_GOOD else params[1]
+    revive = revive_threshold > 0.0
+    total = 0.0
+    for i in range(energy.shape[0]):
+        if alive[i] == 0 and not revive:
+            continue
+        room = capacity[i] - energy[i]
+        stored = amount if amount < room else room
+        if stored > 0.0:
+            energy[i] += stored
+            total += stored
+            stored_per_node[i] = stored
+        if alive[i] == 0 and revive and energy[i] >= revive_threshold:
+            alive[i] = 1
+    if markov_state[0] == MARKOV_GOOD:
+        if rng.random() < p_gb:
+            markov_state[0] = MARKOV_BAD
+    elif rng.random() < p_bg:
+        markov_state[0] = MARKOV_GOOD
     return total

@@ -1,11 +1,11 @@
 """Offloading engine: system-utility models, exact optimum, baselines and the DDLO learner.
 
-Models (:mod:`.mumt`, :mod:`.wsn_ch`) score batches of binary decisions in compiled code; solvers
+Models (:mod:`.mumt`, :mod:`.wsn_ch`, :mod:`.wpmec`) score batches of binary decisions in compiled code; solvers
 (:mod:`.solvers`) and the learner (:mod:`.ddlo`) maximise ``sense * utility``; :mod:`.online` runs the
 learner frame by frame and compares it with the baselines. See :mod:`.models` for the conventions.
 """
 
-from .datasets import DDLODataset, load_ddlo
+from .datasets import DDLODataset, DROODataset, load_ddlo, load_droo
 from .ddlo import DDLO, QUANTIZATIONS, quantize
 from .models import OffloadModel, normalized_utility
 from .mumt import MUMT_DEFAULTS, mumt_model
@@ -19,21 +19,25 @@ from .solvers import (
     greedy,
     random_policy,
 )
+from .wpmec import WPMEC_DEFAULTS, wpmec_allocation, wpmec_model, wpmec_states
 from .wsn_ch import WSN_CH_DEFAULTS, wsn_ch_breakdown, wsn_ch_model, wsn_ch_state_from_round
 
 #: Model families by name (the CLI's ``--model``); each builds an OffloadModel.
-MODELS = {"mumt": mumt_model, "wsn-ch": wsn_ch_model}
+MODELS = {"mumt": mumt_model, "wsn-ch": wsn_ch_model, "wpmec": wpmec_model}
 
 
 def model_parameters(name: str) -> list[str]:
     """Names of the constants of model family ``name`` that ``make_model`` accepts as overrides."""
     if name == "mumt":
         return [*MUMT_DEFAULTS, "uplink_rate"]
+    if name == "wpmec":
+        return list(WPMEC_DEFAULTS)
     return list(WSN_CH_DEFAULTS)
 
 
 def make_model(name: str, devices: int, tasks: int = 1, **overrides) -> OffloadModel:
-    """Build model ``name`` (``mumt``: ``devices`` x ``tasks``; ``wsn-ch``: ``devices`` cluster heads).
+    """Build model ``name`` (``mumt``: ``devices`` x ``tasks``; ``wsn-ch``: ``devices`` cluster heads;
+    ``wpmec``: ``devices`` wireless devices).
 
     ``overrides`` are the CLI's ``--param KEY=VALUE`` pairs (keys of :func:`model_parameters`). Errors
     name the option the user wrote: ``--model`` (unknown model, listing the valid names), ``--devices``,
@@ -47,11 +51,13 @@ def make_model(name: str, devices: int, tasks: int = 1, **overrides) -> OffloadM
     for key in overrides:
         if key not in allowed:
             raise ParameterError(f"--param {key}", f"not a {name} parameter; valid: {', '.join(allowed)}")
-    if name == "wsn-ch" and tasks != 1:
-        raise ParameterError("--tasks", f"must be 1 for wsn-ch (one task per cluster head), got {tasks!r}")
+    if name in ("wsn-ch", "wpmec") and tasks != 1:
+        raise ParameterError("--tasks", f"must be 1 for {name} (one decision per device), got {tasks!r}")
     try:
         if name == "mumt":
             return mumt_model(devices, tasks, **overrides)
+        if name == "wpmec":
+            return wpmec_model(devices, **overrides)
         return wsn_ch_model(devices, **overrides)
     except ParameterError as exc:
         if exc.parameter in allowed:  # a model constant: the user set it (or its partner) with --param
@@ -60,8 +66,8 @@ def make_model(name: str, devices: int, tasks: int = 1, **overrides) -> OffloadM
 
 
 __all__ = [
-    "BASELINES", "DDLO", "DDLODataset", "MODELS", "MUMT_DEFAULTS", "OffloadModel", "QUANTIZATIONS",
-    "WSN_CH_DEFAULTS", "all_local", "all_offload", "compare_policies", "coordinate_descent", "exact",
-    "greedy", "load_ddlo", "make_model", "model_parameters", "mumt_model", "normalized_utility", "quantize", "random_policy",
-    "run_online", "wsn_ch_breakdown", "wsn_ch_model", "wsn_ch_state_from_round",
+    "BASELINES", "DDLO", "DDLODataset", "DROODataset", "MODELS", "MUMT_DEFAULTS", "OffloadModel", "QUANTIZATIONS",
+    "WPMEC_DEFAULTS", "WSN_CH_DEFAULTS", "all_local", "all_offload", "compare_policies", "coordinate_descent", "exact",
+    "greedy", "load_ddlo", "load_droo", "make_model", "model_parameters", "mumt_model", "normalized_utility", "quantize", "random_policy",
+    "run_online", "wpmec_allocation", "wpmec_model", "wpmec_states", "wsn_ch_breakdown", "wsn_ch_model", "wsn_ch_state_from_round",
 ]

@@ -1,4 +1,7 @@
-"""Reading the published DDLO data set (MATLAB v5 .mat: ``task_size``, ``gain_min``, ``gain_mode``).
+"""Reading the published DDLO and DROO data sets (MATLAB v5 .mat files).
+
+DDLO (:func:`load_ddlo`): ``task_size``, ``gain_min``, ``gain_mode``. DROO (:func:`load_droo`):
+``input_h``, ``output_mode``, ``output_a``, ``output_tau``, ``output_obj``.
 
 The file of Huang et al. (DDLO, Mobile Networks and Applications 2018; MIT License, Copyright (c) 2018
 Liang HUANG) holds, for S samples of N devices x M tasks: ``task_size`` [S, N*M] task sizes D_ij [MB]
@@ -96,5 +99,103 @@ def load_ddlo(path, n_decisions: int | None = None, name: str = "--dataset") -> 
         task_size=np.ascontiguousarray(task_size),
         gain_min=np.ascontiguousarray(gain_min.ravel()),
         gain_mode=np.ascontiguousarray(gain_mode.astype(np.uint8)),
+        path=str(path),
+    )
+
+
+@dataclass(frozen=True)
+class DROODataset:
+    """The arrays of a DROO .mat file (Huang, Bi, Zhang, IEEE TMC 2020; MIT License, Copyright (c) 2018
+    REVENOL): S samples of N wireless devices.
+
+    Attributes
+    ----------
+    input_h : numpy.ndarray [S, N] float64
+        Channel gains h [-].
+    output_mode : numpy.ndarray [S, N] uint8
+        The published optimal decision (1 = offload).
+    output_a : numpy.ndarray [S]
+        Its energy-transfer fraction a [-].
+    output_tau : numpy.ndarray [S, N]
+        Its offloading time fractions [-].
+    output_obj : numpy.ndarray [S]
+        The published maximal weighted sum computation rate [bit/s].
+    path : str
+    """
+
+    input_h: np.ndarray
+    output_mode: np.ndarray
+    output_a: np.ndarray
+    output_tau: np.ndarray
+    output_obj: np.ndarray
+    path: str
+
+    @property
+    def samples(self) -> int:
+        return self.input_h.shape[0]
+
+    @property
+    def devices(self) -> int:
+        return self.input_h.shape[1]
+
+
+def load_droo(path, devices: int | None = None, name: str = "--dataset") -> DROODataset:
+    """Read and validate a DROO data file (``input_h``, ``output_mode``, ``output_a``, ``output_tau``,
+    ``output_obj``).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    devices : int, optional
+        The model's N; ``input_h`` must have N columns.
+    name : str
+        Parameter name used in error messages.
+
+    Raises
+    ------
+    ParameterError
+        Unreadable file, missing variables, wrong shapes or values (gains not finite and > 0, decisions
+        not 0/1, a and tau not finite in [0, 1], rates not finite).
+    """
+    from scipy.io import loadmat
+
+    path = Path(path)
+    try:
+        data = loadmat(str(path))
+    except Exception as exc:  # scipy raises several types for a bad file
+        raise ParameterError(name, f"cannot read {str(path)!r} as a MATLAB .mat file ({type(exc).__name__})") from None
+    fields = ("input_h", "output_mode", "output_a", "output_tau", "output_obj")
+    missing = [k for k in fields if k not in data]
+    if missing:
+        raise ParameterError(name, f"{str(path)!r} lacks variable(s) {', '.join(missing)} (a DROO data file holds {', '.join(fields)})")
+    h = np.asarray(data["input_h"], dtype=np.float64)
+    if h.ndim != 2 or h.shape[0] < 1 or h.shape[1] < 1:
+        raise ParameterError(name, f"input_h must be a 2-D array [S, N], got shape {h.shape}")
+    samples, n = h.shape
+    if devices is not None and n != devices:
+        raise ParameterError(name, f"input_h has {n} columns but --devices is {devices}")
+    mode = np.asarray(data["output_mode"])
+    tau = np.asarray(data["output_tau"], dtype=np.float64)
+    for key, arr in (("output_mode", mode), ("output_tau", tau)):
+        if arr.shape != h.shape:
+            raise ParameterError(name, f"{key} must have shape {h.shape}, got {arr.shape}")
+    vectors = {}
+    for key in ("output_a", "output_obj"):
+        arr = np.asarray(data[key], dtype=np.float64)
+        if arr.size != samples or arr.ndim > 2 or (arr.ndim == 2 and 1 not in arr.shape):
+            raise ParameterError(name, f"{key} must hold {samples} values ([S, 1] or [S]), got shape {arr.shape}")
+        vectors[key] = np.ascontiguousarray(arr.ravel())
+    if not np.all(np.isfinite(h)) or np.any(h <= 0):
+        raise ParameterError(name, "input_h must be finite and > 0")
+    if not np.all((mode == 0) | (mode == 1)):
+        raise ParameterError(name, "output_mode must hold only 0 and 1")
+    for key, arr in (("output_a", vectors["output_a"]), ("output_tau", tau)):
+        if not np.all(np.isfinite(arr)) or np.any(arr < 0) or np.any(arr > 1 + 1e-9):
+            raise ParameterError(name, f"{key} must be finite and in [0, 1]")
+    if not np.all(np.isfinite(vectors["output_obj"])):
+        raise ParameterError(name, "output_obj must be finite")
+    return DROODataset(
+        input_h=np.ascontiguousarray(h), output_mode=np.ascontiguousarray(mode.astype(np.uint8)),
+        output_a=vectors["output_a"], output_tau=np.ascontiguousarray(tau), output_obj=vectors["output_obj"],
         path=str(path),
     )

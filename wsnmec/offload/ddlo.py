@@ -37,12 +37,9 @@ import numpy as np
 from numba import njit
 
 from ..errors import ParameterError, check_float, check_int
-from .kernels import score
-
-def _sigmoid(z):
-    """Overflow-free logistic function."""
-    return np.exp(-np.logaddexp(0.0, -z))
-
+from ..learn import Adam, ReplayMemory, StackedMLP, order_preserving_into, sigmoid
+from ..learn import order_preserving as _order_preserving
+from .dispatch import score
 
 #: Quantization modes: one thresholded candidate per network, or DROO's order-preserving candidates.
 QUANTIZATIONS = ("threshold", "order-preserving")
@@ -57,6 +54,70 @@ MAX_MEMORY = 1_000_000
 MAX_MEMORY_VALUES = 50_000_000
 MAX_BATCH = 8192
 MAX_ACTIVATION_VALUES = 50_000_000  # networks x batch x widest layer (one training activation array)
+
+
+#: The learner's defaults (``networks`` is K; ``candidates`` may be ``"n"``: one per decision).
+LEARNER_DEFAULTS = {
+    "networks": 3,
+    "learning_rate": 0.01,
+    "memory_size": 1024,
+    "batch_size": 128,
+    "train_interval": 10,
+    "training_start": None,
+    "batch_norm": False,
+    "quantization": "threshold",
+    "candidates": 1,
+    "input_scale": 10.0,
+    "init": "he-glorot",
+    "bias_init": 0.0,
+    "beta1": 0.9,
+    "adaptive_k": 0,
+    "train_through_test": False,
+}
+
+#: The published codes' own settings, to compare with their numbers (``--preset``).
+#:
+#: ``ddlo`` -- Huang et al.'s DDLO code (github.com/revenol/DDLO, ``memory.py``/``main.py``): K = 3
+#: networks [n, 120, 80, n], one thresholded candidate each, Adam(0.01, beta1 = 0.09), weights with
+#: standard deviation 1/n_in in every layer, zero biases, memory 1024, batch 128, training every 10
+#: frames once 512 entries are stored, training continuing through the test frames, input ``10 D - 200``
+#: (= input scale 100 on mumt's features ``(D - 20)/10``).
+#: ``droo`` -- DROO's code (github.com/revenol/DROO, ``memory.py``/``main.py``): one network [N, 120, 80,
+#: N], order-preserving quantization with K = N candidates and adaptive K every 32 frames, Adam(0.01,
+#: beta1 = 0.09), standard deviation 1/N, biases 0.1, memory 1024, batch 128, training every 10 frames
+#: from the start, through the test frames; input 1e6 h (wpmec's features, input scale 1).
+LEARNER_PRESETS = {
+    "ddlo": {
+        "networks": 3, "learning_rate": 0.01, "memory_size": 1024, "batch_size": 128, "train_interval": 10,
+        "training_start": 512, "batch_norm": False, "quantization": "threshold", "candidates": 1,
+        "input_scale": 100.0, "init": "inverse-input", "bias_init": 0.0, "beta1": 0.09, "adaptive_k": 0,
+        "train_through_test": True,
+    },
+    "droo": {
+        "networks": 1, "learning_rate": 0.01, "memory_size": 1024, "batch_size": 128, "train_interval": 10,
+        "training_start": 1, "batch_norm": False, "quantization": "order-preserving", "candidates": "n",
+        "input_scale": 1.0, "init": "inverse-input", "bias_init": 0.1, "beta1": 0.09, "adaptive_k": 32,
+        "train_through_test": True,
+    },
+}
+
+
+def learner_settings(preset: str | None = None, **explicit) -> dict:
+    """The learner's settings: ``explicit`` values (None = not given) over the preset over the defaults.
+
+    Unknown preset names raise :class:`ParameterError` listing the valid ones.
+    """
+    if preset is not None and preset not in LEARNER_PRESETS:
+        raise ParameterError("--preset", f"unknown preset {preset!r}; valid presets: {', '.join(LEARNER_PRESETS)}")
+    out = dict(LEARNER_DEFAULTS)
+    if preset is not None:
+        out.update(LEARNER_PRESETS[preset])
+    for key, value in explicit.items():
+        if key not in LEARNER_DEFAULTS and key != "hidden":
+            raise ParameterError(key, f"is not a learner setting; valid: {', '.join(LEARNER_DEFAULTS)}")
+        if value is not None:
+            out[key] = value
+    return out
 
 
 class DDLO:
@@ -93,6 +154,20 @@ class DDLO:
         10. It acts as a larger step size for the first layer: on the DDLO data set (K = 3, threshold
         quantization) it raised the test-frame normalized utility from about 0.984 (scale 1) to about
         0.99 (scale 10); 100 (DDLO's own ``10 D - 200`` pretreatment) was worse with this initialisation.
+    init : str
+        Initial weights: ``"he-glorot"`` (default), ``"lecun"`` or ``"inverse-input"`` (standard
+        deviation 1/F_in in every layer, the DDLO/DROO codes'); see :mod:`wsnmec.learn.mlp`.
+    bias_init : float
+        Initial biases (default 0; DROO's code 0.1).
+    beta1 : float
+        Adam's first-moment decay (default 0.9; the DDLO/DROO codes pass 0.09).
+    adaptive_k : int
+        0 (off) or DROO's adaptive K interval: every ``adaptive_k`` decisions the candidates per network
+        become ``min(i_max + 2, n)``, i_max the largest 0-based position of a winning candidate in its
+        network's list during the interval (one spare candidate, as DROO's code), at least 1.
+        Needs order-preserving quantization.
+    train_through_test : bool
+        Keep storing and training during the test frames (the DDLO/DROO codes do); default False.
     rng : numpy.random.Generator
         The source of every random draw (initial weights, training batches).
     """
@@ -113,6 +188,11 @@ class DDLO:
         quantization: str = "threshold",
         candidates: int = 1,
         input_scale: float = 10.0,
+        init: str = "he-glorot",
+        bias_init: float = 0.0,
+        beta1: float = 0.9,
+        adaptive_k: int = 0,
+        train_through_test: bool = False,
         rng: np.random.Generator,
     ):
         self.n_features = check_int("n_features", n_features, 1, MAX_UNITS)
@@ -136,37 +216,46 @@ class DDLO:
         max_c = self.n_decisions + 1 if quantization == "order-preserving" else 1
         self.candidates = check_int("--candidates", candidates, 1, max_c)
         self.input_scale = check_float("--input-scale", input_scale, 0.0, min_inclusive=False)
+        self.beta1 = check_float("--beta1", beta1, 0.0, 1.0, max_inclusive=False)
+        self.bias_init = check_float("bias_init", bias_init)
+        self.init = init
+        self.adaptive_k = check_int("--adaptive-k", adaptive_k, 0)
+        if self.adaptive_k and quantization != "order-preserving":
+            raise ParameterError("--adaptive-k", "needs --quantization order-preserving (it adapts the candidates per network)")
+        self.train_through_test = bool(train_through_test)
         self.rng = rng
-        sizes = (self.n_features, *self.hidden, self.n_decisions)
-        K = self.networks
-        self.weights = []
-        self.biases = []
-        for layer, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-            last = layer == len(sizes) - 2
-            std = np.sqrt(2.0 / (fan_in + fan_out)) if last else np.sqrt(2.0 / fan_in)
-            self.weights.append(rng.standard_normal((K, fan_in, fan_out)) * std)
-            self.biases.append(np.zeros((K, 1, fan_out)))
-        h1 = sizes[1]
-        self.bn_gamma = np.ones((K, 1, h1))
-        self.bn_beta = np.zeros((K, 1, h1))
-        self.bn_mean = np.zeros((K, 1, h1))
-        self.bn_var = np.ones((K, 1, h1))
-        self._adam_m = [np.zeros_like(p) for p in self._parameters()]
-        self._adam_v = [np.zeros_like(p) for p in self._parameters()]
-        self._adam_t = 0
-        self.memory_features = np.zeros((self.memory_size, self.n_features))
-        self.memory_decisions = np.zeros((self.memory_size, self.n_decisions))
-        self.stored = 0
+        self.net = StackedMLP(self.n_features, self.hidden, self.n_decisions, networks=self.networks,
+                              batch_norm=self.batch_norm, init=init, bias_init=self.bias_init, rng=rng,
+                              max_units=MAX_UNITS)
+        self.optimizer = Adam(self.net.parameters(), self.learning_rate, beta1=self.beta1)
+        self.memory = ReplayMemory(self.memory_size, self.n_features, self.n_decisions)
         self.steps = 0
-        self._cand = np.zeros((K * self.candidates, self.n_decisions), dtype=np.uint8)
+        #: Candidates per network in effect (changes with adaptive K).
+        self.k = self.candidates
+        self._k_decisions = 0
+        self._k_max_index = 0
+        buffer = max_c if self.adaptive_k else self.candidates
+        self._cand = np.zeros((self.networks * buffer, self.n_decisions), dtype=np.uint8)
         self._best = np.zeros(self.n_decisions, dtype=np.uint8)
 
     # ------------------------------------------------------------------ parameters
+    @property
+    def weights(self):
+        """Weights [K, in, out] per layer (the networks' arrays, updated in place by training)."""
+        return self.net.weights
+
+    @property
+    def biases(self):
+        """Biases [K, 1, out] per layer."""
+        return self.net.biases
+
+    @property
+    def stored(self) -> int:
+        """Decisions stored so far (including overwritten ones)."""
+        return self.memory.stored
+
     def _parameters(self):
-        params = [*self.weights, *self.biases]
-        if self.batch_norm:
-            params += [self.bn_gamma, self.bn_beta]
-        return params
+        return self.net.parameters()
 
     def config(self) -> dict:
         """The learner's effective hyper-parameters."""
@@ -182,45 +271,72 @@ class DDLO:
             "quantization": self.quantization,
             "candidates_per_network": self.candidates,
             "input_scale": self.input_scale,
+            "init": self.init,
+            "bias_init": self.bias_init,
+            "beta1": self.beta1,
+            "adaptive_k": self.adaptive_k,
+            "train_through_test": self.train_through_test,
         }
+
+    # ------------------------------------------------------------------ save / load
+    def save(self, path, metadata: dict | None = None, *, with_memory: bool = False):
+        """Write the networks (and Adam state; the replay memory if ``with_memory``) to ``path`` (.npz).
+
+        The metadata records the learner's :meth:`config` under ``"learner"`` beside ``metadata``
+        (free-form JSON: features, training scenario, seed...).
+        """
+        from ..learn import save_model
+
+        meta = {"learner": self.config(), "steps": self.steps, "k": self.k, **(metadata or {})}
+        return save_model(path, self.net, meta, optimizer=self.optimizer,
+                          memory=self.memory if with_memory else None)
+
+    @classmethod
+    def load(cls, path, *, rng: np.random.Generator, name: str = "--model-file"):
+        """A learner restored from :meth:`save` (networks, batch-norm statistics, Adam state, memory if
+        saved); ``rng`` drives its future training batches."""
+        from ..learn import load_model
+
+        saved = load_model(path, name)
+        cfg = saved.metadata.get("learner")
+        if not isinstance(cfg, dict):
+            raise ParameterError(name, f"{str(path)!r} holds no DDLO learner configuration")
+        layers = cfg["layers"]
+        learner = cls(layers[0], layers[-1], networks=cfg["networks"], hidden=tuple(layers[1:-1]),
+                      learning_rate=cfg["learning_rate"], memory_size=cfg["memory_size"],
+                      batch_size=cfg["batch_size"], train_interval=cfg["train_interval"],
+                      training_start=cfg["training_start"], batch_norm=cfg["batch_norm"],
+                      quantization=cfg["quantization"], candidates=cfg["candidates_per_network"],
+                      input_scale=cfg["input_scale"], init=cfg.get("init", "he-glorot"),
+                      bias_init=cfg.get("bias_init", 0.0), beta1=cfg.get("beta1", 0.9),
+                      adaptive_k=cfg.get("adaptive_k", 0), train_through_test=cfg.get("train_through_test", False),
+                      rng=np.random.default_rng(0))
+        learner.rng = rng  # the initial draws above are overwritten; rng only drives future batches
+        learner.net.load_state(saved.arrays)
+        if "adam_t" in saved.arrays:
+            learner.optimizer.load_state(saved.arrays)
+        if "memory_stored" in saved.arrays:
+            learner.memory.load_state(saved.arrays)
+        learner.steps = int(saved.metadata.get("steps", 0))
+        learner.k = int(saved.metadata.get("k", learner.candidates))
+        return learner
 
     # ------------------------------------------------------------------ forward
     def logits(self, features, training: bool = False):
         """Output logits [K, B, n] of all networks for features [B, F] (or [K, B, F]).
 
-        Returns ``(logits, cache)``; ``cache`` holds what :meth:`_backward` needs when ``training``.
+        Returns ``(logits, cache)``; ``cache`` is what the core's backward pass needs when ``training``
+        (batch statistics, running averages updated), else None.
         """
         x = np.asarray(features, dtype=np.float64) * self.input_scale
-        if x.ndim == 2:
-            x = x[None, :, :]
-        acts = [x]
-        cache = {}
-        h = x
-        n_layers = len(self.weights)
-        for layer in range(n_layers):
-            z = np.matmul(h, self.weights[layer]) + self.biases[layer]
-            if layer == n_layers - 1:
-                return z, (acts, cache)
-            if layer == 0 and self.batch_norm:
-                if training:
-                    mean = z.mean(axis=1, keepdims=True)
-                    var = z.var(axis=1, keepdims=True)
-                    self.bn_mean = 0.9 * self.bn_mean + 0.1 * mean
-                    self.bn_var = 0.9 * self.bn_var + 0.1 * var
-                else:
-                    mean, var = self.bn_mean, self.bn_var
-                inv = 1.0 / np.sqrt(var + 1e-5)
-                zhat = (z - mean) * inv
-                cache["bn"] = (zhat, inv)
-                z = zhat * self.bn_gamma + self.bn_beta
-            h = np.maximum(z, 0.0)
-            acts.append(h)
-        raise AssertionError("unreachable")  # pragma: no cover
+        if training:
+            return self.net.forward(x)
+        return self.net.predict(x), None
 
     def relaxed(self, features):
         """Relaxed decisions sigmoid(logits) [K, B, n] of all networks for features [B, F]."""
         z, _ = self.logits(features)
-        return _sigmoid(z)
+        return sigmoid(z)
 
     # ------------------------------------------------------------------ deciding
     def decide(self, model, features_row, state_row):
@@ -239,106 +355,40 @@ class DDLO:
         winner : int
             Index of the network whose candidate won.
         """
-        h = (features_row * self.input_scale)[None, None, :]
-        n_layers = len(self.weights)
-        for layer in range(n_layers - 1):
-            h = np.matmul(h, self.weights[layer]) + self.biases[layer]
-            if layer == 0 and self.batch_norm:
-                h = (h - self.bn_mean) / np.sqrt(self.bn_var + 1e-5) * self.bn_gamma + self.bn_beta
-            np.maximum(h, 0.0, out=h)
-        z = (np.matmul(h, self.weights[-1]) + self.biases[-1])[:, 0, :]
-        u, winner = _quantize_and_score(
-            model.kind, z, state_row, model.params, model.sense, self.candidates, self._cand, self._best
-        )
-        return self._best.copy(), u, winner // self.candidates
+        z = self.net.predict(features_row * self.input_scale)[:, 0, :]
+        k = self.k
+        cand = self._cand if not self.adaptive_k else self._cand[:self.networks * k]
+        u, winner = _quantize_and_score(model.kind, z, state_row, model.params, model.sense, k, cand, self._best)
+        if self.adaptive_k:
+            self._k_max_index = max(self._k_max_index, winner % k)
+            self._k_decisions += 1
+            if self._k_decisions == self.adaptive_k:
+                self.k = max(1, min(self._k_max_index + 2, self.n_decisions))
+                self._k_decisions = 0
+                self._k_max_index = 0
+        return self._best.copy(), u, winner // k
 
     # ------------------------------------------------------------------ memory and training
     def remember(self, features_row, decision):
         """Store (features, executed decision) in the replay memory (oldest entry overwritten)."""
-        slot = self.stored % self.memory_size
-        self.memory_features[slot] = features_row
-        self.memory_decisions[slot] = decision
-        self.stored += 1
+        self.memory.store(features_row, decision)
 
     def ready(self) -> bool:
         """Has the memory reached ``training_start`` entries?"""
-        return self.stored >= self.training_start
+        return self.memory.stored >= self.training_start
 
     def train_step(self) -> np.ndarray:
         """One Adam step per network on its own random batch from the memory; returns losses [K]."""
-        filled = min(self.stored, self.memory_size)
-        if filled == 0:
-            raise ParameterError("memory", "is empty; store decisions before training")
-        idx = self.rng.integers(0, filled, size=(self.networks, self.batch_size))
-        x = self.memory_features[idx]
-        y = self.memory_decisions[idx]
+        x, y = self.memory.sample(self.rng, self.networks, self.batch_size)
         losses, grads = self.loss_and_gradients(x, y)
-        self._adam(grads)
+        self.optimizer.step(grads)
         self.steps += 1
         return losses
 
     def loss_and_gradients(self, x, y):
         """Mean BCE per network [K] and the gradients (same order as the parameters) for batches
         x [K, B, F], y [K, B, n]."""
-        z, (acts, cache) = self.logits(x, training=True)
-        batch, n = z.shape[1], z.shape[2]
-        losses = (np.logaddexp(0.0, z) - y * z).mean(axis=(1, 2))
-        dz = (_sigmoid(z) - y) / (batch * n)
-        n_layers = len(self.weights)
-        gw = [None] * n_layers
-        gb = [None] * n_layers
-        g_gamma = g_beta = None
-        for layer in range(n_layers - 1, -1, -1):
-            h_in = acts[layer]
-            gw[layer] = np.matmul(np.swapaxes(h_in, 1, 2), dz)
-            gb[layer] = dz.sum(axis=1, keepdims=True)
-            if layer == 0:
-                break
-            dh = np.matmul(dz, np.swapaxes(self.weights[layer], 1, 2))
-            dz = dh * (h_in > 0.0)
-            if layer == 1 and self.batch_norm:
-                zhat, inv = cache["bn"]
-                g_gamma = (dz * zhat).sum(axis=1, keepdims=True)
-                g_beta = dz.sum(axis=1, keepdims=True)
-                dzhat = dz * self.bn_gamma
-                m = dz.shape[1]
-                dz = inv / m * (m * dzhat - dzhat.sum(axis=1, keepdims=True)
-                                - zhat * (dzhat * zhat).sum(axis=1, keepdims=True))
-        grads = [*gw, *gb]
-        if self.batch_norm:
-            grads += [g_gamma, g_beta]
-        return losses, grads
-
-    def _adam(self, grads, beta1=0.9, beta2=0.999, eps=1e-8):
-        self._adam_t += 1
-        t = self._adam_t
-        scale = self.learning_rate * np.sqrt(1.0 - beta2**t) / (1.0 - beta1**t)
-        for p, g, m, v in zip(self._parameters(), grads, self._adam_m, self._adam_v):
-            m *= beta1
-            m += (1.0 - beta1) * g
-            v *= beta2
-            v += (1.0 - beta2) * g * g
-            p -= scale * m / (np.sqrt(v) + eps)
-
-
-@njit(cache=True)
-def _quantize_into(logits, per_net, cand):
-    """Fill cand [K*per_net, n] with each network's candidates (threshold, then order-preserving)."""
-    K, n = logits.shape
-    for k in range(K):
-        z = logits[k]
-        base = k * per_net
-        for j in range(n):
-            cand[base, j] = 1 if z[j] > 0.0 else 0
-        if per_net > 1:
-            order = np.argsort(np.abs(z), kind="mergesort")
-            for q in range(1, per_net):
-                zi = z[order[q - 1]]
-                for j in range(n):
-                    if zi <= 0.0:
-                        cand[base + q, j] = 1 if z[j] >= zi else 0
-                    else:
-                        cand[base + q, j] = 1 if z[j] > zi else 0
+        return self.net.bce_loss_and_gradients(np.asarray(x, dtype=np.float64) * self.input_scale, y)
 
 
 @njit(cache=True)
@@ -347,7 +397,7 @@ def _quantize_and_score(kind, logits, state, params, sense, per_net, cand, best_
 
     Returns (best utility, index of the winning candidate); ties keep the lower index.
     """
-    _quantize_into(logits, per_net, cand)
+    order_preserving_into(logits, per_net, 0.0, cand)
     best = -np.inf
     best_u = 0.0
     winner = 0
@@ -363,7 +413,5 @@ def _quantize_and_score(kind, logits, state, params, sense, per_net, cand, best_
 
 def quantize(logits, candidates: int = 1) -> np.ndarray:
     """Candidates [K*candidates, n] uint8 from logits [K, n] (threshold + order-preserving)."""
-    z = np.ascontiguousarray(np.atleast_2d(logits), dtype=np.float64)
-    cand = np.zeros((z.shape[0] * candidates, z.shape[1]), dtype=np.uint8)
-    _quantize_into(z, int(candidates), cand)
-    return cand
+    z = np.atleast_2d(logits)
+    return _order_preserving(z, candidates).reshape(z.shape[0] * int(candidates), z.shape[-1])

@@ -19,7 +19,7 @@ Kernel protocol
 ---------------
 A model family supplies three ``@njit`` functions taking plain arrays; generic kernels (exhaustive
 enumeration, coordinate descent, the learner's candidate scoring) reach them through the compiled
-dispatch of :mod:`wsnmec.offload.kernels` by the family's integer ``kind``:
+dispatch table :mod:`wsnmec.offload.dispatch` by the family's integer ``kind``:
 
 ``score(state[F], decision[n] uint8, params[P]) -> float``
     The utility of one decision.
@@ -29,6 +29,9 @@ dispatch of :mod:`wsnmec.offload.kernels` by the family's integer ``kind``:
 ``gray_flip(work, params, acc, j, bit) -> float``
     Set decision ``j`` to ``bit`` (0/1), update ``acc`` in O(1) and return the new utility. Used by the
     Gray-code enumeration, which visits all 2^n decisions with one flip each.
+``score_batch(states[S, F], decisions[S, C, n], params, out[S, C])``
+    ``out[s, c] = score(states[s], decisions[s, c])``; carried by the model as ``score_batch_fn`` so
+    that this interface never imports an implementation.
 """
 
 from __future__ import annotations
@@ -39,9 +42,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import ParameterError
-
-#: Columns of the per-decision scratch array ``work`` used by ``gray_init``/``gray_flip``.
-WORK_COLUMNS = 4
+from .constants import WORK_COLUMNS  # noqa: F401  (re-exported: part of the kernel protocol)
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ class OffloadModel:
     params : numpy.ndarray
         The model's packed float64 parameter vector passed to its kernels.
     kind : int
-        The family's id in :data:`wsnmec.offload.kernels.MODEL_KINDS` (selects its kernels).
+        The family's id in :data:`wsnmec.offload.constants.MODEL_KINDS` (selects its kernels).
     acc_size : int
         Length of the accumulator array used by the Gray-code kernels.
     config : dict
@@ -72,6 +73,8 @@ class OffloadModel:
         ``(states) -> features [S, F_in]``: the learner's (scaled) input.
     greedy_fn : callable
         ``(model, states) -> decisions [S, n] uint8``: the model's greedy rule.
+    score_batch_fn : callable
+        The family's compiled ``score_batch(states, decisions, params, out)`` (module docstring).
     """
 
     name: str
@@ -85,6 +88,7 @@ class OffloadModel:
     random_states_fn: Callable = field(repr=False)
     features_fn: Callable = field(repr=False)
     greedy_fn: Callable = field(repr=False)
+    score_batch_fn: Callable = field(repr=False, default=None)
 
     # ------------------------------------------------------------------ public helpers
     def check_states(self, states, name: str = "states") -> np.ndarray:
@@ -125,10 +129,10 @@ class OffloadModel:
         states = self.check_states(states)
         two_d = np.ndim(decisions) == 2
         dec = self.check_decisions(decisions, states.shape[0])
-        from .kernels import score_batch
-
+        if self.score_batch_fn is None:
+            raise NotImplementedError(f"model family {self.name!r} supplies no score_batch_fn")
         out = np.empty(dec.shape[:2], dtype=np.float64)
-        score_batch(self.kind, states, dec, self.params, out)
+        self.score_batch_fn(states, dec, self.params, out)
         return out[:, 0] if two_d else out
 
     def random_states(self, rng: np.random.Generator, count: int) -> np.ndarray:

@@ -36,6 +36,7 @@ import numpy as np
 from numba import njit
 
 from ..errors import check_float, check_int
+from .constants import MODEL_KINDS
 from .models import OffloadModel
 
 #: Default constants of the mumt model (SI units unless stated).
@@ -155,11 +156,12 @@ def mumt_model(
         n_state=devices * tasks,
         sense=-1.0,
         params=params,
-        kind=0,
+        kind=MODEL_KINDS["mumt"],
         acc_size=3 * devices + 1,
         config=config,
         random_states_fn=partial(_mumt_random_states, devices * tasks, lo, hi),
         features_fn=partial(_mumt_features, mid, half),
+        score_batch_fn=mumt_score_batch,
         greedy_fn=mumt_greedy,
     )
 
@@ -292,3 +294,11 @@ def mumt_greedy(model: OffloadModel, states: np.ndarray) -> np.ndarray:
     out = np.zeros((states.shape[0], model.n_decisions), dtype=np.uint8)
     _mumt_greedy_kernel(states, model.params, out)
     return out
+
+
+@njit(cache=True)
+def mumt_score_batch(states, decisions, params, out):
+    """out[s, c] = mumt_score(states[s], decisions[s, c]) (the model's ``score_batch_fn``)."""
+    for s in range(decisions.shape[0]):
+        for c in range(decisions.shape[1]):
+            out[s, c] = mumt_score(states[s], decisions[s, c], params)

@@ -9,7 +9,8 @@ Per-frame table columns (long form, one row per policy and frame):
 ``policy`` (str), ``frame`` (int, 0-based), ``phase`` ("train" or "test"), ``utility`` (model unit),
 ``reference_utility`` (the optimum, or the best utility any policy found when the optimum is not
 computed), ``reference`` ("optimal" / "best-known"), ``normalized_utility`` (1.0 at the reference),
-``winner`` (index of the winning network, -1 for baselines), ``decision_ms`` (wall time of the decision
+``winner`` (index of the winning network, -1 for baselines), ``candidates`` (candidates per network in
+effect for the frame: DROO's K, which adaptive K changes; -1 for baselines), ``decision_ms`` (wall time of the decision
 [ms]: the K forward passes + quantization + scoring for DDLO; one solver call on one state, Python call
 overhead included, for baselines), ``train_ms`` (wall time of the training step taken after the frame,
 0 when none [ms]), ``decision`` (the executed decision as a string of 0/1, decision 0 first).
@@ -55,8 +56,9 @@ def run_online(
 
     Frames ``0 .. train_frames-1`` are training frames (decide, store, train every ``train_interval``
     frames once the memory holds ``training_start`` entries); the remaining frames are test frames
-    (decide only). ``optimum`` [S] (optional) gives the reference utilities. ``progress`` (optional) is
-    called with 1 after each frame.
+    (decide only, unless the learner's ``train_through_test`` is set, as in the DDLO/DROO codes).
+    ``optimum`` [S] (optional) gives the reference utilities. ``progress`` (optional) is called with 1
+    after each frame.
 
     Returns the per-frame table (module docstring) for policy ``"ddlo"``.
     """
@@ -69,8 +71,11 @@ def run_online(
     decision_ms = np.empty(count)
     train_ms = np.zeros(count)
     decisions = np.empty((count, model.n_decisions), dtype=np.uint8)
+    k_used = np.empty(count, dtype=np.int64)
+    train_until = count if learner.train_through_test else train_frames
     clock = time.perf_counter
     for f in range(count):
+        k_used[f] = learner.k
         t0 = clock()
         dec, u, w = learner.decide(model, features[f], states[f])
         t1 = clock()
@@ -80,7 +85,7 @@ def run_online(
         decisions[f] = dec
         if progress is not None:
             progress(1)
-        if f < train_frames:
+        if f < train_until:
             learner.remember(features[f], dec)
             if learner.ready() and (f + 1) % learner.train_interval == 0:
                 t2 = clock()
@@ -93,6 +98,7 @@ def run_online(
             "phase": np.where(np.arange(count) < train_frames, "train", "test"),
             "utility": utility,
             "winner": winner,
+            "candidates": k_used,
             "decision_ms": decision_ms,
             "train_ms": train_ms,
         }
@@ -162,7 +168,8 @@ def compare_policies(
         Compute the exact optimum when n <= exact_limit; otherwise normalize by the best utility any
         policy found on the frame and report no "optimal" policy.
     learner_options : dict, optional
-        Keyword arguments of :class:`~wsnmec.offload.ddlo.DDLO`.
+        Keyword arguments of :class:`~wsnmec.offload.ddlo.DDLO` (e.g. :func:`~wsnmec.offload.ddlo.
+        learner_settings`); a ``networks`` key there overrides ``networks``, ``candidates="n"`` means n.
     progress : callable, optional
         ``progress(advance, total)``: called after every decision (the learner's frames, then each
         baseline's test frames) with the number of decisions made since the last call and their total.
@@ -172,7 +179,9 @@ def compare_policies(
     table : pandas.DataFrame
         Per-frame long-form table (module docstring): DDLO on every frame, baselines on test frames.
     summary : dict
-        ``{"test_frames": int, "policies": {name: {"normalized_utility", "decision_ms_median"}}}``.
+        ``{"test_frames": int, "policies": {name: {"normalized_utility", "decision_ms_median",
+        "mean_objective"}}}``; ``mean_objective`` is the mean utility on the test frames in the model's
+        own unit (a cost [J] for mumt and wsn-ch, a rate [bit/s] for wpmec).
     """
     states = model.check_states(states)
     count = states.shape[0]
@@ -183,8 +192,12 @@ def compare_policies(
     train_frames = min(max(train_frames, 1), count - 1)
     test = slice(train_frames, count)
     learner_seed, random_seed = np.random.SeedSequence(seed).spawn(2)
+    options = dict(learner_options or {})
+    networks = options.pop("networks", networks)  # learner_settings() dicts carry K
+    if options.get("candidates") == "n":  # a preset's "one candidate per decision" (DROO's K = N)
+        options["candidates"] = model.n_decisions
     learner = DDLO(model.features(states[:1]).shape[1], model.n_decisions, networks=networks,
-                   rng=np.random.default_rng(learner_seed), **(learner_options or {}))
+                   rng=np.random.default_rng(learner_seed), **options)
 
     have_optimum = model.n_decisions <= exact_limit
     runs = {}
@@ -238,6 +251,7 @@ def compare_policies(
             "phase": "test",
             "utility": util,
             "winner": -1,
+            "candidates": -1,
             "decision_ms": ms,
             "train_ms": 0.0,
             "reference_utility": reference_test,
@@ -247,6 +261,7 @@ def compare_policies(
         }))
     table = pd.concat(frames, ignore_index=True)
     table["winner"] = table["winner"].astype(np.int64)
+    table["candidates"] = table["candidates"].astype(np.int64)
 
     summary_policies = {}
     test_rows = table[table["phase"] == "test"]
@@ -257,6 +272,7 @@ def compare_policies(
         summary_policies[name] = {
             "normalized_utility": float(rows["normalized_utility"].mean()),
             "decision_ms_median": float(rows["decision_ms"].median()),
+            "mean_objective": float(rows["utility"].mean()),
         }
     summary = {
         "test_frames": int(count - train_frames),
@@ -282,7 +298,7 @@ def _check_frames(frames, model: OffloadModel) -> int:
 
 def run_experiment(
     model: str = "mumt",
-    devices: int = 3,
+    devices: int | None = None,
     tasks: int | None = None,
     frames: int | None = None,
     networks: int = 3,
@@ -292,6 +308,7 @@ def run_experiment(
     learner_options: dict | None = None,
     train_fraction: float = 0.8,
     exact_limit: int = DEFAULT_EXACT_LIMIT,
+    conditions=None,
     progress=None,
 ):
     """The ``wsnmec offload`` experiment: build the model, get the frames, train, test and compare.
@@ -299,11 +316,12 @@ def run_experiment(
     Parameters
     ----------
     model : str
-        ``"mumt"`` or ``"wsn-ch"``.
-    devices : int
-        mumt: devices N; wsn-ch: cluster heads n (each <= 1024).
+        ``"mumt"``, ``"wsn-ch"`` or ``"wpmec"``.
+    devices : int, optional
+        mumt: devices N; wsn-ch: cluster heads n; wpmec: devices N (each <= 1024). Default 3, or for
+        wpmec with a ``dataset`` the file's N.
     tasks : int, optional
-        mumt: tasks per device M (default 3, <= 1024); wsn-ch: must be 1 (the default). The learner
+        mumt: tasks per device M (default 3, <= 1024); wsn-ch, wpmec: must be 1 (the default). The learner
         allows n = devices x tasks <= :data:`MAX_LEARNER_DECISIONS` (1024).
     frames : int, optional
         Number of frames (>= 2); default 10,000, or every sample of ``dataset``. At most
@@ -315,14 +333,19 @@ def run_experiment(
         Seeds the state draws (child 2 of ``SeedSequence(seed)``), the learner and the random baseline
         (children 0 and 1, see :func:`compare_policies`).
     dataset : path, optional
-        A DDLO .mat file (mumt only): its task sizes are the frames, in file order.
+        A DDLO .mat file (mumt) or a DROO .mat file (wpmec): its states are the frames, in file order
+        (DROO: gains with the model's weights).
     model_params : dict, optional
         Overrides of the model's constants (see :func:`wsnmec.offload.mumt.mumt_model`,
-        :func:`wsnmec.offload.wsn_ch.wsn_ch_model`).
+        :func:`wsnmec.offload.wsn_ch.wsn_ch_model`, :func:`wsnmec.offload.wpmec.wpmec_model`).
     learner_options : dict, optional
         Keyword arguments of :class:`~wsnmec.offload.ddlo.DDLO`.
     progress : callable, optional
         ``progress(advance, total)`` after every decision (:func:`compare_policies`).
+    conditions : Conditions, optional
+        Changing conditions (wpmec; :mod:`wsnmec.offload.conditions`). The result then also holds
+        ``conditions`` with the change frames and, per interval between changes, the learner's mean
+        normalized utility and its recovery time.
 
     Returns
     -------
@@ -333,16 +356,22 @@ def run_experiment(
     """
     from ..sim.seeding import check_seed
     from . import make_model
-    from .datasets import load_ddlo
+    from .datasets import load_ddlo, load_droo
 
     seed = check_seed(seed)
     networks = check_int("--networks", networks, 1)
     if tasks is None:
         tasks = 3 if model == "mumt" else 1
+    droo = None
+    if dataset is not None and model == "wpmec":
+        droo = load_droo(dataset, devices)
+        devices = droo.devices
+    if devices is None:
+        devices = 3
     offload_model = make_model(model, devices, tasks, **(model_params or {}))
     n = offload_model.n_decisions
     if n > MAX_LEARNER_DECISIONS:
-        option = "--devices" if offload_model.name == "wsn-ch" else "--devices x --tasks"
+        option = "--devices" if offload_model.name != "mumt" else "--devices x --tasks"
         raise ParameterError(
             option, f"the learner allows n <= {MAX_LEARNER_DECISIONS} decisions, got n = {devices} x {tasks} = {n}"
             if offload_model.name == "mumt" else
@@ -350,19 +379,33 @@ def run_experiment(
         )
     config = {"seed": seed, **offload_model.config, "n_decisions": offload_model.n_decisions}
     if dataset is not None:
-        if offload_model.name != "mumt":
-            raise ParameterError("--dataset", f"DDLO data sets hold mumt states; use --model mumt, got {model!r}")
-        data = load_ddlo(dataset, n_decisions=offload_model.n_decisions)
+        if offload_model.name == "mumt":
+            data = load_ddlo(dataset, n_decisions=offload_model.n_decisions)
+            samples = data.samples
+            all_states = data.task_size
+        elif offload_model.name == "wpmec":
+            from .wpmec import default_weights, wpmec_states
+
+            samples = droo.samples
+            all_states = wpmec_states(droo.input_h, default_weights(
+                n, offload_model.config["weight_even"], offload_model.config["weight_odd"]))
+        else:
+            raise ParameterError("--dataset", f"data sets hold mumt (DDLO) or wpmec (DROO) states; got --model {model!r}")
         if frames is None:
-            frames = data.samples
-        frames = _check_frames(check_int("--frames", frames, 2, data.samples), offload_model)
-        states = data.task_size[:frames]
+            frames = samples
+        frames = _check_frames(check_int("--frames", frames, 2, samples), offload_model)
+        states = all_states[:frames]
         config["dataset"] = str(dataset)
     else:
         frames = _check_frames(10_000 if frames is None else frames, offload_model)
         state_seed = np.random.SeedSequence(seed).spawn(3)[2]
         states = offload_model.random_states(np.random.default_rng(state_seed), frames)
         config["dataset"] = None
+    changes = None
+    if conditions is not None and not conditions.empty():
+        from .conditions import apply_conditions
+
+        states, changes, _ = apply_conditions(offload_model, states, conditions)
     table, summary = compare_policies(
         offload_model, states, networks=networks, seed=seed, train_fraction=train_fraction,
         exact_limit=exact_limit, learner_options=learner_options, progress=progress,
@@ -377,4 +420,14 @@ def run_experiment(
     })
     config = {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in config.items()}
     result = {"config": config, "test_frames": summary["test_frames"], "policies": summary["policies"]}
+    if changes is not None:
+        from .conditions import interval_summary
+
+        learner_rows = table[table["policy"] == "ddlo"]
+        result["conditions"] = {
+            **conditions.to_dict(),
+            "changes": changes,
+            "intervals": interval_summary(learner_rows, changes, frames)
+            if "normalized_utility" in learner_rows and learner_rows["normalized_utility"].notna().all() else None,
+        }
     return table, result

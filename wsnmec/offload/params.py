@@ -42,6 +42,23 @@ PARAMETERS: dict[str, dict[str, tuple[str, str]]] = {
         "residual_min": ("J", "lowest residual energy of random states"),
         "residual_max": ("J", "highest residual energy of random states"),
     },
+    "wpmec": {
+        "cycles_per_bit": ("cycles/bit", "phi, cycles of local computing per bit"),
+        "ap_power": ("W", "P, wireless power of the access point"),
+        "efficiency": ("-", "mu, energy-harvesting efficiency, in (0, 1]"),
+        "kappa": ("J s^2/cycle^3", "energy efficiency of a device's CPU"),
+        "bandwidth": ("Hz", "B, uplink bandwidth"),
+        "v_u": ("-", "communication overhead factor of the offloaded data"),
+        "noise_power": ("W", "N0, receiver noise power"),
+        "weight_even": ("-", "computation-rate weight of the devices with even (0-based) index"),
+        "weight_odd": ("-", "computation-rate weight of the devices with odd index"),
+        "gain_scale": ("-", "factor on the channel gains fed to the learner (DROO: 1e6)"),
+        "antenna_gain": ("-", "A_d, antenna gain of random states' mean channel gains"),
+        "carrier_frequency": ("Hz", "f_c of random states' mean channel gains"),
+        "path_loss_exponent": ("-", "d_e of random states' mean channel gains"),
+        "distance_first": ("m", "distance of the first device from the access point (random states)"),
+        "distance_step": ("m", "distance increment per device (random states)"),
+    },
 }
 
 
@@ -51,6 +68,10 @@ def defaults(model: str) -> dict:
         from .mumt import MUMT_DEFAULTS
 
         return {**MUMT_DEFAULTS, "uplink_rate": None}
+    if model == "wpmec":
+        from .wpmec import WPMEC_DEFAULTS
+
+        return dict(WPMEC_DEFAULTS)
     from .wsn_ch import WSN_CH_DEFAULTS
 
     return dict(WSN_CH_DEFAULTS)

@@ -18,8 +18,9 @@ import numpy as np
 from numba import njit
 
 from ..errors import ParameterError
-from .kernels import gray_flip, gray_init, score
-from .models import WORK_COLUMNS, OffloadModel
+from .dispatch import gray_flip, gray_init, score
+from .constants import WORK_COLUMNS
+from .models import OffloadModel
 
 #: Largest n accepted by :func:`exact` (2^30 candidates per state).
 MAX_EXACT_DECISIONS = 30

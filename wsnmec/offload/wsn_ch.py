@@ -45,6 +45,7 @@ from numba import njit
 
 from ..energy.radio import radio_model, tx_energy_jit
 from ..errors import ParameterError, check_float, check_int
+from .constants import MODEL_KINDS
 from .models import OffloadModel
 
 #: Default constants of the wsn-ch model (SI units).
@@ -137,11 +138,12 @@ def wsn_ch_model(
         n_state=3 * n,
         sense=-1.0,
         params=params,
-        kind=1,
+        kind=MODEL_KINDS["wsn-ch"],
         acc_size=4,
         config=config,
         random_states_fn=partial(_wsn_ch_random_states, n, cfg),
         features_fn=partial(_wsn_ch_features, n, cfg),
+        score_batch_fn=wsn_ch_score_batch,
         greedy_fn=wsn_ch_greedy,
     )
 
@@ -371,3 +373,11 @@ def wsn_ch_breakdown(model: OffloadModel, state, decision):
     latency = np.empty(model.n_decisions)
     _wsn_ch_breakdown(states[0], dec, model.params, energy, latency)
     return energy, latency
+
+
+@njit(cache=True)
+def wsn_ch_score_batch(states, decisions, params, out):
+    """out[s, c] = wsn_ch_score(states[s], decisions[s, c]) (the model's ``score_batch_fn``)."""
+    for s in range(decisions.shape[0]):
+        for c in range(decisions.shape[1]):
+            out[s, c] = wsn_ch_score(states[s], decisions[s, c], params)

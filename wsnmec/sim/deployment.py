@@ -6,6 +6,9 @@ Uniform deployment draws, from the replica's generator, one ``(N, 2)`` block of 
 C order, i.e. for node 0, 1, ... first its x then its y, as the MATLAB LEACH/SEP code does
 (``S(i).xd = rand*xm; S(i).yd = rand*ym``): ``x_i = W u_{i,0}``, ``y_i = H u_{i,1}``.
 
+With ``--e0 LOW..HIGH`` the initial energies are drawn uniformly in [LOW, HIGH) [J], one uniform per node after
+the positions (``E_i = LOW + (HIGH - LOW) u_i``); SEP advanced nodes then get ``(1 + a) E_i``.
+
 SEP heterogeneity [1]_: the first ``round(m N)`` nodes (by index) are *advanced* and start with
 ``(1 + a) E0`` [J], the others with ``E0`` (the SEP code makes nodes ``1 .. m n`` advanced). The battery
 capacity of a node is ``--battery`` when given, else its initial energy.
@@ -208,8 +211,13 @@ def deploy(scenario: Scenario, rng: np.random.Generator) -> Deployment:
         energy = csv_energy.astype(np.float64, copy=True)
     else:
         advanced[: advanced_count(n, scenario.advanced_fraction)] = True
-        energy = np.full(n, scenario.e0, dtype=np.float64)
-        energy[advanced] = scenario.e0 * (1.0 + scenario.advanced_factor)
+        if scenario.e0_high is None:
+            energy = np.full(n, scenario.e0, dtype=np.float64)
+            energy[advanced] = scenario.e0 * (1.0 + scenario.advanced_factor)
+        else:
+            # --e0 LOW..HIGH: one uniform per node after the positions
+            energy = scenario.e0 + (scenario.e0_high - scenario.e0) * rng.random(n)
+            energy[advanced] = energy[advanced] * (1.0 + scenario.advanced_factor)
     if scenario.battery is not None:
         capacity = np.full(n, scenario.battery, dtype=np.float64)
     else:

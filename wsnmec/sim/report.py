@@ -41,6 +41,15 @@ ENERGY_COLUMNS = {
     "harvested": "energy_harvested_j",
     "consumed": "energy_consumed_j",
     "residual": "energy_residual_j",
+    "stored": "energy_stored_j",
+}
+
+#: Keys of the ``utility`` entry of a replica (per-round means, and the total delivered bits) -> summary column.
+UTILITY_COLUMNS = {
+    "energy_j": "energy_j_mean",
+    "latency_s": "latency_s_mean",
+    "system_utility": "system_utility_mean",
+    "delivered_bits": "delivered_bits_total",
 }
 
 LIFETIME_COLUMNS = ("fnd", "hnd", "lnd")
@@ -105,8 +114,10 @@ def replica_records(result) -> list[dict]:
     """One dict per replica, in replica order, with the keys of the ``--json`` ``replicas`` entries.
 
     Keys: ``seed`` (int), ``fnd``, ``hnd``, ``lnd`` (int round numbers or ``None`` when not reached),
-    ``rounds`` (rounds simulated), ``energy`` (``initial``, ``harvested``, ``consumed``, ``residual`` [J])
-    and ``alive`` (alive nodes at the end of round 1, 2, ...).
+    ``rounds`` (rounds simulated), ``energy`` (``initial``, ``harvested``, ``consumed``, ``residual`` [J],
+    ``stored`` [J]: the signed stored energy, which differs from ``residual`` only under ``matlab``
+    semantics), ``alive`` (alive nodes at the end of round 1, 2, ...) and ``utility`` (per-round means:
+    ``energy_j`` [J], ``latency_s`` [s], ``system_utility`` [J]; ``delivered_bits`` [bit] in total).
     """
     summary = result.summary.sort_values("replica", kind="stable")
     alive = _alive_by_replica(result.rounds)
@@ -121,6 +132,7 @@ def replica_records(result) -> list[dict]:
                 "rounds": int(row["rounds"]),
                 "energy": {key: float(row[column]) for key, column in ENERGY_COLUMNS.items()},
                 "alive": alive.get(int(row["replica"]), []),
+                "utility": {key: float(row[column]) for key, column in UTILITY_COLUMNS.items()},
             }
         )
     return records
@@ -131,9 +143,13 @@ def run_json(result) -> dict:
 
     ``config`` holds every effective parameter (``result.config``: the scenario, the seed, the replica
     seeds, the node count, the radio constants and the wsnmec version); ``replicas`` is
-    :func:`replica_records`.
+    :func:`replica_records`; ``utility`` the means over replicas of their per-round means of ``energy_j``
+    [J], ``latency_s`` [s] and ``system_utility`` [J] (and of ``delivered_bits`` [bit] per replica).
     """
-    return {"config": jsonable(result.config), "replicas": replica_records(result)}
+    records = replica_records(result)
+    utility = {key: float(np.mean([r["utility"][key] for r in records])) if records else None
+               for key in UTILITY_COLUMNS}
+    return {"config": jsonable(result.config), "replicas": records, "utility": jsonable(utility)}
 
 
 def _fmt_number(value, digits: int = 1) -> str:
@@ -230,6 +246,13 @@ def summary_text(result, confidence: float = 0.95) -> str:
     lines.append(
         "  " + ", ".join(f"{key} {_fmt_number(value, 6)}" for key, value in means.items())
     )
+    if records:
+        utility = {key: float(np.mean([r["utility"][key] for r in records])) for key in UTILITY_COLUMNS}
+        lines.append("Per round, mean over rounds and replicas:")
+        lines.append(f"  energy_j {utility['energy_j']:.6g} J, latency_s {utility['latency_s']:.6g} s, "
+                     f"system_utility {utility['system_utility']:.6g} J "
+                     f"(offload {config.get('offload')}, workload {config.get('workload')}, "
+                     f"w_T {config.get('time_weight')} J/s)")
     return "\n".join(lines)
 
 

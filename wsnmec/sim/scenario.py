@@ -17,10 +17,22 @@ import os
 from dataclasses import asdict, dataclass, fields
 
 from ..energy.harvest import HARVEST_KINDS, HARVEST_SYNTAX, HarvestSpec
+from ..clustering.registry import canonical_name, protocol_names
 from ..energy.radio import RADIO_PRESETS, RadioModel, radio_model
+from ..energy.workload import DEFAULT_HARDWARE, DEFAULT_WORKLOAD, HARDWARE_PRESETS, WORKLOAD_PRESETS
 from ..errors import ParameterError, check_choice, check_float, check_int
 
-PROTOCOLS = ("direct", "leach", "ileach")
+#: Accepted ``--protocol`` values (the clustering registry's names and aliases).
+PROTOCOLS = protocol_names()
+
+#: Built-in offloading rules of the cluster heads (:data:`wsnmec.sim.accounting.OFFLOAD_RULES`).
+OFFLOAD_CHOICES = ("local", "edge", "greedy", "exact")
+
+#: How members choose their receiver.
+JOIN_RULES = ("nearest", "cluster")
+
+#: Default time weight w_T of the system utility [J/s] (the ``wsn-ch`` offloading model's).
+DEFAULT_TIME_WEIGHT = 0.01
 SEMANTICS = ("clean", "matlab")
 #: Radio constants a scenario may override (see :func:`wsnmec.energy.radio.radio_model`).
 RADIO_CONSTANTS = ("e_elec", "eps_fs", "eps_mp", "e_da", "d0")
@@ -115,6 +127,25 @@ def check_energy_limits(battery: float | None, largest_initial: float, smallest_
         )
 
 
+def _energy_range(value, high=None) -> tuple[float, float | None]:
+    """``--e0``: ``J`` or ``LOW..HIGH`` [J] (0 < LOW < HIGH); returns ``(e0, e0_high)``."""
+    allowed = "must be a number > 0 [J] or a range LOW..HIGH with 0 < LOW < HIGH"
+    if isinstance(value, str) and ".." in value:
+        low_text, _, high_text = value.partition("..")
+        try:
+            low, high = float(low_text), float(high_text)
+        except ValueError:
+            raise ParameterError("--e0", f"{allowed}; got {value!r}") from None
+    else:
+        low = check_float("--e0", value, 0.0, min_inclusive=False)
+        if high is None:
+            return low, None
+        high = check_float("--e0", high, 0.0, min_inclusive=False)
+    if not (math.isfinite(low) and math.isfinite(high) and 0.0 < low < high):
+        raise ParameterError("--e0", f"{allowed}; got {value!r}")
+    return low, high
+
+
 def _pair(parameter: str, value, *, positive: bool, allow_single: bool) -> tuple[float, float]:
     """Parse ``"A,B"`` / ``"A"`` / ``[A, B]`` / ``A`` into two finite floats (> 0 when ``positive``, else
     >= 0)."""
@@ -188,6 +219,28 @@ class Scenario:
     revive_threshold : float or None
         When set, a dead node revives once its stored energy reaches this many joules [J]; ``None`` (the
         default) means a dead node stays dead. At most the smallest battery capacity.
+    offload : str
+        Built-in offloading rule of the cluster heads: ``local`` (default), ``edge``, ``greedy``, ``exact``
+        (see :func:`wsnmec.sim.accounting.decide_offload_jit`); ``matlab`` semantics allow ``local`` only.
+    workload : str
+        Processing preset of :data:`wsnmec.energy.workload.WORKLOAD_PRESETS` (default ``fusion``: the
+        classic accounting).
+    hardware : str
+        Node/edge hardware preset of :data:`wsnmec.energy.workload.HARDWARE_PRESETS`.
+    time_weight : float
+        w_T of the system utility ``energy_j + w_T latency_s`` [J/s], >= 0.
+    join : str
+        ``nearest`` (default; a member sends to the sink when the sink is at least as near as every CH, the
+        MATLAB rule) or ``cluster`` (every member joins its nearest CH when there is one).
+    control_bits : int
+        Control-message length B [bit]; 0 (default) charges no control overhead.
+    idle_j : float
+        Fixed sensing/idle consumption of every alive node per round [J].
+    e0_high : float or None
+        Upper end of ``--e0 LOW..HIGH`` (initial energies uniform in [e0, e0_high)) [J]; None: every normal
+        node starts with e0.
+    round_seconds : float or None
+        Round duration [s]; needed by harvest specs given as power (``constant-w``, ``solar-w``).
     """
 
     protocol: str = "leach"
@@ -211,6 +264,15 @@ class Scenario:
     advanced_fraction: float = 0.0
     advanced_factor: float = 0.0
     revive_threshold: float | None = None
+    offload: str = "local"
+    workload: str = DEFAULT_WORKLOAD
+    hardware: str = DEFAULT_HARDWARE
+    time_weight: float = DEFAULT_TIME_WEIGHT
+    join: str = "nearest"
+    control_bits: int = 0
+    idle_j: float = 0.0
+    e0_high: float | None = None
+    round_seconds: float | None = None
 
     @property
     def sink_position(self) -> tuple[float, float]:
@@ -248,11 +310,12 @@ class Scenario:
         raw = {k: v for k, v in raw.items() if v is not None}  # None means "the default"
         out = {}
         out["protocol"] = check_choice("--protocol", raw.get("protocol", cls.protocol), PROTOCOLS)
+        out["protocol"] = str(out["protocol"])
         out["nodes"] = check_nodes(raw.get("nodes", cls.nodes))
         out["field"] = _pair("--field", raw.get("field", (100.0, 100.0)), positive=True, allow_single=True)
         sink = raw.get("sink")
         out["sink"] = None if sink is None else _pair("--sink", sink, positive=False, allow_single=False)
-        out["e0"] = check_float("--e0", raw.get("e0", cls.e0), 0.0, min_inclusive=False)
+        out["e0"], out["e0_high"] = _energy_range(raw.get("e0", cls.e0), raw.get("e0_high"))
         out["p"] = check_p(raw.get("p", cls.p))
         out["packet_bits"] = check_int("--packet-bits", raw.get("packet_bits", cls.packet_bits), 1)
         rounds = raw.get("rounds")
@@ -281,12 +344,29 @@ class Scenario:
         out["revive_threshold"] = (
             None if revive is None else check_float("--revive-threshold", revive, 0.0, min_inclusive=False)
         )
+        out["offload"] = check_choice("--offload", raw.get("offload", cls.offload), OFFLOAD_CHOICES)
+        out["workload"] = check_choice("--workload", raw.get("workload", cls.workload), tuple(WORKLOAD_PRESETS))
+        out["hardware"] = check_choice("--hardware", raw.get("hardware", cls.hardware), tuple(HARDWARE_PRESETS))
+        out["time_weight"] = check_float("--time-weight", raw.get("time_weight", cls.time_weight), 0.0, 1e12)
+        out["join"] = check_choice("--join", raw.get("join", cls.join), JOIN_RULES)
+        out["control_bits"] = check_int("--control-bits", raw.get("control_bits", cls.control_bits), 0, 10**9)
+        out["idle_j"] = check_float("--idle-j", raw.get("idle_j", cls.idle_j), 0.0, 1e9)
+        seconds = raw.get("round_seconds")
+        out["round_seconds"] = None if seconds is None else check_float(
+            "--round-seconds", seconds, 0.0, 1e9, min_inclusive=False)
+        if out["semantics"] == "matlab" and out["offload"] != "local":
+            raise ParameterError("--offload", f"must be local under --semantics matlab (the MATLAB code has no "
+                                              f"offloading); got {out['offload']!r}")
+        if out["harvest"].needs_round_seconds and out["round_seconds"] is None:
+            raise ParameterError("--round-seconds", f"is required by --harvest {out['harvest']} (a power [W] "
+                                                    "needs the round duration [s])")
         if positions is None:
             # Nodes start full; the CSV case (energies from the file) is checked by the deployment.
             normal = out["nodes"] - advanced_count(out["nodes"], out["advanced_fraction"])
-            initial_advanced = out["e0"] * (1.0 + out["advanced_factor"])
-            largest = out["e0"] if normal == out["nodes"] else max(out["e0"], initial_advanced)
-            smallest_initial = out["e0"] if normal > 0 else initial_advanced
+            top = out["e0"] if out["e0_high"] is None else out["e0_high"]
+            initial_advanced = top * (1.0 + out["advanced_factor"])
+            largest = top if normal == out["nodes"] else max(top, initial_advanced)
+            smallest_initial = out["e0"] if normal > 0 else out["e0"] * (1.0 + out["advanced_factor"])
             check_energy_limits(out["battery"], largest,
                                 out["battery"] if out["battery"] is not None else smallest_initial,
                                 out["revive_threshold"])

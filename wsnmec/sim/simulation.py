@@ -22,31 +22,27 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
-from ..clustering import PROTOCOL_CODES, epoch_length
-from .deployment import deploy
+from ..clustering.leach import epoch_length
+from ..clustering.registry import canonical_name, policy_class
 from ..energy.harvest import can_ever_harvest, harvest_code
-from ..errors import ParameterError, check_int
-from .kernel import (
-    FLOAT_COLUMNS,
-    INT_COLUMNS,
-    SEMANTICS_CODES,
-    Workspace,
-    bounding_box,
-    radio_array,
-    run_rounds_jit,
-    sink_distances,
-)
+from ..energy.workload import hardware_preset, workload_preset
+from ..errors import ParameterError, check_choice, check_int
+from .accounting import CONTROL_KINDS, OFFLOAD_RULES, Workspace
+from .columns import FLOAT_COLUMNS, INT_COLUMNS, ROUND_COLUMNS, SUMMARY_COLUMNS
+from .deployment import deploy
+from .kernel import SEMANTICS_CODES, run_rounds_jit
 from .metrics import lifetime_rounds
+from .nearest import bounding_box, sink_distances
+from .rounds import RoundLoop
 from .scenario import MAX_REPLICAS, Scenario
 from .seeding import check_seed, fresh_seed, replica_seeds
+from .setup import round_parameters_for
 
 #: Node-rounds simulated per call of the compiled loop (between progress reports).
 CHUNK_NODE_ROUNDS = 2_000_000
 
-ROUND_COLUMNS = ("replica", "seed", "round", "alive", "dead", "cluster_heads", "residual_j", "consumed_j",
-                 "harvested_j", "packets_to_sink", "packets_to_ch", "nodes_ge_90pct")
-SUMMARY_COLUMNS = ("replica", "seed", "fnd", "hnd", "lnd", "rounds", "energy_initial_j", "energy_harvested_j",
-                   "energy_consumed_j", "energy_residual_j")
+#: ``loop`` choices of :func:`simulate`.
+LOOPS = ("auto", "fused", "policy")
 
 
 @dataclass
@@ -57,18 +53,22 @@ class SimulationResult:
     ----------
     config : dict
         ``scenario.to_config()`` plus ``seed`` (the user seed, drawn fresh and recorded when None),
-        ``replicas``, ``replica_seeds``, ``nodes`` (effective N), ``version``, ``radio_constants``, and the
-        effective values: ``battery_j`` (the battery capacity [J] when every node has the same one, else
-        None), ``battery_rule`` (``"--battery"`` when a capacity was given, else ``"initial energy of each
-        node"``), ``rounds_cap`` (rounds simulated at most) and, with a positions CSV,
-        ``positions_sha256`` (SHA-256 of the file as read).
+        ``replicas``, ``replica_seeds``, ``nodes`` (effective N), ``version``, ``radio_constants``,
+        ``workload_constants``, ``hardware_constants``, ``clustering`` (the policy's parameters), ``loop``
+        (``fused`` or ``policy``), and the effective values: ``battery_j`` (the battery capacity [J] when
+        every node has the same one, else None), ``battery_rule`` (``"--battery"`` when a capacity was given,
+        else ``"initial energy of each node"``), ``rounds_cap`` (rounds simulated at most) and, with a
+        positions CSV, ``positions_sha256`` (SHA-256 of the file as read).
     rounds : pandas.DataFrame
-        One row per replica and round 1..R (:data:`ROUND_COLUMNS`); ``consumed_j`` and ``harvested_j`` are
-        the energy of that round [J], ``residual_j`` the total stored energy at its end [J],
-        ``nodes_ge_90pct`` the alive nodes holding >= 90 % of their battery capacity.
+        One row per replica and round 1..R (:data:`wsnmec.sim.columns.ROUND_COLUMNS`); ``consumed_j``
+        (= ``energy_j``) and ``harvested_j`` are the energy of that round [J], ``residual_j`` the total
+        stored energy at its end [J] (positive parts only; ``stored_j`` is the signed sum, which differs
+        under ``matlab`` semantics, where energies are not clipped), ``nodes_ge_90pct`` the alive nodes
+        holding >= 90 % of their battery capacity, ``latency_s`` [s] and ``system_utility`` [J] as in
+        :mod:`wsnmec.sim.accounting`.
     summary : pandas.DataFrame
-        One row per replica (:data:`SUMMARY_COLUMNS`); ``fnd``/``hnd``/``lnd`` nullable Int64 (null when
-        not reached), energies [J].
+        One row per replica (:data:`wsnmec.sim.columns.SUMMARY_COLUMNS`); ``fnd``/``hnd``/``lnd`` nullable
+        Int64 (null when not reached), energies [J], per-round means of energy, latency and utility.
     """
 
     config: dict
@@ -86,27 +86,45 @@ class _ReplicaRun:
     positions_sha256: str | None
 
 
-def _run_replica(scenario: Scenario, seed: int, report: Callable[[int], None] | None) -> _ReplicaRun:
+def _uses_fused_loop(scenario: Scenario, loop: str, custom: bool) -> bool:
+    if custom or loop == "policy":
+        return False
+    fused = policy_class(scenario.protocol).fused_code is not None
+    if loop == "fused" and not fused:
+        raise ParameterError("loop", f"'fused' needs a built-in protocol (direct, leach, leach-dchs); "
+                                     f"got {scenario.protocol!r}")
+    return fused
+
+
+def _run_fused(scenario: Scenario, seed: int, report) -> _ReplicaRun:
     rng = np.random.default_rng(seed)
     net = deploy(scenario, rng)
     n = net.nodes
-    radio = scenario.radio_model()
-    kind, params = harvest_code(scenario.harvest)
+    kind, hparams = harvest_code(scenario.harvest, scenario.round_seconds)
     revive = scenario.revive_threshold if scenario.revive_threshold is not None else 0.0
     can_revive = scenario.revive_threshold is not None and can_ever_harvest(scenario.harvest)
     energy = net.energy.copy()
+    initial = net.energy.copy()
     capacity = net.capacity
     alive = np.ones(n, dtype=np.uint8)
     ch_epoch = np.full(n, -1, dtype=np.int64)
     rounds_since_ch = np.zeros(n, dtype=np.int64)
     markov_state = np.zeros(n, dtype=np.int8)
+    stored = np.zeros(n, dtype=np.float64)
     work = Workspace(n)
     d_sink = sink_distances(net.x, net.y, net.sink[0], net.sink[1])
     bbox = bounding_box(net.x, net.y)
-    radio_constants = radio_array(radio)
-    protocol = PROTOCOL_CODES[scenario.protocol]
-    semantics = SEMANTICS_CODES[scenario.semantics]
+    policy = policy_class(scenario.protocol)
+    params = round_parameters_for(scenario, bbox, CONTROL_KINDS[policy.control])
+    rule = OFFLOAD_RULES[scenario.offload]
     epoch_len = epoch_length(scenario.p)
+    draw_all = scenario.semantics == "matlab"
+    harvest = (kind, hparams, float(revive), bool(can_revive), stored)
+    geometry = (net.x, net.y, d_sink, bbox)
+    energies = (initial, capacity, energy)
+    node_state = (alive, ch_epoch, rounds_since_ch, markov_state)
+    scratch = (work.is_ch, work.ch_list, work.target, work.distance, work.drawn, work.received, work.members,
+               work.decision, np.zeros(0, dtype=np.float64), work.fgrid, work.igrid, work.result)
     chunk = max(1, CHUNK_NODE_ROUNDS // n)
     ints, floats = [], []
     done = 0
@@ -115,12 +133,9 @@ def _run_replica(scenario: Scenario, seed: int, report: Callable[[int], None] | 
         todo = min(chunk, total - done)
         out_int = np.empty((todo, len(INT_COLUMNS)), dtype=np.int64)
         out_float = np.empty((todo, len(FLOAT_COLUMNS)), dtype=np.float64)
-        ran, finished = run_rounds_jit(
-            rng, done + 1, todo, protocol, semantics, float(scenario.p), epoch_len, float(scenario.packet_bits),
-            radio_constants, kind, params, float(revive), bool(can_revive),
-            net.x, net.y, d_sink, bbox, capacity, energy, alive, ch_epoch, rounds_since_ch, markov_state,
-            work.is_ch, work.ch_list, work.target, work.distance, work.drawn, work.received,
-            work.fgrid, work.igrid, out_int, out_float)
+        ran, finished = run_rounds_jit(rng, done + 1, todo, policy.fused_code, float(scenario.p), epoch_len,
+                                       draw_all, rule, params, harvest, geometry, energies, node_state, scratch,
+                                       out_int, out_float)
         ints.append(out_int[:ran])
         floats.append(out_float[:ran])
         done += ran
@@ -135,8 +150,35 @@ def _run_replica(scenario: Scenario, seed: int, report: Callable[[int], None] | 
                        positions_sha256=net.positions_sha256)
 
 
+def _run_policy(scenario: Scenario, seed: int, report, clustering=None, offloading=None) -> _ReplicaRun:
+    loop = RoundLoop(scenario, seed, clustering=clustering, offloading=offloading)
+    n = loop.n
+    chunk = max(1, min(CHUNK_NODE_ROUNDS // n, 10_000))
+    ints, floats = [], []
+    done = 0
+    total = scenario.max_rounds
+    while done < total:
+        todo = min(chunk, total - done)
+        ran, finished = loop.run(todo)
+        out_int, out_float = loop.records
+        ints.append(out_int[:ran].copy())
+        floats.append(out_float[:ran].copy())
+        done += ran
+        if report is not None:
+            report(int(ran))
+        if finished:
+            break
+    capacity = loop.capacity
+    shared = bool((capacity == capacity[0]).all())
+    return _ReplicaRun(nodes=n, energy_initial=float(loop.initial.sum()),
+                       out_int=np.concatenate(ints), out_float=np.concatenate(floats),
+                       battery_j=float(capacity[0]) if shared else None,
+                       positions_sha256=loop.deployment.positions_sha256)
+
+
 def simulate(scenario: Scenario, seed: int | None = None, replicas: int = 1, *,
-             workers: int | None = None, progress: Callable[[int], None] | None = None) -> SimulationResult:
+             workers: int | None = None, progress: Callable[[int], None] | None = None,
+             clustering=None, offloading=None, loop: str = "auto") -> SimulationResult:
     """Simulate ``replicas`` independent replicas of ``scenario``.
 
     Parameters
@@ -152,6 +194,13 @@ def simulate(scenario: Scenario, seed: int | None = None, replicas: int = 1, *,
     progress : callable, optional
         Called with the number of rounds completed since its last call (summed over replicas), from
         worker threads under a lock.
+    clustering, offloading : callable, optional
+        Factories ``f(scenario) -> policy`` of a clustering policy (:class:`wsnmec.clustering.base.ClusteringPolicy`)
+        and an offloading policy (:class:`wsnmec.sim.rounds.OffloadPolicy`) used instead of the scenario's
+        ``protocol`` and ``offload`` (one new object per replica); they run through the policy loop.
+    loop : {"auto", "fused", "policy"}
+        ``auto`` runs the built-in protocols (direct, leach, leach-dchs) in the fused compiled loop and any
+        other policy in the policy round loop; ``policy`` forces the policy loop (same tables, slower).
 
     Returns
     -------
@@ -172,39 +221,56 @@ def simulate(scenario: Scenario, seed: int | None = None, replicas: int = 1, *,
             with lock:
                 progress(count)
 
+    check_choice("loop", loop, LOOPS)
+    custom = clustering is not None or offloading is not None
+    fused = _uses_fused_loop(scenario, loop, custom)
+
+    def one(replica_seed):
+        if fused:
+            return _run_fused(scenario, replica_seed, report)
+        return _run_policy(scenario, replica_seed, report,
+                           clustering=None if clustering is None else clustering(scenario),
+                           offloading=None if offloading is None else offloading(scenario))
+
     threads = min(workers, replicas)
     if threads <= 1:
-        runs = [_run_replica(scenario, s, report) for s in seeds]
+        runs = [one(s) for s in seeds]
     else:
         with ThreadPoolExecutor(max_workers=threads) as pool:
-            runs = list(pool.map(lambda s: _run_replica(scenario, s, report), seeds))
+            runs = list(pool.map(one, seeds))
 
     nodes = runs[0].nodes
     frames, rows = [], []
     for index, (replica_seed, run) in enumerate(zip(seeds, runs)):
         count = run.out_int.shape[0]
+        ints = dict(zip(INT_COLUMNS, run.out_int.T))
+        floats = dict(zip(FLOAT_COLUMNS, run.out_float.T))
         frame = {
             "replica": np.full(count, index, dtype=np.int64),
             "seed": np.full(count, replica_seed, dtype=np.int64),
             "round": np.arange(1, count + 1, dtype=np.int64),
-            "alive": run.out_int[:, 0],
-            "dead": nodes - run.out_int[:, 0],
-            "cluster_heads": run.out_int[:, 1],
-            "residual_j": run.out_float[:, 0],
-            "consumed_j": run.out_float[:, 1],
-            "harvested_j": run.out_float[:, 2],
-            "packets_to_sink": run.out_int[:, 2],
-            "packets_to_ch": run.out_int[:, 3],
-            "nodes_ge_90pct": run.out_int[:, 4],
+            "dead": nodes - ints["alive"],
+            "energy_j": floats["consumed_j"],
         }
-        frames.append(pd.DataFrame(frame, columns=list(ROUND_COLUMNS)))
-        fnd, hnd, lnd = lifetime_rounds(run.out_int[:, 0], nodes)
+        frame.update(ints)
+        frame.update(floats)
+        frames.append(pd.DataFrame({name: frame[name] for name in ROUND_COLUMNS}, columns=list(ROUND_COLUMNS)))
+        fnd, hnd, lnd = lifetime_rounds(ints["alive"], nodes)
+
+        def mean(values):
+            return float(values.mean()) if count else float("nan")
+
         rows.append({
             "replica": index, "seed": replica_seed, "fnd": fnd, "hnd": hnd, "lnd": lnd, "rounds": count,
             "energy_initial_j": run.energy_initial,
-            "energy_harvested_j": float(run.out_float[:, 2].sum()),
-            "energy_consumed_j": float(run.out_float[:, 1].sum()),
-            "energy_residual_j": float(run.out_float[-1, 0]) if count else run.energy_initial,
+            "energy_harvested_j": float(floats["harvested_j"].sum()),
+            "energy_consumed_j": float(floats["consumed_j"].sum()),
+            "energy_residual_j": float(floats["residual_j"][-1]) if count else run.energy_initial,
+            "energy_stored_j": float(floats["stored_j"][-1]) if count else run.energy_initial,
+            "energy_j_mean": mean(floats["consumed_j"]),
+            "latency_s_mean": mean(floats["latency_s"]),
+            "system_utility_mean": mean(floats["system_utility"]),
+            "delivered_bits_total": float(floats["delivered_bits"].sum()),
         })
     rounds = pd.concat(frames, ignore_index=True)
     summary = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
@@ -222,6 +288,10 @@ def simulate(scenario: Scenario, seed: int | None = None, replicas: int = 1, *,
         "nodes": nodes,
         "version": __version__,
         "radio_constants": scenario.radio_model().as_dict(),
+        "workload_constants": workload_preset(scenario.workload).as_dict(),
+        "hardware_constants": hardware_preset(scenario.hardware).as_dict(),
+        "clustering": canonical_name(scenario.protocol) if clustering is None else "custom",
+        "loop": "fused" if fused else "policy",
         "battery_j": runs[0].battery_j,
         "battery_rule": "--battery" if scenario.battery is not None else "initial energy of each node",
         "rounds_cap": scenario.max_rounds,

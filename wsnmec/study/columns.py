@@ -25,6 +25,13 @@ ROUND_COLUMNS: dict[str, tuple[str, str]] = {
     "packets_to_sink": ("Packets received by the sink per round", "zero"),
     "packets_to_ch": ("Packets received by cluster heads per round", "zero"),
     "nodes_ge_90pct": ("Nodes holding >= 90 % of battery capacity", "last"),
+    "energy_j": ("Energy drawn per round [J]", "zero"),
+    "latency_s": ("Round latency [s]", "zero"),
+    "system_utility": ("System utility per round [J]", "zero"),
+    "delivered_bits": ("Bits delivered to the sink per round", "zero"),
+    "offloaded": ("Cluster heads offloading per round", "zero"),
+    "control_j": ("Control energy per round [J]", "zero"),
+    "stored_j": ("Total stored energy (signed) [J]", "last"),
 }
 
 #: Per-task summary metrics a ``metric`` figure may plot: name -> axis label with unit.
@@ -37,10 +44,16 @@ SUMMARY_METRICS: dict[str, str] = {
     "energy_harvested_j": "Energy harvested [J]",
     "energy_consumed_j": "Energy consumed [J]",
     "energy_residual_j": "Residual energy [J]",
+    "energy_stored_j": "Stored energy (signed) [J]",
+    "energy_j_mean": "Energy drawn per round, mean [J]",
+    "latency_s_mean": "Round latency, mean [s]",
+    "system_utility_mean": "System utility per round, mean [J]",
+    "delivered_bits_total": "Bits delivered to the sink",
 }
 
 #: Short names of summary metrics used in titles and readings.
-METRIC_SHORT = {"fnd": "FND", "hnd": "HND", "lnd": "LND"}
+METRIC_SHORT = {"fnd": "FND", "hnd": "HND", "lnd": "LND", "energy_j_mean": "energy", "latency_s_mean": "latency",
+                "system_utility_mean": "utility"}
 
 #: Axis / legend labels of scenario parameters (swept parameters become columns of the results).
 PARAMETER_LABELS: dict[str, str] = {
@@ -60,6 +73,15 @@ PARAMETER_LABELS: dict[str, str] = {
     "advanced_fraction": "Fraction of advanced nodes m",
     "advanced_factor": "Advanced energy factor a",
     "revive_threshold": "Revive threshold [J]",
+    "offload": "Offloading rule",
+    "workload": "Workload",
+    "hardware": "Hardware",
+    "time_weight": "Time weight w_T [J/s]",
+    "join": "Join rule",
+    "control_bits": "Control message [bit]",
+    "idle_j": "Idle energy per round [J]",
+    "e0_high": "Initial energy, upper end [J]",
+    "round_seconds": "Round duration [s]",
     "round": "Round",
     "harvest_model": "Replenishment model",
 }

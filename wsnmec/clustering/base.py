@@ -1,0 +1,58 @@
+"""The clustering-policy interface.
+
+A clustering policy decides who is cluster head (CH) each round. It sees a read-only
+:class:`wsnmec.sim.state.NetworkState` and the replica's Generator and returns a boolean mask of the CHs
+(alive nodes only); it never touches energies: only the accounting changes state. A policy may keep its
+own per-node state (set up in :meth:`ClusteringPolicy.reset`). The policy round loop
+(:mod:`wsnmec.sim.rounds`) calls, each round, in this order: the harvest, :meth:`ClusteringPolicy.elect`,
+the receivers, the offloading decisions, :meth:`ClusteringPolicy.control_energy`, the accounting and the
+record.
+
+A new policy is one file in :mod:`wsnmec.clustering` defining a subclass, plus one line in
+:data:`wsnmec.clustering.registry.CLUSTERING_POLICIES`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class ClusteringPolicy:
+    """Base class of clustering policies.
+
+    Attributes
+    ----------
+    name : str
+        The registry name.
+    control : str
+        The control-message pattern the accounting charges with ``--control-bits`` (see
+        :mod:`wsnmec.sim.accounting`): ``"none"``, ``"distributed"`` or ``"centralized"``.
+    fused_code : int or None
+        Built-in protocols that the compiled fused loop runs (:mod:`wsnmec.sim.kernel`) set their code;
+        ``None`` runs the policy through the policy round loop.
+    draws_in_fused_loop : bool
+        Whether the fused loop's election draws random numbers for this protocol.
+    """
+
+    name: str = ""
+    control: str = "none"
+    fused_code: int | None = None
+
+    def __init__(self, scenario):
+        self.scenario = scenario
+
+    def reset(self, state, rng: np.random.Generator) -> None:
+        """Set up the policy's own per-node state before round 1 (default: nothing)."""
+
+    def elect(self, state, rng: np.random.Generator) -> np.ndarray:  # pragma: no cover - interface
+        """The cluster-head mask of this round (bool[N], alive nodes only)."""
+        raise NotImplementedError
+
+    def control_energy(self, state, heads: np.ndarray) -> np.ndarray | None:
+        """Extra per-node control energy of this round [J] beyond the pattern in :attr:`control`
+        (e.g. HEED's tentative announcements), or None. Only charged when ``--control-bits`` > 0."""
+        return None
+
+    def describe(self) -> dict:
+        """Parameters of the policy recorded in the run's config (JSON-able)."""
+        return {"name": self.name}

@@ -1,0 +1,90 @@
+"""What a policy sees of the network: :class:`NetworkState`.
+
+Every array is a read-only view of the simulator's live arrays (it follows the simulation without copies;
+writing to it raises ``ValueError``): only the accounting changes energies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def read_only(array: np.ndarray) -> np.ndarray:
+    """A read-only view of ``array`` (shares its memory)."""
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
+@dataclass
+class NetworkState:
+    """The state of one replica as a policy sees it, at the moment the policy is called.
+
+    Attributes
+    ----------
+    n : int
+        Number of nodes N.
+    round : int
+        Current round r (counted from 1).
+    x, y : float64[N]
+        Node positions [m].
+    sink : (float, float)
+        Sink (and edge server) position [m].
+    field : (float, float)
+        Field width and height [m].
+    d_sink : float64[N]
+        Distance of each node to the sink [m].
+    energy : float64[N]
+        Residual (stored) energy [J] (this round's harvest included).
+    initial_energy : float64[N]
+        Initial energy [J].
+    capacity : float64[N]
+        Battery capacity [J].
+    alive_u8 : uint8[N]
+        1 for alive nodes (``alive`` is the same as bool).
+    rounds_since_ch : int64[N]
+        Consecutive rounds each alive node has not been cluster head (0 in the round after it was).
+    harvested : float64[N]
+        Energy each node stored in this round's harvest step [J].
+    consumed_last : float64[N]
+        Energy each node drew in the previous round [J] (0 before round 2).
+    receivers : int64[N]
+        This round's receiver of each node once the cluster heads are known (CH index, -1 sink, -2 not
+        sending); valid in ``decide`` (the offloading step), stale in ``elect``.
+    members : int64[N]
+        Members assigned to each CH this round (valid in ``decide``).
+    scenario : Scenario
+        The run's validated parameters (``p``, ``packet_bits``, radio, workload, ...).
+    params : float64[:]
+        The packed round constants (:func:`wsnmec.sim.accounting.round_parameters`).
+    """
+
+    n: int
+    round: int
+    x: np.ndarray
+    y: np.ndarray
+    sink: tuple[float, float]
+    field: tuple[float, float]
+    d_sink: np.ndarray
+    energy: np.ndarray
+    initial_energy: np.ndarray
+    capacity: np.ndarray
+    alive_u8: np.ndarray
+    rounds_since_ch: np.ndarray
+    harvested: np.ndarray
+    consumed_last: np.ndarray
+    receivers: np.ndarray
+    members: np.ndarray
+    scenario: object
+    params: np.ndarray
+
+    @property
+    def alive(self) -> np.ndarray:
+        """Alive nodes as bool[N]."""
+        return self.alive_u8.view(np.bool_)
+
+    @property
+    def alive_count(self) -> int:
+        return int(np.count_nonzero(self.alive_u8))
