@@ -159,6 +159,52 @@ def run(out, as_json, seed, replicas, workers, **parameters):
 
 
 
+# --- wsnmec map (network map at a round) -----------------------------------------------------------
+
+
+@main.command("map")
+@click.option("--round", "round_number", metavar="R", help="Draw the network at the end of round R (>= 1).")
+@click.option("--animate", metavar="FROM:TO", help="Write an animation with one frame per round FROM..TO (a .gif --out).")
+@click.option("--replica", metavar="I", default="0", show_default=True,
+              help="Which replica of `wsnmec run --seed S --replicas K` (0-based; its seed does not depend on K).")
+@click.option("--out", "out", metavar="FILE", help="Output file: .png/.pdf/.svg for --round, .gif for --animate.  [default: map-R.png or map-FROM-TO.gif]")
+def map_command(round_number, animate, replica, out, seed, **parameters):
+    """Draw the deployment at a round: nodes coloured by residual energy, dead nodes, cluster heads,
+    member-to-head links and the sink; the same simulation (and seed) as `wsnmec run`."""
+    from .errors import check_int
+    from .network_map import map_states, parse_animate, write_animation, write_map
+    from .sim.scenario import Scenario
+    from .sim.seeding import check_seed, fresh_seed, replica_seeds
+
+    if (round_number is None) == (animate is None):
+        fail("--round", "give either --round R or --animate FROM:TO")
+    scenario = Scenario.from_mapping({k: v for k, v in parameters.items() if v is not None})
+    seed = fresh_seed() if seed is None else check_seed(seed, "--seed")
+    replica = check_int("--replica", replica, 0, 100_000 - 1)
+    if animate is not None:
+        first, last = parse_animate(animate)
+        out = out or f"map-{first}-{last}.gif"
+        if not str(out).lower().endswith(".gif"):
+            fail("--out", f"must be a .gif file with --animate, got {out!r}")
+    else:
+        first = last = check_int("--round", round_number, 1)
+        out = out or f"map-{first}.png"
+        if os.path.splitext(str(out))[1].lower() not in (".png", ".pdf", ".svg"):
+            fail("--out", f"must be a .png, .pdf or .svg file, got {out!r}")
+    from .console import compile_notice, simulator_kernels
+
+    compile_notice(_stderr_is_terminal(), simulator_kernels)
+    replica_seed = replica_seeds(seed, replica + 1)[replica]
+    states = map_states(scenario, replica_seed, range(first, last + 1))
+    path = write_animation(states, out) if animate is not None else write_map(states[0], out)
+    click.echo(f"{path}  (seed {seed}, replica {replica}: seed {replica_seed}; rounds {first}-{last})"
+               if animate is not None else f"{path}  (seed {seed}, replica {replica}: seed {replica_seed}; round {first})")
+
+
+# the scenario options and --seed of `wsnmec run`, shared (the same names, help and defaults)
+map_command.params.extend(p for p in run.params if p.name not in ("out", "as_json", "replicas", "workers"))
+
+
 # --- wsnmec offload (offloading engine) ----------------------------------------------------------------
 
 
