@@ -104,3 +104,65 @@ def test_map_bad_input_is_one_line_exit_2(args, message, tmp_path, monkeypatch):
     result = CliRunner().invoke(cli.main, ["map", "--seed", "1", *args])
     assert result.exit_code == 2, result.output
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+MAP_STUDY = """
+title = "map study"
+seed = 4
+seeds = 2
+[base]
+nodes = 15
+e0 = 0.01
+[grid]
+protocol = ["direct", "leach"]
+[[figures]]
+name = "map"
+kind = "map"
+round = 20
+[[figures]]
+name = "late"
+kind = "map"
+round = 100000
+"""
+
+
+def test_map_figure_kind_draws_each_grid_point_at_the_round(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from wsnmec.study.figures import draw_study
+    from wsnmec.study.report import reading
+    from wsnmec.study.runner import run_study
+    from wsnmec.study.spec import load_study
+
+    path = tmp_path / "maps.toml"
+    path.write_text(MAP_STUDY, encoding="utf-8")
+    run = run_study(load_study(path), tmp_path / "results", jobs=1)
+    drawn = draw_study(run, tmp_path / "figs", keep_open=True)
+    rounds = run.rounds[run.rounds.seed_index == 0]
+    for (figure, paths, fig), wanted in zip(drawn, (20, 100000)):
+        assert paths[0].is_file()
+        panels = [ax for ax in fig.axes if ax.get_label() != "<colorbar>" and ax.collections]
+        assert len(panels) == 2
+        for ax, protocol in zip(panels, ["direct", "leach"]):
+            table = rounds[rounds.protocol == protocol].set_index("round")
+            shown = min(wanted, int(table.index.max()))
+            artists = _artists(ax)
+            row = table.loc[shown]
+            assert len(_points(artists[ALIVE])) + len(_points(artists[HEADS])) == row.alive
+            assert len(_points(artists[HEADS])) == row.cluster_heads
+            assert ax.get_title().startswith(f"protocol {protocol}: round {shown}")
+        assert "wsnmec map --round" in reading(figure, run)
+        plt.close(fig)
+
+
+def test_map_figure_spec_needs_a_round(tmp_path):
+    from wsnmec.errors import ParameterError
+    from wsnmec.study.spec import load_study
+
+    path = tmp_path / "bad.toml"
+    path.write_text(MAP_STUDY.replace("round = 20\n", ""), encoding="utf-8")
+    with pytest.raises(ParameterError, match=r"figures\[0\]\.round"):
+        load_study(path)
+    path.write_text(MAP_STUDY.replace('kind = "map"\nround = 20', 'kind = "map"\nround = 20\ny = "alive"'), encoding="utf-8")
+    with pytest.raises(ParameterError, match="not used by a map figure"):
+        load_study(path)

@@ -121,7 +121,7 @@ def _segments(state: MapState):
     return member, direct
 
 
-def draw_map(ax, state: MapState, norm, cmap="viridis", title: str | None = None):
+def draw_map(ax, state: MapState, norm, cmap="viridis", title: str | None = None, legend: bool = True):
     """Draw ``state`` on ``ax`` (cleared first). Returns the scatter of alive nodes (for a colour bar)."""
     from matplotlib.collections import LineCollection
     from matplotlib.patches import Rectangle
@@ -155,7 +155,8 @@ def draw_map(ax, state: MapState, norm, cmap="viridis", title: str | None = None
         f"Round {state.round}: {int(state.alive.sum())} alive, {int(heads.sum())} cluster heads, "
         f"residual {record.get('residual_j', float(np.clip(state.energy, 0, None).sum())):.3f} J"
     ), fontsize="medium")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.25, 1.0), frameon=False, fontsize="small", markerscale=0.8)
+    if legend:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.25, 1.0), frameon=False, fontsize="small", markerscale=0.8)
     return points
 
 

@@ -322,9 +322,40 @@ def metric_figure(figure: FigureSpec, spec: StudySpec, rounds, summary: pd.DataF
     return fig
 
 
+def map_figure(figure: FigureSpec, spec: StudySpec, rounds, summary: pd.DataFrame):
+    """The network of each grid point at round ``figure.round`` (first seed), one panel per point: nodes
+    coloured by residual energy, dead nodes, cluster heads, links, sink (:mod:`wsnmec.network_map`). A run
+    that ended earlier is shown at its last round (said in the panel's title)."""
+    from ..network_map import _norm, draw_map, map_states
+    from .runner import expand_tasks
+
+    lengths = summary.drop_duplicates("task").set_index("task")["rounds"]
+    tasks = [t for t in expand_tasks(spec) if t.seed_index == 0]
+    states = []
+    for task in tasks:
+        last = int(lengths.get(task.key, figure.round))
+        (state,) = map_states(task.scenario, task.seed, [max(1, min(figure.round, last))])
+        states.append((task, state))
+    columns = min(3, len(states))
+    rows = math.ceil(len(states) / columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.6 * columns + 1.8, 4.2 * rows), squeeze=False)
+    norm = _norm([s for _, s in states])
+    points = None
+    for k, (ax, (task, state)) in enumerate(zip(axes.ravel(), states)):
+        point = ", ".join(f"{name} {_text(value)}" for name, value in task.point.items()) or spec.name
+        when = f"round {state.round}" + ("" if state.round == figure.round else " (all dead after it)")
+        points = draw_map(ax, state, norm, title=f"{point}: {when}, {int(state.alive.sum())} alive",
+                          legend=(k == len(states) - 1))
+    for ax in axes.ravel()[len(states):]:
+        ax.set_visible(False)
+    fig.colorbar(points, ax=list(axes.ravel()[:len(states)]), label="Residual energy [J]", fraction=0.03, pad=0.02)
+    fig.suptitle(figure.title or f"Network at round {figure.round} (first seed)")
+    return fig
+
+
 #: Figure kinds: name -> function(figure, spec, rounds, summary) -> matplotlib Figure. ``rounds`` is the
 #: study's :class:`~wsnmec.study.aggregates.Aggregates` (or its long-form rounds table).
-FIGURE_KINDS: dict[str, Callable] = {"line": line_figure, "metric": metric_figure}
+FIGURE_KINDS: dict[str, Callable] = {"line": line_figure, "metric": metric_figure, "map": map_figure}
 
 
 def draw(figure: FigureSpec, spec: StudySpec, rounds, summary: pd.DataFrame):

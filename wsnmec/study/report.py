@@ -143,12 +143,18 @@ READINGS: dict[tuple[str, str | None], Callable] = {
     ("line", "nodes_ge_90pct"): _time_average,
     ("line", None): _final_value,
     ("metric", None): _metric_ends,
+    ("map", None): lambda figure, run: (
+        f"The network of each grid point at round {figure.round} (first seed, task seed "
+        f"{replica_seeds(run.spec.seed, 1)[0]}): `wsnmec map --round {figure.round}` with the point's parameters "
+        "draws the same picture."
+    ),
 }
 
 
 def reading(figure: FigureSpec, run) -> str:
     """The one-line reading of a figure from its study run's numbers."""
-    function = READINGS.get((figure.kind, figure.y[0] if len(figure.y) == 1 else None)) or READINGS[(figure.kind, None)]
+    key = (figure.kind, figure.y[0] if len(figure.y) == 1 and figure.kind != "map" else None)
+    function = READINGS.get(key) or READINGS[(figure.kind, None)]
     return function(figure, run)
 
 
@@ -168,7 +174,7 @@ def figure_entry(figure: FigureSpec, run, paths: list[Path], out_dir: Path) -> s
     fixed = ", ".join(f"{name} = {_value(value)}" for name, value in spec.base.items()) or "the defaults"
     seeds = replica_seeds(spec.seed, spec.seeds)
     shown = ", ".join(str(s) for s in seeds[:3]) + (", ..." if len(seeds) > 3 else "")
-    title = figure.title or label(figure.y[0])
+    title = figure.title or ("Network map" if figure.kind == "map" else label(figure.y[0]))
     lines = [
         f"### {title}",
         "",
