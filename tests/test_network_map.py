@@ -166,3 +166,13 @@ def test_map_figure_spec_needs_a_round(tmp_path):
     path.write_text(MAP_STUDY.replace('kind = "map"\nround = 20', 'kind = "map"\nround = 20\ny = "alive"'), encoding="utf-8")
     with pytest.raises(ParameterError, match="not used by a map figure"):
         load_study(path)
+
+
+def test_map_shows_a_progress_bar_on_a_terminal_only(monkeypatch, tmp_path):
+    args = ["map", "--nodes", "10", "--seed", "1", "--round", "30", "--out", str(tmp_path / "m.png")]
+    assert CliRunner().invoke(cli.main, args).stderr == ""
+    monkeypatch.setattr(cli, "_stderr_is_terminal", lambda: True)
+    monkeypatch.setattr(cli, "PROGRESS_DELAY_S", 0.0)
+    result = CliRunner().invoke(cli.main, args)
+    assert result.exit_code == 0, result.output
+    assert "round" in result.stderr

@@ -195,7 +195,13 @@ def map_command(round_number, animate, replica, out, seed, **parameters):
 
     compile_notice(_stderr_is_terminal(), simulator_kernels)
     replica_seed = replica_seeds(seed, replica + 1)[replica]
-    states = map_states(scenario, replica_seed, range(first, last + 1))
+    bar = _progress_bar(_stderr_is_terminal(), last)
+    try:
+        states = map_states(scenario, replica_seed, range(first, last + 1),
+                            progress=bar.update if bar is not None else None)
+    finally:
+        if bar is not None:
+            bar.close()
     path = write_animation(states, out) if animate is not None else write_map(states[0], out)
     click.echo(f"{path}  (seed {seed}, replica {replica}: seed {replica_seed}; rounds {first}-{last})"
                if animate is not None else f"{path}  (seed {seed}, replica {replica}: seed {replica_seed}; round {first})")

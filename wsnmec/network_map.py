@@ -73,8 +73,10 @@ class MapState:
     record: dict
 
 
-def map_states(scenario, seed: int, rounds) -> list[MapState]:
+def map_states(scenario, seed: int, rounds, progress=None) -> list[MapState]:
     """The states at the end of each round in ``rounds`` (sorted, >= 1) of the replica with ``seed``.
+
+    ``progress`` (optional) is called with 1 after each simulated round.
 
     Raises
     ------
@@ -93,6 +95,8 @@ def map_states(scenario, seed: int, rounds) -> list[MapState]:
         if r > cap:
             raise ParameterError("--round", f"must be at most the run's --rounds ({cap}), got {wanted[-1]}")
         alive_after = loop.step()
+        if progress is not None:
+            progress(1)
         if r in wanted:
             states.append(MapState(
                 round=r, x=loop.x.copy(), y=loop.y.copy(), energy=loop.energy.copy(),

@@ -15,6 +15,11 @@ Figure kinds (:data:`FIGURE_KINDS`; a new kind is one function here and one name
 ``metric``
     Summary metrics (``y``, one panel each, e.g. FND, HND, LND) vs a swept parameter ``x``. A metric not
     reached by a task (e.g. LND when nodes outlive the run) is left out of that point's mean.
+``map``
+    The network of every grid point at one ``round`` (first seed), as ``wsnmec map`` draws it.
+
+Legends sit right of the plot, outside the data; line figures end their x-axis at the 95th percentile of
+the run lengths (a note under the plot says so); colours are the colour-blind-safe :data:`LINE_COLOURS`.
 """
 
 from __future__ import annotations
