@@ -170,7 +170,7 @@ def test_bad_option_with_json_still_prints_no_json(as_json):
 
 
 def test_error_message_says_what_is_allowed():
-    result = invoke(["--protocol", "heed"])
+    result = invoke(["--protocol", "pegasis"])
     assert_one_line_error(result, "--protocol")
     for name in ("direct", "leach", "ileach"):
         assert name in result.stderr

@@ -194,6 +194,35 @@ def test_figures_command_runs_every_study(tmp_path, monkeypatch):
     assert again.exit_code == 0 and "6 from cache, 0 computed" in again.stdout
 
 
+def test_baselines_study_draws_every_protocol_at_both_sinks(tmp_path):
+    """The shipped baselines study (quick variant, 2 seeds to keep the test short) runs and draws alive nodes vs
+    round: one curve per protocol and sink position, every run from N alive down to none."""
+    from dataclasses import replace
+
+    from wsnmec.study.spec import resolve_study_file
+
+    spec = replace(load_study(resolve_study_file("baselines")).variant(True), seeds=2)
+    run = run_study(spec, tmp_path / "results", jobs=1)
+    protocols = list(spec.grid["protocol"])
+    assert len(run.summary) == 2 * len(protocols) * 2
+    assert (run.summary["lnd"].astype(float) > 0).all()  # every run ended with every node dead
+    ((figure, (png, pdf), fig),) = draw_study(run, tmp_path / "out", keep_open=True)
+    try:
+        assert png.name == "baselines-alive.png" and pdf.is_file()
+        (ax,) = fig.axes
+        legend = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert legend == ["Protocol", *protocols, "Sink position [m]", "50,50", "50,175"]
+        curves = [line for line in ax.get_lines() if len(line.get_xdata()) > 1]
+        assert len(curves) == 2 * len(protocols)
+        assert all(line.get_ydata()[0] == 100 and line.get_ydata()[-1] == 0 for line in curves)
+        # the far sink shortens every protocol's mean FND (its packets pay the d^4 term)
+        fnd = run.summary.assign(fnd=run.summary["fnd"].astype(float)).groupby(["protocol", "sink"])["fnd"].mean()
+        assert all(fnd[(p, "50,175")] < fnd[(p, "50,50")] for p in protocols)
+        assert "direct/50,175" in reading(figure, run)
+    finally:
+        matplotlib.pyplot.close(fig)
+
+
 def test_draw_uses_no_global_style(drawn):
     """Drawing must not change matplotlib's global settings (one style, applied per figure)."""
     run, _, _ = drawn

@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from wsnmec import cli
+from wsnmec.clustering.registry import CLUSTERING_POLICIES
 from wsnmec.errors import ParameterError
 from wsnmec.sim.seeding import replica_seeds
 from wsnmec.study.runner import expand_tasks
@@ -141,7 +142,7 @@ def test_bad_jobs_is_rejected(tmp_path):
 
 def test_shipped_studies_are_valid_and_quick_is_smaller():
     paths = find_studies()
-    assert {p.stem for p in paths} >= {"classic", "scaling", "harvest", "battery"}
+    assert {p.stem for p in paths} >= {"classic", "scaling", "harvest", "battery", "baselines"}
     for path in paths:
         spec = load_study(path)
         quick = spec.variant(True)
@@ -154,12 +155,17 @@ def test_shipped_studies_are_valid_and_quick_is_smaller():
     assert classic.seeds == 30 and set(classic.grid["semantics"]) == {"clean", "matlab"}
     scaling = load_study(resolve_study_file("scaling"))
     assert scaling.scale_field and min(scaling.grid["nodes"]) == 50 and max(scaling.grid["nodes"]) == 1000
+    baselines = load_study(resolve_study_file("baselines"))
+    assert baselines.seeds == 30 and baselines.variant(True).seeds == 5 and baselines.base["e0"] == 0.5
+    assert {"direct", "leach", "leach-dchs"} <= set(baselines.grid["protocol"]) <= set(CLUSTERING_POLICIES)
+    assert baselines.grid["sink"] == ([50, 50], [50, 175])
+    assert [(f.kind, f.y, f.hue, f.style) for f in baselines.figures] == [("line", ("alive",), "protocol", "sink")]
 
 
 def test_study_list_names_every_study():
     result = CliRunner().invoke(cli.main, ["study", "list"])
     assert result.exit_code == 0, result.output
-    for name in ("classic", "scaling", "harvest", "battery"):
+    for name in ("classic", "scaling", "harvest", "battery", "baselines"):
         assert name in result.output
 
 

@@ -14,6 +14,9 @@ CLUSTERING_POLICIES: dict[str, str] = {
     "direct": "wsnmec.clustering.direct:DirectPolicy",
     "leach": "wsnmec.clustering.leach:LeachPolicy",
     "leach-dchs": "wsnmec.clustering.leach_dchs:LeachDCHSPolicy",
+    "heed": "wsnmec.clustering.heed:HeedPolicy",
+    "leach-c": "wsnmec.clustering.leach_c:LeachCPolicy",
+    "deec": "wsnmec.clustering.deec:DEECPolicy",
 }
 
 #: Other names of registered policies (kept for existing scripts and study files).

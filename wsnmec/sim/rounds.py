@@ -274,6 +274,12 @@ class RoundLoop:
             A built-in rule (``local``, ``edge``, ``greedy``, ``exact``) deciding each candidate's heads.
         per_node : bool
             Also return each candidate's per-node draw [J].
+
+        Notes
+        -----
+        The scores include the scenario's idle energy and the control pattern of the clustering policy
+        (``--control-bits``), but not a policy's own extra control energy
+        (:meth:`wsnmec.clustering.base.ClusteringPolicy.control_energy`), which the policy knows itself.
         """
         masks = np.ascontiguousarray(np.asarray(masks), dtype=np.uint8)
         if masks.ndim == 1:

@@ -42,6 +42,7 @@ from ..sim.scenario import PROTOCOLS  # noqa: E402
 from . import aggregates  # noqa: E402
 from .aggregates import MAX_LINE_POINTS, Aggregates  # noqa: E402
 from .columns import METRIC_SHORT, ROUND_COLUMNS, add_derived_columns, label  # noqa: E402
+from .claims import claims_figure  # noqa: E402
 from .spec import FigureSpec, StudySpec  # noqa: E402
 
 #: Seed of the bootstrap generator (fixed: reruns draw identical bands).
@@ -360,7 +361,9 @@ def map_figure(figure: FigureSpec, spec: StudySpec, rounds, summary: pd.DataFram
 
 #: Figure kinds: name -> function(figure, spec, rounds, summary) -> matplotlib Figure. ``rounds`` is the
 #: study's :class:`~wsnmec.study.aggregates.Aggregates` (or its long-form rounds table).
-FIGURE_KINDS: dict[str, Callable] = {"line": line_figure, "metric": metric_figure, "map": map_figure}
+FIGURE_KINDS: dict[str, Callable] = {
+    "line": line_figure, "metric": metric_figure, "claims": claims_figure, "map": map_figure,
+}
 
 
 def draw(figure: FigureSpec, spec: StudySpec, rounds, summary: pd.DataFrame):

@@ -17,6 +17,7 @@ from .. import __version__
 from ..io import write_text
 from ..sim.seeding import replica_seeds
 from .columns import METRIC_SHORT, add_derived_columns, label
+from .claims import claims_reading
 from .figures import BOOTSTRAP_SEED, N_BOOT, _levels, axis_note
 from .spec import FigureSpec
 
@@ -148,6 +149,7 @@ READINGS: dict[tuple[str, str | None], Callable] = {
         f"{replica_seeds(run.spec.seed, 1)[0]}): `wsnmec map --round {figure.round}` with the point's parameters "
         "draws the same picture."
     ),
+    ("claims", None): claims_reading,
 }
 
 

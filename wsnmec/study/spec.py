@@ -50,14 +50,14 @@ from ..sim.seeding import MAX_SEED
 from .columns import DERIVED_COLUMNS, ROUND_COLUMNS, SUMMARY_METRICS
 
 #: Figure kinds a study may declare (drawn by :data:`wsnmec.study.figures.FIGURE_KINDS`).
-FIGURE_KIND_NAMES = ("line", "metric", "map")
+FIGURE_KIND_NAMES = ("line", "metric", "claims", "map")
 MAX_SEEDS = 10_000
 MAX_GRID_VALUES = 10_000
 MAX_TASKS = 1_000_000
 
 TOP_KEYS = ("title", "description", "seed", "seeds", "scale_field", "base", "grid", "quick", "figures")
 QUICK_KEYS = ("seeds", "base", "grid")
-FIGURE_KEYS = ("name", "kind", "x", "y", "hue", "style", "title", "round")
+FIGURE_KEYS = ("name", "kind", "x", "y", "hue", "style", "title", "reference", "round")
 RANGE_KEYS = ("start", "stop", "step")
 
 # The TOML type each scenario parameter takes: "int", "number", "str", "pair" (a number or [A, B]),
@@ -67,7 +67,7 @@ SCENARIO_TYPES = {
     "nodes": "int",
     "field": "pair",
     "sink": "xy",
-    "e0": "number",
+    "e0": "numstr",
     "p": "number",
     "packet_bits": "int",
     "rounds": "int",
@@ -84,6 +84,16 @@ SCENARIO_TYPES = {
     "advanced_fraction": "number",
     "advanced_factor": "number",
     "revive_threshold": "number",
+    "offload": "str",
+    "workload": "str",
+    "hardware": "str",
+    "time_weight": "number",
+    "join": "str",
+    "control_bits": "int",
+    "idle_j": "number",
+    "e0_high": "number",
+    "round_seconds": "number",
+    "policy_model": "str",
 }
 TYPE_WORDS = {
     "int": "an integer",
@@ -91,6 +101,7 @@ TYPE_WORDS = {
     "str": "a string",
     "pair": "a number or a list [W, H] of numbers",
     "xy": "a list [X, Y] of numbers",
+    "numstr": "a number or a string LOW..HIGH",
 }
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -104,8 +115,9 @@ class FigureSpec:
     name : str
         File name stem (the files are ``<study>-<name>.png`` and ``.pdf``).
     kind : str
-        ``line`` (a per-round column vs round), ``metric`` (summary metrics vs a swept parameter) or ``map``
-        (the network of each grid point at ``round``, first seed; :mod:`wsnmec.network_map`).
+        ``line`` (a per-round column vs round), ``metric`` (summary metrics vs a swept parameter),
+        ``claims`` (the ``reference`` level of ``hue`` against every other level: :mod:`wsnmec.study.claims`)
+        or ``map`` (the network of each grid point at ``round``, first seed; :mod:`wsnmec.network_map`).
     x : str
         ``round`` for line figures; the swept parameter for metric figures.
     y : tuple of str
@@ -114,6 +126,8 @@ class FigureSpec:
         Swept parameters (or derived columns) told apart by colour and by line style.
     title : str
         Figure title.
+    reference : str or None
+        ``claims`` figures: the proposed level of ``hue`` (e.g. ``ddnn``).
     round : int or None
         The round a ``map`` figure shows.
     """
@@ -125,6 +139,7 @@ class FigureSpec:
     hue: str | None = None
     style: str | None = None
     title: str = ""
+    reference: str | None = None
     round: int | None = None
 
 
@@ -259,6 +274,7 @@ class _Checker:
             "pair": number
             or (isinstance(value, list) and len(value) == 2 and all(_is_number(v) for v in value)),
             "xy": isinstance(value, list) and len(value) == 2 and all(_is_number(v) for v in value),
+            "numstr": number or isinstance(value, str),
         }[kind]
         if not ok:
             self.fail(key, f"must be {TYPE_WORDS[kind]}, got {_describe(value)}")
@@ -366,6 +382,8 @@ def _figure(check: _Checker, index: int, table, grid: dict) -> FigureSpec:
     kind = check.string(f"{key}.kind", table["kind"])
     if kind not in FIGURE_KIND_NAMES:
         check.fail(f"{key}.kind", f"must be one of {', '.join(FIGURE_KIND_NAMES)}; got {kind!r}")
+    if kind == "claims":
+        return _claims_figure(check, key, name, table, grid)
     if kind == "map":
         return _map_figure(check, key, table, name)
     if "y" not in table:
@@ -413,6 +431,20 @@ def _figure(check: _Checker, index: int, table, grid: dict) -> FigureSpec:
             )
     title = check.string(f"{key}.title", table.get("title", ""))
     return FigureSpec(name=name, kind=kind, x=x, y=ys, hue=hue, style=style, title=title)
+
+
+def _claims_figure(check, key, name, table, grid) -> "FigureSpec":
+    """A ``claims`` figure: ``hue`` a swept parameter, ``reference`` one of its values."""
+    hue = table.get("hue")
+    if hue is None or hue not in grid:
+        check.fail(f"{key}.hue", f"must be the swept parameter holding the policies ({', '.join(grid) or 'none'})")
+    reference = table.get("reference")
+    levels = [str(v) for v in grid[hue]]
+    if not isinstance(reference, str) or reference not in levels:
+        check.fail(f"{key}.reference", f"must be one of the values of {hue}: {', '.join(levels)}; got {reference!r}")
+    title = check.string(f"{key}.title", table.get("title", ""))
+    return FigureSpec(name=name, kind="claims", x=hue, y=("latency_s_mean", "delivered_bits_total"), hue=hue,
+                      style=None, title=title, reference=reference)
 
 
 def parse_study(data: dict, path: Path, name: str | None = None) -> StudySpec:
