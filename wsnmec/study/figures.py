@@ -90,16 +90,24 @@ def bootstrap_ci(values) -> tuple[float, float]:
 
 
 def _levels(spec: StudySpec, frame: pd.DataFrame, column: str | None) -> list | None:
-    """Levels of a grouping column in a stable order (protocols always in the same order)."""
+    """Levels of a grouping column in a stable order: the study's grid order for a swept parameter, else
+    (protocols) the registry's order (each protocol keeps its colour across figures: :func:`_palette`)."""
     if column is None:
         return None
     present = list(dict.fromkeys(frame[column]))
+    if column in spec.grid:
+        ordered = [_point_text(v) for v in spec.grid[column]]
+        return [v for v in ordered if v in present] + [v for v in present if v not in ordered]
     if column == "protocol":
         return [p for p in PROTOCOLS if p in present] + [p for p in present if p not in PROTOCOLS]
-    if column in spec.grid:
-        ordered = [str(v) if isinstance(v, (list, tuple)) else v for v in spec.grid[column]]
-        return [v for v in ordered if v in present] + [v for v in present if v not in ordered]
     return present
+
+
+def _point_text(value):
+    """A grid value as the results tables hold it (lists such as a sink position become ``"X,Y"``)."""
+    if isinstance(value, (list, tuple)):
+        return ",".join(f"{v:g}" if isinstance(v, (int, float)) else str(v) for v in value)
+    return value
 
 
 #: Colour-blind-safe line colours (Okabe & Ito 2008, "Color Universal Design"), ordered so that the first
