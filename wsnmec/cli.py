@@ -142,8 +142,11 @@ def run(out, as_json, seed, replicas, workers, **parameters):
     # Until all nodes are dead the number of rounds is unknown: the bar then counts rounds without a total.
     total = None if scenario.rounds is None else scenario.rounds * replicas
     bar = _progress_bar(not as_json and _stderr_is_terminal(), total)
+    from .threads import single_blas_thread
+
     try:
-        result = simulate(scenario, seed, replicas, workers=workers, progress=bar.update if bar is not None else None)
+        with single_blas_thread():  # learned policies' small matrix products, in every replica thread
+            result = simulate(scenario, seed, replicas, workers=workers, progress=bar.update if bar is not None else None)
     finally:
         if bar is not None:
             bar.close()
@@ -196,9 +199,12 @@ def map_command(round_number, animate, replica, out, seed, **parameters):
     compile_notice(_stderr_is_terminal(), simulator_kernels)
     replica_seed = replica_seeds(seed, replica + 1)[replica]
     bar = _progress_bar(_stderr_is_terminal(), last)
+    from .threads import single_blas_thread
+
     try:
-        states = map_states(scenario, replica_seed, range(first, last + 1),
-                            progress=bar.update if bar is not None else None)
+        with single_blas_thread():
+            states = map_states(scenario, replica_seed, range(first, last + 1),
+                                progress=bar.update if bar is not None else None)
     finally:
         if bar is not None:
             bar.close()
