@@ -506,9 +506,9 @@ def test_summary_text_lists_replicas_and_confidence_interval():
     for name in ("FND", "HND", "LND"):
         assert name in text
     assert "95% CI" in text
-    # each replica row shows its FND, HND, LND and rounds
-    rows = [line.split() for line in text.splitlines() if line.split()[:1] in (["1"], ["2"], ["3"])]
-    assert len(rows) == 3
+    # each replica row shows its FND, HND, LND and rounds; replicas numbered from 0 as in the Parquet tables
+    rows = [line.split() for line in text.splitlines() if line.split()[:1] in (["0"], ["1"], ["2"])]
+    assert len(rows) == 3 and [row[0] for row in rows] == ["0", "1", "2"]
     for row, record in zip(rows, data["replicas"]):
         expected = [str(record[k]) if record[k] is not None else "-" for k in ("seed", "fnd", "hnd", "lnd", "rounds")]
         assert row[1:6] == expected

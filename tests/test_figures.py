@@ -184,7 +184,7 @@ def test_figures_command_runs_every_study(tmp_path, monkeypatch):
     assert "figtest (quick): 6 tasks, 0 from cache, 6 computed" in result.stdout
     names = sorted(p.name for p in (tmp_path / "figs").iterdir())
     assert names == sorted(
-        ["README.md"] + [f"figtest-{n}.{s}" for n in ("alive", "residual", "lifetime") for s in ("png", "pdf")]
+        ["README.md", "index.html"] + [f"figtest-{n}.{s}" for n in ("alive", "residual", "lifetime") for s in ("png", "pdf")]
     )
     text = (tmp_path / "figs" / "README.md").read_text()
     assert "`wsnmec figures --quick`" in text and "`--quick` variant" in text
@@ -214,7 +214,12 @@ def test_baselines_study_draws_every_protocol_at_both_sinks(tmp_path):
         assert legend == ["Protocol", *protocols, "Sink position [m]", "50,50", "50,175"]
         curves = [line for line in ax.get_lines() if len(line.get_xdata()) > 1]
         assert len(curves) == 2 * len(protocols)
-        assert all(line.get_ydata()[0] == 100 and line.get_ydata()[-1] == 0 for line in curves)
+        # every curve starts at N; the x-axis ends at the 95th percentile of run lengths (issue 11) and the
+        # mean over seeds, at the longest run's end, is none alive
+        assert all(line.get_ydata()[0] == 100 for line in curves)
+        assert {line.get_xdata()[-1] for line in curves} == {run.aggregates.display_end}
+        means = run.aggregates.means
+        assert (means[means["round"] == run.aggregates.last_round]["alive"] == 0).all()
         # the far sink shortens every protocol's mean FND (its packets pay the d^4 term)
         fnd = run.summary.assign(fnd=run.summary["fnd"].astype(float)).groupby(["protocol", "sink"])["fnd"].mean()
         assert all(fnd[(p, "50,175")] < fnd[(p, "50,50")] for p in protocols)

@@ -36,3 +36,94 @@ def test_ci_runs_the_readme_test_command():
     if not ci.exists():
         pytest.skip("no .ci/run in this checkout")
     assert test_command in ci.read_text(encoding="utf-8").splitlines()
+
+
+# --- every `wsnmec` command of the README runs as written ------------------------------------------------
+
+#: Appended to a README command in this test so that it runs in seconds (click keeps an option's last
+#: value): fewer rounds, replicas and frames; everything else runs as written.
+TINY = {"run": ["--rounds", "25", "--replicas", "2"], "offload": ["--frames", "300"]}
+
+#: Stand-in study files for the README's study commands (the real ones take minutes): same names.
+TINY_STUDY = """
+title = "README test study"
+seed = 1
+seeds = 2
+[base]
+nodes = 12
+e0 = 0.02
+rounds = 300
+[grid]
+protocol = ["direct", "leach"]
+[quick]
+seeds = 2
+[[figures]]
+name = "alive"
+kind = "line"
+y = "alive"
+hue = "protocol"
+"""
+
+
+def readme_commands() -> list[str]:
+    """Every `wsnmec ...` command of the README's bash blocks (continuation lines joined, comments cut)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    commands = []
+    for block in _bash_blocks(readme):
+        joined = re.sub(r"\\\n\s*", " ", block)
+        for line in joined.splitlines():
+            line = line.split(" #", 1)[0].strip()
+            if line.startswith("wsnmec "):
+                commands.append(line)
+    return commands
+
+
+def _slow(command: str) -> bool:
+    return command.split()[1] in ("map", "figures", "study")
+
+
+@pytest.fixture(scope="module")
+def clone(tmp_path_factory):
+    """A stand-in for a fresh clone: the examples, tiny study files under the real names, and the data
+    folder beside it when this machine has one. The commands run in it in README order (``study show``
+    reads what ``study run`` computed)."""
+    import shutil
+
+    root = tmp_path_factory.mktemp("readme")
+    clone = root / "clone"
+    clone.mkdir()
+    shutil.copytree(ROOT / "examples", clone / "examples")
+    (clone / "studies").mkdir()
+    for path in (ROOT / "studies").glob("*.toml"):
+        (clone / "studies" / path.name).write_text(TINY_STUDY, encoding="utf-8")
+    shared = ROOT.parent / "shared"
+    if shared.is_dir():
+        (root / "shared").symlink_to(shared)
+    return clone
+
+
+@pytest.mark.parametrize(
+    "command", [pytest.param(c, marks=pytest.mark.slow) if _slow(c) else c for c in readme_commands()]
+)
+def test_readme_command_runs(command, clone, monkeypatch):
+    import shlex
+
+    from click.testing import CliRunner
+
+    from wsnmec import cli
+
+    args = shlex.split(command)[1:]
+    for value in args:
+        if value.startswith("../") and not (clone / value).exists():
+            pytest.skip(f"{value} is not in this checkout (data from outside the repository)")
+    args += TINY.get(args[0], [])
+    monkeypatch.chdir(clone)
+    result = CliRunner().invoke(cli.main, args)
+    assert result.exit_code == 0, f"{command}\n{result.output}"
+
+
+def test_readme_lists_the_commands_this_issue_documents():
+    commands = readme_commands()
+    for needle in ("wsnmec map", "--animate", "wsnmec study list", "wsnmec study figures", "--studies",
+                   "--list-params", "examples/nodes.csv"):
+        assert any(needle in c for c in commands), needle

@@ -7,6 +7,7 @@ traceback.
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -156,13 +157,18 @@ def run(out, as_json, seed, replicas, workers, force, **parameters):
     workers = None if workers is None else check_int("--workers", workers, 1, MAX_JOBS)
     _check_run_limits(scenario, replicas, workers, force, out)
 
+    from .console import compile_notice, simulator_kernels
     from .sim.simulation import simulate
 
+    compile_notice(not as_json and _stderr_is_terminal(), simulator_kernels)
     # Until all nodes are dead the number of rounds is unknown: the bar then counts rounds without a total.
     total = None if scenario.rounds is None else scenario.rounds * replicas
     bar = _progress_bar(not as_json and _stderr_is_terminal(), total)
+    from .threads import single_blas_thread
+
     try:
-        result = simulate(scenario, seed, replicas, workers=workers, progress=bar.update if bar else None)
+        with single_blas_thread():  # learned policies' small matrix products, in every replica thread
+            result = simulate(scenario, seed, replicas, workers=workers, progress=bar.update if bar is not None else None)
     finally:
         if bar is not None:
             bar.close()
@@ -212,6 +218,61 @@ def train(protocol, out, seed, scenarios, rounds, networks):
                f"--networks {networks} --out {Path(out).name}")
     save_pretrained(out, learner, seed=seed, scenarios=scenarios, rounds=rounds, command=command, summary=summary)
     click.echo(f"wrote {out}: {summary['episodes']} episodes, {summary['rounds_run']} rounds ({command})")
+
+
+# --- wsnmec map (network map at a round) -----------------------------------------------------------
+
+
+@main.command("map")
+@click.option("--round", "round_number", metavar="R", help="Draw the network at the end of round R (>= 1).")
+@click.option("--animate", metavar="FROM:TO", help="Write an animation with one frame per round FROM..TO (a .gif --out).")
+@click.option("--replica", metavar="I", default="0", show_default=True,
+              help="Which replica of `wsnmec run --seed S --replicas K` (0-based; its seed does not depend on K).")
+@click.option("--out", "out", metavar="FILE", help="Output file: .png/.pdf/.svg for --round, .gif for --animate.  [default: map-R.png or map-FROM-TO.gif]")
+def map_command(round_number, animate, replica, out, seed, **parameters):
+    """Draw the deployment at a round: nodes coloured by residual energy, dead nodes, cluster heads,
+    member-to-head links and the sink; the same simulation (and seed) as `wsnmec run`."""
+    from .errors import check_int
+    from .network_map import map_states, parse_animate, write_animation, write_map
+    from .sim.scenario import Scenario
+    from .sim.seeding import check_seed, fresh_seed, replica_seeds
+
+    if (round_number is None) == (animate is None):
+        fail("--round", "give either --round R or --animate FROM:TO")
+    scenario = Scenario.from_mapping({k: v for k, v in parameters.items() if v is not None})
+    seed = fresh_seed() if seed is None else check_seed(seed, "--seed")
+    replica = check_int("--replica", replica, 0, 100_000 - 1)
+    if animate is not None:
+        first, last = parse_animate(animate)
+        out = out or f"map-{first}-{last}.gif"
+        if not str(out).lower().endswith(".gif"):
+            fail("--out", f"must be a .gif file with --animate, got {out!r}")
+    else:
+        first = last = check_int("--round", round_number, 1)
+        out = out or f"map-{first}.png"
+        if os.path.splitext(str(out))[1].lower() not in (".png", ".pdf", ".svg"):
+            fail("--out", f"must be a .png, .pdf or .svg file, got {out!r}")
+    from .console import compile_notice, simulator_kernels
+
+    compile_notice(_stderr_is_terminal(), simulator_kernels)
+    replica_seed = replica_seeds(seed, replica + 1)[replica]
+    bar = _progress_bar(_stderr_is_terminal(), last)
+    from .threads import single_blas_thread
+
+    try:
+        with single_blas_thread():
+            states = map_states(scenario, replica_seed, range(first, last + 1),
+                                progress=bar.update if bar is not None else None)
+    finally:
+        if bar is not None:
+            bar.close()
+    path = write_animation(states, out) if animate is not None else write_map(states[0], out)
+    click.echo(f"{path}  (seed {seed}, replica {replica}: seed {replica_seed}; rounds {first}-{last})"
+               if animate is not None else f"{path}  (seed {seed}, replica {replica}: seed {replica_seed}; round {first})")
+
+
+# the scenario options and --seed of `wsnmec run`, shared (the same names, help and defaults)
+map_command.params.extend(p for p in run.params if p.name not in ("out", "as_json", "replicas", "workers"))
 
 
 # --- wsnmec offload (offloading engine) ----------------------------------------------------------------
@@ -271,7 +332,8 @@ def _devices_at(value):
 @click.option("--networks", metavar="K", help="Networks of the DDLO learner (>= 1).  [default: 3; preset droo: 1]")
 @click.option("--seed", metavar="S", help="Seed (integer in [0, 2**63-1]).  [default: a fresh seed, recorded in the output]")
 @click.option("--dataset", metavar="FILE.mat", help="DDLO data file (mumt: task_size, gain_min, gain_mode) or DROO data file (wpmec: input_h, output_mode, output_a, output_tau, output_obj): its states instead of random draws.")
-@click.option("--param", "params", metavar="KEY=VALUE", multiple=True, help="Override a model constant, e.g. uplink_rate=1.0 (mumt), energy_exponent=1 (wsn-ch) or weight_odd=1 (wpmec); repeatable.")
+@click.option("--param", "params", metavar="KEY=VALUE", multiple=True, help="Override a model constant in SI units, e.g. uplink_rate=1.0 [MB/s] (mumt), energy_exponent=1 (wsn-ch) or weight_odd=1 (wpmec); repeatable; keys, units and defaults: --list-params.")
+@click.option("--list-params", is_flag=True, help="List the --param keys of --model with units and defaults, and exit.")
 @click.option("--preset", metavar="[ddlo|droo]", help="Learner settings of a published code (DDLO's or DROO's); explicit options override it.")
 @click.option("--memory", metavar="ENTRIES", help="Replay-memory size.  [default: 1024]")
 @click.option("--batch", metavar="B", help="Training batch per network.  [default: 128]")
@@ -290,12 +352,24 @@ def _devices_at(value):
 @click.option("--devices-at", metavar="F:N[,F:N...]", help="From fraction F on, only the first N devices are active (wpmec).")
 @click.option("--out", "out", metavar="DIR", help="Write frames.parquet (per-frame table) and offload.json into DIR.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of the table.")
-def offload(model_name, devices, tasks, frames, networks, seed, dataset, params, preset, memory, batch, train_interval,
-            learning_rate, batch_norm, quantization, candidates, adaptive_k, input_scale, exact_limit,
+def offload(model_name, devices, tasks, frames, networks, seed, dataset, params, list_params, preset, memory, batch,
+            train_interval, learning_rate, batch_norm, quantization, candidates, adaptive_k, input_scale, exact_limit,
             conditions_name, switch_off, switch_on, alternate_weights, devices_at, out, as_json):
-    """Train the DDLO learner online and compare it with the optimum and the baselines."""
+    """Train the DDLO learner online and compare it with the optimum and the baselines.
+
+    The learner runs with one BLAS thread (steady speed on a busy machine); a progress bar on stderr counts
+    the decisions (not with --json or when stderr is not a terminal)."""
+    import contextlib
     import json
     from pathlib import Path
+
+    if list_params:
+        from .offload.params import PARAMETERS, parameter_table
+
+        if model_name not in PARAMETERS:
+            fail("--model", f"must be one of {', '.join(PARAMETERS)}, got {model_name!r}")
+        click.echo(parameter_table(model_name))
+        return
 
     from .errors import check_float, check_int
     from .io import write_set
@@ -330,19 +404,36 @@ def offload(model_name, devices, tasks, frames, networks, seed, dataset, params,
         from .sim.limits import probe_output_dir
 
         probe_output_dir(out, "--out")
-    table, result = run_experiment(
-        model=model_name,
-        devices=opt(devices, check_int, "--devices", 1),
-        tasks=None if tasks is None else check_int("--tasks", tasks, 1),
-        frames=None if frames is None else check_int("--frames", frames, 2),
-        networks=networks,
-        seed=seed,
-        dataset=dataset,
-        model_params=_offload_params(params),
-        learner_options=settings,
-        exact_limit=check_int("--exact-limit", exact_limit, 1, 30),
-        conditions=conditions,
-    )
+    from .console import compile_notice, offload_kernels, progress_bar
+    from .threads import single_blas_thread
+
+    watching = not as_json and _stderr_is_terminal()
+    compile_notice(watching, offload_kernels)
+    bar = progress_bar(watching, unit="decision", desc="offload")
+
+    def progress(advance, total):
+        if bar.total != total:
+            bar.total = total
+        bar.update(advance)
+
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(single_blas_thread())
+        if bar is not None:
+            stack.callback(bar.close)
+        table, result = run_experiment(
+            model=model_name,
+            devices=opt(devices, check_int, "--devices", 1),
+            tasks=None if tasks is None else check_int("--tasks", tasks, 1),
+            frames=None if frames is None else check_int("--frames", frames, 2),
+            networks=networks,
+            seed=seed,
+            dataset=dataset,
+            model_params=_offload_params(params),
+            learner_options=settings,
+            exact_limit=check_int("--exact-limit", exact_limit, 1, 30),
+            conditions=conditions,
+            progress=progress if bar is not None else None,
+        )
     result["config"]["preset"] = preset
     check_finite_results(table, result)
     if out is not None:  # frames.parquet and offload.json as a set (wsnmec.io.write_set)
@@ -357,6 +448,7 @@ def offload(model_name, devices, tasks, frames, networks, seed, dataset, params,
         f"model {cfg['model']}  n={cfg['n_decisions']}"
         f"  frames {cfg['frames']} (test {result['test_frames']})  K={cfg['learner']['networks']}"
         f"  seed {cfg['seed']}  reference {cfg['reference']}"
+        + (f"  dataset {cfg['dataset']}" if cfg.get("dataset") else "  dataset none (random states from the seed)")
     )
     click.echo(f"{'policy':<20} {'normalized utility':>18} {'median decision [ms]':>21} {'mean objective':>15}")
     for name, row in result["policies"].items():
@@ -527,44 +619,72 @@ def study_show(file, results_dir):
         click.echo(f"  ({len(missing)} tasks not computed yet: `wsnmec study run {file}`)")
 
 
+@study_group.command("figures")
+@click.argument("file")
+@click.option("--quick", is_flag=True, help="The study's quick variant.")
+@click.option("--out", "out_dir", default="figures", show_default=True, metavar="DIR",
+              help="Where the figures go (the index of `wsnmec figures` is left as it is).")
+@_study_executor_options
+@click.option("--results", "results_dir", default="results", show_default=True, metavar="DIR",
+              help="Results directory (task cache).")
+def study_figures(file, quick, out_dir, jobs, scheduler, results_dir):
+    """Run the missing tasks of study FILE and draw its figures (FILE: a path or a name in studies/)."""
+    from .study.spec import load_study, resolve_study_file
+
+    _check_jobs(jobs)
+    _check_dirs(**{"--out": out_dir, "--results": results_dir})
+    specs = [load_study(resolve_study_file(file)).variant(quick)]
+    _interruptible(lambda: _run_and_draw(specs, out_dir, jobs, scheduler, results_dir))
+
+
+def _run_and_draw(specs, out_dir, jobs, scheduler, results_dir) -> list:
+    """Run each study's missing tasks and draw its figures; ``(figure, run, paths)`` per figure."""
+    from .console import compile_notice, simulator_kernels
+    from .study.figures import draw_study
+    from .study.runner import ExecutorHandle, StudyRunError, run_study
+
+    compile_notice(_stderr_is_terminal(), simulator_kernels)
+    entries = []
+    with ExecutorHandle(jobs=jobs, scheduler=scheduler) as executor:
+        for spec in specs:
+            try:
+                run = run_study(spec, results_dir, executor=executor)
+            except StudyRunError as exc:  # one line, exit code 1, no traceback; finished tasks stay cached
+                raise click.ClickException(str(exc)) from None
+            click.echo(_run_line(run))
+            for figure, paths, _ in draw_study(run, out_dir):
+                entries.append((figure, run, paths))
+                click.echo(f"  {paths[0]}  {paths[1]}")
+    return entries
+
+
 @main.command("figures")
 @click.option("--quick", is_flag=True, help="Quick variants of the studies (what CI runs).")
 @click.option("--out", "out_dir", default="figures", show_default=True, metavar="DIR",
-              help="Where figures and their index README.md go.")
+              help="Where figures and their index README.md and index.html go.")
+@click.option("--studies", "studies", default=None, metavar="DIR",
+              help="Directory of study files.  [default: ./studies in the working directory, else the repository's]")
 @_study_executor_options
 @click.option("--results", "results_dir", default="results", show_default=True, metavar="DIR",
               help="Results directory (task cache).")
 @click.option("--force", is_flag=True, help="Run even when the memory estimate exceeds the available memory.")
-def figures_command(quick, out_dir, jobs, scheduler, results_dir, force):
-    """Run every study in studies/ and draw every figure, with an index OUT/README.md."""
-    from .study.figures import draw_study
+def figures_command(quick, out_dir, studies, jobs, scheduler, results_dir, force):
+    """Run every study in studies/ and draw every figure, with an index OUT/README.md and OUT/index.html."""
     from .study.report import write_index
-    from .study.runner import ExecutorHandle, StudyRunError, run_study
     from .study.spec import find_studies, load_study, studies_dir
 
     _check_jobs(jobs)
     _check_dirs(**{"--out": out_dir, "--results": results_dir})
-    specs = [load_study(path).variant(quick) for path in find_studies()]
+    if studies is not None and not os.path.isdir(studies):
+        fail("--studies", f"must be a directory of study files (*.toml), got {studies!r}")
+    specs = [load_study(path).variant(quick) for path in find_studies(studies)]
     if not specs:
-        fail("studies/", f"no study files (*.toml) in {studies_dir()}")
+        fail("--studies" if studies is not None else "studies/",
+             f"no study files (*.toml) in {studies if studies is not None else studies_dir()}")
     _check_study_memory(specs, jobs, scheduler, force)
-    entries = []
-
-    def run_all():
-        with ExecutorHandle(jobs=jobs, scheduler=scheduler) as executor:
-            for spec in specs:
-                try:
-                    run = run_study(spec, results_dir, executor=executor)
-                except StudyRunError as exc:  # one line, exit code 1, no traceback; finished tasks stay cached
-                    raise click.ClickException(str(exc)) from None
-                click.echo(_run_line(run))
-                for figure, paths, _ in draw_study(run, out_dir):
-                    entries.append((figure, run, paths))
-                    click.echo(f"  {paths[0]}  {paths[1]}")
-
-    _interruptible(run_all)
+    entries = _interruptible(lambda: _run_and_draw(specs, out_dir, jobs, scheduler, results_dir))
     index = write_index(entries, out_dir, quick)
-    click.echo(f"index: {index}")
+    click.echo(f"index: {index}  {index.with_name('index.html')}")
 
 
 if __name__ == "__main__":  # pragma: no cover

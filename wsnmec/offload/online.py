@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError, check_float, check_int
+from ..threads import with_single_blas_thread
 from . import solvers
 from .ddlo import DDLO, check_finite_weights
 from .models import OffloadModel, normalized_utility
@@ -41,6 +42,7 @@ MAX_LEARNER_DECISIONS = 1024
 POLICY_ORDER = ("ddlo", "optimal", "coordinate-descent", "greedy", "all-local", "all-offload", "random")
 
 
+@with_single_blas_thread
 def run_online(
     model: OffloadModel,
     states,
@@ -48,13 +50,15 @@ def run_online(
     *,
     train_frames: int | None = None,
     optimum=None,
+    progress=None,
 ) -> pd.DataFrame:
-    """Run ``learner`` over ``states`` frame by frame.
+    """Run ``learner`` over ``states`` frame by frame (with one BLAS thread: :mod:`wsnmec.threads`).
 
     Frames ``0 .. train_frames-1`` are training frames (decide, store, train every ``train_interval``
     frames once the memory holds ``training_start`` entries); the remaining frames are test frames
     (decide only, unless the learner's ``train_through_test`` is set, as in the DDLO/DROO codes).
-    ``optimum`` [S] (optional) gives the reference utilities.
+    ``optimum`` [S] (optional) gives the reference utilities. ``progress`` (optional) is called with 1
+    after each frame.
 
     Returns the per-frame table (module docstring) for policy ``"ddlo"``.
     """
@@ -79,6 +83,8 @@ def run_online(
         utility[f] = u
         winner[f] = w
         decisions[f] = dec
+        if progress is not None:
+            progress(1)
         if f < train_until:
             learner.remember(features[f], dec)
             if learner.ready() and (f + 1) % learner.train_interval == 0:
@@ -112,7 +118,7 @@ def _decision_strings(decisions):
     return [row.tobytes().decode("ascii") for row in chars]
 
 
-def _timed_per_frame(solve, model, states):
+def _timed_per_frame(solve, model, states, progress=None):
     """Run ``solve(states[i:i+1])`` per frame; return decisions, utilities, decision_ms."""
     count = states.shape[0]
     dec = np.empty((count, model.n_decisions), dtype=np.uint8)
@@ -125,9 +131,12 @@ def _timed_per_frame(solve, model, states):
         ms[f] = (clock() - t0) * 1e3
         dec[f] = d[0]
         util[f] = u[0]
+        if progress is not None:
+            progress(1)
     return dec, util, ms
 
 
+@with_single_blas_thread
 def compare_policies(
     model: OffloadModel,
     states,
@@ -137,8 +146,12 @@ def compare_policies(
     train_fraction: float = 0.8,
     exact_limit: int = DEFAULT_EXACT_LIMIT,
     learner_options: dict | None = None,
+    progress=None,
 ):
     """Train and test DDLO on ``states`` and compare it with every baseline on the test frames.
+
+    The learner's small matrix products run with one BLAS thread (:mod:`wsnmec.threads`): a multithreaded
+    BLAS only spins on matrices this small, and slows down several times when another process is busy.
 
     Parameters
     ----------
@@ -157,6 +170,9 @@ def compare_policies(
     learner_options : dict, optional
         Keyword arguments of :class:`~wsnmec.offload.ddlo.DDLO` (e.g. :func:`~wsnmec.offload.ddlo.
         learner_settings`); a ``networks`` key there overrides ``networks``, ``candidates="n"`` means n.
+    progress : callable, optional
+        ``progress(advance, total)``: called after every decision (the learner's frames, then each
+        baseline's test frames) with the number of decisions made since the last call and their total.
 
     Returns
     -------
@@ -186,12 +202,19 @@ def compare_policies(
     have_optimum = model.n_decisions <= exact_limit
     runs = {}
     optimum = None
+    step = None
+    if progress is not None:
+        total = count + (count - train_frames) * (5 + int(have_optimum))
+
+        def step(advance: int) -> None:
+            progress(advance, total)
+
     if have_optimum:
         _, opt_train = solvers.exact(model, states[:train_frames])
-        opt_dec, opt_test, opt_ms = _timed_per_frame(lambda s: solvers.exact(model, s), model, states[test])
+        opt_dec, opt_test, opt_ms = _timed_per_frame(lambda s: solvers.exact(model, s), model, states[test], step)
         optimum = np.concatenate([opt_train, opt_test])
         runs["optimal"] = (opt_test, opt_ms, opt_dec)
-    ddlo_table = run_online(model, states, learner, train_frames=train_frames, optimum=optimum)
+    ddlo_table = run_online(model, states, learner, train_frames=train_frames, optimum=optimum, progress=step)
     check_finite_weights(learner)
 
     rng = np.random.default_rng(random_seed)
@@ -203,7 +226,7 @@ def compare_policies(
         "random": lambda s: solvers.random_policy(model, s, rng),
     }
     for name, fn in solve.items():
-        dec, util, ms = _timed_per_frame(fn, model, states[test])
+        dec, util, ms = _timed_per_frame(fn, model, states[test], step)
         runs[name] = (util, ms, dec)
 
     if have_optimum:
@@ -304,6 +327,7 @@ def run_experiment(
     train_fraction: float = 0.8,
     exact_limit: int = DEFAULT_EXACT_LIMIT,
     conditions=None,
+    progress=None,
 ):
     """The ``wsnmec offload`` experiment: build the model, get the frames, train, test and compare.
 
@@ -334,6 +358,8 @@ def run_experiment(
         :func:`wsnmec.offload.wsn_ch.wsn_ch_model`, :func:`wsnmec.offload.wpmec.wpmec_model`).
     learner_options : dict, optional
         Keyword arguments of :class:`~wsnmec.offload.ddlo.DDLO`.
+    progress : callable, optional
+        ``progress(advance, total)`` after every decision (:func:`compare_policies`).
     conditions : Conditions, optional
         Changing conditions (wpmec; :mod:`wsnmec.offload.conditions`). The result then also holds
         ``conditions`` with the change frames and, per interval between changes, the learner's mean
@@ -400,7 +426,7 @@ def run_experiment(
         states, changes, _ = apply_conditions(offload_model, states, conditions)
     table, summary = compare_policies(
         offload_model, states, networks=networks, seed=seed, train_fraction=train_fraction,
-        exact_limit=exact_limit, learner_options=learner_options,
+        exact_limit=exact_limit, learner_options=learner_options, progress=progress,
     )
     config.update({
         "frames": frames,

@@ -38,7 +38,7 @@ def mean_ci(values, confidence: float = 0.95) -> tuple[float, float, float]:
 
     Returns ``(mean, low, high)``; the interval is ``(mean, mean)`` for one value and all NaN for none.
     """
-    from scipy import stats
+    from scipy.special import stdtrit  # the Student-t quantile (what scipy.stats.t.ppf computes), a 1 s lighter import
 
     data = np.asarray([v for v in values if v is not None], dtype=float)
     data = data[np.isfinite(data)]
@@ -48,5 +48,5 @@ def mean_ci(values, confidence: float = 0.95) -> tuple[float, float, float]:
     if data.size == 1:
         return (mean, mean, mean)
     sem = float(data.std(ddof=1)) / math.sqrt(data.size)
-    half = float(stats.t.ppf(0.5 + confidence / 2.0, data.size - 1)) * sem
+    half = float(stdtrit(data.size - 1, 0.5 + confidence / 2.0)) * sem
     return (mean, mean - half, mean + half)

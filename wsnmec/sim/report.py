@@ -231,7 +231,7 @@ def summary_text(result, confidence: float = 0.95) -> str:
         f"{'E_init [J]':>11}  {'E_harv [J]':>11}  {'E_cons [J]':>11}  {'E_resid [J]':>11}"
     )
     lines.append(header)
-    for index, record in enumerate(records, start=1):
+    for index, record in enumerate(records):  # 0-based, as the `replica` column of the Parquet tables
         energy = record["energy"]
         lines.append(
             f"{index:>7}  {record['seed']:>19}  {_fmt_round(record['fnd']):>6}  {_fmt_round(record['hnd']):>6}  "

@@ -1,4 +1,4 @@
-"""Figures of a study, drawn with seaborn from its long-form tables.
+"""Figures of a study, drawn with matplotlib from the study's aggregates (:mod:`wsnmec.study.aggregates`).
 
 Every curve is the mean over seeds with a 95 % bootstrap confidence band (percentile interval of the mean,
 :data:`N_BOOT` resamples drawn from a generator with the fixed seed :data:`BOOTSTRAP_SEED`, so a rerun draws
@@ -15,6 +15,11 @@ Figure kinds (:data:`FIGURE_KINDS`; a new kind is one function here and one name
 ``metric``
     Summary metrics (``y``, one panel each, e.g. FND, HND, LND) vs a swept parameter ``x``. A metric not
     reached by a task (e.g. LND when nodes outlive the run) is left out of that point's mean.
+``map``
+    The network of every grid point at one ``round`` (first seed), as ``wsnmec map`` draws it.
+
+Legends sit right of the plot, outside the data; line figures end their x-axis at the 95th percentile of
+the run lengths (a note under the plot says so); colours are the colour-blind-safe :data:`LINE_COLOURS`.
 """
 
 from __future__ import annotations
@@ -31,10 +36,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
 
 from ..io import atomic_path  # noqa: E402
 from ..sim.scenario import PROTOCOLS  # noqa: E402
+from . import aggregates  # noqa: E402
+from .aggregates import MAX_LINE_POINTS, Aggregates  # noqa: E402
 from .columns import METRIC_SHORT, ROUND_COLUMNS, add_derived_columns, label  # noqa: E402
 from .claims import claims_figure  # noqa: E402
 from .spec import FigureSpec, StudySpec  # noqa: E402
@@ -45,10 +51,20 @@ BOOTSTRAP_SEED = 20_240_607
 N_BOOT = 1000
 #: Confidence level of the bands.
 CONFIDENCE = 0.95
-#: At most this many rounds are plotted per curve (every k-th round, plus the last).
-MAX_LINE_POINTS = 400
-PALETTE = "colorblind"
-STYLE = {"style": "whitegrid", "context": "paper", "font_scale": 1.15}
+#: The figures' style: seaborn's "whitegrid" axes style in its "paper" context at font scale 1.15, as
+#: matplotlib settings (seaborn itself is not imported: it costs seconds per redraw).
+STYLE_RC = {
+    "figure.facecolor": "white", "axes.facecolor": "white", "axes.edgecolor": ".8", "axes.labelcolor": ".15",
+    "axes.grid": True, "axes.axisbelow": True, "axes.linewidth": 1.0, "grid.color": ".8",
+    "grid.linestyle": "-", "grid.linewidth": 0.8, "text.color": ".15", "xtick.color": ".15",
+    "ytick.color": ".15", "xtick.direction": "out", "ytick.direction": "out", "xtick.bottom": False,
+    "ytick.left": False, "xtick.top": False, "ytick.right": False,
+    "font.family": ["sans-serif"],
+    "font.sans-serif": ["Arial", "DejaVu Sans", "Liberation Sans", "Bitstream Vera Sans", "sans-serif"],
+    "lines.solid_capstyle": "round", "lines.linewidth": 1.2, "lines.markersize": 4.8, "patch.linewidth": 0.8,
+    "font.size": 11.04, "axes.labelsize": 11.04, "axes.titlesize": 11.04, "xtick.labelsize": 10.12,
+    "ytick.labelsize": 10.12, "legend.fontsize": 10.12, "legend.title_fontsize": 11.04,
+}
 PNG_DPI = 150
 PNG_METADATA = {"Software": None}
 PDF_METADATA = {"CreationDate": None, "Creator": None, "Producer": None}
@@ -74,23 +90,40 @@ def bootstrap_ci(values) -> tuple[float, float]:
 
 
 def _levels(spec: StudySpec, frame: pd.DataFrame, column: str | None) -> list | None:
-    """Levels of a grouping column in a stable order (protocols always in the same order)."""
+    """Levels of a grouping column in a stable order: the study's grid order for a swept parameter, else
+    (protocols) the registry's order (each protocol keeps its colour across figures: :func:`_palette`)."""
     if column is None:
         return None
     present = list(dict.fromkeys(frame[column]))
+    if column in spec.grid:
+        ordered = [_point_text(v) for v in spec.grid[column]]
+        return [v for v in ordered if v in present] + [v for v in present if v not in ordered]
     if column == "protocol":
         return [p for p in PROTOCOLS if p in present] + [p for p in present if p not in PROTOCOLS]
-    if column in spec.grid:
-        ordered = [str(v) if isinstance(v, (list, tuple)) else v for v in spec.grid[column]]
-        return [v for v in ordered if v in present] + [v for v in present if v not in ordered]
     return present
 
 
+def _point_text(value):
+    """A grid value as the results tables hold it (lists such as a sink position become ``"X,Y"``)."""
+    if isinstance(value, (list, tuple)):
+        return ",".join(f"{v:g}" if isinstance(v, (int, float)) else str(v) for v in value)
+    return value
+
+
+#: Colour-blind-safe line colours (Okabe & Ito 2008, "Color Universal Design"), ordered so that the first
+#: five differ in lightness as well as hue (blue, orange, bluish green, reddish purple, black) and stay
+#: apart under deuteranopia and protanopia; then sky blue, vermillion, yellow.
+LINE_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#000000", "#56B4E9", "#D55E00", "#F0E442")
+#: Dash patterns of the ``style`` levels (solid first), as matplotlib (offset, on-off) dash tuples.
+LINE_DASHES = ((0, ()), (0, (5, 2)), (0, (1.2, 1.6)), (0, (6, 2, 1.2, 2)), (0, (9, 3)), (0, (3, 1.5, 1, 1.5, 1, 1.5)))
+
+
 def _palette(levels: list | None) -> dict | None:
+    """Level -> colour: one colour per protocol across every figure, else :data:`LINE_COLOURS` in order."""
     if levels is None:
         return None
-    colours = sns.color_palette(PALETTE, max(len(levels), len(PROTOCOLS)))
-    if all(level in PROTOCOLS for level in levels):  # one colour per protocol across every figure
+    colours = [matplotlib.colors.to_rgb(c) for c in LINE_COLOURS]
+    if all(level in PROTOCOLS for level in levels):
         return {level: colours[PROTOCOLS.index(level)] for level in levels}
     return {level: colours[i % len(colours)] for i, level in enumerate(levels)}
 
@@ -132,88 +165,222 @@ def padded_rounds(rounds: pd.DataFrame, column: str, max_points: int = MAX_LINE_
     return long
 
 
-def line_figure(figure: FigureSpec, spec: StudySpec, rounds: pd.DataFrame, summary: pd.DataFrame):
-    """A per-round column vs round, mean and 95 % bootstrap band over seeds per hue/style group."""
+def _bootstrap_band(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`bootstrap_ci` of each column of ``values`` [seeds, points] at once (the same resamples)."""
+    n = values.shape[0]
+    if n == 1:
+        return values[0].copy(), values[0].copy()
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    picks = rng.integers(0, n, size=(N_BOOT, n))
+    counts = np.zeros((N_BOOT, n))
+    np.add.at(counts, (np.repeat(np.arange(N_BOOT), n), picks.ravel()), 1.0)
+    means = counts @ values / n
+    tail = 50.0 * (1.0 - CONFIDENCE)
+    low, high = np.percentile(means, [tail, 100.0 - tail], axis=0)
+    return low, high
+
+
+def _aggregates_of(rounds) -> Aggregates:
+    """The study's :class:`Aggregates` (given, or computed from a long-form rounds table)."""
+    if isinstance(rounds, Aggregates):
+        return rounds
+    return aggregates.compute(rounds, rounds.drop_duplicates("task"), [])
+
+
+def line_figure(figure: FigureSpec, spec: StudySpec, rounds, summary: pd.DataFrame):
+    """A per-round column vs round, mean and 95 % bootstrap band over seeds per hue/style group.
+
+    ``rounds``: the study's :class:`~wsnmec.study.aggregates.Aggregates` (or its long-form rounds table).
+    The x-axis ends at the 95th percentile of the run lengths (noted under the plot when runs go on).
+    """
     y = figure.y[0]
+    agg = _aggregates_of(rounds)
     labels = add_derived_columns(summary)
     groups = [c for c in (figure.hue, figure.style) if c is not None]
-    data = padded_rounds(rounds, y).merge(labels[["task", *groups]].drop_duplicates("task"), on="task")
     levels = {c: _levels(spec, labels, c) for c in groups}
-    data, levels = _as_text(data, groups, levels)
-    fig, ax = plt.subplots(figsize=(7.0, 4.3))
-    sns.lineplot(
-        data=data, x="round", y=y, hue=figure.hue, style=figure.style, ax=ax,
-        hue_order=levels.get(figure.hue), style_order=levels.get(figure.style),
-        palette=_palette(levels.get(figure.hue)), errorbar=bootstrap_ci, linewidth=1.4,
-    )
+    labels, levels = _as_text(labels.drop_duplicates("task"), groups, levels)
+    curves = agg.curves[["task", "round", y]]
+    xs = np.unique(curves["round"].to_numpy())
+    wide = curves.pivot(index="task", columns="round", values=y)
+    colours = _palette(levels.get(figure.hue))
+    hue_levels = levels.get(figure.hue) or [None]
+    style_levels = levels.get(figure.style) or [None]
+    fig, ax = plt.subplots(figsize=(8.4 if groups else 7.0, 4.3))
+    low_y = 0.0
+    for i, hue in enumerate(hue_levels):
+        for j, style in enumerate(style_levels):
+            chosen = labels
+            if hue is not None:
+                chosen = chosen[chosen[figure.hue] == hue]
+            if style is not None:
+                chosen = chosen[chosen[figure.style] == style]
+            keys = [k for k in chosen["task"] if k in wide.index]
+            if not keys:
+                continue
+            values = wide.loc[keys, xs].to_numpy(dtype=float)
+            mean = values.mean(axis=0)
+            low, high = _bootstrap_band(values)
+            colour = colours[hue] if colours else LINE_COLOURS[0]
+            dashes = LINE_DASHES[j % len(LINE_DASHES)] if style is not None else LINE_DASHES[0]
+            ax.fill_between(xs, low, high, color=colour, alpha=0.2, linewidth=0)
+            ax.plot(xs, mean, color=colour, linestyle=dashes, linewidth=1.4,
+                    label="/".join(str(v) for v in (hue, style) if v is not None) or y)
+            low_y = min(low_y, float(np.nanmin(low)))
     ax.set_xlabel(label("round"))
     ax.set_ylabel(label(y))
-    ax.set_xlim(left=data["round"].min())
-    ax.set_ylim(bottom=min(0.0, float(data[y].min())))
-    _legend(ax, figure)
+    ax.set_xlim(xs[0], xs[-1])
+    ax.set_ylim(bottom=low_y)
+    if groups:
+        _line_legend(ax, figure, levels, colours)
     ax.set_title(figure.title or label(y))
-    fig.tight_layout()
+    if agg.cut:
+        fig.text(0.01, 0.01, axis_note(agg), fontsize="x-small", color="0.35", ha="left", va="bottom")
+        fig.tight_layout(rect=(0, 0.04, 1, 1))
+    else:
+        fig.tight_layout()
     return fig
 
 
-def metric_figure(figure: FigureSpec, spec: StudySpec, rounds: pd.DataFrame, summary: pd.DataFrame):
-    """Summary metrics vs a swept parameter (one panel per metric), mean and 95 % bootstrap band."""
+def axis_note(agg: Aggregates) -> str:
+    """The note under a line figure whose x-axis stops before the longest run."""
+    return (f"x-axis ends at round {agg.display_end:,}, the {aggregates.DISPLAY_PERCENTILE:g}th percentile of "
+            f"run lengths; the longest run lasted {agg.last_round:,} rounds")
+
+
+def _line_legend(ax, figure: FigureSpec, levels: dict, colours: dict | None):
+    """Legend right of the plot (outside the data): hue levels in colour, style levels as dash patterns,
+    each block under its column's label when both are used."""
+    from matplotlib.lines import Line2D
+
+    handles, texts = [], []
+    blank = Line2D([], [], linestyle="none")
+    both = figure.hue is not None and figure.style is not None
+    if figure.hue is not None:
+        if both:
+            handles.append(blank)
+            texts.append(label(figure.hue))
+        for level in levels[figure.hue]:
+            handles.append(Line2D([], [], color=colours[level], linewidth=1.6))
+            texts.append(level)
+    if figure.style is not None:
+        if both:
+            handles.append(blank)
+            texts.append(label(figure.style))
+        for j, level in enumerate(levels[figure.style]):
+            handles.append(Line2D([], [], color="0.25", linewidth=1.4, linestyle=LINE_DASHES[j % len(LINE_DASHES)]))
+            texts.append(level)
+    title = None if both else label(figure.hue or figure.style)
+    ax.legend(handles, texts, title=title, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
+              fontsize="small", title_fontsize="small", handlelength=2.6)
+
+
+def _groups_of(frame: pd.DataFrame, figure: FigureSpec, levels: dict):
+    """``(j, hue level, style level, rows)`` per plotted group in legend order (``j``: the style index)."""
+    for hue in levels.get(figure.hue) or [None]:
+        for j, style in enumerate(levels.get(figure.style) or [None]):
+            chosen = frame
+            if hue is not None:
+                chosen = chosen[chosen[figure.hue] == hue]
+            if style is not None:
+                chosen = chosen[chosen[figure.style] == style]
+            if len(chosen):
+                yield j, hue, style, chosen
+
+
+def metric_figure(figure: FigureSpec, spec: StudySpec, rounds, summary: pd.DataFrame):
+    """Summary metrics vs a swept parameter (one panel per metric), mean and 95 % bootstrap band
+    (numeric ``x``) or bars (other ``x``). A metric not reached by a task is left out of that point's mean."""
     data = add_derived_columns(summary)
     groups = [c for c in (figure.hue, figure.style) if c is not None]
     levels = {c: _levels(spec, data, c) for c in groups}
+    x_order = _levels(spec, data, figure.x)
     data, levels = _as_text(data, groups, levels)
     for metric in figure.y:
         data[metric] = pd.to_numeric(data[metric], errors="coerce").astype(float)
     numeric_x = pd.api.types.is_numeric_dtype(data[figure.x])
+    colours = _palette(levels.get(figure.hue))
     panels = len(figure.y)
-    fig, axes = plt.subplots(1, panels, figsize=(4.3 * panels + 0.8, 4.1), squeeze=False)
+    fig, axes = plt.subplots(1, panels, figsize=(4.3 * panels + (2.4 if groups else 0.8), 4.1), squeeze=False)
     for i, (ax, metric) in enumerate(zip(axes[0], figure.y)):
-        common = dict(
-            data=data, x=figure.x, y=metric, hue=figure.hue, ax=ax, hue_order=levels.get(figure.hue),
-            palette=_palette(levels.get(figure.hue)), errorbar=bootstrap_ci,
-            legend=(i == panels - 1) and bool(groups),
-        )
-        if numeric_x:
-            sns.lineplot(**common, style=figure.style, style_order=levels.get(figure.style), marker="o",
-                         markersize=5, linewidth=1.4)
-        else:
-            sns.pointplot(**common, order=_levels(spec, data, figure.x))
+        for j, hue, style, rows in _groups_of(data, figure, levels):
+            xs, means, lows, highs = [], [], [], []
+            for position, x in enumerate(x_order):
+                values = rows.loc[rows[figure.x] == x, metric].to_numpy(dtype=float)
+                values = values[np.isfinite(values)]
+                if values.size == 0:
+                    continue
+                low, high = bootstrap_ci(values)
+                xs.append(float(x) if numeric_x else position)
+                means.append(values.mean())
+                lows.append(low)
+                highs.append(high)
+            colour = colours[hue] if colours else LINE_COLOURS[0]
+            dashes = LINE_DASHES[j % len(LINE_DASHES)] if style is not None else LINE_DASHES[0]
+            if numeric_x:
+                ax.fill_between(xs, lows, highs, color=colour, alpha=0.2, linewidth=0)
+                ax.plot(xs, means, color=colour, linestyle=dashes, marker="o", markersize=5, linewidth=1.4)
+            else:
+                ax.errorbar(xs, means, yerr=[np.subtract(means, lows), np.subtract(highs, means)], color=colour,
+                            linestyle=dashes, marker="o", markersize=5, linewidth=1.4, capsize=0)
+        if not numeric_x:
+            ax.set_xticks(range(len(x_order)), [_text(v) for v in x_order])
         ax.set_xlabel(label(figure.x))
         ax.set_ylabel(label(metric))
         ax.set_title(METRIC_SHORT.get(metric, metric))
         ax.set_ylim(bottom=0)
         if i == panels - 1 and groups:
-            _legend(ax, figure)
+            _line_legend(ax, figure, levels, colours)
     if figure.title:
         fig.suptitle(figure.title)
     fig.tight_layout()
     return fig
 
 
-def _legend(ax, figure: FigureSpec):
-    legend = ax.get_legend()
-    if legend is None:
-        return
-    sns.move_legend(ax, "best", frameon=True, fontsize="small")
-    legend = ax.get_legend()
-    if figure.style is None:
-        legend.set_title(label(figure.hue) if figure.hue else None)
-    else:  # hue and style: seaborn writes the column names as sub-headings
-        legend.set_title(None)
-        for text in legend.get_texts():
-            if text.get_text() in (figure.hue, figure.style):
-                text.set_text(label(text.get_text()))
+def map_figure(figure: FigureSpec, spec: StudySpec, rounds, summary: pd.DataFrame):
+    """The network of each grid point at round ``figure.round`` (first seed), one panel per point: nodes
+    coloured by residual energy, dead nodes, cluster heads, links, sink (:mod:`wsnmec.network_map`). A run
+    that ended earlier is shown at its last round (said in the panel's title)."""
+    from ..network_map import _norm, draw_map, map_states
+    from .runner import expand_tasks
+
+    lengths = summary.drop_duplicates("task").set_index("task")["rounds"]
+    tasks = [t for t in expand_tasks(spec) if t.seed_index == 0]
+    states = []
+    for task in tasks:
+        last = int(lengths.get(task.key, figure.round))
+        (state,) = map_states(task.scenario, task.seed, [max(1, min(figure.round, last))])
+        states.append((task, state))
+    columns = min(3, len(states))
+    rows = math.ceil(len(states) / columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.6 * columns + 1.8, 4.2 * rows), squeeze=False)
+    norm = _norm([s for _, s in states])
+    points = None
+    for k, (ax, (task, state)) in enumerate(zip(axes.ravel(), states)):
+        point = ", ".join(f"{name} {_text(value)}" for name, value in task.point.items()) or spec.name
+        when = f"round {state.round}" + ("" if state.round == figure.round else " (all dead after it)")
+        points = draw_map(ax, state, norm, title=f"{point}: {when}, {int(state.alive.sum())} alive",
+                          legend=(k == len(states) - 1))
+    for ax in axes.ravel()[len(states):]:
+        ax.set_visible(False)
+    fig.colorbar(points, ax=list(axes.ravel()[:len(states)]), label="Residual energy [J]", fraction=0.03, pad=0.02)
+    fig.suptitle(figure.title or f"Network at round {figure.round} (first seed)")
+    return fig
 
 
-#: Figure kinds: name -> function(figure, spec, rounds, summary) -> matplotlib Figure.
-FIGURE_KINDS: dict[str, Callable] = {"line": line_figure, "metric": metric_figure, "claims": claims_figure}
+#: Figure kinds: name -> function(figure, spec, rounds, summary) -> matplotlib Figure. ``rounds`` is the
+#: study's :class:`~wsnmec.study.aggregates.Aggregates` (or its long-form rounds table).
+FIGURE_KINDS: dict[str, Callable] = {
+    "line": line_figure, "metric": metric_figure, "claims": claims_figure, "map": map_figure,
+}
 
 
-def draw(figure: FigureSpec, spec: StudySpec, rounds: pd.DataFrame, summary: pd.DataFrame):
-    """Draw one figure of a study (in the project's style); returns the matplotlib Figure."""
-    with sns.axes_style(STYLE["style"]), sns.plotting_context(STYLE["context"], font_scale=STYLE["font_scale"]):
-        with matplotlib.rc_context({"svg.hashsalt": "wsnmec", "pdf.compression": 6}):
-            return FIGURE_KINDS[figure.kind](figure, spec, rounds, summary)
+def draw(figure: FigureSpec, spec: StudySpec, rounds, summary: pd.DataFrame):
+    """Draw one figure of a study (in the project's style); returns the matplotlib Figure.
+
+    ``rounds``: the study's :class:`~wsnmec.study.aggregates.Aggregates`, or its long-form rounds table.
+    """
+    with matplotlib.rc_context({**STYLE_RC, "svg.hashsalt": "wsnmec", "pdf.compression": 6}):
+        return FIGURE_KINDS[figure.kind](figure, spec, rounds, summary)
 
 
 def figure_stem(spec: StudySpec, figure: FigureSpec) -> str:
@@ -243,7 +410,7 @@ def draw_study(run, out_dir: str | os.PathLike, keep_open: bool = False) -> list
     """
     drawn = []
     for figure in run.spec.figures:
-        fig = draw(figure, run.spec, run.rounds, run.summary)
+        fig = draw(figure, run.spec, run.aggregates if run.aggregates is not None else run.rounds, run.summary)
         paths = save(fig, out_dir, figure_stem(run.spec, figure))
         if not keep_open:
             plt.close(fig)

@@ -18,7 +18,7 @@ from ..io import write_text
 from ..sim.seeding import replica_seeds
 from .columns import METRIC_SHORT, add_derived_columns, label
 from .claims import claims_reading
-from .figures import BOOTSTRAP_SEED, N_BOOT, _levels, padded_rounds
+from .figures import BOOTSTRAP_SEED, N_BOOT, _levels, axis_note
 from .spec import FigureSpec
 
 
@@ -60,14 +60,34 @@ def _lifetimes(figure: FigureSpec, run) -> str:
     return f"Mean FND / HND / LND [rounds] over {run.spec.seeds} seeds: " + _per_group(summary, figure, describe, run) + "."
 
 
+def _means(figure: FigureSpec, run) -> pd.DataFrame:
+    """Per hue/style group and round 1..longest run: the mean over seeds of the figure's column.
+
+    Read from the run's per-grid-point means (:mod:`wsnmec.study.aggregates`): every grid point has the
+    same number of seeds, so a group's mean is the mean of its points' means."""
+    y = figure.y[0]
+    groups = _groups(figure)
+    means = add_derived_columns(_aggregates(run).means)
+    if not groups:
+        return means.groupby("round", sort=True)[[y]].mean().reset_index()
+    return means.groupby([*groups, "round"], sort=False)[y].mean().reset_index()
+
+
+def _aggregates(run):
+    if getattr(run, "aggregates", None) is not None:
+        return run.aggregates
+    from . import aggregates
+
+    run.aggregates = aggregates.compute(run.rounds, run.summary, list(run.spec.grid))
+    return run.aggregates
+
+
 def _half_energy(figure: FigureSpec, run) -> str:
     y = figure.y[0]
-    data = padded_rounds(run.rounds, y, max_points=10**9).merge(
-        add_derived_columns(run.summary)[["task", *_groups(figure)]], on="task"
-    )
+    data = _means(figure, run)
 
     def describe(group):
-        mean = group.groupby("round")[y].mean()
+        mean = group.set_index("round")[y].sort_index()
         below = mean.index[mean <= 0.5 * mean.iloc[0]]
         return f"round {below[0]:,}" if len(below) else f"not within {mean.index[-1]:,} rounds"
 
@@ -78,13 +98,11 @@ def _half_energy(figure: FigureSpec, run) -> str:
 
 def _time_average(figure: FigureSpec, run) -> str:
     y = figure.y[0]
-    data = padded_rounds(run.rounds, y, max_points=10**9).merge(
-        add_derived_columns(run.summary)[["task", *_groups(figure)]], on="task"
-    )
+    data = _means(figure, run)
     last = int(data["round"].max())
 
     def describe(group):
-        mean = group.groupby("round")[y].mean()
+        mean = group.set_index("round")[y].sort_index()
         return f"{mean.mean():.1f} (at round {last:,}: {mean.iloc[-1]:.1f})"
 
     return f"{label(y)}, mean over rounds 1-{last:,} and seeds: " + _per_group(data, figure, describe, run) + "."
@@ -92,9 +110,7 @@ def _time_average(figure: FigureSpec, run) -> str:
 
 def _final_value(figure: FigureSpec, run) -> str:
     y = figure.y[0]
-    data = padded_rounds(run.rounds, y, max_points=10**9).merge(
-        add_derived_columns(run.summary)[["task", *_groups(figure)]], on="task"
-    )
+    data = _means(figure, run)
     last = int(data["round"].max())
     final = data[data["round"] == last]
     return f"{label(y)} at round {last:,}, mean over seeds: " + _per_group(
@@ -128,13 +144,19 @@ READINGS: dict[tuple[str, str | None], Callable] = {
     ("line", "nodes_ge_90pct"): _time_average,
     ("line", None): _final_value,
     ("metric", None): _metric_ends,
+    ("map", None): lambda figure, run: (
+        f"The network of each grid point at round {figure.round} (first seed, task seed "
+        f"{replica_seeds(run.spec.seed, 1)[0]}): `wsnmec map --round {figure.round}` with the point's parameters "
+        "draws the same picture."
+    ),
     ("claims", None): claims_reading,
 }
 
 
 def reading(figure: FigureSpec, run) -> str:
     """The one-line reading of a figure from its study run's numbers."""
-    function = READINGS.get((figure.kind, figure.y[0] if len(figure.y) == 1 else None)) or READINGS[(figure.kind, None)]
+    key = (figure.kind, figure.y[0] if len(figure.y) == 1 and figure.kind != "map" else None)
+    function = READINGS.get(key) or READINGS[(figure.kind, None)]
     return function(figure, run)
 
 
@@ -154,7 +176,7 @@ def figure_entry(figure: FigureSpec, run, paths: list[Path], out_dir: Path) -> s
     fixed = ", ".join(f"{name} = {_value(value)}" for name, value in spec.base.items()) or "the defaults"
     seeds = replica_seeds(spec.seed, spec.seeds)
     shown = ", ".join(str(s) for s in seeds[:3]) + (", ..." if len(seeds) > 3 else "")
-    title = figure.title or label(figure.y[0])
+    title = figure.title or ("Network map" if figure.kind == "map" else label(figure.y[0]))
     lines = [
         f"### {title}",
         "",
@@ -168,13 +190,17 @@ def figure_entry(figure: FigureSpec, run, paths: list[Path], out_dir: Path) -> s
         f"- seeds: {spec.seeds} per grid point, the same at every point: replica_seeds({spec.seed}, {spec.seeds}) = {shown}"
         f" (all in {(Path(run.directory) / 'study.json').as_posix()})",
         f"- reading: {reading(figure, run)}",
-        "",
     ]
+    agg = getattr(run, "aggregates", None)
+    if figure.kind == "line" and agg is not None and agg.cut:
+        lines.append(f"- note: {axis_note(agg)} (the readings cover every round)")
+    lines.append("")
     return "\n".join(lines)
 
 
 def write_index(entries: list[tuple[FigureSpec, object, list[Path]]], out_dir, quick: bool) -> Path:
-    """Write ``<out_dir>/README.md`` listing every figure (no time stamps: reruns give the same file)."""
+    """Write ``<out_dir>/README.md`` listing every figure, each study's lifetime table, and the same content
+    as ``<out_dir>/index.html`` (no time stamps: reruns give the same files)."""
     out_dir = Path(out_dir)
     head = [
         "# wsnmec figures",
@@ -193,5 +219,39 @@ def write_index(entries: list[tuple[FigureSpec, object, list[Path]]], out_dir, q
             body += [f"## {run.spec.title}", ""]
             if run.spec.description:
                 body += [run.spec.description.strip(), ""]
+            body += lifetime_table(run)
         body.append(figure_entry(figure, run, paths, out_dir))
-    return write_text(out_dir / "README.md", "\n".join(head + body))
+    text = "\n".join(head + body)
+    from .html import markdown_to_html
+
+    write_text(out_dir / "index.html", markdown_to_html(text, "wsnmec figures"))
+    return write_text(out_dir / "README.md", text)
+
+
+def lifetime_table(run) -> list[str]:
+    """Markdown lines: mean [95 % CI] of FND, HND and LND per grid point of a study run (``study show``)."""
+    from .runner import summary_table
+
+    spec = run.spec
+    table = summary_table(run.summary, spec)
+    names = list(spec.grid)
+    header = [*names, "seeds", "FND", "HND", "LND"]
+    lines = [
+        f"Lifetime per grid point [rounds]: mean [95 % CI] over seeds (`wsnmec study show {spec.name}`).",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---" for _ in header) + "|",
+    ]
+    for _, row in table.iterrows():
+        cells = [_value(row[name]) for name in names] + [str(int(row["seeds"]))]
+        for metric in ("fnd", "hnd", "lnd"):
+            reached = int(row[f"{metric}_reached"])
+            if reached == 0:
+                cells.append("not reached")
+                continue
+            text = f"{_fmt(row[f'{metric}_mean'])} [{_fmt(row[f'{metric}_low'])}, {_fmt(row[f'{metric}_high'])}]"
+            if reached < row["seeds"]:
+                text += f" ({reached}/{int(row['seeds'])} seeds)"
+            cells.append(text)
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines + [""]

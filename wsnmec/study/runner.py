@@ -20,7 +20,9 @@ command line prints as one line.
 
 Results are written under ``<results>/<study>/``: ``tasks/<key>.parquet`` (the cache) and, per mode
 (``full`` or ``quick``), ``rounds.parquet`` (one row per task and round, the swept parameters as columns),
-``summary.parquet`` (one row per task: FND, HND, LND, energies) and ``study.json`` (parameters and seeds).
+``summary.parquet`` (one row per task: FND, HND, LND, energies), ``study.json`` (parameters and seeds) and
+the aggregates the figures read (:mod:`wsnmec.study.aggregates`); a rerun with nothing new to compute
+reads only the summary and the aggregates.
 """
 
 from __future__ import annotations
@@ -43,6 +45,9 @@ from ..errors import ParameterError
 from ..io import write_set
 from ..sim.scenario import Scenario
 from ..sim.seeding import replica_seeds
+from ..threads import limit_process_threads
+from . import aggregates
+from .aggregates import Aggregates
 from .cache import TaskCache, TaskResult, task_config, task_key
 from .task_claims import TaskClaims
 from .interrupts import StudyInterrupted, signal_number, signals_ignored, stop_workers, worker_init
@@ -85,9 +90,10 @@ class StudyRun:
 
     Attributes
     ----------
-    rounds : DataFrame
+    rounds : DataFrame or None
         One row per task and round: the swept parameters, ``seed_index``, ``seed``, ``task`` (cache key)
-        and the simulator's per-round columns.
+        and the simulator's per-round columns. None when nothing changed since the last run (the run read
+        only the summary and the aggregates); :meth:`load_rounds` then reads it from ``rounds.parquet``.
     summary : DataFrame
         One row per task: the swept parameters, ``seed_index``, ``seed``, ``task`` and the simulator's
         summary columns (``fnd``, ``hnd``, ``lnd``, ``rounds``, energies [J]).
@@ -99,6 +105,8 @@ class StudyRun:
         Wall-clock time of each computed task in its worker [s].
     worker_failures : int
         Times the local process pool broke (a worker died) and was restarted during this run.
+    aggregates : Aggregates
+        What the figures read (:mod:`wsnmec.study.aggregates`).
     """
 
     spec: StudySpec
@@ -111,6 +119,13 @@ class StudyRun:
     directory: Path
     task_seconds: list[float] = field(default_factory=list)
     worker_failures: int = 0
+    aggregates: Aggregates | None = None
+
+    def load_rounds(self) -> pd.DataFrame:
+        """The long-form rounds table (``rounds`` is None when the run read only the stored aggregates)."""
+        if self.rounds is None:
+            self.rounds = pd.read_parquet(self.directory / "rounds.parquet")
+        return self.rounds
 
 
 def expand_tasks(spec: StudySpec) -> list[Task]:
@@ -189,8 +204,10 @@ class ExecutorHandle:
         methods = multiprocessing.get_all_start_methods()
         # forkserver: workers start from a clean single-threaded process, not a fork of this one
         context = multiprocessing.get_context("forkserver" if "forkserver" in methods else None)
+        # several workers: one BLAS/numba thread each, so that they never oversubscribe the cores
         return ProcessPoolExecutor(
-            max_workers=self.jobs, mp_context=context, initializer=worker_init, initargs=(os.getpid(),)
+            max_workers=self.jobs, mp_context=context, initializer=_init_worker,
+            initargs=(os.getpid(), 1 if self.jobs > 1 else 0),
         )
 
     @property
@@ -352,6 +369,15 @@ def run_study(
     task_function = task_function or compute_task
     tasks = expand_tasks(spec)
     cache = task_cache(results_dir, spec)
+    directory = study_directory(results_dir, spec) / ("quick" if spec.quick else "full")
+    current = aggregates.load_current(directory, tasks, cache)
+    if current is not None:  # the cache files are those of the last run: read its summary and aggregates
+        summary, stored_aggregates = current
+        return StudyRun(
+            spec=spec, tasks=tasks, rounds=None, summary=summary, computed=0,
+            cached=len({t.key for t in tasks}), seconds=time.perf_counter() - started, directory=directory,
+            aggregates=stored_aggregates,
+        )
     pending: dict[str, Task] = {}
     loaded: dict[str, TaskResult] = {}
     for task in tasks:
@@ -505,11 +531,21 @@ def run_study(
         )
     directory = study_directory(results_dir, spec) / ("quick" if spec.quick else "full")
     write_final_tables(directory, rounds, summary, study_record(spec, tasks))
+    computed_aggregates = aggregates.compute(rounds, summary, list(spec.grid))
+    aggregates.write(directory, tasks, cache, computed_aggregates)
     return StudyRun(
         spec=spec, tasks=tasks, rounds=rounds, summary=summary, computed=len(stored), cached=unique - len(stored),
         seconds=time.perf_counter() - started, directory=directory, task_seconds=task_seconds,
-        worker_failures=worker_failures,
+        worker_failures=worker_failures, aggregates=computed_aggregates,
     )
+
+
+def _init_worker(parent_pid: int, threads: int) -> None:
+    """Worker start-up: exit with the parent, ignore Ctrl-C (:func:`worker_init`), and with ``threads`` > 0
+    limit BLAS and numba to that many threads."""
+    worker_init(parent_pid)
+    if threads > 0:
+        limit_process_threads(threads)
 
 
 def write_final_tables(directory: Path, rounds: pd.DataFrame, summary: pd.DataFrame, record: dict):

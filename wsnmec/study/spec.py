@@ -50,14 +50,14 @@ from ..sim.seeding import MAX_SEED
 from .columns import DERIVED_COLUMNS, ROUND_COLUMNS, SUMMARY_METRICS
 
 #: Figure kinds a study may declare (drawn by :data:`wsnmec.study.figures.FIGURE_KINDS`).
-FIGURE_KIND_NAMES = ("line", "metric", "claims")
+FIGURE_KIND_NAMES = ("line", "metric", "claims", "map")
 MAX_SEEDS = 10_000
 MAX_GRID_VALUES = 10_000
 MAX_TASKS = 1_000_000
 
 TOP_KEYS = ("title", "description", "seed", "seeds", "scale_field", "base", "grid", "quick", "figures")
 QUICK_KEYS = ("seeds", "base", "grid")
-FIGURE_KEYS = ("name", "kind", "x", "y", "hue", "style", "title", "reference")
+FIGURE_KEYS = ("name", "kind", "x", "y", "hue", "style", "title", "reference", "round")
 RANGE_KEYS = ("start", "stop", "step")
 
 # The TOML type each scenario parameter takes: "int", "number", "str", "pair" (a number or [A, B]),
@@ -115,8 +115,9 @@ class FigureSpec:
     name : str
         File name stem (the files are ``<study>-<name>.png`` and ``.pdf``).
     kind : str
-        ``line`` (a per-round column vs round), ``metric`` (summary metrics vs a swept parameter) or
-        ``claims`` (the ``reference`` level of ``hue`` against every other level: :mod:`wsnmec.study.claims`).
+        ``line`` (a per-round column vs round), ``metric`` (summary metrics vs a swept parameter),
+        ``claims`` (the ``reference`` level of ``hue`` against every other level: :mod:`wsnmec.study.claims`)
+        or ``map`` (the network of each grid point at ``round``, first seed; :mod:`wsnmec.network_map`).
     x : str
         ``round`` for line figures; the swept parameter for metric figures.
     y : tuple of str
@@ -127,6 +128,8 @@ class FigureSpec:
         Figure title.
     reference : str or None
         ``claims`` figures: the proposed level of ``hue`` (e.g. ``ddnn``).
+    round : int or None
+        The round a ``map`` figure shows.
     """
 
     name: str
@@ -137,6 +140,7 @@ class FigureSpec:
     style: str | None = None
     title: str = ""
     reference: str | None = None
+    round: int | None = None
 
 
 @dataclass(frozen=True)
@@ -385,10 +389,24 @@ def _base(check: _Checker, key: str, table: dict) -> dict:
     return dict(table)
 
 
+def _map_figure(check: _Checker, key: str, table, name: str) -> FigureSpec:
+    """A ``map`` figure: ``round`` (an integer >= 1) and optionally ``title``; one panel per grid point."""
+    for other in ("x", "y", "hue", "style"):
+        if other in table:
+            check.fail(f"{key}.{other}", "is not used by a map figure (it draws every grid point at one round)")
+    if "round" not in table:
+        check.fail(f"{key}.round", "is missing; a map figure shows the network at one round (an integer >= 1)")
+    number = table["round"]
+    if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+        check.fail(f"{key}.round", f"must be an integer >= 1, got {_describe(number)}")
+    title = check.string(f"{key}.title", table.get("title", ""))
+    return FigureSpec(name=name, kind="map", x="x", y=("residual_j",), title=title, round=number)
+
+
 def _figure(check: _Checker, index: int, table, grid: dict) -> FigureSpec:
     key = f"figures[{index}]"
     check.table(key, table, FIGURE_KEYS)
-    for required in ("name", "kind") + (() if table.get("kind") == "claims" else ("y",)):
+    for required in ("name", "kind"):
         if required not in table:
             check.fail(f"{key}.{required}", "is missing")
     name = check.string(f"{key}.name", table["name"])
@@ -399,6 +417,12 @@ def _figure(check: _Checker, index: int, table, grid: dict) -> FigureSpec:
         check.fail(f"{key}.kind", f"must be one of {', '.join(FIGURE_KIND_NAMES)}; got {kind!r}")
     if kind == "claims":
         return _claims_figure(check, key, name, table, grid)
+    if kind == "map":
+        return _map_figure(check, key, table, name)
+    if "y" not in table:
+        check.fail(f"{key}.y", "is missing")
+    if "round" in table:
+        check.fail(f"{key}.round", "is only used by map figures")
     groupable = list(grid) + [d for d, (source, _) in DERIVED_COLUMNS.items() if source in grid]
     y = table["y"]
     ys = (y,) if isinstance(y, str) else tuple(y) if isinstance(y, list) else None

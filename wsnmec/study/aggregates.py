@@ -1,0 +1,243 @@
+"""Aggregates of a study run that the figures read instead of the long-form rounds table (a lean redraw).
+
+A study's rounds table holds one row per task and round (3.5 million rows for the full scaling study);
+the figures need much less. Beside ``rounds.parquet`` and ``summary.parquet`` the runner writes, per mode
+directory (``<results>/<study>/full`` or ``quick``):
+
+``curves.parquet``
+    Per task (``task``, its cache key) the per-round columns of :data:`~wsnmec.study.columns.ROUND_COLUMNS`
+    on the plotted rounds only: rounds 1 to the display end (:func:`display_end`, the 95th percentile of
+    the tasks' run lengths), thinned to at most :data:`MAX_LINE_POINTS` rounds (every k-th round plus the
+    last). A task that ended earlier continues with its final state or with zero, as ``ROUND_COLUMNS``
+    says for the column. The line figures bootstrap their bands from these per-task values.
+``means.parquet``
+    Per grid point (the swept parameters as columns) and round 1 to the longest run, the mean over seeds of
+    every padded per-round column, at full resolution; the figure index's readings use it.
+``aggregates.json``
+    What the aggregates were made from: the task keys in order and the size and modification time of each
+    task's cache file. A rerun whose tasks and cache files are unchanged reads the summary and these two
+    files and nothing else (:func:`load_current`); any change (a new task, a recomputed or damaged cache
+    file) falls back to reading the cache.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..io import write_json, write_parquet
+from .columns import ROUND_COLUMNS
+
+#: At most this many rounds are plotted per curve (every k-th round, plus the last).
+MAX_LINE_POINTS = 400
+#: The x-axis of line figures ends at this percentile of the tasks' run lengths.
+DISPLAY_PERCENTILE = 95.0
+#: Version of the aggregate files' layout (a change makes old aggregates stale).
+AGGREGATES_VERSION = 1
+AGGREGATE_FILES = ("curves.parquet", "means.parquet", "aggregates.json")
+
+
+class Aggregates:
+    """What the figures of a study read.
+
+    Attributes
+    ----------
+    curves : DataFrame
+        ``task, round`` and the padded per-round columns on the plotted rounds (module docstring).
+    means : DataFrame
+        The swept parameters, ``round`` and the per-round columns averaged over seeds, rounds 1 to
+        ``last_round``.
+    display_end : int
+        Last plotted round: the 95th percentile of the tasks' run lengths [rounds].
+    last_round : int
+        The longest run [rounds].
+
+    Aggregates loaded from a results directory read ``curves`` and ``means`` on first use (a study whose
+    figures need neither never reads them).
+    """
+
+    def __init__(self, display_end: int, last_round: int, curves: pd.DataFrame | None = None,
+                 means: pd.DataFrame | None = None, directory: str | os.PathLike | None = None):
+        self.display_end = int(display_end)
+        self.last_round = int(last_round)
+        self._curves = curves
+        self._means = means
+        self.directory = None if directory is None else Path(directory)
+
+    @property
+    def curves(self) -> pd.DataFrame:
+        if self._curves is None:
+            self._curves = pd.read_parquet(self.directory / "curves.parquet")
+        return self._curves
+
+    @property
+    def means(self) -> pd.DataFrame:
+        if self._means is None:
+            self._means = pd.read_parquet(self.directory / "means.parquet")
+        return self._means
+
+    @property
+    def cut(self) -> bool:
+        """Whether the plotted rounds stop before the longest run."""
+        return self.display_end < self.last_round
+
+
+def display_end(run_lengths) -> int:
+    """The last plotted round: the :data:`DISPLAY_PERCENTILE` th percentile of the run lengths (a length
+    that occurs, so the axis ends where a run ended)."""
+    lengths = np.asarray(run_lengths, dtype=np.int64)
+    if lengths.size == 0:
+        return 1
+    return max(1, int(np.percentile(lengths, DISPLAY_PERCENTILE, method="higher")))
+
+
+def plotted_rounds(end: int, max_points: int = MAX_LINE_POINTS) -> np.ndarray:
+    """Rounds 1..end thinned to at most ``max_points`` (+1): every k-th round, plus ``end``."""
+    stride = max(1, math.ceil(end / max_points))
+    keep = np.arange(1, end + 1, stride, dtype=np.int64)
+    if keep[-1] != end:
+        keep = np.append(keep, end)
+    return keep
+
+
+def _padded(values: np.ndarray, length: int, rule: str) -> np.ndarray:
+    """``values`` (rounds 1..len) continued to ``length`` rounds: with its last value or with zero."""
+    out = np.zeros(length, dtype=np.float64)
+    count = min(values.size, length)
+    out[:count] = values[:count]
+    if rule == "last" and 0 < count < length:
+        out[count:] = values[count - 1]
+    return out
+
+
+def _task_blocks(rounds: pd.DataFrame):
+    """``(task key, row positions in round order)`` per task, in the table's task order."""
+    tasks = rounds["task"].to_numpy()
+    order = np.argsort(rounds["round"].to_numpy(), kind="stable")
+    order = order[np.argsort(tasks[order], kind="stable")]
+    keys, starts = np.unique(tasks[order], return_index=True)
+    bounds = list(starts[1:]) + [len(order)]
+    numbers = rounds["round"].to_numpy()
+    blocks = {}
+    for key, start, end in zip(keys, starts, bounds):
+        rows = order[start:end]
+        # a task listed at two grid points (the same configuration) has its rows twice: keep one copy
+        blocks[key] = rows[np.r_[True, np.diff(numbers[rows]) != 0]]
+    return [(key, blocks[key]) for key in dict.fromkeys(tasks)]
+
+
+def compute(rounds: pd.DataFrame, summary: pd.DataFrame, grid: list[str]) -> Aggregates:
+    """The aggregates of a study's long-form tables (``grid``: the swept parameters, columns of both)."""
+    columns = [c for c in ROUND_COLUMNS if c in rounds.columns]
+    blocks = _task_blocks(rounds)
+    lengths = {key: len(rows) for key, rows in blocks}
+    last = max(lengths.values(), default=1) or 1
+    end = display_end(list(lengths.values()))
+    shown = plotted_rounds(end)
+    values = {c: rounds[c].to_numpy(dtype=np.float64) for c in columns}
+    curve_parts = {c: [] for c in columns}
+    # per grid point: the mean over its tasks (seeds) of each padded column, every round
+    labels = summary.set_index("task")
+    by = grid[0] if len(grid) == 1 else grid
+    points = labels.groupby(by, sort=False, dropna=False).groups if grid else {(): labels.index}
+    point_of: dict[str, list[int]] = {}
+    point_keys = []
+    for number, (point, keys) in enumerate(points.items()):
+        point_keys.append(point if isinstance(point, tuple) else (point,))
+        for key in keys:
+            point_of.setdefault(key, []).append(number)
+    sums = {c: np.zeros((len(point_keys), last)) for c in columns}
+    counts = np.zeros(len(point_keys))
+    for key, rows in blocks:
+        for number in point_of.get(key, []):
+            counts[number] += 1
+        for c in columns:
+            padded = _padded(values[c][rows], last, ROUND_COLUMNS[c][1])
+            curve_parts[c].append(padded[shown - 1])
+            for number in point_of.get(key, []):
+                sums[c][number] += padded
+    curves = pd.DataFrame({
+        "task": np.repeat([key for key, _ in blocks], shown.size),
+        "round": np.tile(shown, len(blocks)),
+        **{c: np.concatenate(curve_parts[c]) if blocks else np.empty(0) for c in columns},
+    })
+    parts = []
+    for number, point in enumerate(point_keys):
+        if counts[number] == 0:
+            continue
+        frame = {name: [value] * last for name, value in zip(grid, point)}
+        frame["round"] = np.arange(1, last + 1, dtype=np.int64)
+        for c in columns:
+            frame[c] = sums[c][number] / counts[number]
+        parts.append(pd.DataFrame(frame))
+    means = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[*grid, "round", *columns])
+    return Aggregates(curves=curves, means=means, display_end=end, last_round=last)
+
+
+def _file_stamps(cache, keys) -> dict[str, list[int]] | None:
+    """``key -> [size, mtime_ns]`` of each task's cache file, or None when one is missing."""
+    stamps = {}
+    for key in keys:
+        try:
+            stat = os.stat(cache.path(key))
+        except OSError:
+            return None
+        stamps[key] = [stat.st_size, stat.st_mtime_ns]
+    return stamps
+
+
+def _unique_keys(tasks) -> list[str]:
+    return list(dict.fromkeys(t.key for t in tasks))
+
+
+def write(directory: str | os.PathLike, tasks, cache, aggregates: Aggregates) -> None:
+    """Write the aggregate files of a mode directory (after its rounds and summary tables)."""
+    directory = Path(directory)
+    keys = _unique_keys(tasks)
+    stamps = _file_stamps(cache, keys)
+    write_parquet(directory / "curves.parquet", aggregates.curves)
+    write_parquet(directory / "means.parquet", aggregates.means)
+    write_json(directory / "aggregates.json", {
+        "version": AGGREGATES_VERSION,
+        "display_end": aggregates.display_end,
+        "last_round": aggregates.last_round,
+        "max_line_points": MAX_LINE_POINTS,
+        "display_percentile": DISPLAY_PERCENTILE,
+        "tasks": keys,
+        "files": stamps,
+    })
+
+
+def load_current(directory: str | os.PathLike, tasks, cache) -> tuple[pd.DataFrame, Aggregates] | None:
+    """The stored summary and aggregates of ``directory`` when they were made from exactly ``tasks``' cache
+    files as they are now (same keys, sizes and modification times); else None."""
+    directory = Path(directory)
+    try:
+        manifest = json.loads((directory / "aggregates.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    keys = _unique_keys(tasks)
+    if (
+        not isinstance(manifest, dict)
+        or manifest.get("version") != AGGREGATES_VERSION
+        or manifest.get("max_line_points") != MAX_LINE_POINTS
+        or manifest.get("display_percentile") != DISPLAY_PERCENTILE
+        or manifest.get("tasks") != keys
+        or manifest.get("files") != _file_stamps(cache, keys)
+    ):
+        return None
+    if not all((directory / name).is_file() for name in ("curves.parquet", "means.parquet")):
+        return None
+    try:
+        summary = pd.read_parquet(directory / "summary.parquet")
+    except Exception:  # a damaged or missing table: rebuild from the cache
+        return None
+    if list(dict.fromkeys(summary["task"])) != keys:
+        return None
+    return summary, Aggregates(display_end=manifest["display_end"], last_round=manifest["last_round"],
+                               directory=directory)
