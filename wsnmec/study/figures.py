@@ -124,7 +124,10 @@ def _palette(levels: list | None) -> dict | None:
         return None
     colours = [matplotlib.colors.to_rgb(c) for c in LINE_COLOURS]
     if all(level in PROTOCOLS for level in levels):
-        return {level: colours[PROTOCOLS.index(level)] for level in levels}
+        from ..clustering.registry import CLUSTERING_POLICIES, canonical_name
+
+        order = list(CLUSTERING_POLICIES)  # an alias (ileach) gets its policy's colour
+        return {level: colours[order.index(canonical_name(level)) % len(colours)] for level in levels}
     return {level: colours[i % len(colours)] for i, level in enumerate(levels)}
 
 
