@@ -126,7 +126,10 @@ def _metric_ends(figure: FigureSpec, run) -> str:
     for metric in figure.y:
         def describe(group, metric=metric):
             means = group.assign(v=pd.to_numeric(group[metric], errors="coerce").astype(float)).groupby(figure.x)["v"].mean()
-            return f"{_fmt(means.get(low, math.nan))} -> {_fmt(means.get(high, math.nan))}"
+            a, b = means.get(low, math.nan), means.get(high, math.nan)
+            if metric in ("fnd", "hnd", "lnd", "rounds"):
+                return f"{_fmt(a)} -> {_fmt(b)}"
+            return f"{a:.4g} -> {b:.4g}"  # energies [J], latencies [s]: significant digits
 
         sentences.append(
             f"mean {METRIC_SHORT.get(metric, metric)} from {figure.x} = {low:g} to {high:g}: "
