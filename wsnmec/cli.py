@@ -239,6 +239,7 @@ def map_command(round_number, animate, replica, out, seed, **parameters):
 
     if (round_number is None) == (animate is None):
         fail("--round", "give either --round R or --animate FROM:TO")
+    parameters.pop("force", None)  # run's memory override: a map simulates one replica
     scenario = Scenario.from_mapping({k: v for k, v in parameters.items() if v is not None})
     seed = fresh_seed() if seed is None else check_seed(seed, "--seed")
     replica = check_int("--replica", replica, 0, 100_000 - 1)
