@@ -402,6 +402,16 @@ def study_show(file, results_dir):
     spec, tasks, summary, missing = chosen
     if summary.empty:
         fail("FILE", f"no results of study {spec.name} in {results_dir}/; run `wsnmec study run {file}` first")
+    if getattr(spec, "kind", "lifetime") == "offload":  # mean normalized utility per grid point and policy
+        mode = "quick variant" if spec.quick else "full study"
+        click.echo(f"{spec.name}: {spec.title} ({mode}; {len(tasks) - len(missing)} of {len(tasks)} tasks)")
+        keys = [*spec.grid, "policy"]
+        means = summary.groupby(keys, sort=False)["normalized_utility"].agg(["mean", "count"])
+        for key, row in means.iterrows():
+            key = key if isinstance(key, tuple) else (key,)
+            click.echo(f"  {', '.join(f'{k}={v}' for k, v in zip(keys, key)):<60} normalized utility "
+                       f"{row['mean']:.5f} (n={int(row['count'])})")
+        return
     table = summary_table(summary, spec)
     mode = "quick variant" if spec.quick else "full study"
     click.echo(f"{spec.name}: {spec.title} ({mode}; {len(tasks) - len(missing)} of {len(tasks)} tasks)")

@@ -204,8 +204,18 @@ def _legend(ax, figure: FigureSpec):
                 text.set_text(label(text.get_text()))
 
 
-#: Figure kinds: name -> function(figure, spec, rounds, summary) -> matplotlib Figure.
+#: Figure kinds: name -> function(figure, spec, rounds, summary) -> matplotlib Figure (offloading studies'
+#: kinds ``frames`` and ``offload-metric`` live in :mod:`.offload`).
 FIGURE_KINDS: dict[str, Callable] = {"line": line_figure, "metric": metric_figure}
+
+
+def _offload_kinds():
+    from .offload import OFFLOAD_FIGURE_KINDS
+
+    FIGURE_KINDS.update(OFFLOAD_FIGURE_KINDS)
+
+
+_offload_kinds()
 
 
 def draw(figure: FigureSpec, spec: StudySpec, rounds: pd.DataFrame, summary: pd.DataFrame):
