@@ -88,3 +88,47 @@ def test_coordinate_descent_n20(benchmark):
     solvers.coordinate_descent(model, states[:1])
     benchmark(solvers.coordinate_descent, model, states)
     benchmark.extra_info.update(n=20, frames_per_s=64 / benchmark.stats["median"])
+
+
+# --- wpmec (issue 9): allocation <= 20 us per decision at N = 10, exact enumeration <= 20 ms at N = 10,
+# learner decision (DROO's settings, K = 10 candidates, each with its optimal allocation) <= 1 ms.
+def test_wpmec_allocation_n10(benchmark):
+    from wsnmec.offload import wpmec_model
+
+    model = wpmec_model(10)
+    states = model.random_states(np.random.default_rng(3), 512)
+    decisions = np.random.default_rng(4).integers(0, 2, size=(512, 1, 10)).astype(np.uint8)
+    out = np.empty((512, 1))
+    model.score_batch_fn(states, decisions, model.params, out)  # compile
+    benchmark(model.score_batch_fn, states, decisions, model.params, out)
+    benchmark.extra_info.update(us_per_decision=benchmark.stats["median"] / 512 * 1e6)
+
+
+def test_wpmec_exact_n10(benchmark):
+    from wsnmec.offload import wpmec_model
+
+    model = wpmec_model(10)
+    states = model.random_states(np.random.default_rng(5), 8)
+    solvers.exact(model, states[:1])  # compile
+    counter = iter(range(10**9))
+    benchmark(lambda: solvers.exact(model, states[next(counter) % 8:][:1]))
+    benchmark.extra_info.update(decisions=1024, ms_per_state=benchmark.stats["median"] * 1e3)
+
+
+def test_wpmec_learner_decision_droo_k10(benchmark):
+    from wsnmec.offload import wpmec_model
+
+    model = wpmec_model(10)
+    states = model.random_states(np.random.default_rng(6), 256)
+    feats = model.features(states)
+    learner = DDLO(10, 10, networks=1, quantization="order-preserving", candidates=10, input_scale=1.0,
+                   rng=np.random.default_rng(7))
+    learner.decide(model, feats[0], states[0])  # compile
+    counter = iter(range(10**9))
+
+    def one_frame():
+        f = next(counter) % 256
+        return learner.decide(model, feats[f], states[f])
+
+    benchmark(one_frame)
+    benchmark.extra_info.update(candidates=10, ms_per_frame=benchmark.stats["median"] * 1e3)

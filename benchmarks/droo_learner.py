@@ -67,7 +67,7 @@ def main():
         "defaults (K=3 networks)": learner_settings(),
     }
     if conditions != "none":
-        runs = {k: {**v, "train_through_test": True} for k, v in runs.items() if k in ("droo K=10 adaptive", "defaults (K=3 networks)")}
+        runs = {k: {**v, "train_through_test": True} for k, v in runs.items() if k == "droo K=10 adaptive"}
     for name, settings in runs.items():
         t1 = time.perf_counter()
         table = run_online(model, states, learner(model, settings, 1), train_frames=train, optimum=optimum)

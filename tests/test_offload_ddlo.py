@@ -177,7 +177,7 @@ def test_learner_parameter_errors():
     with pytest.raises(ParameterError, match="--quantization"):
         _learner(quantization="rounding")
     with pytest.raises(ParameterError, match="--candidates"):
-        _learner(candidates=2)  # threshold gives one candidate per network
+        _learner(quantization="threshold", candidates=2)  # threshold gives one candidate per network
     with pytest.raises(ParameterError, match="--candidates"):
         _learner(quantization="order-preserving", candidates=5)  # n + 1 = 4 at most
     with pytest.raises(ParameterError, match="memory"):

@@ -338,11 +338,11 @@ def _devices_at(value):
 @click.option("--preset", metavar="[ddlo|droo]", help="Learner settings of a published code (DDLO's or DROO's); explicit options override it.")
 @click.option("--memory", metavar="ENTRIES", help="Replay-memory size.  [default: 1024]")
 @click.option("--batch", metavar="B", help="Training batch per network.  [default: 128]")
-@click.option("--train-interval", metavar="FRAMES", help="Frames between training steps.  [default: 10]")
+@click.option("--train-interval", metavar="FRAMES", help="Frames between training steps.  [default: 2]")
 @click.option("--learning-rate", metavar="LR", help="Adam step size.  [default: 0.01]")
 @click.option("--batch-norm", is_flag=True, default=None, help="Batch-normalize the first hidden layer.")
-@click.option("--quantization", metavar="[threshold|order-preserving]", help="How relaxed decisions become candidates.  [default: threshold]")
-@click.option("--candidates", metavar="C", help="Candidates per network (order-preserving: 1..n+1).  [default: 1; preset droo: n]")
+@click.option("--quantization", metavar="[threshold|order-preserving]", help="How relaxed decisions become candidates.  [default: order-preserving]")
+@click.option("--candidates", metavar="C", help="Candidates per network (order-preserving: 1..n+1).  [default: 2; preset droo: n]")
 @click.option("--adaptive-k", metavar="INTERVAL", help="DROO's adaptive K: every INTERVAL frames, candidates = 2 + the largest 0-based index of a winning candidate, in [1, n]; 0 = off.  [default: 0; preset droo: 32]")
 @click.option("--input-scale", metavar="X", help="Factor applied to the learner's input features.  [default: 10]")
 @click.option("--exact-limit", metavar="N", default="22", show_default=True, help="Compute the exact optimum when n <= N; otherwise normalize by the best policy found.")
@@ -599,6 +599,16 @@ def study_show(file, results_dir):
     spec, tasks, summary, missing = chosen
     if summary.empty:
         fail("FILE", f"no results of study {spec.name} in {results_dir}/; run `wsnmec study run {file}` first")
+    if getattr(spec, "kind", "lifetime") == "offload":  # mean normalized utility per grid point and policy
+        mode = "quick variant" if spec.quick else "full study"
+        click.echo(f"{spec.name}: {spec.title} ({mode}; {len(tasks) - len(missing)} of {len(tasks)} tasks)")
+        keys = [*spec.grid, "policy"]
+        means = summary.groupby(keys, sort=False)["normalized_utility"].agg(["mean", "count"])
+        for key, row in means.iterrows():
+            key = key if isinstance(key, tuple) else (key,)
+            click.echo(f"  {', '.join(f'{k}={v}' for k, v in zip(keys, key)):<60} normalized utility "
+                       f"{row['mean']:.5f} (n={int(row['count'])})")
+        return
     table = summary_table(summary, spec)
     mode = "quick variant" if spec.quick else "full study"
     click.echo(f"{spec.name}: {spec.title} ({mode}; {len(tasks) - len(missing)} of {len(tasks)} tasks)")

@@ -135,7 +135,7 @@ def wpmec_model(devices: int = 10, **overrides) -> OffloadModel:
         sense=1.0,
         params=params,
         kind=MODEL_KINDS["wpmec"],
-        acc_size=2 * n + 1,
+        acc_size=(_SCRATCH_PER_DEVICE + 1) * n + 1,
         config=config,
         random_states_fn=partial(_wpmec_random_states, n, cfg),
         features_fn=partial(_wpmec_features, n, cfg["gain_scale"]),
@@ -193,34 +193,62 @@ def _log_ratio(t, s):
     return s
 
 
+#: Weight classes tracked per state (offloaders of one class share x_j); more distinct weights each
+#: get their own inner solve.
+_MAX_CLASSES = 16
+#: Scratch values per device of :func:`_allocate` (see ``_scratch_size``).
+_SCRATCH_PER_DEVICE = 7
+
+
 @njit(cache=True)
 def _coefficients(state, params, work):
-    """work[i] = (w_i eta1 (h_i/kappa)^(1/3), eta2 h_i^2, w_i eps, 0) for one state."""
+    """work[i] = (w_i eta1 (h_i/kappa)^(1/3), eta2 h_i^2, w_i eps, class) for one state.
+
+    ``class`` is the index of the first device with the same w_i eps among the first _MAX_CLASSES
+    distinct values (else i itself): offloaders of one class share x_j.
+    """
     n = int(params[_N])
+    distinct = 0
     for i in range(n):
         h = state[i]
         w = state[n + i]
         work[i, 0] = w * params[_ETA1] * np.cbrt(h / params[_KAPPA])
         work[i, 1] = params[_ETA2] * h * h
         work[i, 2] = w * params[_EPS]
-        work[i, 3] = 0.0
+        work[i, 3] = i
+        found = False
+        for k in range(i):
+            if work[k, 3] == k and work[k, 2] == work[i, 2]:
+                work[i, 3] = k
+                found = True
+                break
+        if not found:
+            if distinct >= _MAX_CLASSES:
+                work[i, 3] = i
+            distinct += 1
 
 
 @njit(cache=True)
-def _allocate(work, bits, s, tau, v0):
-    """Optimal (objective, a, v) of the decision ``bits`` [n] (float 0/1); fills tau [n] (module Notes).
+def _allocate(work, bits, scratch, v0):
+    """Optimal (objective, a, v) of the decision ``bits`` [n] (float 0/1) (module Notes).
 
-    ``s`` [n] is scratch (ln(1 + x_j) of each offloader, 0 for the others); ``v0`` > 0 starts the Newton
-    iteration on the multiplier v (e.g. the previous decision's v), otherwise ``A/3 + sum w_j eps c_j``.
-    Offloaders with equal weight share x_j (one inner solve per distinct weight: two in DROO's setting).
+    ``scratch`` [7n]: ``[0:n]`` ln(1 + x_j) of each offloader (0 for the others), ``[n:2n]`` the
+    offloading times tau_j (output), ``[2n:7n]`` per weight class (stamp, s, x, dx/dv term, e^-s w eps).
+    ``v0`` > 0 starts the Newton iteration on the multiplier v (e.g. the previous decision's v),
+    otherwise ``A/3 + sum w_j eps c_j``.
     """
     n = bits.shape[0]
+    s = scratch[:n]
+    tau = scratch[n:2 * n]
+    cls = scratch[2 * n:]
     A = 0.0
     E0 = 0.0
     m = 0
     for i in range(n):
         tau[i] = 0.0
         s[i] = 0.0
+        cls[5 * i] = -1.0
+        cls[5 * i + 1] = -1.0
         if bits[i] > 0.5:
             if work[i, 1] > 0.0 and work[i, 2] > 0.0:
                 m += 1
@@ -229,42 +257,31 @@ def _allocate(work, bits, s, tau, v0):
             A += work[i, 0]
     if m == 0:
         return A, 1.0, 0.0
-    off = np.empty(m, dtype=np.int64)
-    we_off = np.empty(m)
-    q = 0
-    for i in range(n):
-        if bits[i] > 0.5 and work[i, 1] > 0.0 and work[i, 2] > 0.0:
-            off[q] = i
-            we_off[q] = work[i, 2]
-            q += 1
-    order = np.argsort(we_off, kind="mergesort")
     v = v0 if v0 > 0.0 else A / 3.0 + E0
     lo = 0.0
     hi = np.inf
     S = 0.0
-    for _ in range(_OUTER_ITER):
+    for it in range(_OUTER_ITER):
         S = 0.0
         dS = 0.0
         E = 0.0
-        prev_we = -1.0
-        sj = 0.0
-        x = 0.0
-        dx = 0.0
-        ex = 0.0
-        for r in range(m):
-            j = off[order[r]]
-            c = work[j, 1]
-            we = work[j, 2]
-            if we != prev_we:
-                sj = _log_ratio(v / we, s[j] if s[j] > 0.0 else -1.0)
-                x = math.expm1(sj)
-                dx = (1.0 + x) * (1.0 + x) / (x * x * x * we)
-                ex = we * math.exp(-sj)
-                prev_we = we
-            s[j] = sj
-            S += c / x
-            dS -= c * dx
-            E += c * ex
+        for j in range(n):
+            if bits[j] > 0.5 and work[j, 1] > 0.0 and work[j, 2] > 0.0:
+                c = work[j, 1]
+                q = 5 * int(work[j, 3])
+                if cls[q] != it:
+                    we = work[j, 2]
+                    sj = _log_ratio(v / we, cls[q + 1])
+                    x = math.expm1(sj)
+                    cls[q] = it
+                    cls[q + 1] = sj
+                    cls[q + 2] = x
+                    cls[q + 3] = (1.0 + x) * (1.0 + x) / (x * x * x * we)
+                    cls[q + 4] = we * math.exp(-sj)
+                s[j] = cls[q + 1]
+                S += c / cls[q + 2]
+                dS -= c * cls[q + 3]
+                E += c * cls[q + 4]
         a = 1.0 / (1.0 + S)
         ca = np.cbrt(a)
         F = A / 3.0 / (ca * ca) + E - v
@@ -300,33 +317,32 @@ def wpmec_score(state, decision, params):
     bits = np.empty(n)
     for i in range(n):
         bits[i] = decision[i]
-    s = np.empty(n)
-    tau = np.empty(n)
-    u, _, _ = _allocate(work, bits, s, tau, -1.0)
+    scratch = np.empty(_SCRATCH_PER_DEVICE * n)
+    u, _, _ = _allocate(work, bits, scratch, -1.0)
     return u
 
 
 @njit(cache=True)
 def wpmec_gray_init(state, params, work, acc):
-    """Gray-code setup: work = per-device coefficients, acc[:n] = decision bits, acc[n:2n] scratch,
-    acc[2n] = the last multiplier v (warm start)."""
+    """Gray-code setup: work = per-device coefficients, acc[:n] = decision bits, acc[n] = the last
+    multiplier v (warm start), acc[n+1:] scratch of :func:`_allocate`."""
     n = int(params[_N])
     _coefficients(state, params, work)
     for i in range(n):
         acc[i] = 0.0
-    acc[2 * n] = -1.0
-    u, _, _ = _allocate(work, acc[:n], acc[n:2 * n], np.empty(n), -1.0)
+    acc[n] = -1.0
+    u, _, _ = _allocate(work, acc[:n], acc[n + 1:], -1.0)
     return u
 
 
 @njit(cache=True)
 def wpmec_gray_flip(work, params, acc, j, bit):
-    """Set x_j = bit and return the new objective (a full allocation: O(n) per Newton step)."""
+    """Set x_j = bit and return the new objective (a full allocation, warm-started from the last v)."""
     n = int(params[_N])
     acc[j] = bit
-    u, _, v = _allocate(work, acc[:n], acc[n:2 * n], np.empty(n), acc[2 * n])
+    u, _, v = _allocate(work, acc[:n], acc[n + 1:], acc[n])
     if v > 0.0:
-        acc[2 * n] = v  # warm start of the next decision's multiplier
+        acc[n] = v
     return u
 
 
@@ -336,14 +352,13 @@ def wpmec_score_batch(states, decisions, params, out):
     n = int(params[_N])
     work = np.empty((n, 4))
     bits = np.empty(n)
-    s = np.empty(n)
-    tau = np.empty(n)
+    scratch = np.empty(_SCRATCH_PER_DEVICE * n)
     for r in range(decisions.shape[0]):
         _coefficients(states[r], params, work)
         for c in range(decisions.shape[1]):
             for i in range(n):
                 bits[i] = decisions[r, c, i]
-            out[r, c], _, _ = _allocate(work, bits, s, tau, -1.0)
+            out[r, c], _, _ = _allocate(work, bits, scratch, -1.0)
 
 
 @njit(cache=True)
@@ -351,12 +366,13 @@ def _allocation_batch(states, decisions, params, util, a_out, tau_out):
     n = int(params[_N])
     work = np.empty((n, 4))
     bits = np.empty(n)
-    s = np.empty(n)
+    scratch = np.empty(_SCRATCH_PER_DEVICE * n)
     for r in range(decisions.shape[0]):
         _coefficients(states[r], params, work)
         for i in range(n):
             bits[i] = decisions[r, i]
-        util[r], a_out[r], _ = _allocate(work, bits, s, tau_out[r], -1.0)
+        util[r], a_out[r], _ = _allocate(work, bits, scratch, -1.0)
+        tau_out[r] = scratch[n:2 * n]
 
 
 def wpmec_allocation(model: OffloadModel, states, decisions):
@@ -396,8 +412,7 @@ def _wpmec_greedy_kernel(states, params, out):
     n = int(params[_N])
     work = np.empty((n, 4))
     bits = np.empty(n)
-    s = np.empty(n)
-    tau = np.empty(n)
+    scratch = np.empty(_SCRATCH_PER_DEVICE * n)
     key = np.empty(n)
     for r in range(states.shape[0]):
         _coefficients(states[r], params, work)
@@ -405,11 +420,11 @@ def _wpmec_greedy_kernel(states, params, out):
             key[i] = -states[r, n + i] * states[r, i]
             bits[i] = 0.0
         order = np.argsort(key, kind="mergesort")
-        best, _, _ = _allocate(work, bits, s, tau, -1.0)
+        best, _, _ = _allocate(work, bits, scratch, -1.0)
         best_k = 0
         for k in range(1, n + 1):
             bits[order[k - 1]] = 1.0
-            u, _, _ = _allocate(work, bits, s, tau, -1.0)
+            u, _, _ = _allocate(work, bits, scratch, -1.0)
             if u > best:
                 best = u
                 best_k = k

@@ -371,10 +371,20 @@ def map_figure(figure: FigureSpec, spec: StudySpec, rounds, summary: pd.DataFram
 
 
 #: Figure kinds: name -> function(figure, spec, rounds, summary) -> matplotlib Figure. ``rounds`` is the
-#: study's :class:`~wsnmec.study.aggregates.Aggregates` (or its long-form rounds table).
+#: study's :class:`~wsnmec.study.aggregates.Aggregates` (or its long-form rounds table); offloading studies'
+#: kinds ``frames`` and ``offload-metric`` live in :mod:`.offload`.
 FIGURE_KINDS: dict[str, Callable] = {
     "line": line_figure, "metric": metric_figure, "claims": claims_figure, "map": map_figure,
 }
+
+
+def _offload_kinds():
+    from .offload import OFFLOAD_FIGURE_KINDS
+
+    FIGURE_KINDS.update(OFFLOAD_FIGURE_KINDS)
+
+
+_offload_kinds()
 
 
 def draw(figure: FigureSpec, spec: StudySpec, rounds, summary: pd.DataFrame):

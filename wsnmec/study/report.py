@@ -158,6 +158,10 @@ READINGS: dict[tuple[str, str | None], Callable] = {
 
 def reading(figure: FigureSpec, run) -> str:
     """The one-line reading of a figure from its study run's numbers."""
+    from .offload import OFFLOAD_READINGS
+
+    if (figure.kind, None) in OFFLOAD_READINGS:
+        return OFFLOAD_READINGS[(figure.kind, None)](figure, run)
     key = (figure.kind, figure.y[0] if len(figure.y) == 1 and figure.kind != "map" else None)
     function = READINGS.get(key) or READINGS[(figure.kind, None)]
     return function(figure, run)
@@ -175,7 +179,8 @@ def figure_entry(figure: FigureSpec, run, paths: list[Path], out_dir: Path) -> s
     """The README section of one figure."""
     spec = run.spec
     png, pdf = (Path(p).relative_to(out_dir).as_posix() for p in paths)
-    swept = "; ".join(f"{name} = {', '.join(_value(v) for v in values)}" for name, values in spec.grid.items())
+    swept = "; ".join(f"{name} = {', '.join(_value(v['name'] if name == 'case' else v) for v in values)}"
+                      for name, values in spec.grid.items())
     fixed = ", ".join(f"{name} = {_value(value)}" for name, value in spec.base.items()) or "the defaults"
     seeds = replica_seeds(spec.seed, spec.seeds)
     shown = ", ".join(str(s) for s in seeds[:3]) + (", ..." if len(seeds) > 3 else "")
@@ -189,7 +194,7 @@ def figure_entry(figure: FigureSpec, run, paths: list[Path], out_dir: Path) -> s
         f"- study: `{spec.name}` ({spec.title}); file `{spec.path.name}`"
         + (", `--quick` variant" if spec.quick else ""),
         f"- swept: {swept or 'nothing'}" + ("; field scaled with N to keep the density of the base scenario" if spec.scale_field else ""),
-        f"- fixed: {fixed} (other parameters: `wsnmec run` defaults)",
+        f"- fixed: {fixed} (other parameters: `wsnmec {'offload' if getattr(spec, 'kind', '') == 'offload' else 'run'}` defaults)",
         f"- seeds: {spec.seeds} per grid point, the same at every point: replica_seeds({spec.seed}, {spec.seeds}) = {shown}"
         f" (all in {(Path(run.directory) / 'study.json').as_posix()})",
         f"- reading: {reading(figure, run)}",

@@ -130,6 +130,10 @@ class StudyRun:
 
 def expand_tasks(spec: StudySpec) -> list[Task]:
     """The study's tasks: grid points in file order (last parameter fastest), then seeds."""
+    if getattr(spec, "kind", "lifetime") == "offload":
+        from .offload import expand_offload_tasks
+
+        return expand_offload_tasks(spec)
     seeds = replica_seeds(spec.seed, spec.seeds)
     tasks = []
     for point_index, point in enumerate(spec.points):
@@ -366,7 +370,10 @@ def run_study(
     """
     started = time.perf_counter()
     report = report or _stderr_report
-    task_function = task_function or compute_task
+    if task_function is None:
+        from .offload import compute_offload_task
+
+        task_function = compute_offload_task if getattr(spec, "kind", "lifetime") == "offload" else compute_task
     tasks = expand_tasks(spec)
     cache = task_cache(results_dir, spec)
     directory = study_directory(results_dir, spec) / ("quick" if spec.quick else "full")

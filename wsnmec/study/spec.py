@@ -55,7 +55,9 @@ MAX_SEEDS = 10_000
 MAX_GRID_VALUES = 10_000
 MAX_TASKS = 1_000_000
 
-TOP_KEYS = ("title", "description", "seed", "seeds", "scale_field", "base", "grid", "quick", "figures")
+TOP_KEYS = ("kind", "title", "description", "seed", "seeds", "scale_field", "base", "grid", "quick", "figures")
+#: Study kinds: ``lifetime`` (wsnmec run scenarios, this module) and ``offload`` (:mod:`.offload`).
+STUDY_KINDS = ("lifetime", "offload")
 QUICK_KEYS = ("seeds", "base", "grid")
 FIGURE_KEYS = ("name", "kind", "x", "y", "hue", "style", "title", "reference", "round")
 RANGE_KEYS = ("start", "stop", "step")
@@ -481,8 +483,15 @@ def _claims_figure(check, key, name, table, grid) -> "FigureSpec":
 
 
 def parse_study(data: dict, path: Path, name: str | None = None) -> StudySpec:
-    """Validate a parsed study table (see the module docstring)."""
+    """Validate a parsed study table (see the module docstring; ``kind = "offload"``: :mod:`.offload`)."""
     check = _Checker(path)
+    kind = data.get("kind", "lifetime")
+    if kind not in STUDY_KINDS:
+        check.fail("kind", f"must be one of {', '.join(STUDY_KINDS)}; got {kind!r}")
+    if kind == "offload":
+        from .offload import parse_offload_study
+
+        return parse_offload_study(data, path, name)
     check.table("", data, TOP_KEYS)
     title = check.string("title", data.get("title", path.stem))
     description = check.string("description", data.get("description", ""))

@@ -1,0 +1,108 @@
+"""Offloading studies (kind = "offload"): validation, cached and resumable runs, figures and readings."""
+
+from __future__ import annotations
+
+import pytest
+
+from wsnmec.errors import ParameterError
+from wsnmec.study.spec import find_studies, load_study
+
+STUDY = """
+kind = "offload"
+title = "tiny"
+seed = 3
+seeds = 2
+
+[base]
+model = "mumt"
+devices = 2
+tasks = 2
+frames = 120
+memory_size = 32
+batch_size = 8
+
+[grid]
+batch_norm = [false, true]
+case = [{ name = "threshold" }, { name = "op", quantization = "order-preserving", candidates = 2 }]
+
+[quick]
+seeds = 1
+
+[[figures]]
+name = "frames"
+kind = "frames"
+y = "normalized_utility"
+hue = "batch_norm"
+style = "case"
+window = 10
+
+[[figures]]
+name = "metric"
+kind = "offload-metric"
+x = "batch_norm"
+y = ["normalized_utility", "mean_objective"]
+hue = "case"
+"""
+
+
+def _write(tmp_path, text, name="tiny.toml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_offload_study_parses_and_expands(tmp_path):
+    spec = load_study(_write(tmp_path, STUDY))
+    assert spec.kind == "offload" and spec.task_count == 8 and spec.variant(True).task_count == 4
+    assert spec.options(spec.points[3]) == {**spec.base, "batch_norm": True, "quantization": "order-preserving",
+                                            "candidates": 2}
+    from wsnmec.study.runner import expand_tasks
+
+    tasks = expand_tasks(spec)
+    assert len({t.key for t in tasks}) == 8 and tasks[2].point == {"batch_norm": False, "case": "op"}
+
+
+@pytest.mark.parametrize("edit,key", [
+    (("frames = 120", "frames = 1"), "grid"),
+    (("memory_size = 32", "memory = 32"), "base.memory"),
+    (('kind = "frames"', 'kind = "line"'), "figures[0].kind"),
+    (('y = "normalized_utility"', 'y = "alive"'), "figures[0].y"),
+    (('hue = "case"', 'hue = "nodes"'), "figures[1].hue"),
+    (('kind = "offload"', 'kind = "nope"'), "kind"),
+])
+def test_offload_study_errors_name_file_and_key(tmp_path, edit, key):
+    path = _write(tmp_path, STUDY.replace(*edit))
+    with pytest.raises(ParameterError) as info:
+        load_study(path)
+    assert info.value.parameter == f"{path}: {key}"
+
+
+def test_offload_study_runs_caches_and_draws(tmp_path):
+    from wsnmec.study.figures import draw_study
+    from wsnmec.study.report import reading
+    from wsnmec.study.runner import run_study
+
+    spec = load_study(_write(tmp_path, STUDY)).variant(True)
+    run = run_study(spec, tmp_path / "results", jobs=1, progress=False)
+    assert run.computed == 4 and run.cached == 0
+    assert set(run.summary["policy"]) >= {"ddlo", "optimal", "random"}
+    assert {"batch_norm", "case", "seed", "normalized_utility", "mean_objective"} <= set(run.summary.columns)
+    learner = run.rounds[run.rounds["policy"] == "ddlo"]
+    assert len(learner) == 4 * 120 and learner["normalized_utility"].between(0, 1 + 1e-12).all()
+    again = run_study(spec, tmp_path / "results", jobs=1, progress=False)
+    assert again.computed == 0 and again.cached == 4
+    assert again.summary.equals(run.summary)
+    drawn = draw_study(run, tmp_path / "figures")
+    assert [p.name for _, paths, _ in drawn for p in paths] == [
+        "tiny-frames.png", "tiny-frames.pdf", "tiny-metric.png", "tiny-metric.pdf"]
+    for figure in spec.figures:
+        text = reading(figure, run)
+        assert "normalized utility" in text and "seeds" in text
+
+
+def test_shipped_offload_studies_are_valid():
+    names = {p.stem for p in find_studies()}
+    assert {"learning_batchnorm", "learning_samples", "learning_finetune", "droo_demos"} <= names
+    for name in ("learning_batchnorm", "learning_samples", "learning_finetune", "droo_demos"):
+        spec = load_study(next(p for p in find_studies() if p.stem == name))
+        assert spec.kind == "offload" and spec.figures

@@ -1,0 +1,497 @@
+"""Offloading studies: a study file with ``kind = "offload"`` sweeps ``wsnmec offload`` parameters over
+seeds, with per-frame and metric figures. Cached and resumable like lifetime studies (same runner, cache
+and executors, Dask included)::
+
+    kind = "offload"
+    title = "Batch normalization"
+    seed = 1
+    seeds = 10
+
+    [base]                     # any wsnmec offload parameter (the keys of OFFLOAD_TYPES)
+    model = "wpmec"
+    devices = 10
+    frames = 10000
+    params = { weight_odd = 1.5 }
+
+    [grid]                     # swept parameters (lists); `case` values are tables of parameters with a name
+    batch_norm = [false, true]
+    case = [{ name = "mumt 3x3", model = "mumt" }, { name = "wpmec N=10", model = "wpmec", devices = 10 }]
+
+    [quick]
+    seeds = 2
+    base = { frames = 1000 }
+
+    [[figures]]
+    name = "utility"
+    kind = "frames"            # frames: a per-frame column vs frame (rolling mean per seed, 95 % band)
+    y = "normalized_utility"   # frames: normalized_utility, utility, candidates; offload-metric: a summary metric
+    policy = "ddlo"            # frames: the policy drawn; offload-metric: optional filter (else hue = "policy")
+    hue = "batch_norm"
+    style = "case"
+    window = 100               # frames: rolling window [frames]
+
+    [[figures]]
+    name = "samples"
+    kind = "offload-metric"    # summary metrics vs a swept parameter x
+    x = "train_frames"
+    y = "normalized_utility"
+    logx = true
+
+A task is one grid point and one seed: :func:`wsnmec.offload.online.run_experiment` with the point's
+options and the task seed. Its cached ``rounds`` table is the per-frame table (without the decision
+strings), its ``summary`` one row per policy (``normalized_utility``, ``mean_objective``,
+``decision_ms_median``) plus, with changing conditions, the learner's ``min_interval_utility`` and
+``last_recovery_frames`` (frames after the last change until the rolling mean of 100 frames is back at
+0.99; NaN if never). ``train_frames`` + ``test_frames`` give the frames and the split explicitly (Fig. 5).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import itertools
+import math
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ParameterError
+from ..sim.seeding import MAX_SEED
+
+#: Parameters of an offloading task and their TOML types.
+OFFLOAD_TYPES = {
+    "model": "str", "devices": "int", "tasks": "int", "frames": "int", "dataset": "str",
+    "train_fraction": "number", "train_frames": "int", "test_frames": "int", "exact_limit": "int",
+    "params": "table", "preset": "str",
+    "networks": "int", "learning_rate": "number", "memory_size": "int", "batch_size": "int",
+    "train_interval": "int", "training_start": "int", "batch_norm": "bool", "quantization": "str",
+    "candidates": "int_or_n", "input_scale": "number", "init": "str", "bias_init": "number", "beta1": "number",
+    "adaptive_k": "int", "train_through_test": "bool", "hidden": "int_list",
+    "conditions": "str", "switch_off": "number_list", "switch_on": "number_list",
+    "alternate_weights": "number_list", "devices_at": "pair_list",
+    "case": "case",
+}
+LEARNER_KEYS = ("networks", "learning_rate", "memory_size", "batch_size", "train_interval", "training_start",
+                "batch_norm", "quantization", "candidates", "input_scale", "init", "bias_init", "beta1",
+                "adaptive_k", "train_through_test", "hidden")
+FIGURE_KEYS = ("name", "kind", "x", "y", "hue", "style", "title", "policy", "window", "logx")
+FRAME_COLUMNS = ("normalized_utility", "utility", "candidates")
+SUMMARY_METRICS = ("normalized_utility", "mean_objective", "decision_ms_median", "min_interval_utility",
+                   "last_recovery_frames")
+OFFLOAD_FIGURE_KIND_NAMES = ("frames", "offload-metric")
+MAX_SEEDS = 10_000
+
+
+@dataclass(frozen=True)
+class OffloadFigureSpec:
+    """One figure of an offloading study (see the module docstring)."""
+
+    name: str
+    kind: str
+    x: str
+    y: tuple
+    hue: str | None = None
+    style: str | None = None
+    title: str = ""
+    policy: str | None = "ddlo"
+    window: int = 100
+    logx: bool = False
+
+
+@dataclass(frozen=True)
+class OffloadStudySpec:
+    """A validated offloading study (the attributes the study runner and index read, as StudySpec)."""
+
+    name: str
+    path: Path
+    title: str
+    description: str
+    seed: int
+    seeds: int
+    base: dict
+    grid: dict
+    figures: tuple
+    quick: bool = False
+    quick_override: dict = field(default_factory=dict)
+    scale_field: bool = False
+    kind: str = "offload"
+
+    @property
+    def points(self) -> list[dict]:
+        names = list(self.grid)
+        return [dict(zip(names, values)) for values in itertools.product(*(self.grid[n] for n in names))]
+
+    @property
+    def task_count(self) -> int:
+        return len(self.points) * self.seeds
+
+    def options(self, point: dict) -> dict:
+        """The task options of a grid point: base, the point, ``case`` tables merged (name dropped)."""
+        raw = dict(self.base)
+        for key, value in point.items():
+            if key == "case":
+                raw.update({k: v for k, v in value.items() if k != "name"})
+            else:
+                raw[key] = value
+        return raw
+
+    def variant(self, quick: bool) -> "OffloadStudySpec":
+        if quick == self.quick:
+            return self
+        if not quick:
+            raise ValueError("the full study cannot be derived from its quick variant; load the file again")
+        override = self.quick_override
+        return replace(self, seeds=override.get("seeds", self.seeds), base={**self.base, **override.get("base", {})},
+                       grid={**self.grid, **override.get("grid", {})}, quick=True)
+
+
+def _fail(path, key, message):
+    raise ParameterError(f"{path}: {key}", message)
+
+
+def _check_value(path, key, name, value):
+    kind = OFFLOAD_TYPES[name]
+    num = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)  # noqa: E731
+    ok = {
+        "str": isinstance(value, str),
+        "int": isinstance(value, int) and not isinstance(value, bool),
+        "number": num(value),
+        "bool": isinstance(value, bool),
+        "table": isinstance(value, dict) and all(num(v) for v in value.values()),
+        "int_or_n": value == "n" or (isinstance(value, int) and not isinstance(value, bool)),
+        "int_list": isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value),
+        "number_list": isinstance(value, list) and all(num(v) for v in value),
+        "pair_list": isinstance(value, list) and all(isinstance(p, list) and len(p) == 2 and all(num(v) for v in p) for p in value),
+        "case": isinstance(value, dict) and isinstance(value.get("name"), str),
+    }[kind]
+    if not ok:
+        _fail(path, key, f"must be {kind.replace('_', ' ')}, got {value!r}")
+    if kind == "case":
+        for sub, v in value.items():
+            if sub == "name":
+                continue
+            if sub not in OFFLOAD_TYPES or sub == "case":
+                _fail(path, f"{key}.{sub}", f"is not an offload parameter; allowed: {', '.join(k for k in OFFLOAD_TYPES if k != 'case')}")
+            _check_value(path, f"{key}.{sub}", sub, v)
+    return value
+
+
+def _table(path, key, value, allowed):
+    if not isinstance(value, dict):
+        _fail(path, key, f"must be a table, got {value!r}")
+    for name in value:
+        if name not in allowed:
+            _fail(path, f"{key}.{name}" if key else name, f"is not a known key; allowed: {', '.join(allowed)}")
+    return value
+
+
+def _params(path, key, table):
+    _table(path, key, table, tuple(k for k in OFFLOAD_TYPES if k != "case"))
+    for name, value in table.items():
+        _check_value(path, f"{key}.{name}", name, value)
+    return dict(table)
+
+
+def _grid(path, key, table):
+    _table(path, key, table, tuple(OFFLOAD_TYPES))
+    grid = {}
+    for name, values in table.items():
+        if not isinstance(values, list) or not values:
+            _fail(path, f"{key}.{name}", "must be a non-empty list of values")
+        for i, v in enumerate(values):
+            _check_value(path, f"{key}.{name}[{i}]", name, v)
+        labels = [v["name"] if name == "case" else repr(v) for v in values]
+        if len(set(labels)) != len(labels):
+            _fail(path, f"{key}.{name}", "must not repeat a value (case names must differ)")
+        grid[name] = tuple(values)
+    return grid
+
+
+def _figure(path, index, table, grid):
+    key = f"figures[{index}]"
+    _table(path, key, table, FIGURE_KEYS)
+    for required in ("name", "kind", "y"):
+        if required not in table:
+            _fail(path, f"{key}.{required}", "is missing")
+    kind = table["kind"]
+    if kind not in OFFLOAD_FIGURE_KIND_NAMES:
+        _fail(path, f"{key}.kind", f"must be one of {', '.join(OFFLOAD_FIGURE_KIND_NAMES)} in an offload study; got {kind!r}")
+    y = table["y"]
+    ys = (y,) if isinstance(y, str) else tuple(y) if isinstance(y, list) else ()
+    allowed = FRAME_COLUMNS if kind == "frames" else SUMMARY_METRICS
+    if not ys or any(v not in allowed for v in ys):
+        _fail(path, f"{key}.y", f"must be one or more of {', '.join(allowed)} for a {kind} figure; got {y!r}")
+    if kind == "frames":
+        x = "frame"
+        if len(ys) != 1:
+            _fail(path, f"{key}.y", "a frames figure draws one column")
+    else:
+        x = table.get("x")
+        if x not in grid:
+            _fail(path, f"{key}.x", f"must be a swept parameter ({', '.join(grid) or 'none'}); got {x!r}")
+    groupable = [*grid, "policy"] if kind == "offload-metric" else list(grid)
+    for role in ("hue", "style"):
+        value = table.get(role)
+        if value is not None and (value not in groupable or value == x):
+            _fail(path, f"{key}.{role}", f"must be one of {', '.join(g for g in groupable if g != x) or 'none'}; got {value!r}")
+    shown = {x, table.get("hue"), table.get("style")}
+    for parameter, values in grid.items():
+        if len(values) > 1 and parameter not in shown:
+            _fail(path, key, f"swept parameter {parameter!r} must be the figure's x, hue or style")
+    policy = table.get("policy", "ddlo" if kind == "frames" or "policy" not in shown else None)
+    window = table.get("window", 100)
+    if isinstance(window, bool) or not isinstance(window, int) or window < 1:
+        _fail(path, f"{key}.window", f"must be an integer >= 1, got {window!r}")
+    logx = table.get("logx", False)
+    if not isinstance(logx, bool):
+        _fail(path, f"{key}.logx", f"must be true or false, got {logx!r}")
+    return OffloadFigureSpec(name=str(table["name"]), kind=kind, x=x, y=ys, hue=table.get("hue"),
+                             style=table.get("style"), title=str(table.get("title", "")), policy=policy,
+                             window=window, logx=logx)
+
+
+def parse_offload_study(data: dict, path: Path, name: str | None = None) -> OffloadStudySpec:
+    """Validate a parsed ``kind = "offload"`` study table (module docstring)."""
+    _table(path, "", data, ("kind", "title", "description", "seed", "seeds", "base", "grid", "quick", "figures"))
+    seed, seeds = data.get("seed", 0), data.get("seeds", 1)
+    for key, value, hi in (("seed", seed, MAX_SEED), ("seeds", seeds, MAX_SEEDS)):
+        if isinstance(value, bool) or not isinstance(value, int) or not (0 if key == "seed" else 1) <= value <= hi:
+            _fail(path, key, f"must be an integer in [{0 if key == 'seed' else 1}, {hi}], got {value!r}")
+    base = _params(path, "base", data.get("base", {}))
+    grid = _grid(path, "grid", data.get("grid", {}))
+    quick = _table(path, "quick", data.get("quick", {}), ("seeds", "base", "grid"))
+    quick_base = _params(path, "quick.base", quick.get("base", {}))
+    quick_grid = _grid(path, "quick.grid", quick.get("grid", {}))
+    figures = tuple(_figure(path, i, f, grid) for i, f in enumerate(data.get("figures", [])))
+    spec = OffloadStudySpec(
+        name=name or path.stem, path=path, title=str(data.get("title", path.stem)),
+        description=str(data.get("description", "")), seed=seed, seeds=seeds, base=base, grid=grid,
+        figures=figures, quick_override={"seeds": quick.get("seeds", seeds), "base": quick_base, "grid": quick_grid},
+    )
+    for variant in (spec, spec.variant(True)):
+        for point in variant.points:
+            try:
+                task_arguments(variant.options(point), 0, validate_only=True)
+            except ParameterError as exc:
+                where = "quick" if variant.quick else "grid"
+                _fail(path, where, f"point {point}: {exc.parameter}: {exc.message}")
+    return spec
+
+
+# ---------------------------------------------------------------------------- tasks
+def task_arguments(options: dict, seed: int, validate_only: bool = False) -> dict:
+    """``run_experiment`` keyword arguments of a task's options (raises ParameterError on bad values)."""
+    from ..offload import make_model
+    from ..offload.conditions import make_conditions
+    from ..offload.ddlo import learner_settings
+
+    opts = dict(options)
+    learner = learner_settings(opts.pop("preset", None), **{k: opts.pop(k) for k in LEARNER_KEYS if k in opts})
+    if "hidden" in learner:
+        learner["hidden"] = tuple(learner["hidden"])
+    networks = learner.pop("networks")
+    conditions = make_conditions(opts.pop("switch_off", ()), opts.pop("switch_on", ()),
+                                 opts.pop("alternate_weights", ()), [tuple(p) for p in opts.pop("devices_at", ())],
+                                 opts.pop("conditions", None))
+    train_frames, test_frames = opts.pop("train_frames", None), opts.pop("test_frames", None)
+    if train_frames is not None:
+        test_frames = 1000 if test_frames is None else test_frames
+        opts["frames"] = train_frames + test_frames
+        opts["train_fraction"] = train_frames / (train_frames + test_frames)
+    args = {"model": opts.pop("model", "mumt"), "devices": opts.pop("devices", None), "tasks": opts.pop("tasks", None),
+            "frames": opts.pop("frames", None), "networks": networks, "seed": seed, "dataset": opts.pop("dataset", None),
+            "model_params": opts.pop("params", None), "learner_options": learner,
+            "train_fraction": opts.pop("train_fraction", 0.8), "exact_limit": opts.pop("exact_limit", 22),
+            "conditions": conditions}
+    if opts:
+        raise ParameterError(sorted(opts)[0], "is not an offload parameter")
+    if validate_only:
+        from ..errors import check_float, check_int
+
+        if args["frames"] is not None:
+            check_int("frames", args["frames"], 2)
+        check_float("train_fraction", args["train_fraction"], 0.0, 1.0, min_inclusive=False, max_inclusive=False)
+        if args["dataset"] is not None and not Path(args["dataset"]).is_file():
+            raise ParameterError("dataset", f"no such file {args['dataset']!r}")
+        devices = args["devices"] if args["devices"] is not None else 3
+        make_model(args["model"], devices, args["tasks"] or (3 if args["model"] == "mumt" else 1), **(args["model_params"] or {}))
+    return args
+
+
+@functools.lru_cache(maxsize=1)
+def offload_fingerprint() -> str:
+    """SHA-256 (16 hex digits) of the offloading engine's and learning core's sources (part of task keys)."""
+    package = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for directory in ("offload", "learn", "energy"):
+        for file in sorted((package / directory).rglob("*.py")):
+            digest.update(file.relative_to(package).as_posix().encode() + b"\0" + file.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def offload_task_config(options: dict, seed: int) -> dict:
+    from .. import __version__
+    from .cache import _file_digest
+
+    config = {"offload": options, "seed": int(seed), "version": __version__, "code": offload_fingerprint()}
+    if options.get("dataset"):
+        config["dataset_sha256"] = _file_digest(options["dataset"])
+    return config
+
+
+def expand_offload_tasks(spec: OffloadStudySpec) -> list:
+    from ..sim.seeding import replica_seeds
+    from .cache import task_key
+    from .runner import Task
+
+    seeds = replica_seeds(spec.seed, spec.seeds)
+    tasks = []
+    for point_index, point in enumerate(spec.points):
+        options = spec.options(point)
+        labelled = {k: (v["name"] if k == "case" else v) for k, v in point.items()}
+        for seed_index, seed in enumerate(seeds):
+            config = offload_task_config(options, seed)
+            tasks.append(Task(len(tasks), point_index, labelled, seed_index, seed, options, config, task_key(config)))
+    return tasks
+
+
+def compute_offload_task(options: dict, seed: int):
+    """Run one offloading task in a worker; returns (TaskResult, seconds)."""
+    from ..offload.online import run_experiment
+    from .cache import TaskResult
+
+    start = time.perf_counter()
+    table, result = run_experiment(**task_arguments(options, seed))
+    frames = table.drop(columns=[c for c in ("decision", "reference") if c in table.columns])
+    rows = [{"policy": name, **values} for name, values in result["policies"].items()]
+    summary = pd.DataFrame(rows)
+    summary["min_interval_utility"] = np.nan
+    summary["last_recovery_frames"] = np.nan
+    intervals = (result.get("conditions") or {}).get("intervals")
+    if intervals:
+        learner = summary["policy"] == "ddlo"
+        summary.loc[learner, "min_interval_utility"] = min(i["normalized_utility"] for i in intervals)
+        last = intervals[-1]["recovery_frames"]
+        summary.loc[learner, "last_recovery_frames"] = np.nan if last is None else float(last)
+    return TaskResult(rounds=frames.reset_index(drop=True), summary=summary), time.perf_counter() - start
+
+
+# ---------------------------------------------------------------------------- figures
+def _groups(figure):
+    return [c for c in (figure.hue, figure.style) if c is not None]
+
+
+def frames_figure(figure, spec, rounds, summary):
+    """A per-frame column vs frame: rolling mean per task, then mean and 95 % bootstrap band over seeds."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    from .figures import MAX_LINE_POINTS, _as_text, _legend, _palette, bootstrap_ci
+
+    y = figure.y[0]
+    data = rounds[rounds["policy"] == figure.policy] if figure.policy else rounds
+    groups = _groups(figure)
+    parts = []
+    for task, frame in data.groupby("task", sort=False):
+        frame = frame.sort_values("frame")
+        rolled = frame[y].astype(float).rolling(figure.window, min_periods=1).mean()
+        stride = max(1, math.ceil(len(frame) / MAX_LINE_POINTS))
+        keep = np.r_[np.arange(0, len(frame), stride), len(frame) - 1]
+        part = frame.iloc[np.unique(keep)][["task", "frame", *groups]].copy()
+        part[y] = rolled.to_numpy()[np.unique(keep)]
+        parts.append(part)
+    data = pd.concat(parts, ignore_index=True)
+    levels = {c: list(dict.fromkeys(data[c])) for c in groups}
+    data, levels = _as_text(data, groups, levels)
+    fig, ax = plt.subplots(figsize=(7.0, 4.3))
+    sns.lineplot(data=data, x="frame", y=y, hue=figure.hue, style=figure.style, ax=ax,
+                 hue_order=levels.get(figure.hue), style_order=levels.get(figure.style),
+                 palette=_palette(levels.get(figure.hue)), errorbar=bootstrap_ci, linewidth=1.2)
+    ax.set_xlabel("frame")
+    ax.set_ylabel(f"{y.replace('_', ' ')} (rolling mean, {figure.window} frames)")
+    _legend(ax, figure)
+    ax.set_title(figure.title or y)
+    fig.tight_layout()
+    return fig
+
+
+def offload_metric_figure(figure, spec, rounds, summary):
+    """Summary metrics vs a swept parameter (one panel each), mean and 95 % bootstrap band over seeds."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    from .figures import _as_text, _legend, _palette, bootstrap_ci
+
+    data = summary[summary["policy"] == figure.policy] if figure.policy else summary
+    groups = _groups(figure)
+    levels = {c: list(dict.fromkeys(data[c])) for c in groups}
+    data, levels = _as_text(data, groups, levels)
+    numeric_x = pd.api.types.is_numeric_dtype(data[figure.x])
+    panels = len(figure.y)
+    fig, axes = plt.subplots(1, panels, figsize=(4.3 * panels + 0.8, 4.1), squeeze=False)
+    for i, (ax, metric) in enumerate(zip(axes[0], figure.y)):
+        data[metric] = pd.to_numeric(data[metric], errors="coerce").astype(float)
+        common = dict(data=data, x=figure.x, y=metric, hue=figure.hue, ax=ax, hue_order=levels.get(figure.hue),
+                      palette=_palette(levels.get(figure.hue)), errorbar=bootstrap_ci,
+                      legend=(i == panels - 1) and bool(groups))
+        if numeric_x:
+            sns.lineplot(**common, style=figure.style, style_order=levels.get(figure.style), marker="o",
+                         markersize=5, linewidth=1.4)
+            if figure.logx:
+                ax.set_xscale("log")
+        else:
+            sns.pointplot(**common)
+        ax.set_xlabel(figure.x.replace("_", " "))
+        ax.set_ylabel(metric.replace("_", " "))
+        if i == panels - 1 and groups:
+            _legend(ax, figure)
+    if figure.title:
+        fig.suptitle(figure.title)
+    fig.tight_layout()
+    return fig
+
+
+OFFLOAD_FIGURE_KINDS = {"frames": frames_figure, "offload-metric": offload_metric_figure}
+
+
+# ---------------------------------------------------------------------------- readings
+def _describe_groups(frame, figure, describe):
+    groups = _groups(figure)
+    if not groups:
+        return describe(frame)
+    return "; ".join(f"{'/'.join(map(str, k if isinstance(k, tuple) else (k,)))} {describe(g)}"
+                     for k, g in frame.groupby(groups, sort=False))
+
+
+def frames_reading(figure, run) -> str:
+    y = figure.y[0]
+    data = run.rounds[run.rounds["policy"] == figure.policy] if figure.policy else run.rounds
+    last = int(data["frame"].max())
+
+    def describe(group):
+        head = group[group["frame"] < min(1000, last + 1)][y].astype(float).mean()
+        tail = group[group["frame"] > last - 1000][y].astype(float).mean()
+        return f"{head:.4f} -> {tail:.4f}"
+
+    return (f"{figure.policy or 'all policies'}: mean {y.replace('_', ' ')} over the first and the last 1,000 "
+            f"frames (of {last + 1:,}), mean over {run.spec.seeds} seeds: " + _describe_groups(data, figure, describe) + ".")
+
+
+def offload_metric_reading(figure, run) -> str:
+    data = run.summary[run.summary["policy"] == figure.policy] if figure.policy else run.summary
+    sentences = []
+    for metric in figure.y:
+        def describe(group, metric=metric):
+            means = group.assign(v=pd.to_numeric(group[metric], errors="coerce")).groupby(figure.x, sort=False)["v"].mean()
+            return ", ".join(f"{figure.x} {k}: {v:.4g}" for k, v in means.items())
+
+        sentences.append(f"mean {metric.replace('_', ' ')} over {run.spec.seeds} seeds: "
+                         + _describe_groups(data, figure, describe))
+    text = "; ".join(sentences)
+    return text[:1].upper() + text[1:] + "."
+
+
+OFFLOAD_READINGS = {("frames", None): frames_reading, ("offload-metric", None): offload_metric_reading}
