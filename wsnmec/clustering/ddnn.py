@@ -409,7 +409,10 @@ class DDNNPolicy(ClusteringPolicy):
             noisy[:, alive] += rng.standard_normal((scores.shape[0], alive.shape[0])) * EXPLORATION_NOISE
             scores = np.concatenate([scores, rule, noisy])
         sets = top_k(scores, self.sizes(state, alive.shape[0])).reshape(-1, state.n)
-        return np.concatenate([np.zeros((1, state.n), dtype=np.uint8), sets])
+        masks = np.concatenate([np.zeros((1, state.n), dtype=np.uint8), sets])
+        # networks that agree propose the same set: score each distinct set once (first occurrence order)
+        _, first = np.unique(masks, axis=0, return_index=True)
+        return masks[np.sort(first)]
 
     def objective(self, state, masks):
         """``(J [C], latency [C], utility [C])`` of the candidates (module Notes), from the dry-run scorer
