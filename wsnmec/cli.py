@@ -495,6 +495,8 @@ def _check_study_memory(specs, jobs, scheduler, force):
 
     workers = 0 if scheduler else (jobs or available_cores())  # Dask workers run elsewhere
     for spec in specs:
+        if not hasattr(spec, "scenario"):  # offloading studies: frames tables, no simulator rounds table
+            continue
         estimate = study_memory_estimate(spec, workers)
         check_memory(
             estimate["total"], f"study {spec.name} ({spec.task_count} tasks, {estimate['rows']} rows of the rounds "
