@@ -25,6 +25,7 @@ Results are written under ``<results>/<study>/``: ``tasks/<key>.parquet`` (the c
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import sys
@@ -45,7 +46,15 @@ from ..sim.scenario import Scenario
 from ..sim.seeding import replica_seeds
 from .cache import TaskCache, TaskResult, task_config, task_key
 from .claims import TaskClaims
-from .interrupts import StudyInterrupted, signal_number, signals_ignored, stop_workers, worker_init
+from .interrupts import (
+    CHECK_INTERVAL_S,
+    StudyInterrupted,
+    deferred_interrupts,
+    signal_number,
+    signals_ignored,
+    stop_workers,
+    worker_init,
+)
 from .spec import StudySpec
 
 
@@ -406,11 +415,16 @@ def run_study(
         window = handle.window
         failures_in_a_row = 0
         futures: dict = {}
+        scope = contextlib.ExitStack()
+        interrupt = scope.enter_context(deferred_interrupts())  # Ctrl-C / SIGTERM set a flag, checked here
         try:
             try:
                 while queue or others:
+                    interrupt.check()
                     if not queue:  # the tasks other runners hold: read them, or compute those freed
-                        queue, others = claims.wait_for_others(others, cache, loaded, report, _advance(bar))
+                        queue, others = claims.wait_for_others(
+                            others, cache, loaded, report, _advance(bar), check=interrupt.check
+                        )
                         continue
                     # Tasks are claimed as they are submitted (at most `window` running or queued), so that
                     # runners sharing the results directory split the work (wsnmec.study.claims).
@@ -442,7 +456,8 @@ def run_study(
 
                     top_up()
                     while active:
-                        done, _ = wait(active, return_when=FIRST_COMPLETED)
+                        done, _ = wait(active, timeout=CHECK_INTERVAL_S, return_when=FIRST_COMPLETED)
+                        interrupt.check()
                         for future in sorted(done, key=lambda f: futures[f].index):
                             active.discard(future)
                             task = futures[future]
@@ -477,10 +492,11 @@ def run_study(
                     queue = requeue
             except BaseException as exc:
                 with signals_ignored():  # a second Ctrl-C does not cut the clean-up short (bounded: seconds)
-                    for future in futures:
-                        future.cancel()
                     if own:
                         handle.abort()  # terminates the local workers now
+                    if own or not isinstance(handle.executor, ProcessPoolExecutor):
+                        for future in futures:  # (a shared local pool is stopped by its owner)
+                            future.cancel()
                     try:
                         store_finished(futures)
                     except Exception:  # pragma: no cover - e.g. a full disk while interrupted
@@ -498,6 +514,7 @@ def run_study(
         finally:
             claims.release_all()
             bar.close()
+            scope.close()
     rounds, summary, missing = collect(spec, tasks, cache, report=report, loaded=loaded)
     if missing:
         raise StudyRunError(
