@@ -3,12 +3,15 @@
 What happens (Linux; other systems get the same parent-side behaviour, without the parent-death signal):
 
 - Local workers ignore SIGINT (:func:`worker_init`): Ctrl-C in a terminal sends SIGINT to the whole process
-  group, and only the parent must react. The parent's ``KeyboardInterrupt`` (or the :class:`Terminated` that
-  :func:`terminate_raises` turns SIGTERM into) stops the run: the finished results are stored, the workers
-  are terminated (:func:`stop_workers`: SIGTERM, then SIGKILL after :data:`STOP_GRACE_S`; a worker blocked
-  writing a large result into its pipe is not waited for), and the command line prints one line
-  (``interrupted: N tasks kept, M not run; rerun to continue``) and exits with 128 + the signal number
-  (130 for SIGINT, 143 for SIGTERM).
+  group, and only the parent must react. While the runner waits for tasks, SIGINT and SIGTERM only set a
+  flag (:func:`deferred_interrupts`) that it checks at least every :data:`CHECK_INTERVAL_S`: an exception
+  raised inside :mod:`concurrent.futures` code could leave a lock held and hang the pool. The run then stops:
+  the workers are terminated (:func:`stop_workers`: SIGTERM, then SIGKILL after :data:`STOP_GRACE_S`; a
+  worker killed while writing a large result into its pipe is not waited for), the finished results are
+  stored, further signals are ignored during that clean-up (:func:`signals_ignored`), and the command line
+  prints one line (``interrupted: N tasks kept, M not run; rerun to continue``) and exits with 128 + the
+  signal number (130 for SIGINT, 143 for SIGTERM). Outside the task loop, :func:`terminate_raises` turns
+  SIGTERM into :class:`Terminated` (a ``KeyboardInterrupt``).
 - When the parent dies without cleaning up (SIGKILL, a crash), every worker notices within
   :data:`WATCH_INTERVAL_S` (a watchdog thread checks that the parent process still exists and that the
   worker was not re-parented) and exits; on Linux the kernel also kills a worker when the process that
