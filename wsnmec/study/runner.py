@@ -44,7 +44,7 @@ from ..errors import ParameterError
 from ..io import write_set
 from ..sim.scenario import Scenario
 from ..sim.seeding import replica_seeds
-from .cache import TaskCache, TaskResult, task_config, task_key
+from .cache import TaskCache, TaskResult, remove_stale_temporaries, task_config, task_key
 from .claims import TaskClaims
 from .interrupts import (
     CHECK_INTERVAL_S,
@@ -361,6 +361,8 @@ def run_study(
     task_function = task_function or compute_task
     tasks = expand_tasks(spec)
     cache = task_cache(results_dir, spec)
+    for folder in (cache.directory, study_directory(results_dir, spec)):  # left by a killed run
+        remove_stale_temporaries(folder)
     pending: dict[str, Task] = {}
     loaded: dict[str, TaskResult] = {}
     for task in tasks:
