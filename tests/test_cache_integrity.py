@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -154,3 +155,22 @@ def test_write_set_never_swaps_away_the_working_directory(tmp_path, monkeypatch)
     io.write_set(".", {"a": lambda p: p.write_text("2")})
     assert os.stat(".").st_ino == inode and Path("a").read_text() == "2"
     assert sorted(os.listdir(".")) == ["a"] and sorted(os.listdir(tmp_path)) == ["here"]
+
+
+def test_stale_temporaries_of_killed_writers_are_removed(tmp_path):
+    from wsnmec.study.cache import remove_stale_temporaries
+
+    old_file = tmp_path / ".abc.parquet.x1.tmp"
+    old_dir = tmp_path / ".full.x2.tmp"
+    fresh = tmp_path / ".def.parquet.x3.tmp"
+    keep = tmp_path / "abc.parquet"
+    old_file.write_text("half")
+    old_dir.mkdir()
+    (old_dir / "rounds.parquet").write_text("half")
+    fresh.write_text("being written")
+    keep.write_text("whole")
+    past = time.time() - 3600
+    for path in (old_file, old_dir):
+        os.utime(path, (past, past))
+    assert remove_stale_temporaries(tmp_path) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([fresh.name, keep.name])

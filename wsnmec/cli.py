@@ -23,6 +23,13 @@ def fail(parameter: str, message: str):
     raise ParameterError(parameter, message)
 
 
+def _exit(code: int):
+    """``sys.exit``; ``os._exit`` when a stopped process pool left a thread Python would wait for forever."""
+    if "wsnmec.study.interrupts" in sys.modules:
+        sys.modules["wsnmec.study.interrupts"].exit_process(code)
+    sys.exit(code)
+
+
 class WsnmecGroup(click.Group):
     """A click group that reports bad input on one line with exit code 2 (no usage block, no traceback)."""
 
@@ -42,7 +49,7 @@ class WsnmecGroup(click.Group):
             sys.exit(EXIT_BAD_INPUT)
         except click.ClickException as exc:
             click.echo(f"Error: {exc.format_message()}".replace("\n", " "), err=True)
-            sys.exit(exc.exit_code)
+            _exit(exc.exit_code)
         except MemoryError:
             click.echo(
                 "Error: out of memory: the problem is too large for this machine "
@@ -508,17 +515,21 @@ def _interruptible(body):
     """Run ``body()`` with SIGTERM raising like Ctrl-C; an interrupt prints one line on stderr
     (``interrupted: N tasks kept, M not run; rerun to continue``) and exits with 130 (SIGINT) or 143
     (SIGTERM). See :mod:`wsnmec.study.interrupts`."""
-    from .study.interrupts import StudyInterrupted, signal_number, terminate_raises
+    from .study.interrupts import (
+        StudyInterrupted, exit_process, ignore_interrupts, signal_number, terminate_raises,
+    )
 
     try:
         with terminate_raises():
             return body()
     except StudyInterrupted as exc:
+        ignore_interrupts()  # on the way out: a further Ctrl-C changes nothing
         click.echo(exc.line, err=True)
-        raise click.exceptions.Exit(128 + exc.signum) from None
+        exit_process(128 + exc.signum)
     except KeyboardInterrupt as exc:
+        ignore_interrupts()
         click.echo("interrupted; rerun to continue", err=True)
-        raise click.exceptions.Exit(128 + signal_number(exc)) from None
+        exit_process(128 + signal_number(exc))
 
 
 def _run_line(run) -> str:

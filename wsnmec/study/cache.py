@@ -197,6 +197,38 @@ def read_task(path: str | os.PathLike, key: str, config: dict) -> TaskResult:
     return TaskResult(rounds=rounds, summary=summary)
 
 
+#: Age after which a temporary file or directory of an atomic write is certainly orphaned (its writer was
+#: killed: writes take milliseconds) and is removed by the next run [s].
+STALE_TEMPORARY_S = 600.0
+
+
+def remove_stale_temporaries(directory: str | os.PathLike, max_age: float = STALE_TEMPORARY_S) -> int:
+    """Delete ``.*.tmp`` files and directories in ``directory`` older than ``max_age`` seconds (left by a
+    process killed while writing); returns how many were removed."""
+    import shutil
+    import time
+
+    removed = 0
+    directory = Path(directory)
+    if not directory.is_dir():
+        return 0
+    now = time.time()
+    for entry in directory.iterdir():
+        if not (entry.name.startswith(".") and entry.name.endswith(".tmp")):
+            continue
+        try:
+            if now - entry.lstat().st_mtime < max_age:
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+            removed += 1
+        except OSError:
+            pass
+    return removed
+
+
 class TaskCache:
     """Task results under one directory, one ``<key>.parquet`` file each."""
 

@@ -3,12 +3,15 @@
 What happens (Linux; other systems get the same parent-side behaviour, without the parent-death signal):
 
 - Local workers ignore SIGINT (:func:`worker_init`): Ctrl-C in a terminal sends SIGINT to the whole process
-  group, and only the parent must react. The parent's ``KeyboardInterrupt`` (or the :class:`Terminated` that
-  :func:`terminate_raises` turns SIGTERM into) stops the run: the finished results are stored, the workers
-  are terminated (:func:`stop_workers`: SIGTERM, then SIGKILL after :data:`STOP_GRACE_S`; a worker blocked
-  writing a large result into its pipe is not waited for), and the command line prints one line
-  (``interrupted: N tasks kept, M not run; rerun to continue``) and exits with 128 + the signal number
-  (130 for SIGINT, 143 for SIGTERM).
+  group, and only the parent must react. While the runner waits for tasks, SIGINT and SIGTERM only set a
+  flag (:func:`deferred_interrupts`) that it checks at least every :data:`CHECK_INTERVAL_S`: an exception
+  raised inside :mod:`concurrent.futures` code could leave a lock held and hang the pool. The run then stops:
+  the workers are terminated (:func:`stop_workers`: SIGTERM, then SIGKILL after :data:`STOP_GRACE_S`; a
+  worker killed while writing a large result into its pipe is not waited for), the finished results are
+  stored, further signals are ignored during that clean-up (:func:`signals_ignored`), and the command line
+  prints one line (``interrupted: N tasks kept, M not run; rerun to continue``) and exits with 128 + the
+  signal number (130 for SIGINT, 143 for SIGTERM). Outside the task loop, :func:`terminate_raises` turns
+  SIGTERM into :class:`Terminated` (a ``KeyboardInterrupt``).
 - When the parent dies without cleaning up (SIGKILL, a crash), every worker notices within
   :data:`WATCH_INTERVAL_S` (a watchdog thread checks that the parent process still exists and that the
   worker was not re-parented) and exits; on Linux the kernel also kills a worker when the process that
@@ -23,6 +26,8 @@ import signal
 import threading
 import time
 
+#: Longest wait of the runner between two looks at the interrupt flag [s].
+CHECK_INTERVAL_S = 0.2
 #: How often a worker checks that its parent is alive [s].
 WATCH_INTERVAL_S = 0.5
 #: How long terminated workers get to exit before they are killed [s].
@@ -85,6 +90,49 @@ def terminate_raises():
         signal.signal(signal.SIGTERM, previous)
 
 
+class InterruptFlag:
+    """Records the first SIGINT/SIGTERM (see :func:`deferred_interrupts`); :meth:`check` raises it."""
+
+    def __init__(self):
+        self.signum: int | None = None
+
+    def handler(self, signum, frame):
+        if self.signum is None:
+            self.signum = signum
+
+    def check(self):
+        """Raise ``KeyboardInterrupt`` (:class:`Terminated` for SIGTERM) if a signal arrived."""
+        if self.signum == signal.SIGTERM:
+            raise Terminated()
+        if self.signum is not None:
+            raise KeyboardInterrupt()
+
+
+@contextlib.contextmanager
+def deferred_interrupts():
+    """While active (main thread only), SIGINT and SIGTERM only set a flag, which the caller checks at safe
+    points (:meth:`InterruptFlag.check`, between waits of at most :data:`CHECK_INTERVAL_S`). An exception
+    raised by a signal handler in the middle of :mod:`concurrent.futures` code could leave one of its locks
+    held and the pool's manager thread blocked forever; a flag cannot."""
+    flag = InterruptFlag()
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+    previous = {signum: signal.signal(signum, flag.handler) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield flag
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def ignore_interrupts():
+    """Ignore SIGINT and SIGTERM from now on (main thread only): the process is on its way out."""
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_IGN)
+
+
 @contextlib.contextmanager
 def signals_ignored():
     """While active (main thread only), SIGINT and SIGTERM are ignored: the bounded clean-up after a first
@@ -139,13 +187,6 @@ def stop_workers(executor, grace: float = STOP_GRACE_S):
     workers (SIGTERM, then SIGKILL after ``grace`` seconds) and shut the pool down without waiting for the
     tasks that were running."""
     processes = list((getattr(executor, "_processes", None) or {}).values())
-    # Python < 3.12 sets an exception on every pending work item when a worker is terminated, also on
-    # cancelled futures (InvalidStateError in the pool's manager thread): drop those items first.
-    pending = getattr(executor, "_pending_work_items", None)
-    if isinstance(pending, dict):
-        for work_id, item in list(pending.items()):
-            if item.future.cancelled() or item.future.done():
-                pending.pop(work_id, None)
     for process in processes:
         with contextlib.suppress(Exception):
             process.terminate()
@@ -156,4 +197,38 @@ def stop_workers(executor, grace: float = STOP_GRACE_S):
             if process.is_alive():
                 process.kill()
                 process.join(1.0)
+    # Let the pool's manager thread see the dead workers and fail the pending futures before any is
+    # cancelled (Python < 3.12 sets an exception on cancelled futures too: InvalidStateError in that thread).
+    manager = getattr(executor, "_executor_manager_thread", None)
+    if manager is not None:
+        manager.join(min(grace, 0.5))
+    if manager is not None and manager.is_alive():
+        # A worker killed while writing its result into the pipe leaves a partial message, and the manager
+        # thread waits for the rest forever (CPython): the parent holds the pipe's write end too, so no EOF
+        # comes. The workers are dead: closing the parent's write end ends that read, and the thread.
+        with contextlib.suppress(Exception):
+            executor._result_queue._writer.close()
+        manager.join(grace)
+    if manager is not None and manager.is_alive():  # still stuck: do not wait; the CLI ends with os._exit
+        POOL_STUCK.set()
+        executor.shutdown(wait=False, cancel_futures=True)
+        return
     executor.shutdown(wait=True, cancel_futures=True)
+
+
+#: Set when a process pool's manager thread could not be stopped (see :func:`stop_workers`): the process
+#: must then end with ``os._exit`` (:func:`exit_process`), as Python's exit would wait for that thread.
+POOL_STUCK = threading.Event()
+
+
+def exit_process(code: int):
+    """End the process with ``code``: ``sys.exit``, or ``os._exit`` after flushing when a pool's manager
+    thread is stuck (Python's own exit would join it forever)."""
+    import sys
+
+    if POOL_STUCK.is_set():
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code)
+    sys.exit(code)

@@ -27,6 +27,7 @@ reads only the summary and the aggregates.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import sys
@@ -48,9 +49,17 @@ from ..sim.seeding import replica_seeds
 from ..threads import limit_process_threads
 from . import aggregates
 from .aggregates import Aggregates
-from .cache import TaskCache, TaskResult, task_config, task_key
+from .cache import TaskCache, TaskResult, remove_stale_temporaries, task_config, task_key
+from .interrupts import (
+    CHECK_INTERVAL_S,
+    StudyInterrupted,
+    deferred_interrupts,
+    signal_number,
+    signals_ignored,
+    stop_workers,
+    worker_init,
+)
 from .task_claims import TaskClaims
-from .interrupts import StudyInterrupted, signal_number, signals_ignored, stop_workers, worker_init
 from .spec import StudySpec
 
 
@@ -376,6 +385,8 @@ def run_study(
         task_function = compute_offload_task if getattr(spec, "kind", "lifetime") == "offload" else compute_task
     tasks = expand_tasks(spec)
     cache = task_cache(results_dir, spec)
+    for folder in (cache.directory, study_directory(results_dir, spec)):  # left by a killed run
+        remove_stale_temporaries(folder)
     directory = study_directory(results_dir, spec) / ("quick" if spec.quick else "full")
     current = aggregates.load_current(directory, tasks, cache)
     if current is not None:  # the cache files are those of the last run: read its summary and aggregates
@@ -439,11 +450,16 @@ def run_study(
         window = handle.window
         failures_in_a_row = 0
         futures: dict = {}
+        scope = contextlib.ExitStack()
+        interrupt = scope.enter_context(deferred_interrupts())  # Ctrl-C / SIGTERM set a flag, checked here
         try:
             try:
                 while queue or others:
+                    interrupt.check()
                     if not queue:  # the tasks other runners hold: read them, or compute those freed
-                        queue, others = claims.wait_for_others(others, cache, loaded, report, _advance(bar))
+                        queue, others = claims.wait_for_others(
+                            others, cache, loaded, report, _advance(bar), check=interrupt.check
+                        )
                         continue
                     # Tasks are claimed as they are submitted (at most `window` running or queued), so that
                     # runners sharing the results directory split the work (wsnmec.study.task_claims).
@@ -475,7 +491,8 @@ def run_study(
 
                     top_up()
                     while active:
-                        done, _ = wait(active, return_when=FIRST_COMPLETED)
+                        done, _ = wait(active, timeout=CHECK_INTERVAL_S, return_when=FIRST_COMPLETED)
+                        interrupt.check()
                         for future in sorted(done, key=lambda f: futures[f].index):
                             active.discard(future)
                             task = futures[future]
@@ -510,10 +527,11 @@ def run_study(
                     queue = requeue
             except BaseException as exc:
                 with signals_ignored():  # a second Ctrl-C does not cut the clean-up short (bounded: seconds)
-                    for future in futures:
-                        future.cancel()
                     if own:
                         handle.abort()  # terminates the local workers now
+                    if own or not isinstance(handle.executor, ProcessPoolExecutor):
+                        for future in futures:  # (a shared local pool is stopped by its owner)
+                            future.cancel()
                     try:
                         store_finished(futures)
                     except Exception:  # pragma: no cover - e.g. a full disk while interrupted
@@ -531,6 +549,7 @@ def run_study(
         finally:
             claims.release_all()
             bar.close()
+            scope.close()
     rounds, summary, missing = collect(spec, tasks, cache, report=report, loaded=loaded)
     if missing:
         raise StudyRunError(

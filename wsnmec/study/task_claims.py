@@ -147,13 +147,15 @@ class TaskClaims:
         for key in list(self.held):
             self.release(key)
 
-    def wait_for_others(self, others: list, cache, loaded: dict, report=None, on_loaded=None) -> list:
+    def wait_for_others(self, others: list, cache, loaded: dict, report=None, on_loaded=None, check=None):
         """Wait until each task of ``others`` is in the cache (read into ``loaded``) or free to claim.
 
         Returns ``(mine, remaining)``: the tasks claimed here because their claim was released or went stale
         without a result, and those still held by others (both empty when the other runners computed all)."""
         waiting = list(others)
         while waiting:
+            if check is not None:  # e.g. raises on Ctrl-C
+                check()
             still, mine = [], []
             for task in waiting:
                 result = cache.load(task.key, task.config, report=report) if cache.path(task.key).exists() else None
