@@ -23,8 +23,10 @@ THREAD_ENV_VARS = (
     "BLIS_NUM_THREADS",
     "VECLIB_MAXIMUM_THREADS",
     "NUMEXPR_NUM_THREADS",
-    "NUMBA_NUM_THREADS",
 )
+# NUMBA_NUM_THREADS is deliberately not set: numba re-reads its environment at every compilation and refuses a
+# value that differs from the thread pool it already launched ("Cannot set NUMBA_NUM_THREADS to a different
+# value once the threads have been launched"); ``numba.set_num_threads`` limits it at run time instead.
 
 
 @contextlib.contextmanager
