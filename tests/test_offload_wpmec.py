@@ -214,7 +214,7 @@ def test_cli_wpmec_dataset_preset_json(tmp_path):
     (["--model", "wpmec", "--conditions", "nope"], "--conditions"),
     (["--model", "mumt", "--conditions", "droo-on-off"], "--conditions"),
     (["--preset", "nope"], "--preset"),
-    (["--adaptive-k", "5"], "--adaptive-k"),
+    (["--quantization", "threshold", "--adaptive-k", "5"], "--adaptive-k"),
     (["--model", "wpmec", "--tasks", "2"], "--tasks"),
     (["--model", "wpmec", "--dataset", str(FIXTURE), "--devices", "5"], "--dataset"),
     (["--model", "mumt", "--dataset", str(FIXTURE)], "--dataset"),

@@ -82,7 +82,7 @@ LEARNER_DEFAULTS = {
     "training_start": None,
     "batch_norm": False,
     "quantization": "order-preserving",
-    "candidates": 2,
+    "candidates": None,  # 2 with order-preserving quantization, 1 with threshold (see DDLO)
     "input_scale": 10.0,
     "init": "he-glorot",
     "bias_init": 0.0,
@@ -165,7 +165,7 @@ class DDLO:
         ``"threshold"`` or ``"order-preserving"`` (default; was ``"threshold"`` before issue 9).
     candidates : int
         Candidates per network with order-preserving quantization (1..n+1); 1 with ``threshold``.
-        Default 2 (was 1). Chosen on generated mumt 3 x 3 states (``benchmarks/tune_learner_defaults.py
+        Default (None): 2 with order-preserving quantization, 1 with threshold (was always 1). Chosen on generated mumt 3 x 3 states (``benchmarks/tune_learner_defaults.py
         --quick mumt-3x3``, seed 101, 2,000 frames): test-frame normalized utility 0.9494 with the old
         defaults (threshold, training every 10 frames), 0.9478 with threshold every 2 frames, 0.9767 with
         order-preserving, 2 candidates per network, every 2 frames.
@@ -206,7 +206,7 @@ class DDLO:
         training_start: int | None = None,
         batch_norm: bool = False,
         quantization: str = "order-preserving",
-        candidates: int = 2,
+        candidates: int | None = None,
         input_scale: float = 10.0,
         init: str = "he-glorot",
         bias_init: float = 0.0,
@@ -234,6 +234,8 @@ class DDLO:
             raise ParameterError("--quantization", f"must be one of {', '.join(QUANTIZATIONS)}; got {quantization!r}")
         self.quantization = quantization
         max_c = self.n_decisions + 1 if quantization == "order-preserving" else 1
+        if candidates is None:  # 2 with order-preserving quantization (capped at n + 1), 1 with threshold
+            candidates = min(2, max_c)
         self.candidates = check_int("--candidates", candidates, 1, max_c)
         self.input_scale = check_float("--input-scale", input_scale, 0.0, MAX_INPUT_SCALE, min_inclusive=False)
         self.beta1 = check_float("--beta1", beta1, 0.0, 1.0, max_inclusive=False)
