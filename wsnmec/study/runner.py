@@ -388,7 +388,8 @@ def run_study(
     for folder in (cache.directory, study_directory(results_dir, spec)):  # left by a killed run
         remove_stale_temporaries(folder)
     directory = study_directory(results_dir, spec) / ("quick" if spec.quick else "full")
-    current = aggregates.load_current(directory, tasks, cache)
+    lifetime = getattr(spec, "kind", "lifetime") != "offload"  # aggregates: per-round curves of lifetime studies
+    current = aggregates.load_current(directory, tasks, cache) if lifetime else None
     if current is not None:  # the cache files are those of the last run: read its summary and aggregates
         summary, stored_aggregates = current
         return StudyRun(
@@ -557,8 +558,10 @@ def run_study(
         )
     directory = study_directory(results_dir, spec) / ("quick" if spec.quick else "full")
     write_final_tables(directory, rounds, summary, study_record(spec, tasks))
-    computed_aggregates = aggregates.compute(rounds, summary, list(spec.grid))
-    aggregates.write(directory, tasks, cache, computed_aggregates)
+    computed_aggregates = None
+    if lifetime:
+        computed_aggregates = aggregates.compute(rounds, summary, list(spec.grid))
+        aggregates.write(directory, tasks, cache, computed_aggregates)
     return StudyRun(
         spec=spec, tasks=tasks, rounds=rounds, summary=summary, computed=len(stored), cached=unique - len(stored),
         seconds=time.perf_counter() - started, directory=directory, task_seconds=task_seconds,
