@@ -100,3 +100,29 @@ def brute_force(model, state, loss_table):
         elif q <= best * (1 + 1e-12):
             arg.append(dec)
     return best, arg
+
+
+def categorical_candidates(logits, devices, options, per_net, opt_server):
+    """The learner's candidates from logits [K][D*O] (wsnmec.offload.categorical docstring), plain Python."""
+    out = []
+    for z in logits:
+        groups = [list(z[i * options:(i + 1) * options]) for i in range(devices)]
+        top, second, margin = [], [], []
+        for g in groups:
+            ranked = sorted(range(options), key=lambda o: (-g[o], o))  # ties: lower index first
+            top.append(ranked[0])
+            second.append(ranked[1] if options > 1 else ranked[0])
+            margin.append(g[ranked[0]] - g[second[-1]])
+        order = sorted(range(devices), key=lambda i: (margin[i], i))
+        for q in range(per_net):
+            cand = list(top)
+            if 1 <= q <= devices:
+                cand[order[q - 1]] = second[order[q - 1]]
+            elif q > devices:
+                j = q - 1 - devices
+                for i in range(devices):
+                    if opt_server[top[i]] == j:
+                        off = [o for o in range(options) if opt_server[o] != j]
+                        cand[i] = max(off, key=lambda o: (groups[i][o], -o))
+            out.append(cand)
+    return out

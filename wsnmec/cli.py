@@ -170,8 +170,8 @@ def _offload_params(pairs, name="--param"):
 
 
 @main.command("offload")
-@click.option("--model", "model_name", default="mumt", show_default=True, metavar="[mumt|wsn-ch]", help="Offloading model.")
-@click.option("--devices", metavar="N", default="3", show_default=True, help="mumt: devices; wsn-ch: cluster heads (>= 1).")
+@click.option("--model", "model_name", default="mumt", show_default=True, metavar="[mumt|wsn-ch|partition]", help="Offloading model.")
+@click.option("--devices", metavar="N", default="3", show_default=True, help="mumt, partition: devices; wsn-ch: cluster heads (>= 1).")
 @click.option("--tasks", metavar="M", help="Tasks per device (mumt; >= 1).  [default: 3 for mumt, 1 for wsn-ch]")
 @click.option("--frames", metavar="F", help="Frames (>= 2); the first 80% train, the rest test.  [default: 10000, or the whole --dataset]")
 @click.option("--networks", metavar="K", default="3", show_default=True, help="Networks of the DDLO learner (>= 1).")
@@ -184,13 +184,19 @@ def _offload_params(pairs, name="--param"):
 @click.option("--learning-rate", metavar="LR", default="0.01", show_default=True, help="Adam step size.")
 @click.option("--batch-norm", is_flag=True, help="Batch-normalize the first hidden layer.")
 @click.option("--quantization", metavar="[threshold|order-preserving]", default="threshold", show_default=True, help="How relaxed decisions become candidates.")
-@click.option("--candidates", metavar="C", default="1", show_default=True, help="Candidates per network (order-preserving: 1..n+1).")
+@click.option("--candidates", metavar="C", help="Candidates per network (order-preserving: 1..n+1; partition: 1..1+D+S).  [default: 1; partition: 1+D+S]")
 @click.option("--input-scale", metavar="X", default="10", show_default=True, help="Factor applied to the learner's input features.")
 @click.option("--exact-limit", metavar="N", default="22", show_default=True, help="Compute the exact optimum when n <= N; otherwise normalize by the best policy found.")
+@click.option("--servers", metavar="S", default="3", show_default=True, help="partition: edge servers (>= 1).")
+@click.option("--network", metavar="[alexnet|vgg16|mobilenetv2]", default="alexnet", show_default=True, help="partition: the DNN each device runs.")
+@click.option("--precision", metavar="[fp32|fp16|int8|learned]", default="int8", show_default=True, help="partition: precision of transmitted features (learned: part of the decision).")
+@click.option("--event", "events", metavar="FRAME:KIND:ARGS", multiple=True, help="partition: FRAME:server-down:J | FRAME:server-slow:J,FACTOR | FRAME:bandwidth:FACTOR (server ids from 0; repeatable).")
+@click.option("--refine", metavar="SWEEPS", default="1", show_default=True, help="partition: best-response sweeps applied to the learner's best candidate (0: networks only).")
 @click.option("--out", "out", metavar="DIR", help="Write frames.parquet (per-frame table) and offload.json into DIR.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of the table.")
 def offload(model_name, devices, tasks, frames, networks, seed, dataset, params, memory, batch, train_interval,
-            learning_rate, batch_norm, quantization, candidates, input_scale, exact_limit, out, as_json):
+            learning_rate, batch_norm, quantization, candidates, input_scale, exact_limit, servers, network, precision,
+            events, refine, out, as_json):
     """Train the DDLO learner online and compare it with the optimum and the baselines."""
     import json
     from pathlib import Path
@@ -208,11 +214,14 @@ def offload(model_name, devices, tasks, frames, networks, seed, dataset, params,
         "learning_rate": check_float("--learning-rate", learning_rate, 0.0, min_inclusive=False),
         "batch_norm": batch_norm,
         "quantization": quantization,
-        "candidates": check_int("--candidates", candidates, 1),
+        "candidates": check_int("--candidates", 1 if candidates is None else candidates, 1),
         "input_scale": check_float("--input-scale", input_scale, 0.0, min_inclusive=False),
     }
     if out is not None and Path(out).exists() and not Path(out).is_dir():
         fail("--out", f"must be a directory, got the file {out!r}")
+    if model_name == "partition":
+        return _offload_partition(devices, tasks, frames, networks, seed, dataset, params, learner_options, candidates,
+                                  servers, network, precision, events, refine, out, as_json)
     table, result = run_experiment(
         model=model_name,
         devices=check_int("--devices", devices, 1),
@@ -240,6 +249,51 @@ def offload(model_name, devices, tasks, frames, networks, seed, dataset, params,
     click.echo(f"{'policy':<20} {'normalized utility':>18} {'median decision [ms]':>21}")
     for name, row in result["policies"].items():
         click.echo(f"{name:<20} {row['normalized_utility']:>18.5f} {row['decision_ms_median']:>21.4f}")
+
+
+def _offload_partition(devices, tasks, frames, networks, seed, dataset, params, learner_options, candidates, servers,
+                       network, precision, events, refine, out, as_json):
+    """``wsnmec offload --model partition`` (issue 10): DNN partitioning over several edge servers."""
+    import json
+    from pathlib import Path
+
+    from .errors import check_int
+    from .io import write_json, write_parquet
+    from .offload.partition_online import run_partition_experiment
+
+    if tasks is not None:
+        fail("--tasks", "is not used by --model partition (one inference per device per frame)")
+    if dataset is not None:
+        fail("--dataset", "DDLO data sets hold mumt states; --model partition draws its own frames")
+    if learner_options.pop("batch_norm"):
+        fail("--batch-norm", "is not supported by the partition learner")
+    learner_options.pop("quantization")
+    learner_options["candidates"] = None if candidates is None else learner_options["candidates"]
+    learner_options["refine"] = check_int("--refine", refine, 0, 100)
+    table, result = run_partition_experiment(
+        devices=check_int("--devices", devices, 1), servers=check_int("--servers", servers, 1), network=network,
+        precision=precision, frames=10_000 if frames is None else check_int("--frames", frames, 2),
+        networks=check_int("--networks", networks, 1), seed=seed, events=events,
+        model_params=_offload_params(params), learner_options=learner_options,
+    )
+    if out is not None:
+        write_parquet(Path(out) / "frames.parquet", table)
+        write_json(Path(out) / "offload.json", result)
+    if as_json:
+        click.echo(json.dumps(result, allow_nan=False))
+        return
+    cfg = result["config"]
+    click.echo(f"model partition  {cfg['network']} {cfg['precision']}  devices {cfg['devices']} x servers {cfg['servers']}"
+               f"  frames {cfg['frames']} (test {result['test_frames']})  seed {cfg['seed']}  reference {cfg['reference']}")
+    click.echo(f"{'policy':<22} {'norm. utility':>13} {'latency [ms]':>12} {'energy [mJ]':>11} {'utilization':>11}"
+               f" {'decision [ms]':>13}")
+    for name, row in result["policies"].items():
+        click.echo(f"{name:<22} {row['normalized_utility']:>13.5f} {row['latency_s_mean'] * 1e3:>12.3f}"
+                   f" {row['energy_j_mean'] * 1e3:>11.3f} {row['utilization_mean']:>11.3f} {row['decision_ms_median']:>13.4f}")
+    for ev in result["events"]:
+        row = ev["policies"]["ddlo"]
+        click.echo(f"event {ev['event']}: ddlo normalized utility {row['normalized_utility_first_1000']:.4f} (1000 frames after),"
+                   f" {row['normalized_utility_next_1000'] if row['normalized_utility_next_1000'] is not None else float('nan'):.4f} (next 1000)")
 
 
 # --- wsnmec study / figures (studies and figures) -------------------------------------------------

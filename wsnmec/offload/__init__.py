@@ -10,6 +10,7 @@ from .ddlo import DDLO, QUANTIZATIONS, quantize
 from .models import OffloadModel, normalized_utility
 from .mumt import MUMT_DEFAULTS, mumt_model
 from .online import compare_policies, run_online
+from .partition import PARTITION_BASELINES, PartitionModel, partition_model
 from .solvers import (
     BASELINES,
     all_local,
@@ -42,7 +43,7 @@ def make_model(name: str, devices: int, tasks: int = 1, **overrides) -> OffloadM
     from ..errors import ParameterError
 
     if name not in MODELS:
-        raise ParameterError("--model", f"unknown model {name!r}; valid models: {', '.join(MODELS)}")
+        raise ParameterError("--model", f"unknown model {name!r}; valid models: {', '.join([*MODELS, 'partition'])}")
     allowed = model_parameters(name)
     for key in overrides:
         if key not in allowed:
@@ -60,7 +61,7 @@ def make_model(name: str, devices: int, tasks: int = 1, **overrides) -> OffloadM
 
 
 __all__ = [
-    "BASELINES", "DDLO", "DDLODataset", "MODELS", "MUMT_DEFAULTS", "OffloadModel", "QUANTIZATIONS",
+    "BASELINES", "DDLO", "PARTITION_BASELINES", "PartitionModel", "partition_model", "DDLODataset", "MODELS", "MUMT_DEFAULTS", "OffloadModel", "QUANTIZATIONS",
     "WSN_CH_DEFAULTS", "all_local", "all_offload", "compare_policies", "coordinate_descent", "exact",
     "greedy", "load_ddlo", "make_model", "model_parameters", "mumt_model", "normalized_utility", "quantize", "random_policy",
     "run_online", "wsn_ch_breakdown", "wsn_ch_model", "wsn_ch_state_from_round",
