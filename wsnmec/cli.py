@@ -453,6 +453,14 @@ def figures_command(quick, out_dir, jobs, scheduler, results_dir):
                 entries.append((figure, run, paths))
                 click.echo(f"  {paths[0]}  {paths[1]}")
     index = write_index(entries, out_dir, quick)
+    # partition studies (kind = "partition", issue 10): their figures, and their sections appended to the index
+    from .io import write_text
+    from .study.partition import run_partition_study
+
+    sections = [run_partition_study(p, out_dir, results_dir, quick, echo=click.echo)
+                for p in find_studies(kind="partition")]
+    if sections:
+        write_text(index, index.read_text() + "\n" + "\n".join(sections) + "\n")
     click.echo(f"index: {index}")
 
 
