@@ -59,7 +59,6 @@ reflected random walk with step ``background_step`` in [0, ``background_max``].
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path

@@ -29,7 +29,6 @@ References
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
