@@ -84,6 +84,12 @@ def test_drift_detector():
     det2 = DriftDetector(recent=10, reference=50, threshold=0.02)
     noise = np.random.default_rng(0).normal(0.99, 0.005, 2000)
     assert sum(det2.update(v) for v in noise) == 0
+    # a noisy signal (sd 0.1) does not fire on its noise, but does on a drop of 0.3
+    det3 = DriftDetector()
+    rng = np.random.default_rng(1)
+    assert sum(det3.update(v) for v in rng.normal(0.9, 0.1, 5000)) == 0
+    fired = [det3.update(v) for v in rng.normal(0.6, 0.1, 20)]
+    assert any(fired)
 
 
 @pytest.mark.parametrize("text, expect", [

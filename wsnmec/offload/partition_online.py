@@ -90,7 +90,9 @@ class DriftDetector:
     """Two-window mean-shift test on a per-frame signal (the learner's normalized utility).
 
     Fires when the mean of the last ``recent`` values is below the mean of the ``reference`` values
-    before them by more than ``threshold``; after firing it waits until both windows are refilled.
+    before them by more than ``threshold`` *and* by more than ``z`` standard errors of that difference
+    (the reference window's standard deviation times sqrt(1/recent + 1/reference)), so that a noisy
+    signal does not fire on its own noise; after firing it waits until both windows are refilled.
 
     Parameters
     ----------
@@ -100,12 +102,15 @@ class DriftDetector:
         Frames in the reference window (default 200).
     threshold : float
         Drop of the mean that counts as a change (default 0.02).
+    z : float
+        Standard errors the drop must also exceed (default 4).
     """
 
-    def __init__(self, recent: int = 20, reference: int = 200, threshold: float = 0.02):
+    def __init__(self, recent: int = 20, reference: int = 200, threshold: float = 0.02, z: float = 4.0):
         self.recent = check_int("recent", recent, 1)
-        self.reference = check_int("reference", reference, 1)
+        self.reference = check_int("reference", reference, 2)
         self.threshold = check_float("threshold", threshold, 0.0)
+        self.z = check_float("z", z, 0.0)
         self._buf = np.zeros(self.recent + self.reference)
         self._n = 0
 
@@ -117,8 +122,10 @@ class DriftDetector:
             return False
         idx = np.arange(self._n - size, self._n) % size
         window = self._buf[idx]
-        drop = window[: self.reference].mean() - window[self.reference:].mean()
-        if drop > self.threshold:
+        ref = window[: self.reference]
+        drop = ref.mean() - window[self.reference:].mean()
+        stderr = ref.std(ddof=1) * np.sqrt(1.0 / self.recent + 1.0 / self.reference)
+        if drop > self.threshold and drop > self.z * stderr:
             self._n = 0
             return True
         return False
@@ -318,7 +325,8 @@ def run_partition_experiment(
     config = {"seed": seed, **model.config, "frames": frames, "train_frames": int(train_frames),
               "train_fraction": train_fraction, "reference": ref_kind, "events": [e["text"] for e in parsed],
               "drift_detector": None if detector is None else {"recent": detector.recent, "reference": detector.reference,
-                                                               "threshold": detector.threshold, "boost_frames": boost_frames},
+                                                               "threshold": detector.threshold, "z": detector.z,
+                                                               "boost_frames": boost_frames},
               "learner": learner.config()}
     result = {"config": config, "test_frames": int(frames - train_frames), "policies": summary, "events": result_events,
               "drift_frames": [int(f) for f in np.flatnonzero(fired)]}
