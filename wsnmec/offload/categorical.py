@@ -30,7 +30,7 @@ from numba import njit
 
 from ..errors import ParameterError, check_int
 from .ddlo import DDLO
-from .partition import PartitionModel, _score_one
+from .partition import _SC_TIMEOUT, _SC_WT, PartitionModel, _device_terms, _score_one, _server_cost
 
 
 class CategoricalDDLO(DDLO):
@@ -172,35 +172,100 @@ def categorical_candidates(logits, n_dev, n_opt, per_net, opt_server, n_srv, can
 
 
 @njit(cache=True)
+def _option_tables(state, n_dev, n_srv, opt_cut, opt_server, cut_local, cut_remote, cut_bits, cut_loss, capacity,
+                   sc, dev_cost, dev_work):
+    """Per device and option: the device-only cost (plus the timeout charge on a server that is down)
+    and the work it sends to its server (0 for local or a server that is down)."""
+    for i in range(n_dev):
+        for o in range(opt_cut.shape[0]):
+            c, w, _, _ = _device_terms(state, i, o, n_srv, opt_cut, opt_server, cut_local, cut_remote, cut_bits,
+                                       cut_loss, sc)
+            j = opt_server[o]
+            if j >= 0 and capacity[j] * state[n_dev * n_srv + n_srv + j] <= 0.0:
+                c += sc[_SC_WT] * sc[_SC_TIMEOUT]
+                w = 0.0
+            dev_cost[i, o] = c
+            dev_work[i, o] = w
+
+
+@njit(cache=True)
+def _server_term(w, j, state, n_dev, n_srv, capacity, sc):
+    if w <= 0.0:
+        return 0.0
+    return sc[_SC_WT] * _server_cost(w, j, state, n_dev, n_srv, capacity, sc)
+
+
+@njit(cache=True)
+def _table_cost(dec, dev_cost, dev_work, state, n_dev, n_srv, opt_server, capacity, sc, work):
+    """Q of a decision from the option tables (equals the model's score up to rounding); fills ``work``."""
+    total = 0.0
+    for j in range(n_srv):
+        work[j] = 0.0
+    for i in range(n_dev):
+        total += dev_cost[i, dec[i]]
+        j = opt_server[dec[i]]
+        if j >= 0:
+            work[j] += dev_work[i, dec[i]]
+    for j in range(n_srv):
+        total += _server_term(work[j], j, state, n_dev, n_srv, capacity, sc)
+    return total
+
+
+@njit(cache=True)
 def _categorical_best(logits, n_dev, n_opt, per_net, state, m_dev, m_srv, opt_cut, opt_server, cut_local,
                       cut_remote, cut_bits, cut_loss, capacity, sc, cand, best_out, refine):
+    """Score every candidate (from per-frame option tables: O(D + S) each), refine the best by
+    best-response sweeps (O(1) per trial move), return (its exact score, winning candidate index)."""
     categorical_candidates(logits, n_dev, n_opt, per_net, opt_server, m_srv, cand)
+    dev_cost = np.empty((n_dev, n_opt))
+    dev_work = np.empty((n_dev, n_opt))
+    _option_tables(state, m_dev, m_srv, opt_cut, opt_server, cut_local, cut_remote, cut_bits, cut_loss, capacity,
+                   sc, dev_cost, dev_work)
     work = np.empty(m_srv)
     best = np.inf
     winner = 0
     for c in range(cand.shape[0]):
-        u = _score_one(state, cand[c], m_dev, m_srv, opt_cut, opt_server, cut_local, cut_remote, cut_bits,
-                       cut_loss, capacity, sc, work)
+        u = _table_cost(cand[c], dev_cost, dev_work, state, m_dev, m_srv, opt_server, capacity, sc, work)
         if u < best:
             best = u
             winner = c
     best_out[:] = cand[winner]
+    if refine > 0:
+        best = _table_cost(best_out, dev_cost, dev_work, state, m_dev, m_srv, opt_server, capacity, sc, work)
     for _sweep in range(refine):  # best-response sweeps from the winning candidate
         changed = False
         for i in range(n_dev):
-            keep = best_out[i]
-            best_o = keep
+            a = best_out[i]
+            ja = opt_server[a]
+            best_o = a
+            best_delta = 0.0
             for o in range(n_opt):
-                if o == keep:
+                if o == a:
                     continue
-                best_out[i] = o
-                u = _score_one(state, best_out, m_dev, m_srv, opt_cut, opt_server, cut_local, cut_remote, cut_bits,
-                               cut_loss, capacity, sc, work)
-                if u < best * (1.0 - 1e-12):
-                    best = u
+                jb = opt_server[o]
+                delta = dev_cost[i, o] - dev_cost[i, a]
+                if ja >= 0 and ja == jb:
+                    w = work[ja]
+                    delta += (_server_term(w - dev_work[i, a] + dev_work[i, o], ja, state, m_dev, m_srv, capacity, sc)
+                              - _server_term(w, ja, state, m_dev, m_srv, capacity, sc))
+                else:
+                    if ja >= 0:
+                        w = work[ja]
+                        delta += (_server_term(w - dev_work[i, a], ja, state, m_dev, m_srv, capacity, sc)
+                                  - _server_term(w, ja, state, m_dev, m_srv, capacity, sc))
+                    if jb >= 0:
+                        w = work[jb]
+                        delta += (_server_term(w + dev_work[i, o], jb, state, m_dev, m_srv, capacity, sc)
+                                  - _server_term(w, jb, state, m_dev, m_srv, capacity, sc))
+                if delta < best_delta - 1e-12 * best:
+                    best_delta = delta
                     best_o = o
-            best_out[i] = best_o
-            changed = changed or best_o != keep
+            if best_o != a:
+                best_out[i] = best_o
+                best = _table_cost(best_out, dev_cost, dev_work, state, m_dev, m_srv, opt_server, capacity, sc, work)
+                changed = True
         if not changed:
             break
-    return best, winner
+    u = _score_one(state, best_out, m_dev, m_srv, opt_cut, opt_server, cut_local, cut_remote, cut_bits, cut_loss,
+                   capacity, sc, work)
+    return u, winner
