@@ -44,7 +44,7 @@ def test_tiny_study_draws_figures_and_claims_table(tmp_path):
     assert "### Claims table" in section
     for base in ("all-local", "all-to-nearest", "neurosurgeon"):
         assert f"| {base} |" in section
-    assert "-60 %" in section and "+40 %" in section
+    assert "-60 %" in section and "+40 %" in section and "latency " in section
     assert "| server-down:0 | ddlo |" in section and "| bandwidth:0.5 | jsq-neurosurgeon |" in section
     cached = sorted(p.name for p in (results / "partition").iterdir())
     assert len([c for c in cached if c.endswith(".json")]) == 2 * 2 + 2 + 2  # scaling, claims, events
