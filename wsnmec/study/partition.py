@@ -60,11 +60,11 @@ SECTION_KEYS = {name: (*DEFAULTS[name], "seeds") for name in SECTIONS}
 
 
 def study_kind(path) -> str:
-    """The ``kind`` a study file declares (``"run"`` when it declares none or cannot be read)."""
+    """The ``kind`` a study file declares (``"lifetime"`` when it declares none or cannot be read)."""
     try:
-        return str(tomllib.loads(Path(path).read_text(encoding="utf-8")).get("kind", "run"))
+        return str(tomllib.loads(Path(path).read_text(encoding="utf-8")).get("kind", "lifetime"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return "run"
+        return "lifetime"
 
 
 def load_partition_study(path, quick: bool = False) -> dict:

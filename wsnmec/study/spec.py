@@ -479,15 +479,18 @@ def studies_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "studies"
 
 
-def find_studies(directory: str | os.PathLike | None = None, kind: str = "run") -> list[Path]:
-    """Study files (``*.toml``) in ``directory`` (default :func:`studies_dir`) of ``kind``, sorted by name.
+def find_studies(directory: str | os.PathLike | None = None, kind: str | None = None) -> list[Path]:
+    """Study files (``*.toml``) in ``directory`` (default :func:`studies_dir`), sorted by name.
 
-    A file's kind is its top-level ``kind`` key (none: ``"run"``, the simulator studies parsed here;
-    ``"partition"``: :mod:`wsnmec.study.partition`)."""
+    ``kind=None``: the files this module parses (every kind but ``"partition"``); ``kind="partition"``:
+    the partition studies read by :mod:`wsnmec.study.partition` (top-level ``kind = "partition"``)."""
     from .partition import study_kind
 
     directory = Path(directory) if directory is not None else studies_dir()
-    return sorted(p for p in directory.glob("*.toml") if study_kind(p) == kind)
+    files = sorted(directory.glob("*.toml"))
+    if kind is None:
+        return [p for p in files if study_kind(p) != "partition"]
+    return [p for p in files if study_kind(p) == kind]
 
 
 def resolve_study_file(name: str | os.PathLike) -> Path:
