@@ -246,7 +246,10 @@ def run_partition_experiment(
         Per-frame monitoring table (module docstring).
     result : dict
         ``{"config", "test_frames", "policies": {name: {normalized_utility, decision_ms_median,
-        latency_s_mean, energy_j_mean, utilization_mean}}, "events": [...]}`` (JSON-ready).
+        latency_s_mean, energy_j_mean, utilization_mean}}, "events": [...], "drift_frames": [...]}``
+        (JSON-ready; ``events``: per event and policy the mean normalized utility over the 1000 frames
+        from the event and the next 1000, and the frames until a 100-frame mean reaches 0.99, see
+        :func:`event_summary`; ``drift_frames``: where the learner's drift detector fired).
     """
     from ..seeding import check_seed
 
