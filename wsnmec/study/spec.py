@@ -546,10 +546,18 @@ def studies_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "studies"
 
 
-def find_studies(directory: str | os.PathLike | None = None) -> list[Path]:
-    """Study files (``*.toml``) in ``directory`` (default :func:`studies_dir`), sorted by name."""
+def find_studies(directory: str | os.PathLike | None = None, kind: str | None = None) -> list[Path]:
+    """Study files (``*.toml``) in ``directory`` (default :func:`studies_dir`), sorted by name.
+
+    ``kind=None``: the files this module parses (every kind but ``"partition"``); ``kind="partition"``:
+    the partition studies read by :mod:`wsnmec.study.partition` (top-level ``kind = "partition"``)."""
+    from .partition import study_kind
+
     directory = Path(directory) if directory is not None else studies_dir()
-    return sorted(directory.glob("*.toml"))
+    files = sorted(directory.glob("*.toml"))
+    if kind is None:
+        return [p for p in files if study_kind(p) != "partition"]
+    return [p for p in files if study_kind(p) == kind]
 
 
 def resolve_study_file(name: str | os.PathLike) -> Path:
