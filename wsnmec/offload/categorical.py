@@ -1,8 +1,9 @@
 """The DDLO learner with categorical decisions (model ``partition``: one option per device).
 
 :class:`CategoricalDDLO` keeps DDLO's K stacked NumPy networks, shared replay memory and Adam training
-(:class:`wsnmec.offload.ddlo.DDLO`), and changes what the networks output and how outputs become
-candidate decisions:
+(:class:`wsnmec.offload.ddlo.DDLO`, on the shared learning core :mod:`wsnmec.learn`: ``StackedMLP``,
+``ReplayMemory``, ``Adam``), and changes what the networks output and how outputs become candidate
+decisions:
 
 - Output: ``D x O`` logits, one group of O per device; a softmax per group gives each device's relaxed
   (categorical) decision. Training minimises the mean cross-entropy of each group against the one-hot
@@ -19,8 +20,9 @@ candidate decisions:
 Notes
 -----
 Softmax cross-entropy over one group with logits z and one-hot y: ``L = -sum_o y_o log softmax(z)_o``,
-``dL/dz = softmax(z) - y``; the batch loss is the mean over samples and devices. Batch normalization is
-not supported by this learner.
+``dL/dz = softmax(z) - y``; the batch loss is the mean over samples and devices, and this ``dz`` goes
+through the core's backward pass (:meth:`wsnmec.learn.StackedMLP.backward`). Batch normalization and
+DROO's adaptive K are not supported by this learner.
 """
 
 from __future__ import annotations
@@ -61,6 +63,8 @@ class CategoricalDDLO(DDLO):
                  refine: int = 0, **kwargs):
         if kwargs.pop("batch_norm", False):
             raise ParameterError("--batch-norm", "is not supported by the categorical learner")
+        if kwargs.pop("adaptive_k", 0):
+            raise ParameterError("--adaptive-k", "is not supported by the categorical learner (see --candidates)")
         kwargs.pop("quantization", None)
         self.devices = check_int("devices", devices, 1)
         self.options = check_int("options", options, 1)
@@ -71,6 +75,8 @@ class CategoricalDDLO(DDLO):
         self.refine = check_int("--refine", refine, 0, 100)
         self._cand = np.zeros((self.networks * self.candidates, self.devices), dtype=np.int64)
         self._best = np.zeros(self.devices, dtype=np.int64)
+        self._onehot = np.zeros(self.devices * self.options)
+        self._onehot_base = np.arange(self.devices) * self.options
 
     def config(self) -> dict:
         cfg = super().config()
@@ -80,12 +86,7 @@ class CategoricalDDLO(DDLO):
 
     def decide(self, model: PartitionModel, features_row, state_row):
         """Best candidate for one frame: ``(decision [D] int64 copy, cost, winning network)``."""
-        h = (features_row * self.input_scale)[None, None, :]
-        n_layers = len(self.weights)
-        for layer in range(n_layers - 1):
-            h = np.matmul(h, self.weights[layer]) + self.biases[layer]
-            np.maximum(h, 0.0, out=h)
-        z = (np.matmul(h, self.weights[-1]) + self.biases[-1])[:, 0, :]
+        z = self.net.predict(features_row * self.input_scale)[:, 0, :]
         u, winner = _categorical_best(
             np.ascontiguousarray(z), self.devices, self.options, self.candidates, state_row, model.devices,
             model.servers, *model.kernel_args(), self._cand, self._best, self.refine,
@@ -93,17 +94,14 @@ class CategoricalDDLO(DDLO):
         return self._best.copy(), u, winner // self.candidates
 
     def remember(self, features_row, decision):
-        """Store (features, one-hot of the executed options)."""
-        slot = self.stored % self.memory_size
-        self.memory_features[slot] = features_row
-        row = self.memory_decisions[slot]
-        row[:] = 0.0
-        row[np.arange(self.devices) * self.options + np.asarray(decision, dtype=np.int64)] = 1.0
-        self.stored += 1
+        """Store (features, one-hot of the executed options) in the replay memory."""
+        self._onehot[:] = 0.0
+        self._onehot[self._onehot_base + np.asarray(decision, dtype=np.int64)] = 1.0
+        self.memory.store(features_row, self._onehot)
 
     def loss_and_gradients(self, x, y):
         """Mean softmax cross-entropy per network [K] and gradients for x [K, B, F], y [K, B, D*O] one-hot."""
-        z, (acts, _) = self.logits(x, training=True)
+        z, cache = self.logits(x, training=True)
         K, B = z.shape[0], z.shape[1]
         zg = z.reshape(K, B, self.devices, self.options)
         zg = zg - zg.max(axis=3, keepdims=True)
@@ -111,17 +109,11 @@ class CategoricalDDLO(DDLO):
         yg = y.reshape(K, B, self.devices, self.options)
         losses = -(yg * logp).sum(axis=3).mean(axis=(1, 2))
         dz = ((np.exp(logp) - yg) / (B * self.devices)).reshape(K, B, -1)
-        n_layers = len(self.weights)
-        gw = [None] * n_layers
-        gb = [None] * n_layers
-        for layer in range(n_layers - 1, -1, -1):
-            h_in = acts[layer]
-            gw[layer] = np.matmul(np.swapaxes(h_in, 1, 2), dz)
-            gb[layer] = dz.sum(axis=1, keepdims=True)
-            if layer == 0:
-                break
-            dz = np.matmul(dz, np.swapaxes(self.weights[layer], 1, 2)) * (h_in > 0.0)
-        return losses, [*gw, *gb]
+        return losses, self.net.backward(dz, cache)
+
+    @classmethod
+    def load(cls, path, *, rng, name: str = "--model-file"):
+        raise ParameterError(name, "loading a saved categorical learner is not supported")
 
 
 @njit(cache=True)

@@ -162,9 +162,12 @@ def run_learner(model, states, learner, *, train_frames, reference, drift: Drift
                 boost_frames: int = 1000):
     """The learner over all frames; ``reference`` [F] (costs) feeds the drift detector.
 
-    Returns arrays: decisions, costs, winner, decision_ms, train_ms, drift flags, fast-training flags.
+    The learner stores and trains on the first ``train_frames`` frames (on every frame when its
+    ``train_through_test`` is set, as in the DDLO/DROO codes). Returns arrays: decisions, costs, winner,
+    decision_ms, train_ms, drift flags, fast-training flags.
     """
     n = states.shape[0]
+    train_until = n if getattr(learner, "train_through_test", False) else train_frames
     features = model.features(states)
     dec = np.empty((n, model.devices), dtype=np.int64)
     util = np.empty(n)
@@ -183,7 +186,7 @@ def run_learner(model, states, learner, *, train_frames, reference, drift: Drift
         if drift is not None and drift.update(min(reference[f], u) / u):
             fired[f] = True
             boost_until = f + boost_frames
-        if f < train_frames:
+        if f < train_until:
             learner.remember(features[f], d)
             fast[f] = f <= boost_until
             interval = 1 if fast[f] else learner.train_interval
