@@ -63,3 +63,23 @@ def test_kind_filter_and_validation(tmp_path):
     bad.write_text('kind = "partition"\n[claims]\nfrmaes = 3\n')
     with pytest.raises(ParameterError, match="claims.frmaes"):
         load_partition_study(bad)
+
+
+def test_lifetime_parser_reads_kind(tmp_path):
+    """The lifetime parser accepts kind = "lifetime" (the default), points partition files to their
+    reader, and refuses unknown kinds; the lifetime studies stay listed by find_studies()."""
+    from wsnmec.study.spec import load_study
+
+    classic = (ROOT / "studies" / "classic.toml").read_text()
+    explicit = tmp_path / "explicit.toml"
+    explicit.write_text('kind = "lifetime"\n' + classic)
+    assert load_study(explicit).grid == load_study(ROOT / "studies" / "classic.toml").grid
+    with pytest.raises(ParameterError, match=r"partition\.toml: kind") as info:
+        load_study(ROOT / "studies" / "partition.toml")
+    assert "wsnmec figures" in info.value.message
+    unknown = tmp_path / "unknown.toml"
+    unknown.write_text('kind = "offload"\n' + classic)
+    with pytest.raises(ParameterError, match="must be one of lifetime, partition"):
+        load_study(unknown)
+    listed = {p.name for p in find_studies(ROOT / "studies")}
+    assert {"classic.toml", "scaling.toml", "ddnn_claims.toml"} <= listed and "partition.toml" not in listed

@@ -2,6 +2,7 @@
 
 A study is a TOML file::
 
+    kind = "lifetime"     # optional (the default); kind = "partition" files are wsnmec.study.partition's
     title = "Alive nodes vs round in the classic scenario"
     description = "Optional longer text."
     seed = 1              # study seed; the task seeds are wsnmec.sim.seeding.replica_seeds(seed, seeds)
@@ -55,7 +56,9 @@ MAX_SEEDS = 10_000
 MAX_GRID_VALUES = 10_000
 MAX_TASKS = 1_000_000
 
-TOP_KEYS = ("title", "description", "seed", "seeds", "scale_field", "base", "grid", "quick", "figures")
+TOP_KEYS = ("kind", "title", "description", "seed", "seeds", "scale_field", "base", "grid", "quick", "figures")
+#: Study kinds: ``lifetime`` (this module, the default) and ``partition`` (:mod:`wsnmec.study.partition`).
+STUDY_KINDS = ("lifetime", "partition")
 QUICK_KEYS = ("seeds", "base", "grid")
 FIGURE_KEYS = ("name", "kind", "x", "y", "hue", "style", "title", "reference")
 RANGE_KEYS = ("start", "stop", "step")
@@ -459,6 +462,12 @@ def _claims_figure(check, key, name, table, grid) -> "FigureSpec":
 def parse_study(data: dict, path: Path, name: str | None = None) -> StudySpec:
     """Validate a parsed study table (see the module docstring)."""
     check = _Checker(path)
+    kind = data.get("kind", "lifetime")  # before the keys: another kind has other keys
+    if kind != "lifetime":
+        if kind in STUDY_KINDS:
+            check.fail("kind", f"{kind!r} studies are read by wsnmec.study.{kind} and drawn by `wsnmec figures`; "
+                               "this parser reads kind = \"lifetime\" (the default)")
+        check.fail("kind", f"must be one of {', '.join(STUDY_KINDS)}; got {_describe(kind)}")
     check.table("", data, TOP_KEYS)
     title = check.string("title", data.get("title", path.stem))
     description = check.string("description", data.get("description", ""))
