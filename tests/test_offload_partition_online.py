@@ -164,6 +164,13 @@ def _cli(*args):
     (["--event", "5:server-slow:0;0.5"], "--event"),
     (["--precision", "int4"], "--precision"),
     (["--tasks", "2"], "--tasks"),
+    (["--preset", "droo"], "--preset"),
+    (["--quantization", "order-preserving"], "--quantization"),
+    (["--adaptive-k", "32"], "--adaptive-k"),
+    (["--switch-off", "0.5"], "--switch-off"),
+    (["--candidates", "n"], "--candidates"),
+    (["--learning-rate", "1e9"], "--learning-rate"),
+    (["--batch-norm"], "--batch-norm"),
 ])
 def test_cli_bad_input_one_line_exit_2(args, parameter):
     proc = _cli("--frames", "100", *args)
