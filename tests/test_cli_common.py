@@ -79,6 +79,15 @@ def test_figures_quick_renders_every_shipped_study(tmp_path, monkeypatch):
                 path = out / f"{spec.name}-{figure.name}{suffix}"
                 assert path.is_file() and path.stat().st_size > 1000, path
             assert f"{spec.name}-{figure.name}.png" in index
+    from wsnmec.study.partition import load_partition_study
+
+    partition = find_studies(ROOT / "studies", kind="partition")
+    assert partition, "no partition study shipped in studies/"
+    for path in partition:  # kind = "partition" studies (issue 10): figures and their section in the index
+        assert f"## {load_partition_study(path, quick=True)['title']}" in index and "### Claims table" in index
+        for figure in ("scaling", "events", "utilization"):
+            png = out / f"{path.stem}-{figure}.png"
+            assert png.is_file() and png.stat().st_size > 1000 and png.name in index, png
     png_bytes = {p.name: p.read_bytes() for p in out.glob("*.png")}
     second = CliRunner().invoke(cli.main, args)
     assert second.exit_code == 0, second.output + second.stderr

@@ -333,8 +333,8 @@ def _devices_at(value):
 
 
 @main.command("offload")
-@click.option("--model", "model_name", default="mumt", show_default=True, metavar="[mumt|wsn-ch|wpmec]", help="Offloading model.")
-@click.option("--devices", metavar="N", help="mumt, wpmec: devices; wsn-ch: cluster heads (>= 1).  [default: 3, or the N of a wpmec --dataset]")
+@click.option("--model", "model_name", default="mumt", show_default=True, metavar="[mumt|wsn-ch|wpmec|partition]", help="Offloading model.")
+@click.option("--devices", metavar="N", help="mumt, wpmec, partition: devices; wsn-ch: cluster heads (>= 1).  [default: 3, or the N of a wpmec --dataset]")
 @click.option("--tasks", metavar="M", help="Tasks per device (mumt; >= 1).  [default: 3 for mumt, 1 otherwise]")
 @click.option("--frames", metavar="F", help="Frames (>= 2); the first 80% train, the rest test.  [default: 10000, or the whole --dataset]")
 @click.option("--networks", metavar="K", help="Networks of the DDLO learner (>= 1).  [default: 3; preset droo: 1]")
@@ -349,7 +349,7 @@ def _devices_at(value):
 @click.option("--learning-rate", metavar="LR", help="Adam step size.  [default: 0.01]")
 @click.option("--batch-norm", is_flag=True, default=None, help="Batch-normalize the first hidden layer.")
 @click.option("--quantization", metavar="[threshold|order-preserving]", help="How relaxed decisions become candidates.  [default: order-preserving]")
-@click.option("--candidates", metavar="C", help="Candidates per network (order-preserving: 1..n+1).  [default: 2; preset droo: n]")
+@click.option("--candidates", metavar="C", help="Candidates per network (order-preserving: 1..n+1; partition: 1..1+D+S).  [default: 2; preset droo: n; partition: 1+D+S]")
 @click.option("--adaptive-k", metavar="INTERVAL", help="DROO's adaptive K: every INTERVAL frames, candidates = 2 + the largest 0-based index of a winning candidate, in [1, n]; 0 = off.  [default: 0; preset droo: 32]")
 @click.option("--input-scale", metavar="X", help="Factor applied to the learner's input features.  [default: 10]")
 @click.option("--exact-limit", metavar="N", default="22", show_default=True, help="Compute the exact optimum when n <= N; otherwise normalize by the best policy found.")
@@ -358,11 +358,17 @@ def _devices_at(value):
 @click.option("--switch-on", metavar="F[,F...]", help="Fractions at which the switched-off device with the lowest index comes back (wpmec).")
 @click.option("--alternate-weights", metavar="F[,F...]", help="Fractions at which every device's weight switches between weight_even and weight_odd (wpmec).")
 @click.option("--devices-at", metavar="F:N[,F:N...]", help="From fraction F on, only the first N devices are active (wpmec).")
+@click.option("--servers", metavar="S", default="3", show_default=True, help="partition: edge servers (>= 1).")
+@click.option("--network", metavar="[alexnet|vgg16|mobilenetv2]", default="alexnet", show_default=True, help="partition: the DNN each device runs.")
+@click.option("--precision", metavar="[fp32|fp16|int8|learned]", default="int8", show_default=True, help="partition: precision of transmitted features (learned: part of the decision).")
+@click.option("--event", "events", metavar="FRAME:KIND:ARGS", multiple=True, help="partition: FRAME:server-down:J | FRAME:server-slow:J,FACTOR | FRAME:bandwidth:FACTOR (server ids from 0; repeatable).")
+@click.option("--refine", metavar="SWEEPS", default="1", show_default=True, help="partition: best-response sweeps applied to the learner's best candidate (0: networks only).")
 @click.option("--out", "out", metavar="DIR", help="Write frames.parquet (per-frame table) and offload.json into DIR.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of the table.")
 def offload(model_name, devices, tasks, frames, networks, seed, dataset, params, list_params, preset, memory, batch,
             train_interval, learning_rate, batch_norm, quantization, candidates, adaptive_k, input_scale, exact_limit,
-            conditions_name, switch_off, switch_on, alternate_weights, devices_at, out, as_json):
+            conditions_name, switch_off, switch_on, alternate_weights, devices_at, servers, network, precision, events,
+            refine, out, as_json):
     """Train the DDLO learner online and compare it with the optimum and the baselines.
 
     The learner runs with one BLAS thread (steady speed on a busy machine); a progress bar on stderr counts
@@ -387,6 +393,16 @@ def offload(model_name, devices, tasks, frames, networks, seed, dataset, params,
     from .sim.seeding import check_seed, fresh_seed
 
     seed = fresh_seed() if seed is None else check_seed(seed, "--seed")
+    if model_name == "partition":
+        return _offload_partition(
+            devices=devices, tasks=tasks, frames=frames, networks=networks, seed=seed, dataset=dataset, params=params,
+            preset=preset, memory=memory, batch=batch, train_interval=train_interval, learning_rate=learning_rate,
+            batch_norm=batch_norm, quantization=quantization, candidates=candidates, adaptive_k=adaptive_k,
+            input_scale=input_scale, unused={"--conditions": conditions_name, "--switch-off": switch_off,
+                                             "--switch-on": switch_on, "--alternate-weights": alternate_weights,
+                                             "--devices-at": devices_at},
+            servers=servers, network=network, precision=precision, events=events, refine=refine, out=out,
+            as_json=as_json)
     opt = lambda value, check, name, *a, **kw: None if value is None else check(name, value, *a, **kw)  # noqa: E731
     if candidates is not None and str(candidates).strip() != "n":
         candidates = check_int("--candidates", candidates, 1)
@@ -465,6 +481,77 @@ def offload(model_name, devices, tasks, frames, networks, seed, dataset, params,
         rec = interval["recovery_frames"]
         click.echo(f"frames {interval['start']:>7}-{interval['end']:<7} learner {interval['normalized_utility']:.5f}"
                    f"  back >= 0.99 (rolling 100) after {rec if rec is not None else 'never'}")
+
+
+def _offload_partition(*, devices, tasks, frames, networks, seed, dataset, params, preset, memory, batch,
+                       train_interval, learning_rate, batch_norm, quantization, candidates, adaptive_k, input_scale,
+                       unused, servers, network, precision, events, refine, out, as_json):
+    """``wsnmec offload --model partition`` (issue 10): DNN partitioning over several edge servers."""
+    import json
+
+    from .errors import check_float, check_int
+    from .io import write_set
+    from .offload.ddlo import MAX_INPUT_SCALE, MAX_LEARNING_RATE, learner_settings
+    from .offload.online import check_finite_results
+    from .offload.partition_online import run_partition_experiment
+
+    if tasks is not None:
+        fail("--tasks", "is not used by --model partition (one inference per device per frame)")
+    if dataset is not None:
+        fail("--dataset", "DDLO/DROO data sets hold mumt/wpmec states; --model partition draws its own frames")
+    if batch_norm:
+        fail("--batch-norm", "is not supported by the partition learner")
+    not_used = {"--preset": preset, "--quantization": quantization, "--adaptive-k": adaptive_k, **unused}
+    for option, value in not_used.items():
+        if value is not None:
+            fail(option, "is not used by --model partition (categorical candidates: see --candidates, --refine;"
+                         " changing conditions: see --event)")
+    opt = lambda value, check, name, *a, **kw: None if value is None else check(name, value, *a, **kw)  # noqa: E731
+    settings = learner_settings(
+        None,
+        networks=opt(networks, check_int, "--networks", 1),
+        memory_size=opt(memory, check_int, "--memory", 1),
+        batch_size=opt(batch, check_int, "--batch", 1),
+        train_interval=opt(train_interval, check_int, "--train-interval", 1),
+        learning_rate=opt(learning_rate, check_float, "--learning-rate", 0.0, MAX_LEARNING_RATE, min_inclusive=False),
+        input_scale=opt(input_scale, check_float, "--input-scale", 0.0, MAX_INPUT_SCALE, min_inclusive=False),
+    )
+    for key in ("batch_norm", "quantization", "adaptive_k"):
+        settings.pop(key)
+    networks = settings.pop("networks")
+    settings["candidates"] = opt(candidates, check_int, "--candidates", 1)  # None: all 1 + D + S
+    settings["refine"] = check_int("--refine", refine, 0, 100)
+    if out is not None:
+        from .sim.limits import probe_output_dir
+
+        probe_output_dir(out, "--out")
+    table, result = run_partition_experiment(
+        devices=check_int("--devices", 3 if devices is None else devices, 1),
+        servers=check_int("--servers", servers, 1), network=network, precision=precision,
+        frames=10_000 if frames is None else check_int("--frames", frames, 2), networks=networks, seed=seed,
+        events=events, model_params=_offload_params(params), learner_options=settings,
+    )
+    check_finite_results(table, result)
+    if out is not None:  # frames.parquet and offload.json as a set (wsnmec.io.write_set)
+        text = json.dumps(result, indent=2, allow_nan=False) + "\n"
+        write_set(out, {"frames.parquet": lambda path: table.to_parquet(path, engine="pyarrow", index=False),
+                        "offload.json": lambda path: path.write_text(text, encoding="utf-8")})
+    if as_json:
+        click.echo(json.dumps(result, allow_nan=False))
+        return
+    cfg = result["config"]
+    click.echo(f"model partition  {cfg['network']} {cfg['precision']}  devices {cfg['devices']} x servers {cfg['servers']}"
+               f"  frames {cfg['frames']} (test {result['test_frames']})  seed {cfg['seed']}  reference {cfg['reference']}")
+    click.echo(f"{'policy':<22} {'norm. utility':>13} {'latency [ms]':>12} {'energy [mJ]':>11} {'utilization':>11}"
+               f" {'decision [ms]':>13}")
+    for name, row in result["policies"].items():
+        click.echo(f"{name:<22} {row['normalized_utility']:>13.5f} {row['latency_s_mean'] * 1e3:>12.3f}"
+                   f" {row['energy_j_mean'] * 1e3:>11.3f} {row['utilization_mean']:>11.3f} {row['decision_ms_median']:>13.4f}")
+    for ev in result["events"]:
+        row = ev["policies"]["ddlo"]
+        later = row["normalized_utility_next_1000"]
+        click.echo(f"event {ev['event']}: ddlo normalized utility {row['normalized_utility_first_1000']:.4f} (1000 frames after),"
+                   f" {later if later is not None else float('nan'):.4f} (next 1000)")
 
 
 # --- wsnmec study / figures (studies and figures) -------------------------------------------------
@@ -705,9 +792,21 @@ def figures_command(quick, out_dir, studies, jobs, scheduler, results_dir, force
     if not specs:
         fail("--studies" if studies is not None else "studies/",
              f"no study files (*.toml) in {studies if studies is not None else studies_dir()}")
+    partition_paths = find_studies(studies, kind="partition")
+    from .study.partition import load_partition_study, run_partition_study
+
+    for path in partition_paths:  # bad input before any work
+        load_partition_study(path, quick)
     _check_study_memory(specs, jobs, scheduler, force)
     entries = _interruptible(lambda: _run_and_draw(specs, out_dir, jobs, scheduler, results_dir))
     index = write_index(entries, out_dir, quick)
+    # partition studies (kind = "partition", issue 10): their figures, and their sections appended to the index
+    from .io import write_text
+
+    sections = _interruptible(lambda: [run_partition_study(p, out_dir, results_dir, quick, echo=click.echo)
+                                       for p in partition_paths])
+    if sections:
+        write_text(index, index.read_text() + "\n" + "\n".join(sections) + "\n")
     click.echo(f"index: {index}  {index.with_name('index.html')}")
 
 

@@ -10,6 +10,7 @@ from .ddlo import DDLO, QUANTIZATIONS, quantize
 from .models import OffloadModel, normalized_utility
 from .mumt import MUMT_DEFAULTS, mumt_model
 from .online import compare_policies, run_online
+from .partition import PARTITION_BASELINES, PartitionModel, partition_model
 from .solvers import (
     BASELINES,
     all_local,
@@ -46,7 +47,7 @@ def make_model(name: str, devices: int, tasks: int = 1, **overrides) -> OffloadM
     from ..errors import ParameterError
 
     if name not in MODELS:
-        raise ParameterError("--model", f"unknown model {name!r}; valid models: {', '.join(MODELS)}")
+        raise ParameterError("--model", f"unknown model {name!r}; valid models: {', '.join([*MODELS, 'partition'])}")
     allowed = model_parameters(name)
     for key in overrides:
         if key not in allowed:
@@ -66,8 +67,10 @@ def make_model(name: str, devices: int, tasks: int = 1, **overrides) -> OffloadM
 
 
 __all__ = [
-    "BASELINES", "DDLO", "DDLODataset", "DROODataset", "MODELS", "MUMT_DEFAULTS", "OffloadModel", "QUANTIZATIONS",
-    "WPMEC_DEFAULTS", "WSN_CH_DEFAULTS", "all_local", "all_offload", "compare_policies", "coordinate_descent", "exact",
-    "greedy", "load_ddlo", "load_droo", "make_model", "model_parameters", "mumt_model", "normalized_utility", "quantize", "random_policy",
-    "run_online", "wpmec_allocation", "wpmec_model", "wpmec_states", "wsn_ch_breakdown", "wsn_ch_model", "wsn_ch_state_from_round",
+    "BASELINES", "DDLO", "DDLODataset", "DROODataset", "MODELS", "MUMT_DEFAULTS", "OffloadModel",
+    "PARTITION_BASELINES", "PartitionModel", "QUANTIZATIONS", "WPMEC_DEFAULTS", "WSN_CH_DEFAULTS", "all_local",
+    "all_offload", "compare_policies", "coordinate_descent", "exact", "greedy", "load_ddlo", "load_droo",
+    "make_model", "model_parameters", "mumt_model", "normalized_utility", "partition_model", "quantize",
+    "random_policy", "run_online", "wpmec_allocation", "wpmec_model", "wpmec_states", "wsn_ch_breakdown",
+    "wsn_ch_model", "wsn_ch_state_from_round",
 ]

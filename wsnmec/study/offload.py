@@ -389,7 +389,7 @@ def frames_figure(figure, spec, rounds, summary):
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    from .figures import MAX_LINE_POINTS, _as_text, _legend, _palette, bootstrap_ci
+    from .figures import MAX_LINE_POINTS, _as_text, _palette, bootstrap_ci
 
     y = figure.y[0]
     data = rounds[rounds["policy"] == figure.policy] if figure.policy else rounds
@@ -423,7 +423,7 @@ def offload_metric_figure(figure, spec, rounds, summary):
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    from .figures import _as_text, _legend, _palette, bootstrap_ci
+    from .figures import _as_text, _palette, bootstrap_ci
 
     data = summary[summary["policy"] == figure.policy] if figure.policy else summary
     groups = _groups(figure)
@@ -495,3 +495,12 @@ def offload_metric_reading(figure, run) -> str:
 
 
 OFFLOAD_READINGS = {("frames", None): frames_reading, ("offload-metric", None): offload_metric_reading}
+
+
+def _legend(ax, figure) -> None:
+    """The seaborn legend of an offloading figure, outside the data area (as the lifetime figures')."""
+    import seaborn as sns
+
+    if ax.get_legend() is None:
+        return
+    sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1.0), frameon=True, fontsize="small")

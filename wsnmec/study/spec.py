@@ -2,6 +2,7 @@
 
 A study is a TOML file::
 
+    kind = "lifetime"     # optional (the default); kind = "partition" files are wsnmec.study.partition's
     title = "Alive nodes vs round in the classic scenario"
     description = "Optional longer text."
     seed = 1              # study seed; the task seeds are wsnmec.sim.seeding.replica_seeds(seed, seeds)
@@ -56,8 +57,9 @@ MAX_GRID_VALUES = 10_000
 MAX_TASKS = 1_000_000
 
 TOP_KEYS = ("kind", "title", "description", "seed", "seeds", "scale_field", "base", "grid", "quick", "figures")
-#: Study kinds: ``lifetime`` (wsnmec run scenarios, this module) and ``offload`` (:mod:`.offload`).
-STUDY_KINDS = ("lifetime", "offload")
+#: Study kinds: ``lifetime`` (wsnmec run scenarios, this module, the default), ``offload`` (:mod:`.offload`) and
+#: ``partition`` (:mod:`wsnmec.study.partition`, drawn by ``wsnmec figures``).
+STUDY_KINDS = ("lifetime", "offload", "partition")
 QUICK_KEYS = ("seeds", "base", "grid")
 FIGURE_KEYS = ("name", "kind", "x", "y", "hue", "style", "title", "reference", "round")
 RANGE_KEYS = ("start", "stop", "step")
@@ -485,13 +487,16 @@ def _claims_figure(check, key, name, table, grid) -> "FigureSpec":
 def parse_study(data: dict, path: Path, name: str | None = None) -> StudySpec:
     """Validate a parsed study table (see the module docstring; ``kind = "offload"``: :mod:`.offload`)."""
     check = _Checker(path)
-    kind = data.get("kind", "lifetime")
+    kind = data.get("kind", "lifetime")  # before the keys: another kind has other keys
     if kind not in STUDY_KINDS:
-        check.fail("kind", f"must be one of {', '.join(STUDY_KINDS)}; got {kind!r}")
+        check.fail("kind", f"must be one of {', '.join(STUDY_KINDS)}; got {_describe(kind)}")
     if kind == "offload":
         from .offload import parse_offload_study
 
         return parse_offload_study(data, path, name)
+    if kind == "partition":
+        check.fail("kind", "'partition' studies are read by wsnmec.study.partition and drawn by `wsnmec figures`; "
+                           "this parser reads kind = \"lifetime\" (the default) and \"offload\"")
     check.table("", data, TOP_KEYS)
     title = check.string("title", data.get("title", path.stem))
     description = check.string("description", data.get("description", ""))
@@ -579,10 +584,18 @@ def studies_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "studies"
 
 
-def find_studies(directory: str | os.PathLike | None = None) -> list[Path]:
-    """Study files (``*.toml``) in ``directory`` (default :func:`studies_dir`), sorted by name."""
+def find_studies(directory: str | os.PathLike | None = None, kind: str | None = None) -> list[Path]:
+    """Study files (``*.toml``) in ``directory`` (default :func:`studies_dir`), sorted by name.
+
+    ``kind=None``: the files this module parses (every kind but ``"partition"``); ``kind="partition"``:
+    the partition studies read by :mod:`wsnmec.study.partition` (top-level ``kind = "partition"``)."""
+    from .partition import study_kind
+
     directory = Path(directory) if directory is not None else studies_dir()
-    return sorted(directory.glob("*.toml"))
+    files = sorted(directory.glob("*.toml"))
+    if kind is None:
+        return [p for p in files if study_kind(p) != "partition"]
+    return [p for p in files if study_kind(p) == kind]
 
 
 def resolve_study_file(name: str | os.PathLike) -> Path:

@@ -1,0 +1,278 @@
+"""Partition studies (``kind = "partition"`` study files, issue 10): runs, figures and the claims table.
+
+A partition study file declares ``kind = "partition"`` and these tables (every key optional except the
+title; ``[quick]`` overrides any of them, a table at a time key by key)::
+
+    kind = "partition"
+    title = "..."
+    seed = 10                 # study seed; replica seeds: wsnmec.sim.seeding.replica_seeds(seed, seeds)
+    seeds = 5
+    [scaling]                 # latency and energy vs devices, per policy
+    devices = [2, 4, 8, 12, 16, 20]
+    servers = 4
+    network = "alexnet"
+    precision = "int8"
+    frames = 3000
+    [claims]                  # the learner vs all-local, all-to-nearest and Neurosurgeon (95 % CI over seeds)
+    devices = 4
+    servers = 3
+    frames = 20000
+    seeds = 10
+    [events]                  # one run per event at event_at x frames: utilization and normalized utility
+    devices = 4
+    servers = 3
+    frames = 20000
+    event_at = 0.6
+    events = ["server-down:0", "server-slow:0,0.3", "bandwidth:0.3"]
+
+Each experiment is :func:`wsnmec.offload.partition_online.run_partition_experiment`; its JSON result (and,
+for event runs, the per-frame table) is cached under ``RESULTS/partition/`` by a hash of its parameters.
+:func:`run_partition_study` draws the figures and returns the Markdown section (with the claims table)
+that ``wsnmec figures`` appends to the figures index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ParameterError
+from ..io import write_json, write_parquet
+from ..sim.seeding import replica_seeds
+
+#: Published claims of the thesis (DDLRO) beside which the measured changes are shown.
+THESIS_CLAIMS = {"latency": -0.60, "energy_efficiency": +0.40}
+CLAIM_BASELINES = ("all-local", "all-to-nearest", "neurosurgeon")
+SECTIONS = ("scaling", "claims", "events")
+TOP_KEYS = ("kind", "title", "description", "seed", "seeds", *SECTIONS, "quick")
+DEFAULTS = {
+    "scaling": {"devices": [2, 4, 8], "servers": 4, "network": "alexnet", "precision": "int8", "frames": 2000},
+    "claims": {"devices": 4, "servers": 3, "network": "alexnet", "precision": "int8", "frames": 10000},
+    "events": {"devices": 4, "servers": 3, "network": "alexnet", "precision": "int8", "frames": 10000,
+               "event_at": 0.6, "events": ["server-down:0", "server-slow:0,0.3", "bandwidth:0.3"]},
+}
+SECTION_KEYS = {name: (*DEFAULTS[name], "seeds") for name in SECTIONS}
+
+
+def study_kind(path) -> str:
+    """The ``kind`` a study file declares (``"lifetime"`` when it declares none or cannot be read)."""
+    try:
+        return str(tomllib.loads(Path(path).read_text(encoding="utf-8")).get("kind", "lifetime"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return "lifetime"
+
+
+def load_partition_study(path, quick: bool = False) -> dict:
+    """Read and validate a partition study file; ``quick`` applies its ``[quick]`` table."""
+    path = Path(path)
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    for key in data:
+        if key not in TOP_KEYS:
+            raise ParameterError(f"{path}: {key}", f"unknown key; valid: {', '.join(TOP_KEYS)}")
+    spec = {"name": path.stem, "title": data.get("title", path.stem), "description": data.get("description", ""),
+            "seed": int(data.get("seed", 0)), "seeds": int(data.get("seeds", 3))}
+    quick_table = data.get("quick", {}) if quick else {}
+    spec["seeds"] = int(quick_table.get("seeds", spec["seeds"]))
+    for name in SECTIONS:
+        section = {**DEFAULTS[name], **data.get(name, {}), **quick_table.get(name, {})}
+        for key in section:
+            if key not in SECTION_KEYS[name]:
+                raise ParameterError(f"{path}: {name}.{key}", f"unknown key; valid: {', '.join(SECTION_KEYS[name])}")
+        spec[name] = section
+    if spec["seeds"] < 1:
+        raise ParameterError(f"{path}: seeds", f"must be >= 1, got {spec['seeds']}")
+    return spec
+
+
+def _cached_run(results_dir: Path, params: dict, keep_table: bool):
+    """Run (or load) one experiment; returns (result dict, per-frame table or None)."""
+    from ..offload.partition_online import run_partition_experiment
+
+    key = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
+    base = results_dir / "partition" / key
+    json_path, table_path = base.with_suffix(".json"), base.with_suffix(".parquet")
+    if json_path.exists() and (not keep_table or table_path.exists()):
+        result = json.loads(json_path.read_text())
+        return result, pd.read_parquet(table_path) if keep_table else None
+    table, result = run_partition_experiment(**params)
+    if keep_table:
+        cols = ["policy", "frame", "normalized_utility", "event", "drift",
+                *[c for c in table.columns if c.startswith("utilization")]]
+        write_parquet(table_path, table[cols])
+    write_json(json_path, {**result, "parameters": params})
+    return result, table if keep_table else None
+
+
+def _params(section: dict, devices: int, seed: int, events=()) -> dict:
+    return {"devices": int(devices), "servers": int(section["servers"]), "network": section["network"],
+            "precision": section["precision"], "frames": int(section["frames"]), "seed": int(seed),
+            "events": list(events)}
+
+
+def _ci(values, seed: int = 20_240_607, n_boot: int = 1000):
+    """Mean and 95 % percentile-bootstrap interval of the mean."""
+    values = np.asarray(values, dtype=float)
+    if values.size < 2:
+        return float(values.mean()), float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    means = values[rng.integers(0, values.size, size=(n_boot, values.size))].mean(axis=1)
+    return float(values.mean()), float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975))
+
+
+def _verdict(mean, lo, hi, claim) -> str:
+    """``yes`` when the whole interval is at least the claim (an improvement measured as a positive
+    number), ``within CI`` when the interval contains it, ``no`` when the interval falls short."""
+    lo, hi = (mean, mean) if not (np.isfinite(lo) and np.isfinite(hi)) else (lo, hi)
+    if lo >= claim:
+        return "yes"
+    return "within CI" if hi >= claim else "no"
+
+
+def _pct(value) -> str:
+    return "n/a" if not np.isfinite(value) else f"{100 * value:+.1f} %"
+
+
+def run_partition_study(path, out_dir, results_dir, quick: bool = False, echo=print) -> str:
+    """Run the study's experiments (cached), draw its figures into ``out_dir``; return its Markdown section."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .figures import save
+
+    spec = load_partition_study(path, quick)
+    out_dir, results_dir = Path(out_dir), Path(results_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    seeds = replica_seeds(spec["seed"], spec["seeds"])
+    name = spec["name"]
+    lines = [f"## {spec['title']}", "", spec["description"].strip(), ""] if spec["description"] else [f"## {spec['title']}", ""]
+
+    # ---- scaling: latency and energy vs devices per policy
+    sc = spec["scaling"]
+    rows = []
+    for d in sc["devices"]:
+        for s in seeds:
+            result, _ = _cached_run(results_dir, _params(sc, d, s), False)
+            for policy, row in result["policies"].items():
+                rows.append({"devices": d, "seed": s, "policy": policy, **row})
+    scaling = pd.DataFrame(rows)
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    for ax, col, unit, scale in zip(axes, ("latency_s_mean", "energy_j_mean", "normalized_utility"),
+                                    ("latency [ms]", "device energy per inference [mJ]", "normalized utility"),
+                                    (1e3, 1e3, 1.0)):
+        for policy, grp in scaling.groupby("policy", sort=False):
+            if policy == "random":
+                continue
+            stats = [(_ci(g[col] * scale), dev) for dev, g in grp.groupby("devices")]
+            x = [dev for _, dev in stats]
+            mean = [m for (m, _, _), _ in stats]
+            lo = [a for (_, a, _), _ in stats]
+            hi = [b for (_, _, b), _ in stats]
+            ax.plot(x, mean, marker="o", label=policy)
+            ax.fill_between(x, lo, hi, alpha=0.2)
+        ax.set_xlabel("devices")
+        ax.set_ylabel(unit)
+        if col != "normalized_utility":
+            ax.set_yscale("log")
+    axes[0].legend(fontsize=7)
+    fig.suptitle(f"{sc['network']} {sc['precision']}, {sc['servers']} servers: test-frame means over {len(seeds)} seeds")
+    fig.tight_layout()
+    paths = save(fig, out_dir, f"{name}-scaling")
+    plt.close(fig)
+    lines += [f"### Latency, energy and normalized utility vs devices ({sc['servers']} servers)", "",
+              f"![{name}-scaling]({paths[0].name}) ([PDF]({paths[1].name}))", "",
+              f"{sc['frames']} frames per run (80 % train, 20 % test), {len(seeds)} seeds; exact optimum as the"
+              " reference where feasible, else the best policy found on each frame.", ""]
+    biggest = scaling[scaling["devices"] == max(sc["devices"])].groupby("policy", sort=False).mean(numeric_only=True)
+    lines += [f"At {max(sc['devices'])} devices (mean over seeds):", "",
+              "| policy | normalized utility | latency [ms] | energy [mJ] | utilization | decision [ms] |",
+              "|---|---|---|---|---|---|"]
+    for policy, r in biggest.iterrows():
+        lines.append(f"| {policy} | {r['normalized_utility']:.4f} | {1e3 * r['latency_s_mean']:.2f} | "
+                     f"{1e3 * r['energy_j_mean']:.2f} | {r['utilization_mean']:.3f} | {r['decision_ms_median']:.3f} |")
+    lines.append("")
+    echo(f"partition study {name}: scaling done ({len(scaling)} rows)")
+
+    # ---- claims: the learner against all-local, all-to-nearest, Neurosurgeon
+    cl = spec["claims"]
+    claim_seeds = replica_seeds(spec["seed"] + 1, int(cl.get("seeds", spec["seeds"])))
+    results = [_cached_run(results_dir, _params(cl, cl["devices"], s), False)[0] for s in claim_seeds]
+    lines += [f"### Claims table ({cl['network']}, {cl['precision']}, {cl['devices']} devices x {cl['servers']}"
+              f" servers, {cl['frames']} frames, {len(claim_seeds)} seeds)", "",
+              "Change of the learner (ddlo) against each baseline on the test frames, mean over seeds with a 95 %"
+              " bootstrap interval. Latency change = L_ddlo / L_base - 1 (negative is better); energy-efficiency"
+              " change = E_base / E_ddlo - 1 (inferences per joule of device energy; positive is better). Reproduced:"
+              " yes = the whole interval reaches the thesis's figure, within CI = the interval contains it, no ="
+              " the interval falls short.", "",
+              "| against | latency change [95 % CI] | thesis | energy-efficiency change [95 % CI] | thesis | reproduced |",
+              "|---|---|---|---|---|---|"]
+    for base in CLAIM_BASELINES:
+        lat = [r["policies"]["ddlo"]["latency_s_mean"] / r["policies"][base]["latency_s_mean"] - 1 for r in results]
+        eff = [r["policies"][base]["energy_j_mean"] / r["policies"]["ddlo"]["energy_j_mean"] - 1 for r in results]
+        lm, llo, lhi = _ci(lat)
+        em, elo, ehi = _ci(eff)
+        verdict = (f"latency {_verdict(-lm, -lhi, -llo, -THESIS_CLAIMS['latency'])},"
+                   f" energy {_verdict(em, elo, ehi, THESIS_CLAIMS['energy_efficiency'])}")
+        lines.append(f"| {base} | {_pct(lm)} [{_pct(llo)}, {_pct(lhi)}] | -60 % | {_pct(em)} [{_pct(elo)}, {_pct(ehi)}]"
+                     f" | +40 % | {verdict} |")
+    lines += ["", "Per policy (mean over seeds, test frames):", "",
+              "| policy | normalized utility | latency [ms] | energy [mJ] | utilization | decision [ms] |", "|---|---|---|---|---|---|"]
+    for policy in results[0]["policies"]:
+        vals = {k: np.mean([r["policies"][policy][k] for r in results]) for k in results[0]["policies"][policy]}
+        lines.append(f"| {policy} | {vals['normalized_utility']:.4f} | {1e3 * vals['latency_s_mean']:.2f} | "
+                     f"{1e3 * vals['energy_j_mean']:.2f} | {vals['utilization_mean']:.3f} | {vals['decision_ms_median']:.3f} |")
+    lines.append("")
+    echo(f"partition study {name}: claims done")
+
+    # ---- events: utilization per server with a failure, normalized utility around each event
+    ev = spec["events"]
+    frame = int(ev["event_at"] * ev["frames"])
+    fig_u, ax_u = plt.subplots(figsize=(8, 4))
+    fig_n, axes_n = plt.subplots(1, len(ev["events"]), figsize=(5 * len(ev["events"]), 4), squeeze=False)
+    lines += [f"### Events at frame {frame} of {ev['frames']} ({ev['devices']} devices x {ev['servers']} servers,"
+              f" seed {seeds[0]})", "",
+              "| event | policy | normalized utility, 1000 frames after | next 1000 | frames to a 100-frame mean >= 0.99 |",
+              "|---|---|---|---|---|"]
+    for e_i, text in enumerate(ev["events"]):
+        full = f"{frame}:{text}"
+        result, table = _cached_run(results_dir, _params(ev, ev["devices"], seeds[0], [full]), True)
+        ax = axes_n[0, e_i]
+        lo, hi = max(0, frame - 500), min(ev["frames"], frame + 2000)
+        for policy in ("ddlo", "coordinate-descent", "jsq-neurosurgeon", "capacity-proportional", "neurosurgeon"):
+            rows = table[(table["policy"] == policy) & (table["frame"] >= lo) & (table["frame"] < hi)]
+            ax.plot(rows["frame"], rows["normalized_utility"].rolling(20, min_periods=1).mean(), label=policy, lw=1)
+        ax.axvline(frame, color="k", ls="--", lw=0.8)
+        ax.set_title(text)
+        ax.set_xlabel("frame")
+        ax.set_ylabel("normalized utility (20-frame mean)")
+        for p_name, row in result["events"][0]["policies"].items():
+            first = row.get("normalized_utility_first_1000")
+            nxt = row.get("normalized_utility_next_1000")
+            lines.append(f"| {text} | {p_name} | {first:.4f} | {'n/a' if nxt is None else f'{nxt:.4f}'} | "
+                         f"{'never' if row['recovery_frames'] is None else row['recovery_frames']} |")
+        if text.startswith("server-down"):
+            led = table[table["policy"] == "ddlo"].sort_values("frame")
+            for c in [c for c in led.columns if c.startswith("utilization_")]:
+                ax_u.plot(led["frame"], led[c].rolling(50, min_periods=1).mean(), label=f"server {c.split('_')[1]}", lw=1)
+            ax_u.axvline(frame, color="k", ls="--", lw=0.8)
+            ax_u.set_xlabel("frame")
+            ax_u.set_ylabel("utilization (50-frame mean)")
+            ax_u.set_title(f"learner (ddlo): utilization per server, {text} at frame {frame}")
+            ax_u.legend(fontsize=8)
+    axes_n[0, 0].legend(fontsize=7)
+    fig_n.tight_layout()
+    fig_u.tight_layout()
+    p_n = save(fig_n, out_dir, f"{name}-events")
+    p_u = save(fig_u, out_dir, f"{name}-utilization")
+    plt.close(fig_n)
+    plt.close(fig_u)
+    lines += ["", f"![{name}-events]({p_n[0].name}) ([PDF]({p_n[1].name}))", "",
+              f"![{name}-utilization]({p_u[0].name}) ([PDF]({p_u[1].name}))", ""]
+    echo(f"partition study {name}: events done")
+    return "\n".join(lines)
