@@ -227,7 +227,8 @@ def write_index(entries: list[tuple[FigureSpec, object, list[Path]]], out_dir, q
             body += [f"## {run.spec.title}", ""]
             if run.spec.description:
                 body += [run.spec.description.strip(), ""]
-            body += lifetime_table(run)
+            if getattr(run.spec, "kind", "lifetime") == "lifetime":  # offloading studies have no FND/HND/LND
+                body += lifetime_table(run)
         body.append(figure_entry(figure, run, paths, out_dir))
     text = "\n".join(head + body)
     from .html import markdown_to_html
