@@ -411,8 +411,14 @@ class DDNNPolicy(ClusteringPolicy):
         sets = top_k(scores, self.sizes(state, alive.shape[0])).reshape(-1, state.n)
         masks = np.concatenate([np.zeros((1, state.n), dtype=np.uint8), sets])
         # networks that agree propose the same set: score each distinct set once (first occurrence order)
-        _, first = np.unique(masks, axis=0, return_index=True)
-        return masks[np.sort(first)]
+        seen = set()
+        keep = []
+        for index in range(masks.shape[0]):
+            key = masks[index].tobytes()
+            if key not in seen:
+                seen.add(key)
+                keep.append(index)
+        return masks[keep] if len(keep) < masks.shape[0] else masks
 
     def objective(self, state, masks):
         """``(J [C], latency [C], utility [C])`` of the candidates (module Notes), from the dry-run scorer

@@ -51,17 +51,42 @@ def order_preserving_into(scores, per_vector, level, cand):
 
 @njit(cache=True)
 def top_k_into(scores, sizes, cand):
-    """Fill cand [V*len(sizes), n]: for vector k and size q, the sizes[q] highest scores set to 1."""
+    """Fill cand [V*len(sizes), n]: for vector k and size q, the sizes[q] highest scores set to 1.
+
+    Ties go to the lower index (the order of a stable sort of the negated scores). Only the largest size m is
+    ordered: the m-th largest value is found by partition (O(n)), the entries at least that large are sorted
+    stably, so a vector costs O(n + m' log m') with m' the entries tied with or above it.
+    """
     V, n = scores.shape
     per = sizes.shape[0]
+    m = 0
+    for q in range(per):
+        m = max(m, min(sizes[q], n))
     for k in range(V):
-        order = np.argsort(-scores[k], kind="mergesort")
+        base = k * per
         for q in range(per):
-            row = k * per + q
             for j in range(n):
-                cand[row, j] = 0
+                cand[base + q, j] = 0
+        if m == 0:
+            continue
+        neg = -scores[k]
+        threshold = np.partition(neg, m - 1)[m - 1]
+        count = 0
+        for j in range(n):
+            if neg[j] <= threshold:
+                count += 1
+        picked = np.empty(count, dtype=np.int64)
+        keys = np.empty(count, dtype=np.float64)
+        c = 0
+        for j in range(n):
+            if neg[j] <= threshold:
+                picked[c] = j
+                keys[c] = neg[j]
+                c += 1
+        order = picked[np.argsort(keys, kind="mergesort")]
+        for q in range(per):
             for r in range(min(sizes[q], n)):
-                cand[row, order[r]] = 1
+                cand[base + q, order[r]] = 1
 
 
 def _as_vectors(scores, name):
