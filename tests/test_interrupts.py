@@ -161,10 +161,12 @@ def test_two_concurrent_runners_compute_each_task_once(tmp_path):
     """Two `wsnmec study run`s on one results directory split the tasks: the computations of both add up to
     the task count, and their tables equal those of a single runner."""
     text = LONG_STUDY.replace("seeds = 400", "seeds = 24").replace("nodes = 600", "nodes = 300")
-    first, tasks_dir, _ = start_study(tmp_path, text, jobs=1)
-    second, _, _ = start_study(tmp_path, text, jobs=1)
+    first, tasks_dir, first_log = start_study(tmp_path, text, jobs=1)
+    second, _, second_log = start_study(tmp_path, text, jobs=1)
     outputs = [p.communicate(timeout=300)[0] for p in (first, second)]
-    assert first.returncode == second.returncode == 0, outputs
+    for log in (first_log, second_log):
+        log.seek(0)
+    assert first.returncode == second.returncode == 0, (outputs, first_log.read(), second_log.read())
     computed = [int(re.search(r"(\d+) computed", out).group(1)) for out in outputs]
     assert sum(computed) == 24, outputs  # no task computed twice
     assert len(list(tasks_dir.glob("*.parquet"))) == 24

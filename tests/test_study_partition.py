@@ -78,8 +78,12 @@ def test_lifetime_parser_reads_kind(tmp_path):
         load_study(ROOT / "studies" / "partition.toml")
     assert "wsnmec figures" in info.value.message
     unknown = tmp_path / "unknown.toml"
-    unknown.write_text('kind = "offload"\n' + classic)
-    with pytest.raises(ParameterError, match="must be one of lifetime, partition"):
+    unknown.write_text('kind = "energy"\n' + classic)
+    with pytest.raises(ParameterError, match="must be one of lifetime, offload, partition"):
         load_study(unknown)
+    offload = tmp_path / "offload.toml"  # an offload study's keys differ: the lifetime keys are refused
+    offload.write_text('kind = "offload"\n' + classic)
+    with pytest.raises(ParameterError, match="is not a known key"):
+        load_study(offload)
     listed = {p.name for p in find_studies(ROOT / "studies")}
     assert {"classic.toml", "scaling.toml", "ddnn_claims.toml"} <= listed and "partition.toml" not in listed

@@ -71,6 +71,11 @@ class WsnmecGroup(click.Group):
 @click.version_option(__version__, prog_name="wsnmec")
 def main():
     """wsnmec: WSN energy-lifetime simulation with MEC offloading."""
+    # Study workers stopped on Ctrl-C (or a pool shut down at exit) leave their queues' semaphores to
+    # multiprocessing's resource tracker, which unlinks them and then warns on stderr at shutdown. The
+    # clean-up is complete; the warning would break the one-line contract of an interrupt. The tracker is
+    # a child process started on first use, so it reads this (unless the user set PYTHONWARNINGS).
+    os.environ.setdefault("PYTHONWARNINGS", "ignore:resource_tracker:UserWarning")
 
 
 # --- wsnmec run (lifetime simulator) ----------------------------------------------------------------

@@ -288,8 +288,12 @@ def probe_output_dir(path, parameter: str) -> Path:
                 break
             parent = parent.parent
         for folder in reversed(missing):
-            folder.mkdir()
-            created.append(folder)
+            try:
+                folder.mkdir()
+                created.append(folder)
+            except FileExistsError:  # another process (e.g. a second runner) made it meanwhile
+                if not folder.is_dir():
+                    raise
         fd, probe = tempfile.mkstemp(prefix=".wsnmec-probe-", dir=directory)
         os.close(fd)
         os.unlink(probe)
