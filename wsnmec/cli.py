@@ -464,13 +464,7 @@ def offload(model_name, devices, tasks, frames, networks, seed, dataset, params,
             progress=progress if bar is not None else None,
         )
     result["config"]["preset"] = preset
-    check_finite_results(table, result)
-    if out is not None:  # frames.parquet and offload.json as a set (wsnmec.io.write_set)
-        text = json.dumps(result, indent=2, allow_nan=False) + "\n"
-        write_set(out, {"frames.parquet": lambda path: table.to_parquet(path, engine="pyarrow", index=False),
-                        "offload.json": lambda path: path.write_text(text, encoding="utf-8")})
-    if as_json:
-        click.echo(json.dumps(result, allow_nan=False))
+    if _finish_offload(table, result, out, as_json):
         return
     cfg = result["config"]
     click.echo(
@@ -487,6 +481,24 @@ def offload(model_name, devices, tasks, frames, networks, seed, dataset, params,
         click.echo(f"frames {interval['start']:>7}-{interval['end']:<7} learner {interval['normalized_utility']:.5f}"
                    f"  back >= 0.99 (rolling 100) after {rec if rec is not None else 'never'}")
 
+
+
+def _finish_offload(table, result, out, as_json) -> bool:
+    """Refuse non-finite results, write ``frames.parquet`` and ``offload.json`` into ``out`` as a set
+    (:func:`wsnmec.io.write_set`) and print the JSON with ``--json``; returns whether the JSON was printed."""
+    import json
+
+    from .io import write_set
+    from .offload.online import check_finite_results
+
+    check_finite_results(table, result)
+    if out is not None:
+        text = json.dumps(result, indent=2, allow_nan=False) + "\n"
+        write_set(out, {"frames.parquet": lambda path: table.to_parquet(path, engine="pyarrow", index=False),
+                        "offload.json": lambda path: path.write_text(text, encoding="utf-8")})
+    if as_json:
+        click.echo(json.dumps(result, allow_nan=False))
+    return bool(as_json)
 
 def _offload_partition(*, devices, tasks, frames, networks, seed, dataset, params, preset, memory, batch,
                        train_interval, learning_rate, batch_norm, quantization, candidates, adaptive_k, input_scale,
@@ -536,13 +548,7 @@ def _offload_partition(*, devices, tasks, frames, networks, seed, dataset, param
         frames=10_000 if frames is None else check_int("--frames", frames, 2), networks=networks, seed=seed,
         events=events, model_params=_offload_params(params), learner_options=settings,
     )
-    check_finite_results(table, result)
-    if out is not None:  # frames.parquet and offload.json as a set (wsnmec.io.write_set)
-        text = json.dumps(result, indent=2, allow_nan=False) + "\n"
-        write_set(out, {"frames.parquet": lambda path: table.to_parquet(path, engine="pyarrow", index=False),
-                        "offload.json": lambda path: path.write_text(text, encoding="utf-8")})
-    if as_json:
-        click.echo(json.dumps(result, allow_nan=False))
+    if _finish_offload(table, result, out, as_json):
         return
     cfg = result["config"]
     click.echo(f"model partition  {cfg['network']} {cfg['precision']}  devices {cfg['devices']} x servers {cfg['servers']}"
