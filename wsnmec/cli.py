@@ -379,8 +379,6 @@ def offload(model_name, devices, tasks, frames, networks, seed, dataset, params,
     The learner runs with one BLAS thread (steady speed on a busy machine); a progress bar on stderr counts
     the decisions (not with --json or when stderr is not a terminal)."""
     import contextlib
-    import json
-    from pathlib import Path
 
     if list_params:
         from .offload.params import PARAMETERS, parameter_table
@@ -391,10 +389,9 @@ def offload(model_name, devices, tasks, frames, networks, seed, dataset, params,
         return
 
     from .errors import check_float, check_int
-    from .io import write_set
     from .offload.conditions import make_conditions
     from .offload.ddlo import MAX_INPUT_SCALE, MAX_LEARNING_RATE, learner_settings
-    from .offload.online import check_finite_results, run_experiment
+    from .offload.online import run_experiment
     from .sim.seeding import check_seed, fresh_seed
 
     seed = fresh_seed() if seed is None else check_seed(seed, "--seed")
@@ -504,12 +501,8 @@ def _offload_partition(*, devices, tasks, frames, networks, seed, dataset, param
                        train_interval, learning_rate, batch_norm, quantization, candidates, adaptive_k, input_scale,
                        unused, servers, network, precision, events, refine, out, as_json):
     """``wsnmec offload --model partition`` (issue 10): DNN partitioning over several edge servers."""
-    import json
-
     from .errors import check_float, check_int
-    from .io import write_set
     from .offload.ddlo import MAX_INPUT_SCALE, MAX_LEARNING_RATE, learner_settings
-    from .offload.online import check_finite_results
     from .offload.partition_online import run_partition_experiment
 
     if tasks is not None:
