@@ -236,3 +236,32 @@ def test_ddlo_save_load_identical_decisions(tmp_path, batch_norm):
     learner.rng = np.random.default_rng(9)
     np.testing.assert_array_equal(learner.train_step(), clone.train_step())
     np.testing.assert_array_equal(learner.net.predict(feats), clone.net.predict(feats))
+
+
+def test_damaged_model_file_is_refused_in_one_line(tmp_path):
+    """A model whose arrays no longer match the checksum in its metadata is refused (issue 12: cached
+    artefacts are verified before use); an intact file loads."""
+    import json
+
+    import numpy as np
+    import pytest
+
+    from wsnmec.errors import ParameterError
+    from wsnmec.learn import StackedMLP, load_model, save_model
+
+    net = StackedMLP(4, (8,), 2, networks=2, rng=np.random.default_rng(1))
+    path = save_model(tmp_path / "model.npz", net, {"seed": 1})
+    assert load_model(path).metadata["content_sha256"]
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {k: data[k].copy() for k in data.files}
+    arrays["w0"][0, 0, 0] += 1e-12  # one weight changed, metadata (and checksum) kept
+    damaged = tmp_path / "damaged.npz"
+    np.savez(damaged, **arrays)
+    with pytest.raises(ParameterError, match="does not match its content checksum"):
+        load_model(damaged)
+    legacy = dict(arrays)  # a file written before checksums: loads unchecked
+    meta = json.loads(str(legacy["__metadata__"]))
+    meta.pop("content_sha256")
+    legacy["__metadata__"] = np.array(json.dumps(meta))
+    np.savez(tmp_path / "legacy.npz", **legacy)
+    assert load_model(tmp_path / "legacy.npz").net.weights[0][0, 0, 0] == arrays["w0"][0, 0, 0]
