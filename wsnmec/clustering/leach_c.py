@@ -122,6 +122,22 @@ def eligible_nodes(alive, energy, out):
 
 
 @njit(cache=True, nogil=True)
+def alive_bounds(x, y, alive):
+    """``(x_min, x_max, y_min, y_max)`` [m] of the alive nodes (infinities when none is alive)."""
+    x_min = np.inf
+    x_max = -np.inf
+    y_min = np.inf
+    y_max = -np.inf
+    for i in range(x.shape[0]):
+        if alive[i] != 0:
+            x_min = min(x_min, x[i])
+            x_max = max(x_max, x[i])
+            y_min = min(y_min, y[i])
+            y_max = max(y_max, y[i])
+    return x_min, x_max, y_min, y_max
+
+
+@njit(cache=True, nogil=True)
 def nearest_heads(x, y, alive, heads, k, is_head, owner):
     """Nearest head of every alive node (``owner[i]``; a head owns itself; dead nodes get -1).
 
@@ -133,16 +149,7 @@ def nearest_heads(x, y, alive, heads, k, is_head, owner):
     a single cell when the side is 0 or not finite.
     """
     n = x.shape[0]
-    x_min = np.inf
-    x_max = -np.inf
-    y_min = np.inf
-    y_max = -np.inf
-    for i in range(n):
-        if alive[i] != 0:
-            x_min = min(x_min, x[i])
-            x_max = max(x_max, x[i])
-            y_min = min(y_min, y[i])
-            y_max = max(y_max, y[i])
+    x_min, x_max, y_min, y_max = alive_bounds(x, y, alive)
     span_x = x_max - x_min
     span_y = y_max - y_min
     side = max(math.sqrt(span_x * span_y / k), max(span_x, span_y) / k)
@@ -369,16 +376,7 @@ def elect_leach_c(rng, p, max_iterations, swap_cap, swap_budget, swap_passes, x,
             is_ch[pool[j]] = 1
         return m, 0
     # start: one head drawn in each of k consecutive runs of the eligible nodes along a Hilbert curve
-    x_min = np.inf
-    y_min = np.inf
-    x_max = -np.inf
-    y_max = -np.inf
-    for i in range(n):
-        if alive[i] != 0:
-            x_min = min(x_min, x[i])
-            x_max = max(x_max, x[i])
-            y_min = min(y_min, y[i])
-            y_max = max(y_max, y[i])
+    x_min, x_max, y_min, y_max = alive_bounds(x, y, alive)
     scale = max(x_max - x_min, y_max - y_min)
     keys = np.empty(m, dtype=np.int64)
     for j in range(m):

@@ -182,9 +182,6 @@ class Workspace:
         #: per-round results of the last :func:`charge_round_jit` call
         self.result = np.zeros(N_RESULTS, dtype=np.float64)
 
-    def grid_arrays(self):
-        return self.fgrid, self.igrid
-
 
 # --- head costs ------------------------------------------------------------------------------------------
 
@@ -550,11 +547,12 @@ def charge_round_jit(d_sink, energy, alive, is_ch, ch_list, n_ch, target, distan
 
 
 @njit(cache=True, nogil=True)
-def fill_ch_list(mask, is_ch, ch_list):
-    """``is_ch`` and ``ch_list`` (increasing indices) from a 0/1 mask; returns the number of CHs."""
+def heads_from_mask(mask, alive, is_ch, ch_list):
+    """``is_ch`` and ``ch_list`` (increasing indices) of the alive nodes marked in ``mask``; returns their
+    number (dead nodes in the mask are ignored)."""
     n_ch = 0
     for i in range(mask.shape[0]):
-        if mask[i] != 0:
+        if mask[i] != 0 and alive[i] != 0:
             is_ch[i] = 1
             ch_list[n_ch] = i
             n_ch += 1
@@ -597,14 +595,7 @@ def score_candidates_jit(masks, decisions, rule, x, y, d_sink, energy, alive, ex
         for i in range(n):
             scratch_energy[i] = energy[i]
             scratch_alive[i] = alive[i]
-        n_ch = 0
-        for i in range(n):
-            if masks[k, i] != 0 and alive[i] != 0:
-                is_ch[i] = 1
-                ch_list[n_ch] = i
-                n_ch += 1
-            else:
-                is_ch[i] = 0
+        n_ch = heads_from_mask(masks[k], alive, is_ch, ch_list)
         dec = decisions[k]
         consumed = account_round_jit(x, y, d_sink, scratch_energy, scratch_alive, is_ch, ch_list, n_ch, dec,
                                      rule, extra_control, params, bbox, target, distance, drawn, received,

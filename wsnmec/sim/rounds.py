@@ -34,6 +34,7 @@ from .accounting import (
     charge_round_jit,
     count_members,
     decide_offload_jit,
+    heads_from_mask,
     score_candidates_jit,
 )
 from .columns import FLOAT_COLUMNS, INT_COLUMNS
@@ -76,17 +77,12 @@ class RuleOffload(OffloadPolicy):
 def _prepare_round_jit(mask, x, y, d_sink, alive, rounds_since_ch, bbox, join_cluster, is_ch, ch_list, target,
                        distance, members, fgrid, igrid):
     """Cluster heads from ``mask``, ``rounds_since_ch`` update, receivers and planned cluster sizes."""
-    n_ch = 0
+    n_ch = heads_from_mask(mask, alive, is_ch, ch_list)
     for i in range(mask.shape[0]):
-        if mask[i] and alive[i] != 0:
-            is_ch[i] = 1
-            ch_list[n_ch] = i
-            n_ch += 1
+        if is_ch[i] != 0:
             rounds_since_ch[i] = 0
-        else:
-            is_ch[i] = 0
-            if alive[i] != 0:
-                rounds_since_ch[i] += 1
+        elif alive[i] != 0:
+            rounds_since_ch[i] += 1
     assign_receivers_jit(x, y, d_sink, alive, is_ch, ch_list, n_ch, bbox, target, distance, fgrid, igrid,
                          join_cluster)
     count_members(alive, is_ch, target, members)
