@@ -106,3 +106,22 @@ def test_shipped_offload_studies_are_valid():
     for name in ("learning_batchnorm", "learning_samples", "learning_finetune", "droo_demos"):
         spec = load_study(next(p for p in find_studies() if p.stem == name))
         assert spec.kind == "offload" and spec.figures
+
+
+def test_offload_study_on_a_dask_cluster_gives_the_local_results(tmp_path):
+    """Offloading studies run on a Dask cluster like lifetime studies: the same tables as local processes."""
+    distributed = pytest.importorskip("distributed")
+    import pandas as pd
+
+    from wsnmec.study.runner import run_study
+
+    spec = load_study(_write(tmp_path, STUDY)).variant(True)
+    local = run_study(spec, tmp_path / "local", jobs=1, progress=False)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        remote = run_study(spec, tmp_path / "dask", scheduler=cluster.scheduler_address, progress=False)
+    assert remote.computed == 4 and remote.cached == 0
+    for table in ("summary", "rounds"):  # everything but the measured decision times
+        ours, theirs = getattr(remote, table), getattr(local, table)
+        timed = [c for c in ours.columns if "_ms" in c]
+        assert list(ours.columns) == list(theirs.columns)
+        pd.testing.assert_frame_equal(ours.drop(columns=timed), theirs.drop(columns=timed))
