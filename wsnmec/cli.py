@@ -354,7 +354,7 @@ def _devices_at(value):
 @click.option("--learning-rate", metavar="LR", help="Adam step size.  [default: 0.01]")
 @click.option("--batch-norm", is_flag=True, default=None, help="Batch-normalize the first hidden layer.")
 @click.option("--quantization", metavar="[threshold|order-preserving]", help="How relaxed decisions become candidates.  [default: order-preserving]")
-@click.option("--candidates", metavar="C", help="Candidates per network (order-preserving: 1..n+1; partition: 1..1+D+S).  [default: 2; preset droo: n; partition: 1+D+S]")
+@click.option("--candidates", metavar="C", help="Candidates per network (order-preserving: 1..n+1; partition: 1..1+D+S).  [default: 4 (capped at n+1; 1 with threshold); preset droo: n; partition: 1+D+S]")
 @click.option("--adaptive-k", metavar="INTERVAL", help="DROO's adaptive K: every INTERVAL frames, candidates = 2 + the largest 0-based index of a winning candidate, in [1, n]; 0 = off.  [default: 0; preset droo: 32]")
 @click.option("--input-scale", metavar="X", help="Factor applied to the learner's input features.  [default: 10]")
 @click.option("--exact-limit", metavar="N", default="22", show_default=True, help="Compute the exact optimum when n <= N; otherwise normalize by the best policy found.")

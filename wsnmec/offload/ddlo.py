@@ -82,7 +82,7 @@ LEARNER_DEFAULTS = {
     "training_start": None,
     "batch_norm": False,
     "quantization": "order-preserving",
-    "candidates": None,  # 2 with order-preserving quantization, 1 with threshold (see DDLO)
+    "candidates": None,  # 4 with order-preserving quantization (capped at n + 1), 1 with threshold (see DDLO)
     "input_scale": 10.0,
     "init": "he-glorot",
     "bias_init": 0.0,
@@ -165,10 +165,14 @@ class DDLO:
         ``"threshold"`` or ``"order-preserving"`` (default; was ``"threshold"`` before issue 9).
     candidates : int
         Candidates per network with order-preserving quantization (1..n+1); 1 with ``threshold``.
-        Default (None): 2 with order-preserving quantization, 1 with threshold (was always 1). Chosen on generated mumt 3 x 3 states (``benchmarks/tune_learner_defaults.py
-        --quick mumt-3x3``, seed 101, 2,000 frames): test-frame normalized utility 0.9494 with the old
-        defaults (threshold, training every 10 frames), 0.9478 with threshold every 2 frames, 0.9767 with
-        order-preserving, 2 candidates per network, every 2 frames.
+        Default (None): 4 with order-preserving quantization (capped at n + 1), 1 with threshold (1
+        before issue 9, then 2). Chosen on generated states, never on the data files' held-out frames
+        (``benchmarks/tune_learner_defaults.py``, seed 101, K = 3, 80:20 split, test-frame normalized
+        utility; threshold every 10 frames / op-2 every 2 / op-4 every 2 / op-4 every 10):
+        mumt 3 x 3 (10,000 frames) 0.9796 / 0.9938 / **0.9941** / 0.9926; wpmec N = 10 (4,000 frames)
+        0.9488 / 0.9831 / **0.9994** / 0.9944; mumt 4 x 4 (20,000 frames, seeds 101 and 102,
+        ``benchmarks/tune_learner_mumt44.py``) op-2 0.9897, op-4 **0.9902**, op-8 0.9897, training every
+        frame 0.9884 (op-2) and 0.9888 (op-4).
     input_scale : float
         Factor applied to the model's features (which are of order one) before the first layer; default
         10. It acts as a larger step size for the first layer: on the DDLO data set (K = 3, threshold
@@ -234,8 +238,8 @@ class DDLO:
             raise ParameterError("--quantization", f"must be one of {', '.join(QUANTIZATIONS)}; got {quantization!r}")
         self.quantization = quantization
         max_c = self.n_decisions + 1 if quantization == "order-preserving" else 1
-        if candidates is None:  # 2 with order-preserving quantization (capped at n + 1), 1 with threshold
-            candidates = min(2, max_c)
+        if candidates is None:  # 4 with order-preserving quantization (capped at n + 1), 1 with threshold
+            candidates = min(4, max_c)
         self.candidates = check_int("--candidates", candidates, 1, max_c)
         self.input_scale = check_float("--input-scale", input_scale, 0.0, MAX_INPUT_SCALE, min_inclusive=False)
         self.beta1 = check_float("--beta1", beta1, 0.0, 1.0, max_inclusive=False)
