@@ -235,3 +235,30 @@ def test_draw_uses_no_global_style(drawn):
     fig = draw(run.spec.figures[0], run.spec, run.rounds, run.summary)
     matplotlib.pyplot.close(fig)
     assert dict(matplotlib.rcParams) == before
+
+
+def test_figures_drawn_in_parallel_equal_the_serial_ones(tmp_path, monkeypatch):
+    """`wsnmec figures --jobs 2` draws on two forked processes (wsnmec.study.drawing): the same PNG/PDF bytes,
+    README.md and index.html as one process, and the partition study's section is in both index files."""
+    from test_study_partition import TINY as PARTITION
+
+    from wsnmec.study import drawing
+
+    studies = tmp_path / "studies"
+    studies.mkdir()
+    (studies / "figtest.toml").write_text(STUDY, encoding="utf-8")
+    (studies / "parttest.toml").write_text(PARTITION, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    serial = CliRunner().invoke(cli.main, ["figures", "--quick", "--out", "serial", "--jobs", "1"])
+    assert serial.exit_code == 0, serial.output
+    assert drawing.drawing_processes(2, 7) == 2
+    parallel = CliRunner().invoke(cli.main, ["figures", "--quick", "--out", "parallel", "--jobs", "2"])
+    assert parallel.exit_code == 0, parallel.output
+    assert "6 from cache, 0 computed" in parallel.stdout
+    files = sorted(p.name for p in (tmp_path / "serial").iterdir())
+    assert files == sorted(p.name for p in (tmp_path / "parallel").iterdir())
+    assert {"parttest-scaling.png", "figtest-alive.pdf", "README.md", "index.html"} <= set(files)
+    for name in files:
+        assert (tmp_path / "serial" / name).read_bytes() == (tmp_path / "parallel" / name).read_bytes(), name
+    for name in ("README.md", "index.html"):
+        assert "Claims table" in (tmp_path / "parallel" / name).read_text(encoding="utf-8"), name

@@ -752,14 +752,15 @@ def study_figures(file, quick, out_dir, jobs, scheduler, results_dir):
     _interruptible(lambda: _run_and_draw(specs, out_dir, jobs, scheduler, results_dir))
 
 
-def _run_and_draw(specs, out_dir, jobs, scheduler, results_dir) -> list:
-    """Run each study's missing tasks and draw its figures; ``(figure, run, paths)`` per figure."""
+def _run_and_draw(specs, out_dir, jobs, scheduler, results_dir, partition_jobs=()) -> tuple[list, list]:
+    """Run each study's missing tasks, then draw every figure (on up to ``jobs`` local processes, see
+    :mod:`wsnmec.study.drawing`); ``(figure, run, paths)`` per figure and the partition studies' sections."""
     from .console import compile_notice, simulator_kernels
-    from .study.figures import draw_study
+    from .study.drawing import draw_all
     from .study.runner import ExecutorHandle, StudyRunError, run_study
 
     compile_notice(_stderr_is_terminal(), simulator_kernels)
-    entries = []
+    runs = []
     with ExecutorHandle(jobs=jobs, scheduler=scheduler) as executor:
         for spec in specs:
             try:
@@ -767,10 +768,15 @@ def _run_and_draw(specs, out_dir, jobs, scheduler, results_dir) -> list:
             except StudyRunError as exc:  # one line, exit code 1, no traceback; finished tasks stay cached
                 raise click.ClickException(str(exc)) from None
             click.echo(_run_line(run))
-            for figure, paths, _ in draw_study(run, out_dir):
-                entries.append((figure, run, paths))
-                click.echo(f"  {paths[0]}  {paths[1]}")
-    return entries
+            runs.append(run)
+    entries, sections = draw_all(runs, out_dir, None if scheduler else jobs, partition_jobs)
+    current = None
+    for figure, run, paths in entries:
+        if run.spec.name != current:
+            current = run.spec.name
+            click.echo(f"{current}: figures")
+        click.echo(f"  {paths[0]}  {paths[1]}")
+    return entries, sections
 
 
 @main.command("figures")
@@ -797,20 +803,18 @@ def figures_command(quick, out_dir, studies, jobs, scheduler, results_dir, force
         fail("--studies" if studies is not None else "studies/",
              f"no study files (*.toml) in {studies if studies is not None else studies_dir()}")
     partition_paths = find_studies(studies, kind="partition")
-    from .study.partition import load_partition_study, run_partition_study
+    from .study.partition import load_partition_study
 
     for path in partition_paths:  # bad input before any work
         load_partition_study(path, quick)
     _check_study_memory(specs, jobs, scheduler, force)
-    entries = _interruptible(lambda: _run_and_draw(specs, out_dir, jobs, scheduler, results_dir))
-    index = write_index(entries, out_dir, quick)
-    # partition studies (kind = "partition", issue 10): their figures, and their sections appended to the index
-    from .io import write_text
-
-    sections = _interruptible(lambda: [run_partition_study(p, out_dir, results_dir, quick, echo=click.echo)
-                                       for p in partition_paths])
-    if sections:
-        write_text(index, index.read_text() + "\n" + "\n".join(sections) + "\n")
+    # partition studies (kind = "partition", issue 10) run and draw alongside; their sections end the index
+    partition_jobs = tuple((p, results_dir, quick) for p in partition_paths)
+    entries, sections = _interruptible(
+        lambda: _run_and_draw(specs, out_dir, jobs, scheduler, results_dir, partition_jobs))
+    for path in partition_paths:
+        click.echo(f"partition study {path.stem}: figures and section done")
+    index = write_index(entries, out_dir, quick, sections)
     click.echo(f"index: {index}  {index.with_name('index.html')}")
 
 

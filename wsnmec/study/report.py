@@ -206,9 +206,11 @@ def figure_entry(figure: FigureSpec, run, paths: list[Path], out_dir: Path) -> s
     return "\n".join(lines)
 
 
-def write_index(entries: list[tuple[FigureSpec, object, list[Path]]], out_dir, quick: bool) -> Path:
-    """Write ``<out_dir>/README.md`` listing every figure, each study's lifetime table, and the same content
-    as ``<out_dir>/index.html`` (no time stamps: reruns give the same files)."""
+def write_index(entries: list[tuple[FigureSpec, object, list[Path]]], out_dir, quick: bool,
+                sections: list[str] = ()) -> Path:
+    """Write ``<out_dir>/README.md`` listing every figure, each study's lifetime table, then ``sections``
+    (Markdown, e.g. the partition studies'), and the same content as ``<out_dir>/index.html`` (no time
+    stamps: reruns give the same files)."""
     out_dir = Path(out_dir)
     head = [
         "# wsnmec figures",
@@ -231,6 +233,8 @@ def write_index(entries: list[tuple[FigureSpec, object, list[Path]]], out_dir, q
                 body += lifetime_table(run)
         body.append(figure_entry(figure, run, paths, out_dir))
     text = "\n".join(head + body)
+    if sections:
+        text += "\n" + "\n".join(sections) + "\n"
     from .html import markdown_to_html
 
     write_text(out_dir / "index.html", markdown_to_html(text, "wsnmec figures"))
