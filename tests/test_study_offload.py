@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from wsnmec.errors import ParameterError
@@ -92,12 +93,21 @@ def test_offload_study_runs_caches_and_draws(tmp_path):
     again = run_study(spec, tmp_path / "results", jobs=1, progress=False)
     assert again.computed == 0 and again.cached == 4
     assert again.summary.equals(run.summary)
+    # a rerun reads the learner's per-frame rows its figures draw (frames.parquet), not every policy's
+    assert set(again.rounds["policy"]) == {"ddlo"} and len(again.rounds) == 4 * 120
+    full = run.rounds[run.rounds["policy"] == "ddlo"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(again.rounds, full[list(again.rounds.columns)])
+    assert {"normalized_utility", "frame", "batch_norm", "case", "task"} <= set(again.rounds.columns)
     drawn = draw_study(run, tmp_path / "figures")
     assert [p.name for _, paths, _ in drawn for p in paths] == [
         "tiny-frames.png", "tiny-frames.pdf", "tiny-metric.png", "tiny-metric.pdf"]
     for figure in spec.figures:
         text = reading(figure, run)
         assert "normalized utility" in text and "seeds" in text
+        assert reading(figure, again) == text  # the lean rerun reads the same
+    lean = draw_study(again, tmp_path / "lean")
+    for (_, first, _), (_, second, _) in zip(drawn, lean):
+        assert [p.read_bytes() for p in first] == [p.read_bytes() for p in second]
 
 
 def test_shipped_offload_studies_are_valid():

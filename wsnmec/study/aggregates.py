@@ -241,3 +241,71 @@ def load_current(directory: str | os.PathLike, tasks, cache) -> tuple[pd.DataFra
         return None
     return summary, Aggregates(display_end=manifest["display_end"], last_round=manifest["last_round"],
                                directory=directory)
+
+
+# ---------------------------------------------------------------------------- offloading studies
+#: Offloading studies (``kind = "offload"``): the per-frame rows their ``frames`` figures read, beside the
+#: full per-frame table. Every policy's rows of every task are in ``rounds.parquet`` (millions of rows for
+#: the full learning studies); the figures draw one policy (the learner, by default) and a few columns.
+FRAMES_FILE = "frames.parquet"
+FRAMES_MANIFEST = "frames.json"
+FRAMES_VERSION = 1
+#: Per-frame columns kept (besides the swept parameters, seed and task labels, ``policy`` and ``frame``).
+FRAMES_COLUMNS = ("normalized_utility", "utility", "candidates")
+
+
+def frame_policies(spec) -> list[str] | None:
+    """The policies the ``frames`` figures of an offloading study draw (None: every policy)."""
+    wanted = [f.policy for f in spec.figures if f.kind == "frames"]
+    if any(p is None for p in wanted):
+        return None
+    return sorted(set(wanted))
+
+
+def frames_table(rounds: pd.DataFrame, spec) -> pd.DataFrame:
+    """The rows and columns of an offloading study's per-frame table that its figures and readings use."""
+    policies = frame_policies(spec)
+    keep = [c for c in (*spec.grid, "seed_index", "seed", "task", "policy", "frame", *FRAMES_COLUMNS)
+            if c in rounds.columns]
+    table = rounds if policies is None else rounds[rounds["policy"].isin(policies)]
+    return table[keep].reset_index(drop=True)
+
+
+def write_frames(directory: str | os.PathLike, spec, tasks, cache, table: pd.DataFrame) -> None:
+    """Write ``frames.parquet`` and its manifest (the task keys and their cache files' stamps, as
+    ``aggregates.json``) into an offloading study's mode directory."""
+    directory = Path(directory)
+    keys = _unique_keys(tasks)
+    write_parquet(directory / FRAMES_FILE, table)
+    write_json(directory / FRAMES_MANIFEST, {
+        "version": FRAMES_VERSION, "policies": frame_policies(spec), "columns": list(FRAMES_COLUMNS),
+        "tasks": keys, "files": _file_stamps(cache, keys),
+    })
+
+
+def load_current_frames(directory: str | os.PathLike, spec, tasks, cache) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """``(summary, frames)`` of an offloading study's mode directory when they were made from exactly
+    ``tasks``' cache files as they are now, for the policies its figures draw; else None."""
+    directory = Path(directory)
+    try:
+        manifest = json.loads((directory / FRAMES_MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    keys = _unique_keys(tasks)
+    if (
+        not isinstance(manifest, dict)
+        or manifest.get("version") != FRAMES_VERSION
+        or manifest.get("policies") != frame_policies(spec)
+        or manifest.get("columns") != list(FRAMES_COLUMNS)
+        or manifest.get("tasks") != keys
+        or manifest.get("files") != _file_stamps(cache, keys)
+    ):
+        return None
+    try:
+        summary = pd.read_parquet(directory / "summary.parquet")
+        frames = pd.read_parquet(directory / FRAMES_FILE)
+    except Exception:  # a damaged or missing table: rebuild from the cache
+        return None
+    if list(dict.fromkeys(summary["task"])) != keys:
+        return None
+    return summary, frames

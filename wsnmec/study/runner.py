@@ -103,6 +103,8 @@ class StudyRun:
         One row per task and round: the swept parameters, ``seed_index``, ``seed``, ``task`` (cache key)
         and the simulator's per-round columns. None when nothing changed since the last run (the run read
         only the summary and the aggregates); :meth:`load_rounds` then reads it from ``rounds.parquet``.
+        Offloading studies: the per-frame table, or, when nothing changed, only the rows and columns their
+        figures draw (``frames.parquet``, :func:`wsnmec.study.aggregates.frames_table`).
     summary : DataFrame
         One row per task: the swept parameters, ``seed_index``, ``seed``, ``task`` and the simulator's
         summary columns (``fnd``, ``hnd``, ``lnd``, ``rounds``, energies [J]).
@@ -389,13 +391,16 @@ def run_study(
         remove_stale_temporaries(folder)
     directory = study_directory(results_dir, spec) / ("quick" if spec.quick else "full")
     lifetime = getattr(spec, "kind", "lifetime") != "offload"  # aggregates: per-round curves of lifetime studies
-    current = aggregates.load_current(directory, tasks, cache) if lifetime else None
+    if lifetime:
+        current = aggregates.load_current(directory, tasks, cache)
+    else:  # offloading studies: the per-frame rows their figures draw
+        current = aggregates.load_current_frames(directory, spec, tasks, cache)
     if current is not None:  # the cache files are those of the last run: read its summary and aggregates
-        summary, stored_aggregates = current
+        summary, stored = current
         return StudyRun(
-            spec=spec, tasks=tasks, rounds=None, summary=summary, computed=0,
+            spec=spec, tasks=tasks, rounds=None if lifetime else stored, summary=summary, computed=0,
             cached=len({t.key for t in tasks}), seconds=time.perf_counter() - started, directory=directory,
-            aggregates=stored_aggregates,
+            aggregates=stored if lifetime else None,
         )
     pending: dict[str, Task] = {}
     loaded: dict[str, TaskResult] = {}
@@ -562,6 +567,8 @@ def run_study(
     if lifetime:
         computed_aggregates = aggregates.compute(rounds, summary, list(spec.grid))
         aggregates.write(directory, tasks, cache, computed_aggregates)
+    else:
+        aggregates.write_frames(directory, spec, tasks, cache, aggregates.frames_table(rounds, spec))
     return StudyRun(
         spec=spec, tasks=tasks, rounds=rounds, summary=summary, computed=len(stored), cached=unique - len(stored),
         seconds=time.perf_counter() - started, directory=directory, task_seconds=task_seconds,
