@@ -135,3 +135,29 @@ def test_offload_study_on_a_dask_cluster_gives_the_local_results(tmp_path):
         timed = [c for c in ours.columns if "_ms" in c]
         assert list(ours.columns) == list(theirs.columns)
         pd.testing.assert_frame_equal(ours.drop(columns=timed), theirs.drop(columns=timed))
+
+
+def test_frames_figure_aligned_at_the_last_change(tmp_path):
+    """`align = "last-change"` counts frames from each task's last change of conditions (Fig. 6's training
+    steps after N changes): a task switched at 0.5 of 200 frames starts its curve at frame 100."""
+    from wsnmec.study.offload import aligned_frames, last_change_fraction
+
+    text = STUDY.replace('case = [{ name = "threshold" }, { name = "op", quantization = "order-preserving", candidates = 2 }]',
+                         'case = [{ name = "change", model = "wpmec", devices = 4, tasks = 1, frames = 200, devices_at = [[0.0, 3], [0.5, 4]] },'
+                         ' { name = "none", model = "wpmec", devices = 4, tasks = 1, frames = 100 }]')
+    text = text.replace('window = 10\n', 'window = 10\nalign = "last-change"\n', 1)
+    spec = load_study(_write(tmp_path, text))
+    assert spec.figures[0].align == "last-change" and spec.figures[1].align == "start"
+    assert last_change_fraction({"devices_at": [[0.0, 3], [0.5, 4]]}) == 0.5
+    assert last_change_fraction({"conditions": "droo-on-off"}) == 0.95
+    assert last_change_fraction({}) == 0.0
+    rows = [{"batch_norm": False, "case": case, "task": case, "policy": "ddlo", "frame": f, "normalized_utility": 1.0}
+            for case, frames in (("change", 200), ("none", 100)) for f in range(frames)]
+    import pandas as pd
+
+    aligned = aligned_frames(spec.figures[0], spec, pd.DataFrame(rows))
+    assert aligned.groupby("task")["frame"].agg(["min", "max", "size"]).to_dict("index") == {
+        "change": {"min": 0, "max": 99, "size": 100}, "none": {"min": 0, "max": 99, "size": 100}}
+    with pytest.raises(ParameterError) as info:
+        load_study(_write(tmp_path, text.replace('align = "last-change"', 'align = "end"'), "bad.toml"))
+    assert info.value.parameter.endswith("figures[0].align")

@@ -29,6 +29,7 @@ and executors, Dask included)::
     hue = "batch_norm"
     style = "case"
     window = 100               # frames: rolling window [frames]
+    align = "start"            # frames: x = frame, or "last-change": frames since the last change of conditions
 
     [[figures]]
     name = "samples"
@@ -77,7 +78,10 @@ OFFLOAD_TYPES = {
 LEARNER_KEYS = ("networks", "learning_rate", "memory_size", "batch_size", "train_interval", "training_start",
                 "batch_norm", "quantization", "candidates", "input_scale", "init", "bias_init", "beta1",
                 "adaptive_k", "train_through_test", "hidden")
-FIGURE_KEYS = ("name", "kind", "x", "y", "hue", "style", "title", "policy", "window", "logx")
+FIGURE_KEYS = ("name", "kind", "x", "y", "hue", "style", "title", "policy", "window", "logx", "align")
+#: ``align`` of a frames figure: x = frame ("start"), or frames since the task's last change of conditions
+#: ("last-change": e.g. training steps after N changed; frames before it are left out).
+FRAME_ALIGNMENTS = ("start", "last-change")
 FRAME_COLUMNS = ("normalized_utility", "utility", "candidates")
 SUMMARY_METRICS = ("normalized_utility", "mean_objective", "decision_ms_median", "min_interval_utility",
                    "last_recovery_frames")
@@ -99,6 +103,7 @@ class OffloadFigureSpec:
     policy: str | None = "ddlo"
     window: int = 100
     logx: bool = False
+    align: str = "start"
 
 
 @dataclass(frozen=True)
@@ -248,9 +253,12 @@ def _figure(path, index, table, grid):
     logx = table.get("logx", False)
     if not isinstance(logx, bool):
         _fail(path, f"{key}.logx", f"must be true or false, got {logx!r}")
+    align = table.get("align", "start")
+    if align not in FRAME_ALIGNMENTS or (align != "start" and kind != "frames"):
+        _fail(path, f"{key}.align", f"must be one of {', '.join(FRAME_ALIGNMENTS)} (frames figures only); got {align!r}")
     return OffloadFigureSpec(name=str(table["name"]), kind=kind, x=x, y=ys, hue=table.get("hue"),
                              style=table.get("style"), title=str(table.get("title", "")), policy=policy,
-                             window=window, logx=logx)
+                             window=window, logx=logx, align=align)
 
 
 def parse_offload_study(data: dict, path: Path, name: str | None = None) -> OffloadStudySpec:
@@ -384,6 +392,46 @@ def _groups(figure):
     return [c for c in (figure.hue, figure.style) if c is not None]
 
 
+def last_change_fraction(options: dict) -> float:
+    """The fraction of the frames at which a task's last change of conditions happens (0: none)."""
+    from ..offload.conditions import make_conditions
+
+    conditions = make_conditions(options.get("switch_off", ()), options.get("switch_on", ()),
+                                 options.get("alternate_weights", ()),
+                                 [tuple(p) for p in options.get("devices_at", ())], options.get("conditions"))
+    fractions = [*conditions.switch_off, *conditions.switch_on, *conditions.alternate_weights,
+                 *(f for f, _ in conditions.devices_at)]
+    return max([f for f in fractions if f > 0], default=0.0)
+
+
+def _point_of(spec, row) -> dict:
+    """The grid point (``case`` as its table) of a row labelled with the swept parameters."""
+    point = {}
+    for name, values in spec.grid.items():
+        value = row[name]
+        if name == "case":
+            value = next(v for v in values if v["name"] == value)
+        point[name] = value
+    return point
+
+
+def aligned_frames(figure, spec, data: pd.DataFrame) -> pd.DataFrame:
+    """``data`` with ``frame`` counted as the figure's ``align`` says: unchanged ("start"), or frames since
+    each task's last change of conditions ("last-change"; the frames before it dropped). The change is at
+    floor(fraction x the task's frame count), where :func:`wsnmec.offload.conditions.apply_conditions`
+    puts it."""
+    if figure.align == "start" or data.empty:
+        return data
+    parts = []
+    for _, frame in data.groupby("task", sort=False):
+        options = spec.options(_point_of(spec, frame.iloc[0]))
+        start = int(np.floor(last_change_fraction(options) * (int(frame["frame"].max()) + 1)))
+        part = frame[frame["frame"] >= start].copy()
+        part["frame"] -= start
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
+
+
 def frames_figure(figure, spec, rounds, summary):
     """A per-frame column vs frame: rolling mean per task, then mean and 95 % bootstrap band over seeds."""
     import matplotlib.pyplot as plt
@@ -393,6 +441,7 @@ def frames_figure(figure, spec, rounds, summary):
 
     y = figure.y[0]
     data = rounds[rounds["policy"] == figure.policy] if figure.policy else rounds
+    data = aligned_frames(figure, spec, data)
     groups = _groups(figure)
     parts = []
     for task, frame in data.groupby("task", sort=False):
@@ -410,7 +459,7 @@ def frames_figure(figure, spec, rounds, summary):
     sns.lineplot(data=data, x="frame", y=y, hue=figure.hue, style=figure.style, ax=ax,
                  hue_order=levels.get(figure.hue), style_order=levels.get(figure.style),
                  palette=_palette(levels.get(figure.hue)), errorbar=bootstrap_ci, linewidth=1.2)
-    ax.set_xlabel("frame")
+    ax.set_xlabel("frame" if figure.align == "start" else "frames (training steps) since the last change")
     ax.set_ylabel(f"{y.replace('_', ' ')} (rolling mean, {figure.window} frames)")
     _legend(ax, figure)
     ax.set_title(figure.title or y)
@@ -469,6 +518,7 @@ def _describe_groups(frame, figure, describe):
 def frames_reading(figure, run) -> str:
     y = figure.y[0]
     data = run.rounds[run.rounds["policy"] == figure.policy] if figure.policy else run.rounds
+    data = aligned_frames(figure, run.spec, data)
     last = int(data["frame"].max())
 
     def describe(group):
@@ -476,8 +526,9 @@ def frames_reading(figure, run) -> str:
         tail = group[group["frame"] > last - 1000][y].astype(float).mean()
         return f"{head:.4f} -> {tail:.4f}"
 
+    since = "" if figure.align == "start" else " after the last change"
     return (f"{figure.policy or 'all policies'}: mean {y.replace('_', ' ')} over the first and the last 1,000 "
-            f"frames (of {last + 1:,}), mean over {run.spec.seeds} seeds: " + _describe_groups(data, figure, describe) + ".")
+            f"frames{since} (of {last + 1:,}), mean over {run.spec.seeds} seeds: " + _describe_groups(data, figure, describe) + ".")
 
 
 def offload_metric_reading(figure, run) -> str:
