@@ -44,7 +44,7 @@ def _draw_one(job):
     _, path, out_dir, results_dir, quick = job
     from .partition import run_partition_study
 
-    return run_partition_study(path, out_dir, results_dir, quick, echo=lambda *_: None)
+    return run_partition_study(path, out_dir, results_dir, quick, echo=lambda line: print(line, flush=True))
 
 
 def draw_figure(run, figure_index: int, out_dir) -> list[Path]:
