@@ -531,15 +531,28 @@ def frames_reading(figure, run) -> str:
             f"frames{since} (of {last + 1:,}), mean over {run.spec.seeds} seeds: " + _describe_groups(data, figure, describe) + ".")
 
 
+def _mean_ci_text(values: pd.Series) -> str:
+    """``mean [low, high]`` (Student-t 95 % interval) of the finite values, with ``(k/n seeds)`` when some
+    are missing (e.g. a recovery that never happened); ``n/a`` when none is finite."""
+    from ..sim.metrics import mean_ci
+
+    finite = values[np.isfinite(values.to_numpy(dtype=float))]
+    mean, low, high = mean_ci(finite.tolist())
+    if not np.isfinite(mean):
+        return f"n/a (0/{len(values)} seeds)"
+    text = f"{mean:.4g}" if len(finite) < 2 else f"{mean:.4g} [{low:.4g}, {high:.4g}]"
+    return text + (f" ({len(finite)}/{len(values)} seeds)" if len(finite) < len(values) else "")
+
+
 def offload_metric_reading(figure, run) -> str:
     data = run.summary[run.summary["policy"] == figure.policy] if figure.policy else run.summary
     sentences = []
     for metric in figure.y:
         def describe(group, metric=metric):
-            means = group.assign(v=pd.to_numeric(group[metric], errors="coerce")).groupby(figure.x, sort=False)["v"].mean()
-            return ", ".join(f"{figure.x} {k}: {v:.4g}" for k, v in means.items())
+            values = group.assign(v=pd.to_numeric(group[metric], errors="coerce")).groupby(figure.x, sort=False)["v"]
+            return ", ".join(f"{figure.x} {k}: {_mean_ci_text(v)}" for k, v in values)
 
-        sentences.append(f"mean {metric.replace('_', ' ')} over {run.spec.seeds} seeds: "
+        sentences.append(f"mean [95 % CI] of {metric.replace('_', ' ')} over {run.spec.seeds} seeds: "
                          + _describe_groups(data, figure, describe))
     text = "; ".join(sentences)
     return text[:1].upper() + text[1:] + "."
