@@ -52,6 +52,7 @@ import functools
 import hashlib
 import itertools
 import math
+import textwrap
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -462,7 +463,7 @@ def frames_figure(figure, spec, rounds, summary):
     ax.set_xlabel("frame" if figure.align == "start" else "frames (training steps) since the last change")
     ax.set_ylabel(f"{y.replace('_', ' ')} (rolling mean, {figure.window} frames)")
     _legend(ax, figure)
-    ax.set_title(figure.title or y)
+    ax.set_title(textwrap.fill(figure.title or y, 62))
     fig.tight_layout()
     return fig
 
@@ -491,14 +492,16 @@ def offload_metric_figure(figure, spec, rounds, summary):
                          markersize=5, linewidth=1.4)
             if figure.logx:
                 ax.set_xscale("log")
-        else:
-            sns.pointplot(**common)
+        else:  # categories: points with their intervals, not joined (the order of the cases means nothing)
+            sns.pointplot(**common, linestyle="none", marker="o", markersize=6)
+            labels = [textwrap.fill(t.get_text(), 12) for t in ax.get_xticklabels()]
+            ax.set_xticks(ax.get_xticks(), labels)
         ax.set_xlabel(figure.x.replace("_", " "))
         ax.set_ylabel(metric.replace("_", " "))
         if i == panels - 1 and groups:
             _legend(ax, figure)
     if figure.title:
-        fig.suptitle(figure.title)
+        fig.suptitle(textwrap.fill(figure.title, 40 * panels + 10))
     fig.tight_layout()
     return fig
 
