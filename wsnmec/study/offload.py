@@ -433,73 +433,100 @@ def aligned_frames(figure, spec, data: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def frames_figure(figure, spec, rounds, summary):
-    """A per-frame column vs frame: rolling mean per task, then mean and 95 % bootstrap band over seeds."""
-    import matplotlib.pyplot as plt
-    import seaborn as sns
+def _levels_text(figure, data: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """The hue/style columns as text, with their levels in order of appearance (the grid's order)."""
+    from .figures import _as_text
 
-    from .figures import MAX_LINE_POINTS, _as_text, _palette, bootstrap_ci
+    groups = _groups(figure)
+    levels = {c: list(dict.fromkeys(data[c])) for c in groups}
+    return _as_text(data, groups, levels)
+
+
+def frames_figure(figure, spec, rounds, summary):
+    """A per-frame column vs frame: rolling mean per task, then mean and 95 % bootstrap band over seeds
+    (the tasks of a hue/style group) at up to :data:`~wsnmec.study.figures.MAX_LINE_POINTS` frames."""
+    import matplotlib.pyplot as plt
+
+    from .figures import LINE_COLOURS, LINE_DASHES, MAX_LINE_POINTS, _bootstrap_band, _groups_of, _line_legend, _palette
 
     y = figure.y[0]
     data = rounds[rounds["policy"] == figure.policy] if figure.policy else rounds
     data = aligned_frames(figure, spec, data)
-    groups = _groups(figure)
-    parts = []
-    for task, frame in data.groupby("task", sort=False):
-        frame = frame.sort_values("frame")
-        rolled = frame[y].astype(float).rolling(figure.window, min_periods=1).mean()
-        stride = max(1, math.ceil(len(frame) / MAX_LINE_POINTS))
-        keep = np.r_[np.arange(0, len(frame), stride), len(frame) - 1]
-        part = frame.iloc[np.unique(keep)][["task", "frame", *groups]].copy()
-        part[y] = rolled.to_numpy()[np.unique(keep)]
-        parts.append(part)
-    data = pd.concat(parts, ignore_index=True)
-    levels = {c: list(dict.fromkeys(data[c])) for c in groups}
-    data, levels = _as_text(data, groups, levels)
-    fig, ax = plt.subplots(figsize=(7.0, 4.3))
-    sns.lineplot(data=data, x="frame", y=y, hue=figure.hue, style=figure.style, ax=ax,
-                 hue_order=levels.get(figure.hue), style_order=levels.get(figure.style),
-                 palette=_palette(levels.get(figure.hue)), errorbar=bootstrap_ci, linewidth=1.2)
+    data, levels = _levels_text(figure, data)
+    colours = _palette(levels.get(figure.hue))
+    fig, ax = plt.subplots(figsize=(8.4 if levels else 7.0, 4.3))
+    for j, hue, style, rows in _groups_of(data, figure, levels):
+        series = []
+        for _, task in rows.groupby("task", sort=False):
+            task = task.sort_values("frame")
+            series.append(task[y].astype(float).rolling(figure.window, min_periods=1).mean().to_numpy())
+        length = min(len(v) for v in series)  # the frames every task of the group has
+        stride = max(1, math.ceil(length / MAX_LINE_POINTS))
+        shown = np.unique(np.r_[np.arange(0, length, stride), length - 1])
+        values = np.vstack([v[shown] for v in series])
+        low, high = _bootstrap_band(values)
+        xs = np.sort(rows["frame"].unique())[shown]
+        colour = colours[hue] if colours else LINE_COLOURS[0]
+        dashes = LINE_DASHES[j % len(LINE_DASHES)] if style is not None else LINE_DASHES[0]
+        ax.fill_between(xs, low, high, color=colour, alpha=0.2, linewidth=0)
+        ax.plot(xs, values.mean(axis=0), color=colour, linestyle=dashes, linewidth=1.2)
     ax.set_xlabel("frame" if figure.align == "start" else "frames (training steps) since the last change")
     ax.set_ylabel(f"{y.replace('_', ' ')} (rolling mean, {figure.window} frames)")
-    _legend(ax, figure)
+    if levels:
+        _line_legend(ax, figure, levels, colours)
     ax.set_title(textwrap.fill(figure.title or y, 62))
     fig.tight_layout()
     return fig
 
 
 def offload_metric_figure(figure, spec, rounds, summary):
-    """Summary metrics vs a swept parameter (one panel each), mean and 95 % bootstrap band over seeds."""
+    """Summary metrics vs a swept parameter (one panel each): mean and 95 % bootstrap interval over seeds,
+    a line with a band for a numeric parameter, points with error bars (not joined) for cases."""
     import matplotlib.pyplot as plt
-    import seaborn as sns
 
-    from .figures import _as_text, _palette, bootstrap_ci
+    from .figures import LINE_COLOURS, LINE_DASHES, _groups_of, _line_legend, _palette, _text, bootstrap_ci
 
     data = summary[summary["policy"] == figure.policy] if figure.policy else summary
-    groups = _groups(figure)
-    levels = {c: list(dict.fromkeys(data[c])) for c in groups}
-    data, levels = _as_text(data, groups, levels)
+    x_order = list(dict.fromkeys(data[figure.x]))
+    data, levels = _levels_text(figure, data)
     numeric_x = pd.api.types.is_numeric_dtype(data[figure.x])
+    colours = _palette(levels.get(figure.hue))
     panels = len(figure.y)
-    fig, axes = plt.subplots(1, panels, figsize=(4.3 * panels + 0.8, 4.1), squeeze=False)
+    hue_count = len(levels.get(figure.hue) or [None])
+    fig, axes = plt.subplots(1, panels, figsize=(4.3 * panels + (2.4 if levels else 0.8), 4.1), squeeze=False)
     for i, (ax, metric) in enumerate(zip(axes[0], figure.y)):
-        data[metric] = pd.to_numeric(data[metric], errors="coerce").astype(float)
-        common = dict(data=data, x=figure.x, y=metric, hue=figure.hue, ax=ax, hue_order=levels.get(figure.hue),
-                      palette=_palette(levels.get(figure.hue)), errorbar=bootstrap_ci,
-                      legend=(i == panels - 1) and bool(groups))
-        if numeric_x:
-            sns.lineplot(**common, style=figure.style, style_order=levels.get(figure.style), marker="o",
-                         markersize=5, linewidth=1.4)
-            if figure.logx:
-                ax.set_xscale("log")
-        else:  # categories: points with their intervals, not joined (the order of the cases means nothing)
-            sns.pointplot(**common, linestyle="none", marker="o", markersize=6)
-            labels = [textwrap.fill(t.get_text(), 12) for t in ax.get_xticklabels()]
-            ax.set_xticks(ax.get_xticks(), labels)
+        values_of = pd.to_numeric(data[metric], errors="coerce").astype(float)
+        for number, (j, hue, style, rows) in enumerate(_groups_of(data, figure, levels)):
+            xs, means, lows, highs = [], [], [], []
+            for position, x in enumerate(x_order):
+                values = values_of[rows.index[rows[figure.x] == x]].to_numpy()
+                values = values[np.isfinite(values)]
+                if values.size == 0:
+                    continue
+                low, high = bootstrap_ci(values)
+                # cases: the hue levels side by side around each case's position
+                offset = 0.0 if hue_count == 1 else 0.25 * ((levels[figure.hue].index(hue) / (hue_count - 1)) - 0.5)
+                xs.append(float(x) if numeric_x else position + offset)
+                means.append(values.mean())
+                lows.append(low)
+                highs.append(high)
+            colour = colours[hue] if colours else LINE_COLOURS[0]
+            dashes = LINE_DASHES[j % len(LINE_DASHES)] if style is not None else LINE_DASHES[0]
+            if numeric_x:
+                ax.fill_between(xs, lows, highs, color=colour, alpha=0.2, linewidth=0)
+                ax.plot(xs, means, color=colour, linestyle=dashes, marker="o", markersize=5, linewidth=1.4)
+            else:
+                ax.errorbar(xs, means, yerr=[np.subtract(means, lows), np.subtract(highs, means)], color=colour,
+                            linestyle="none", marker="o", markersize=6, linewidth=2.0, capsize=0)
+        if numeric_x and figure.logx:
+            ax.set_xscale("log")
+        if not numeric_x:
+            ax.set_xticks(range(len(x_order)), [textwrap.fill(_text(v), 12) for v in x_order])
+            ax.set_xlim(-0.5, len(x_order) - 0.5)
         ax.set_xlabel(figure.x.replace("_", " "))
         ax.set_ylabel(metric.replace("_", " "))
-        if i == panels - 1 and groups:
-            _legend(ax, figure)
+        if i == panels - 1 and levels:
+            _line_legend(ax, figure, levels, colours)
     if figure.title:
         fig.suptitle(textwrap.fill(figure.title, 40 * panels + 10))
     fig.tight_layout()
@@ -562,12 +589,3 @@ def offload_metric_reading(figure, run) -> str:
 
 
 OFFLOAD_READINGS = {("frames", None): frames_reading, ("offload-metric", None): offload_metric_reading}
-
-
-def _legend(ax, figure) -> None:
-    """The seaborn legend of an offloading figure, outside the data area (as the lifetime figures')."""
-    import seaborn as sns
-
-    if ax.get_legend() is None:
-        return
-    sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1.0), frameon=True, fontsize="small")
