@@ -262,3 +262,23 @@ def test_figures_drawn_in_parallel_equal_the_serial_ones(tmp_path, monkeypatch):
         assert (tmp_path / "serial" / name).read_bytes() == (tmp_path / "parallel" / name).read_bytes(), name
     for name in ("README.md", "index.html"):
         assert "Claims table" in (tmp_path / "parallel" / name).read_text(encoding="utf-8"), name
+
+
+def test_a_failing_drawing_process_is_one_line(tmp_path, monkeypatch):
+    """A study whose drawing fails in its forked process: exit 1, one line naming the study, no traceback."""
+    from wsnmec.study import drawing
+
+    studies = tmp_path / "studies"
+    studies.mkdir()
+    for name in ("one", "two"):
+        (studies / f"{name}.toml").write_text(STUDY, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+
+    def broken(spec, results_dir, out_dir, run=None):
+        raise ValueError(f"cannot draw {spec.name}")
+
+    monkeypatch.setattr(drawing, "draw_study_section", broken)
+    result = CliRunner().invoke(cli.main, ["figures", "--quick", "--out", "figs", "--jobs", "2"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: drawing study ") and "ValueError: cannot draw" in lines[0]

@@ -753,30 +753,32 @@ def study_figures(file, quick, out_dir, jobs, scheduler, results_dir):
 
 
 def _run_and_draw(specs, out_dir, jobs, scheduler, results_dir, partition_jobs=()) -> tuple[list, list]:
-    """Run each study's missing tasks, then draw every figure (on up to ``jobs`` local processes, see
-    :mod:`wsnmec.study.drawing`); ``(figure, run, paths)`` per figure and the partition studies' sections."""
+    """Run the missing tasks of each study, then draw every study (on up to ``jobs`` local processes, each
+    reading one study's stored tables at a time: :mod:`wsnmec.study.drawing`); returns the drawn studies
+    (:class:`~wsnmec.study.drawing.DrawnStudy`) and the partition studies' sections."""
     from .console import compile_notice, simulator_kernels
-    from .study.drawing import draw_all
-    from .study.runner import ExecutorHandle, StudyRunError, run_study
+    from .study.drawing import DrawingError, draw_studies
+    from .study.runner import ExecutorHandle, StudyRunError, cached_run_line, run_study
 
     compile_notice(_stderr_is_terminal(), simulator_kernels)
-    runs = []
     with ExecutorHandle(jobs=jobs, scheduler=scheduler) as executor:
         for spec in specs:
-            try:
-                run = run_study(spec, results_dir, executor=executor)
-            except StudyRunError as exc:  # one line, exit code 1, no traceback; finished tasks stay cached
-                raise click.ClickException(str(exc)) from None
-            click.echo(_run_line(run))
-            runs.append(run)
-    entries, sections = draw_all(runs, out_dir, None if scheduler else jobs, partition_jobs)
-    current = None
-    for figure, run, paths in entries:
-        if run.spec.name != current:
-            current = run.spec.name
-            click.echo(f"{current}: figures")
-        click.echo(f"  {paths[0]}  {paths[1]}")
-    return entries, sections
+            line = cached_run_line(spec, results_dir)  # every task cached: nothing to load here
+            if line is None:
+                try:
+                    line = _run_line(run_study(spec, results_dir, executor=executor))
+                except StudyRunError as exc:  # one line, exit code 1, no traceback; finished tasks stay cached
+                    raise click.ClickException(str(exc)) from None
+            click.echo(line)
+    try:
+        drawn, sections = draw_studies(specs, results_dir, out_dir, None if scheduler else jobs, partition_jobs)
+    except DrawingError as exc:  # one line, exit code 1; the cache is untouched
+        raise click.ClickException(str(exc)) from None
+    for study in drawn:
+        click.echo(f"{study.name}: figures")
+        for png, pdf in study.paths:
+            click.echo(f"  {png}  {pdf}")
+    return drawn, sections
 
 
 @main.command("figures")
@@ -791,7 +793,7 @@ def _run_and_draw(specs, out_dir, jobs, scheduler, results_dir, partition_jobs=(
 @click.option("--force", is_flag=True, help="Run even when the memory estimate exceeds the available memory.")
 def figures_command(quick, out_dir, studies, jobs, scheduler, results_dir, force):
     """Run every study in studies/ and draw every figure, with an index OUT/README.md and OUT/index.html."""
-    from .study.report import write_index
+    from .study.report import write_index_sections
     from .study.spec import find_studies, load_study, studies_dir
 
     _check_jobs(jobs)
@@ -809,12 +811,12 @@ def figures_command(quick, out_dir, studies, jobs, scheduler, results_dir, force
         load_partition_study(path, quick)
     _check_study_memory(specs, jobs, scheduler, force)
     # partition studies (kind = "partition", issue 10) run and draw alongside; their sections end the index
-    partition_jobs = tuple((p, results_dir, quick) for p in partition_paths)
-    entries, sections = _interruptible(
+    partition_jobs = tuple((p, quick) for p in partition_paths)
+    drawn, sections = _interruptible(
         lambda: _run_and_draw(specs, out_dir, jobs, scheduler, results_dir, partition_jobs))
     for path in partition_paths:
         click.echo(f"partition study {path.stem}: figures and section done")
-    index = write_index(entries, out_dir, quick, sections)
+    index = write_index_sections([study.section for study in drawn], out_dir, quick, sections)
     click.echo(f"index: {index}  {index.with_name('index.html')}")
 
 

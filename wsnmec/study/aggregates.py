@@ -75,6 +75,14 @@ class Aggregates:
             self._curves = pd.read_parquet(self.directory / "curves.parquet")
         return self._curves
 
+    def curve_columns(self, columns) -> pd.DataFrame:
+        """``task``, ``round`` and ``columns`` of :attr:`curves`, reading only those columns from a stored
+        file (a figure draws one column of many)."""
+        wanted = ["task", "round", *[c for c in columns if c not in ("task", "round")]]
+        if self._curves is None and self.directory is not None:
+            return pd.read_parquet(self.directory / "curves.parquet", columns=wanted)
+        return self.curves[wanted]
+
     @property
     def means(self) -> pd.DataFrame:
         if self._means is None:

@@ -49,12 +49,24 @@ def _file_digest(path: str) -> str:
     return digest.hexdigest()
 
 
-def task_config(scenario, seed: int) -> dict:
-    """The full effective configuration of a task (what its cache key hashes)."""
+def task_config(scenario, seed: int, scenario_config: dict | None = None) -> dict:
+    """The full effective configuration of a task (what its cache key hashes).
+
+    ``scenario_config``: :func:`task_scenario_config` of ``scenario``, when the caller already has it (the seeds
+    of one grid point share it; it is read, never modified).
+    """
+    if scenario_config is None:
+        scenario_config = task_scenario_config(scenario)
+    return {"scenario": scenario_config, "seed": int(seed), "version": __version__, "code": simulator_fingerprint()}
+
+
+def task_scenario_config(scenario) -> dict:
+    """The scenario part of a task's configuration: every effective parameter, plus the SHA-256 of a
+    positions file."""
     scenario_config = scenario.to_config()
     if scenario_config.get("positions"):
         scenario_config["positions_sha256"] = _file_digest(scenario_config["positions"])
-    return {"scenario": scenario_config, "seed": int(seed), "version": __version__, "code": simulator_fingerprint()}
+    return scenario_config
 
 
 #: The modules whose code decides a task's result (paths relative to the wsnmec package).

@@ -1,25 +1,42 @@
-"""Drawing many figures at once: the studies' figures (and the partition studies' sections) spread over
-local processes.
+"""Drawing many studies at once: each study's figures and index section (and the partition studies')
+on local processes.
 
-Rendering dominates a redraw from a warm cache (every figure is laid out, then rasterised to PNG and
-written again as PDF), so ``wsnmec figures`` draws its figures in parallel once every study's tables are
-loaded. On systems with ``fork`` the worker processes are forked from the loaded parent: the study runs
-(summaries, per-round aggregates, per-frame tables) are shared copy-on-write, never pickled; elsewhere
-(and with ``jobs=1`` or a single figure) the figures are drawn one after the other in this process.
-Figures come back in the order of the studies and of their ``[[figures]]`` tables whatever the order they
-finish in, and the files are the same as a serial draw (each figure is drawn from the same data by the
-same code, and the PNG/PDF writers are deterministic).
+Rendering dominates a redraw from a warm cache (every figure is laid out, rasterised to PNG and written
+again as PDF), so ``wsnmec figures`` draws the studies in parallel once their tasks are computed. Each
+drawing job is one study: the worker reads the study's stored summary and aggregates (the lean files of
+:mod:`wsnmec.study.aggregates`), draws its figures, writes its index section and lets the tables go, so
+no process holds every study's tables at once. On systems with ``fork`` the workers are forked from this
+process once the plotting modules are imported (those pages are shared, not copied); elsewhere, and with
+``jobs=1`` or a single job, the studies are drawn one after the other here. Results come back in the order
+of the studies whatever the order they finish in, and the files equal a serial draw's (the same code draws
+the same data, and the PNG/PDF writers are deterministic).
 """
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import signal
+from dataclasses import dataclass
 from pathlib import Path
 
-#: The runs of the current :func:`draw_all` call (read by forked workers; set only around the pool).
-_RUNS: list = []
+#: The jobs of the current :func:`draw_studies` call (read by forked workers; set only around the pool).
+_JOBS: list = []
 _PR_SET_PDEATHSIG = 1
+
+
+class DrawingError(RuntimeError):
+    """A drawing job failed in its process (the message names the job and the error, one line)."""
+
+
+@dataclass
+class DrawnStudy:
+    """What drawing one study produced: its name, ``[png, pdf]`` per figure in the file's order, and its
+    Markdown section of the figures index (:func:`wsnmec.study.report.study_section`)."""
+
+    name: str
+    paths: list
+    section: str
 
 
 def _init_drawer():
@@ -34,17 +51,127 @@ def _init_drawer():
         pass
 
 
-def _draw_one(job):
-    """Draw one job in a worker: ("figure", run index, figure index, out_dir) -> [png, pdf] paths, or
-    ("partition", path, out_dir, results_dir, quick) -> the study's Markdown section."""
-    kind = job[0]
-    if kind == "figure":
-        _, run_index, figure_index, out_dir = job
-        return draw_figure(_RUNS[run_index], figure_index, out_dir)
-    _, path, out_dir, results_dir, quick = job
+def _run_job(number: int):
+    kind, payload = _JOBS[number]
+    if kind == "study":
+        spec, results_dir, out_dir = payload
+        return draw_study_section(spec, results_dir, out_dir)
+    path, results_dir, out_dir, quick = payload
     from .partition import run_partition_study
 
     return run_partition_study(path, out_dir, results_dir, quick, echo=lambda line: print(line, flush=True))
+
+
+def _job_name(number: int) -> str:
+    kind, payload = _JOBS[number]
+    return f"study {payload[0].name}" if kind == "study" else f"partition study {Path(payload[0]).stem}"
+
+
+def _run_job_here(number: int):
+    """A job in this process (no forking), its memory released before the next."""
+    try:
+        return _run_job(number)
+    finally:
+        _release_memory()
+
+
+def _child(number: int, connection) -> None:
+    """A forked drawing process: one job, its result (or its error) sent back, then exit."""
+    _init_drawer()
+    try:
+        connection.send(("ok", _run_job(number)))
+    except BaseException as exc:  # noqa: BLE001 - reported by the parent as one line
+        connection.send(("error", f"{type(exc).__name__}: {exc}"))
+    finally:
+        connection.close()
+
+
+def _fork_each(count: int, processes: int) -> list:
+    """Run jobs ``0..count-1`` each in a fresh process forked from this one (at most ``processes`` at a
+    time; forked from the main thread, the memory of one job never stays in the process of the next) and
+    return their results in order. A failed job raises :class:`DrawingError` naming it; Ctrl-C (or any
+    error) terminates the running processes."""
+    import multiprocessing.connection
+
+    context = multiprocessing.get_context("fork")
+    results: list = [None] * count
+    running: dict = {}  # receiving end -> (job number, process)
+    upcoming = iter(range(count))
+    try:
+        while True:
+            while len(running) < processes:
+                number = next(upcoming, None)
+                if number is None:
+                    break
+                receive, send = context.Pipe(duplex=False)
+                process = context.Process(target=_child, args=(number, send), daemon=True)
+                process.start()
+                send.close()
+                running[receive] = (number, process)
+            if not running:
+                return results
+            for receive in multiprocessing.connection.wait(list(running)):
+                number, process = running.pop(receive)
+                try:
+                    status, value = receive.recv()
+                except EOFError:
+                    status, value = "error", f"the drawing process ended with exit code {process.exitcode}"
+                receive.close()
+                process.join()
+                if status != "ok":
+                    raise DrawingError(f"drawing {_job_name(number)} failed: {value}")
+                results[number] = value
+    finally:
+        for receive, (_, process) in running.items():
+            process.terminate()
+            process.join()
+            receive.close()
+
+
+def _warm_up() -> None:
+    """Before forking the workers: import what drawing needs (plotting, the PNG and PDF writers, Parquet
+    reading) and fill matplotlib's font caches with a small figure, once, in pages the workers share.
+    Tables are read through the system allocator, whose freed memory :func:`_release_memory` can return."""
+    import io
+
+    import matplotlib.pyplot as plt
+    import pyarrow as pa
+    import pyarrow.parquet  # noqa: F401
+    import scipy.special  # noqa: F401  (the t quantile of the lifetime tables' intervals)
+
+    from . import figures, report  # noqa: F401
+
+    pa.set_memory_pool(pa.system_memory_pool())
+    with matplotlib_style():
+        fig, ax = plt.subplots(figsize=(2, 1))
+        ax.plot([0, 1], [0, 1], label="warm-up")
+        ax.set_title("warm-up 0123456789")
+        ax.legend()
+        fig.tight_layout()
+        for fmt in ("png", "pdf"):
+            fig.savefig(io.BytesIO(), format=fmt)
+        plt.close(fig)
+
+
+def matplotlib_style():
+    """The figures' rc settings (:func:`wsnmec.study.figures.draw` uses the same)."""
+    import matplotlib
+
+    from .figures import STYLE_RC
+
+    return matplotlib.rc_context({**STYLE_RC, "svg.hashsalt": "wsnmec", "pdf.compression": 6})
+
+
+def _release_memory() -> None:
+    """After a job: free the study's tables and hand the freed heap back to the system (glibc), so that a
+    worker's memory is that of its current study, not the high-water mark of every study it drew."""
+    gc.collect()
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: the memory is reused by the next study instead
+        pass
 
 
 def draw_figure(run, figure_index: int, out_dir) -> list[Path]:
@@ -62,6 +189,19 @@ def draw_figure(run, figure_index: int, out_dir) -> list[Path]:
         plt.close(fig)
 
 
+def draw_study_section(spec, results_dir, out_dir, run=None) -> DrawnStudy:
+    """Draw every figure of a study whose tasks are in the cache, and write nothing else; returns the
+    paths and the study's index section. ``run``: the study's loaded :class:`StudyRun` (else read from
+    ``results_dir``, the stored summary and aggregates when current)."""
+    from .report import study_section
+    from .runner import run_study
+
+    if run is None:
+        run = run_study(spec, results_dir, jobs=1, progress=False)
+    paths = [draw_figure(run, i, out_dir) for i in range(len(spec.figures))]
+    return DrawnStudy(spec.name, paths, study_section(run, list(zip(spec.figures, paths)), out_dir))
+
+
 def drawing_processes(jobs: int | None, work: int) -> int:
     """Processes to draw ``work`` jobs with at most ``jobs`` (None: every available core); 1 where the
     system cannot fork."""
@@ -72,56 +212,54 @@ def drawing_processes(jobs: int | None, work: int) -> int:
     return max(1, min(jobs or available_cores(), work))
 
 
-def draw_all(runs: list, out_dir, jobs: int | None = None, partition_jobs: tuple = ()) -> tuple[list, list]:
-    """Draw every figure of ``runs`` (and run each partition study of ``partition_jobs``) on up to ``jobs``
-    local processes.
+def draw_studies(specs: list, results_dir, out_dir, jobs: int | None = None,
+                 partition_jobs: tuple = ()) -> tuple[list[DrawnStudy], list[str]]:
+    """Draw every study of ``specs`` (tasks already in the cache under ``results_dir``) and run each
+    partition study of ``partition_jobs`` on up to ``jobs`` local processes.
 
     Parameters
     ----------
-    runs : list of StudyRun
-        Loaded study runs (their tasks computed).
-    out_dir : path
-        Where the PNG and PDF files go (created if missing).
+    specs : list of StudySpec
+    results_dir, out_dir : path
+        The results directory (task cache, stored tables) and where the PNG and PDF files go.
     jobs : int, optional
         Processes at most (default: every available core); 1 draws in this process.
-    partition_jobs : tuple of (path, results_dir, quick)
+    partition_jobs : tuple of (path, quick)
         Partition studies (``kind = "partition"``) to run and draw alongside.
 
     Returns
     -------
-    entries : list of (FigureSpec, StudyRun, [png, pdf])
-        In the order of ``runs`` and of each study's figures.
+    drawn : list of DrawnStudy
+        In the order of ``specs``.
     sections : list of str
         The partition studies' Markdown sections, in the order given.
     """
-    global _RUNS
+    global _JOBS
     Path(out_dir).mkdir(parents=True, exist_ok=True)
-    jobs_list = [("figure", i, j, str(out_dir)) for i, run in enumerate(runs) for j in range(len(run.spec.figures))]
-    jobs_list += [("partition", str(path), str(out_dir), str(results_dir), quick)
-                  for path, results_dir, quick in partition_jobs]
+    jobs_list = [("partition", (str(path), str(results_dir), str(out_dir), quick)) for path, quick in partition_jobs]
+    # longest first (partition studies, then the studies with most figures), so that the last jobs to
+    # start are short and the processes finish together; the results are put back in the order of specs
+    by_size = sorted(specs, key=lambda spec: -len(spec.figures))
+    jobs_list += [("study", (spec, str(results_dir), str(out_dir))) for spec in by_size]
     processes = drawing_processes(jobs, len(jobs_list))
-    _RUNS = list(runs)
+    _JOBS = jobs_list
     try:
         if processes == 1:
-            results = [_draw_one(job) for job in jobs_list]
+            results = [_run_job_here(k) for k in range(len(jobs_list))]
         else:
-            # heaviest first (partition studies, then larger figures): the last job to start is a short one
-            order = sorted(range(len(jobs_list)), key=lambda k: jobs_list[k][0] != "partition")
-            context = multiprocessing.get_context("fork")
-            results = [None] * len(jobs_list)
-            with context.Pool(processes, initializer=_init_drawer) as pool:
-                for k, result in zip(order, pool.imap(_draw_one, [jobs_list[k] for k in order], chunksize=1)):
-                    results[k] = result
+            _warm_up()
+
+            # the objects alive now move to a generation the workers' garbage collector never scans, so
+            # their pages stay shared instead of being copied into each worker
+            gc.freeze()
+            try:
+                results = _fork_each(len(jobs_list), processes)
+            finally:
+                gc.unfreeze()
     finally:
-        _RUNS = []
-    entries, sections = [], []
-    for job, result in zip(jobs_list, results):
-        if job[0] == "figure":
-            run = runs[job[1]]
-            entries.append((run.spec.figures[job[2]], run, result))
-        else:
-            sections.append(result)
-    return entries, sections
+        _JOBS = []
+    drawn = {r.name: r for r in results if isinstance(r, DrawnStudy)}
+    return [drawn[spec.name] for spec in specs], [r for r in results if isinstance(r, str)]
 
 
-__all__ = ["draw_all", "draw_figure", "drawing_processes"]
+__all__ = ["DrawingError", "DrawnStudy", "draw_figure", "draw_studies", "draw_study_section", "drawing_processes"]

@@ -202,7 +202,7 @@ def line_figure(figure: FigureSpec, spec: StudySpec, rounds, summary: pd.DataFra
     groups = [c for c in (figure.hue, figure.style) if c is not None]
     levels = {c: _levels(spec, labels, c) for c in groups}
     labels, levels = _as_text(labels.drop_duplicates("task"), groups, levels)
-    curves = agg.curves[["task", "round", y]]
+    curves = agg.curve_columns([y])
     xs = np.unique(curves["round"].to_numpy())
     wide = curves.pivot(index="task", columns="round", values=y)
     colours = _palette(levels.get(figure.hue))

@@ -206,10 +206,22 @@ def figure_entry(figure: FigureSpec, run, paths: list[Path], out_dir: Path) -> s
     return "\n".join(lines)
 
 
-def write_index(entries: list[tuple[FigureSpec, object, list[Path]]], out_dir, quick: bool,
-                sections: list[str] = ()) -> Path:
-    """Write ``<out_dir>/README.md`` listing every figure, each study's lifetime table, then ``sections``
-    (Markdown, e.g. the partition studies'), and the same content as ``<out_dir>/index.html`` (no time
+def study_section(run, figures: list[tuple[FigureSpec, list[Path]]], out_dir) -> str:
+    """The index's Markdown section of one study run: title, description, lifetime table (lifetime
+    studies) and one entry per drawn figure ``(figure spec, [png, pdf])``."""
+    spec = run.spec
+    body = [f"## {spec.title}", ""]
+    if spec.description:
+        body += [spec.description.strip(), ""]
+    if getattr(spec, "kind", "lifetime") == "lifetime":  # offloading studies have no FND/HND/LND
+        body += lifetime_table(run)
+    body += [figure_entry(figure, run, paths, Path(out_dir)) for figure, paths in figures]
+    return "\n".join(body)
+
+
+def write_index_sections(sections: list[str], out_dir, quick: bool, extra: list[str] = ()) -> Path:
+    """Write ``<out_dir>/README.md`` from the studies' sections (:func:`study_section`) and ``extra``
+    Markdown (e.g. the partition studies'), and the same content as ``<out_dir>/index.html`` (no time
     stamps: reruns give the same files)."""
     out_dir = Path(out_dir)
     head = [
@@ -221,24 +233,26 @@ def write_index(entries: list[tuple[FigureSpec, object, list[Path]]], out_dir, q
         " half of the nodes were dead, the last node died.",
         "",
     ]
-    body = []
-    current = None
-    for figure, run, paths in entries:
-        if run.spec.name != current:
-            current = run.spec.name
-            body += [f"## {run.spec.title}", ""]
-            if run.spec.description:
-                body += [run.spec.description.strip(), ""]
-            if getattr(run.spec, "kind", "lifetime") == "lifetime":  # offloading studies have no FND/HND/LND
-                body += lifetime_table(run)
-        body.append(figure_entry(figure, run, paths, out_dir))
-    text = "\n".join(head + body)
-    if sections:
-        text += "\n" + "\n".join(sections) + "\n"
+    text = "\n".join(head + list(sections))
+    if extra:
+        text += "\n" + "\n".join(extra) + "\n"
     from .html import markdown_to_html
 
     write_text(out_dir / "index.html", markdown_to_html(text, "wsnmec figures"))
     return write_text(out_dir / "README.md", text)
+
+
+def write_index(entries: list[tuple[FigureSpec, object, list[Path]]], out_dir, quick: bool,
+                sections: list[str] = ()) -> Path:
+    """Write the index (:func:`write_index_sections`) of ``entries`` ``(figure, run, [png, pdf])``, grouped
+    by study in order, then ``sections`` (Markdown, e.g. the partition studies')."""
+    studies: list[tuple[object, list]] = []
+    for figure, run, paths in entries:
+        if not studies or studies[-1][0].spec.name != run.spec.name:
+            studies.append((run, []))
+        studies[-1][1].append((figure, paths))
+    return write_index_sections([study_section(run, figures, out_dir) for run, figures in studies], out_dir,
+                                quick, sections)
 
 
 def lifetime_table(run) -> list[str]:

@@ -49,7 +49,7 @@ from ..sim.seeding import replica_seeds
 from ..threads import limit_process_threads
 from . import aggregates
 from .aggregates import Aggregates
-from .cache import TaskCache, TaskResult, remove_stale_temporaries, task_config, task_key
+from .cache import TaskCache, TaskResult, remove_stale_temporaries, task_config, task_key, task_scenario_config
 from .interrupts import (
     CHECK_INTERVAL_S,
     StudyInterrupted,
@@ -139,8 +139,22 @@ class StudyRun:
         return self.rounds
 
 
+#: id(spec) -> (spec, its tasks): a study's tasks are expanded once per process (and forked drawing
+#: processes inherit them), as every task's configuration and key take a while to build for large grids.
+_EXPANDED: dict[int, tuple[object, list]] = {}
+
+
 def expand_tasks(spec: StudySpec) -> list[Task]:
     """The study's tasks: grid points in file order (last parameter fastest), then seeds."""
+    known = _EXPANDED.get(id(spec))
+    if known is not None and known[0] is spec:
+        return list(known[1])
+    tasks = _expand_tasks(spec)
+    _EXPANDED[id(spec)] = (spec, tasks)
+    return list(tasks)
+
+
+def _expand_tasks(spec: StudySpec) -> list[Task]:
     if getattr(spec, "kind", "lifetime") == "offload":
         from .offload import expand_offload_tasks
 
@@ -149,8 +163,9 @@ def expand_tasks(spec: StudySpec) -> list[Task]:
     tasks = []
     for point_index, point in enumerate(spec.points):
         scenario = spec.scenario(point)
+        shared = task_scenario_config(scenario)  # built once per grid point (it takes a while)
         for seed_index, seed in enumerate(seeds):
-            config = task_config(scenario, seed)
+            config = task_config(scenario, seed, shared)
             tasks.append(
                 Task(len(tasks), point_index, point, seed_index, seed, scenario, config, task_key(config))
             )
@@ -296,6 +311,20 @@ def study_directory(results_dir: str | os.PathLike, spec: StudySpec) -> Path:
 
 def task_cache(results_dir: str | os.PathLike, spec: StudySpec) -> TaskCache:
     return TaskCache(study_directory(results_dir, spec) / "tasks")
+
+
+def cached_run_line(spec: StudySpec, results_dir: str | os.PathLike) -> str | None:
+    """The run line of ``wsnmec figures`` (``NAME (MODE): T tasks, C from cache, 0 computed in 0.0 s ->
+    DIR``) when a cache file exists for every task of ``spec``, without reading any; None when one is
+    missing (the study must run). A damaged file is found, and its task recomputed, when the study is read."""
+    tasks = expand_tasks(spec)
+    cache = task_cache(results_dir, spec)
+    keys = {t.key for t in tasks}
+    if not all(cache.path(key).is_file() for key in keys):
+        return None
+    directory = study_directory(results_dir, spec) / ("quick" if spec.quick else "full")
+    return (f"{spec.name} ({'quick' if spec.quick else 'full'}): {len(tasks)} tasks, {len(keys)} from cache, "
+            f"0 computed in 0.0 s -> {directory}")
 
 
 def collect(
