@@ -87,3 +87,26 @@ def test_lifetime_parser_reads_kind(tmp_path):
         load_study(offload)
     listed = {p.name for p in find_studies(ROOT / "studies")}
     assert {"classic.toml", "scaling.toml", "ddnn_claims.toml"} <= listed and "partition.toml" not in listed
+
+
+def test_study_run_and_study_figures_take_a_partition_file(tmp_path):
+    """`wsnmec study run FILE` computes a partition study's experiments into the cache; `wsnmec study figures
+    FILE` then draws its figures and writes its section (OUT/<name>.md) from that cache alone."""
+    from click.testing import CliRunner
+
+    from wsnmec import cli
+
+    path = tmp_path / "tiny.toml"
+    path.write_text(TINY)
+    results, out = tmp_path / "res", tmp_path / "fig"
+    ran = CliRunner().invoke(cli.main, ["study", "run", str(path), "--results", str(results)])
+    assert ran.exit_code == 0, ran.output
+    assert "partition experiments in" in ran.stdout and not out.exists()
+    cached = sorted((results / "partition").iterdir())
+    assert len([c for c in cached if c.suffix == ".json"]) == 2 * 2 + 2 + 2
+    drawn = CliRunner().invoke(cli.main, ["study", "figures", str(path), "--results", str(results), "--out", str(out)])
+    assert drawn.exit_code == 0, drawn.output
+    assert sorted((results / "partition").iterdir()) == cached  # nothing recomputed
+    for stem in ("tiny-scaling", "tiny-events", "tiny-utilization"):
+        assert (out / f"{stem}.png").is_file() and (out / f"{stem}.pdf").is_file()
+    assert "### Claims table" in (out / "tiny.md").read_text()

@@ -677,7 +677,10 @@ def study_run(file, jobs, scheduler, quick, results_dir, force):
 
     _check_jobs(jobs)
     _check_dirs(**{"--results": results_dir})
-    spec = load_study(resolve_study_file(file)).variant(quick)
+    path = resolve_study_file(file)
+    if _partition_study(path, quick, results_dir, out_dir=None):
+        return
+    spec = load_study(path).variant(quick)
     _check_study_memory([spec], jobs, scheduler, force)
     try:
         run = _interruptible(lambda: run_study(spec, results_dir, jobs=jobs, scheduler=scheduler))
@@ -756,8 +759,38 @@ def study_figures(file, quick, out_dir, jobs, scheduler, results_dir):
 
     _check_jobs(jobs)
     _check_dirs(**{"--out": out_dir, "--results": results_dir})
-    specs = [load_study(resolve_study_file(file)).variant(quick)]
+    path = resolve_study_file(file)
+    if _partition_study(path, quick, results_dir, out_dir=out_dir):
+        return
+    specs = [load_study(path).variant(quick)]
     _interruptible(lambda: _run_and_draw(specs, out_dir, jobs, scheduler, results_dir))
+
+
+def _partition_study(path, quick: bool, results_dir, out_dir) -> bool:
+    """``study run`` / ``study figures`` of a ``kind = "partition"`` file: its experiments (cached in
+    ``results_dir``, computed in this process) and, with ``out_dir``, its figures and its index section
+    (``OUT/<name>.md``). Returns False for other kinds (nothing done)."""
+    from pathlib import Path
+
+    from .study.partition import load_partition_study, run_partition_study, study_kind
+
+    if study_kind(path) != "partition":
+        return False
+    load_partition_study(path, quick)  # bad input before any work
+    if out_dir is None:  # run only: the figures go to a scratch folder that is removed
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="wsnmec-partition-") as scratch:
+            _interruptible(lambda: run_partition_study(path, scratch, results_dir, quick, echo=click.echo))
+        click.echo(f"{Path(path).stem} ({'quick' if quick else 'full'}): partition experiments in "
+                   f"{Path(results_dir) / 'partition'}; `wsnmec study figures {path}` draws them")
+        return True
+    from .io import write_text
+
+    section = _interruptible(lambda: run_partition_study(path, out_dir, results_dir, quick, echo=click.echo))
+    page = write_text(Path(out_dir) / f"{Path(path).stem}.md", section + "\n")
+    click.echo(f"{Path(path).stem}: figures in {out_dir}, section {page}")
+    return True
 
 
 def _run_and_draw(specs, out_dir, jobs, scheduler, results_dir, partition_jobs=()) -> tuple[list, list]:

@@ -495,7 +495,7 @@ def parse_study(data: dict, path: Path, name: str | None = None) -> StudySpec:
 
         return parse_offload_study(data, path, name)
     if kind == "partition":
-        check.fail("kind", "'partition' studies are read by wsnmec.study.partition and drawn by `wsnmec figures`; "
+        check.fail("kind", "'partition' studies are read by wsnmec.study.partition (`wsnmec figures`, `wsnmec study run|figures FILE`); "
                            "this parser reads kind = \"lifetime\" (the default) and \"offload\"")
     check.table("", data, TOP_KEYS)
     title = check.string("title", data.get("title", path.stem))
