@@ -5,9 +5,10 @@ Rendering dominates a redraw from a warm cache (every figure is laid out, raster
 again as PDF), so ``wsnmec figures`` draws the studies in parallel once their tasks are computed. Each
 drawing job is one study: the worker reads the study's stored summary and aggregates (the lean files of
 :mod:`wsnmec.study.aggregates`), draws its figures, writes its index section and lets the tables go, so
-no process holds every study's tables at once. On systems with ``fork`` the workers are forked from this
-process once the plotting modules are imported (those pages are shared, not copied); elsewhere, and with
-``jobs=1`` or a single job, the studies are drawn one after the other here. Results come back in the order
+no process holds every study's tables at once. On systems with ``fork`` each study gets a process forked
+from this one (at most ``jobs`` at a time) after the plotting modules are imported and the font caches
+filled (those pages are shared, not copied); elsewhere, and with ``jobs=1`` or a single job, the studies
+are drawn one after the other here. Results come back in the order
 of the studies whatever the order they finish in, and the files equal a serial draw's (the same code draws
 the same data, and the PNG/PDF writers are deterministic).
 """
@@ -20,9 +21,9 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
-#: The jobs of the current :func:`draw_studies` call (read by forked workers; set only around the pool).
+#: The jobs of the current :func:`draw_studies` call (read by the forked drawing processes; set only while
+#: they run).
 _JOBS: list = []
-_PR_SET_PDEATHSIG = 1
 
 
 class DrawingError(RuntimeError):
@@ -40,15 +41,14 @@ class DrawnStudy:
 
 
 def _init_drawer():
-    """A forked drawing worker: Ctrl-C is the parent's business (it terminates the pool); die with it."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    try:
-        import ctypes
+    """A forked drawing process: Ctrl-C is the parent's business (it terminates the drawing processes), a
+    SIGTERM ends it at once, and it exits when the parent dies (:func:`~.interrupts.worker_init`)."""
+    import os
 
-        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):  # not Linux: the pool's own shutdown still ends the workers
-        pass
+    from .interrupts import worker_init
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    worker_init(os.getppid())
 
 
 def _run_job(number: int):
