@@ -94,6 +94,8 @@ def issue_inputs(tmp_path: Path) -> dict:
             ["offload", *TINY_OFFLOAD, "--model", "wsn-ch", "--param", "energy_exponent=1000"],
             "--param energy_exponent"),
         "--input-scale 1e308": (["offload", *TINY_OFFLOAD, "--input-scale", "1e308"], "--input-scale"),
+        # an infinite integer parameter (found by the CLI fuzz test: int(inf) raised OverflowError)
+        "--param size_min=inf": (["offload", *TINY_OFFLOAD, "--param", "size_min=inf"], "--param size_min"),
         "--learning-rate 1e308": (["offload", *TINY_OFFLOAD, "--learning-rate", "1e308"], "--learning-rate"),
         "--packet-bits 10^400": (["run", *TINY_RUN, "--packet-bits", "1" + "0" * 400], "--packet-bits"),
         "--out 300-character name": (["run", *TINY_RUN, "--out", long_name], "--out"),

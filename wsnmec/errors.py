@@ -44,7 +44,7 @@ def check_int(name: str, value, minimum: int | None = None, maximum: int | None 
         raise ParameterError(name, f"must be {allowed}, got {value!r}")
     try:
         as_int = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an infinite float
         raise ParameterError(name, f"must be {allowed}, got {value!r}") from None
     if isinstance(value, float) and as_int != value:
         raise ParameterError(name, f"must be {allowed}, got {value!r}")
