@@ -96,6 +96,9 @@ def issue_inputs(tmp_path: Path) -> dict:
         "--input-scale 1e308": (["offload", *TINY_OFFLOAD, "--input-scale", "1e308"], "--input-scale"),
         # an infinite integer parameter (found by the CLI fuzz test: int(inf) raised OverflowError)
         "--param size_min=inf": (["offload", *TINY_OFFLOAD, "--param", "size_min=inf"], "--param size_min"),
+        # an integer beyond the float range (also found by the fuzz test: float() raised OverflowError)
+        "--param local_energy=10^400": (["offload", *TINY_OFFLOAD, "--param", "local_energy=1" + "0" * 400],
+                                        "--param local_energy"),
         "--learning-rate 1e308": (["offload", *TINY_OFFLOAD, "--learning-rate", "1e308"], "--learning-rate"),
         "--packet-bits 10^400": (["run", *TINY_RUN, "--packet-bits", "1" + "0" * 400], "--packet-bits"),
         "--out 300-character name": (["run", *TINY_RUN, "--out", long_name], "--out"),

@@ -79,6 +79,10 @@ def check_float(
         as_float = float(value)
     except (TypeError, ValueError):
         raise ParameterError(name, f"must be {allowed}, got {value!r}") from None
+    except OverflowError:  # an integer beyond the float range
+        text = str(value)
+        shown = text if len(text) <= 30 else f"{text[:12]}... ({len(text)} digits)"
+        raise ParameterError(name, f"must be {allowed}, got {shown}") from None
     if not math.isfinite(as_float):
         raise ParameterError(name, f"must be {allowed}, got {value!r}")
     if minimum is not None and (as_float < minimum or (not min_inclusive and as_float == minimum)):
