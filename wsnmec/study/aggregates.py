@@ -206,46 +206,62 @@ def _unique_keys(tasks) -> list[str]:
 def write(directory: str | os.PathLike, tasks, cache, aggregates: Aggregates) -> None:
     """Write the aggregate files of a mode directory (after its rounds and summary tables)."""
     directory = Path(directory)
-    keys = _unique_keys(tasks)
-    stamps = _file_stamps(cache, keys)
     write_parquet(directory / "curves.parquet", aggregates.curves)
     write_parquet(directory / "means.parquet", aggregates.means)
     write_json(directory / "aggregates.json", {
         "version": AGGREGATES_VERSION,
         "display_end": aggregates.display_end,
         "last_round": aggregates.last_round,
-        "max_line_points": MAX_LINE_POINTS,
-        "display_percentile": DISPLAY_PERCENTILE,
-        "tasks": keys,
-        "files": stamps,
+        **_settings(),
+        **_made_from(tasks, cache),
     })
+
+
+def _settings() -> dict:
+    """The settings the stored aggregates depend on (a change makes them stale)."""
+    return {"max_line_points": MAX_LINE_POINTS, "display_percentile": DISPLAY_PERCENTILE}
+
+
+def _made_from(tasks, cache) -> dict:
+    """What a stored table was made from: the task keys in order and their cache files' stamps."""
+    keys = _unique_keys(tasks)
+    return {"tasks": keys, "files": _file_stamps(cache, keys)}
+
+
+def _current_manifest(path: Path, tasks, cache, expected: dict) -> dict | None:
+    """The manifest at ``path`` when it holds ``expected`` and was made from exactly ``tasks``' cache files
+    as they are now (:func:`_made_from`); else None."""
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict) or any(manifest.get(k) != v for k, v in expected.items()):
+        return None
+    keys = _unique_keys(tasks)
+    if manifest.get("tasks") != keys or manifest.get("files") != _file_stamps(cache, keys):
+        return None
+    return manifest
+
+
+def _current_summary(directory: Path, tasks) -> pd.DataFrame | None:
+    """The stored ``summary.parquet`` when it lists exactly ``tasks`` in order; else None."""
+    try:
+        summary = pd.read_parquet(directory / "summary.parquet")
+    except Exception:  # a damaged or missing table: rebuild from the cache
+        return None
+    return summary if list(dict.fromkeys(summary["task"])) == _unique_keys(tasks) else None
 
 
 def load_current(directory: str | os.PathLike, tasks, cache) -> tuple[pd.DataFrame, Aggregates] | None:
     """The stored summary and aggregates of ``directory`` when they were made from exactly ``tasks``' cache
     files as they are now (same keys, sizes and modification times); else None."""
     directory = Path(directory)
-    try:
-        manifest = json.loads((directory / "aggregates.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    manifest = _current_manifest(directory / "aggregates.json", tasks, cache,
+                                 {"version": AGGREGATES_VERSION, **_settings()})
+    if manifest is None or not all((directory / name).is_file() for name in ("curves.parquet", "means.parquet")):
         return None
-    keys = _unique_keys(tasks)
-    if (
-        not isinstance(manifest, dict)
-        or manifest.get("version") != AGGREGATES_VERSION
-        or manifest.get("max_line_points") != MAX_LINE_POINTS
-        or manifest.get("display_percentile") != DISPLAY_PERCENTILE
-        or manifest.get("tasks") != keys
-        or manifest.get("files") != _file_stamps(cache, keys)
-    ):
-        return None
-    if not all((directory / name).is_file() for name in ("curves.parquet", "means.parquet")):
-        return None
-    try:
-        summary = pd.read_parquet(directory / "summary.parquet")
-    except Exception:  # a damaged or missing table: rebuild from the cache
-        return None
-    if list(dict.fromkeys(summary["task"])) != keys:
+    summary = _current_summary(directory, tasks)
+    if summary is None:
         return None
     return summary, Aggregates(display_end=manifest["display_end"], last_round=manifest["last_round"],
                                directory=directory)
@@ -283,37 +299,25 @@ def write_frames(directory: str | os.PathLike, spec, tasks, cache, table: pd.Dat
     """Write ``frames.parquet`` and its manifest (the task keys and their cache files' stamps, as
     ``aggregates.json``) into an offloading study's mode directory."""
     directory = Path(directory)
-    keys = _unique_keys(tasks)
     write_parquet(directory / FRAMES_FILE, table)
-    write_json(directory / FRAMES_MANIFEST, {
-        "version": FRAMES_VERSION, "policies": frame_policies(spec), "columns": list(FRAMES_COLUMNS),
-        "tasks": keys, "files": _file_stamps(cache, keys),
-    })
+    write_json(directory / FRAMES_MANIFEST, {**_frames_settings(spec), **_made_from(tasks, cache)})
+
+
+def _frames_settings(spec) -> dict:
+    return {"version": FRAMES_VERSION, "policies": frame_policies(spec), "columns": list(FRAMES_COLUMNS)}
 
 
 def load_current_frames(directory: str | os.PathLike, spec, tasks, cache) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """``(summary, frames)`` of an offloading study's mode directory when they were made from exactly
     ``tasks``' cache files as they are now, for the policies its figures draw; else None."""
     directory = Path(directory)
-    try:
-        manifest = json.loads((directory / FRAMES_MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    if _current_manifest(directory / FRAMES_MANIFEST, tasks, cache, _frames_settings(spec)) is None:
         return None
-    keys = _unique_keys(tasks)
-    if (
-        not isinstance(manifest, dict)
-        or manifest.get("version") != FRAMES_VERSION
-        or manifest.get("policies") != frame_policies(spec)
-        or manifest.get("columns") != list(FRAMES_COLUMNS)
-        or manifest.get("tasks") != keys
-        or manifest.get("files") != _file_stamps(cache, keys)
-    ):
+    summary = _current_summary(directory, tasks)
+    if summary is None:
         return None
     try:
-        summary = pd.read_parquet(directory / "summary.parquet")
         frames = pd.read_parquet(directory / FRAMES_FILE)
     except Exception:  # a damaged or missing table: rebuild from the cache
-        return None
-    if list(dict.fromkeys(summary["task"])) != keys:
         return None
     return summary, frames
