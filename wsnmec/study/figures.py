@@ -305,26 +305,7 @@ def metric_figure(figure: FigureSpec, spec: StudySpec, rounds, summary: pd.DataF
     panels = len(figure.y)
     fig, axes = plt.subplots(1, panels, figsize=(4.3 * panels + (2.4 if groups else 0.8), 4.1), squeeze=False)
     for i, (ax, metric) in enumerate(zip(axes[0], figure.y)):
-        for j, hue, style, rows in _groups_of(data, figure, levels):
-            xs, means, lows, highs = [], [], [], []
-            for position, x in enumerate(x_order):
-                values = rows.loc[rows[figure.x] == x, metric].to_numpy(dtype=float)
-                values = values[np.isfinite(values)]
-                if values.size == 0:
-                    continue
-                low, high = bootstrap_ci(values)
-                xs.append(float(x) if numeric_x else position)
-                means.append(values.mean())
-                lows.append(low)
-                highs.append(high)
-            colour = colours[hue] if colours else LINE_COLOURS[0]
-            dashes = LINE_DASHES[j % len(LINE_DASHES)] if style is not None else LINE_DASHES[0]
-            if numeric_x:
-                ax.fill_between(xs, lows, highs, color=colour, alpha=0.2, linewidth=0)
-                ax.plot(xs, means, color=colour, linestyle=dashes, marker="o", markersize=5, linewidth=1.4)
-            else:
-                ax.errorbar(xs, means, yerr=[np.subtract(means, lows), np.subtract(highs, means)], color=colour,
-                            linestyle=dashes, marker="o", markersize=5, linewidth=1.4, capsize=0)
+        metric_groups(ax, data, figure, levels, colours, metric, x_order, numeric_x)
         if not numeric_x:
             ax.set_xticks(range(len(x_order)), [_text(v) for v in x_order])
         ax.set_xlabel(label(figure.x))
@@ -337,6 +318,37 @@ def metric_figure(figure: FigureSpec, spec: StudySpec, rounds, summary: pd.DataF
         fig.suptitle(figure.title)
     fig.tight_layout()
     return fig
+
+
+def metric_groups(ax, data: pd.DataFrame, figure, levels: dict, colours: dict | None, metric: str, x_order: list,
+                  numeric_x: bool, *, joined: bool = True, dodge: float = 0.0) -> None:
+    """Draw one metric panel: per hue/style group, the mean and 95 % bootstrap interval over seeds at each
+    ``x`` (finite values only; an ``x`` with none is skipped). Numeric ``x``: a line with a band. Other
+    ``x`` (categories at positions 0, 1, ...): points with error bars, joined by the group's line when
+    ``joined``, else unjoined and larger, the hue levels spread over ``dodge`` around each position."""
+    hues = levels.get(figure.hue) or [None]
+    for j, hue, style, rows in _groups_of(data, figure, levels):
+        offset = 0.0 if len(hues) == 1 else dodge * (hues.index(hue) / (len(hues) - 1) - 0.5)
+        xs, means, lows, highs = [], [], [], []
+        for position, x in enumerate(x_order):
+            values = rows.loc[rows[figure.x] == x, metric].to_numpy(dtype=float)
+            values = values[np.isfinite(values)]
+            if values.size == 0:
+                continue
+            low, high = bootstrap_ci(values)
+            xs.append(float(x) if numeric_x else position + offset)
+            means.append(values.mean())
+            lows.append(low)
+            highs.append(high)
+        colour = colours[hue] if colours else LINE_COLOURS[0]
+        dashes = LINE_DASHES[j % len(LINE_DASHES)] if style is not None else LINE_DASHES[0]
+        if numeric_x:
+            ax.fill_between(xs, lows, highs, color=colour, alpha=0.2, linewidth=0)
+            ax.plot(xs, means, color=colour, linestyle=dashes, marker="o", markersize=5, linewidth=1.4)
+        else:
+            ax.errorbar(xs, means, yerr=[np.subtract(means, lows), np.subtract(highs, means)], color=colour,
+                        linestyle=dashes if joined else "none", marker="o", markersize=5 if joined else 6,
+                        linewidth=1.4 if joined else 2.0, capsize=0)
 
 
 def map_figure(figure: FigureSpec, spec: StudySpec, rounds, summary: pd.DataFrame):

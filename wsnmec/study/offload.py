@@ -484,40 +484,20 @@ def offload_metric_figure(figure, spec, rounds, summary):
     a line with a band for a numeric parameter, points with error bars (not joined) for cases."""
     import matplotlib.pyplot as plt
 
-    from .figures import LINE_COLOURS, LINE_DASHES, _groups_of, _line_legend, _palette, _text, bootstrap_ci
+    from .figures import _line_legend, _palette, _text, metric_groups
 
     data = summary[summary["policy"] == figure.policy] if figure.policy else summary
     x_order = list(dict.fromkeys(data[figure.x]))
     data, levels = _levels_text(figure, data)
+    for metric in figure.y:
+        data[metric] = pd.to_numeric(data[metric], errors="coerce").astype(float)
     numeric_x = pd.api.types.is_numeric_dtype(data[figure.x])
     colours = _palette(levels.get(figure.hue))
     panels = len(figure.y)
-    hue_count = len(levels.get(figure.hue) or [None])
     fig, axes = plt.subplots(1, panels, figsize=(4.3 * panels + (2.4 if levels else 0.8), 4.1), squeeze=False)
     for i, (ax, metric) in enumerate(zip(axes[0], figure.y)):
-        values_of = pd.to_numeric(data[metric], errors="coerce").astype(float)
-        for number, (j, hue, style, rows) in enumerate(_groups_of(data, figure, levels)):
-            xs, means, lows, highs = [], [], [], []
-            for position, x in enumerate(x_order):
-                values = values_of[rows.index[rows[figure.x] == x]].to_numpy()
-                values = values[np.isfinite(values)]
-                if values.size == 0:
-                    continue
-                low, high = bootstrap_ci(values)
-                # cases: the hue levels side by side around each case's position
-                offset = 0.0 if hue_count == 1 else 0.25 * ((levels[figure.hue].index(hue) / (hue_count - 1)) - 0.5)
-                xs.append(float(x) if numeric_x else position + offset)
-                means.append(values.mean())
-                lows.append(low)
-                highs.append(high)
-            colour = colours[hue] if colours else LINE_COLOURS[0]
-            dashes = LINE_DASHES[j % len(LINE_DASHES)] if style is not None else LINE_DASHES[0]
-            if numeric_x:
-                ax.fill_between(xs, lows, highs, color=colour, alpha=0.2, linewidth=0)
-                ax.plot(xs, means, color=colour, linestyle=dashes, marker="o", markersize=5, linewidth=1.4)
-            else:
-                ax.errorbar(xs, means, yerr=[np.subtract(means, lows), np.subtract(highs, means)], color=colour,
-                            linestyle="none", marker="o", markersize=6, linewidth=2.0, capsize=0)
+        # cases: unjoined points (their order means nothing), the hue levels side by side
+        metric_groups(ax, data, figure, levels, colours, metric, x_order, numeric_x, joined=False, dodge=0.25)
         if numeric_x and figure.logx:
             ax.set_xscale("log")
         if not numeric_x:
