@@ -139,10 +139,11 @@ def _warm_up() -> None:
     import pyarrow.parquet  # noqa: F401
     import scipy.special  # noqa: F401  (the t quantile of the lifetime tables' intervals)
 
-    from . import figures, report  # noqa: F401
+    from . import report  # noqa: F401
+    from .figures import style_context
 
     pa.set_memory_pool(pa.system_memory_pool())
-    with matplotlib_style():
+    with style_context():
         fig, ax = plt.subplots(figsize=(2, 1))
         ax.plot([0, 1], [0, 1], label="warm-up")
         ax.set_title("warm-up 0123456789")
@@ -151,15 +152,6 @@ def _warm_up() -> None:
         for fmt in ("png", "pdf"):
             fig.savefig(io.BytesIO(), format=fmt)
         plt.close(fig)
-
-
-def matplotlib_style():
-    """The figures' rc settings (:func:`wsnmec.study.figures.draw` uses the same)."""
-    import matplotlib
-
-    from .figures import STYLE_RC
-
-    return matplotlib.rc_context({**STYLE_RC, "svg.hashsalt": "wsnmec", "pdf.compression": 6})
 
 
 def _release_memory() -> None:
@@ -174,32 +166,18 @@ def _release_memory() -> None:
         pass
 
 
-def draw_figure(run, figure_index: int, out_dir) -> list[Path]:
-    """Draw figure ``figure_index`` of a :class:`~wsnmec.study.runner.StudyRun`, save it as PNG and PDF in
-    ``out_dir`` and close it; returns the two paths."""
-    import matplotlib.pyplot as plt
-
-    from .figures import draw, figure_stem, save
-
-    figure = run.spec.figures[figure_index]
-    fig = draw(figure, run.spec, run.aggregates if run.aggregates is not None else run.rounds, run.summary)
-    try:
-        return save(fig, out_dir, figure_stem(run.spec, figure))
-    finally:
-        plt.close(fig)
-
-
-def draw_study_section(spec, results_dir, out_dir, run=None) -> DrawnStudy:
-    """Draw every figure of a study whose tasks are in the cache, and write nothing else; returns the
-    paths and the study's index section. ``run``: the study's loaded :class:`StudyRun` (else read from
-    ``results_dir``, the stored summary and aggregates when current)."""
+def draw_study_section(spec, results_dir, out_dir) -> DrawnStudy:
+    """Draw every figure of a study whose tasks are in the cache (read from ``results_dir``: the stored
+    summary and aggregates when current) into ``out_dir``; returns the paths and the study's index section
+    (the index itself is written by the caller)."""
+    from .figures import draw_study
     from .report import study_section
     from .runner import run_study
 
-    if run is None:
-        run = run_study(spec, results_dir, jobs=1, progress=False)
-    paths = [draw_figure(run, i, out_dir) for i in range(len(spec.figures))]
-    return DrawnStudy(spec.name, paths, study_section(run, list(zip(spec.figures, paths)), out_dir))
+    run = run_study(spec, results_dir, jobs=1, progress=False)
+    drawn = draw_study(run, out_dir)
+    return DrawnStudy(spec.name, [paths for _, paths, _ in drawn],
+                      study_section(run, [(figure, paths) for figure, paths, _ in drawn], out_dir))
 
 
 def drawing_processes(jobs: int | None, work: int) -> int:
@@ -262,4 +240,4 @@ def draw_studies(specs: list, results_dir, out_dir, jobs: int | None = None,
     return [drawn[spec.name] for spec in specs], [r for r in results if isinstance(r, str)]
 
 
-__all__ = ["DrawingError", "DrawnStudy", "draw_figure", "draw_studies", "draw_study_section", "drawing_processes"]
+__all__ = ["DrawingError", "DrawnStudy", "draw_studies", "draw_study_section", "drawing_processes"]

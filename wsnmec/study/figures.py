@@ -399,12 +399,18 @@ def _offload_kinds():
 _offload_kinds()
 
 
+def style_context():
+    """The project's figure style (:data:`STYLE_RC`, fixed SVG hash salt, PDF compression) as a
+    matplotlib rc context."""
+    return matplotlib.rc_context({**STYLE_RC, "svg.hashsalt": "wsnmec", "pdf.compression": 6})
+
+
 def draw(figure: FigureSpec, spec: StudySpec, rounds, summary: pd.DataFrame):
     """Draw one figure of a study (in the project's style); returns the matplotlib Figure.
 
     ``rounds``: the study's :class:`~wsnmec.study.aggregates.Aggregates`, or its long-form rounds table.
     """
-    with matplotlib.rc_context({**STYLE_RC, "svg.hashsalt": "wsnmec", "pdf.compression": 6}):
+    with style_context():
         return FIGURE_KINDS[figure.kind](figure, spec, rounds, summary)
 
 
