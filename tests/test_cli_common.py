@@ -94,31 +94,3 @@ def test_figures_quick_renders_every_shipped_study(tmp_path, monkeypatch):
     assert " 0 computed" in second.output and "computed" in second.output
     assert {p.name: p.read_bytes() for p in out.glob("*.png")} == png_bytes
 
-
-def test_directory_removed_during_the_probe_is_probed_again(tmp_path, monkeypatch):
-    """Two runners starting on one new results directory: the other's probe may remove the directory between
-    our two looks ("is a file"); a path that is gone afterwards is probed again, a real file still fails."""
-    from wsnmec import cli
-    from wsnmec.errors import ParameterError
-    from wsnmec.sim import limits
-
-    calls = []
-    real = limits.probe_output_dir
-
-    def racing(path, option):
-        calls.append(path)
-        if len(calls) == 1:
-            raise ParameterError(option, f"must be a directory (existing or new); {str(path)!r} is a file")
-        return real(path, option)
-
-    monkeypatch.setattr(limits, "probe_output_dir", racing)
-    cli._check_dirs(**{"--results": str(tmp_path / "results")})
-    assert len(calls) == 2 and not (tmp_path / "results").exists()
-    file = tmp_path / "file"
-    file.write_text("x")
-    calls.clear()
-    import pytest
-
-    with pytest.raises(ParameterError):
-        cli._check_dirs(**{"--results": str(file)})
-    assert len(calls) == 1

@@ -231,6 +231,33 @@ def test_probe_output_dir(tmp_path):
     assert list(tmp_path.iterdir()) == [tmp_path / "file"]
 
 
+def test_directory_removed_during_the_probe_is_made_again(tmp_path, monkeypatch):
+    """Two runners starting on one new results directory: the other's probe may remove the directory (its
+    clean-up) between our look and our probe file; a directory gone meanwhile is made again, once, and
+    what this probe made is removed as before. A path that is a file still fails."""
+    import tempfile
+
+    from wsnmec.sim import limits
+
+    target = tmp_path / "results"
+    target.mkdir()  # made by the other runner, seen by us as existing
+    calls = []
+    real = tempfile.mkstemp
+
+    def racing(*args, **kwargs):
+        calls.append(kwargs.get("dir"))
+        if len(calls) == 1:
+            target.rmdir()  # the other runner's clean-up, just before our probe file
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(limits.tempfile, "mkstemp", racing)
+    assert probe_output_dir(target, "--results") == target
+    assert len(calls) == 2 and not target.exists(), "made again for the probe, then removed as its own"
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ParameterError, match="is a file"):
+        probe_output_dir(tmp_path / "file", "--results")
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root may write into a read-only directory")
 def test_probe_refuses_a_read_only_directory(tmp_path):
     folder = tmp_path / "ro"

@@ -583,15 +583,7 @@ def _check_dirs(**options):
     from .sim.limits import probe_output_dir
 
     for option, path in options.items():
-        try:
-            probe_output_dir(path, option)
-        except ParameterError:
-            # a second runner starting on the same new directory may remove it (its probe's clean-up)
-            # between our look and our check, which reads as "is a file"; a path that is gone now was a
-            # directory a moment ago: probe it again (a real file, or a real failure, fails again)
-            if not path or os.path.lexists(path):
-                raise
-            probe_output_dir(path, option)
+        probe_output_dir(path, option)
 
 
 def _check_study_memory(specs, jobs, scheduler, force):

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -259,6 +260,14 @@ def check_memory(needed: int, what: str, parameter: str, options: str, force: bo
 # --- output directories ------------------------------------------------------------------------------------
 
 
+def _is_directory_or_missing(path: Path) -> bool:
+    """One look (a single ``stat``): is ``path`` a directory or absent? (Not a file or other object.)"""
+    try:
+        return stat.S_ISDIR(path.stat().st_mode)
+    except FileNotFoundError:
+        return True
+
+
 def probe_output_dir(path, parameter: str) -> Path:
     """Check that ``path`` can hold output: not empty, a directory (or creatable), writable.
 
@@ -278,25 +287,34 @@ def probe_output_dir(path, parameter: str) -> Path:
     shown = text if len(text) <= 80 else text[:40] + "..." + text[-20:]
     created: list[Path] = []
     try:
-        if directory.exists() and not directory.is_dir():
-            raise ParameterError(parameter, f"must be a directory (existing or new); {shown!r} is a file")
-        missing = []
-        parent = directory
-        while not parent.exists():
-            missing.append(parent)
-            if parent.parent == parent:
-                break
-            parent = parent.parent
-        for folder in reversed(missing):
+        # Two runners starting on one new directory: the other's probe may remove the directory it made
+        # (its clean-up below) while this one looks at it; a directory gone meanwhile is made again, once.
+        for attempt in range(2):
+            if not _is_directory_or_missing(directory):
+                raise ParameterError(parameter, f"must be a directory (existing or new); {shown!r} is a file")
+            missing = []
+            parent = directory
+            while not parent.exists():
+                missing.append(parent)
+                if parent.parent == parent:
+                    break
+                parent = parent.parent
+            for folder in reversed(missing):
+                try:
+                    folder.mkdir()
+                    created.append(folder)
+                except FileExistsError:  # another process (e.g. a second runner) made it meanwhile
+                    if not folder.is_dir():
+                        raise
             try:
-                folder.mkdir()
-                created.append(folder)
-            except FileExistsError:  # another process (e.g. a second runner) made it meanwhile
-                if not folder.is_dir():
-                    raise
-        fd, probe = tempfile.mkstemp(prefix=".wsnmec-probe-", dir=directory)
-        os.close(fd)
-        os.unlink(probe)
+                fd, probe = tempfile.mkstemp(prefix=".wsnmec-probe-", dir=directory)
+            except FileNotFoundError:
+                if attempt == 0 and not directory.exists():
+                    continue
+                raise
+            os.close(fd)
+            os.unlink(probe)
+            break
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise ParameterError(parameter, f"must be a writable directory; cannot create files in {shown!r}: {reason}") from None
