@@ -294,7 +294,6 @@ def parse_offload_study(data: dict, path: Path, name: str | None = None) -> Offl
 def task_arguments(options: dict, seed: int, validate_only: bool = False) -> dict:
     """``run_experiment`` keyword arguments of a task's options (raises ParameterError on bad values)."""
     from ..offload import make_model
-    from ..offload.conditions import make_conditions
     from ..offload.ddlo import learner_settings
 
     opts = dict(options)
@@ -302,9 +301,7 @@ def task_arguments(options: dict, seed: int, validate_only: bool = False) -> dic
     if "hidden" in learner:
         learner["hidden"] = tuple(learner["hidden"])
     networks = learner.pop("networks")
-    conditions = make_conditions(opts.pop("switch_off", ()), opts.pop("switch_on", ()),
-                                 opts.pop("alternate_weights", ()), [tuple(p) for p in opts.pop("devices_at", ())],
-                                 opts.pop("conditions", None))
+    conditions = task_conditions(opts, take=dict.pop)
     train_frames, test_frames = opts.pop("train_frames", None), opts.pop("test_frames", None)
     if train_frames is not None:
         test_frames = 1000 if test_frames is None else test_frames
@@ -393,13 +390,19 @@ def _groups(figure):
     return [c for c in (figure.hue, figure.style) if c is not None]
 
 
-def last_change_fraction(options: dict) -> float:
-    """The fraction of the frames at which a task's last change of conditions happens (0: none)."""
+def task_conditions(options: dict, take=dict.get):
+    """The changing conditions of a task's options (:func:`wsnmec.offload.conditions.make_conditions`);
+    ``take`` reads each option (``dict.pop`` also removes it)."""
     from ..offload.conditions import make_conditions
 
-    conditions = make_conditions(options.get("switch_off", ()), options.get("switch_on", ()),
-                                 options.get("alternate_weights", ()),
-                                 [tuple(p) for p in options.get("devices_at", ())], options.get("conditions"))
+    return make_conditions(take(options, "switch_off", ()), take(options, "switch_on", ()),
+                           take(options, "alternate_weights", ()),
+                           [tuple(p) for p in take(options, "devices_at", ())], take(options, "conditions", None))
+
+
+def last_change_fraction(options: dict) -> float:
+    """The fraction of the frames at which a task's last change of conditions happens (0: none)."""
+    conditions = task_conditions(options)
     fractions = [*conditions.switch_off, *conditions.switch_on, *conditions.alternate_weights,
                  *(f for f, _ in conditions.devices_at)]
     return max([f for f in fractions if f > 0], default=0.0)
