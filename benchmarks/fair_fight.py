@@ -1,0 +1,138 @@
+"""The fair-fight table: every clustering policy on the three reference scenarios, paired over seeds.
+
+Run ``python3 benchmarks/fair_fight.py --seeds 30 --out fair_fight`` (add ``--set key=value`` to change a
+scenario parameter for every run, e.g. ``--set preset=classic``). For each scenario and policy it runs
+``seeds`` replicas with the package's defaults (the same user seed for every policy, so replica i of every
+policy sees the same deployment: comparisons are paired) and writes ``fair_fight.json`` (every replica's
+numbers, the seeds and the effective configuration of every run) and ``fair_fight.md`` (the table).
+
+Columns: FND / HND / LND [rounds]; delivered bits over the lifetime; mean round latency [s]; mean system
+utility per round [J]; each a mean over the replicas with its 95 % Student-t interval. The last table gives
+ddnn's paired difference to the best non-learned policy of that scenario (the one with the highest mean of
+that metric; chosen after the run, so the reference is favoured by selection), mean and 95 % t interval of
+the per-replica differences.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+from wsnmec.clustering.registry import CLUSTERING_POLICIES
+from wsnmec.sim.scenario import Scenario
+from wsnmec.sim.simulation import simulate
+
+SCENARIOS = {
+    "centre": {"nodes": 100, "field": (100, 100), "sink": (50, 50)},
+    "far": {"nodes": 100, "field": (100, 100), "sink": (50, 175)},
+    "n400": {"nodes": 400, "field": (200, 200), "sink": (100, 250)},
+}
+POLICIES = ("direct", "leach", "leach-dchs", "leach-c", "deec", "heed", "spread", "anneal", "ddnn-rule", "ddnn")
+LEARNED = ("ddnn",)
+METRICS = ("fnd", "hnd", "lnd", "delivered_bits_total", "latency_s_mean", "system_utility_mean")
+
+
+def t_interval(values: np.ndarray) -> tuple[float, float, float]:
+    """Mean and 95 % Student-t interval of ``values``."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return (math.nan, math.nan, math.nan)
+    mean = float(values.mean())
+    if values.size == 1:
+        return (mean, mean, mean)
+    half = float(stats.t.ppf(0.975, values.size - 1) * values.std(ddof=1) / math.sqrt(values.size))
+    return (mean, mean - half, mean + half)
+
+
+def _parse_sets(pairs: list[str]) -> dict:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            sys.exit(f"--set: expected key=value, got {pair!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--out", default="fair_fight")
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS))
+    parser.add_argument("--policies", default=",".join(POLICIES))
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--workers", type=int, default=None)
+    args = parser.parse_args(argv)
+    extra = _parse_sets(args.set)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    policies = [p for p in args.policies.split(",") if p]
+    missing = [p for p in policies if p not in CLUSTERING_POLICIES]
+    policies = [p for p in policies if p in CLUSTERING_POLICIES]
+    results: dict = {"seed": args.seed, "seeds": args.seeds, "set": extra, "missing_policies": missing,
+                     "scenarios": {}}
+    for name in args.scenarios.split(","):
+        base = {**SCENARIOS[name], **extra}
+        results["scenarios"][name] = {}
+        for policy in policies:
+            scenario = Scenario.from_mapping({**base, "protocol": policy})
+            start = time.perf_counter()
+            result = simulate(scenario, seed=args.seed, replicas=args.seeds, workers=args.workers)
+            seconds = time.perf_counter() - start
+            summary = result.summary
+            results["scenarios"][name][policy] = {
+                "config": json.loads(json.dumps(result.config, default=str)),
+                "seconds": seconds,
+                **{m: [float(v) if v is not None and v == v else math.nan for v in summary[m].astype(float)]
+                   for m in METRICS},
+            }
+            print(f"{name:7s} {policy:11s} FND {np.mean(summary['fnd'].astype(float)):8.1f}  {seconds:7.1f} s",
+                  flush=True)
+    (out / "fair_fight.json").write_text(json.dumps(results, indent=1))
+    (out / "fair_fight.md").write_text(render(results))
+    print(render(results))
+    return 0
+
+
+def _cell(values, digits=1, scale=1.0) -> str:
+    mean, low, high = t_interval(np.asarray(values) * scale)
+    return f"{mean:,.{digits}f} [{low:,.{digits}f}, {high:,.{digits}f}]"
+
+
+def render(results: dict) -> str:
+    lines = [f"Seeds: {results['seeds']} replicas from user seed {results['seed']}; "
+             f"parameters set for every run: {results['set'] or 'package defaults'}.", ""]
+    if results["missing_policies"]:
+        lines += [f"Not registered (skipped): {', '.join(results['missing_policies'])}.", ""]
+    for name, runs in results["scenarios"].items():
+        lines += [f"### {name}: {SCENARIOS[name]}", "",
+                  "| policy | FND | HND | LND | delivered [Mbit] | latency [ms] | utility [mJ/round] |",
+                  "|---|---|---|---|---|---|---|"]
+        for policy, run in runs.items():
+            lines.append(f"| {policy} | {_cell(run['fnd'])} | {_cell(run['hnd'])} | {_cell(run['lnd'])} | "
+                         f"{_cell(run['delivered_bits_total'], 0, 1e-6)} | {_cell(run['latency_s_mean'], 2, 1e3)} | "
+                         f"{_cell(run['system_utility_mean'], 3, 1e3)} |")
+        lines.append("")
+        learned = [p for p in runs if p in LEARNED]
+        others = [p for p in runs if p not in LEARNED]
+        for policy in learned:
+            lines += [f"{policy}: paired difference to the best non-learned policy (mean over replicas, 95 % t):", ""]
+            for metric in ("fnd", "hnd", "lnd"):
+                best = max(others, key=lambda p: np.nanmean(runs[p][metric]))
+                diff = np.asarray(runs[policy][metric]) - np.asarray(runs[best][metric])
+                lines.append(f"- {metric.upper()}: {policy} - {best} = {_cell(diff)}")
+            lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
