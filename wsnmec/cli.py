@@ -144,6 +144,8 @@ def _check_run_limits(scenario, replicas, workers, force, out):
 @click.option("--time-weight", metavar="J/S", help="w_T in system_utility = energy_j + w_T x latency_s [J/s].  [default: 0.01]")
 @click.option("--join", metavar="[nearest|cluster]", help="nearest: a member sends to the sink when it is at least as near as every head (MATLAB rule); cluster: members always join their nearest head.  [default: nearest]")
 @click.option("--control-bits", metavar="B", help="Control-message length [bit]; charges each protocol's advertisements, joins, schedules and uploads (0: none, as published LEACH curves).  [default: 0]")
+@click.option("--medium", metavar="[ideal|shared]", help="Sink radio: ideal gives every transmission to the sink a channel of its own (round latency = slowest transmitter); shared serves direct packets, head uploads and edge offloads on --sink-channels channels in order of readiness (round latency = last delivery). Energy is the same.  [default: ideal]")
+@click.option("--sink-channels", metavar="C", help="Channels at the radio rate at the sink under --medium shared, an integer >= 1.  [default: 1]")
 @click.option("--idle-j", metavar="J", help="Fixed sensing/idle consumption of every alive node per round [J].  [default: 0]")
 @click.option("--battery", metavar="J", help="Battery capacity [J], at least every node's initial energy.  [default: each node's initial energy]")
 @click.option("--positions", metavar="CSV", help="CSV with columns x,y [m] (>= 0) and optionally energy [J], one row per node.")
