@@ -23,9 +23,29 @@ A round, after the harvest and the election, is accounted in this order (l = pac
    sink.
 5. *matlab semantics* (the MATLAB LEACH/SEP code): see :mod:`wsnmec.sim.kernel`; only local processing,
    energies are not clipped.
-6. *latency* [s]: the completion time of the slowest transmitter (a node sending to the sink: l / R; a CH:
-   the workload module's T_local or T_edge with the actual k and the number m of offloading CHs); 0 when
-   nobody transmits.
+6. *latency* [s], by ``--medium`` (energy never depends on it):
+
+   - ``ideal`` (default): every transmission to the sink has a channel of its own; the latency is the
+     completion time of the slowest transmitter (a node sending to the sink: l / R; a CH: the workload
+     module's T_local or T_edge with the actual k and the number m of offloading CHs, counted whether or
+     not it could pay); 0 when nobody transmits.
+   - ``shared``: the MAC of LEACH [1]_: members send to their CH in TDMA slots and each cluster has its own
+     CDMA code, so the clusters gather in parallel; what the sink receives shares the sink's radio,
+     ``--sink-channels C`` channels at the rate R. Each transmission that reaches the sink is a *job* with
+     a ready time a and a duration s: a direct sender a = 0, s = l / R; a CH processing locally
+     a = k l / R + (k + 1) l c / f, s = r / R; a CH offloading a = k l / R, s = (k + 1) l / R, followed by
+     the edge processing (k + 1) l c_edge / (F min(1, cores / m)) from the end of its upload (m = the
+     offloads that take place; the processor-sharing approximation of :mod:`wsnmec.energy.workload`). The
+     C channels serve the jobs without preemption in order of ready time (ties: the lower node index
+     first), each on the channel that frees first (list scheduling [2]_, FIFO); a job completes at the end
+     of its transmission, an offload at the end of its edge processing. The latency is the completion of
+     the last delivery; 0 when nothing reaches the sink. Only transmissions that take place are jobs: a
+     node that cannot pay for its packet or its head cost (clean semantics, step 4) sends nothing and
+     occupies no slot, and k counts the packets a CH actually received; under ``matlab`` semantics every
+     CH and every sending non-CH node transmits. With C at least the number of jobs a delivery completes
+     at its ``ideal`` time, operation for operation (:func:`head_job`). The scheduler is
+     :func:`_serve_jobs_jit` (public: :func:`serve_sink_jobs`), one code path for the charge, the built-in
+     ``exact`` rule and dry-run scoring.
 7. *record*: ``energy_j`` = all energy drawn [J]; ``system_utility = energy_j + w_T latency_s`` [J] with
    ``--time-weight w_T`` [J/s] (default 0.01 J/s, the weight of the ``wsn-ch`` offloading model);
    ``delivered_bits``: sensed bits whose content reached the sink ((k + 1) l per CH that delivered, l per
@@ -47,6 +67,8 @@ References
 ----------
 .. [1] W. B. Heinzelman, A. P. Chandrakasan, H. Balakrishnan, "An application-specific protocol
    architecture for wireless microsensor networks", IEEE Trans. Wireless Commun. 1(4), 2002.
+.. [2] R. L. Graham, "Bounds on multiprocessing timing anomalies", SIAM J. Appl. Math. 17(2), 1969 (list
+   scheduling: each job, in list order, on the machine that frees first).
 """
 
 from __future__ import annotations
