@@ -294,13 +294,17 @@ map_command.params.extend(p for p in run.params if p.name not in ("out", "as_jso
 
 
 def _offload_params(pairs, name="--param"):
-    """Parse repeated KEY=VALUE model overrides into a dict of numbers (int when written as one)."""
+    """Parse repeated KEY=VALUE model overrides into a dict of numbers (int when written as one); the preset
+    names of wsn-ch (``hardware``, ``workload``) stay text."""
     out = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         key = key.strip().replace("-", "_")
         if not sep or not key:
             fail(name, f"must be KEY=VALUE, got {pair!r}")
+        if key in ("hardware", "workload"):
+            out[key] = value.strip()
+            continue
         try:
             out[key] = int(value)
         except ValueError:
@@ -347,7 +351,7 @@ def _devices_at(value):
 @click.option("--networks", metavar="K", help="Networks of the DDLO learner (>= 1).  [default: 3; preset droo: 1]")
 @click.option("--seed", metavar="S", help="Seed (integer in [0, 2**63-1]).  [default: a fresh seed, recorded in the output]")
 @click.option("--dataset", metavar="FILE.mat", help="DDLO data file (mumt: task_size, gain_min, gain_mode) or DROO data file (wpmec: input_h, output_mode, output_a, output_tau, output_obj): its states instead of random draws.")
-@click.option("--param", "params", metavar="KEY=VALUE", multiple=True, help="Override a model constant in SI units, e.g. uplink_rate=1.0 [MB/s] (mumt), energy_exponent=1 (wsn-ch) or weight_odd=1 (wpmec); repeatable; keys, units and defaults: --list-params.")
+@click.option("--param", "params", metavar="KEY=VALUE", multiple=True, help="Override a model constant in SI units, e.g. uplink_rate=1.0 [MB/s] (mumt), energy_exponent=1 or workload=fusion (wsn-ch; hardware and workload name presets of the simulator) or weight_odd=1 (wpmec); repeatable; keys, units and defaults: --list-params.")
 @click.option("--list-params", is_flag=True, help="List the --param keys of --model with units and defaults, and exit.")
 @click.option("--preset", metavar="[ddlo|droo]", help="Learner settings of a published code (DDLO's or DROO's); explicit options override it.")
 @click.option("--memory", metavar="ENTRIES", help="Replay-memory size.  [default: 1024]")
