@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from naive_medium import shared_latency
 from wsnmec.clustering.leach import epoch_length
 from wsnmec.sim.deployment import deploy
 from wsnmec.sim.metrics import lifetime_rounds
@@ -224,11 +225,17 @@ class NaiveNetwork:
                 out[c] = edge < local
             return out
         floor = self.bits / self.workload_constants()[4] if sink_senders else 0.0
+        shared = self.scenario.medium == "shared"
+        direct = sorted(i for i, (t, _d) in receivers.items() if t < 0)
         best, best_choice = math.inf, None
         for combo in itertools.product((False, True), repeat=len(heads)):
             m = sum(combo)
             energy = sum(self.head_energy(o, planned[c], self.d_sink[c]) for c, o in zip(heads, combo))
-            latency = max([floor] + [self.head_latency(o, planned[c], m) for c, o in zip(heads, combo)])
+            if shared:  # every planned transmission through the sink's channels (all nodes able to pay)
+                latency = shared_latency(direct, heads, dict(zip(heads, combo)), planned, self.workload_constants(),
+                                         self.bits, self.scenario.sink_channels)
+            else:
+                latency = max([floor] + [self.head_latency(o, planned[c], m) for c, o in zip(heads, combo)])
             value = energy + w * latency
             if value < best:
                 best, best_choice = value, combo
@@ -311,6 +318,8 @@ class NaiveNetwork:
                     paid = drawn[i] - before
                     control_total += ctrl if paid >= cost else max(0.0, paid - sc.idle_j)
         received = {c: 0 for c in heads}
+        direct_sent = []  # direct senders whose packet reached the sink, in node order
+        heads_sent = []  # cluster heads whose data reached the sink
         if matlab:
             for c in heads:
                 cost = (radio.e_elec + radio.e_da) * bits + amplifier_energy(bits, self.d_sink[c], radio)
@@ -330,6 +339,7 @@ class NaiveNetwork:
                         to_sink += 1
                         delivered += bits
                         latency = max(latency, bits / rate)
+                        direct_sent.append(i)
                     if heads and d > 0.0:
                         payer = target if target >= 0 else heads[0]
                         self.energy[payer] -= (radio.e_elec + radio.e_da) * bits
@@ -337,6 +347,8 @@ class NaiveNetwork:
             for c in heads:
                 delivered += (received[c] + 1) * bits
                 latency = max(latency, self.head_latency(False, received[c], offloading))
+            heads_sent = list(heads)
+            decision = {c: False for c in heads}
         else:
             if not silent:
                 for i in members:
@@ -353,6 +365,7 @@ class NaiveNetwork:
                         else:
                             to_sink += 1
                             delivered += bits
+                            direct_sent.append(i)
                     else:  # cannot afford the packet: spends what is left, dies, packet lost
                         drawn[i] += self.energy[i]
                         self.energy[i] = 0.0
@@ -365,9 +378,13 @@ class NaiveNetwork:
                     drawn[c] += demand
                     to_sink += 1
                     delivered += (got + 1) * bits
+                    heads_sent.append(c)
                 else:
                     drawn[c] += self.energy[c]
                     self.energy[c] = 0.0
+        if sc.medium == "shared":  # only the transmissions that took place use the sink's channels
+            latency = shared_latency(direct_sent, heads_sent, decision, received, self.workload_constants(),
+                                     bits, sc.sink_channels)
         consumed = 0.0
         for i in range(self.n):
             consumed += drawn[i]

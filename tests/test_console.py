@@ -119,5 +119,6 @@ def test_list_params_lists_every_accepted_key_with_a_unit(model):
         if value is None:
             continue
         run = CliRunner().invoke(cli.main, ["offload", "--model", model, "--frames", "20", "--seed", "1",
-                                            "--param", f"{key}={value!r}", "--json"])
+                                            "--param", f"{key}={value if isinstance(value, str) else repr(value)}",
+                                            "--json"])
         assert run.exit_code == 0, (key, run.output)

@@ -138,12 +138,14 @@ def _check_run_limits(scenario, replicas, workers, force, out):
 @click.option("--d0", metavar="M", help="Override the crossover distance [m].  [default: sqrt(eps_fs/eps_mp)]")
 @click.option("--harvest", metavar="SPEC", help="Energy harvesting: none, constant:J, bernoulli:J,Q, markov:J_GOOD,J_BAD,P_GOOD_TO_BAD,P_BAD_TO_GOOD, markov-shared:(same; one chain for all nodes, stationary start), solar:J_PEAK,PERIOD_ROUNDS (energies [J] per round), or in power units constant-w:W, solar-w:P_PEAK_W,PERIOD_S (need --round-seconds).  [default: none]")
 @click.option("--round-seconds", metavar="S", help="Round duration [s], converting power harvest specs (constant-w, solar-w) to energy per round.")
-@click.option("--offload", metavar="[local|edge|greedy|exact]", help="Cluster heads' offloading rule: process locally, offload to the edge server at the sink, each head's own best, or the round's exact optimum of energy + w_T x latency.  [default: local]")
+@click.option("--offload", metavar="[local|edge|greedy|exact]", help="Cluster heads' offloading rule: process locally, offload to the edge server at the sink, each head's own best, or the round's exact optimum of energy + w_T x latency (under --medium shared by exhaustion up to 12 heads, greedy above).  [default: local]")
 @click.option("--workload", metavar="[fusion|dnn-inference]", help="What a cluster head computes on the gathered data (fusion: the classic E_DA aggregation).  [default: fusion]")
 @click.option("--hardware", metavar="[msp430f1611|cc2650]", help="Node MCU/radio and edge-server preset.  [default: msp430f1611]")
 @click.option("--time-weight", metavar="J/S", help="w_T in system_utility = energy_j + w_T x latency_s [J/s].  [default: 0.01]")
 @click.option("--join", metavar="[nearest|cluster]", help="nearest: a member sends to the sink when it is at least as near as every head (MATLAB rule); cluster: members always join their nearest head.  [default: nearest]")
 @click.option("--control-bits", metavar="B", help="Control-message length [bit]; charges each protocol's advertisements, joins, schedules and uploads (0: none, as published LEACH curves).  [default: 0]")
+@click.option("--medium", metavar="[ideal|shared]", help="Sink radio: ideal gives every transmission to the sink a channel of its own (round latency = slowest transmitter); shared serves direct packets, head uploads and edge offloads on --sink-channels channels in order of readiness (round latency = last delivery). Energy is the same.  [default: ideal]")
+@click.option("--sink-channels", metavar="C", help="Channels at the radio rate at the sink under --medium shared, an integer >= 1.  [default: 1]")
 @click.option("--idle-j", metavar="J", help="Fixed sensing/idle consumption of every alive node per round [J].  [default: 0]")
 @click.option("--battery", metavar="J", help="Battery capacity [J], at least every node's initial energy.  [default: each node's initial energy]")
 @click.option("--positions", metavar="CSV", help="CSV with columns x,y [m] (>= 0) and optionally energy [J], one row per node.")
@@ -292,13 +294,17 @@ map_command.params.extend(p for p in run.params if p.name not in ("out", "as_jso
 
 
 def _offload_params(pairs, name="--param"):
-    """Parse repeated KEY=VALUE model overrides into a dict of numbers (int when written as one)."""
+    """Parse repeated KEY=VALUE model overrides into a dict of numbers (int when written as one); the preset
+    names of wsn-ch (``hardware``, ``workload``) stay text."""
     out = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         key = key.strip().replace("-", "_")
         if not sep or not key:
             fail(name, f"must be KEY=VALUE, got {pair!r}")
+        if key in ("hardware", "workload"):
+            out[key] = value.strip()
+            continue
         try:
             out[key] = int(value)
         except ValueError:
@@ -345,7 +351,7 @@ def _devices_at(value):
 @click.option("--networks", metavar="K", help="Networks of the DDLO learner (>= 1).  [default: 3; preset droo: 1]")
 @click.option("--seed", metavar="S", help="Seed (integer in [0, 2**63-1]).  [default: a fresh seed, recorded in the output]")
 @click.option("--dataset", metavar="FILE.mat", help="DDLO data file (mumt: task_size, gain_min, gain_mode) or DROO data file (wpmec: input_h, output_mode, output_a, output_tau, output_obj): its states instead of random draws.")
-@click.option("--param", "params", metavar="KEY=VALUE", multiple=True, help="Override a model constant in SI units, e.g. uplink_rate=1.0 [MB/s] (mumt), energy_exponent=1 (wsn-ch) or weight_odd=1 (wpmec); repeatable; keys, units and defaults: --list-params.")
+@click.option("--param", "params", metavar="KEY=VALUE", multiple=True, help="Override a model constant in SI units, e.g. uplink_rate=1.0 [MB/s] (mumt), energy_exponent=1 or workload=fusion (wsn-ch; hardware and workload name presets of the simulator) or weight_odd=1 (wpmec); repeatable; keys, units and defaults: --list-params.")
 @click.option("--list-params", is_flag=True, help="List the --param keys of --model with units and defaults, and exit.")
 @click.option("--preset", metavar="[ddlo|droo]", help="Learner settings of a published code (DDLO's or DROO's); explicit options override it.")
 @click.option("--memory", metavar="ENTRIES", help="Replay-memory size.  [default: 1024]")

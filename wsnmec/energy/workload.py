@@ -23,9 +23,12 @@ offload in the round)::
 ``e_bit`` is the radio model's aggregation energy E_DA [J/bit/signal] for the ``fusion`` workload (so the
 default reproduces the classic LEACH accounting exactly, with ``r = l``: one fused packet), and
 ``c x E_cycle`` (the hardware's energy per cycle [J/cycle]) for the other workloads. The members of a
-cluster send in TDMA slots (``k l / R``); clusters and nodes sending to the sink use separate channels (the
-CDMA codes of LEACH), so the round's latency is the completion time of the slowest transmitter. **Edge
-sharing:** the ``m`` concurrent offloads share the server as processor sharing over ``cores`` identical
+cluster send in TDMA slots (``k l / R``) and each cluster has its own CDMA code (LEACH), so clusters gather
+in parallel. What the sink receives (direct packets, results, offloaded uploads) has a channel of its own
+under ``--medium ideal``, where T above is a CH's completion time and the round's latency the slowest
+transmitter's; under ``--medium shared`` it shares the sink's ``--sink-channels`` channels, T is a CH's
+completion when it finds a channel free, and the round's latency is the last delivery of the sink's
+schedule (:mod:`wsnmec.sim.accounting` Notes, 6). **Edge sharing:** the ``m`` concurrent offloads share the server as processor sharing over ``cores`` identical
 cores, each job using at most one core: each gets ``F min(1, cores / m)`` cycles/s for its whole duration
 (a conservative approximation: capacity freed by a job that finishes early is not given to the others).
 The sink and the edge server are mains powered: their energy is not counted.

@@ -23,12 +23,14 @@ PARAMETERS: dict[str, dict[str, tuple[str, str]]] = {
         "size_max": ("MB", "largest task size of random states (integer)"),
     },
     "wsn-ch": {
-        "kappa": ("J s^2/cycle^3", "effective switched capacitance of a cluster head's CPU"),
-        "cpu_frequency": ("cycles/s", "cluster head CPU frequency"),
-        "cycles_per_bit": ("cycles/bit", "task complexity"),
-        "result_bits": ("bit", "size of the result sent back"),
-        "bandwidth": ("bit/s", "uplink bandwidth shared by the offloading cluster heads"),
-        "edge_cpu": ("cycles/s", "edge server CPU shared by the offloading cluster heads"),
+        "hardware": ("name", "node and edge hardware preset giving the next six constants (msp430f1611, cc2650)"),
+        "workload": ("name", "workload preset giving the next six constants (fusion, dnn-inference)"),
+        "kappa": ("J s^2/cycle^3", "effective switched capacitance of a cluster head's CPU (preset: e_bit / (c f^2))"),
+        "cpu_frequency": ("cycles/s", "cluster head CPU frequency (preset: MCU clock)"),
+        "cycles_per_bit": ("cycles/bit", "task complexity (preset: the workload's)"),
+        "result_bits": ("bit", "size of the result sent back (preset: the workload's)"),
+        "bandwidth": ("bit/s", "uplink bandwidth shared by the offloading cluster heads (preset: radio rate)"),
+        "edge_cpu": ("cycles/s", "edge server CPU shared by the offloading cluster heads (preset: clock x cores)"),
         "energy_weight": ("-", "w_E, weight of energy in the utility"),
         "time_weight": ("J/s", "w_T, weight of latency in the utility"),
         "reference_energy": ("J", "E_ref, residual energy at which energy costs weight 1"),
@@ -83,6 +85,6 @@ def parameter_table(model: str) -> str:
     lines = [f"--param keys of --model {model} (KEY=VALUE, SI units as listed):"]
     for key, (unit, meaning) in PARAMETERS[model].items():
         value = values.get(key)
-        shown = "depends on N" if value is None else f"{value:g}"
+        shown = "depends on N" if value is None else value if isinstance(value, str) else f"{value:g}"
         lines.append(f"  {key:<17} {shown:>12}  [{unit}]  {meaning}")
     return "\n".join(lines)

@@ -24,9 +24,30 @@ sum of w_E E + w_T T; a > 0 makes energy dearer for depleted CHs. The edge serve
 powered: their energy is not counted. Because U = sum_local L_i + sum_off w_E,i E_tx(b_i, d_i)
 + w_T k sum_off (b_i/B + C_i/F), one decision flip is an O(1) update (used by the exact solver).
 
-Defaults: kappa = 4e-24 J s^2/cycle^3 (about 1 nJ/cycle at 16 MHz, an MSP430-class microcontroller),
-f = 16 MHz, 300 cycles/bit, r = 200 bit, B = 250 kbit/s (IEEE 802.15.4), F = 2 GHz, w_E = 1,
-w_T = 0.01 J/s, E_ref = 0.5 J, a = 0, radio preset ``heinzelman2002``, 4000-bit packets.
+**Constants: one cited set with the round's accounting.** The CH and edge constants come from the named
+presets of :mod:`wsnmec.energy.workload` that the simulator's in-round offloading rules use (``hardware``,
+default ``msp430f1611``; ``workload``, default ``dnn-inference``), with the sources cited there::
+
+    f      = the hardware's MCU clock                               (msp430f1611: 8 MHz)
+    kappa  = e_bit / (c f^2), so that kappa f^2 C = e_bit b         (e_bit: the workload's local energy
+             per input bit, c x the hardware's energy per cycle: 100 x 1.5 nJ; kappa = 2.34e-23)
+    c      = the workload's cycles per bit                          (dnn-inference: 100 cycles/bit)
+    r      = the workload's result size                             (dnn-inference: 32 bit)
+    B      = the hardware's radio data rate                         (250 kbit/s, IEEE 802.15.4)
+    F      = edge clock x cores x c / c_edge, so that C / F is the  (4 x 2.4 GHz = 9.6 GHz)
+             edge processing of b at c_edge cycles/bit on the whole server
+
+so a CH's local energy and time and its offload's transmission energy equal the in-round accounting's
+(:mod:`wsnmec.energy.workload` Notes) for the same data. The models differ in how offloads share the sink:
+here the k offloads share the uplink and the whole edge server equally (a CH's offload takes
+``k (b / B + C / F)``), in the simulator its members' slots, the sink's channels and one core per job
+(``--medium``, :mod:`wsnmec.sim.accounting` Notes 6). The default workload is ``dnn-inference``, not the
+simulator's ``fusion``: with fusion (aggregation, one packet out) computing locally always wins and the
+decision problem is trivial. Every constant can still be overridden by its own name (``kappa``,
+``cpu_frequency``, ``cycles_per_bit``, ``result_bits``, ``bandwidth``, ``edge_cpu``), which wins over the
+preset. Other defaults: w_E = 1, w_T = 0.01 J/s, E_ref = 0.5 J, a = 0, radio preset ``heinzelman2002``,
+4000-bit packets. (Before the presets: kappa = 4e-24 J s^2/cycle^3 at f = 16 MHz, 300 cycles/bit,
+r = 200 bit, F = 2 GHz, without a cited source.)
 
 State row (length 3n): ``[d_1..d_n [m], b_1..b_n [bit], R_1..R_n [J]]`` (see :func:`wsn_ch_state_from_round`).
 
@@ -44,18 +65,43 @@ import numpy as np
 from numba import njit
 
 from ..energy.radio import radio_model, tx_energy_jit
+from ..energy.workload import DEFAULT_HARDWARE, HARDWARE_PRESETS, WORKLOAD_PRESETS, hardware_preset, workload_preset
 from ..errors import ParameterError, check_float, check_int
 from .constants import MODEL_KINDS
 from .models import OffloadModel, check_constant
 
-#: Default constants of the wsn-ch model (SI units).
-WSN_CH_DEFAULTS: dict[str, float] = {
-    "kappa": 4e-24,  # effective switched capacitance [J s^2/cycle^3]
-    "cpu_frequency": 16e6,  # CH CPU [cycles/s]
-    "cycles_per_bit": 300.0,  # task complexity [cycles/bit]
-    "result_bits": 200.0,  # result size [bit]
-    "bandwidth": 250e3,  # uplink bandwidth shared by offloading CHs [bit/s]
-    "edge_cpu": 2e9,  # edge server CPU shared by offloading CHs [cycles/s]
+#: Default presets of the CH and edge constants (module Notes).
+WSN_CH_HARDWARE = DEFAULT_HARDWARE
+WSN_CH_WORKLOAD = "dnn-inference"
+DEFAULT_RADIO = "heinzelman2002"
+#: The constants taken from the presets (each may be overridden by name).
+PRESET_CONSTANTS = ("kappa", "cpu_frequency", "cycles_per_bit", "result_bits", "bandwidth", "edge_cpu")
+
+
+def preset_constants(hardware: str = WSN_CH_HARDWARE, workload: str = WSN_CH_WORKLOAD, *,
+                     radio: str = DEFAULT_RADIO, packet_bits: float = 4000.0) -> dict[str, float]:
+    """The CH and edge constants of ``wsn-ch`` from the in-round presets (module Notes): ``kappa``
+    [J s^2/cycle^3], ``cpu_frequency`` [cycles/s], ``cycles_per_bit`` [cycles/bit], ``result_bits`` [bit],
+    ``bandwidth`` [bit/s], ``edge_cpu`` [cycles/s]."""
+    hw = hardware_preset(hardware, "hardware")
+    wl = workload_preset(workload, "workload")
+    e_bit = wl.local_energy_per_bit(radio_model(radio).e_da, hw)  # [J/bit]
+    f = hw.mcu_clock_hz
+    return {
+        "kappa": e_bit / (wl.cycles_per_bit * f * f),
+        "cpu_frequency": f,
+        "cycles_per_bit": wl.cycles_per_bit,
+        "result_bits": wl.result_size(packet_bits),
+        "bandwidth": hw.data_rate_bps,
+        "edge_cpu": hw.edge_clock_hz * hw.edge_cores * wl.cycles_per_bit / wl.edge_cycles_per_bit,
+    }
+
+
+#: Default constants of the wsn-ch model (SI units; the first six from the default presets).
+WSN_CH_DEFAULTS: dict[str, float | str] = {
+    "hardware": WSN_CH_HARDWARE,  # hardware preset of wsnmec.energy.workload
+    "workload": WSN_CH_WORKLOAD,  # workload preset of wsnmec.energy.workload
+    **preset_constants(),  # kappa, cpu_frequency, cycles_per_bit, result_bits, bandwidth, edge_cpu
     "energy_weight": 1.0,  # w_E [-]
     "time_weight": 0.01,  # w_T [J/s]
     "reference_energy": 0.5,  # E_ref [J]
@@ -84,7 +130,7 @@ MAX_CLUSTER_HEADS = 1024
 def wsn_ch_model(
     cluster_heads: int = 5,
     *,
-    radio: str = "heinzelman2002",
+    radio: str = DEFAULT_RADIO,
     **overrides,
 ) -> OffloadModel:
     """Build the ``wsn-ch`` model for ``cluster_heads`` CHs (n decisions).
@@ -96,7 +142,8 @@ def wsn_ch_model(
     radio : str
         Radio preset of :func:`wsnmec.energy.radio.radio_model`.
     **overrides
-        Any key of :data:`WSN_CH_DEFAULTS`: ``kappa`` [J s^2/cycle^3], ``cpu_frequency`` [cycles/s],
+        Any key of :data:`WSN_CH_DEFAULTS`: ``hardware`` and ``workload`` (preset names of
+        :mod:`wsnmec.energy.workload` giving the next six constants, module Notes), ``kappa`` [J s^2/cycle^3], ``cpu_frequency`` [cycles/s],
         ``cycles_per_bit`` [cycles/bit], ``result_bits`` [bit], ``bandwidth`` [bit/s], ``edge_cpu``
         [cycles/s], ``energy_weight`` w_E [-], ``time_weight`` w_T [J/s], ``reference_energy`` [J],
         ``energy_exponent`` [-], ``packet_bits`` [bit]; for random states ``field_size`` [m], ``sink_x``,
@@ -109,8 +156,18 @@ def wsn_ch_model(
             sorted(unknown)[0], f"is not a wsn-ch parameter; valid names: {', '.join(WSN_CH_DEFAULTS)}"
         )
     cfg = dict(WSN_CH_DEFAULTS)
+    for key in ("hardware", "workload"):
+        value = overrides.get(key)
+        if value is not None:
+            presets = HARDWARE_PRESETS if key == "hardware" else WORKLOAD_PRESETS
+            if not isinstance(value, str) or value not in presets:
+                raise ParameterError(key, f"must be a {key} preset: one of {', '.join(presets)}; got {value!r}")
+            cfg[key] = value
+    packet_bits = overrides.get("packet_bits")
+    packet_bits = cfg["packet_bits"] if packet_bits is None else check_constant("packet_bits", packet_bits, rate=True)
+    cfg.update(preset_constants(cfg["hardware"], cfg["workload"], radio=radio, packet_bits=packet_bits))
     for key, value in overrides.items():
-        if value is None:
+        if value is None or key in ("hardware", "workload"):
             continue
         if key in ("packets_min", "packets_max"):
             cfg[key] = check_int(key, value, 1, 10**6)

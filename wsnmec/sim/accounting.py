@@ -23,9 +23,29 @@ A round, after the harvest and the election, is accounted in this order (l = pac
    sink.
 5. *matlab semantics* (the MATLAB LEACH/SEP code): see :mod:`wsnmec.sim.kernel`; only local processing,
    energies are not clipped.
-6. *latency* [s]: the completion time of the slowest transmitter (a node sending to the sink: l / R; a CH:
-   the workload module's T_local or T_edge with the actual k and the number m of offloading CHs); 0 when
-   nobody transmits.
+6. *latency* [s], by ``--medium`` (energy never depends on it):
+
+   - ``ideal`` (default): every transmission to the sink has a channel of its own; the latency is the
+     completion time of the slowest transmitter (a node sending to the sink: l / R; a CH: the workload
+     module's T_local or T_edge with the actual k and the number m of offloading CHs, counted whether or
+     not it could pay); 0 when nobody transmits.
+   - ``shared``: the MAC of LEACH [1]_: members send to their CH in TDMA slots and each cluster has its own
+     CDMA code, so the clusters gather in parallel; what the sink receives shares the sink's radio,
+     ``--sink-channels C`` channels at the rate R. Each transmission that reaches the sink is a *job* with
+     a ready time a and a duration s: a direct sender a = 0, s = l / R; a CH processing locally
+     a = k l / R + (k + 1) l c / f, s = r / R; a CH offloading a = k l / R, s = (k + 1) l / R, followed by
+     the edge processing (k + 1) l c_edge / (F min(1, cores / m)) from the end of its upload (m = the
+     offloads that take place; the processor-sharing approximation of :mod:`wsnmec.energy.workload`). The
+     C channels serve the jobs without preemption in order of ready time (ties: the lower node index
+     first), each on the channel that frees first (list scheduling [2]_, FIFO); a job completes at the end
+     of its transmission, an offload at the end of its edge processing. The latency is the completion of
+     the last delivery; 0 when nothing reaches the sink. Only transmissions that take place are jobs: a
+     node that cannot pay for its packet or its head cost (clean semantics, step 4) sends nothing and
+     occupies no slot, and k counts the packets a CH actually received; under ``matlab`` semantics every
+     CH and every sending non-CH node transmits. With C at least the number of jobs a delivery completes
+     at its ``ideal`` time, operation for operation (:func:`head_job`). The scheduler is
+     :func:`_serve_jobs_jit` (public: :func:`serve_sink_jobs`), one code path for the charge, the built-in
+     ``exact`` rule and dry-run scoring.
 7. *record*: ``energy_j`` = all energy drawn [J]; ``system_utility = energy_j + w_T latency_s`` [J] with
    ``--time-weight w_T`` [J/s] (default 0.01 J/s, the weight of the ``wsn-ch`` offloading model);
    ``delivered_bits``: sensed bits whose content reached the sink ((k + 1) l per CH that delivered, l per
@@ -47,6 +67,8 @@ References
 ----------
 .. [1] W. B. Heinzelman, A. P. Chandrakasan, H. Balakrishnan, "An application-specific protocol
    architecture for wireless microsensor networks", IEEE Trans. Wireless Commun. 1(4), 2002.
+.. [2] R. L. Graham, "Bounds on multiprocessing timing anomalies", SIAM J. Appl. Math. 17(2), 1969 (list
+   scheduling: each job, in list order, on the machine that frees first).
 """
 
 from __future__ import annotations
@@ -89,7 +111,9 @@ P_IDLE_WITHOUT_CH = 18  # matlab rule: non-CH nodes silent in a round without CH
 P_JOIN_CLUSTER = 19  # 1: members join their nearest CH even when the sink is nearer
 P_CONTROL_KIND = 20  # CONTROL_* code
 P_DIAMETER = 21  # network diameter [m] (advertisement range)
-N_PARAMS = 22
+P_MEDIUM = 22  # MEDIUM_* code: how sink-bound transmissions share the sink's radio (Notes, 6)
+P_SINK_CHANNELS = 23  # C: channels at the radio rate R at the sink (shared medium)
+N_PARAMS = 24
 
 CLEAN = 0
 MATLAB = 1
@@ -98,6 +122,14 @@ CONTROL_NONE = 0
 CONTROL_DISTRIBUTED = 1
 CONTROL_CENTRALIZED = 2
 CONTROL_KINDS = {"none": CONTROL_NONE, "distributed": CONTROL_DISTRIBUTED, "centralized": CONTROL_CENTRALIZED}
+
+MEDIUM_IDEAL = 0
+MEDIUM_SHARED = 1
+#: ``--medium`` values (Notes, 6): ``ideal`` gives every sink-bound transmission a channel of its own,
+#: ``shared`` serves them on the sink's ``--sink-channels`` channels.
+MEDIUMS = {"ideal": MEDIUM_IDEAL, "shared": MEDIUM_SHARED}
+#: Largest ``--sink-channels`` (more channels than sink-bound transmissions change nothing).
+MAX_SINK_CHANNELS = 10**9
 
 LOCAL = 0
 EDGE = 1
@@ -110,10 +142,15 @@ RULE_LOCAL, RULE_EDGE, RULE_GREEDY, RULE_EXACT = 0, 1, 2, 3
 #: round falls back to ``greedy`` and the number of such rounds is reported.
 EXACT_MAX_HEADS = 256
 
+#: Largest number of cluster heads the ``exact`` rule optimises jointly under the shared medium: it
+#: schedules all 2^n combinations (4096 schedules of the round's sink jobs at 12 heads); above it the
+#: round falls back to ``greedy`` (:func:`decide_offload_jit` returns 1).
+EXACT_SHARED_MAX_HEADS = 12
+
 
 def round_parameters(radio, packet_bits, workload, hardware, *, time_weight, control_bits=0.0, idle_j=0.0,
                      semantics=CLEAN, idle_without_ch=False, join_cluster=False, control_kind=CONTROL_NONE,
-                     diameter=0.0) -> np.ndarray:
+                     diameter=0.0, medium=MEDIUM_IDEAL, sink_channels=1) -> np.ndarray:
     """Pack the constants of a round into the float64 vector the compiled functions take (indices above).
 
     Parameters
@@ -136,6 +173,10 @@ def round_parameters(radio, packet_bits, workload, hardware, *, time_weight, con
         :data:`CONTROL_KINDS` value of the clustering policy.
     diameter : float
         Advertisement range [m] (the diagonal of the nodes' bounding box).
+    medium : int
+        :data:`MEDIUMS` value (module Notes, 6).
+    sink_channels : int
+        Channels at the radio rate at the sink (>= 1; used by the shared medium).
     """
     params = np.zeros(N_PARAMS, dtype=np.float64)
     params[R_E_ELEC] = radio.e_elec
@@ -160,6 +201,8 @@ def round_parameters(radio, packet_bits, workload, hardware, *, time_weight, con
     params[P_JOIN_CLUSTER] = 1.0 if join_cluster else 0.0
     params[P_CONTROL_KIND] = float(control_kind)
     params[P_DIAMETER] = float(diameter)
+    params[P_MEDIUM] = float(medium)
+    params[P_SINK_CHANNELS] = float(sink_channels)
     return params
 
 
@@ -213,6 +256,167 @@ def head_latency(decision, got, offloading, params):
     if offloading > params[P_EDGE_CORES]:
         share = params[P_EDGE_CORES] / offloading
     return got * bits / rate + gathered / rate + gathered * params[P_EDGE_CYCLES_PER_BIT] / (params[P_EDGE_HZ] * share)
+
+
+# --- the sink's medium (Notes, 6) -------------------------------------------------------------------------
+
+#: Kinds of a cluster head's sink job: no delivery, a job that ends with its upload (local processing: the
+#: result), an edge offload (the edge server processes the upload after it arrives).
+JOB_NONE, JOB_UPLOAD, JOB_OFFLOAD = 0, 1, 2
+
+
+@njit(cache=True, nogil=True)
+def head_job(decision, got, params):
+    """The sink job of a CH with ``got`` received packets (Notes, 6): ``(ready [s], upload [s], gathered
+    [bit])``. Local: ready after the members' TDMA slots and the processing, ``k l / R + (k + 1) l c / f``,
+    upload ``r / R``; edge: ready after the slots, ``k l / R``, upload ``(k + 1) l / R``. With a free channel
+    the completion is :func:`head_latency` operation for operation."""
+    bits = params[P_BITS]
+    rate = params[P_RATE]
+    gathered = (got + 1) * bits
+    if decision == LOCAL:
+        return (got * bits / rate + gathered * params[P_CYCLES_PER_BIT] / params[P_MCU_HZ],
+                params[P_RESULT_BITS] / rate, gathered)
+    return got * bits / rate, gathered / rate, gathered
+
+
+@njit(cache=True, nogil=True)
+def _replace_earliest(free, size, value):
+    """Replace the smallest entry of the binary min-heap ``free[:size]`` by ``value`` (sift down)."""
+    i = 0
+    while True:
+        child = 2 * i + 1
+        if child >= size:
+            break
+        if child + 1 < size and free[child + 1] < free[child]:
+            child += 1
+        if free[child] < value:
+            free[i] = free[child]
+            i = child
+        else:
+            break
+    free[i] = value
+
+
+@njit(cache=True, nogil=True)
+def _serve_jobs_jit(ready, service, tail, n_jobs, channels, completion):
+    """Serve the first ``n_jobs`` jobs on ``channels`` identical channels (Notes, 6); returns the latest
+    completion [s] (0 without jobs).
+
+    Jobs in nondecreasing order of ``ready`` [s] (ties: the lower position first), each, without
+    preemption, on the channel that frees first: start ``max(ready, free)``, end ``start + service``, the
+    channel is free again at the end; the job completes at ``end + tail`` (``tail`` [s]: the edge processing
+    that follows an offload's upload, 0 otherwise). Writes each job's completion into ``completion`` when it
+    has at least ``n_jobs`` entries.
+    """
+    if n_jobs == 0:
+        return 0.0
+    in_order = True
+    for j in range(1, n_jobs):
+        if ready[j] < ready[j - 1]:
+            in_order = False
+            break
+    order = np.empty(0, dtype=np.int64)
+    if not in_order:
+        order = np.argsort(ready[:n_jobs], kind="mergesort")  # stable: ties keep their positions
+    size = channels if channels < n_jobs else n_jobs
+    free = np.zeros(size, dtype=np.float64)
+    keep = completion.shape[0] >= n_jobs
+    latest = 0.0
+    for q in range(n_jobs):
+        j = q if in_order else order[q]
+        start = free[0]
+        if ready[j] > start:
+            start = ready[j]
+        end = start + service[j]
+        _replace_earliest(free, size, end)
+        done = end + tail[j]
+        if keep:
+            completion[j] = done
+        if done > latest:
+            latest = done
+    return latest
+
+
+@njit(cache=True, nogil=True)
+def _shared_latency_jit(direct_nodes, n_direct, ch_list, n_ch, ch_kind, ch_ready, ch_upload, ch_gathered, params,
+                        ready, service, tail):
+    """The round's latency [s] under the shared medium (Notes, 6): the packets of the direct senders
+    ``direct_nodes[:n_direct]`` (increasing node index) and the CHs' jobs (``ch_kind``, ``ch_ready`` [s],
+    ``ch_upload`` [s], ``ch_gathered`` [bit] per entry of ``ch_list``) are listed in node order into
+    ``ready``/``service``/``tail`` (scratch, >= n_direct + n_ch entries) and served by
+    :func:`_serve_jobs_jit` on ``params[P_SINK_CHANNELS]`` channels. The m offloads that take place share
+    the edge server: each one's processing takes ``gathered c_edge / (F min(1, cores / m))``."""
+    offloads = 0
+    for b in range(n_ch):
+        if ch_kind[b] == JOB_OFFLOAD:
+            offloads += 1
+    share = 1.0
+    if offloads > params[P_EDGE_CORES]:
+        share = params[P_EDGE_CORES] / offloads
+    packet = params[P_BITS] / params[P_RATE]
+    a = 0
+    b = 0
+    j = 0
+    while a < n_direct or b < n_ch:
+        if b >= n_ch or (a < n_direct and direct_nodes[a] < ch_list[b]):
+            ready[j] = 0.0
+            service[j] = packet
+            tail[j] = 0.0
+            j += 1
+            a += 1
+            continue
+        kind = ch_kind[b]
+        if kind != JOB_NONE:
+            ready[j] = ch_ready[b]
+            service[j] = ch_upload[b]
+            tail[j] = 0.0
+            if kind == JOB_OFFLOAD:
+                tail[j] = ch_gathered[b] * params[P_EDGE_CYCLES_PER_BIT] / (params[P_EDGE_HZ] * share)
+            j += 1
+        b += 1
+    return _serve_jobs_jit(ready, service, tail, j, int(params[P_SINK_CHANNELS]), np.empty(0, dtype=np.float64))
+
+
+def serve_sink_jobs(ready, service, tail=None, channels: int = 1):
+    """Completion times of jobs on the sink's shared channels (the shared medium's scheduler, Notes 6).
+
+    Parameters
+    ----------
+    ready : array_like of float
+        Time each job is ready to transmit [s] (finite, >= 0).
+    service : array_like of float
+        Its transmission time on one channel [s] (finite, >= 0).
+    tail : array_like of float, optional
+        Time after its transmission until it completes [s] (an offload's edge processing; default 0).
+    channels : int
+        Channels at the sink, >= 1.
+
+    Returns
+    -------
+    latency : float
+        The latest completion [s] (0 without jobs).
+    completion : float64 ndarray
+        Each job's completion [s]. Jobs are served in order of ready time, ties in array order (the
+        accounting lists them by node index), each on the channel that frees first, without preemption.
+    """
+    from ..errors import check_int
+
+    arrays = []
+    for name, values in (("ready", ready), ("service", service), ("tail", tail)):
+        if values is None:
+            values = np.zeros(arrays[0].shape[0])
+        array = np.array(values, dtype=np.float64, copy=True)
+        if array.ndim != 1 or (arrays and array.shape != arrays[0].shape):
+            raise ParameterError(name, f"must be a 1-D array of one entry per job; got shape {array.shape}"
+                                       + (f" for {arrays[0].shape[0]} jobs" if arrays else ""))
+        if not (np.all(np.isfinite(array)) and np.all(array >= 0.0)):
+            raise ParameterError(name, "must hold finite numbers >= 0 [s]")
+        arrays.append(array)
+    channels = check_int("channels", channels, 1, MAX_SINK_CHANNELS)
+    completion = np.zeros(arrays[0].shape[0], dtype=np.float64)
+    latency = _serve_jobs_jit(arrays[0], arrays[1], arrays[2], arrays[0].shape[0], channels, completion)
+    return float(latency), completion
 
 
 @njit(cache=True, nogil=True)
@@ -322,6 +526,66 @@ def _exact_heads(ch_list, n_ch, members, d_sink, floor, params, decision, fs, or
 
 
 @njit(cache=True, nogil=True)
+def _exact_heads_shared(alive, is_ch, target, ch_list, n_ch, members, d_sink, params, decision):
+    """Jointly optimal local/edge decisions of ``n_ch`` CHs under the shared medium, by exhaustion.
+
+    Every one of the 2^n_ch combinations is scored as ``sum E + w_T latency`` with the latency of the
+    shared medium's schedule (:func:`_shared_latency_jit`) of the planned round: every direct sender's
+    packet and every CH's job with its planned cluster size ``members[c]`` (all nodes able to pay). Head j
+    (in ``ch_list`` order) offloads in combination q when bit ``n_ch - 1 - j`` of q is set, so combinations
+    are visited in the order of ``itertools.product((local, edge), repeat=n_ch)``; the first best wins.
+    Returns the best value [J].
+    """
+    n = alive.shape[0]
+    n_direct = 0
+    for i in range(n):
+        if alive[i] != 0 and is_ch[i] == 0 and target[i] == TO_SINK:
+            n_direct += 1
+    direct_nodes = np.empty(n_direct, dtype=np.int64)
+    a = 0
+    for i in range(n):
+        if alive[i] != 0 and is_ch[i] == 0 and target[i] == TO_SINK:
+            direct_nodes[a] = i
+            a += 1
+    option_energy = np.empty((2, n_ch), dtype=np.float64)
+    option_ready = np.empty((2, n_ch), dtype=np.float64)
+    option_upload = np.empty((2, n_ch), dtype=np.float64)
+    gathered = np.empty(n_ch, dtype=np.float64)
+    for j in range(n_ch):
+        c = ch_list[j]
+        for dec in range(2):
+            option_energy[dec, j] = head_energy(dec, members[c], d_sink[c], params)
+            ready, upload, bits = head_job(dec, members[c], params)
+            option_ready[dec, j] = ready
+            option_upload[dec, j] = upload
+            gathered[j] = bits
+    ch_kind = np.empty(n_ch, dtype=np.uint8)
+    ch_ready = np.empty(n_ch, dtype=np.float64)
+    ch_upload = np.empty(n_ch, dtype=np.float64)
+    jobs = np.empty((3, n_direct + n_ch), dtype=np.float64)
+    w = params[P_TIME_WEIGHT]
+    best = np.inf
+    best_combo = 0
+    for combo in range(1 << n_ch):
+        energy = 0.0
+        for j in range(n_ch):
+            dec = (combo >> (n_ch - 1 - j)) & 1
+            energy += option_energy[dec, j]
+            ch_kind[j] = JOB_OFFLOAD if dec == EDGE else JOB_UPLOAD
+            ch_ready[j] = option_ready[dec, j]
+            ch_upload[j] = option_upload[dec, j]
+        latency = _shared_latency_jit(direct_nodes, n_direct, ch_list, n_ch, ch_kind, ch_ready, ch_upload, gathered,
+                                      params, jobs[0], jobs[1], jobs[2])
+        value = energy + w * latency
+        if value < best:
+            best = value
+            best_combo = combo
+    for j in range(n_ch):
+        decision[ch_list[j]] = EDGE if (best_combo >> (n_ch - 1 - j)) & 1 else LOCAL
+    return best
+
+
+@njit(cache=True, nogil=True)
 def decide_offload_jit(rule, alive, is_ch, ch_list, n_ch, target, d_sink, params, members, decision, fs, order):
     """Built-in offloading decisions of this round's CHs (compiled); writes ``decision[c]`` for each CH.
 
@@ -335,7 +599,13 @@ def decide_offload_jit(rule, alive, is_ch, ch_list, n_ch, target, d_sink, params
       O(n^3): for each number m of offloading CHs and each candidate latency level L (the floor, a T_local
       or a T_edge(m)), CHs whose only option within L is the edge offload, CHs with both options take the
       edge in increasing order of their energy difference until m offload; the best (m, L) wins. Above
-      :data:`EXACT_MAX_HEADS` CHs it falls back to ``greedy``.
+      :data:`EXACT_MAX_HEADS` CHs it falls back to ``greedy``. Under the shared medium (Notes, 6) the
+      latency couples every CH through the sink's channels, and the rule schedules each of the 2^n
+      combinations (:func:`_exact_heads_shared`, with the direct senders' packets); above
+      :data:`EXACT_SHARED_MAX_HEADS` CHs it falls back to ``greedy``.
+
+    ``greedy`` under the shared medium keeps its per-CH rule: a CH's ``T`` is its completion with the sink
+    and the edge server to itself (:func:`head_latency` with m = 1), not its place in the round's schedule.
 
     Returns 1 when ``exact`` fell back to ``greedy``, else 0.
     """
@@ -345,7 +615,11 @@ def decide_offload_jit(rule, alive, is_ch, ch_list, n_ch, target, d_sink, params
             decision[ch_list[j]] = LOCAL if rule == RULE_LOCAL else EDGE
         return 0
     fell_back = 0
-    if rule == RULE_EXACT and n_ch <= EXACT_MAX_HEADS:
+    if rule == RULE_EXACT and params[P_MEDIUM] == MEDIUM_SHARED:
+        if n_ch <= EXACT_SHARED_MAX_HEADS:
+            _exact_heads_shared(alive, is_ch, target, ch_list, n_ch, members, d_sink, params, decision)
+            return 0
+    elif rule == RULE_EXACT and n_ch <= EXACT_MAX_HEADS:
         floor = params[P_BITS] / params[P_RATE] if sink_senders > 0 else 0.0
         _exact_heads(ch_list, n_ch, members, d_sink, floor, params, decision, fs, order)
         return 0
@@ -464,6 +738,20 @@ def charge_round_jit(d_sink, energy, alive, is_ch, ch_list, n_ch, target, distan
     for k in range(n_ch):
         if decision[ch_list[k]] == EDGE:
             offloading += 1
+    # shared medium: the sink jobs of the transmissions that take place (Notes, 6)
+    shared = params[P_MEDIUM] == MEDIUM_SHARED
+    n_senders = 0
+    if shared:
+        for i in range(n):
+            if alive[i] != 0 and is_ch[i] == 0 and target[i] == TO_SINK:
+                n_senders += 1
+    direct_nodes = np.empty(n_senders, dtype=np.int64)
+    n_direct = 0
+    n_jobs = n_ch if shared else 0
+    ch_kind = np.zeros(n_jobs, dtype=np.uint8)
+    ch_ready = np.empty(n_jobs, dtype=np.float64)
+    ch_upload = np.empty(n_jobs, dtype=np.float64)
+    ch_gathered = np.empty(n_jobs, dtype=np.float64)
     if not clean:
         for k in range(n_ch):
             c = ch_list[k]
@@ -488,6 +776,9 @@ def charge_round_jit(d_sink, energy, alive, is_ch, ch_list, n_ch, target, distan
                     to_sink += 1
                     delivered += bits
                     latency = max(latency, bits / rate)
+                    if shared:
+                        direct_nodes[n_direct] = i
+                        n_direct += 1
                 if n_ch > 0 and d > 0.0:
                     payer = t if t >= 0 else ch_list[0]
                     energy[payer] -= receive_cost
@@ -496,6 +787,9 @@ def charge_round_jit(d_sink, energy, alive, is_ch, ch_list, n_ch, target, distan
             c = ch_list[k]
             delivered += (received[c] + 1) * bits
             latency = max(latency, head_latency(LOCAL, received[c], offloading, params))
+            if shared:
+                ch_kind[k] = JOB_UPLOAD
+                ch_ready[k], ch_upload[k], ch_gathered[k] = head_job(LOCAL, received[c], params)
     else:
         if not idle:
             for i in range(n):
@@ -514,6 +808,9 @@ def charge_round_jit(d_sink, energy, alive, is_ch, ch_list, n_ch, target, distan
                     else:
                         to_sink += 1
                         delivered += bits
+                        if shared:
+                            direct_nodes[n_direct] = i
+                            n_direct += 1
                 else:
                     drawn[i] += energy[i]
                     energy[i] = 0.0
@@ -528,9 +825,16 @@ def charge_round_jit(d_sink, energy, alive, is_ch, ch_list, n_ch, target, distan
                 drawn[c] += demand
                 to_sink += 1
                 delivered += (got + 1) * bits
+                if shared:
+                    ch_kind[k] = JOB_OFFLOAD if dec == EDGE else JOB_UPLOAD
+                    ch_ready[k], ch_upload[k], ch_gathered[k] = head_job(dec, got, params)
             else:
                 drawn[c] += energy[c]
                 energy[c] = 0.0
+    if shared:
+        jobs = np.empty((3, n_direct + n_ch), dtype=np.float64)
+        latency = _shared_latency_jit(direct_nodes, n_direct, ch_list, n_ch, ch_kind, ch_ready, ch_upload,
+                                      ch_gathered, params, jobs[0], jobs[1], jobs[2])
     consumed = 0.0
     for i in range(n):
         consumed += drawn[i]
@@ -658,7 +962,8 @@ class RoundAccount:
 def account_round(x, y, energy, alive, ch_mask, sink, radio, packet_bits: int, semantics: str = "clean", *,
                   idle_without_ch: bool | None = None, offload="local", workload: str = "fusion",
                   hardware: str = "msp430f1611", time_weight: float = 0.01, join: str = "nearest",
-                  control_bits: float = 0.0, control: str = "none", idle_j: float = 0.0) -> RoundAccount:
+                  control_bits: float = 0.0, control: str = "none", idle_j: float = 0.0, medium: str = "ideal",
+                  sink_channels: int = 1) -> RoundAccount:
     """Account the radio energy of one round for a cluster-head mask chosen outside (e.g. by a policy).
 
     The same compiled function as the built-in protocols' loop (:func:`account_round_jit`).
@@ -695,8 +1000,13 @@ def account_round(x, y, energy, alive, ch_mask, sink, radio, packet_bits: int, s
         B [bit]; ``control`` is the pattern (:data:`CONTROL_KINDS`).
     idle_j : float
         Fixed consumption per alive node [J].
+    medium : {"ideal", "shared"}
+        How sink-bound transmissions share the sink's radio (module Notes, 6).
+    sink_channels : int
+        Channels at the sink under the shared medium, >= 1.
     """
     from ..energy.workload import hardware_preset, workload_preset
+    from ..errors import check_choice, check_int
 
     semantics_codes = {"clean": CLEAN, "matlab": MATLAB}
     if semantics not in semantics_codes:
@@ -710,6 +1020,8 @@ def account_round(x, y, energy, alive, ch_mask, sink, radio, packet_bits: int, s
     is_ch, ch_list, n_ch = _ch_arrays(ch_mask, alive_u8, n)
     if idle_without_ch is None:
         idle_without_ch = semantics == "matlab"
+    medium = check_choice("medium", medium, tuple(MEDIUMS))
+    sink_channels = check_int("sink_channels", sink_channels, 1, MAX_SINK_CHANNELS)
     work = Workspace(n)
     d_sink = sink_distances(x, y, float(sink[0]), float(sink[1]))
     bbox = bounding_box(x, y)
@@ -717,7 +1029,8 @@ def account_round(x, y, energy, alive, ch_mask, sink, radio, packet_bits: int, s
                               time_weight=time_weight, control_bits=control_bits, idle_j=idle_j,
                               semantics=semantics_codes[semantics], idle_without_ch=bool(idle_without_ch),
                               join_cluster=join == "cluster", control_kind=CONTROL_KINDS[control],
-                              diameter=math.hypot(bbox[2], bbox[3]))
+                              diameter=math.hypot(bbox[2], bbox[3]), medium=MEDIUMS[medium],
+                              sink_channels=sink_channels)
     if isinstance(offload, str):
         if offload not in OFFLOAD_RULES:
             raise ParameterError("offload", f"must be one of {', '.join(OFFLOAD_RULES)}; got {offload!r}")

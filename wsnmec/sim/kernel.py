@@ -18,8 +18,9 @@ Notes
    in a round, so the stream of a replica is: deployment (2 N uniforms unless a CSV is given), then per
    round the harvest draws followed by the election draws.
 3. *account* (:func:`wsnmec.sim.accounting.account_round_jit`): receivers, offloading decisions, the
-   radio, computation and control energy of the round, then every node whose energy is <= 0 is marked dead
-   (it takes no part in later rounds).
+   radio, computation and control energy of the round, its latency (``--medium ideal``, or the schedule of
+   the sink's shared channels under ``--medium shared``: accounting Notes, 6), then every node whose energy
+   is <= 0 is marked dead (it takes no part in later rounds).
 4. *record* (:func:`record_round_jit`): the columns of :mod:`wsnmec.sim.columns`.
 
 **Receivers.** An alive non-CH node sends to its nearest CH when that CH is strictly nearer than the

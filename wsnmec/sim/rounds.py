@@ -4,7 +4,8 @@ Each round: *harvest* (compiled) -> *elect* (``clustering.elect(state, rng)``) -
 *decide* (a built-in rule, compiled, or ``offloading.decide(state, heads, rng)``) -> *account* and *record*
 (compiled: :func:`wsnmec.sim.accounting.charge_round_jit`, :func:`wsnmec.sim.kernel.record_round_jit`).
 The compiled steps are those of the fused loop of :mod:`wsnmec.sim.kernel`, so a built-in protocol run
-through this loop gives the same tables bit for bit (tested).
+through this loop gives the same tables bit for bit (tested), under either sink medium (``--medium``: the
+round's latency with a channel per transmission or through the sink's shared channels).
 
 >>> from wsnmec.sim import Scenario
 >>> from wsnmec.sim.rounds import RoundLoop

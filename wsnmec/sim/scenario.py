@@ -31,6 +31,11 @@ OFFLOAD_CHOICES = ("local", "edge", "greedy", "exact")
 #: How members choose their receiver.
 JOIN_RULES = ("nearest", "cluster")
 
+#: How sink-bound transmissions share the sink's radio (:data:`wsnmec.sim.accounting.MEDIUMS`).
+MEDIUM_CHOICES = ("ideal", "shared")
+#: Largest ``--sink-channels`` (:data:`wsnmec.sim.accounting.MAX_SINK_CHANNELS`).
+MAX_SINK_CHANNELS = 10**9
+
 #: Default time weight w_T of the system utility [J/s] (the ``wsn-ch`` offloading model's).
 DEFAULT_TIME_WEIGHT = 0.01
 SEMANTICS = ("clean", "matlab")
@@ -244,6 +249,12 @@ class Scenario:
     policy_model : str or None
         A learned policy's model file (``.npz`` of ``wsnmec train``; used by ``ddnn``); None: the policy's
         shipped default model.
+    medium : str
+        ``ideal`` (default: every sink-bound transmission on a channel of its own, the round's latency is
+        the slowest transmitter's) or ``shared`` (they share the sink's ``sink_channels`` channels, served
+        in order of readiness); see :mod:`wsnmec.sim.accounting` Notes, 6. Energy does not depend on it.
+    sink_channels : int
+        Channels at the radio rate at the sink under the ``shared`` medium, >= 1.
     """
 
     protocol: str = "leach"
@@ -277,6 +288,8 @@ class Scenario:
     e0_high: float | None = None
     round_seconds: float | None = None
     policy_model: str | None = None
+    medium: str = "ideal"
+    sink_channels: int = 1
 
     @property
     def sink_position(self) -> tuple[float, float]:
@@ -364,6 +377,9 @@ class Scenario:
             if not os.path.isfile(model) or not os.access(model, os.R_OK):
                 raise ParameterError("--policy-model", f"must be a readable model file (.npz); got {model!r}")
         out["policy_model"] = model
+        out["medium"] = check_choice("--medium", raw.get("medium", cls.medium), MEDIUM_CHOICES)
+        out["sink_channels"] = check_int("--sink-channels", raw.get("sink_channels", cls.sink_channels), 1,
+                                         MAX_SINK_CHANNELS)
         if out["semantics"] == "matlab" and out["offload"] != "local":
             raise ParameterError("--offload", f"must be local under --semantics matlab (the MATLAB code has no "
                                               f"offloading); got {out['offload']!r}")

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from ..energy.workload import hardware_preset, workload_preset
-from .accounting import round_parameters
+from .accounting import MEDIUMS, round_parameters
 from .kernel import SEMANTICS_CODES
 
 
@@ -24,4 +24,5 @@ def round_parameters_for(scenario, bbox: np.ndarray, control_kind: int) -> np.nd
         control_bits=scenario.control_bits, idle_j=scenario.idle_j, semantics=semantics,
         idle_without_ch=scenario.semantics == "matlab" and scenario.protocol != "direct",
         join_cluster=scenario.join == "cluster", control_kind=control_kind,
-        diameter=math.hypot(float(bbox[2]), float(bbox[3])))
+        diameter=math.hypot(float(bbox[2]), float(bbox[3])), medium=MEDIUMS[scenario.medium],
+        sink_channels=scenario.sink_channels)

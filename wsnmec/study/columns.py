@@ -82,6 +82,8 @@ PARAMETER_LABELS: dict[str, str] = {
     "idle_j": "Idle energy per round [J]",
     "e0_high": "Initial energy, upper end [J]",
     "round_seconds": "Round duration [s]",
+    "medium": "Sink medium",
+    "sink_channels": "Sink channels",
     "round": "Round",
     "harvest_model": "Replenishment model",
 }

@@ -98,6 +98,8 @@ SCENARIO_TYPES = {
     "e0_high": "number",
     "round_seconds": "number",
     "policy_model": "str",
+    "medium": "str",
+    "sink_channels": "int",
 }
 TYPE_WORDS = {
     "int": "an integer",
