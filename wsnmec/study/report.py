@@ -55,9 +55,12 @@ def _lifetimes(figure: FigureSpec, run) -> str:
 
     def describe(group):
         means = [pd.to_numeric(group[m], errors="coerce").astype(float).mean() for m in ("fnd", "hnd", "lnd")]
-        return " / ".join(_fmt(m) for m in means)
+        return " / ".join("not reached" if math.isnan(m) else _fmt(m) for m in means)
 
-    return f"Mean FND / HND / LND [rounds] over {run.spec.seeds} seeds: " + _per_group(summary, figure, describe, run) + "."
+    cap = run.spec.base.get("rounds")
+    capped = f", runs stopped at round {cap:,} at the latest" if cap is not None else ""
+    return (f"Mean FND / HND / LND [rounds] over {run.spec.seeds} seeds{capped} (a mean over the seeds that reached"
+            " it): " + _per_group(summary, figure, describe, run) + ".")
 
 
 def _means(figure: FigureSpec, run) -> pd.DataFrame:

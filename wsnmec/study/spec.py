@@ -31,6 +31,15 @@ A study is a TOML file::
     x = "nodes"           # metric figures: the swept parameter on the x axis
     title = "Alive nodes" # optional
 
+Texts (``title``, ``description`` and figure titles) may hold placeholders in braces, filled from the
+configuration of the variant that runs (full or ``--quick``), so that no number in them contradicts the run:
+``{seeds}`` (seeds per grid point), ``{tasks}``, ``{run_length}`` ("until the last node dies", or "until the
+last node dies or round R, whichever comes first" when ``rounds`` is set), ``{field_text}`` ("100 m x 100 m"),
+every scenario parameter
+(``{e0}``, ``{rounds}``, ``{nodes}``, ...: the base value, else the ``wsnmec run`` default) and, for a swept
+parameter ``NAME``, ``{NAME}`` (its values, comma-separated), ``{NAME_count}``, ``{NAME_min}`` and
+``{NAME_max}``. Python format specifications apply (``{rounds:,}``); ``{{`` and ``}}`` are literal braces.
+
 Every problem is a :class:`~wsnmec.errors.ParameterError` whose parameter is ``FILE: KEY`` (for example
 ``studies/classic.toml: grid.nodes[2]``) and whose message says what is allowed.
 """
@@ -188,6 +197,7 @@ class StudySpec:
     figures: tuple[FigureSpec, ...]
     quick: bool = False
     quick_override: dict = field(default_factory=dict)
+    templates: dict = field(default_factory=dict)
 
     @property
     def points(self) -> list[dict]:
@@ -228,13 +238,102 @@ class StudySpec:
         grid.update(override.get("grid", {}))
         base = dict(self.base)
         base.update(override.get("base", {}))
-        return replace(self, seeds=override.get("seeds", self.seeds), base=base, grid=grid, quick=True)
+        return render_texts(replace(self, seeds=override.get("seeds", self.seeds), base=base, grid=grid, quick=True))
+
+    def text_values(self) -> dict:
+        """The placeholders of the study's texts and their values in this variant (module docstring)."""
+        values = {name: getattr(self.scenario_defaults, name) for name in Scenario.keys()}
+        values.update(self.base)
+        rounds = values.get("rounds")
+        width, height = _as_pair(values["field"])
+        values["field_text"] = f"{width:g} m x {height:g} m"
+        values["run_length"] = ("until the last node dies" if rounds is None else
+                                f"until the last node dies or round {rounds:,}, whichever comes first")
+        return {**common_text_values(self), **values, **grid_text_values(self.grid)}
+
+    @property
+    def scenario_defaults(self) -> Scenario:
+        return Scenario()
 
     @property
     def task_count(self) -> int:
         """Tasks of the study: the product of the grid's value counts times the seeds (computed, not
         expanded, so a huge grid is refused before anything is built)."""
         return math.prod(len(values) for values in self.grid.values()) * self.seeds
+
+
+class _TextValue(str):
+    """A placeholder's text that accepts any format specification (``{nodes:,}`` on a list of values gives
+    the list's text)."""
+
+    def __format__(self, spec):
+        return str(self)
+
+
+def _text_of(value):
+    """A configuration value as a placeholder value: numbers and strings as they are (format
+    specifications apply), ``None`` as "none", lists and tables as text."""
+    if value is None:
+        return _TextValue("none")
+    if isinstance(value, dict):
+        return _TextValue(value.get("name", str(value)))
+    if isinstance(value, (list, tuple)):
+        return _TextValue(", ".join(str(_text_of(v)) for v in value))
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return int(value)
+    return value
+
+
+def common_text_values(spec) -> dict:
+    """Placeholders every study kind fills: ``seeds``, ``seed``, ``tasks``."""
+    return {"seeds": spec.seeds, "seed": spec.seed, "tasks": spec.task_count}
+
+
+def grid_text_values(grid: dict) -> dict:
+    """``NAME`` (the values, comma-separated), ``NAME_count``, ``NAME_min`` and ``NAME_max`` of each swept
+    parameter (min and max: numeric parameters only)."""
+    values = {}
+    for name, options in grid.items():
+        values[name] = _text_of(list(options))
+        values[f"{name}_count"] = len(options)
+        numbers = [v for v in options if _is_number(v)]
+        if numbers and len(numbers) == len(options):
+            values[f"{name}_min"], values[f"{name}_max"] = _text_of(min(numbers)), _text_of(max(numbers))
+    return values
+
+
+def render_text(template: str, values: dict, where: str) -> str:
+    """``template`` with its placeholders filled from ``values`` (``str.format`` syntax).
+
+    Raises
+    ------
+    ParameterError
+        ``where`` names the text; the message lists the known placeholders.
+    """
+    shown = {name: _text_of(value) for name, value in values.items()}
+    try:
+        return template.format_map(shown)
+    except KeyError as exc:
+        raise ParameterError(where, f"uses the unknown placeholder {{{exc.args[0]}}}; known: "
+                                    f"{', '.join(sorted(shown))} ({{{{ and }}}} are literal braces)") from None
+    except (ValueError, IndexError, AttributeError, TypeError) as exc:
+        raise ParameterError(where, f"has a malformed placeholder ({exc}); placeholders are {{NAME}} or "
+                                    "{NAME:FORMAT}, and {{ and }} are literal braces") from None
+
+
+def render_texts(spec):
+    """``spec`` with its title, description and figure titles rendered from its templates for its own
+    configuration (:func:`render_text`; lifetime and offload studies alike). The templates are kept in
+    ``spec.templates`` (taken from the spec's texts the first time), so a variant renders them again."""
+    templates = spec.templates or {
+        "title": spec.title, "description": spec.description, "figures": tuple(f.title for f in spec.figures)}
+    values = spec.text_values()
+    where = f"{spec.path}: " + ("quick variant, " if spec.quick else "")
+    figures = tuple(replace(figure, title=render_text(title, values, f"{where}figures[{i}].title"))
+                    for i, (figure, title) in enumerate(zip(spec.figures, templates["figures"])))
+    return replace(spec, title=render_text(templates["title"], values, f"{where}title"),
+                   description=render_text(templates["description"], values, f"{where}description"),
+                   figures=figures, templates=templates)
 
 
 def _as_pair(value) -> tuple[float, float]:
@@ -543,6 +642,7 @@ def parse_study(data: dict, path: Path, name: str | None = None) -> StudySpec:
         figures=figures,
         quick_override={"seeds": quick.get("seeds", seeds), "base": quick_base, "grid": quick_grid},
     )
+    spec = render_texts(spec)  # (and the quick variant below: a placeholder unknown to either fails here)
     for variant in (spec, spec.variant(True)):
         if variant.task_count > MAX_TASKS:
             check.fail("grid" if variant is spec else "quick", f"gives {variant.task_count} tasks; at most {MAX_TASKS}")
