@@ -14,7 +14,10 @@ Figure kinds (:data:`FIGURE_KINDS`; a new kind is one function here and one name
     or with zero (per-round flows); see :data:`wsnmec.study.columns.ROUND_COLUMNS`.
 ``metric``
     Summary metrics (``y``, one panel each, e.g. FND, HND, LND) vs a swept parameter ``x``. A metric not
-    reached by a task (e.g. LND when nodes outlive the run) is left out of that point's mean.
+    reached by a task (e.g. LND when nodes outlive the run) is left out of that point's mean. With ``panel``
+    (a swept parameter, e.g. ``case``) one column of panels per level and one row per metric; with
+    ``reference`` (a level of ``hue``, e.g. a policy that has no ``x``) that level is a horizontal line at its
+    mean with its band, in each panel (:func:`panel_metric_figure`).
 ``map``
     The network of every grid point at one ``round`` (first seed), as ``wsnmec map`` draws it.
 
