@@ -107,6 +107,20 @@ def test_tasks_use_common_seeds_and_scaled_field(tmp_path):
         (('hue = "protocol"', 'hue = "radio"'), "figures[0].hue", "protocol"),
         (('hue = "protocol"', ""), "figures[0]", "swept parameter 'protocol'"),
         (("seeds = 2", "seeds = 2\nscale_field = 1"), "scale_field", "true or false"),
+        # cases, extra points, panels and reference lines (issue 16)
+        (('protocol = ["leach", "direct"]', 'protocol = ["leach", "direct"]\ncase = [{ nodes = 5 }]'),
+         "grid.case[0]", "non-empty string name"),
+        (('protocol = ["leach", "direct"]', 'protocol = ["leach", "direct"]\ncase = [{ name = "a", colour = 1 }]'),
+         "grid.case[0].colour", "not a known key"),
+        (('protocol = ["leach", "direct"]', 'protocol = ["leach", "direct"]\ncase = [{ name = "a", nodes = 0 }]'),
+         "grid.case[0].nodes", ">= 1"),
+        (('protocol = ["leach", "direct"]',
+          'protocol = ["leach", "direct"]\ncase = [{ name = "a", nodes = 5 }, { name = "a", nodes = 6 }]'),
+         "grid.case[1].name", "repeats"),
+        (("[[figures]]", '[[extra]]\nnodes = 5\n[[figures]]'), "extra[0].nodes", "not a known key"),
+        (("[[figures]]", '[[extra]]\nprotocol = "pegasis"\n[[figures]]'), "grid", "pegasis"),
+        (('hue = "protocol"', 'hue = "protocol"\npanel = "protocol"'), "figures[0].panel", "only used by metric"),
+        (('hue = "protocol"', 'hue = "protocol"\nreference = "leach"'), "figures[0].reference", "metric figures"),
     ],
 )
 def test_bad_study_file_is_one_line_naming_file_and_key(tmp_path, edit, key, allowed):

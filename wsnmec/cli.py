@@ -119,7 +119,7 @@ def _check_run_limits(scenario, replicas, workers, force, out):
 
 
 @main.command("run")
-@click.option("--protocol", metavar="NAME", help="Clustering policy: direct, leach, leach-dchs (alias ileach), leach-c, deec, heed, ddnn (see wsnmec.clustering.registry).  [default: leach]")
+@click.option("--protocol", metavar="NAME", help="Clustering policy: direct, leach, leach-dchs (alias ileach), leach-c, deec, heed, ddnn (the sink picks each round's heads among learned proposals scored by a one-round model of the network), ddnn-rule (the same without learning) (see wsnmec.clustering.registry).  [default: leach]")
 @click.option("--nodes", metavar="N", help="Number of sensor nodes, 1 to 100000000 (about 200 bytes of memory per node and running replica).  [default: 100]")
 @click.option("--field", metavar="W[,H]", help="Field width and height [m].  [default: 100,100]")
 @click.option("--sink", metavar="X,Y", help="Sink position [m] (coordinates >= 0), inside or outside the field.  [default: field centre]")

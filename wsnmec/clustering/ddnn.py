@@ -1,4 +1,12 @@
-"""``ddnn``: distributed deep-learning cluster-head selection (DDLO scheme applied to clustering).
+"""``ddnn``: cluster heads chosen at the sink each round, from learned proposals scored by a one-round model
+of the network (the DDLO scheme applied to clustering).
+
+What it is: a centralised policy. The sink decides: K small neural networks propose candidate head sets,
+and the sink picks the one whose dry run of the round (the compiled accounting, :meth:`score`: a one-round
+model of the network's energy and latency) has the lowest objective. "Distributed" (the D of DDLO) means
+two things only: the K networks propose in parallel, and each is one per-node network (shared by all
+nodes, on local features and broadcast values) that every node could evaluate itself; the decision is not
+distributed, and nothing beyond the next round is predicted.
 
 Registered as ``ddnn`` (learned proposals) and ``ddnn-rule`` (the same candidates, objective and
 execution, but proposed by a non-learned rule: top-k by residual energy), so the two can be compared.

@@ -14,7 +14,10 @@ Figure kinds (:data:`FIGURE_KINDS`; a new kind is one function here and one name
     or with zero (per-round flows); see :data:`wsnmec.study.columns.ROUND_COLUMNS`.
 ``metric``
     Summary metrics (``y``, one panel each, e.g. FND, HND, LND) vs a swept parameter ``x``. A metric not
-    reached by a task (e.g. LND when nodes outlive the run) is left out of that point's mean.
+    reached by a task (e.g. LND when nodes outlive the run) is left out of that point's mean. With ``panel``
+    (a swept parameter, e.g. ``case``) one column of panels per level and one row per metric; with
+    ``reference`` (a level of ``hue``, e.g. a policy that has no ``x``) that level is a horizontal line at its
+    mean with its band, in each panel (:func:`panel_metric_figure`).
 ``map``
     The network of every grid point at one ``round`` (first seed), as ``wsnmec map`` draws it.
 
@@ -104,7 +107,10 @@ def _levels(spec: StudySpec, frame: pd.DataFrame, column: str | None) -> list | 
 
 
 def _point_text(value):
-    """A grid value as the results tables hold it (lists such as a sink position become ``"X,Y"``)."""
+    """A grid value as the results tables hold it (lists such as a sink position become ``"X,Y"``, a
+    ``case`` its name)."""
+    if isinstance(value, dict):
+        return value["name"]
     if isinstance(value, (list, tuple)):
         return ",".join(f"{v:g}" if isinstance(v, (int, float)) else str(v) for v in value)
     return value
@@ -292,7 +298,10 @@ def _groups_of(frame: pd.DataFrame, figure: FigureSpec, levels: dict):
 
 def metric_figure(figure: FigureSpec, spec: StudySpec, rounds, summary: pd.DataFrame):
     """Summary metrics vs a swept parameter (one panel per metric), mean and 95 % bootstrap band
-    (numeric ``x``) or bars (other ``x``). A metric not reached by a task is left out of that point's mean."""
+    (numeric ``x``) or bars (other ``x``). A metric not reached by a task is left out of that point's mean.
+    With ``panel`` (or ``reference``): :func:`panel_metric_figure`."""
+    if figure.panel is not None or figure.reference is not None:
+        return panel_metric_figure(figure, spec, summary)
     data = add_derived_columns(summary)
     groups = [c for c in (figure.hue, figure.style) if c is not None]
     levels = {c: _levels(spec, data, c) for c in groups}
@@ -349,6 +358,77 @@ def metric_groups(ax, data: pd.DataFrame, figure, levels: dict, colours: dict | 
             ax.errorbar(xs, means, yerr=[np.subtract(means, lows), np.subtract(highs, means)], color=colour,
                         linestyle=dashes if joined else "none", marker="o", markersize=5 if joined else 6,
                         linewidth=1.4 if joined else 2.0, capsize=0)
+
+
+#: Dash pattern of a metric figure's reference level (a horizontal line).
+REFERENCE_DASHES = (0, (5, 2))
+
+
+def reference_level(figure: FigureSpec, data: pd.DataFrame, metric: str) -> tuple[float, float, float, int]:
+    """Mean, 95 % bootstrap interval and count over the finite values of ``metric`` in ``data``'s rows of
+    the figure's reference level (its every x value pooled: the reference runs at one x, e.g. a policy
+    without p)."""
+    rows = data[data[figure.hue].map(_text) == figure.reference]
+    values = pd.to_numeric(rows[metric], errors="coerce").to_numpy(dtype=float)
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return math.nan, math.nan, math.nan, 0
+    low, high = bootstrap_ci(values)
+    return float(values.mean()), low, high, int(values.size)
+
+
+def panel_metric_figure(figure: FigureSpec, spec: StudySpec, summary: pd.DataFrame):
+    """Metric figures with ``panel`` and/or ``reference``: a grid of panels, one row per metric and one
+    column per level of ``panel``; in each, one line per hue/style group vs ``x`` (mean and 95 % bootstrap
+    band, as :func:`metric_figure`), and the ``reference`` level of ``hue`` as a horizontal line at its mean
+    with its interval shaded (dashed, in its colour)."""
+    data = add_derived_columns(summary)
+    groups = [c for c in (figure.hue, figure.style) if c is not None]
+    levels = {c: _levels(spec, data, c) for c in groups}
+    x_order = _levels(spec, data, figure.x)
+    panels = _levels(spec, data, figure.panel) if figure.panel is not None else [None]
+    data, levels = _as_text(data, groups, levels)
+    for metric in figure.y:
+        data[metric] = pd.to_numeric(data[metric], errors="coerce").astype(float)
+    colours = _palette(levels.get(figure.hue))
+    drawn_levels = dict(levels)
+    if figure.reference is not None:
+        drawn_levels[figure.hue] = [v for v in levels[figure.hue] if v != figure.reference]
+        x_order = [x for x in x_order if (data.loc[data[figure.x] == x, figure.hue] != figure.reference).any()]
+    numeric_x = pd.api.types.is_numeric_dtype(data[figure.x])
+    rows, columns = len(figure.y), len(panels)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.3 * columns + (2.4 if groups else 0.8), 3.6 * rows + 0.4),
+                             squeeze=False)
+    for i, metric in enumerate(figure.y):
+        for j, panel in enumerate(panels):
+            ax = axes[i, j]
+            chosen = data if panel is None else data[data[figure.panel] == panel]
+            metric_groups(ax, chosen, figure, drawn_levels, colours, metric, x_order, numeric_x)
+            if figure.reference is not None:
+                mean, low, high, _ = reference_level(figure, chosen, metric)
+                colour = colours[figure.reference] if colours else LINE_COLOURS[0]
+                if np.isfinite(mean):
+                    ax.axhspan(low, high, color=colour, alpha=0.15, linewidth=0)
+                    ax.axhline(mean, color=colour, linestyle=REFERENCE_DASHES, linewidth=1.6)
+            if not numeric_x:
+                ax.set_xticks(range(len(x_order)), [_text(v) for v in x_order])
+            ax.set_xlabel(label(figure.x) if i == rows - 1 else "")
+            ax.set_ylabel(label(metric) if j == 0 else "")
+            ax.set_title(f"{METRIC_SHORT.get(metric, metric)}{', ' + _text(panel) if panel is not None else ''}",
+                         fontsize="medium")
+            ax.set_ylim(bottom=0)
+    if groups:
+        _line_legend(axes[0, -1], figure, levels, colours)
+        if figure.reference is not None:  # the reference's legend entry: dashed, as drawn
+            legend = axes[0, -1].get_legend()
+            for handle, text in zip(legend.legend_handles, legend.get_texts()):
+                if text.get_text() == figure.reference:
+                    handle.set_linestyle(REFERENCE_DASHES)
+                    text.set_text(f"{figure.reference} (horizontal line)")
+    if figure.title:
+        fig.suptitle(figure.title)
+    fig.tight_layout()
+    return fig
 
 
 def map_figure(figure: FigureSpec, spec: StudySpec, rounds, summary: pd.DataFrame):

@@ -124,6 +124,7 @@ class OffloadStudySpec:
     quick_override: dict = field(default_factory=dict)
     scale_field: bool = False
     kind: str = "offload"
+    templates: dict = field(default_factory=dict)
 
     @property
     def points(self) -> list[dict]:
@@ -149,9 +150,19 @@ class OffloadStudySpec:
             return self
         if not quick:
             raise ValueError("the full study cannot be derived from its quick variant; load the file again")
+        from .spec import render_texts
+
         override = self.quick_override
-        return replace(self, seeds=override.get("seeds", self.seeds), base={**self.base, **override.get("base", {})},
-                       grid={**self.grid, **override.get("grid", {})}, quick=True)
+        return render_texts(replace(self, seeds=override.get("seeds", self.seeds),
+                                    base={**self.base, **override.get("base", {})},
+                                    grid={**self.grid, **override.get("grid", {})}, quick=True))
+
+    def text_values(self) -> dict:
+        """Placeholders of the study's texts (:mod:`wsnmec.study.spec`): ``seeds``, ``seed``, ``tasks``,
+        every ``[base]`` parameter and each swept parameter's values."""
+        from .spec import common_text_values, grid_text_values
+
+        return {**common_text_values(self), **self.base, **grid_text_values(self.grid)}
 
 
 def _fail(path, key, message):
@@ -280,6 +291,9 @@ def parse_offload_study(data: dict, path: Path, name: str | None = None) -> Offl
         description=str(data.get("description", "")), seed=seed, seeds=seeds, base=base, grid=grid,
         figures=figures, quick_override={"seeds": quick.get("seeds", seeds), "base": quick_base, "grid": quick_grid},
     )
+    from .spec import render_texts
+
+    spec = render_texts(spec)
     for variant in (spec, spec.variant(True)):
         for point in variant.points:
             try:
@@ -528,19 +542,24 @@ def _describe_groups(frame, figure, describe):
                      for k, g in frame.groupby(groups, sort=False))
 
 
+#: Frames at the start and at the end of a run compared by a frames figure's reading (at most half the run).
+READING_WINDOW = 1000
+
+
 def frames_reading(figure, run) -> str:
     y = figure.y[0]
     data = run.rounds[run.rounds["policy"] == figure.policy] if figure.policy else run.rounds
     data = aligned_frames(figure, run.spec, data)
     last = int(data["frame"].max())
+    window = min(READING_WINDOW, max(1, (last + 1) // 2))  # short runs: two halves that do not overlap
 
     def describe(group):
-        head = group[group["frame"] < min(1000, last + 1)][y].astype(float).mean()
-        tail = group[group["frame"] > last - 1000][y].astype(float).mean()
+        head = group[group["frame"] < window][y].astype(float).mean()
+        tail = group[group["frame"] > last - window][y].astype(float).mean()
         return f"{head:.4f} -> {tail:.4f}"
 
     since = "" if figure.align == "start" else " after the last change"
-    return (f"{figure.policy or 'all policies'}: mean {y.replace('_', ' ')} over the first and the last 1,000 "
+    return (f"{figure.policy or 'all policies'}: mean {y.replace('_', ' ')} over the first and the last {window:,} "
             f"frames{since} (of {last + 1:,}), mean over {run.spec.seeds} seeds: " + _describe_groups(data, figure, describe) + ".")
 
 

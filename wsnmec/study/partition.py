@@ -233,11 +233,15 @@ def run_partition_study(path, out_dir, results_dir, quick: bool = False, echo=pr
     # ---- events: utilization per server with a failure, normalized utility around each event
     ev = spec["events"]
     frame = int(ev["event_at"] * ev["frames"])
+    # the event summary's windows (1,000 frames each, wsnmec.offload.partition_online.event_summary), cut by the run's end
+    first_window = min(1000, ev["frames"] - frame)
+    next_window = min(1000, max(0, ev["frames"] - frame - 1000))
     fig_u, ax_u = plt.subplots(figsize=(8, 4))
     fig_n, axes_n = plt.subplots(1, len(ev["events"]), figsize=(5 * len(ev["events"]), 4), squeeze=False)
     lines += [f"### Events at frame {frame} of {ev['frames']} ({ev['devices']} devices x {ev['servers']} servers,"
               f" seed {seeds[0]})", "",
-              "| event | policy | normalized utility, 1000 frames after | next 1000 | frames to a 100-frame mean >= 0.99 |",
+              f"| event | policy | normalized utility, the {first_window} frames after it | the {next_window} frames after"
+              f" those{' (none left: n/a)' if next_window == 0 else ''} | frames to a 100-frame mean >= 0.99 |",
               "|---|---|---|---|---|"]
     for e_i, text in enumerate(ev["events"]):
         full = f"{frame}:{text}"

@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .. import __version__
@@ -55,9 +56,12 @@ def _lifetimes(figure: FigureSpec, run) -> str:
 
     def describe(group):
         means = [pd.to_numeric(group[m], errors="coerce").astype(float).mean() for m in ("fnd", "hnd", "lnd")]
-        return " / ".join(_fmt(m) for m in means)
+        return " / ".join("not reached" if math.isnan(m) else _fmt(m) for m in means)
 
-    return f"Mean FND / HND / LND [rounds] over {run.spec.seeds} seeds: " + _per_group(summary, figure, describe, run) + "."
+    cap = run.spec.base.get("rounds")
+    capped = f", runs stopped at round {cap:,} at the latest" if cap is not None else ""
+    return (f"Mean FND / HND / LND [rounds] over {run.spec.seeds} seeds{capped} (a mean over the seeds that reached"
+            " it): " + _per_group(summary, figure, describe, run) + ".")
 
 
 def _means(figure: FigureSpec, run) -> pd.DataFrame:
@@ -139,6 +143,103 @@ def _metric_ends(figure: FigureSpec, run) -> str:
     return text[:1].upper() + text[1:] + "." if text else ""
 
 
+#: Summary metrics whose best value is the largest (+1) or the smallest (-1); others: the largest mean.
+BETTER = {"fnd": 1, "hnd": 1, "lnd": 1, "rounds": 1, "delivered_bits_total": 1, "energy_residual_j": 1,
+          "energy_consumed_j": -1, "energy_j_mean": -1, "latency_s_mean": -1, "system_utility_mean": -1}
+
+
+def best_x_table(figure: FigureSpec, run) -> pd.DataFrame:
+    """Per ``panel`` level, metric and hue/style group (the reference level excluded): the ``x`` with the
+    best mean over seeds (:data:`BETTER`; a tie goes to the first x in grid order), that mean, the reference
+    level's mean (every row of it in the panel), and the paired difference reference - group at the best x
+    over the seeds both have (``seed_index``), with its 95 % bootstrap interval
+    (:func:`wsnmec.study.figures.bootstrap_ci` of the differences)."""
+    from .figures import _text, bootstrap_ci
+
+    data = add_derived_columns(run.summary).copy()
+    groups = _groups(figure)
+    for column in [*groups, figure.x] + ([figure.panel] if figure.panel else []):
+        data[column] = data[column].map(_text)
+    x_order = [_text(v) for v in _levels(run.spec, add_derived_columns(run.summary), figure.x)]
+    panels = [_text(v) for v in _levels(run.spec, add_derived_columns(run.summary), figure.panel)] if figure.panel else [None]
+    group_levels = [[_text(v) for v in _levels(run.spec, add_derived_columns(run.summary), c)] for c in groups]
+    rows = []
+    for panel in panels:
+        chosen = data if panel is None else data[data[figure.panel] == panel]
+        reference = chosen[chosen[figure.hue] == figure.reference] if figure.reference else chosen.iloc[:0]
+        for metric in figure.y:
+            values = pd.to_numeric(chosen[metric], errors="coerce").astype(float)
+            chosen = chosen.assign(value=values)
+            reference = reference.assign(value=pd.to_numeric(reference[metric], errors="coerce").astype(float))
+            direction = BETTER.get(metric, 1)
+            for key in _product(group_levels):
+                if figure.reference is not None and key[0] == figure.reference:
+                    continue
+                mine = chosen
+                for column, level in zip(groups, key):
+                    mine = mine[mine[column] == level]
+                means = mine.groupby(figure.x)["value"].mean()
+                means = means[[x for x in x_order if x in means.index and np.isfinite(means[x])]]
+                if means.empty:
+                    continue
+                best = means.index[int(np.argmax(direction * means.to_numpy()))]
+                row = {"panel": panel, "metric": metric, "group": "/".join(key), "best_x": best,
+                       "best_mean": float(means[best]), "x_values": len(means)}
+                if figure.reference is not None:
+                    ref = reference.groupby("seed_index")["value"].mean()
+                    at_best = mine[mine[figure.x] == best].groupby("seed_index")["value"].mean()
+                    both = ref.index.intersection(at_best.index)
+                    diff = (ref[both] - at_best[both]).to_numpy(dtype=float)
+                    diff = diff[np.isfinite(diff)]
+                    row.update(reference_mean=float(ref.mean()) if len(ref) else math.nan, pairs=int(diff.size),
+                               difference=float(diff.mean()) if diff.size else math.nan)
+                    row["low"], row["high"] = bootstrap_ci(diff) if diff.size else (math.nan, math.nan)
+                rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _product(levels: list[list]) -> list[tuple]:
+    import itertools
+
+    return list(itertools.product(*levels)) if levels else [()]
+
+
+def _best_x_reading(figure: FigureSpec, run) -> str:
+    """Each group's best x per panel and metric and, with a reference, the reference against each group at
+    its best x (Markdown table, :func:`best_x_table`)."""
+    table = best_x_table(figure, run)
+    x_name = figure.x
+    group_name = "/".join(_groups(figure)) or "all"
+    ref = figure.reference
+    head = ([label(figure.panel)] if figure.panel else []) + ["metric", group_name, f"best {figure.x}", "mean there"]
+    if ref is not None:
+        head += [f"{ref}", f"{ref} - {group_name} at its best {figure.x} [95 % CI]", "paired seeds"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in table.to_dict("records"):
+        cells = ([str(row["panel"])] if figure.panel else []) + [
+            METRIC_SHORT.get(row["metric"], row["metric"]), row["group"], str(row["best_x"]),
+            f"{_fmt(row['best_mean'])} (best of {row['x_values']})"]
+        if ref is not None:
+            cells += [_fmt(row["reference_mean"]),
+                      f"{row['difference']:+,.0f} [{row['low']:+,.0f}, {row['high']:+,.0f}]" if row["pairs"] else "n/a",
+                      str(row["pairs"])]
+        lines.append("| " + " | ".join(cells) + " |")
+    ref_x = ""
+    if ref is not None:
+        summary = add_derived_columns(run.summary)
+        from .figures import _text
+
+        at = sorted({_text(v) for v in summary.loc[summary[figure.hue].map(_text) == ref, figure.x]})
+        ref_x = f"; {ref} runs at {figure.x} = {', '.join(at)} only and is drawn as a horizontal line"
+    better = ", ".join(f"{'largest' if BETTER.get(m, 1) > 0 else 'smallest'} mean {METRIC_SHORT.get(m, m)}"
+                       for m in figure.y)
+    where = f" per {figure.panel} and metric" if figure.panel else " per metric"
+    return (f"Best {figure.x} per {' and '.join(_groups(figure))}{where} (the {x_name} of the {better} over "
+            f"{run.spec.seeds} seeds; a tie goes to the first {figure.x}){ref_x}. Differences are paired by seed, with "
+            "a 95 % percentile-bootstrap interval of the mean difference; the best value is chosen on the same seeds, "
+            "which favours the tuned policies:\n\n" + "\n".join(lines) + "\n")
+
+
 #: Readings: (kind, y) -> function(figure, run) -> one sentence; (kind, None) is the kind's default.
 READINGS: dict[tuple[str, str | None], Callable] = {
     ("line", "alive"): _lifetimes,
@@ -162,12 +263,16 @@ def reading(figure: FigureSpec, run) -> str:
 
     if (figure.kind, None) in OFFLOAD_READINGS:
         return OFFLOAD_READINGS[(figure.kind, None)](figure, run)
+    if figure.kind == "metric" and figure.reference is not None:
+        return _best_x_reading(figure, run)
     key = (figure.kind, figure.y[0] if len(figure.y) == 1 and figure.kind != "map" else None)
     function = READINGS.get(key) or READINGS[(figure.kind, None)]
     return function(figure, run)
 
 
 def _value(value) -> str:
+    if isinstance(value, dict):  # a case: its name and parameters
+        return f"{value.get('name')} (" + ", ".join(f"{k} {_value(v)}" for k, v in value.items() if k != "name") + ")"
     if isinstance(value, (list, tuple)):
         return ",".join(_value(v) for v in value)
     if isinstance(value, float):
@@ -179,8 +284,12 @@ def figure_entry(figure: FigureSpec, run, paths: list[Path], out_dir: Path) -> s
     """The README section of one figure."""
     spec = run.spec
     png, pdf = (Path(p).relative_to(out_dir).as_posix() for p in paths)
-    swept = "; ".join(f"{name} = {', '.join(_value(v['name'] if name == 'case' else v) for v in values)}"
+    swept = "; ".join(f"{name} = {', '.join(_value(v) for v in values)}"
                       for name, values in spec.grid.items())
+    extra = getattr(spec, "extra", ())
+    if extra:
+        swept += "; and " + "; ".join(", ".join(f"{n} = {_value(v)}" for n, v in fixed.items()) for fixed in extra) + \
+            " with every combination of the other swept values"
     fixed = ", ".join(f"{name} = {_value(value)}" for name, value in spec.base.items()) or "the defaults"
     seeds = replica_seeds(spec.seed, spec.seeds)
     shown = ", ".join(str(s) for s in seeds[:3]) + (", ..." if len(seeds) > 3 else "")

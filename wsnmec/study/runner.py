@@ -291,7 +291,9 @@ def _stderr_report(message: str):
 
 
 def _point_value(value):
-    """A swept value as a table cell (lists such as a field become ``"W,H"``)."""
+    """A swept value as a table cell (lists such as a field become ``"W,H"``, a ``case`` its name)."""
+    if isinstance(value, dict):
+        return value["name"]
     if isinstance(value, (list, tuple)):
         return ",".join(f"{v:g}" if isinstance(v, (int, float)) else str(v) for v in value)
     return value
@@ -640,6 +642,7 @@ def study_record(spec: StudySpec, tasks: list[Task]) -> dict:
         "scale_field": spec.scale_field,
         "base": spec.base,
         "grid": {name: list(values) for name, values in spec.grid.items()},
+        "extra": [dict(fixed) for fixed in getattr(spec, "extra", ())],
         "tasks": [{"key": t.key, "point": t.point, "seed": t.seed} for t in tasks],
     }
 

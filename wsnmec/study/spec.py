@@ -16,6 +16,12 @@ A study is a TOML file::
     [grid]                # swept parameters: a list, or a range {start, stop, step} (stop included)
     protocol = ["direct", "leach", "ileach"]
     nodes = { start = 50, stop = 1000, step = 50 }
+    case = [{ name = "far", sink = [50, 175] }, { name = "N=400", nodes = 400, field = [200, 200] }]
+                          # case: tables of scenario parameters swept together, each with a name
+
+    [[extra]]             # optional: more grid points beyond the product: these values with every
+    protocol = "ddnn"     # combination of the other swept parameters (e.g. a policy without p, run once
+    p = 0.1               # per case instead of at every p)
 
     [quick]               # what `--quick` changes: fewer seeds, other base values, other grid lists
     seeds = 3
@@ -29,7 +35,20 @@ A study is a TOML file::
     hue = "protocol"      # optional: a swept parameter (or derived column) coloured
     style = "semantics"   # optional: another one, dashed
     x = "nodes"           # metric figures: the swept parameter on the x axis
+    panel = "case"        # metric figures, optional: one column of panels per value of a swept parameter
+    reference = "ddnn"    # metric figures, optional: this hue level drawn as a horizontal line (its mean over
+                          # seeds, with its band) in each panel; the reading names each other level's best x
+                          # and the reference's paired difference to it there
     title = "Alive nodes" # optional
+
+Texts (``title``, ``description`` and figure titles) may hold placeholders in braces, filled from the
+configuration of the variant that runs (full or ``--quick``), so that no number in them contradicts the run:
+``{seeds}`` (seeds per grid point), ``{tasks}``, ``{run_length}`` ("until the last node dies", or "until the
+last node dies or round R, whichever comes first" when ``rounds`` is set), ``{field_text}`` ("100 m x 100 m"),
+every scenario parameter
+(``{e0}``, ``{rounds}``, ``{nodes}``, ...: the base value, else the ``wsnmec run`` default) and, for a swept
+parameter ``NAME``, ``{NAME}`` (its values, comma-separated), ``{NAME_count}``, ``{NAME_min}`` and
+``{NAME_max}``. Python format specifications apply (``{rounds:,}``); ``{{`` and ``}}`` are literal braces.
 
 Every problem is a :class:`~wsnmec.errors.ParameterError` whose parameter is ``FILE: KEY`` (for example
 ``studies/classic.toml: grid.nodes[2]``) and whose message says what is allowed.
@@ -56,12 +75,15 @@ MAX_SEEDS = 10_000
 MAX_GRID_VALUES = 10_000
 MAX_TASKS = 1_000_000
 
-TOP_KEYS = ("kind", "title", "description", "seed", "seeds", "scale_field", "base", "grid", "quick", "figures")
+TOP_KEYS = ("kind", "title", "description", "seed", "seeds", "scale_field", "base", "grid", "extra", "quick",
+            "figures")
 #: Study kinds: ``lifetime`` (wsnmec run scenarios, this module, the default), ``offload`` (:mod:`.offload`) and
 #: ``partition`` (:mod:`wsnmec.study.partition`, drawn by ``wsnmec figures``).
 STUDY_KINDS = ("lifetime", "offload", "partition")
 QUICK_KEYS = ("seeds", "base", "grid")
-FIGURE_KEYS = ("name", "kind", "x", "y", "hue", "style", "title", "reference", "round")
+FIGURE_KEYS = ("name", "kind", "x", "y", "hue", "style", "title", "reference", "round", "panel")
+#: The swept parameter whose values are tables of scenario parameters swept together (each with a ``name``).
+CASE = "case"
 RANGE_KEYS = ("start", "stop", "step")
 
 # The TOML type each scenario parameter takes: "int", "number", "str", "pair" (a number or [A, B]),
@@ -133,9 +155,12 @@ class FigureSpec:
     title : str
         Figure title.
     reference : str or None
-        ``claims`` figures: the proposed level of ``hue`` (e.g. ``ddnn``).
+        ``claims`` figures: the proposed level of ``hue`` (e.g. ``ddnn``); ``metric`` figures: the level of
+        ``hue`` drawn as a horizontal line in each panel.
     round : int or None
         The round a ``map`` figure shows.
+    panel : str or None
+        ``metric`` figures: a swept parameter with one column of panels per value.
     """
 
     name: str
@@ -147,6 +172,7 @@ class FigureSpec:
     title: str = ""
     reference: str | None = None
     round: int | None = None
+    panel: str | None = None
 
 
 @dataclass(frozen=True)
@@ -176,6 +202,9 @@ class StudySpec:
         True when this is the ``--quick`` variant.
     quick_override : dict
         The raw ``[quick]`` table.
+    extra : tuple of dict
+        ``[[extra]]``: partial grid points added to the grid's product (each with every combination of the
+        swept parameters it does not set).
     """
 
     name: str
@@ -190,17 +219,35 @@ class StudySpec:
     figures: tuple[FigureSpec, ...]
     quick: bool = False
     quick_override: dict = field(default_factory=dict)
+    templates: dict = field(default_factory=dict)
+    extra: tuple = ()
 
     @property
     def points(self) -> list[dict]:
-        """The grid points (dicts of swept parameter values) in file order (last parameter fastest)."""
+        """The grid points (dicts of swept parameter values) in file order (last parameter fastest), then
+        the ``[[extra]]`` points not already in the grid."""
         names = list(self.grid)
-        return [dict(zip(names, values)) for values in itertools.product(*(self.grid[n] for n in names))]
+        points = [dict(zip(names, values)) for values in itertools.product(*(self.grid[n] for n in names))]
+        seen = {repr(point) for point in points}
+        for fixed in self.extra:
+            free = [n for n in names if n not in fixed]
+            for values in itertools.product(*(self.grid[n] for n in free)):
+                chosen = dict(zip(free, values))
+                point = {n: fixed[n] if n in fixed else chosen[n] for n in names}
+                if repr(point) not in seen:
+                    seen.add(repr(point))
+                    points.append(point)
+        return points
 
     def point_raw(self, point: dict) -> dict:
-        """Raw scenario values of a grid point: base, the point, and the field scaled when asked."""
+        """Raw scenario values of a grid point: base, the point (a ``case`` table's parameters merged, its
+        name dropped), and the field scaled when asked."""
         raw = dict(self.base)
-        raw.update(point)
+        for name, value in point.items():
+            if name == CASE:
+                raw.update({k: v for k, v in value.items() if k != "name"})
+            else:
+                raw[name] = value
         if self.scale_field:
             base_nodes = self.base.get("nodes", Scenario.nodes)
             factor = math.sqrt(raw.get("nodes", Scenario.nodes) / base_nodes)
@@ -230,13 +277,104 @@ class StudySpec:
         grid.update(override.get("grid", {}))
         base = dict(self.base)
         base.update(override.get("base", {}))
-        return replace(self, seeds=override.get("seeds", self.seeds), base=base, grid=grid, quick=True)
+        return render_texts(replace(self, seeds=override.get("seeds", self.seeds), base=base, grid=grid, quick=True))
+
+    def text_values(self) -> dict:
+        """The placeholders of the study's texts and their values in this variant (module docstring)."""
+        values = {name: getattr(self.scenario_defaults, name) for name in Scenario.keys()}
+        values.update(self.base)
+        rounds = values.get("rounds")
+        width, height = _as_pair(values["field"])
+        values["field_text"] = f"{width:g} m x {height:g} m"
+        values["run_length"] = ("until the last node dies" if rounds is None else
+                                f"until the last node dies or round {rounds:,}, whichever comes first")
+        return {**common_text_values(self), **values, **grid_text_values(self.grid)}
+
+    @property
+    def scenario_defaults(self) -> Scenario:
+        return Scenario()
 
     @property
     def task_count(self) -> int:
         """Tasks of the study: the product of the grid's value counts times the seeds (computed, not
         expanded, so a huge grid is refused before anything is built)."""
-        return math.prod(len(values) for values in self.grid.values()) * self.seeds
+        product = math.prod(len(values) for values in self.grid.values())
+        extra = sum(math.prod(len(v) for n, v in self.grid.items() if n not in fixed) for fixed in self.extra)
+        return (product + extra) * self.seeds
+
+
+class _TextValue(str):
+    """A placeholder's text that accepts any format specification (``{nodes:,}`` on a list of values gives
+    the list's text)."""
+
+    def __format__(self, spec):
+        return str(self)
+
+
+def _text_of(value):
+    """A configuration value as a placeholder value: numbers and strings as they are (format
+    specifications apply), ``None`` as "none", lists and tables as text."""
+    if value is None:
+        return _TextValue("none")
+    if isinstance(value, dict):
+        return _TextValue(value.get("name", str(value)))
+    if isinstance(value, (list, tuple)):
+        return _TextValue(", ".join(str(_text_of(v)) for v in value))
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return int(value)
+    return value
+
+
+def common_text_values(spec) -> dict:
+    """Placeholders every study kind fills: ``seeds``, ``seed``, ``tasks``."""
+    return {"seeds": spec.seeds, "seed": spec.seed, "tasks": spec.task_count}
+
+
+def grid_text_values(grid: dict) -> dict:
+    """``NAME`` (the values, comma-separated), ``NAME_count``, ``NAME_min`` and ``NAME_max`` of each swept
+    parameter (min and max: numeric parameters only)."""
+    values = {}
+    for name, options in grid.items():
+        values[name] = _text_of(list(options))
+        values[f"{name}_count"] = len(options)
+        numbers = [v for v in options if _is_number(v)]
+        if numbers and len(numbers) == len(options):
+            values[f"{name}_min"], values[f"{name}_max"] = _text_of(min(numbers)), _text_of(max(numbers))
+    return values
+
+
+def render_text(template: str, values: dict, where: str) -> str:
+    """``template`` with its placeholders filled from ``values`` (``str.format`` syntax).
+
+    Raises
+    ------
+    ParameterError
+        ``where`` names the text; the message lists the known placeholders.
+    """
+    shown = {name: _text_of(value) for name, value in values.items()}
+    try:
+        return template.format_map(shown)
+    except KeyError as exc:
+        raise ParameterError(where, f"uses the unknown placeholder {{{exc.args[0]}}}; known: "
+                                    f"{', '.join(sorted(shown))} ({{{{ and }}}} are literal braces)") from None
+    except (ValueError, IndexError, AttributeError, TypeError) as exc:
+        raise ParameterError(where, f"has a malformed placeholder ({exc}); placeholders are {{NAME}} or "
+                                    "{NAME:FORMAT}, and {{ and }} are literal braces") from None
+
+
+def render_texts(spec):
+    """``spec`` with its title, description and figure titles rendered from its templates for its own
+    configuration (:func:`render_text`; lifetime and offload studies alike). The templates are kept in
+    ``spec.templates`` (taken from the spec's texts the first time), so a variant renders them again."""
+    templates = spec.templates or {
+        "title": spec.title, "description": spec.description, "figures": tuple(f.title for f in spec.figures)}
+    values = spec.text_values()
+    where = f"{spec.path}: " + ("quick variant, " if spec.quick else "")
+    figures = tuple(replace(figure, title=render_text(title, values, f"{where}figures[{i}].title"))
+                    for i, (figure, title) in enumerate(zip(spec.figures, templates["figures"])))
+    return replace(spec, title=render_text(templates["title"], values, f"{where}title"),
+                   description=render_text(templates["description"], values, f"{where}description"),
+                   figures=figures, templates=templates)
 
 
 def _as_pair(value) -> tuple[float, float]:
@@ -341,11 +479,14 @@ def _expand_range(check: _Checker, key: str, table: dict) -> tuple:
 def _grid(check: _Checker, key: str, table: dict, base: dict, seeds: int = 1) -> dict:
     from ..sim.limits import check_magnitudes
 
-    check.table(key, table, tuple(Scenario.keys()))
+    check.table(key, table, (*Scenario.keys(), CASE))
     _check_grid_size(check, key, table, seeds)
     grid = {}
     for name, spec in table.items():
         where = f"{key}.{name}"
+        if name == CASE:
+            grid[name] = _cases(check, where, spec, base)
+            continue
         if isinstance(spec, dict):
             values = _expand_range(check, where, spec)
         elif isinstance(spec, list):
@@ -366,6 +507,43 @@ def _grid(check: _Checker, key: str, table: dict, base: dict, seeds: int = 1) ->
             check.fail(where, "must not repeat a value")
         grid[name] = values
     return grid
+
+
+def _cases(check: _Checker, key: str, spec, base: dict) -> tuple:
+    """``case``: a non-empty list of tables, each a ``name`` (unique) and scenario parameters."""
+    if not isinstance(spec, list) or not spec:
+        check.fail(key, "must be a non-empty list of tables { name = \"...\", <scenario parameters> }")
+    names = []
+    for index, case in enumerate(spec):
+        where = f"{key}[{index}]"
+        if not isinstance(case, dict) or not isinstance(case.get("name"), str) or not case["name"]:
+            check.fail(where, f"must be a table with a non-empty string name and scenario parameters, got {_describe(case)}")
+        check.table(where, case, ("name", *Scenario.keys()))
+        for name, value in case.items():
+            if name != "name":
+                check.scenario_value(f"{where}.{name}", name, value)
+        check.scenario_mapping(where, {**base, **{k: v for k, v in case.items() if k != "name"}})
+        if case["name"] in names:
+            check.fail(f"{where}.name", f"must differ from the other cases' names; {case['name']!r} repeats")
+        names.append(case["name"])
+    return tuple(spec)
+
+
+def _extra(check: _Checker, raw, grid: dict) -> tuple:
+    """``[[extra]]``: tables of swept parameters (not ``case``) with one value each."""
+    if not isinstance(raw, list):
+        check.fail("extra", f"must be an array of tables ([[extra]]), got {_describe(raw)}")
+    out = []
+    for index, table in enumerate(raw):
+        key = f"extra[{index}]"
+        allowed = tuple(n for n in grid if n != CASE) or ("(no swept parameter)",)
+        check.table(key, table, allowed)
+        if not table:
+            check.fail(key, f"must set at least one swept parameter ({', '.join(allowed)})")
+        for name, value in table.items():
+            check.scenario_value(f"{key}.{name}", name, value)
+        out.append(dict(table))
+    return tuple(out)
 
 
 def _value_count(value) -> int:
@@ -409,7 +587,7 @@ def _map_figure(check: _Checker, key: str, table, name: str) -> FigureSpec:
     return FigureSpec(name=name, kind="map", x="x", y=("residual_j",), title=title, round=number)
 
 
-def _figure(check: _Checker, index: int, table, grid: dict) -> FigureSpec:
+def _figure(check: _Checker, index: int, table, grid: dict, extra: tuple = ()) -> FigureSpec:
     key = f"figures[{index}]"
     check.table(key, table, FIGURE_KEYS)
     for required in ("name", "kind"):
@@ -452,7 +630,10 @@ def _figure(check: _Checker, index: int, table, grid: dict) -> FigureSpec:
             check.fail(f"{key}.x", f"must be a swept parameter ({', '.join(grid) or 'none in [grid]'}); got {x!r}")
     hue = table.get("hue")
     style = table.get("style")
-    for role, value in (("hue", hue), ("style", style)):
+    panel = table.get("panel")
+    if panel is not None and kind != "metric":
+        check.fail(f"{key}.panel", "is only used by metric figures")
+    for role, value in (("hue", hue), ("style", style), ("panel", panel)):
         if value is None:
             continue
         check.string(f"{key}.{role}", value)
@@ -461,7 +642,17 @@ def _figure(check: _Checker, index: int, table, grid: dict) -> FigureSpec:
             check.fail(f"{key}.{role}", f"must be a swept parameter or derived column ({allowed}); got {value!r}")
     if hue is not None and hue == style:
         check.fail(f"{key}.style", "must differ from hue")
-    shown = {x, hue, style} | {DERIVED_COLUMNS[c][0] for c in (hue, style) if c in DERIVED_COLUMNS}
+    if panel is not None and panel in (hue, style):
+        check.fail(f"{key}.panel", "must differ from hue and style")
+    reference = table.get("reference")
+    if reference is not None:
+        if kind != "metric" or hue is None or hue not in grid:
+            check.fail(f"{key}.reference", "is used by claims figures and by metric figures whose hue is swept")
+        levels = [_text_value(v) for v in grid[hue]] + [_text_value(e[hue]) for e in extra if hue in e]
+        if not isinstance(reference, str) or reference not in levels:
+            check.fail(f"{key}.reference", f"must be one of the values of {hue}: {', '.join(dict.fromkeys(levels))}; "
+                                           f"got {reference!r}")
+    shown = {x, hue, style, panel} | {DERIVED_COLUMNS[c][0] for c in (hue, style) if c in DERIVED_COLUMNS}
     for parameter, values in grid.items():
         if len(values) > 1 and parameter not in shown:
             check.fail(
@@ -469,7 +660,17 @@ def _figure(check: _Checker, index: int, table, grid: dict) -> FigureSpec:
                 "average different grid points)"
             )
     title = check.string(f"{key}.title", table.get("title", ""))
-    return FigureSpec(name=name, kind=kind, x=x, y=ys, hue=hue, style=style, title=title)
+    return FigureSpec(name=name, kind=kind, x=x, y=ys, hue=hue, style=style, title=title, reference=reference,
+                      panel=panel)
+
+
+def _text_value(value) -> str:
+    """A grid value as the results tables label it (a case by its name, a list as ``"A,B"``)."""
+    if isinstance(value, dict):
+        return value["name"]
+    if isinstance(value, (list, tuple)):
+        return ",".join(f"{v:g}" if isinstance(v, (int, float)) else str(v) for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _claims_figure(check, key, name, table, grid) -> "FigureSpec":
@@ -527,7 +728,8 @@ def parse_study(data: dict, path: Path, name: str | None = None) -> StudySpec:
     figures_raw = data.get("figures", [])
     if not isinstance(figures_raw, list):
         check.fail("figures", f"must be an array of tables ([[figures]]), got {_describe(figures_raw)}")
-    figures = tuple(_figure(check, i, f, grid) for i, f in enumerate(figures_raw))
+    extra = _extra(check, data.get("extra", []), grid)
+    figures = tuple(_figure(check, i, f, grid, extra) for i, f in enumerate(figures_raw))
     names = [f.name for f in figures]
     for i, figure_name in enumerate(names):
         if figure_name in names[:i]:
@@ -544,7 +746,9 @@ def parse_study(data: dict, path: Path, name: str | None = None) -> StudySpec:
         scale_field=scale_field,
         figures=figures,
         quick_override={"seeds": quick.get("seeds", seeds), "base": quick_base, "grid": quick_grid},
+        extra=extra,
     )
+    spec = render_texts(spec)  # (and the quick variant below: a placeholder unknown to either fails here)
     for variant in (spec, spec.variant(True)):
         if variant.task_count > MAX_TASKS:
             check.fail("grid" if variant is spec else "quick", f"gives {variant.task_count} tasks; at most {MAX_TASKS}")
