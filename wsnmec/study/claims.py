@@ -316,39 +316,47 @@ def _p(value: float) -> str:
     return "n/a" if not np.isfinite(value) else f"{value:.3g}"
 
 
-def markdown_primary(table: pd.DataFrame, by: list[str], against_label: str = "against") -> str:
-    """The primary rows (one per claim) as Markdown lines."""
+def _labels(labels: dict | None) -> dict:
+    return {metric: (labels or {}).get(metric, name) for metric, (name, _claim, _direction) in CLAIMS.items()}
+
+
+def markdown_primary(table: pd.DataFrame, by: list[str], against_label: str = "against",
+                     labels: dict | None = None) -> str:
+    """The primary rows (one per claim) as Markdown lines (``labels``: metric -> name, default the claims')."""
+    names = _labels(labels)
     head = ["claim", against_label, *by, "seeds", "change [95 % CI]", "thesis", "verdict"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in table[table["role"] == "primary"].to_dict("records"):
-        cells = [CLAIMS[row["metric"]][0], str(row["baseline"]), *(str(row[c]) for c in by), str(row["seeds"]),
+        cells = [names[row["metric"]], str(row["baseline"]), *(str(row[c]) for c in by), str(row["seeds"]),
                  _interval(row), _pct(row["claim"]), row["verdict"]]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def markdown_secondary(table: pd.DataFrame, by: list[str], against_label: str = "against") -> str:
+def markdown_secondary(table: pd.DataFrame, by: list[str], against_label: str = "against",
+                       labels: dict | None = None) -> str:
     """The secondary rows as Markdown lines (Holm-adjusted intervals and p-values)."""
+    names = _labels(labels)
     head = [against_label, *by, "metric", "seeds", "change [Holm-adjusted CI]", "level", "p", "p (Holm)",
             "Holm, 5 %"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in table[table["role"] == "secondary"].to_dict("records"):
         level = "n/a" if not np.isfinite(row["level"]) else f"{100 * row['level']:.2f} %"
-        cells = [str(row["baseline"]), *(str(row[c]) for c in by), CLAIMS[row["metric"]][0], str(row["seeds"]),
+        cells = [str(row["baseline"]), *(str(row[c]) for c in by), names[row["metric"]], str(row["seeds"]),
                  _interval(row), level, _p(row["p_value"]), _p(row["p_holm"]), row["verdict"]]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def markdown(table: pd.DataFrame, by: list[str], against_label: str = "against") -> str:
-    """Both tables as Markdown: the primary comparison, then the secondary ones."""
+def markdown(table: pd.DataFrame, by: list[str], against_label: str = "against", labels: dict | None = None) -> str:
+    """Both tables as Markdown: the primary comparison, then the secondary ones (``labels``: metric -> name)."""
     family = int(table["family"].max()) if len(table) else 0
     parts = []
     if (table["role"] == "primary").any():
         parts += ["Primary comparison (fixed in the study file before the run):", "",
-                  markdown_primary(table, by, against_label), ""]
+                  markdown_primary(table, by, against_label, labels), ""]
     parts += [f"Secondary comparisons (m = {family}, Holm step-down; the interval of Holm rank i at level "
-              "1 - 0.05 / (m - i + 1)):", "", markdown_secondary(table, by, against_label)]
+              "1 - 0.05 / (m - i + 1)):", "", markdown_secondary(table, by, against_label, labels)]
     return "\n".join(parts)
 
 
