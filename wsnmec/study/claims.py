@@ -36,7 +36,9 @@ Only the primary comparison of each claim gets a verdict, from its two-sided 95 
 - ``not shown``: anything else (including an interval that cannot be computed).
 
 A run with fewer than :data:`MIN_VERDICT_SEEDS` seeds (every ``--quick`` run, and any full run that small)
-prints ``indicative (N seeds)`` instead of a verdict (:func:`verdicts_shown`).
+prints ``indicative (N seeds)`` instead of a verdict (:func:`verdicts_shown`): a percentile bootstrap over
+a handful of seeds gives intervals (and p-values) far too narrow (with 2 seeds every resample is one of
+three averages).
 
 Secondary comparisons: Holm's step-down adjustment
 --------------------------------------------------
