@@ -210,7 +210,7 @@ def test_claims_figure_and_reading_from_a_study(tmp_path):
     ((figure, (png, pdf), fig),) = draw_study(run, tmp_path / "out", keep_open=True)
     assert png.exists() and pdf.exists()
     assert len(fig.axes) == 4  # two sink positions x (latency, efficiency)
-    assert "indicative (4 seeds)" in fig._suptitle.get_text()
+    assert "indicative (4 seeds)" in fig.get_suptitle()
     text = reading(figure, run)
     table = claims_table(run.summary, "protocol", "leach-dchs", ["sink"], dict(figure.primary), seeds=4)
     assert len(table) == 8 and set(table["baseline"]) == {"leach", "direct"}
