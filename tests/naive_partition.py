@@ -29,6 +29,20 @@ def slowdown(rho, rho_cap):
     return 1.0 / g + (rho - rho_cap) / g**2
 
 
+def batch_ps_completions(works, capacity):
+    """Completion times of jobs started together on a processor-sharing server, in input order, by the
+    recursion t_(k) = t_(k-1) + (n - k + 1) (w_(k) - w_(k-1)) / C over the works sorted ascending."""
+    n = len(works)
+    order = sorted(range(n), key=lambda a: works[a])
+    times = [0.0] * n
+    t_prev, w_prev = 0.0, 0.0
+    for k, a in enumerate(order, start=1):
+        t_prev = t_prev + (n - k + 1) * (works[a] - w_prev) / capacity
+        w_prev = works[a]
+        times[a] = t_prev
+    return times
+
+
 def options(model):
     """List of (cut layer or None, server or None), option 0 = local."""
     cfg = model.config
@@ -69,10 +83,17 @@ def evaluate(model, state, decision, loss_table):
     back = [state[D * S + j] for j in range(S)]
     parts = [device_part(cfg, rows, state, i, *opts[decision[i]], loss_table) for i in range(D)]
     work = [0.0] * S
+    on_server = [[] for _ in range(S)]  # devices on each live server
     for i in range(D):
         server = opts[decision[i]][1]
         if server is not None and caps[server] > 0:
             work[server] += parts[i][3]
+            on_server[server].append(i)
+    server_time = {}  # device -> time on its server under batch-ps
+    for j in range(S):
+        if on_server[j]:
+            times = batch_ps_completions([parts[i][3] for i in on_server[j]], caps[j] * (1.0 - back[j]))
+            server_time.update(zip(on_server[j], times))
     latency, energy, q = [], [], 0.0
     for i in range(D):
         t, e, loss, remote = parts[i]
@@ -80,9 +101,11 @@ def evaluate(model, state, decision, loss_table):
         if server is not None:
             if caps[server] <= 0:
                 t += cfg["timeout_s"]
-            else:
+            elif cfg["queueing"] == "mm1":
                 rho = back[server] + work[server] / (caps[server] * cfg["frame_period"])
                 t += remote / caps[server] * slowdown(rho, cfg["rho_cap"])
+            else:
+                t += server_time[i]
         latency.append(t)
         energy.append(e)
         q += cfg["time_weight"] * t + cfg["energy_weight"] * e + cfg["accuracy_weight"] * loss

@@ -59,6 +59,8 @@ MODELS = [
     pytest.param(lambda: P.partition_model(2, 3, "vgg16", "fp32"), id="vgg16-2x3-fp32"),
     pytest.param(lambda: P.partition_model(3, 2, "mobilenetv2", "learned", accuracy_weight=0.002), id="mnv2-learned"),
     pytest.param(lambda: P.partition_model(2, 2, "alexnet", "learned", device="mcu", frame_period=0.02), id="mcu-tight"),
+    pytest.param(lambda: P.partition_model(3, 2, "alexnet", "int8", queueing="mm1"), id="alexnet-3x2-mm1"),
+    pytest.param(lambda: P.partition_model(4, 2, "vgg16", "fp16", queueing="mm1", frame_period=0.5), id="vgg16-mm1"),
 ]
 
 
@@ -93,11 +95,12 @@ def test_score_and_breakdown_match_reference(make):
 @settings(max_examples=25, deadline=None)
 @given(devices=st.integers(1, 3), servers=st.integers(1, 3), seed=st.integers(0, 2**32 - 1),
        network=st.sampled_from(P.NETWORK_NAMES), precision=st.sampled_from(P.PRECISIONS),
-       frame_period=st.floats(0.005, 1.0), time_weight=st.floats(0.0, 10.0), energy_weight=st.floats(0.0, 10.0))
+       frame_period=st.floats(0.005, 1.0), time_weight=st.floats(0.0, 10.0), energy_weight=st.floats(0.0, 10.0),
+       queueing=st.sampled_from(P.QUEUEING_MODELS))
 def test_score_matches_reference_hypothesis(devices, servers, seed, network, precision, frame_period, time_weight,
-                                            energy_weight):
+                                            energy_weight, queueing):
     model = P.partition_model(devices, servers, network, precision, layout_seed=seed, frame_period=frame_period,
-                              time_weight=time_weight, energy_weight=energy_weight)
+                              time_weight=time_weight, energy_weight=energy_weight, queueing=queueing)
     rng = np.random.default_rng(seed)
     states = _states_with_events(model, rng, 3)
     dec = rng.integers(0, model.n_options, size=(3, 3, devices))
@@ -120,6 +123,8 @@ def test_accuracy_floor_removes_options():
     pytest.param(lambda: P.partition_model(3, 2, "alexnet", "fp16", frame_period=0.03), id="alexnet-3x2-loaded"),
     pytest.param(lambda: P.partition_model(2, 3, "mobilenetv2", "learned", accuracy_floor=3.0), id="mnv2-2x3"),
     pytest.param(lambda: P.partition_model(3, 1, "vgg16", "int8", device="mcu"), id="vgg-3x1-mcu"),
+    pytest.param(lambda: P.partition_model(3, 2, "alexnet", "fp16", frame_period=0.03, queueing="mm1"),
+                 id="alexnet-3x2-mm1"),
 ])
 def test_exact_equals_brute_force(make):
     model = make()
@@ -204,7 +209,7 @@ def test_static_split_equals_lagrange_closed_form(mu, lam):
 
 def test_model_server_delay_is_mm1_number_in_system():
     """W_j / (C_j (1 - rho_j)) equals T_f lambda / (mu - lambda), the quantity static_split minimises."""
-    model = P.partition_model(1, 1, "alexnet", "fp32", frame_period=0.1)
+    model = P.partition_model(1, 1, "alexnet", "fp32", frame_period=0.1, queueing="mm1")
     state = model.random_states(np.random.default_rng(0), 1)
     state[0, 1] = 0.2  # background
     dec = np.array([[1]])  # input cut on server 0: remote work = all MACs
@@ -224,3 +229,58 @@ def test_bad_parameters():
         P.partition_model(2, 2, precision="bf16")
     with pytest.raises(ParameterError, match="--param nope"):
         P.partition_model(2, 2, nope=1)
+
+
+# ------------------------------------------------------------------ batch processor sharing (issue 16 item 7)
+def test_four_equal_simultaneous_jobs_finish_at_4x_over_c():
+    x, cap = 3.0e8, 5.0e10
+    np.testing.assert_allclose(P.batch_ps_completion_times([x] * 4, cap), [4 * x / cap] * 4, rtol=1e-15)
+    np.testing.assert_allclose(naive.batch_ps_completions([x] * 4, cap), [4 * x / cap] * 4, rtol=1e-15)
+    # one job alone runs at the full capacity; two unequal: the small one at 2 w1 / C, the big one at (w1 + w2) / C
+    np.testing.assert_allclose(P.batch_ps_completion_times([1.0, 3.0], 2.0), [1.0, 2.0])
+
+
+def test_four_equal_devices_on_one_server_in_the_model():
+    """Through the model: 4 devices, the same cut on one server, equal rates, background beta: each device's
+    server time is 4 x / (C (1 - beta)) under batch-ps; the M/M/1 mean is far below it."""
+    model = P.partition_model(4, 1, "alexnet", "int8")
+    mm1 = P.partition_model(4, 1, "alexnet", "int8", queueing="mm1")
+    state = model.random_states(np.random.default_rng(0), 1)
+    state[0, :4] = 5e7  # equal rates
+    state[0, 4] = 0.25  # background
+    k = 2
+    dec = np.full((1, 4), 1 + k)  # cut k on server 0 (S = 1)
+    x = model.cut_remote_macs[k]
+    cap = model.config["capacities"][0]
+    device_part = model.cut_local_macs[k] / model.config["device_rate"] + model.cut_bits[k, 0] / 5e7
+    got = model.breakdown(state, dec)["latency_s"][0] - device_part
+    assert got == pytest.approx(4 * x / (cap * 0.75), rel=1e-12)
+    steady = mm1.breakdown(state, dec)["latency_s"][0] - device_part
+    rho = 0.25 + 4 * x / (cap * mm1.config["frame_period"])
+    assert steady == pytest.approx(x / (cap * (1 - rho)), rel=1e-12) and steady < got
+
+
+@settings(max_examples=50, deadline=None)
+@given(works=st.lists(st.floats(1.0, 1e10), min_size=1, max_size=12), cap=st.floats(1e6, 1e12))
+def test_batch_ps_kernels_match_the_recursion(works, cap):
+    want = naive.batch_ps_completions(works, cap)
+    np.testing.assert_allclose(P.batch_ps_completion_times(works, cap), want, rtol=1e-12)
+    buf = np.array(works, dtype=float)
+    assert P.batch_ps_total(buf, len(works), cap) == pytest.approx(sum(want), rel=1e-12)
+    assert list(buf) == sorted(works)  # sorted in place
+    assert max(want) == pytest.approx(sum(works) / cap, rel=1e-12)  # the last finishes when all work is done
+
+
+def test_queueing_option_and_accuracy_loss_source():
+    with pytest.raises(ParameterError, match="--queueing"):
+        P.partition_model(2, 2, queueing="mm2")
+    assert P.partition_model(2, 2).config["queueing"] == P.DEFAULT_QUEUEING == "batch-ps"
+    for network in P.NETWORK_NAMES:
+        for precision in P.PRECISIONS:
+            cfg = P.partition_model(2, 2, network, precision, accuracy_floor=5.0).config
+            names = list(P.PRECISION_BITS) if precision == "learned" else [precision]
+            assert set(cfg["accuracy_loss_source"]) == set(names) == set(cfg["accuracy_loss"])
+            for p in names:
+                source = cfg["accuracy_loss_source"][p]
+                assert source.startswith("exact") if p == "fp32" else source.startswith("assumption")
+                assert cfg["accuracy_loss"][p] == P.ACCURACY_LOSS[network][p]

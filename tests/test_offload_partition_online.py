@@ -63,8 +63,9 @@ def test_learner_decides_best_candidate_and_gradient_is_exact():
         assert grads[0][idx] == pytest.approx((up - down) / 2e-6, rel=1e-5, abs=1e-9)
 
 
-def test_refinement_is_a_best_response_fixed_point():
-    model = P.partition_model(4, 3, "alexnet", "int8")
+@pytest.mark.parametrize("queueing", P.QUEUEING_MODELS)
+def test_refinement_is_a_best_response_fixed_point(queueing):
+    model = P.partition_model(4, 3, "alexnet", "int8", queueing=queueing)
     states = model.random_states(np.random.default_rng(4), 20)
     feats = model.features(states)
     learner = CategoricalDDLO(feats.shape[1], 4, model.n_options, servers=3, refine=100, rng=np.random.default_rng(2))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from wsnmec.errors import ParameterError
@@ -41,10 +42,15 @@ def test_tiny_study_draws_figures_and_claims_table(tmp_path):
     section = run_partition_study(path, out, results, echo=lambda *_: None)
     for stem in ("tiny-scaling", "tiny-events", "tiny-utilization"):
         assert (out / f"{stem}.png").stat().st_size > 1000 and (out / f"{stem}.pdf").is_file()
-    assert "### Claims table" in section
-    for base in ("all-local", "all-to-nearest", "neurosurgeon"):
-        assert f"| {base} |" in section
-    assert "-60 %" in section and "+40 %" in section and "latency " in section
+    assert "### Claims table" in section and "queueing batch-ps" in section
+    primary = [line for line in section.splitlines() if line.startswith("| mean inference latency | jsq-neurosurgeon |")
+               or line.startswith("| energy efficiency (inferences/J) | jsq-neurosurgeon |")]
+    assert len(primary) == 2 and all("| indicative (2 seeds) |" in line for line in primary)
+    assert "-60.0 %" in primary[0] and "+40.0 %" in primary[1]
+    for base in ("all-local", "all-to-nearest", "neurosurgeon", "capacity-proportional", "optimal"):
+        assert f"| {base} | mean inference latency |" in section  # secondary rows
+    assert "Holm" in section and "reproduced |" not in section and "contradicted |" not in section
+    assert "Accuracy loss of the transmitted features: int8: 0.3 pp (assumption" in section
     assert "| server-down:0 | ddlo |" in section and "| bandwidth:0.5 | jsq-neurosurgeon |" in section
     cached = sorted(p.name for p in (results / "partition").iterdir())
     assert len([c for c in cached if c.endswith(".json")]) == 2 * 2 + 2 + 2  # scaling, claims, events
@@ -110,3 +116,48 @@ def test_study_run_and_study_figures_take_a_partition_file(tmp_path):
     for stem in ("tiny-scaling", "tiny-events", "tiny-utilization"):
         assert (out / f"{stem}.png").is_file() and (out / f"{stem}.pdf").is_file()
     assert "### Claims table" in (out / "tiny.md").read_text()
+
+
+def _result(ddlo_latency, ddlo_energy, others):
+    policies = {"ddlo": {"latency_s_mean": ddlo_latency, "energy_j_mean": ddlo_energy}}
+    policies.update({name: {"latency_s_mean": lat, "energy_j_mean": en} for name, (lat, en) in others.items()})
+    return {"policies": policies}
+
+
+def test_partition_claims_verdicts_on_constructed_results():
+    from wsnmec.study.claims import MIN_VERDICT_SEEDS
+    from wsnmec.study.partition import claims_assessment
+
+    rng = np.random.default_rng(0)
+    n = MIN_VERDICT_SEEDS
+    # ddlo at 0.3-0.32 of JSQ's latency (-69 %: reproduced), 10 % more energy (efficiency -9 %: contradicted)
+    results = [_result(rng.uniform(0.30, 0.32), 1.1, {"jsq-neurosurgeon": (1.0, 1.0), "all-local": (0.35, 0.5),
+                                                        "neurosurgeon": (1.0, 1.0)}) for _ in range(n)]
+    table = claims_assessment(results, "jsq-neurosurgeon", quick=False)
+    primary = table[table["role"] == "primary"].set_index("metric")
+    assert set(primary["baseline"]) == {"jsq-neurosurgeon"}
+    assert primary.loc["latency", "verdict"] == "reproduced" and primary.loc["latency", "high"] <= -0.6
+    assert primary.loc["efficiency", "verdict"] == "contradicted"
+    secondary = table[table["role"] == "secondary"]
+    assert set(secondary["baseline"]) == {"all-local", "neurosurgeon"} and set(secondary["family"]) == {4}
+    assert (secondary["level"] >= 0.95 - 1e-12).all() and secondary["level"].max() == pytest.approx(1 - 0.05 / 4)
+    quick = claims_assessment(results, "jsq-neurosurgeon", quick=True)
+    assert set(quick["verdict"]) == {f"indicative ({n} seeds)"}
+    few = claims_assessment(results[:5], "jsq-neurosurgeon", quick=False)
+    assert set(few["verdict"]) == {"indicative (5 seeds)"}
+
+
+def test_shipped_partition_claims_are_planned():
+    full = load_partition_study(ROOT / "studies" / "partition.toml")
+    assert full["claims"]["seeds"] >= 20 and full["claims"]["primary"] == "jsq-neurosurgeon"
+    assert all(full[name]["queueing"] == "batch-ps" for name in ("scaling", "claims", "events"))
+
+
+@pytest.mark.parametrize("text, key", [('[claims]\nprimary = "jsq"\n', "claims.primary"),
+                                       ('[claims]\nprimary = "ddlo"\n', "claims.primary"),
+                                       ('[events]\nqueueing = "mm2"\n', "events.queueing")])
+def test_partition_claims_keys_are_validated(tmp_path, text, key):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('kind = "partition"\n' + text)
+    with pytest.raises(ParameterError, match=key):
+        load_partition_study(bad)

@@ -374,12 +374,13 @@ def _devices_at(value):
 @click.option("--precision", metavar="[fp32|fp16|int8|learned]", default="int8", show_default=True, help="partition: precision of transmitted features (learned: part of the decision).")
 @click.option("--event", "events", metavar="FRAME:KIND:ARGS", multiple=True, help="partition: FRAME:server-down:J | FRAME:server-slow:J,FACTOR | FRAME:bandwidth:FACTOR (server ids from 0; repeatable).")
 @click.option("--refine", metavar="SWEEPS", default="1", show_default=True, help="partition: best-response sweeps applied to the learner's best candidate (0: networks only).")
+@click.option("--queueing", metavar="[batch-ps|mm1]", default="batch-ps", show_default=True, help="partition: server model (batch-ps: the frame's jobs share the server from a common start; mm1: steady-state M/M/1 processor-sharing mean).")
 @click.option("--out", "out", metavar="DIR", help="Write frames.parquet (per-frame table) and offload.json into DIR.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of the table.")
 def offload(model_name, devices, tasks, frames, networks, seed, dataset, params, list_params, preset, memory, batch,
             train_interval, learning_rate, batch_norm, quantization, candidates, adaptive_k, input_scale, exact_limit,
             conditions_name, switch_off, switch_on, alternate_weights, devices_at, servers, network, precision, events,
-            refine, out, as_json):
+            refine, queueing, out, as_json):
     """Train the DDLO learner online and compare it with the optimum and the baselines.
 
     The learner runs with one BLAS thread (steady speed on a busy machine); a progress bar on stderr counts
@@ -409,8 +410,8 @@ def offload(model_name, devices, tasks, frames, networks, seed, dataset, params,
             input_scale=input_scale, unused={"--conditions": conditions_name, "--switch-off": switch_off,
                                              "--switch-on": switch_on, "--alternate-weights": alternate_weights,
                                              "--devices-at": devices_at},
-            servers=servers, network=network, precision=precision, events=events, refine=refine, out=out,
-            as_json=as_json)
+            servers=servers, network=network, precision=precision, events=events, refine=refine, queueing=queueing,
+            out=out, as_json=as_json)
     opt = lambda value, check, name, *a, **kw: None if value is None else check(name, value, *a, **kw)  # noqa: E731
     if candidates is not None and str(candidates).strip() != "n":
         candidates = check_int("--candidates", candidates, 1)
@@ -505,7 +506,7 @@ def _finish_offload(table, result, out, as_json) -> bool:
 
 def _offload_partition(*, devices, tasks, frames, networks, seed, dataset, params, preset, memory, batch,
                        train_interval, learning_rate, batch_norm, quantization, candidates, adaptive_k, input_scale,
-                       unused, servers, network, precision, events, refine, out, as_json):
+                       unused, servers, network, precision, events, refine, queueing, out, as_json):
     """``wsnmec offload --model partition`` (issue 10): DNN partitioning over several edge servers."""
     from .errors import check_float, check_int
     from .offload.ddlo import MAX_INPUT_SCALE, MAX_LEARNING_RATE, learner_settings
@@ -545,12 +546,12 @@ def _offload_partition(*, devices, tasks, frames, networks, seed, dataset, param
         devices=check_int("--devices", 3 if devices is None else devices, 1),
         servers=check_int("--servers", servers, 1), network=network, precision=precision,
         frames=10_000 if frames is None else check_int("--frames", frames, 2), networks=networks, seed=seed,
-        events=events, model_params=_offload_params(params), learner_options=settings,
+        events=events, model_params=_offload_params(params), learner_options=settings, queueing=queueing,
     )
     if _finish_offload(table, result, out, as_json):
         return
     cfg = result["config"]
-    click.echo(f"model partition  {cfg['network']} {cfg['precision']}  devices {cfg['devices']} x servers {cfg['servers']}"
+    click.echo(f"model partition  {cfg['network']} {cfg['precision']}  queueing {cfg['queueing']}  devices {cfg['devices']} x servers {cfg['servers']}"
                f"  frames {cfg['frames']} (test {result['test_frames']})  seed {cfg['seed']}  reference {cfg['reference']}")
     click.echo(f"{'policy':<22} {'norm. utility':>13} {'latency [ms]':>12} {'energy [mJ]':>11} {'utilization':>11}"
                f" {'decision [ms]':>13}")

@@ -32,7 +32,8 @@ from numba import njit
 
 from ..errors import ParameterError, check_int
 from .ddlo import DDLO
-from .partition import _SC_TIMEOUT, _SC_WT, PartitionModel, _device_terms, _score_one, _server_cost
+from .partition import (_SC_MM1, _SC_TIMEOUT, _SC_WT, PartitionModel, _device_terms, _score_one, _server_cost,
+                        _server_time)
 
 
 class CategoricalDDLO(DDLO):
@@ -188,18 +189,27 @@ def _server_term(w, j, state, n_dev, n_srv, capacity, sc):
 
 
 @njit(cache=True)
-def _table_cost(dec, dev_cost, dev_work, state, n_dev, n_srv, opt_server, capacity, sc, work):
-    """Q of a decision from the option tables (equals the model's score up to rounding); fills ``work``."""
+def _table_cost(dec, dev_cost, dev_work, state, n_dev, n_srv, opt_server, capacity, sc, work, jobs, n_jobs):
+    """Q of a decision from the option tables (equals the model's score up to rounding); fills ``work``
+    (and the scratch ``jobs`` [S, D], ``n_jobs`` [S])."""
     total = 0.0
     for j in range(n_srv):
         work[j] = 0.0
+        n_jobs[j] = 0
     for i in range(n_dev):
         total += dev_cost[i, dec[i]]
         j = opt_server[dec[i]]
         if j >= 0:
-            work[j] += dev_work[i, dec[i]]
+            w = dev_work[i, dec[i]]
+            work[j] += w
+            if w > 0.0:
+                jobs[j, n_jobs[j]] = w
+                n_jobs[j] += 1
     for j in range(n_srv):
-        total += _server_term(work[j], j, state, n_dev, n_srv, capacity, sc)
+        if sc[_SC_MM1] != 0.0:
+            total += _server_term(work[j], j, state, n_dev, n_srv, capacity, sc)
+        elif n_jobs[j] > 0:
+            total += sc[_SC_WT] * _server_time(work[j], jobs[j], n_jobs[j], j, state, n_dev, n_srv, capacity, sc)
     return total
 
 
@@ -207,26 +217,50 @@ def _table_cost(dec, dev_cost, dev_work, state, n_dev, n_srv, opt_server, capaci
 def _categorical_best(logits, n_dev, n_opt, per_net, state, m_dev, m_srv, opt_cut, opt_server, cut_local,
                       cut_remote, cut_bits, cut_loss, capacity, sc, cand, best_out, refine):
     """Score every candidate (from per-frame option tables: O(D + S) each), refine the best by
-    best-response sweeps (O(1) per trial move), return (its exact score, winning candidate index)."""
+    best-response sweeps (O(1) per trial move under ``mm1``, a full table score, O(D log D + S), under
+    ``batch-ps``), return (its exact score, winning candidate index)."""
     categorical_candidates(logits, n_dev, n_opt, per_net, opt_server, m_srv, cand)
     dev_cost = np.empty((n_dev, n_opt))
     dev_work = np.empty((n_dev, n_opt))
     _option_tables(state, m_dev, m_srv, opt_cut, opt_server, cut_local, cut_remote, cut_bits, cut_loss, capacity,
                    sc, dev_cost, dev_work)
     work = np.empty(m_srv)
+    jobs = np.empty((m_srv, m_dev))
+    n_jobs = np.zeros(m_srv, dtype=np.int64)
     best = np.inf
     winner = 0
     for c in range(cand.shape[0]):
-        u = _table_cost(cand[c], dev_cost, dev_work, state, m_dev, m_srv, opt_server, capacity, sc, work)
+        u = _table_cost(cand[c], dev_cost, dev_work, state, m_dev, m_srv, opt_server, capacity, sc, work, jobs,
+                        n_jobs)
         if u < best:
             best = u
             winner = c
     best_out[:] = cand[winner]
     if refine > 0:
-        best = _table_cost(best_out, dev_cost, dev_work, state, m_dev, m_srv, opt_server, capacity, sc, work)
+        best = _table_cost(best_out, dev_cost, dev_work, state, m_dev, m_srv, opt_server, capacity, sc, work, jobs,
+                           n_jobs)
+    batch = sc[_SC_MM1] == 0.0
     for _sweep in range(refine):  # best-response sweeps from the winning candidate
         changed = False
         for i in range(n_dev):
+            if batch:  # batch-ps: a server's time depends on each job, each trial is scored in full
+                a = best_out[i]
+                best_o = a
+                best_v = best
+                for o in range(n_opt):
+                    if o == a:
+                        continue
+                    best_out[i] = o
+                    v = _table_cost(best_out, dev_cost, dev_work, state, m_dev, m_srv, opt_server, capacity, sc,
+                                    work, jobs, n_jobs)
+                    if v < best_v - 1e-12 * best:
+                        best_v = v
+                        best_o = o
+                best_out[i] = best_o
+                if best_o != a:
+                    best = best_v
+                    changed = True
+                continue
             a = best_out[i]
             ja = opt_server[a]
             best_o = a
@@ -254,10 +288,11 @@ def _categorical_best(logits, n_dev, n_opt, per_net, state, m_dev, m_srv, opt_cu
                     best_o = o
             if best_o != a:
                 best_out[i] = best_o
-                best = _table_cost(best_out, dev_cost, dev_work, state, m_dev, m_srv, opt_server, capacity, sc, work)
+                best = _table_cost(best_out, dev_cost, dev_work, state, m_dev, m_srv, opt_server, capacity, sc, work,
+                                   jobs, n_jobs)
                 changed = True
         if not changed:
             break
     u = _score_one(state, best_out, m_dev, m_srv, opt_cut, opt_server, cut_local, cut_remote, cut_bits, cut_loss,
-                   capacity, sc, work)
+                   capacity, sc, work, jobs, n_jobs)
     return u, winner

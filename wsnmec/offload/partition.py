@@ -11,7 +11,7 @@ Notes
 Per device i with option (k, j), cut s = s_k, local MACs ``m_l = sum_{l <= s} macs_l``, remote MACs
 ``m_r = M - m_l``, transmitted tensor of ``e_s`` elements at ``b_p`` bits each::
 
-    T_i = m_l / f_dev + e_s b_p / r_ij + m_r / (C_j (1 - rho_j))        latency [s]
+    T_i = m_l / f_dev + e_s b_p / r_ij + S_i                            latency [s]
     E_i = m_l e_mac + P_tx e_s b_p / r_ij                               device energy [J]
     rho_j = beta_j + W_j / (C_j T_f),   W_j = sum over devices on j of m_r   (utilization of server j)
     Q = sum_i ( w_t T_i + w_e E_i + w_a a_i )                           [J]
@@ -20,13 +20,32 @@ with f_dev [MAC/s] and e_mac [J/MAC] the device preset, r_ij [bit/s] the uplink 
 server j this frame, C_j [MAC/s] server j's capacity this frame (nominal x capacity factor), beta_j its
 background utilization, T_f [s] the frame period (one inference per device per frame), a_i the
 accuracy loss [percentage points] of the precision used and w_t [J/s], w_e, w_a [J/pp] weights (DDLO's
-"energy + p x time" form). All-local: ``T_i = M / f_dev``, ``E_i = M e_mac``.
+"energy + p x time" form), S_i [s] device i's time on its server (*Server model* below:
+``sum_k min(m_r,k, m_r,i) / (C_j (1 - beta_j))`` over the jobs k on server j under ``batch-ps``,
+``m_r / (C_j (1 - rho_j))`` under ``mm1``). All-local: ``T_i = M / f_dev``, ``E_i = M e_mac``.
 
-*Server model.* A server is a processor-sharing M/M/1 queue: a job needing x MACs stays
-``x / (C (1 - rho))`` on average (Kleinrock, *Queueing Systems* vol. 2, 1976, sec. 4.4). The factor
-``1/(1 - rho)`` is used up to ``rho_cap`` (0.95) and continued by its tangent beyond, so that a decision
-overloading a server is scored as very slow but finite (and the cost stays convex in the load). A server
-that is down (capacity factor 0) answers after ``timeout_s`` (default 1 s) and does nothing.
+*Server model* (``queueing``). ``batch-ps`` (the default): the remote parts offloaded in the same frame
+arrive together and share their server as processor sharing from a common start. The background load
+takes a steady fraction beta_j of the server (a fluid approximation of the other users), so the frame's
+batch is served at ``C'_j = C_j (1 - beta_j)``. With the n jobs' works sorted,
+w_(1) <= ... <= w_(n) [MAC] (w_(0) = 0), all n share C'_j until the smallest is done, then n - 1 share it,
+and so on: the completion times are exactly::
+
+    t_(k) = t_(k-1) + (n - k + 1) (w_(k) - w_(k-1)) / C'_j,   t_(0) = 0,
+
+equivalently ``t_i = sum_k min(w_k, w_i) / C'_j`` for job i (4 equal jobs of x MACs all finish at
+4 x / C'_j), and the server's total ``sum_k t_(k) = sum_k (2 (n - k) + 1) w_(k) / C'_j`` (what the cost
+charges; Kleinrock, *Queueing Systems* vol. 2, 1976, ch. 4, for processor sharing). Assumptions: the jobs
+start together (the offsets between the devices' arrivals, their local compute and upload times, are
+ignored), and each frame's batch finds its server free of earlier batches: a batch needing longer than the
+frame period would delay the next one, which this model does not carry over (the utilization ``rho_j``
+above 1 shows it). ``mm1`` (the model before issue 16, kept as a named option): each job stays
+``x / (C (1 - rho))``, the steady-state mean of an M/M/1 processor-sharing queue (Kleinrock 1976, sec.
+4.4) at the utilization rho including the frame's own work; the factor ``1/(1 - rho)`` is used up to
+``rho_cap`` (0.95) and continued by its tangent beyond, so that a decision overloading a server is scored
+as very slow but finite. It treats the simultaneous jobs as a Poisson stream and is too optimistic for a
+batch (4 equal jobs: about 1.39 x / C instead of 4 x / C at the default loads). In both, a server that is
+down (capacity factor 0) answers after ``timeout_s`` (default 1 s) and does nothing.
 
 *Transmission.* ``r_ij = B log2(1 + SNR_ij |h|^2)`` with ``|h|^2 ~ Exp(1)`` (Rayleigh fading, drawn per
 frame), ``SNR_ij = P_tx G(d_ij) / (N_0 B F)``, 3GPP path loss ``128.1 + 37.6 log10(d / 1 km)`` dB
@@ -37,7 +56,8 @@ LTE). The input (cut 0) is an 8-bit image: it is sent at min(b_p, 8) bits per el
 accuracy. Downloading the result (1000 scores) is neglected.
 
 *Precision.* Features cross the link as fp32 (32 bit), fp16 (16) or int8 (8). :data:`ACCURACY_LOSS`
-gives the assumed top-1 loss per network [percentage points]; a cut and precision whose loss exceeds
+gives the assumed top-1 loss per network [percentage points] (their source or status per network and
+precision: :data:`ACCURACY_LOSS_SOURCE`, copied into the model's config as ``accuracy_loss_source``); a cut and precision whose loss exceeds
 ``accuracy_floor`` (default 1 pp) is not an option. With ``precision="learned"`` the precision is part
 of the decision: it changes only the device's own transmission time, energy and accuracy term, so its
 best value given (cut, server) is ``argmin_p (w_t + w_e P_tx) e_s b_p / r_ij + w_a a_p`` and every
@@ -88,6 +108,27 @@ ACCURACY_LOSS = {
     "vgg16": {"fp32": 0.0, "fp16": 0.0, "int8": 0.2},
     "mobilenetv2": {"fp32": 0.0, "fp16": 0.0, "int8": 2.1},
 }
+_FP16_SOURCE = ("assumption: 0 pp, not measured for one transmitted tensor (fp16 networks match fp32: "
+                "Micikevicius et al., ICLR 2018)")
+#: Where each value of :data:`ACCURACY_LOSS` comes from (written to every output's config): none of them is a
+#: measurement of quantizing the one transmitted tensor of that network; they are declared assumptions.
+ACCURACY_LOSS_SOURCE = {
+    "alexnet": {"fp32": "exact: no quantization", "fp16": _FP16_SOURCE,
+                "int8": "assumption: 0.3 pp planning value (no published per-tensor figure for AlexNet; 8-bit "
+                        "post-training quantization of whole AlexNet/VGG-class networks costs under 1 pp, "
+                        "Jacob et al., CVPR 2018)"},
+    "vgg16": {"fp32": "exact: no quantization", "fp16": _FP16_SOURCE,
+              "int8": "assumption: 0.2 pp planning value (no published per-tensor figure for VGG-16; as for "
+                      "AlexNet, after Jacob et al., CVPR 2018)"},
+    "mobilenetv2": {"fp32": "exact: no quantization", "fp16": _FP16_SOURCE,
+                    "int8": "assumption: 2.1 pp, the order of whole-network 8-bit post-training quantization of "
+                            "MobileNetV2 (Krishnamoorthi, arXiv:1806.08342, 2018), an upper bound for one tensor"},
+}
+
+#: Server queueing models (``queueing``, module Notes): the frame's batch under processor sharing, or the
+#: steady-state M/M/1 processor-sharing mean.
+QUEUEING_MODELS = ("batch-ps", "mm1")
+DEFAULT_QUEUEING = "batch-ps"
 
 #: Device presets: throughput [MAC/s] and energy [J/MAC] (module Notes).
 DEVICE_PRESETS = {
@@ -310,7 +351,7 @@ def _mean_snr(distances, cfg):
 
 
 # packed scalars
-_SC_FDEV, _SC_EMAC, _SC_PTX, _SC_TF, _SC_WT, _SC_WE, _SC_WA, _SC_RHOCAP, _SC_TIMEOUT, _SC_TOTAL = range(10)
+_SC_FDEV, _SC_EMAC, _SC_PTX, _SC_TF, _SC_WT, _SC_WE, _SC_WA, _SC_RHOCAP, _SC_TIMEOUT, _SC_TOTAL, _SC_MM1 = range(11)
 
 
 def partition_model(
@@ -320,6 +361,7 @@ def partition_model(
     precision: str = "int8",
     *,
     device: str = "phone",
+    queueing: str = DEFAULT_QUEUEING,
     layout_seed: int = 0,
     distances=None,
     capacities=None,
@@ -339,6 +381,8 @@ def partition_model(
         One of :data:`PRECISIONS`.
     device : str
         Device preset (:data:`DEVICE_PRESETS`).
+    queueing : str
+        Server model (:data:`QUEUEING_MODELS`, module Notes): ``batch-ps`` (default) or ``mm1``.
     layout_seed : int
         Seeds the device-server distances (uniform in [distance_min, distance_max] [m]).
     distances : array_like [D, S], optional
@@ -352,6 +396,8 @@ def partition_model(
     servers = check_int("--servers", servers, 1, MAX_SERVERS)
     if precision not in PRECISIONS:
         raise ParameterError("--precision", f"unknown precision {precision!r}; valid: {', '.join(PRECISIONS)}")
+    if queueing not in QUEUEING_MODELS:
+        raise ParameterError("--queueing", f"unknown queueing model {queueing!r}; valid: {', '.join(QUEUEING_MODELS)}")
     if device not in DEVICE_PRESETS:
         raise ParameterError("device", f"unknown device preset {device!r}; valid: {', '.join(DEVICE_PRESETS)}")
     profile = load_profile(network)
@@ -403,7 +449,7 @@ def partition_model(
     K = len(cut_layers)
     opt_cut = [-1] + [k for k in range(K) for _ in range(servers)]
     opt_server = [-1] + [j for _ in range(K) for j in range(servers)]
-    scalars = np.zeros(10)
+    scalars = np.zeros(11)
     scalars[_SC_FDEV] = cfg["device_rate"]
     scalars[_SC_EMAC] = cfg["device_energy"]
     scalars[_SC_PTX] = cfg["tx_power"]
@@ -414,9 +460,12 @@ def partition_model(
     scalars[_SC_RHOCAP] = cfg["rho_cap"]
     scalars[_SC_TIMEOUT] = cfg["timeout_s"]
     scalars[_SC_TOTAL] = profile.total_macs
+    scalars[_SC_MM1] = 1.0 if queueing == "mm1" else 0.0
     config = {
         "model": "partition", "devices": devices, "servers": servers, "network": network,
-        "precision": precision, "device": device, "layout_seed": int(layout_seed), **cfg,
+        "precision": precision, "device": device, "queueing": queueing, "layout_seed": int(layout_seed), **cfg,
+        "accuracy_loss": {p: float(loss_table[p]) for p in names},
+        "accuracy_loss_source": {p: ACCURACY_LOSS_SOURCE[network][p] for p in names},
         "capacities": [float(c) for c in capacities], "cut_layers": cut_layers,
         "n_options": len(opt_cut), "total_macs": profile.total_macs,
     }
@@ -482,12 +531,59 @@ def _server_cost(work, j, state, n_dev, n_srv, capacity, sc):
 
 
 @njit(cache=True)
+def batch_ps_total(works, n, cap):
+    """Sum of the completion times [s] of n jobs (``works[:n]`` [MAC], sorted in place) started together on a
+    processor-sharing server of capacity ``cap`` [MAC/s]: ``sum_k (2 (n - k) + 1) w_(k) / cap`` (module Notes)."""
+    for a in range(1, n):  # insertion sort: n is a handful of devices
+        v = works[a]
+        b = a - 1
+        while b >= 0 and works[b] > v:
+            works[b + 1] = works[b]
+            b -= 1
+        works[b + 1] = v
+    total = 0.0
+    for k in range(n):
+        total += (2 * (n - k - 1) + 1) * works[k]
+    return total / cap
+
+
+@njit(cache=True)
+def batch_ps_completion(works, n, i, cap):
+    """Completion time [s] of job i among n jobs (``works[:n]`` [MAC]) started together on a
+    processor-sharing server of capacity ``cap`` [MAC/s]: ``sum_k min(w_k, w_i) / cap`` (module Notes)."""
+    wi = works[i]
+    total = 0.0
+    for k in range(n):
+        total += min(works[k], wi)
+    return total / cap
+
+
+def batch_ps_completion_times(works, capacity: float) -> np.ndarray:
+    """Completion times [s] of jobs of ``works`` [MAC] started together on a processor-sharing server of
+    ``capacity`` [MAC/s], in input order (module Notes; compiled, see tests/naive_partition.py)."""
+    w = np.ascontiguousarray(np.asarray(works, dtype=np.float64).ravel())
+    cap = check_float("capacity", capacity, 0.0, min_inclusive=False)
+    return np.array([batch_ps_completion(w, w.size, i, cap) for i in range(w.size)])
+
+
+@njit(cache=True)
+def _server_time(total_work, jobs, n, j, state, n_dev, n_srv, capacity, sc):
+    """Total remote latency [s] (sum over its jobs) of the n jobs ``jobs[:n]`` [MAC] (summing to
+    ``total_work``) on live server j this frame, under the model's queueing (``jobs`` is sorted in place)."""
+    if sc[_SC_MM1] != 0.0:
+        return _server_cost(total_work, j, state, n_dev, n_srv, capacity, sc)
+    cap = capacity[j] * state[n_dev * n_srv + n_srv + j] * (1.0 - state[n_dev * n_srv + j])
+    return batch_ps_total(jobs, n, cap)
+
+
+@njit(cache=True)
 def _score_one(state, dec, n_dev, n_srv, opt_cut, opt_server, cut_local, cut_remote, cut_bits, cut_loss,
-               capacity, sc, work):
-    """Q [J] of one decision (``work`` is scratch [S])."""
+               capacity, sc, work, jobs, n_jobs):
+    """Q [J] of one decision (scratch: ``work`` [S], ``jobs`` [S, D], ``n_jobs`` [S] int64)."""
     total = 0.0
     for j in range(n_srv):
         work[j] = 0.0
+        n_jobs[j] = 0
     n_down = 0
     for i in range(n_dev):
         o = dec[i]
@@ -500,30 +596,43 @@ def _score_one(state, dec, n_dev, n_srv, opt_cut, opt_server, cut_local, cut_rem
                 n_down += 1
             else:
                 work[j] += w
+                jobs[j, n_jobs[j]] = w
+                n_jobs[j] += 1
     for j in range(n_srv):
         if work[j] > 0.0:
-            total += sc[_SC_WT] * _server_cost(work[j], j, state, n_dev, n_srv, capacity, sc)
+            total += sc[_SC_WT] * _server_time(work[j], jobs[j], n_jobs[j], j, state, n_dev, n_srv, capacity, sc)
     return total + sc[_SC_WT] * sc[_SC_TIMEOUT] * n_down
+
+
+def score_scratch(n_dev: int, n_srv: int):
+    """Scratch arrays of :func:`_score_one`: ``work`` [S], ``jobs`` [S, D], ``n_jobs`` [S]."""
+    return np.empty(n_srv), np.empty((n_srv, max(n_dev, 1))), np.zeros(n_srv, dtype=np.int64)
 
 
 @njit(cache=True)
 def _score_batch(states, decisions, n_dev, n_srv, opt_cut, opt_server, cut_local, cut_remote, cut_bits,
                  cut_loss, capacity, sc, out):
     work = np.empty(n_srv)
+    jobs = np.empty((n_srv, n_dev))
+    n_jobs = np.zeros(n_srv, dtype=np.int64)
     for s in range(decisions.shape[0]):
         for c in range(decisions.shape[1]):
             out[s, c] = _score_one(states[s], decisions[s, c], n_dev, n_srv, opt_cut, opt_server, cut_local,
-                                   cut_remote, cut_bits, cut_loss, capacity, sc, work)
+                                   cut_remote, cut_bits, cut_loss, capacity, sc, work, jobs, n_jobs)
 
 
 @njit(cache=True)
 def _breakdown_batch(states, decisions, n_dev, n_srv, opt_cut, opt_server, cut_local, cut_remote, cut_bits,
                      cut_loss, capacity, sc, lat, en, util, cost):
     work = np.empty(n_srv)
+    jobs = np.empty((n_srv, n_dev))
+    n_jobs = np.zeros(n_srv, dtype=np.int64)
+    slot = np.zeros(n_dev, dtype=np.int64)  # device i's job index on its server
     for s in range(states.shape[0]):
         state = states[s]
         for j in range(n_srv):
             work[j] = 0.0
+            n_jobs[j] = 0
         t_sum = 0.0
         e_sum = 0.0
         for i in range(n_dev):
@@ -533,7 +642,11 @@ def _breakdown_batch(states, decisions, n_dev, n_srv, opt_cut, opt_server, cut_l
             t_sum += t
             e_sum += e
             if opt_server[o] >= 0:
-                work[opt_server[o]] += w
+                j = opt_server[o]
+                work[j] += w
+                slot[i] = n_jobs[j]
+                jobs[j, n_jobs[j]] = w
+                n_jobs[j] += 1
         for i in range(n_dev):
             o = decisions[s, i]
             j = opt_server[o]
@@ -542,9 +655,11 @@ def _breakdown_batch(states, decisions, n_dev, n_srv, opt_cut, opt_server, cut_l
             cap = capacity[j] * state[n_dev * n_srv + n_srv + j]
             if cap <= 0.0:
                 t_sum += sc[_SC_TIMEOUT]
-            else:
+            elif sc[_SC_MM1] != 0.0:
                 rho = state[n_dev * n_srv + j] + work[j] / (cap * sc[_SC_TF])
                 t_sum += cut_remote[opt_cut[o]] / cap * server_factor(rho, sc[_SC_RHOCAP])
+            else:
+                t_sum += batch_ps_completion(jobs[j], n_jobs[j], slot[i], cap * (1.0 - state[n_dev * n_srv + j]))
         for j in range(n_srv):
             cap = capacity[j] * state[n_dev * n_srv + n_srv + j]
             if cap <= 0.0:
@@ -554,7 +669,7 @@ def _breakdown_batch(states, decisions, n_dev, n_srv, opt_cut, opt_server, cut_l
         lat[s] = t_sum / n_dev
         en[s] = e_sum / n_dev
         cost[s] = _score_one(state, decisions[s], n_dev, n_srv, opt_cut, opt_server, cut_local, cut_remote,
-                             cut_bits, cut_loss, capacity, sc, work)
+                             cut_bits, cut_loss, capacity, sc, work, jobs, n_jobs)
 
 
 # ----------------------------------------------------------------------------------------------- exact
@@ -569,8 +684,8 @@ def exact(model: PartitionModel, states):
 
     Notes
     -----
-    The cost separates into device-only terms and one term per server that depends only on the total
-    work sent to it. For every server j and every subset A of devices, ``G_j(A)`` is the least cost of
+    The cost separates into device-only terms and one term per server that depends only on the jobs sent
+    to it (their total work under ``mm1``, the works themselves under ``batch-ps``). For every server j and every subset A of devices, ``G_j(A)`` is the least cost of
     A's devices all on server j, found by enumerating all K^|A| cut assignments (sum over subsets:
     (K+1)^D per server). A dynamic program over subsets then assigns devices to "local" or a server:
     ``F_j(A) = min_{B subset A} F_{j-1}(A minus B) + G_j(B)`` (3^D per server). Every decision is
@@ -602,6 +717,7 @@ def _exact_batch(states, n_dev, n_srv, opt_cut, opt_server, cut_local, cut_remot
     F = np.empty((n_srv + 1, n_sub))
     F_pick = np.zeros((n_srv + 1, n_sub), dtype=np.int64)  # subset B given to server j-1
     members = np.empty(n_dev, dtype=np.int64)
+    member_jobs = np.empty(n_dev)
     digits = np.zeros(n_dev, dtype=np.int64)
     wt = sc[_SC_WT]
     for s in range(states.shape[0]):
@@ -631,10 +747,11 @@ def _exact_batch(states, n_dev, n_srv, opt_cut, opt_server, cut_local, cut_remot
                         o = 1 + digits[q] * n_srv + j
                         c += dev_cost[members[q], o]
                         w += dev_work[members[q], o]
+                        member_jobs[q] = dev_work[members[q], o]
                     if down:
                         c += wt * sc[_SC_TIMEOUT] * m
                     else:
-                        c += wt * _server_cost(w, j, state, n_dev, n_srv, capacity, sc)
+                        c += wt * _server_time(w, member_jobs, m, j, state, n_dev, n_srv, capacity, sc)
                     if c < best:
                         best = c
                         for q in range(m):
@@ -679,8 +796,10 @@ def _exact_batch(states, n_dev, n_srv, opt_cut, opt_server, cut_local, cut_remot
                     out_dec[s, i] = 1 + G_choice[j - 1, B, i] * n_srv + (j - 1)
             A ^= B
         work = np.empty(n_srv)
+        jobs = np.empty((n_srv, n_dev))
+        n_jobs = np.zeros(n_srv, dtype=np.int64)
         out_util[s] = _score_one(state, out_dec[s], n_dev, n_srv, opt_cut, opt_server, cut_local, cut_remote,
-                                 cut_bits, cut_loss, capacity, sc, work)
+                                 cut_bits, cut_loss, capacity, sc, work, jobs, n_jobs)
 
 
 # ----------------------------------------------------------------------------------------------- heuristics
@@ -702,10 +821,12 @@ def _coordinate_descent(states, n_dev, n_srv, opt_cut, opt_server, cut_local, cu
                         capacity, sc, dec, util):
     n_opt = opt_cut.shape[0]
     work = np.empty(n_srv)
+    jobs = np.empty((n_srv, n_dev))
+    n_jobs = np.zeros(n_srv, dtype=np.int64)
     for s in range(states.shape[0]):
         x = dec[s]
         u = _score_one(states[s], x, n_dev, n_srv, opt_cut, opt_server, cut_local, cut_remote, cut_bits,
-                       cut_loss, capacity, sc, work)
+                       cut_loss, capacity, sc, work, jobs, n_jobs)
         for _sweep in range(1000):
             changed = False
             for i in range(n_dev):
@@ -717,7 +838,7 @@ def _coordinate_descent(states, n_dev, n_srv, opt_cut, opt_server, cut_local, cu
                         continue
                     x[i] = o
                     v = _score_one(states[s], x, n_dev, n_srv, opt_cut, opt_server, cut_local, cut_remote,
-                                   cut_bits, cut_loss, capacity, sc, work)
+                                   cut_bits, cut_loss, capacity, sc, work, jobs, n_jobs)
                     if v < best * (1.0 - 1e-12):
                         best = v
                         best_o = o

@@ -216,6 +216,7 @@ def run_partition_experiment(
     drift: bool = True,
     boost_frames: int = 1000,
     baselines: bool = True,
+    queueing: str = P.DEFAULT_QUEUEING,
 ):
     """The ``wsnmec offload --model partition`` experiment.
 
@@ -242,6 +243,8 @@ def run_partition_experiment(
         Run the drift detector (fast training for ``boost_frames`` frames after it fires).
     baselines : bool
         Run the baselines (the reference is then the optimum or the best of all policies).
+    queueing : str
+        Server model, ``batch-ps`` (default) or ``mm1`` (:data:`~wsnmec.offload.partition.QUEUEING_MODELS`).
 
     Returns
     -------
@@ -262,7 +265,8 @@ def run_partition_experiment(
     train_fraction = check_float("train_fraction", train_fraction, 0.0, 1.0, min_inclusive=False, max_inclusive=False)
     learner_seed, random_seed, state_seed, layout_seed = np.random.SeedSequence(seed).spawn(4)
     layout = int(layout_seed.generate_state(1)[0])
-    model = P.partition_model(devices, servers, network, precision, layout_seed=layout, **(model_params or {}))
+    model = P.partition_model(devices, servers, network, precision, queueing=queueing, layout_seed=layout,
+                              **(model_params or {}))
     parsed = [parse_event(e, frames, model.servers) for e in events]
     states = apply_events(model, model.random_states(np.random.default_rng(state_seed), frames), parsed)
     train_frames = min(max(int(np.floor(train_fraction * frames)), 1), frames - 1)

@@ -81,7 +81,7 @@ TOP_KEYS = ("kind", "title", "description", "seed", "seeds", "scale_field", "bas
 #: ``partition`` (:mod:`wsnmec.study.partition`, drawn by ``wsnmec figures``).
 STUDY_KINDS = ("lifetime", "offload", "partition")
 QUICK_KEYS = ("seeds", "base", "grid")
-FIGURE_KEYS = ("name", "kind", "x", "y", "hue", "style", "title", "reference", "round", "panel")
+FIGURE_KEYS = ("name", "kind", "x", "y", "hue", "style", "title", "reference", "round", "panel", "primary")
 #: The swept parameter whose values are tables of scenario parameters swept together (each with a ``name``).
 CASE = "case"
 RANGE_KEYS = ("start", "stop", "step")
@@ -161,6 +161,10 @@ class FigureSpec:
         The round a ``map`` figure shows.
     panel : str or None
         ``metric`` figures: a swept parameter with one column of panels per value.
+    primary : tuple of (key, value) or None
+        ``claims`` figures: the primary comparison fixed in the study file (``against`` = the reference
+        policy, and the scenario point: a value for every other swept parameter, plus any base keys the file
+        restates); see :mod:`wsnmec.study.claims`.
     """
 
     name: str
@@ -173,6 +177,7 @@ class FigureSpec:
     reference: str | None = None
     round: int | None = None
     panel: str | None = None
+    primary: tuple | None = None
 
 
 @dataclass(frozen=True)
@@ -587,7 +592,7 @@ def _map_figure(check: _Checker, key: str, table, name: str) -> FigureSpec:
     return FigureSpec(name=name, kind="map", x="x", y=("residual_j",), title=title, round=number)
 
 
-def _figure(check: _Checker, index: int, table, grid: dict, extra: tuple = ()) -> FigureSpec:
+def _figure(check: _Checker, index: int, table, grid: dict, extra: tuple = (), base: dict | None = None) -> FigureSpec:
     key = f"figures[{index}]"
     check.table(key, table, FIGURE_KEYS)
     for required in ("name", "kind"):
@@ -600,13 +605,15 @@ def _figure(check: _Checker, index: int, table, grid: dict, extra: tuple = ()) -
     if kind not in FIGURE_KIND_NAMES:
         check.fail(f"{key}.kind", f"must be one of {', '.join(FIGURE_KIND_NAMES)}; got {kind!r}")
     if kind == "claims":
-        return _claims_figure(check, key, name, table, grid)
+        return _claims_figure(check, key, name, table, grid, base or {})
     if kind == "map":
         return _map_figure(check, key, table, name)
     if "y" not in table:
         check.fail(f"{key}.y", "is missing")
     if "round" in table:
         check.fail(f"{key}.round", "is only used by map figures")
+    if "primary" in table:
+        check.fail(f"{key}.primary", "is only used by claims figures")
     groupable = list(grid) + [d for d, (source, _) in DERIVED_COLUMNS.items() if source in grid]
     y = table["y"]
     ys = (y,) if isinstance(y, str) else tuple(y) if isinstance(y, list) else None
@@ -673,8 +680,11 @@ def _text_value(value) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def _claims_figure(check, key, name, table, grid) -> "FigureSpec":
-    """A ``claims`` figure: ``hue`` a swept parameter, ``reference`` one of its values."""
+def _claims_figure(check, key, name, table, grid, base) -> "FigureSpec":
+    """A ``claims`` figure: ``hue`` a swept parameter, ``reference`` one of its values, ``primary`` the
+    primary comparison (:func:`_primary_comparison`)."""
+    if "round" in table:
+        check.fail(f"{key}.round", "is only used by map figures")
     hue = table.get("hue")
     if hue is None or hue not in grid:
         check.fail(f"{key}.hue", f"must be the swept parameter holding the policies ({', '.join(grid) or 'none'})")
@@ -683,8 +693,62 @@ def _claims_figure(check, key, name, table, grid) -> "FigureSpec":
     if not isinstance(reference, str) or reference not in levels:
         check.fail(f"{key}.reference", f"must be one of the values of {hue}: {', '.join(levels)}; got {reference!r}")
     title = check.string(f"{key}.title", table.get("title", ""))
+    primary = _primary_comparison(check, f"{key}.primary", table.get("primary"), grid, base, hue, reference)
     return FigureSpec(name=name, kind="claims", x=hue, y=("latency_s_mean", "delivered_bits_total"), hue=hue,
-                      style=None, title=title, reference=reference)
+                      style=None, title=title, reference=reference, primary=primary)
+
+
+def _cell(value) -> str:
+    if isinstance(value, (list, tuple)):
+        return ",".join(f"{v:g}" if _is_number(v) else str(v) for v in value)
+    return f"{value:g}" if _is_number(value) else str(value)
+
+
+def _primary_comparison(check, key, table, grid, base, hue, reference) -> tuple:
+    """The ``primary`` table of a claims figure, validated; returned as ``(("against", P), (k, v), ...)``.
+
+    ``against`` (required) is a value of ``hue`` other than ``reference``. Every other swept parameter must
+    be given one of its values (the primary comparison is one scenario point, fixed before the run); any
+    other key must be a scenario parameter whose value gives the same scenario as the base (the file may
+    restate, e.g., ``workload`` or ``control_bits`` so that the primary comparison reads in one place)."""
+    if table is None:
+        check.fail(key, "is missing; a claims figure fixes its primary comparison before the run: "
+                        "[figures.primary] with against = POLICY and a value for every other swept parameter")
+    check.table(key, table, ("against", *Scenario.keys()))
+    against = table.get("against")
+    levels = [str(v) for v in grid[hue]]
+    if not isinstance(against, str) or against not in levels or against == reference:
+        others = ", ".join(v for v in levels if v != reference)
+        check.fail(f"{key}.against", f"must be one of the values of {hue} other than {reference}: {others}; "
+                                     f"got {against!r}")
+    if hue in table:
+        check.fail(f"{key}.{hue}", f"is the compared parameter; name the reference policy with against")
+    out = [("against", against)]
+    for name, values in grid.items():
+        if name == hue:
+            continue
+        if name not in table:
+            check.fail(f"{key}.{name}", f"is missing; the primary comparison must pin every swept parameter "
+                                        f"(one of: {'; '.join(_cell(v) for v in values)})")
+        value = check.scenario_value(f"{key}.{name}", name, table[name])
+        if _cell(value) not in [_cell(v) for v in values]:
+            check.fail(f"{key}.{name}", f"must be one of the swept values {'; '.join(_cell(v) for v in values)}, "
+                                        f"got {_cell(value)}")
+        out.append((name, tuple(value) if isinstance(value, list) else value))
+    base_scenario = Scenario.from_mapping(base)
+    for name, value in table.items():
+        if name == "against" or name in grid:
+            continue
+        check.scenario_value(f"{key}.{name}", name, value)
+        try:
+            restated = Scenario.from_mapping({**base, name: value})
+        except ParameterError as exc:
+            check.fail(f"{key}.{name}", exc.message)
+        if getattr(restated, name) != getattr(base_scenario, name):
+            check.fail(f"{key}.{name}", f"is {_cell(value)} but the study runs {name} = "
+                                        f"{_cell(getattr(base_scenario, name))} (set it in [base] or sweep it)")
+        out.append((name, tuple(value) if isinstance(value, list) else value))
+    return tuple(out)
 
 
 def parse_study(data: dict, path: Path, name: str | None = None) -> StudySpec:
@@ -729,7 +793,7 @@ def parse_study(data: dict, path: Path, name: str | None = None) -> StudySpec:
     if not isinstance(figures_raw, list):
         check.fail("figures", f"must be an array of tables ([[figures]]), got {_describe(figures_raw)}")
     extra = _extra(check, data.get("extra", []), grid)
-    figures = tuple(_figure(check, i, f, grid, extra) for i, f in enumerate(figures_raw))
+    figures = tuple(_figure(check, i, f, grid, extra, base) for i, f in enumerate(figures_raw))
     names = [f.name for f in figures]
     for i, figure_name in enumerate(names):
         if figure_name in names[:i]:
