@@ -3,7 +3,8 @@
 Run with ``python -m pytest benchmarks/bench_medium.py --benchmark-only``. Each case simulates a scenario
 whose nodes do not die (E0 large) under both media, after a JIT warm-up; ``extra_info`` holds node-rounds
 per second. The ``exact`` case runs the classic 100-node field with the ``dnn-inference`` workload, where
-the shared medium's ``exact`` rule schedules every combination of up to 12 heads each round.
+the shared medium's ``exact`` rule searches the combinations of up to 16 heads each round (branch and
+bound over their schedules).
 
 Target: the shared medium costs at most 2x the ideal one for the local rule (one schedule of the round's
 sink jobs per round, O(J log J)).

@@ -16,6 +16,7 @@ import numpy as np
 
 from naive_medium import shared_latency
 from wsnmec.clustering.leach import epoch_length
+from wsnmec.sim.accounting import EXACT_SHARED_MAX_HEADS
 from wsnmec.sim.deployment import deploy
 from wsnmec.sim.metrics import lifetime_rounds
 
@@ -217,7 +218,8 @@ class NaiveNetwork:
         if rule in ("local", "edge"):
             return {c: rule == "edge" for c in heads}
         w = self.scenario.time_weight
-        if rule == "greedy" or len(heads) > 12:
+        shared = self.scenario.medium == "shared"
+        if rule == "greedy" or len(heads) > (EXACT_SHARED_MAX_HEADS if shared else 12):
             out = {}
             for c in heads:
                 local = self.head_energy(False, planned[c], self.d_sink[c]) + w * self.head_latency(False, planned[c], 0)
@@ -225,7 +227,6 @@ class NaiveNetwork:
                 out[c] = edge < local
             return out
         floor = self.bits / self.workload_constants()[4] if sink_senders else 0.0
-        shared = self.scenario.medium == "shared"
         direct = sorted(i for i, (t, _d) in receivers.items() if t < 0)
         best, best_choice = math.inf, None
         for combo in itertools.product((False, True), repeat=len(heads)):

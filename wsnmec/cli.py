@@ -138,7 +138,7 @@ def _check_run_limits(scenario, replicas, workers, force, out):
 @click.option("--d0", metavar="M", help="Override the crossover distance [m].  [default: sqrt(eps_fs/eps_mp)]")
 @click.option("--harvest", metavar="SPEC", help="Energy harvesting: none, constant:J, bernoulli:J,Q, markov:J_GOOD,J_BAD,P_GOOD_TO_BAD,P_BAD_TO_GOOD, markov-shared:(same; one chain for all nodes, stationary start), solar:J_PEAK,PERIOD_ROUNDS (energies [J] per round), or in power units constant-w:W, solar-w:P_PEAK_W,PERIOD_S (need --round-seconds).  [default: none]")
 @click.option("--round-seconds", metavar="S", help="Round duration [s], converting power harvest specs (constant-w, solar-w) to energy per round.")
-@click.option("--offload", metavar="[local|edge|greedy|exact]", help="Cluster heads' offloading rule: process locally, offload to the edge server at the sink, each head's own best, or the round's exact optimum of energy + w_T x latency (under --medium shared by exhaustion up to 12 heads, greedy above).  [default: local]")
+@click.option("--offload", metavar="[local|edge|greedy|exact]", help="Cluster heads' offloading rule: process locally, offload to the edge server at the sink, each head's own best, or the round's exact optimum of energy + w_T x latency (under --medium shared up to 16 heads, greedy above).  [default: local]")
 @click.option("--workload", metavar="[fusion|dnn-inference]", help="What a cluster head computes on the gathered data (fusion: the classic E_DA aggregation).  [default: fusion]")
 @click.option("--hardware", metavar="[msp430f1611|cc2650]", help="Node MCU/radio and edge-server preset.  [default: msp430f1611]")
 @click.option("--time-weight", metavar="J/S", help="w_T in system_utility = energy_j + w_T x latency_s [J/s].  [default: 0.01]")
