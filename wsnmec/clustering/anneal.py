@@ -37,8 +37,8 @@ J(start).
 
 **Budget**: B = BATCH x STEPS = 16 x 32 = 512 scored sets per round plus the start pool (about 12), i.e.
 about 5 x n scored sets at n = 100. Why this size: a scored set costs about 7-15 us at n = 100 and 30 us at
-n = 400 (compiled accounting, O(n)), so a round's decision takes about 17-19 ms of CPU at n = 100 and
-50 ms at n = 400 on one core (measured; ``benchmarks/bench_spread_anneal.py``; the targets: <= 50 ms and
+n = 400 (compiled accounting, O(n)), so a round's decision takes about 13-16 ms of CPU at n = 100 and
+46 ms at n = 400 (200 m x 200 m, sink at (100, 250)) on one core (measured; ``benchmarks/bench_spread_anneal.py``; the targets: <= 50 ms and
 < 1 s), short enough for 10-seed lifetime runs of 1,000+ rounds. More budget buys little: on 10 far-sink
 states (rounds 80, 160, ..., 800 of a seed-1 LEACH-C run), J over the start's J is 0.960 on average with this
 budget, 0.957 with 4x and 0.954 with 16x the steps at n = 100 (0.946, 0.936, 0.931 at n = 400 on

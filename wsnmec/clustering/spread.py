@@ -39,8 +39,8 @@ proposals are then scored with the empty set (direct transmission) and the argmi
 
 Random draws, per round: one uniform per head of every size (sum of the sizes), in increasing size
 order, from the replica's Generator; nothing else is random (a seeded run is identical twice). Cost per
-round: O(n k) per pass and size; measured 1.7 ms (far sink) to 4.8 ms (centre, larger sizes) of CPU per
-decision at n = 100 and 6.3 ms at n = 400 (far sink) (``benchmarks/bench_spread_anneal.py``).
+round: O(n k) per pass and size; measured 1.2 ms (far sink) to 3.5 ms (centre, larger sizes) of CPU per
+decision at n = 100 and 5.3 ms at n = 400 (far sink) (``benchmarks/bench_spread_anneal.py``).
 
 References
 ----------
