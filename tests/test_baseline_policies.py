@@ -8,13 +8,19 @@ import pytest
 from naive_deec import naive_deec
 from naive_leach_c import naive_leach_c
 from wsnmec.clustering.leach_c import MAX_ITERATIONS, SWAP_BUDGET, SWAP_CAP, SWAP_PASSES
-from wsnmec.clustering.registry import make_policy, policy_class
+from wsnmec.clustering.registry import CLUSTERING_POLICIES, make_policy, policy_class
+from wsnmec.energy.radio import radio_model
 from wsnmec.sim.state import NetworkState, read_only
 
 
 class FakeScenario:
     p = 0.1
     semantics = "clean"
+    offload = "local"
+    policy_model = None
+
+    def radio_model(self):
+        return radio_model()
 
 
 def network_state(n, seed, round_number=1):
@@ -71,7 +77,7 @@ def test_deec_policy_over_rounds_equals_reference():
     assert policy.describe()["name"] == "deec"
 
 
-@pytest.mark.parametrize("name", ["leach-c", "deec"])
+@pytest.mark.parametrize("name", list(CLUSTERING_POLICIES))
 def test_no_alive_node_no_head(name):
     state = network_state(20, 4)
     state.alive_u8 = read_only(np.zeros(20, dtype=np.uint8))

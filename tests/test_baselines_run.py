@@ -1,5 +1,7 @@
-"""leach-c and deec end to end through the policy round loop (simulate): reproducible, energy conserved,
-sensible lifetimes, heterogeneous energies, harvesting and control messages."""
+"""The policy-loop baselines end to end through the policy round loop (simulate): reproducible, energy
+conserved, sensible lifetimes (every registered policy the fused loop does not run, taken from the
+registry so that a new policy gets these tests); leach-c and deec: heterogeneous energies, harvesting
+and control messages."""
 
 from __future__ import annotations
 
@@ -7,9 +9,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from wsnmec.clustering.registry import CLUSTERING_POLICIES, policy_class
 from wsnmec.sim.scenario import Scenario
 from wsnmec.sim.simulation import simulate
 
+#: Policies whose per-round search makes these 400-600-round runs take about a minute each (marked slow;
+#: their quicker conformance tests are in their own files, e.g. test_spread_anneal.py).
+SLOW = {"anneal"}
+#: Every registered policy run by the policy round loop (not the fused built-ins), from the registry.
+POLICY_LOOP = [pytest.param(name, marks=pytest.mark.slow) if name in SLOW else name
+               for name in CLUSTERING_POLICIES if policy_class(name).fused_code is None]
+#: The energy-aware baselines of the behavioural tests below.
 BASELINES = ["leach-c", "deec"]
 SMALL = dict(nodes=40, e0=0.02)
 
@@ -25,7 +35,7 @@ def assert_conserved(result):
         assert (rounds["residual_j"] >= 0).all()
 
 
-@pytest.mark.parametrize("protocol", BASELINES)
+@pytest.mark.parametrize("protocol", POLICY_LOOP)
 def test_seeded_run_identical_twice_and_seeds_differ(protocol):
     scenario = Scenario.from_mapping(protocol=protocol, harvest="bernoulli:0.0005,0.2", advanced_fraction=0.2,
                                      advanced_factor=1.0, rounds=400, **SMALL)
@@ -38,7 +48,7 @@ def test_seeded_run_identical_twice_and_seeds_differ(protocol):
     assert a.config["protocol"] == protocol
 
 
-@pytest.mark.parametrize("protocol", BASELINES)
+@pytest.mark.parametrize("protocol", POLICY_LOOP)
 @pytest.mark.parametrize("extras", [
     {},
     {"harvest": "constant:0.0002", "revive_threshold": 0.001},
@@ -54,7 +64,7 @@ def test_energy_conserved(protocol, extras):
     assert (result.rounds["consumed_j"] > 0).any()
 
 
-@pytest.mark.parametrize("protocol", BASELINES)
+@pytest.mark.parametrize("protocol", POLICY_LOOP)
 def test_lifetimes_sensible_and_every_node_dies(protocol):
     result = simulate(Scenario.from_mapping(protocol=protocol, **SMALL), seed=5, replicas=3)
     for replica, rounds in result.rounds.groupby("replica"):

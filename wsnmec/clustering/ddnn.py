@@ -114,7 +114,18 @@ import numpy as np
 from ..errors import ParameterError
 from ..learn import Adam, ReplayMemory, StackedMLP, load_model, save_model, top_k
 from .base import ClusteringPolicy
-from .optimal import optimal_cluster_count
+from .dryrun import (  # noqa: F401  (re-exported: the shared objective, sizes and refinement)
+    OBJECTIVE,
+    REFINE_MAX_ALIVE,
+    REFINE_PASSES,
+    SIZE_FACTORS,
+    CandidateScorer,
+    candidate_objective,
+    choose,
+    distinct_rows,
+    head_set_sizes,
+    refine,
+)
 
 #: Per-node input features, in column order (module Notes).
 FEATURES = (
@@ -123,15 +134,6 @@ FEATURES = (
     "alive_fraction", "log10_nodes_over_4",
 )
 N_FEATURES = len(FEATURES)
-
-#: Candidate sizes relative to k_opt (each clipped to [1, alive nodes]); the empty set is always added.
-SIZE_FACTORS = (0.5, 0.75, 1.0, 1.5, 2.0)
-
-#: Small networks (at most this many alive nodes) refine the best candidate by single-node toggles: there
-#: k_opt is about 1 and the sizes around it are too coarse to contain the best set.
-REFINE_MAX_ALIVE = 32
-#: Toggle passes at most (each scores one candidate per alive node and keeps the best if J falls).
-REFINE_PASSES = 4
 
 #: Standard deviation of the exploration noise added to the logits in pretraining.
 EXPLORATION_NOISE = 1.0
@@ -147,22 +149,6 @@ DEFAULT_SETTINGS = {
 
 #: The model shipped with the package (``wsnmec run --protocol ddnn`` without ``--policy-model``).
 DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "ddnn_default.npz"
-
-OBJECTIVE = "sum_i drawn_i / e_i + w_T latency / mean_alive(e)"
-
-
-def candidate_objective(drawn, latency, energy, alive, time_weight: float) -> np.ndarray:
-    """The objective J [1/1] of K candidates (module Notes; lower is better).
-
-    ``drawn`` [J] per-node draws [K, N], ``latency`` [s] [K], ``energy`` [J] residual energies [N] at
-    election time, ``alive`` bool [N], ``time_weight`` w_T [J/s].
-    """
-    alive = np.asarray(alive, dtype=bool)
-    inverse = np.zeros(energy.shape[0])
-    inverse[alive] = 1.0 / np.maximum(energy[alive], 1e-300)
-    mean_e = float(energy[alive].mean()) if alive.any() else 1.0
-    return np.asarray(drawn) @ inverse + time_weight * np.asarray(latency) / mean_e
-
 
 # --- features --------------------------------------------------------------------------------------------
 
@@ -353,9 +339,6 @@ class DDNNPolicy(ClusteringPolicy):
         return Learner.from_saved(saved)
 
     def reset(self, state, rng):
-        from ..sim.accounting import Workspace
-        from ..sim.nearest import bounding_box
-
         self.learner = self._learner_for_run(rng) if self.proposer == "networks" else None
         settings = self.learner.settings if self.learner is not None else DEFAULT_SETTINGS
         self.size_factors = np.asarray(settings.get("size_factors", SIZE_FACTORS), dtype=np.float64)
@@ -368,14 +351,10 @@ class DDNNPolicy(ClusteringPolicy):
         self.rows_per_round = int(settings["rows_per_round"])
         n = state.n
         self.radio = state.scenario.radio_model()
-        self.side = math.sqrt(float(state.field[0]) * float(state.field[1]))
         self.density = local_density(state.x, state.y, state.field)
         self.harvest_avg = np.zeros(n)
         self.consumption_avg = 0.0
-        self.bbox = bounding_box(state.x, state.y)
-        self.work = Workspace(n)
-        self._scratch_energy = np.zeros(n)
-        self._scratch_alive = np.zeros(n, dtype=np.uint8)
+        self.scorer = CandidateScorer(state)
         self.last_losses = None
         self.last_candidates = 0
 
@@ -385,10 +364,9 @@ class DDNNPolicy(ClusteringPolicy):
         return node_features(state, self.density, self.harvest_avg, self.consumption_avg, self.radio.d0)
 
     def sizes(self, state, alive_count: int) -> np.ndarray:
-        """Candidate set sizes: ``clip(round(k_opt * size_factors), 1, alive)`` without repeats."""
-        k_opt = optimal_cluster_count(alive_count, self.side, float(state.d_sink[state.alive].mean()), self.radio)
-        sizes = np.clip(np.floor(k_opt * self.size_factors + 0.5), 1, alive_count).astype(np.int64)
-        return np.unique(sizes)
+        """Candidate set sizes: ``clip(round(k_opt * size_factors), 1, alive)`` without repeats
+        (:func:`wsnmec.clustering.dryrun.head_set_sizes`)."""
+        return head_set_sizes(state, self.size_factors, self.radio, alive_count)
 
     def node_scores(self, state, rows, alive) -> np.ndarray:
         """Scores [V, N] of the proposers (dead nodes -inf): the K networks' logits, or the residual energy
@@ -419,74 +397,27 @@ class DDNNPolicy(ClusteringPolicy):
         sets = top_k(scores, self.sizes(state, alive.shape[0])).reshape(-1, state.n)
         masks = np.concatenate([np.zeros((1, state.n), dtype=np.uint8), sets])
         # networks that agree propose the same set: score each distinct set once (first occurrence order)
-        seen = set()
-        keep = []
-        for index in range(masks.shape[0]):
-            key = masks[index].tobytes()
-            if key not in seen:
-                seen.add(key)
-                keep.append(index)
-        return masks[keep] if len(keep) < masks.shape[0] else masks
+        return distinct_rows(masks)
 
     def objective(self, state, masks):
         """``(J [C], latency [C], utility [C])`` of the candidates (module Notes), from the dry-run scorer
-        with the scenario's offloading rule."""
-        from ..sim.accounting import OFFLOAD_RULES, P_TIME_WEIGHT, score_candidates_jit
-
-        c, n = masks.shape
-        energy = np.empty(c)
-        latency = np.empty(c)
-        utility = np.empty(c)
-        delivered = np.empty(c)
-        drawn = np.empty((c, n))
-        decisions = np.zeros((c, n), dtype=np.uint8)
-        w = self.work
-        score_candidates_jit(masks, decisions, OFFLOAD_RULES[state.scenario.offload], state.x, state.y,
-                             state.d_sink, state.energy, state.alive_u8, np.zeros(0), state.params, self.bbox,
-                             w.is_ch, w.ch_list, w.target, w.distance, w.drawn, w.received, w.members, w.fgrid,
-                             w.igrid, w.result, self._scratch_energy, self._scratch_alive, energy, latency,
-                             utility, delivered, drawn)
-        j = candidate_objective(drawn, latency, state.energy, state.alive, float(state.params[P_TIME_WEIGHT]))
-        return j, latency, utility
+        with the scenario's offloading rule (:class:`wsnmec.clustering.dryrun.CandidateScorer`)."""
+        return self.scorer(state, masks)
 
     def decide(self, state, rng=None):
         """This round's choice without side effects (``rng`` only for pretraining's exploration):
-        ``(mask bool[N], rows, alive indices, candidates, J)``."""
+        ``(mask bool[N], rows, alive indices, candidates, J)``; the argmin of J, refined on small networks
+        (:func:`wsnmec.clustering.dryrun.choose`)."""
         rows, alive = self.features(state)
         if alive.shape[0] == 0:
             return np.zeros(state.n, dtype=np.bool_), rows, alive, np.zeros((0, state.n), np.uint8), np.zeros(0)
         masks = self.candidates(state, rows, alive, rng)
-        j, _, _ = self.objective(state, masks)
-        best = int(np.argmin(j))
-        mask = masks[best].astype(np.bool_)
-        if alive.shape[0] <= REFINE_MAX_ALIVE:
-            mask = self.refine(state, mask, float(j[best]), alive)
+        mask, j = choose(self.scorer, state, masks, alive)
         return mask, rows, alive, masks, j
 
     def refine(self, state, mask, value: float, alive) -> np.ndarray:
-        """Best-improvement local search on small networks (:data:`REFINE_MAX_ALIVE`): the neighbours of the
-        head set are every single toggle (one alive node in or out) and every swap (one head for one alive
-        non-head); the best neighbour replaces the set while J falls (at most :data:`REFINE_PASSES` passes;
-        deterministic, no random draws)."""
-        rows = np.arange(alive.shape[0])
-        for _ in range(REFINE_PASSES):
-            toggles = np.repeat(mask[None, :].astype(np.uint8), alive.shape[0], axis=0)
-            toggles[rows, alive] ^= 1
-            heads = alive[mask[alive]]
-            others = alive[~mask[alive]]
-            swaps = np.repeat(mask[None, :].astype(np.uint8), heads.shape[0] * others.shape[0], axis=0)
-            if swaps.shape[0]:
-                pairs = np.arange(swaps.shape[0])
-                swaps[pairs, np.repeat(heads, others.shape[0])] = 0
-                swaps[pairs, np.tile(others, heads.shape[0])] = 1
-            trials = np.concatenate([toggles, swaps])
-            j, _, _ = self.objective(state, trials)
-            k = int(np.argmin(j))
-            if not j[k] < value:
-                break
-            value = float(j[k])
-            mask = trials[k].astype(np.bool_)
-        return mask
+        """:func:`wsnmec.clustering.dryrun.refine` with this policy's scorer."""
+        return refine(self.scorer, state, mask, value, alive)
 
     def elect(self, state, rng):
         mask, rows, alive, masks, _ = self.decide(state, rng if self.explore else None)

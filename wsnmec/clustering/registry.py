@@ -19,6 +19,8 @@ CLUSTERING_POLICIES: dict[str, str] = {
     "heed": "wsnmec.clustering.heed:HeedPolicy",
     "ddnn": "wsnmec.clustering.ddnn:DDNNPolicy",
     "ddnn-rule": "wsnmec.clustering.ddnn:DDNNRulePolicy",
+    "spread": "wsnmec.clustering.spread:SpreadPolicy",
+    "anneal": "wsnmec.clustering.anneal:AnnealPolicy",
 }
 
 #: Other names of registered policies (kept for existing scripts and study files).

@@ -118,8 +118,10 @@ def _point_text(value):
 
 #: Colour-blind-safe line colours (Okabe & Ito 2008, "Color Universal Design"), ordered so that the first
 #: five differ in lightness as well as hue (blue, orange, bluish green, reddish purple, black) and stay
-#: apart under deuteranopia and protanopia; then sky blue, vermillion, yellow.
-LINE_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#000000", "#56B4E9", "#D55E00", "#F0E442")
+#: apart under deuteranopia and protanopia; then sky blue, vermillion, yellow; then indigo and wine from
+#: Paul Tol's colour-blind-safe "muted" scheme (Tol 2021), so that ten protocols keep ten colours.
+LINE_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#000000", "#56B4E9", "#D55E00", "#F0E442",
+                "#332288", "#882255")
 #: Dash patterns of the ``style`` levels (solid first), as matplotlib (offset, on-off) dash tuples.
 LINE_DASHES = ((0, ()), (0, (5, 2)), (0, (1.2, 1.6)), (0, (6, 2, 1.2, 2)), (0, (9, 3)), (0, (3, 1.5, 1, 1.5, 1, 1.5)))
 
