@@ -17,6 +17,13 @@ from __future__ import annotations
 import numpy as np
 
 
+def described_p(scenario):
+    """The scenario's ``p`` as a policy's :meth:`ClusteringPolicy.describe` records it: a float, or
+    ``"auto"`` (each replica's resolved value is the run config's ``p_resolved``)."""
+    p = scenario.p
+    return p if isinstance(p, str) else float(p)
+
+
 class ClusteringPolicy:
     """Base class of clustering policies.
 

@@ -105,7 +105,7 @@ import numpy as np
 
 from ..errors import ParameterError
 from ..learn import Adam, ReplayMemory, StackedMLP, load_model, save_model, top_k
-from .base import ClusteringPolicy
+from .base import ClusteringPolicy, described_p
 from .optimal import optimal_cluster_count
 
 #: Per-node input features, in column order (module Notes).
@@ -523,7 +523,7 @@ class DDNNPolicy(ClusteringPolicy):
         return extra
 
     def describe(self):
-        out = {"name": self.name, "p": float(self.scenario.p), "proposer": self.proposer,
+        out = {"name": self.name, "p": described_p(self.scenario), "proposer": self.proposer,
                "size_factors": [float(v) for v in getattr(self, "size_factors", SIZE_FACTORS)],
                "objective": OBJECTIVE, "offload_rule": self.scenario.offload}
         if self.proposer == "networks" and self._given_learner is None:

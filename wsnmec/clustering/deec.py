@@ -55,7 +55,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .base import ClusteringPolicy
+from .base import ClusteringPolicy, described_p
 
 #: Cap on a node's epoch n_i [rounds] (a node with a tiny p_i; far beyond any simulated round).
 EPOCH_CAP = 2**62
@@ -136,7 +136,7 @@ class DEECPolicy(ClusteringPolicy):
     control = "distributed"
 
     def reset(self, state, rng):
-        self.p = float(self.scenario.p)
+        self.p = float(state.scenario.p)  # (resolved under --p auto)
         self.last_ch = np.zeros(state.n, dtype=np.int64)
         self._is_ch = np.zeros(state.n, dtype=np.uint8)
 
@@ -145,4 +145,4 @@ class DEECPolicy(ClusteringPolicy):
         return self._is_ch.view(np.bool_)
 
     def describe(self):
-        return {"name": self.name, "p": float(self.scenario.p), "mean_energy": "exact mean of the alive nodes"}
+        return {"name": self.name, "p": described_p(self.scenario), "mean_energy": "exact mean of the alive nodes"}

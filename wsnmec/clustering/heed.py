@@ -82,7 +82,7 @@ from numba import njit
 from ..energy.radio import tx_energy_jit
 from ..errors import ParameterError
 from ..sim.accounting import P_CONTROL_BITS
-from .base import ClusteringPolicy
+from .base import ClusteringPolicy, described_p
 from .optimal import optimal_cluster_count_for
 
 #: The floor p_min of CH_prob in [1]_.
@@ -304,7 +304,7 @@ class HeedPolicy(ClusteringPolicy):
 
     def reset(self, state, rng):
         n = state.n
-        self.c_prob = float(self.scenario.p)
+        self.c_prob = float(state.scenario.p)  # (resolved under --p auto)
         if self.requested_range is None:
             self.cluster_range = default_cluster_range(state)
         self.r2 = self.cluster_range * self.cluster_range
@@ -341,7 +341,7 @@ class HeedPolicy(ClusteringPolicy):
         return self.sent * tx + self.heard * (bits * e_elec)
 
     def describe(self):
-        return {"name": self.name, "c_prob": float(self.scenario.p), "p_min": self.p_min,
+        return {"name": self.name, "c_prob": described_p(self.scenario), "p_min": self.p_min,
                 "cost": "node degree",
                 "cluster_range_m": self.cluster_range if self.cluster_range is not None
                 else "field diagonal / sqrt(k_opt) at reset"}

@@ -24,7 +24,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .base import ClusteringPolicy
+from .base import ClusteringPolicy, described_p
 
 
 def epoch_length(p: float) -> int:
@@ -120,7 +120,7 @@ class LeachPolicy(ClusteringPolicy):
 
     def reset(self, state, rng):
         n = state.n
-        self.p = float(self.scenario.p)
+        self.p = float(state.scenario.p)  # (resolved under --p auto)
         self.epoch_len = epoch_length(self.p)
         self.draw_all = self.scenario.semantics == "matlab"
         self.ch_epoch = np.full(n, -1, dtype=np.int64)
@@ -135,4 +135,4 @@ class LeachPolicy(ClusteringPolicy):
         return self._is_ch.view(np.bool_)
 
     def describe(self):
-        return {"name": self.name, "p": float(self.scenario.p)}
+        return {"name": self.name, "p": described_p(self.scenario)}

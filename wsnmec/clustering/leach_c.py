@@ -74,7 +74,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .base import ClusteringPolicy
+from .base import ClusteringPolicy, described_p
 
 #: Default cap on the assign/update passes of the local search from the start.
 MAX_ITERATIONS = 30
@@ -539,7 +539,7 @@ class LeachCPolicy(ClusteringPolicy):
     swap_passes = SWAP_PASSES
 
     def reset(self, state, rng):
-        self.p = float(self.scenario.p)
+        self.p = float(state.scenario.p)  # (resolved under --p auto)
         self._is_ch = np.zeros(state.n, dtype=np.uint8)
         self.last_passes = 0
 
@@ -551,7 +551,7 @@ class LeachCPolicy(ClusteringPolicy):
         return self._is_ch.view(np.bool_)
 
     def describe(self):
-        return {"name": self.name, "p": float(self.scenario.p),
+        return {"name": self.name, "p": described_p(self.scenario),
                 "search": "k-medoids passes from a Hilbert-spread random start, then random swaps",
                 "max_iterations": int(self.max_iterations), "swap_cap": int(self.swap_cap),
                 "swap_budget": int(self.swap_budget), "swap_passes": int(self.swap_passes)}

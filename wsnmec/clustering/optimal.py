@@ -36,6 +36,33 @@ def optimal_cluster_count(n: int, field_side: float, mean_sink_distance: float, 
     return float(min(max(k, 1.0), n))
 
 
+def auto_head_fraction(n: int, field: tuple[float, float], d_sink, radio) -> float:
+    """The cluster-head fraction of ``--p auto``: p = k_opt / N for a deployment (module Notes).
+
+    Parameters
+    ----------
+    n : int
+        Deployed nodes N.
+    field : (float, float)
+        Field width W and height H [m]; the side M of the formula is sqrt(W H).
+    d_sink : array_like of float
+        Each deployed node's distance to the sink [m]; d_BS is their mean.
+    radio : RadioModel
+        The scenario's radio.
+
+    Returns
+    -------
+    float
+        k_opt / N, in [1/N, 1] (k_opt is clipped to [1, N]).
+    """
+    n = int(n)
+    if n <= 0:
+        return 1.0
+    side = math.sqrt(float(field[0]) * float(field[1]))
+    mean_distance = float(np.mean(np.asarray(d_sink, dtype=np.float64)))
+    return optimal_cluster_count(n, side, mean_distance, radio) / n
+
+
 def optimal_cluster_count_for(state) -> float:
     """k_opt for the alive nodes of a :class:`wsnmec.sim.state.NetworkState` (field side: the square root
     of the field area; d_BS: the alive nodes' mean distance to the sink)."""

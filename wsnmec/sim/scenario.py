@@ -17,10 +17,12 @@ import os
 from dataclasses import asdict, dataclass, fields
 
 from ..energy.harvest import HARVEST_KINDS, HARVEST_SYNTAX, HarvestSpec
+from ..clustering.optimal import auto_head_fraction
 from ..clustering.registry import canonical_name, protocol_names
 from ..energy.radio import RADIO_PRESETS, RadioModel, radio_model
 from ..energy.workload import DEFAULT_HARDWARE, DEFAULT_WORKLOAD, HARDWARE_PRESETS, WORKLOAD_PRESETS
 from ..errors import ParameterError, check_choice, check_float, check_int
+from .presets import PRESETS, preset_names
 
 #: Accepted ``--protocol`` values (the clustering registry's names and aliases).
 PROTOCOLS = protocol_names()
@@ -51,6 +53,10 @@ MAX_REPLICAS = 100_000
 #: Smallest ``--p``: the LEACH epoch E = round(1/p) must stay a countable number of rounds.
 MIN_P = 1e-9
 
+#: The ``--p`` value that sets p = k_opt / N for each replica's deployment
+#: (:func:`wsnmec.clustering.optimal.auto_head_fraction`).
+AUTO_P = "auto"
+
 
 def option_name(key: str) -> str:
     """The command-line option of a scenario field: ``packet_bits`` -> ``--packet-bits``."""
@@ -62,13 +68,18 @@ def advanced_count(nodes: int, fraction: float) -> int:
     return int(math.floor(fraction * nodes + 0.5))
 
 
-def check_p(value, parameter: str = "--p") -> float:
-    """The cluster-head fraction p as a float in [:data:`MIN_P`, 1], else :class:`ParameterError`.
+def check_p(value, parameter: str = "--p", *, allow_auto: bool = False) -> float | str:
+    """The cluster-head fraction p as a float in [:data:`MIN_P`, 1] (or :data:`AUTO_P` when
+    ``allow_auto``), else :class:`ParameterError`.
 
     p outside (0, 1] has no meaning; below :data:`MIN_P` the LEACH epoch round(1/p) [rounds] would not fit
     the kernel's integers.
     """
     allowed = f"must be a finite number in [{MIN_P:g}, 1] (a fraction in (0, 1], at least {MIN_P:g})"
+    if allow_auto:
+        if isinstance(value, str) and value.strip().lower() == AUTO_P:
+            return AUTO_P
+        allowed += f" or {AUTO_P!r} (k_opt / N of each deployment)"
     if isinstance(value, bool):
         raise ParameterError(parameter, f"{allowed}; got {value!r}")
     try:
@@ -191,8 +202,12 @@ class Scenario:
         lie outside the field (beyond W or H).
     e0 : float
         Initial energy of a normal node [J].
-    p : float
-        Desired fraction of cluster heads per round, in [:data:`MIN_P`, 1].
+    p : float or "auto"
+        Desired fraction of cluster heads per round, in [:data:`MIN_P`, 1], or ``"auto"``: p = k_opt / N
+        resolved once per replica at deployment (:meth:`head_fraction`; N deployed nodes, field side
+        sqrt(W H), the nodes' mean distance to the sink, the scenario's radio; Heinzelman et al. 2002,
+        :mod:`wsnmec.clustering.optimal`). LEACH's epochs need a fixed p, so it is not re-resolved as nodes
+        die. The run's config records each replica's value (``p_resolved``).
     packet_bits : int
         Data packet length l [bit].
     rounds : int or None
@@ -244,6 +259,10 @@ class Scenario:
     policy_model : str or None
         A learned policy's model file (``.npz`` of ``wsnmec train``; used by ``ddnn``); None: the policy's
         shipped default model.
+    preset : str or None
+        A named preset of :data:`wsnmec.sim.presets.PRESETS` (``classic``: the v0.1 defaults) whose values
+        :meth:`from_mapping` used for the keys not given; None: the package defaults. Recorded only: a
+        Scenario built directly (not through :meth:`from_mapping`) does not apply it.
     """
 
     protocol: str = "leach"
@@ -251,7 +270,7 @@ class Scenario:
     field: tuple[float, float] = (100.0, 100.0)
     sink: tuple[float, float] | None = None
     e0: float = 0.5
-    p: float = 0.1
+    p: float | str = 0.1
     packet_bits: int = 4000
     rounds: int | None = None
     semantics: str = "clean"
@@ -277,6 +296,7 @@ class Scenario:
     e0_high: float | None = None
     round_seconds: float | None = None
     policy_model: str | None = None
+    preset: str | None = None
 
     @property
     def sink_position(self) -> tuple[float, float]:
@@ -313,6 +333,14 @@ class Scenario:
                 )
         raw = {k: v for k, v in raw.items() if v is not None}  # None means "the default"
         out = {}
+        preset = raw.get("preset")
+        if preset is not None:
+            if not isinstance(preset, str) or preset not in PRESETS:
+                raise ParameterError("--preset", f"must be one of {', '.join(preset_names())}; got {preset!r}")
+            for key, value in PRESETS[preset].items():
+                if key in known:  # (a preset may name a parameter this version lacks)
+                    raw.setdefault(key, value)
+        out["preset"] = preset
         out["protocol"] = check_choice("--protocol", raw.get("protocol", cls.protocol), PROTOCOLS)
         out["protocol"] = str(out["protocol"])
         out["nodes"] = check_nodes(raw.get("nodes", cls.nodes))
@@ -320,7 +348,7 @@ class Scenario:
         sink = raw.get("sink")
         out["sink"] = None if sink is None else _pair("--sink", sink, positive=False, allow_single=False)
         out["e0"], out["e0_high"] = _energy_range(raw.get("e0", cls.e0), raw.get("e0_high"))
-        out["p"] = check_p(raw.get("p", cls.p))
+        out["p"] = check_p(raw.get("p", cls.p), allow_auto=True)
         out["packet_bits"] = check_int("--packet-bits", raw.get("packet_bits", cls.packet_bits), 1)
         rounds = raw.get("rounds")
         out["rounds"] = None if rounds is None else check_int("--rounds", rounds, 1, MAX_ROUNDS)
@@ -387,6 +415,14 @@ class Scenario:
         values = self.to_config()
         values.update(changes)
         return Scenario.from_mapping(values)
+
+    def head_fraction(self, nodes: int, d_sink) -> float:
+        """The cluster-head fraction p of a replica: ``p`` itself when a number, else (``"auto"``) k_opt / N
+        of the deployment (``nodes`` deployed nodes with distances ``d_sink`` [m] to the sink; see
+        :func:`wsnmec.clustering.optimal.auto_head_fraction`)."""
+        if self.p != AUTO_P:
+            return float(self.p)
+        return max(MIN_P, auto_head_fraction(nodes, self.field, d_sink, self.radio_model()))
 
     def radio_model(self) -> RadioModel:
         """The effective radio model: the preset with this scenario's overrides."""
