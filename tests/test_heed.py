@@ -15,7 +15,10 @@ from wsnmec.clustering.heed import (
     CONTROL_BITS_INDEX,
     HeedPolicy,
     build_grid,
+    EDGE_GROWTH,
+    PACKING_FRACTION,
     default_cluster_range,
+    single_hop_cluster_range,
     elect_heed,
 )
 from wsnmec.clustering.optimal import optimal_cluster_count_for
@@ -219,17 +222,34 @@ def test_policy_over_rounds_equals_reference_with_deaths_and_revivals():
         alive[revive] = 1
 
 
-def test_default_cluster_range_is_diagonal_over_sqrt_kopt():
+def test_default_cluster_range_solves_the_packing_model_and_the_diagonal_rule_stays():
     scenario = Scenario.from_mapping({"nodes": 100})
     gen = np.random.default_rng(2)
     x, y = gen.uniform(0, 100, 100), gen.uniform(0, 100, 100)
     state = make_state(scenario, x, y, np.full(100, 0.5), np.full(100, 0.5), np.ones(100, dtype=np.uint8))
     k_opt = optimal_cluster_count_for(state)
-    assert default_cluster_range(state) == pytest.approx(math.hypot(100, 100) / math.sqrt(k_opt))
+    r = default_cluster_range(state)
+    # the range is the root of the module's head-count model K(R_c) = k_opt
+    theta, alpha = PACKING_FRACTION, EDGE_GROWTH
+    assert theta * (100 + alpha * r) ** 2 / (math.pi * r * r / 4) == pytest.approx(k_opt, rel=1e-12)
+    assert default_cluster_range(state, "diagonal") == pytest.approx(math.hypot(100, 100) / math.sqrt(k_opt))
     policy = make_policy("heed", scenario)
     policy.reset(state, np.random.default_rng(0))
-    assert 30.0 < policy.cluster_range < 60.0  # classic scenario: k_opt ~ 10, R_c ~ 44 m
+    assert 20.0 < policy.cluster_range < 35.0  # classic scenario: k_opt ~ 10, R_c ~ 27 m
+    assert policy.cluster_range == pytest.approx(r)
     assert policy.describe()["cluster_range_m"] == policy.cluster_range
+    diagonal = HeedPolicy(scenario, range_rule="diagonal")
+    diagonal.reset(state, np.random.default_rng(0))
+    assert diagonal.cluster_range == pytest.approx(math.hypot(100, 100) / math.sqrt(k_opt))
+
+
+def test_single_hop_range_falls_with_k_and_one_head_covers_any_field():
+    ranges = [single_hop_cluster_range(k, 100.0, 100.0) for k in (1.0, 2.0, 5.0, 10.0, 40.0)]
+    assert all(a > b for a, b in zip(ranges, ranges[1:]))
+    assert single_hop_cluster_range(0.2, 100.0, 100.0) == single_hop_cluster_range(1.0, 100.0, 100.0)
+    assert ranges[0] > math.hypot(100, 100)  # k = 1: no second node is out of range
+    # scale invariance: a field twice as large needs twice the range for the same k
+    assert single_hop_cluster_range(7.0, 200.0, 200.0) == pytest.approx(2 * single_hop_cluster_range(7.0, 100, 100))
 
 
 def test_control_energy_charges_announcements():
