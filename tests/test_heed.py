@@ -256,15 +256,22 @@ def test_control_energy_charges_announcements():
     scenario = Scenario.from_mapping({"nodes": 80})
     x, y, energy, initial, alive = random_network(4, 80)
     policy = HeedPolicy(scenario, cluster_range=20.0)
-    state = make_state(scenario, x, y, energy, initial, alive, control_bits=200.0)
+    state = make_state(scenario, x, y, energy, initial, alive, round_number=2, control_bits=200.0)
     policy.reset(state, np.random.default_rng(0))
     heads = policy.elect(state, np.random.default_rng(3))
     radio = scenario.radio_model()
     extra = policy.control_energy(state, heads)
-    expected = policy.sent * tx_energy_jit(200.0, 20.0, radio.e_elec, radio.eps_fs, radio.eps_mp, radio.d0) \
-        + policy.heard * 200.0 * radio.e_elec
+    tx = tx_energy_jit(200.0, 20.0, radio.e_elec, radio.eps_fs, radio.eps_mp, radio.d0)
+    expected = policy.sent * tx + policy.heard * 200.0 * radio.e_elec
     np.testing.assert_array_equal(extra, expected)
     assert extra.sum() > 0 and (extra[alive == 0] == 0).all()
+    # round 1 adds the neighbour discovery: one hello per alive node, one reception per alive neighbour
+    first = make_state(scenario, x, y, energy, initial, alive, round_number=1, control_bits=200.0)
+    live = alive != 0
+    d2 = (x[:, None] - x[None, :]) ** 2 + (y[:, None] - y[None, :]) ** 2
+    neighbours = ((d2 <= 400.0) & live[None, :]).sum(axis=1) - 1
+    hello = np.where(live, tx + neighbours * 200.0 * radio.e_elec, 0.0)
+    np.testing.assert_allclose(policy.control_energy(first, heads), expected + hello, rtol=1e-12, atol=0)
     silent = make_state(scenario, x, y, energy, initial, alive, control_bits=0.0)
     assert policy.control_energy(silent, heads) is None
 

@@ -53,12 +53,17 @@ density (5 uniform deployments in 100 m x 100 m, C_prob = 0.1, equal energies): 
 and with C_prob = 0.01 18.8 +- 7.3 (this rule: 13.6 +- 1.0). The cost therefore only decides which CH a
 member joins (``head_of``).
 
-**Control energy** (only when ``--control-bits`` B > 0; :meth:`HeedPolicy.control_energy`): every
-announcement of the Repeat phase (tentative or final, re-announcements in later iterations included)
-costs its sender E_tx(B, R_c) and every other alive node within R_c E_rx(B) = B E_elec [J]. The final
-CHs' advertisements after Finalize and the members' joins are the ``distributed`` control pattern that
-the accounting charges for every distributed protocol (advertisement, join, schedule). The Initialize
-cost broadcast (neighbour discovery) is not charged.
+**Control messages per round** (charged only when ``--control-bits`` B > 0; B = 0 charges nothing):
+
+- *neighbour discovery* (round 1 only; the node degree is the cost): every alive node broadcasts one hello
+  over R_c, E_tx(B, R_c), and receives the hello of each alive node within R_c, E_rx(B) = B E_elec [J]
+  each. Later deaths are learnt from the missing announcements, so the hellos are not repeated;
+- *Repeat phase* (:meth:`HeedPolicy.control_energy`): every announcement (tentative or final,
+  re-announcements in later iterations included) costs its sender E_tx(B, R_c) and every other alive node
+  within R_c E_rx(B);
+- *after Finalize*, the ``distributed`` pattern that the accounting charges for every distributed protocol
+  (:mod:`wsnmec.sim.accounting`): each final CH's advertisement over the network's diameter (heard by every
+  alive non-CH node), each member's join request to its CH, each CH's TDMA schedule to its members.
 
 **Cluster range.** A parameter ``cluster_range`` [m]; by default (``range_rule = "k_opt"``) the range at
 which the expected number of final heads is k_opt, the radio model's optimal number of clusters
@@ -402,13 +407,31 @@ class HeedPolicy(ClusteringPolicy):
 
     def control_energy(self, state, heads):
         """The Repeat phase's announcements of the last :meth:`elect` [J] per node (module Notes):
-        ``sent * E_tx(B, R_c) + heard * B * E_elec``; None when B = 0."""
+        ``sent * E_tx(B, R_c) + heard * B * E_elec``, plus in round 1 the neighbour discovery
+        (:meth:`hello_energy`); None when B = 0."""
         bits = float(state.params[CONTROL_BITS_INDEX])
         if bits <= 0.0:
             return None
         e_elec, eps_fs, eps_mp, d0 = self._radio
         tx = tx_energy_jit(bits, self.cluster_range, e_elec, eps_fs, eps_mp, d0)
-        return self.sent * tx + self.heard * (bits * e_elec)
+        extra = self.sent * tx + self.heard * (bits * e_elec)
+        if state.round == 1:
+            extra = extra + self.hello_energy(state, tx, bits * e_elec)
+        return extra
+
+    def hello_energy(self, state, tx: float, rx: float) -> np.ndarray:
+        """Round 1's neighbour discovery [J] per node: an alive node's hello, ``tx`` = E_tx(B, R_c), plus
+        ``rx`` = E_rx(B) per alive node within R_c (module Notes)."""
+        from scipy.spatial import cKDTree
+
+        alive = np.flatnonzero(state.alive_u8)
+        out = np.zeros(state.n, dtype=np.float64)
+        if alive.shape[0] == 0:
+            return out
+        points = np.column_stack((self._x[alive], self._y[alive]))
+        neighbours = cKDTree(points).query_ball_point(points, self.cluster_range, return_length=True) - 1
+        out[alive] = tx + neighbours * rx
+        return out
 
     def describe(self):
         return {"name": self.name, "c_prob": described_p(self.scenario), "p_min": self.p_min,

@@ -53,6 +53,17 @@ rings of cells searched outward until no unsearched cell can hold a head as near
 and a round O(N log N + N x passes) (the start sorts the eligible nodes); it equals a brute-force search
 exactly (same squared distances, same tie-break).
 
+**Control messages per round** (charged only when ``--control-bits`` B > 0, the ``centralized`` pattern
+of :mod:`wsnmec.sim.accounting`, [1]_; B = 0 charges nothing):
+
+- each alive node sends its position and residual energy to the sink, E_tx(B, d_sink);
+- each alive node receives the sink's broadcast of the cluster assignment, E_rx(B) (the sink is mains
+  powered);
+- each CH broadcasts its TDMA schedule to its farthest member, E_tx(B, r_c), and each member receives it,
+  E_rx(B).
+
+No advertisements and no join requests: the sink assigns the clusters.
+
 Random draws, per round: k uniforms for the start, then 2 per swap trial (none when k = m or no node
 is alive), the same under both semantics.
 
