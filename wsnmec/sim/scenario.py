@@ -5,9 +5,12 @@ underscores) after validation. :meth:`Scenario.from_mapping` builds one from a d
 as typed on the command line, or values from a study file), raising :class:`~wsnmec.errors.ParameterError`
 that names the option (``--nodes``) and what is allowed.
 
-Defaults are the classic LEACH scenario: 100 nodes in a 100 m x 100 m field, sink at the field centre,
-E0 = 0.5 J, p = 0.1, 4000-bit packets, the ``heinzelman2002`` radio, no harvesting, rounds until every node
-is dead (capped at :data:`MAX_ROUNDS`).
+Defaults are the classic LEACH geometry: 100 nodes in a 100 m x 100 m field, sink at the field centre,
+E0 = 0.5 J, 4000-bit packets, the ``heinzelman2002`` radio, no harvesting, rounds until every node is dead
+(capped at :data:`MAX_ROUNDS`), with every baseline at its best and control messages paid: p = ``auto``
+(k_opt / N of each deployment and sink, Heinzelman et al. 2002) and 200-bit control messages (the 25-byte
+header of Heinzelman et al. 2002). ``preset="classic"`` (``--preset classic``) restores the v0.1 defaults
+(p = 0.1, no control messages), which reproduce the published LEACH curves and the v0.1 regression digests.
 """
 
 from __future__ import annotations
@@ -52,6 +55,11 @@ MAX_REPLICAS = 100_000
 
 #: Smallest ``--p``: the LEACH epoch E = round(1/p) must stay a countable number of rounds.
 MIN_P = 1e-9
+
+#: Default control-message length B [bit]: the 25-byte packet header of Heinzelman, Chandrakasan,
+#: Balakrishnan 2002 (IEEE Trans. Wireless Commun. 1(4)), the size of their advertisement, join-request and
+#: schedule messages. ``--preset classic`` uses 0 (no control overhead, as the published LEACH curves).
+DEFAULT_CONTROL_BITS = 200
 
 #: The ``--p`` value that sets p = k_opt / N for each replica's deployment
 #: (:func:`wsnmec.clustering.optimal.auto_head_fraction`).
@@ -203,7 +211,8 @@ class Scenario:
     e0 : float
         Initial energy of a normal node [J].
     p : float or "auto"
-        Desired fraction of cluster heads per round, in [:data:`MIN_P`, 1], or ``"auto"``: p = k_opt / N
+        Desired fraction of cluster heads per round, in [:data:`MIN_P`, 1], or ``"auto"`` (the default;
+        ``0.1`` under the ``classic`` preset): p = k_opt / N
         resolved once per replica at deployment (:meth:`head_fraction`; N deployed nodes, field side
         sqrt(W H), the nodes' mean distance to the sink, the scenario's radio; Heinzelman et al. 2002,
         :mod:`wsnmec.clustering.optimal`). LEACH's epochs need a fixed p, so it is not re-resolved as nodes
@@ -248,7 +257,8 @@ class Scenario:
         ``nearest`` (default; a member sends to the sink when the sink is at least as near as every CH, the
         MATLAB rule) or ``cluster`` (every member joins its nearest CH when there is one).
     control_bits : int
-        Control-message length B [bit]; 0 (default) charges no control overhead.
+        Control-message length B [bit]; default :data:`DEFAULT_CONTROL_BITS` (200 bits, the 25-byte header
+        of Heinzelman et al. 2002); 0 charges no control overhead (the ``classic`` preset).
     idle_j : float
         Fixed sensing/idle consumption of every alive node per round [J].
     e0_high : float or None
@@ -270,7 +280,7 @@ class Scenario:
     field: tuple[float, float] = (100.0, 100.0)
     sink: tuple[float, float] | None = None
     e0: float = 0.5
-    p: float | str = 0.1
+    p: float | str = "auto"
     packet_bits: int = 4000
     rounds: int | None = None
     semantics: str = "clean"
@@ -291,7 +301,7 @@ class Scenario:
     hardware: str = DEFAULT_HARDWARE
     time_weight: float = DEFAULT_TIME_WEIGHT
     join: str = "nearest"
-    control_bits: int = 0
+    control_bits: int = DEFAULT_CONTROL_BITS
     idle_j: float = 0.0
     e0_high: float | None = None
     round_seconds: float | None = None
