@@ -44,7 +44,7 @@ def test_energy_conservation(extras):
     scale = summary["energy_initial_j"] + summary["energy_harvested_j"]
     np.testing.assert_allclose(balance.to_numpy(), rounds["stored_j"].to_numpy(), rtol=0, atol=1e-9 * scale)
     assert (rounds["consumed_j"] >= 0).all()
-    if extras.get("control_bits"):
+    if scenario.control_bits:  # (200 bits by default)
         assert (rounds["control_j"] > 0).any()
     else:
         assert (rounds["control_j"] == 0).all()

@@ -105,7 +105,7 @@ import numpy as np
 
 from ..errors import ParameterError
 from ..learn import Adam, ReplayMemory, StackedMLP, load_model, save_model, top_k
-from .base import ClusteringPolicy, described_p
+from .base import ClusteringPolicy, described_p, resolved_p
 from .optimal import optimal_cluster_count
 
 #: Per-node input features, in column order (module Notes).
@@ -196,7 +196,7 @@ def node_features(state, density, harvest_avg, consumption_avg, d0: float) -> tu
     mean_e = float(e.mean())
     diagonal = math.hypot(float(state.field[0]), float(state.field[1]))
     d = state.d_sink[alive]
-    p = float(state.scenario.p)
+    p = resolved_p(state)
     rows[:, 0] = np.clip(e / state.initial_energy[alive], 0.0, 2.0)
     rows[:, 1] = np.clip(e / mean_e, 0.0, 5.0) if mean_e > 0.0 else 0.0
     rows[:, 2] = np.clip(d / diagonal, 0.0, 3.0)

@@ -65,7 +65,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .base import ClusteringPolicy, described_p
+from .base import ClusteringPolicy, described_p, resolved_p
 
 #: Cap on a node's epoch n_i [rounds] (a node with a tiny p_i; far beyond any simulated round).
 EPOCH_CAP = 2**62
@@ -146,7 +146,7 @@ class DEECPolicy(ClusteringPolicy):
     control = "distributed"
 
     def reset(self, state, rng):
-        self.p = float(state.scenario.p)  # (resolved under --p auto)
+        self.p = resolved_p(state)  # (--p auto: k_opt / N of the deployment)
         self.last_ch = np.zeros(state.n, dtype=np.int64)
         self._is_ch = np.zeros(state.n, dtype=np.uint8)
 

@@ -120,7 +120,7 @@ from numba import njit
 from ..energy.radio import tx_energy_jit
 from ..errors import ParameterError
 from ..sim.accounting import P_CONTROL_BITS
-from .base import ClusteringPolicy, described_p
+from .base import ClusteringPolicy, described_p, resolved_p
 from .optimal import optimal_cluster_count_for
 
 #: The floor p_min of CH_prob in [1]_.
@@ -379,7 +379,7 @@ class HeedPolicy(ClusteringPolicy):
 
     def reset(self, state, rng):
         n = state.n
-        self.c_prob = float(state.scenario.p)  # (resolved under --p auto)
+        self.c_prob = resolved_p(state)  # (--p auto: k_opt / N of the deployment)
         if self.requested_range is None:
             self.cluster_range = default_cluster_range(state, self.range_rule)
         self.r2 = self.cluster_range * self.cluster_range

@@ -39,7 +39,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .base import ClusteringPolicy, described_p
+from .base import ClusteringPolicy, described_p, resolved_p
 
 
 def epoch_length(p: float) -> int:
@@ -135,7 +135,7 @@ class LeachPolicy(ClusteringPolicy):
 
     def reset(self, state, rng):
         n = state.n
-        self.p = float(state.scenario.p)  # (resolved under --p auto)
+        self.p = resolved_p(state)  # (--p auto: k_opt / N of the deployment)
         self.epoch_len = epoch_length(self.p)
         self.draw_all = self.scenario.semantics == "matlab"
         self.ch_epoch = np.full(n, -1, dtype=np.int64)

@@ -85,7 +85,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .base import ClusteringPolicy, described_p
+from .base import ClusteringPolicy, described_p, resolved_p
 
 #: Default cap on the assign/update passes of the local search from the start.
 MAX_ITERATIONS = 30
@@ -550,7 +550,7 @@ class LeachCPolicy(ClusteringPolicy):
     swap_passes = SWAP_PASSES
 
     def reset(self, state, rng):
-        self.p = float(state.scenario.p)  # (resolved under --p auto)
+        self.p = resolved_p(state)  # (--p auto: k_opt / N of the deployment)
         self._is_ch = np.zeros(state.n, dtype=np.uint8)
         self.last_passes = 0
 
