@@ -42,6 +42,22 @@ def distance(x1, y1, x2, y2):
     return math.sqrt(dx * dx + dy * dy)
 
 
+def naive_head_fraction(scenario, d_sink):
+    """``--p``: the number itself, or under ``auto`` k_opt / N of this deployment (Heinzelman et al. 2002,
+    Eq. 10; N nodes, side sqrt(W H), d_BS the nodes' mean distance to the sink), spelled out again here."""
+    if scenario.p != "auto":
+        return scenario.p
+    n = len(d_sink)
+    radio = scenario.radio_model()
+    side = math.sqrt(scenario.field[0] * scenario.field[1])
+    d = sum(d_sink) / n
+    if d > radio.d0 and radio.eps_mp > 0.0:
+        k = math.sqrt(n / (2.0 * math.pi)) * math.sqrt(radio.eps_fs / radio.eps_mp) * side / (d * d)
+    else:
+        k = math.sqrt(n / (2.0 * math.pi)) * side / d
+    return min(max(k, 1.0), n) / n
+
+
 class NaiveNetwork:
     """State of one replica in plain Python lists."""
 
@@ -65,6 +81,7 @@ class NaiveNetwork:
         self.radio = scenario.radio_model()
         self.bits = float(scenario.packet_bits)
         self.d_sink = [distance(self.x[i], self.y[i], self.sink[0], self.sink[1]) for i in range(self.n)]
+        self.p = naive_head_fraction(scenario, self.d_sink)
 
     # --- harvest ---------------------------------------------------------------------------------------
     def harvest(self, r):
@@ -132,7 +149,7 @@ class NaiveNetwork:
                 if self.alive[i]:
                     self.rounds_since_ch[i] += 1
             return []
-        p = self.scenario.p
+        p = self.p
         epoch_len = epoch_length(p)
         epoch = (r - 1) // epoch_len
         leach_threshold = p / (1.0 - p * ((r - 1) % epoch_len))

@@ -478,8 +478,10 @@ def test_classic_scenario_defaults_smoke():
     data = run_json(["--seed", "1"])
     config = data["config"]
     assert (config["protocol"], config["nodes"], config["e0"], config["p"], config["packet_bits"]) == (
-        "leach", 100, 0.5, 0.1, 4000
+        "leach", 100, 0.5, "auto", 4000
     )
+    assert config["control_bits"] == 200 and config["preset"] is None
+    assert len(config["p_resolved"]) == 1 and 0.05 < config["p_resolved"][0] < 0.2  # k_opt ~ 10 of 100 nodes
     assert config["field"] == [100.0, 100.0] and config["sink"] == [50.0, 50.0]
     assert config["rounds"] is None and config["replicas"] == 1
     record = data["replicas"][0]
@@ -490,6 +492,11 @@ def test_classic_scenario_defaults_smoke():
     assert 100 < record["fnd"] < 5000
     assert record["energy"]["residual"] == pytest.approx(0.0, abs=1e-9)
     assert record["energy"]["consumed"] == pytest.approx(50.0, rel=1e-9)
+
+
+def test_classic_preset_restores_the_v01_defaults():
+    config = run_json(["--seed", "1", "--preset", "classic", "--rounds", "2"])["config"]
+    assert (config["p"], config["control_bits"], config["preset"], config["p_resolved"]) == (0.1, 0, "classic", [0.1])
 
 
 # --- the readable summary ------------------------------------------------------------------------

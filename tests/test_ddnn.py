@@ -192,7 +192,7 @@ def test_ddnn_beats_random_heads_with_the_same_number_of_heads():
 
 
 def test_control_energy_charges_the_broadcast_and_the_hello():
-    base, _ = _loop(nodes=30, rounds=3)
+    base, _ = _loop(nodes=30, rounds=3, control_bits=0)
     charged, policy = _loop(nodes=30, rounds=3, control_bits=200)
     consumed = 0.0
     for r in range(3):

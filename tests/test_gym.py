@@ -94,7 +94,7 @@ def test_fixed_actions_give_the_round_loops_energies_and_records(values):
         np.testing.assert_array_equal(obs[:, 0], np.clip(loop.energy / loop.capacity, 0, 1).astype(np.float32))
         np.testing.assert_array_equal(obs[:, 1], loop.alive.astype(np.float32))
         np.testing.assert_array_equal(obs[:, 2], (loop.d_sink / loop.d_sink.max()).astype(np.float32))
-        epoch = round(1 / scenario.p)
+        epoch = round(1 / loop.p_resolved)  # (--p auto: k_opt / N of the deployment)
         np.testing.assert_array_equal(obs[:, 3], (np.minimum(loop.rounds_since_ch, epoch) / epoch).astype(np.float32))
         np.testing.assert_array_equal(obs[:, 4], np.clip(loop.harvested / loop.capacity, 0, 1).astype(np.float32))
         if terminated or truncated:

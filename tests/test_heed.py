@@ -15,7 +15,10 @@ from wsnmec.clustering.heed import (
     CONTROL_BITS_INDEX,
     HeedPolicy,
     build_grid,
+    EDGE_GROWTH,
+    PACKING_FRACTION,
     default_cluster_range,
+    single_hop_cluster_range,
     elect_heed,
 )
 from wsnmec.clustering.optimal import optimal_cluster_count_for
@@ -219,32 +222,56 @@ def test_policy_over_rounds_equals_reference_with_deaths_and_revivals():
         alive[revive] = 1
 
 
-def test_default_cluster_range_is_diagonal_over_sqrt_kopt():
+def test_default_cluster_range_solves_the_packing_model_and_the_diagonal_rule_stays():
     scenario = Scenario.from_mapping({"nodes": 100})
     gen = np.random.default_rng(2)
     x, y = gen.uniform(0, 100, 100), gen.uniform(0, 100, 100)
     state = make_state(scenario, x, y, np.full(100, 0.5), np.full(100, 0.5), np.ones(100, dtype=np.uint8))
     k_opt = optimal_cluster_count_for(state)
-    assert default_cluster_range(state) == pytest.approx(math.hypot(100, 100) / math.sqrt(k_opt))
+    r = default_cluster_range(state)
+    # the range is the root of the module's head-count model K(R_c) = k_opt
+    theta, alpha = PACKING_FRACTION, EDGE_GROWTH
+    assert theta * (100 + alpha * r) ** 2 / (math.pi * r * r / 4) == pytest.approx(k_opt, rel=1e-12)
+    assert default_cluster_range(state, "diagonal") == pytest.approx(math.hypot(100, 100) / math.sqrt(k_opt))
     policy = make_policy("heed", scenario)
     policy.reset(state, np.random.default_rng(0))
-    assert 30.0 < policy.cluster_range < 60.0  # classic scenario: k_opt ~ 10, R_c ~ 44 m
+    assert 20.0 < policy.cluster_range < 35.0  # classic scenario: k_opt ~ 10, R_c ~ 27 m
+    assert policy.cluster_range == pytest.approx(r)
     assert policy.describe()["cluster_range_m"] == policy.cluster_range
+    diagonal = HeedPolicy(scenario, range_rule="diagonal")
+    diagonal.reset(state, np.random.default_rng(0))
+    assert diagonal.cluster_range == pytest.approx(math.hypot(100, 100) / math.sqrt(k_opt))
+
+
+def test_single_hop_range_falls_with_k_and_one_head_covers_any_field():
+    ranges = [single_hop_cluster_range(k, 100.0, 100.0) for k in (1.0, 2.0, 5.0, 10.0, 40.0)]
+    assert all(a > b for a, b in zip(ranges, ranges[1:]))
+    assert single_hop_cluster_range(0.2, 100.0, 100.0) == single_hop_cluster_range(1.0, 100.0, 100.0)
+    assert ranges[0] > math.hypot(100, 100)  # k = 1: no second node is out of range
+    # scale invariance: a field twice as large needs twice the range for the same k
+    assert single_hop_cluster_range(7.0, 200.0, 200.0) == pytest.approx(2 * single_hop_cluster_range(7.0, 100, 100))
 
 
 def test_control_energy_charges_announcements():
     scenario = Scenario.from_mapping({"nodes": 80})
     x, y, energy, initial, alive = random_network(4, 80)
     policy = HeedPolicy(scenario, cluster_range=20.0)
-    state = make_state(scenario, x, y, energy, initial, alive, control_bits=200.0)
+    state = make_state(scenario, x, y, energy, initial, alive, round_number=2, control_bits=200.0)
     policy.reset(state, np.random.default_rng(0))
     heads = policy.elect(state, np.random.default_rng(3))
     radio = scenario.radio_model()
     extra = policy.control_energy(state, heads)
-    expected = policy.sent * tx_energy_jit(200.0, 20.0, radio.e_elec, radio.eps_fs, radio.eps_mp, radio.d0) \
-        + policy.heard * 200.0 * radio.e_elec
+    tx = tx_energy_jit(200.0, 20.0, radio.e_elec, radio.eps_fs, radio.eps_mp, radio.d0)
+    expected = policy.sent * tx + policy.heard * 200.0 * radio.e_elec
     np.testing.assert_array_equal(extra, expected)
     assert extra.sum() > 0 and (extra[alive == 0] == 0).all()
+    # round 1 adds the neighbour discovery: one hello per alive node, one reception per alive neighbour
+    first = make_state(scenario, x, y, energy, initial, alive, round_number=1, control_bits=200.0)
+    live = alive != 0
+    d2 = (x[:, None] - x[None, :]) ** 2 + (y[:, None] - y[None, :]) ** 2
+    neighbours = ((d2 <= 400.0) & live[None, :]).sum(axis=1) - 1
+    hello = np.where(live, tx + neighbours * 200.0 * radio.e_elec, 0.0)
+    np.testing.assert_allclose(policy.control_energy(first, heads), expected + hello, rtol=1e-12, atol=0)
     silent = make_state(scenario, x, y, energy, initial, alive, control_bits=0.0)
     assert policy.control_energy(silent, heads) is None
 

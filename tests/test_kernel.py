@@ -277,7 +277,8 @@ def test_account_round_is_the_kernel_accounting():
         ref.energy = [float(e) for e in rng.random(ref.n) * 0.0004]  # some cannot afford a packet
         energy = np.array(ref.energy)
         alive = np.ones(ref.n, dtype=bool)
-        out = account_round(ref.x, ref.y, energy, alive, ch_mask, ref.sink, radio_model(), 4000, semantics)
+        out = account_round(ref.x, ref.y, energy, alive, ch_mask, ref.sink, radio_model(), 4000, semantics,
+                            control_bits=scenario.control_bits, control="distributed")  # (LEACH's pattern)
         acc = ref.account([int(i) for i in np.flatnonzero(ch_mask)])
         np.testing.assert_array_equal(energy, np.array(ref.energy))
         np.testing.assert_array_equal(alive, np.array(ref.alive))

@@ -180,7 +180,6 @@ class ClusteringEnv(gymnasium.Env):
             raise ParameterError("render_mode", f"must be None or one of {', '.join(self.metadata['render_modes'])}; "
                                  f"got {render_mode!r}")
         self.render_mode = render_mode
-        self.epoch = float(epoch_length(float(self.scenario.p)))
         self.max_rounds = int(self.scenario.max_rounds)
         # N (and the energy bounds of the observation) from a deployment; reset deploys again with its seed.
         self._start(0)
@@ -198,6 +197,7 @@ class ClusteringEnv(gymnasium.Env):
         self._offload = loop.offloading = _ActionOffload(n)
         loop.rule = -1
         self._d_max = float(loop.d_sink.max()) if n else 0.0
+        self.epoch = float(epoch_length(loop.p_resolved))  # (--p auto: this deployment's k_opt / N)
         self._obs = np.zeros((n, len(FEATURES)), dtype=np.float32)
         self._last = None
 

@@ -17,6 +17,24 @@ from __future__ import annotations
 import numpy as np
 
 
+def described_p(scenario):
+    """The scenario's ``p`` as a policy's :meth:`ClusteringPolicy.describe` records it: a float, or
+    ``"auto"`` (each replica's resolved value is the run config's ``p_resolved``)."""
+    p = scenario.p
+    return p if isinstance(p, str) else float(p)
+
+
+def resolved_p(state) -> float:
+    """The cluster-head fraction p a policy uses in the run of ``state``: the round loops hand the policies
+    a scenario whose ``p`` is already resolved (``--p auto`` -> k_opt / N of the deployment); a state built
+    by hand may still say ``"auto"``, which is then resolved from the state's own nodes the same way
+    (:meth:`wsnmec.sim.scenario.Scenario.head_fraction`)."""
+    scenario = state.scenario
+    if isinstance(scenario.p, str):
+        return scenario.head_fraction(state.n, state.d_sink)
+    return float(scenario.p)
+
+
 class ClusteringPolicy:
     """Base class of clustering policies.
 

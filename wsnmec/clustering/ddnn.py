@@ -113,7 +113,7 @@ import numpy as np
 
 from ..errors import ParameterError
 from ..learn import Adam, ReplayMemory, StackedMLP, load_model, save_model, top_k
-from .base import ClusteringPolicy
+from .base import ClusteringPolicy, described_p, resolved_p
 from .dryrun import (  # noqa: F401  (re-exported: the shared objective, sizes and refinement)
     OBJECTIVE,
     REFINE_MAX_ALIVE,
@@ -190,7 +190,7 @@ def node_features(state, density, harvest_avg, consumption_avg, d0: float) -> tu
     mean_e = float(e.mean())
     diagonal = math.hypot(float(state.field[0]), float(state.field[1]))
     d = state.d_sink[alive]
-    p = float(state.scenario.p)
+    p = resolved_p(state)
     rows[:, 0] = np.clip(e / state.initial_energy[alive], 0.0, 2.0)
     rows[:, 1] = np.clip(e / mean_e, 0.0, 5.0) if mean_e > 0.0 else 0.0
     rows[:, 2] = np.clip(d / diagonal, 0.0, 3.0)
@@ -462,7 +462,7 @@ class DDNNPolicy(ClusteringPolicy):
         return extra
 
     def describe(self):
-        out = {"name": self.name, "p": float(self.scenario.p), "proposer": self.proposer,
+        out = {"name": self.name, "p": described_p(self.scenario), "proposer": self.proposer,
                "size_factors": [float(v) for v in getattr(self, "size_factors", SIZE_FACTORS)],
                "objective": OBJECTIVE, "offload_rule": self.scenario.offload}
         if self.proposer == "networks" and self._given_learner is None:

@@ -37,7 +37,17 @@ The reasons: the estimate needs a lifetime R, which has no meaning with energy h
 does not fall linearly, nodes revive); the exact mean stays right with heterogeneous initial energies
 (SEP's advanced nodes, ``--e0 LOW..HIGH``); and averaging over the *alive* nodes (not all N) keeps the
 mean p_i at p, so the expected number of CHs per round stays about p times the alive nodes, as in LEACH.
-The cost of that broadcast is not charged (``control = "distributed"`` charges LEACH's messages only).
+
+**Control messages per round** (charged only when ``--control-bits`` B > 0; B = 0 charges nothing):
+
+- the sink's broadcast of E_mean: every alive node receives B bits, E_rx(B) = B E_elec [J]
+  (:meth:`DEECPolicy.control_energy`); the sink is mains powered, its transmission costs the nodes nothing.
+  The residual energies the sink averages are assumed to travel in a few bits appended to the data packets
+  (members to heads, heads to the sink), whose length is not increased: they are not charged;
+- the ``distributed`` pattern of LEACH (:mod:`wsnmec.sim.accounting`): each CH's advertisement over the
+  network's diameter, heard by every alive non-CH node; each member's join request to its CH; each CH's
+  TDMA schedule to its members. The election itself needs no message (each node decides from its own
+  energy and E_mean).
 
 Random draws, in node order: one uniform per eligible alive node (the same under both semantics); no
 other draws.
@@ -55,7 +65,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .base import ClusteringPolicy
+from .base import ClusteringPolicy, described_p, resolved_p
 
 #: Cap on a node's epoch n_i [rounds] (a node with a tiny p_i; far beyond any simulated round).
 EPOCH_CAP = 2**62
@@ -136,7 +146,7 @@ class DEECPolicy(ClusteringPolicy):
     control = "distributed"
 
     def reset(self, state, rng):
-        self.p = float(self.scenario.p)
+        self.p = resolved_p(state)  # (--p auto: k_opt / N of the deployment)
         self.last_ch = np.zeros(state.n, dtype=np.int64)
         self._is_ch = np.zeros(state.n, dtype=np.uint8)
 
@@ -144,5 +154,16 @@ class DEECPolicy(ClusteringPolicy):
         elect_deec(rng, int(state.round), self.p, state.alive_u8, state.energy, self.last_ch, self._is_ch)
         return self._is_ch.view(np.bool_)
 
+    def control_energy(self, state, heads):
+        """The sink's E_mean broadcast received by every alive node, E_rx(B) = B E_elec [J] (module Notes);
+        None when B = 0."""
+        from ..sim.accounting import P_CONTROL_BITS, R_E_ELEC
+
+        bits = float(state.params[P_CONTROL_BITS])
+        if bits <= 0.0:
+            return None
+        return np.where(state.alive, bits * float(state.params[R_E_ELEC]), 0.0)
+
     def describe(self):
-        return {"name": self.name, "p": float(self.scenario.p), "mean_energy": "exact mean of the alive nodes"}
+        return {"name": self.name, "p": described_p(self.scenario), "mean_energy": "exact mean of the alive nodes",
+                "control": "distributed pattern + the sink's E_mean broadcast (E_rx(B) per alive node)"}

@@ -2,6 +2,10 @@
 
 Under both semantics every alive node pays E_tx(l, d_sink) each round (the MATLAB LEACH/SEP code has no
 direct protocol, so its "no cluster head, nobody transmits" rule applies to the clustered protocols only).
+
+**Control messages per round**: none. Direct transmission needs no set-up (no heads to elect or
+advertise, no clusters to join, no schedules), so ``--control-bits`` charges nothing for ``direct`` in
+either loop (``control = "none"``).
 """
 
 from __future__ import annotations

@@ -8,6 +8,18 @@ eligible. An eligible alive node draws u uniform in [0, 1) and becomes CH when
 
     u < T(r) = p / (1 - p ((r - 1) mod E)).
 
+**Control messages per round** (charged only when ``--control-bits`` B > 0, the ``distributed`` pattern
+of :mod:`wsnmec.sim.accounting`, [2]_; B = 0 charges nothing, as the published LEACH curves):
+
+- each CH broadcasts an advertisement over the network's diameter D (the diagonal of the nodes' bounding
+  box), E_tx(B, D), and every alive non-CH node receives every advertisement, n_CH E_rx(B);
+- each member sends a join request to its CH, E_tx(B, d), which the CH receives, E_rx(B);
+- each CH broadcasts its TDMA schedule to its farthest member, E_tx(B, r_c), and each member receives it,
+  E_rx(B).
+
+The election itself needs no message (each node decides alone). Both loops (the fused kernel and the
+policy loop) charge the same pattern.
+
 Random draws, in node order: under ``clean`` only eligible alive nodes draw; under ``matlab`` every alive
 node draws one uniform, eligible or not, as the MATLAB LEACH/SEP code does.
 
@@ -15,6 +27,9 @@ References
 ----------
 .. [1] W. R. Heinzelman, A. Chandrakasan, H. Balakrishnan, "Energy-efficient communication protocol for
    wireless microsensor networks", Proc. HICSS, 2000.
+.. [2] W. B. Heinzelman, A. P. Chandrakasan, H. Balakrishnan, "An application-specific protocol
+   architecture for wireless microsensor networks", IEEE Trans. Wireless Commun. 1(4), 2002 (the set-up
+   messages and their 25-byte header).
 """
 
 from __future__ import annotations
@@ -24,7 +39,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .base import ClusteringPolicy
+from .base import ClusteringPolicy, described_p, resolved_p
 
 
 def epoch_length(p: float) -> int:
@@ -120,7 +135,7 @@ class LeachPolicy(ClusteringPolicy):
 
     def reset(self, state, rng):
         n = state.n
-        self.p = float(self.scenario.p)
+        self.p = resolved_p(state)  # (--p auto: k_opt / N of the deployment)
         self.epoch_len = epoch_length(self.p)
         self.draw_all = self.scenario.semantics == "matlab"
         self.ch_epoch = np.full(n, -1, dtype=np.int64)
@@ -135,4 +150,4 @@ class LeachPolicy(ClusteringPolicy):
         return self._is_ch.view(np.bool_)
 
     def describe(self):
-        return {"name": self.name, "p": float(self.scenario.p)}
+        return {"name": self.name, "p": described_p(self.scenario)}

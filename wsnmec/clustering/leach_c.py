@@ -53,6 +53,17 @@ rings of cells searched outward until no unsearched cell can hold a head as near
 and a round O(N log N + N x passes) (the start sorts the eligible nodes); it equals a brute-force search
 exactly (same squared distances, same tie-break).
 
+**Control messages per round** (charged only when ``--control-bits`` B > 0, the ``centralized`` pattern
+of :mod:`wsnmec.sim.accounting`, [1]_; B = 0 charges nothing):
+
+- each alive node sends its position and residual energy to the sink, E_tx(B, d_sink);
+- each alive node receives the sink's broadcast of the cluster assignment, E_rx(B) (the sink is mains
+  powered);
+- each CH broadcasts its TDMA schedule to its farthest member, E_tx(B, r_c), and each member receives it,
+  E_rx(B).
+
+No advertisements and no join requests: the sink assigns the clusters.
+
 Random draws, per round: k uniforms for the start, then 2 per swap trial (none when k = m or no node
 is alive), the same under both semantics.
 
@@ -74,7 +85,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .base import ClusteringPolicy
+from .base import ClusteringPolicy, described_p, resolved_p
 
 #: Default cap on the assign/update passes of the local search from the start.
 MAX_ITERATIONS = 30
@@ -539,7 +550,7 @@ class LeachCPolicy(ClusteringPolicy):
     swap_passes = SWAP_PASSES
 
     def reset(self, state, rng):
-        self.p = float(self.scenario.p)
+        self.p = resolved_p(state)  # (--p auto: k_opt / N of the deployment)
         self._is_ch = np.zeros(state.n, dtype=np.uint8)
         self.last_passes = 0
 
@@ -551,7 +562,7 @@ class LeachCPolicy(ClusteringPolicy):
         return self._is_ch.view(np.bool_)
 
     def describe(self):
-        return {"name": self.name, "p": float(self.scenario.p),
+        return {"name": self.name, "p": described_p(self.scenario),
                 "search": "k-medoids passes from a Hilbert-spread random start, then random swaps",
                 "max_iterations": int(self.max_iterations), "swap_cap": int(self.swap_cap),
                 "swap_budget": int(self.swap_budget), "swap_passes": int(self.swap_passes)}

@@ -16,6 +16,10 @@ which the node (alive) has not been CH, reset to 0 when it is elected; ``div`` i
 second term lifts the threshold of a node that has not been CH for 1/p rounds, which keeps the network from
 running out of CH candidates when the energies are low.
 
+**Control messages per round** (charged only when ``--control-bits`` B > 0): those of LEACH (the
+``distributed`` pattern, listed in :mod:`wsnmec.clustering.leach`: advertisements, join requests, TDMA
+schedules). The threshold uses the node's own energy and counter, so no further message is needed.
+
 References
 ----------
 .. [1] M. J. Handy, M. Haase, D. Timmermann, "Low energy adaptive clustering hierarchy with deterministic

@@ -33,7 +33,36 @@ def optimal_cluster_count(n: int, field_side: float, mean_sink_distance: float, 
         k = math.sqrt(n / (2.0 * math.pi)) * math.sqrt(radio.eps_fs / radio.eps_mp) * field_side / (d * d)
     else:
         k = math.sqrt(n / (2.0 * math.pi)) * field_side / d
-    return float(min(max(k, 1.0), n))
+    if not k >= 1.0:  # (also NaN: inf / inf in a field of 1e300 m)
+        k = 1.0
+    return float(min(k, n))
+
+
+def auto_head_fraction(n: int, field: tuple[float, float], d_sink, radio) -> float:
+    """The cluster-head fraction of ``--p auto``: p = k_opt / N for a deployment (module Notes).
+
+    Parameters
+    ----------
+    n : int
+        Deployed nodes N.
+    field : (float, float)
+        Field width W and height H [m]; the side M of the formula is sqrt(W H).
+    d_sink : array_like of float
+        Each deployed node's distance to the sink [m]; d_BS is their mean.
+    radio : RadioModel
+        The scenario's radio.
+
+    Returns
+    -------
+    float
+        k_opt / N, in [1/N, 1] (k_opt is clipped to [1, N]).
+    """
+    n = int(n)
+    if n <= 0:
+        return 1.0
+    side = math.sqrt(float(field[0])) * math.sqrt(float(field[1]))  # (no overflow of W H)
+    mean_distance = float(np.mean(np.asarray(d_sink, dtype=np.float64)))
+    return optimal_cluster_count(n, side, mean_distance, radio) / n
 
 
 def optimal_cluster_count_for(state) -> float:

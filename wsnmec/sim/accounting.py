@@ -60,8 +60,10 @@ A round, after the harvest and the election, is accounted in this order (l = pac
   member receives it, E_rx(B).
 - ``centralized`` (LEACH-C, [1]_): each alive node sends its position and energy to the sink,
   E_tx(B, d_sink), and receives the sink's assignment, E_rx(B); schedules as above.
-- a policy may add its own per-node control energy (HEED's tentative announcements, a learned policy's
-  broadcast).
+- a policy may add its own per-node control energy (:meth:`wsnmec.clustering.base.ClusteringPolicy.control_energy`:
+  HEED's announcements and round-1 hellos, DEEC's reception of the sink's mean-energy broadcast, a learned
+  policy's broadcast). ``direct`` has no control messages. Each protocol's module docstring lists its
+  messages.
 
 References
 ----------

@@ -180,6 +180,18 @@ def _lifetime_line(name: str, values: list[int | None], confidence: float = 0.95
     return text
 
 
+def _p_text(config: dict) -> str:
+    """``p 0.1``, or under ``--p auto`` ``p auto (0.104)`` / ``p auto (0.0213..0.0231)`` over the replicas."""
+    p = config.get("p")
+    if not isinstance(p, str):
+        return f"p {p:g}"
+    resolved = config.get("p_resolved") or []
+    if not resolved:
+        return f"p {p}"
+    low, high = min(resolved), max(resolved)
+    return f"p {p} ({low:.3g})" if low == high else f"p {p} ({low:.3g}..{high:.3g})"
+
+
 def _scenario_lines(config: dict) -> list[str]:
     field = config.get("field", ["?", "?"])
     sink = config.get("sink", ["?", "?"])
@@ -190,7 +202,7 @@ def _scenario_lines(config: dict) -> list[str]:
         f"field {field[0]:g} x {field[1]:g} m",
         f"sink ({sink[0]:g}, {sink[1]:g}) m",
         f"E0 {config.get('e0'):g} J",
-        f"p {config.get('p'):g}",
+        _p_text(config),
         f"{config.get('packet_bits')}-bit packets",
     ]
     second = [

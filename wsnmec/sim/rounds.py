@@ -19,6 +19,7 @@ the current state without changing it: the primitive of learned policies and per
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -135,7 +136,8 @@ class RoundLoop:
     Parameters
     ----------
     scenario : Scenario
-        Validated parameters.
+        Validated parameters. Under ``--p auto`` :attr:`scenario` (and ``state.scenario``) is a copy with
+        the replica's resolved p (:attr:`p_resolved`).
     seed : int
         The replica's seed: ``numpy.random.default_rng(seed)`` draws the deployment, the harvests and the
         policies' random numbers, in that order within a round (as :func:`wsnmec.sim.simulate`).
@@ -164,6 +166,12 @@ class RoundLoop:
         self.work = Workspace(n)
         self.d_sink = sink_distances(net.x, net.y, net.sink[0], net.sink[1])
         self.bbox = bounding_box(net.x, net.y)
+        # ``--p auto``: p = k_opt / N of this deployment, fixed for the run; the policies (and the state)
+        # see a scenario with the number in place of "auto".
+        self.p_resolved = scenario.head_fraction(n, self.d_sink)
+        if scenario.p != self.p_resolved:
+            scenario = dataclasses.replace(scenario, p=self.p_resolved)
+            self.scenario = scenario
         if clustering is None or isinstance(clustering, str):
             clustering = make_policy(clustering or scenario.protocol, scenario)
         self.clustering = clustering

@@ -5,9 +5,12 @@ underscores) after validation. :meth:`Scenario.from_mapping` builds one from a d
 as typed on the command line, or values from a study file), raising :class:`~wsnmec.errors.ParameterError`
 that names the option (``--nodes``) and what is allowed.
 
-Defaults are the classic LEACH scenario: 100 nodes in a 100 m x 100 m field, sink at the field centre,
-E0 = 0.5 J, p = 0.1, 4000-bit packets, the ``heinzelman2002`` radio, no harvesting, rounds until every node
-is dead (capped at :data:`MAX_ROUNDS`).
+Defaults are the classic LEACH geometry: 100 nodes in a 100 m x 100 m field, sink at the field centre,
+E0 = 0.5 J, 4000-bit packets, the ``heinzelman2002`` radio, no harvesting, rounds until every node is dead
+(capped at :data:`MAX_ROUNDS`), with every baseline at its best and control messages paid: p = ``auto``
+(k_opt / N of each deployment and sink, Heinzelman et al. 2002) and 200-bit control messages (the 25-byte
+header of Heinzelman et al. 2002). ``preset="classic"`` (``--preset classic``) restores the v0.1 defaults
+(p = 0.1, no control messages), which reproduce the published LEACH curves and the v0.1 regression digests.
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ import os
 from dataclasses import asdict, dataclass, fields
 
 from ..energy.harvest import HARVEST_KINDS, HARVEST_SYNTAX, HarvestSpec
+from ..clustering.optimal import auto_head_fraction
 from ..clustering.registry import canonical_name, protocol_names
 from ..energy.radio import RADIO_PRESETS, RadioModel, radio_model
 from ..energy.workload import DEFAULT_HARDWARE, DEFAULT_WORKLOAD, HARDWARE_PRESETS, WORKLOAD_PRESETS
 from ..errors import ParameterError, check_choice, check_float, check_int
+from .presets import PRESETS, preset_names
 
 #: Accepted ``--protocol`` values (the clustering registry's names and aliases).
 PROTOCOLS = protocol_names()
@@ -56,6 +61,15 @@ MAX_REPLICAS = 100_000
 #: Smallest ``--p``: the LEACH epoch E = round(1/p) must stay a countable number of rounds.
 MIN_P = 1e-9
 
+#: Default control-message length B [bit]: the 25-byte packet header of Heinzelman, Chandrakasan,
+#: Balakrishnan 2002 (IEEE Trans. Wireless Commun. 1(4)), the size of their advertisement, join-request and
+#: schedule messages. ``--preset classic`` uses 0 (no control overhead, as the published LEACH curves).
+DEFAULT_CONTROL_BITS = 200
+
+#: The ``--p`` value that sets p = k_opt / N for each replica's deployment
+#: (:func:`wsnmec.clustering.optimal.auto_head_fraction`).
+AUTO_P = "auto"
+
 
 def option_name(key: str) -> str:
     """The command-line option of a scenario field: ``packet_bits`` -> ``--packet-bits``."""
@@ -67,13 +81,18 @@ def advanced_count(nodes: int, fraction: float) -> int:
     return int(math.floor(fraction * nodes + 0.5))
 
 
-def check_p(value, parameter: str = "--p") -> float:
-    """The cluster-head fraction p as a float in [:data:`MIN_P`, 1], else :class:`ParameterError`.
+def check_p(value, parameter: str = "--p", *, allow_auto: bool = False) -> float | str:
+    """The cluster-head fraction p as a float in [:data:`MIN_P`, 1] (or :data:`AUTO_P` when
+    ``allow_auto``), else :class:`ParameterError`.
 
     p outside (0, 1] has no meaning; below :data:`MIN_P` the LEACH epoch round(1/p) [rounds] would not fit
     the kernel's integers.
     """
     allowed = f"must be a finite number in [{MIN_P:g}, 1] (a fraction in (0, 1], at least {MIN_P:g})"
+    if allow_auto:
+        if isinstance(value, str) and value.strip().lower() == AUTO_P:
+            return AUTO_P
+        allowed += f" or {AUTO_P!r} (k_opt / N of each deployment)"
     if isinstance(value, bool):
         raise ParameterError(parameter, f"{allowed}; got {value!r}")
     try:
@@ -196,8 +215,13 @@ class Scenario:
         lie outside the field (beyond W or H).
     e0 : float
         Initial energy of a normal node [J].
-    p : float
-        Desired fraction of cluster heads per round, in [:data:`MIN_P`, 1].
+    p : float or "auto"
+        Desired fraction of cluster heads per round, in [:data:`MIN_P`, 1], or ``"auto"`` (the default;
+        ``0.1`` under the ``classic`` preset): p = k_opt / N
+        resolved once per replica at deployment (:meth:`head_fraction`; N deployed nodes, field side
+        sqrt(W H), the nodes' mean distance to the sink, the scenario's radio; Heinzelman et al. 2002,
+        :mod:`wsnmec.clustering.optimal`). LEACH's epochs need a fixed p, so it is not re-resolved as nodes
+        die. The run's config records each replica's value (``p_resolved``).
     packet_bits : int
         Data packet length l [bit].
     rounds : int or None
@@ -238,7 +262,8 @@ class Scenario:
         ``nearest`` (default; a member sends to the sink when the sink is at least as near as every CH, the
         MATLAB rule) or ``cluster`` (every member joins its nearest CH when there is one).
     control_bits : int
-        Control-message length B [bit]; 0 (default) charges no control overhead.
+        Control-message length B [bit]; default :data:`DEFAULT_CONTROL_BITS` (200 bits, the 25-byte header
+        of Heinzelman et al. 2002); 0 charges no control overhead (the ``classic`` preset).
     idle_j : float
         Fixed sensing/idle consumption of every alive node per round [J].
     e0_high : float or None
@@ -255,6 +280,10 @@ class Scenario:
         in order of readiness); see :mod:`wsnmec.sim.accounting` Notes, 6. Energy does not depend on it.
     sink_channels : int
         Channels at the radio rate at the sink under the ``shared`` medium, >= 1.
+    preset : str or None
+        A named preset of :data:`wsnmec.sim.presets.PRESETS` (``classic``: the v0.1 defaults) whose values
+        :meth:`from_mapping` used for the keys not given; None: the package defaults. Recorded only: a
+        Scenario built directly (not through :meth:`from_mapping`) does not apply it.
     """
 
     protocol: str = "leach"
@@ -262,7 +291,7 @@ class Scenario:
     field: tuple[float, float] = (100.0, 100.0)
     sink: tuple[float, float] | None = None
     e0: float = 0.5
-    p: float = 0.1
+    p: float | str = "auto"
     packet_bits: int = 4000
     rounds: int | None = None
     semantics: str = "clean"
@@ -283,13 +312,14 @@ class Scenario:
     hardware: str = DEFAULT_HARDWARE
     time_weight: float = DEFAULT_TIME_WEIGHT
     join: str = "nearest"
-    control_bits: int = 0
+    control_bits: int = DEFAULT_CONTROL_BITS
     idle_j: float = 0.0
     e0_high: float | None = None
     round_seconds: float | None = None
     policy_model: str | None = None
     medium: str = "ideal"
     sink_channels: int = 1
+    preset: str | None = None
 
     @property
     def sink_position(self) -> tuple[float, float]:
@@ -326,6 +356,14 @@ class Scenario:
                 )
         raw = {k: v for k, v in raw.items() if v is not None}  # None means "the default"
         out = {}
+        preset = raw.get("preset")
+        if preset is not None:
+            if not isinstance(preset, str) or preset not in PRESETS:
+                raise ParameterError("--preset", f"must be one of {', '.join(preset_names())}; got {preset!r}")
+            for key, value in PRESETS[preset].items():
+                if key in known:  # (a preset may name a parameter this version lacks)
+                    raw.setdefault(key, value)
+        out["preset"] = preset
         out["protocol"] = check_choice("--protocol", raw.get("protocol", cls.protocol), PROTOCOLS)
         out["protocol"] = str(out["protocol"])
         out["nodes"] = check_nodes(raw.get("nodes", cls.nodes))
@@ -333,7 +371,7 @@ class Scenario:
         sink = raw.get("sink")
         out["sink"] = None if sink is None else _pair("--sink", sink, positive=False, allow_single=False)
         out["e0"], out["e0_high"] = _energy_range(raw.get("e0", cls.e0), raw.get("e0_high"))
-        out["p"] = check_p(raw.get("p", cls.p))
+        out["p"] = check_p(raw.get("p", cls.p), allow_auto=True)
         out["packet_bits"] = check_int("--packet-bits", raw.get("packet_bits", cls.packet_bits), 1)
         rounds = raw.get("rounds")
         out["rounds"] = None if rounds is None else check_int("--rounds", rounds, 1, MAX_ROUNDS)
@@ -403,6 +441,14 @@ class Scenario:
         values = self.to_config()
         values.update(changes)
         return Scenario.from_mapping(values)
+
+    def head_fraction(self, nodes: int, d_sink) -> float:
+        """The cluster-head fraction p of a replica: ``p`` itself when a number, else (``"auto"``) k_opt / N
+        of the deployment (``nodes`` deployed nodes with distances ``d_sink`` [m] to the sink; see
+        :func:`wsnmec.clustering.optimal.auto_head_fraction`)."""
+        if self.p != AUTO_P:
+            return float(self.p)
+        return max(MIN_P, auto_head_fraction(nodes, self.field, d_sink, self.radio_model()))
 
     def radio_model(self) -> RadioModel:
         """The effective radio model: the preset with this scenario's overrides."""

@@ -58,7 +58,8 @@ class SimulationResult:
         (``fused`` or ``policy``), and the effective values: ``battery_j`` (the battery capacity [J] when
         every node has the same one, else None), ``battery_rule`` (``"--battery"`` when a capacity was given,
         else ``"initial energy of each node"``), ``rounds_cap`` (rounds simulated at most) and, with a
-        positions CSV, ``positions_sha256`` (SHA-256 of the file as read).
+        positions CSV, ``positions_sha256`` (SHA-256 of the file as read); ``p_resolved``: each replica's
+        cluster-head fraction (``p`` itself, or k_opt / N of its deployment under ``--p auto``).
     rounds : pandas.DataFrame
         One row per replica and round 1..R (:data:`wsnmec.sim.columns.ROUND_COLUMNS`); ``consumed_j``
         (= ``energy_j``) and ``harvested_j`` are the energy of that round [J], ``residual_j`` the total
@@ -84,6 +85,7 @@ class _ReplicaRun:
     out_float: np.ndarray
     battery_j: float | None
     positions_sha256: str | None
+    p_resolved: float
 
 
 def _uses_fused_loop(scenario: Scenario, loop: str, custom: bool) -> bool:
@@ -117,7 +119,8 @@ def _run_fused(scenario: Scenario, seed: int, report) -> _ReplicaRun:
     policy = policy_class(scenario.protocol)
     params = round_parameters_for(scenario, bbox, CONTROL_KINDS[policy.control])
     rule = OFFLOAD_RULES[scenario.offload]
-    epoch_len = epoch_length(scenario.p)
+    p = scenario.head_fraction(n, d_sink)
+    epoch_len = epoch_length(p)
     draw_all = scenario.semantics == "matlab"
     harvest = (kind, hparams, float(revive), bool(can_revive), stored)
     geometry = (net.x, net.y, d_sink, bbox)
@@ -133,7 +136,7 @@ def _run_fused(scenario: Scenario, seed: int, report) -> _ReplicaRun:
         todo = min(chunk, total - done)
         out_int = np.empty((todo, len(INT_COLUMNS)), dtype=np.int64)
         out_float = np.empty((todo, len(FLOAT_COLUMNS)), dtype=np.float64)
-        ran, finished = run_rounds_jit(rng, done + 1, todo, policy.fused_code, float(scenario.p), epoch_len,
+        ran, finished = run_rounds_jit(rng, done + 1, todo, policy.fused_code, p, epoch_len,
                                        draw_all, rule, params, harvest, geometry, energies, node_state, scratch,
                                        out_int, out_float)
         ints.append(out_int[:ran])
@@ -147,7 +150,7 @@ def _run_fused(scenario: Scenario, seed: int, report) -> _ReplicaRun:
     return _ReplicaRun(nodes=n, energy_initial=float(net.energy.sum()),
                        out_int=np.concatenate(ints), out_float=np.concatenate(floats),
                        battery_j=float(capacity[0]) if shared else None,
-                       positions_sha256=net.positions_sha256)
+                       positions_sha256=net.positions_sha256, p_resolved=p)
 
 
 def _run_policy(scenario: Scenario, seed: int, report, clustering=None, offloading=None) -> _ReplicaRun:
@@ -173,7 +176,7 @@ def _run_policy(scenario: Scenario, seed: int, report, clustering=None, offloadi
     return _ReplicaRun(nodes=n, energy_initial=float(loop.initial.sum()),
                        out_int=np.concatenate(ints), out_float=np.concatenate(floats),
                        battery_j=float(capacity[0]) if shared else None,
-                       positions_sha256=loop.deployment.positions_sha256)
+                       positions_sha256=loop.deployment.positions_sha256, p_resolved=loop.p_resolved)
 
 
 def simulate(scenario: Scenario, seed: int | None = None, replicas: int = 1, *,
@@ -297,6 +300,7 @@ def simulate(scenario: Scenario, seed: int | None = None, replicas: int = 1, *,
         "battery_j": runs[0].battery_j,
         "battery_rule": "--battery" if scenario.battery is not None else "initial energy of each node",
         "rounds_cap": scenario.max_rounds,
+        "p_resolved": [run.p_resolved for run in runs],
     })
     if scenario.positions is not None:
         config["positions_sha256"] = runs[0].positions_sha256

@@ -94,7 +94,7 @@ SCENARIO_TYPES = {
     "field": "pair",
     "sink": "xy",
     "e0": "numstr",
-    "p": "number",
+    "p": "number_or_auto",
     "packet_bits": "int",
     "rounds": "int",
     "semantics": "str",
@@ -122,6 +122,7 @@ SCENARIO_TYPES = {
     "policy_model": "str",
     "medium": "str",
     "sink_channels": "int",
+    "preset": "str",
 }
 TYPE_WORDS = {
     "int": "an integer",
@@ -130,6 +131,7 @@ TYPE_WORDS = {
     "pair": "a number or a list [W, H] of numbers",
     "xy": "a list [X, Y] of numbers",
     "numstr": "a number or a string LOW..HIGH",
+    "number_or_auto": 'a number or the string "auto"',
 }
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -430,6 +432,7 @@ class _Checker:
             or (isinstance(value, list) and len(value) == 2 and all(_is_number(v) for v in value)),
             "xy": isinstance(value, list) and len(value) == 2 and all(_is_number(v) for v in value),
             "numstr": number or isinstance(value, str),
+            "number_or_auto": number or value == "auto",
         }[kind]
         if not ok:
             self.fail(key, f"must be {TYPE_WORDS[kind]}, got {_describe(value)}")
