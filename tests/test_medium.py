@@ -67,7 +67,7 @@ def test_scheduler_rejects_bad_input(kwargs, name):
 def _round(seed, n, head_fraction, dead_fraction, poor_fraction, offload, channels, workload, sink, semantics):
     """One round through the public accounting and through the reference, same heads, energies and alive
     flags; returns (compiled RoundAccount, reference dict, compiled energies, reference energies)."""
-    scenario = Scenario.from_mapping(protocol="leach", nodes=n, medium="shared", sink_channels=channels,
+    scenario = Scenario.from_mapping(protocol="leach", nodes=n, medium="shared", sink_channels=channels, control_bits=0,
                                      offload=offload, workload=workload, sink=sink, semantics=semantics)
     ref = NaiveNetwork(scenario, np.random.default_rng(seed))
     rng = np.random.default_rng(seed + 1)

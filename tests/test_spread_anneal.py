@@ -75,7 +75,7 @@ def _state_after(protocol, rounds, seed=1, driver=None, **values):
 
 @pytest.mark.parametrize("rounds", [1, 120, 185])
 def test_spread_executes_the_argmin_of_its_scored_candidates(rounds):
-    loop = _state_after("spread", rounds, driver="leach-c")
+    loop = _state_after("spread", rounds, driver="leach-c", preset="classic")  # enough nodes alive at round 185
     policy = loop.clustering
     assert loop.alive_count > REFINE_MAX_ALIVE  # no refinement here: the choice is the argmin
     mask, masks, j = policy.decide(loop.state, np.random.default_rng(4))
