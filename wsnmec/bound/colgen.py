@@ -124,12 +124,12 @@ class BoundResult:
     schedule: list = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        out = {k: getattr(self, k) for k in ("upper", "fnd_upper", "relaxed", "achievable", "integer_rounds", "gap",
-                                             "relative_gap", "iterations", "columns", "seconds", "stopped")}
-        if not math.isfinite(self.upper):
-            out["upper"] = None
-            out["gap"] = None
-            out["relative_gap"] = None
+        """JSON-able dict (infinite values as None)."""
+        out = {}
+        for key in ("upper", "fnd_upper", "relaxed", "achievable", "integer_rounds", "gap", "relative_gap",
+                    "iterations", "columns", "seconds", "stopped"):
+            value = getattr(self, key)
+            out[key] = None if isinstance(value, float) and not math.isfinite(value) else value
         out["schedule"] = self.schedule
         return out
 
@@ -147,7 +147,8 @@ def _master(columns: np.ndarray, energy: np.ndarray, harvest: float):
 
 def initial_upper(model: LinearCosts, energy: np.ndarray, harvest: float) -> float:
     """``min_i E0_i / (cheapest role of i - h_i)`` [rounds] (inf when harvest covers every node's cheapest role)."""
-    cheapest = model.base + np.minimum(np.minimum(model.direct, model.member.min(axis=1)), model.head_fixed)
+    member = model.member + np.diag(np.full(model.n, np.inf))
+    cheapest = model.base + np.minimum(np.minimum(model.direct, member.min(axis=1)), model.head_fixed)
     net = cheapest - harvest
     with np.errstate(divide="ignore"):
         per_node = np.where(net > 0, energy / np.where(net > 0, net, 1.0), np.inf)
@@ -166,6 +167,7 @@ class Pricing:
         n = m.n
         cost_sink = w * m.direct
         cost_pair = w[:, None] * m.member + (w * m.head_per_member)[None, :]
+        np.fill_diagonal(cost_pair, np.inf)
         jj, ii = np.nonzero(cost_pair < cost_sink[:, None])
         n_pair = jj.size
         nv = 2 * n + n_pair  # y, s, x

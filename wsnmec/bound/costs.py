@@ -42,8 +42,6 @@ model equals the scorer to rounding (tested).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ..energy.radio import tx_energy_jit
@@ -203,7 +201,6 @@ class LinearCosts:
         dist = np.sqrt(dx * dx + dy * dy)
         tx = np.vectorize(lambda d: _tx(bits, d, p), otypes=[np.float64])
         self.member = tx(dist) + rx_control
-        np.fill_diagonal(self.member, np.inf)
         self.direct = tx(net.d_sink)
         self.exact = len(decisions) == 1 and control == 0.0
         self.n = n
@@ -263,8 +260,3 @@ def score_configurations(net: Network, masks) -> np.ndarray:
                          w.received, w.members, w.fgrid, w.igrid, w.result, np.empty(n), np.empty(n, dtype=np.uint8),
                          out[0], out[1], out[2], out[3], drawn)
     return drawn
-
-
-def diameter(net: Network) -> float:
-    """The advertisement range of distributed control [m] (for reference)."""
-    return math.hypot(float(net.bbox[2]), float(net.bbox[3]))

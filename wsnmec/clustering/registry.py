@@ -19,6 +19,7 @@ CLUSTERING_POLICIES: dict[str, str] = {
     "heed": "wsnmec.clustering.heed:HeedPolicy",
     "ddnn": "wsnmec.clustering.ddnn:DDNNPolicy",
     "ddnn-rule": "wsnmec.clustering.ddnn:DDNNRulePolicy",
+    "lp-schedule": "wsnmec.clustering.lp_schedule:LPSchedulePolicy",
 }
 
 #: Other names of registered policies (kept for existing scripts and study files).
