@@ -37,8 +37,12 @@ C_ji >= S_j are left out: sending to the sink is then at least as cheap, so an o
 (exact, not a relaxation).
 
 **Achievable schedule.** Each head set found is also costed by the simulator's scorer
-(:func:`wsnmec.bound.costs.score_configurations`: nearest head or sink, the ``--offload`` rule, control, idle),
-and (P) over these columns gives the *achievable* fractional value; flooring its rounds and adding whole
+(:func:`wsnmec.bound.costs.score_configurations`: nearest head or sink, the ``--offload`` rule, control, idle).
+A second column generation then works on (P) over these scorer columns: at its duals, the pricing MILP's
+head set is improved by a local search (flip one node in or out of the head set while the scorer's weighted
+cost falls) and added when it improves that master (a heuristic: no bound comes from this phase, which stops
+when the search finds no improving head set, or at the time limit). (P) over the scorer columns gives the
+*achievable* fractional value; flooring its rounds and adding whole
 rounds greedily while every node keeps energy > 0 gives the integer schedule, executed by the ``lp-schedule``
 policy. The reported gap is ``upper - achievable``. The column generation stops when
 ``(upper - relaxed) / upper <= gap`` (``relaxed``: the restricted master's value over model columns), when no
@@ -73,6 +77,9 @@ DUAL_SAFETY = 1e-9
 
 #: Weight of the best bound's weights in the smoothed pricing weights (Wentges smoothing [3]_).
 SMOOTHING = 0.5
+
+#: Pricing rounds at most of the schedule under the simulator's rules (after the bound's column generation).
+MAX_SCHEDULE_ROUNDS = 1000
 
 #: Residual energy a node must keep after the integer schedule, relative to its initial energy.
 ALIVE_MARGIN = 1e-9
@@ -222,6 +229,49 @@ def _integer_schedule(columns: np.ndarray, rounds: np.ndarray, energy: np.ndarra
         whole[int(np.argmax(score))] += 1
 
 
+def _local_search(net: Network, mask: np.ndarray, w: np.ndarray, h: float):
+    """Flip single nodes in or out of the head set while the scorer's weighted cost ``w . (a - h)`` falls."""
+    flips = np.eye(net.n, dtype=bool)
+    best = float(w @ (score_configurations(net, mask[None, :])[0] - h))
+    for _ in range(net.n):
+        candidates = mask[None, :] ^ flips
+        values = (score_configurations(net, candidates) - h) @ w
+        k = int(np.argmin(values))
+        if not values[k] < best - 1e-12:
+            break
+        mask, best = candidates[k], float(values[k])
+    return mask, best
+
+
+def _improve_achievable(net: Network, pricing: Pricing, head_sets: list, energy: np.ndarray, h: float,
+                        deadline: float | None):
+    """Column generation over head sets under the simulator's rules (heuristic pricing, module Notes): the
+    pricing MILP at the duals of the scorer-costed master, then a local search with the scorer. Returns the
+    head masks and their scorer costs."""
+    masks = np.array(head_sets)
+    cols = score_configurations(net, masks)
+    known = {np.packbits(m).tobytes() for m in masks}
+    for _ in range(MAX_SCHEDULE_ROUNDS):
+        left = None if deadline is None else deadline - time.perf_counter()
+        if left is not None and left <= 0:
+            break
+        solved = _master(cols, energy, h)
+        if solved is None:
+            break
+        _value, _rounds, w = solved
+        _lower, _v, heads, _receivers = pricing.solve(w, left)
+        if heads is None:
+            break
+        mask, reduced = _local_search(net, heads, w, h)
+        key = np.packbits(mask).tobytes()
+        if reduced >= 1.0 - 1e-9 or key in known:
+            break
+        known.add(key)
+        masks = np.vstack([masks, mask[None, :]])
+        cols = np.vstack([cols, score_configurations(net, mask[None, :])])
+    return masks, cols
+
+
 def solve_bound(net: Network, *, gap: float = 0.01, time_limit: float | None = None, max_iterations: int = 100_000,
                 progress=None) -> BoundResult:
     """Column generation for the lifetime limit of ``net`` (module Notes).
@@ -311,8 +361,8 @@ def solve_bound(net: Network, *, gap: float = 0.01, time_limit: float | None = N
         if not np.array_equal(nearest[~heads], receivers[~heads]):
             model_cols.append(model.node_costs(heads, nearest))
     # the achievable schedule under the simulator's rules
-    masks = np.array(head_sets)
-    true_cols = score_configurations(net, masks)
+    deadline = None if time_limit is None else start + time_limit
+    masks, true_cols = _improve_achievable(net, pricing, head_sets, energy, h, deadline)
     solved = _master(true_cols, energy, h)
     if solved is None:
         achievable, rounds = math.inf, np.zeros(len(masks))
