@@ -123,7 +123,7 @@ def test_bound_at_least_exhaustive_best(seed, options):
     assert result.integer_rounds + 1 <= best  # the schedule is an achievable sequence
 
 
-POLICIES = ("direct", "leach", "leach-c", "deec", "heed", "ddnn-rule", "leach-dchs", "lp-schedule")
+POLICIES = ("direct", "leach", "leach-dchs", "leach-c", "deec", "heed", "ddnn", "ddnn-rule", "lp-schedule")
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

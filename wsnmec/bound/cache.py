@@ -3,8 +3,9 @@
 The key is the SHA-256 of every array the bound depends on (positions, initial energies, sink, the packed round
 constants including radio, packet, workload, control and idle energy, the ``--offload`` rule, the harvest), of
 the gap target and of :data:`CACHE_VERSION`. Entries are JSON files ``<key>.json`` in the cache directory:
-``$WSNMEC_BOUND_CACHE`` when set, else ``~/.cache/wsnmec/bound``. Only finished solves are stored (stopped by
-the gap target, optimality or an unbounded inflow), never one cut short by a time limit.
+``$WSNMEC_BOUND_CACHE`` when set, else ``~/.cache/wsnmec/bound``. Every solve is stored; an entry is reused when it finished (stopped by the gap
+target, optimality or an unbounded inflow), or when a time limit cut it short and the caller's time limit is
+not longer than the time it ran (otherwise the deployment is solved again, with the longer limit).
 """
 
 from __future__ import annotations
@@ -62,15 +63,15 @@ def solve_cached(net: Network, *, gap: float = 0.01, time_limit: float | None = 
     path = folder / f"{cache_key(net, gap)}.json"
     if path.is_file():
         cached = _load(path)
-        if cached is not None:
+        if cached is not None and (cached.stopped in FINISHED or (
+                time_limit is not None and time_limit <= cached.seconds)):
             return cached, True
     result = solve_bound(net, gap=gap, time_limit=time_limit, progress=progress)
-    if result.stopped in FINISHED:
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(result.to_dict(), allow_nan=False))
-            os.replace(tmp, path)
-        except OSError:
-            pass  # an unwritable cache only costs a solve next time
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(result.to_dict(), allow_nan=False))
+        os.replace(tmp, path)
+    except OSError:
+        pass  # an unwritable cache only costs a solve next time
     return result, False

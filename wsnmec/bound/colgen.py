@@ -24,7 +24,7 @@ configurations. For every feasible t of (P),
 so if L > 0, **T* <= w . E0 / L** (the dual solution w / L is feasible). Every iteration gives such a bound; the
 smallest is reported, so the bound is valid whenever the run stops (gap, time limit, interrupt). Before the
 first iteration the bound ``min_i E0_i / (min_c a_i(c) - h_i)`` (each node's cheapest role) holds. L is the
-pricing MILP's dual bound (HiGHS ``mip_dual_bound``, which is the LP relaxation's value when it stops early),
+pricing MILP's dual bound (HiGHS ``mip_dual_bound``, at least the LP relaxation's value, also when it stops early),
 lowered by a relative 1e-9 against rounding.
 
 **Pricing** (weighted facility location). With the module's cost model, min_c w . a(c) is

@@ -36,6 +36,10 @@ valid):
 3. *control*: the schedule broadcast ``E_tx(B, r_i) >= E_tx(B, 0) = B E_elec`` is charged as ``B E_elec``
    (its amplifier term, a maximum over the members, is dropped).
 
+With B > 0 the bound is that of the centralized pattern (``lp-schedule``, LEACH-C); policies charged the
+distributed pattern (LEACH, DEEC, HEED) or none (direct) pay other control energies, which this model does
+not cover (with B = 0, the default, every policy pays the same accounting and the bound holds for all).
+
 Where none of the relaxations bites (members at their nearest receiver, ``--offload local|edge``, B = 0) the
 model equals the scorer to rounding (tested).
 """

@@ -7,6 +7,10 @@ or the sink by the simulator's rule, the heads decide by ``--offload``, and the 
 the schedule's rounds were costed by the same scorer, so every node is alive after them. Once the schedule is
 spent, each round elects the schedule's head set (or no head) that leaves the largest smallest residual energy
 relative to the initial energy among the alive nodes, by the scorer's costs from the start of the schedule.
+The solve stops at the gap :data:`SCHEDULE_GAP` or after :data:`SCHEDULE_TIME_LIMIT` seconds.
+
+With a constant harvest the schedule counts the harvest as inflow without the battery cap (as the bound
+does), so a capped battery can make a node die earlier than the schedule's rounds.
 
 The control pattern is ``centralized`` (the sink computes the schedule, as LEACH-C), the one the bound charges.
 """
@@ -19,6 +23,10 @@ from .base import ClusteringPolicy
 
 #: Relative gap target of the bound the policy solves.
 SCHEDULE_GAP = 0.01
+
+#: Wall-time limit of the policy's solve [s] (a solve of ``wsnmec bound --time-limit`` at least as long is
+#: reused from the cache).
+SCHEDULE_TIME_LIMIT = 150.0
 
 
 class LPSchedulePolicy(ClusteringPolicy):
@@ -36,7 +44,7 @@ class LPSchedulePolicy(ClusteringPolicy):
         check_boundable(scenario, state.x, state.y, state.initial_energy, state.sink)
         net = Network(state.x, state.y, state.initial_energy, state.sink, state.params, scenario.offload,
                       constant_harvest(scenario))
-        result, _ = solve_cached(net, gap=SCHEDULE_GAP)
+        result, _ = solve_cached(net, gap=SCHEDULE_GAP, time_limit=SCHEDULE_TIME_LIMIT)
         self.result = result
         masks = [np.zeros(state.n, dtype=bool)]
         plan = []
