@@ -206,3 +206,15 @@ def test_cli_bad_input(tmp_path):
         assert result.exit_code == 2, args
         lines = result.output.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith(f"Error: {name}"), result.output
+
+
+def test_cache_reuses_a_time_limited_solve_only_for_no_longer_limits():
+    net = network(8, nodes=25)
+    cut, _ = solve_cached(net, time_limit=0.2)
+    assert cut.stopped == "time"
+    again, cached = solve_cached(net, time_limit=0.1)
+    assert cached and again.to_dict() == cut.to_dict()
+    full, cached = solve_cached(net)
+    assert not cached and full.stopped in ("gap", "optimal")
+    again, cached = solve_cached(net, time_limit=0.1)  # the finished solve replaced the cut one
+    assert cached and again.stopped == full.stopped
