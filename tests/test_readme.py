@@ -43,7 +43,8 @@ def test_ci_runs_the_readme_test_command():
 #: Appended to a README command in this test so that it runs in seconds (click keeps an option's last
 #: value): fewer rounds, replicas and frames; everything else runs as written.
 TINY = {"run": ["--rounds", "25", "--replicas", "2"], "offload": ["--frames", "300"],
-        "train": ["--scenarios", "2", "--rounds", "20"]}
+        "train": ["--scenarios", "2", "--rounds", "20"],
+        "bound": ["--nodes", "12", "--e0", "0.05", "--replicas", "1", "--no-cache"]}
 
 #: Stand-in study files for the README's study commands (the real ones take minutes): same names.
 TINY_STUDY = """

@@ -235,6 +235,98 @@ def train(protocol, out, seed, scenarios, rounds, networks):
     click.echo(f"wrote {out}: {summary['episodes']} episodes, {summary['rounds_run']} rounds ({command})")
 
 
+# --- wsnmec bound (the lifetime limit) ------------------------------------------------------------------
+
+
+@main.command("bound")
+@click.option("--seed", metavar="S", help="Seed (integer in [0, 2**63-1]) of the deployments, as in `wsnmec run`.  [default: a fresh seed, recorded in the output]")
+@click.option("--replicas", metavar="K", help="Deployments (replica i is replica i of `wsnmec run --seed S --replicas K`), 1 to 100000.  [default: 1]")
+@click.option("--gap", "gap", metavar="G", help="Relative gap target (upper - relaxed) / upper of the column generation, in (0, 1).  [default: 0.01]")
+@click.option("--time-limit", metavar="S", help="Wall-time limit per deployment [s]; the bound reported is valid when stopped by it.  [default: none]")
+@click.option("--cache/--no-cache", "use_cache", default=True, help="Reuse and store finished solves in the bound cache ($WSNMEC_BOUND_CACHE, else ~/.cache/wsnmec/bound).  [default: --cache]")
+@click.option("--out", "out", metavar="DIR", help="Write bound.json (bounds, gaps and schedules: head sets and their rounds) into DIR.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of the table.")
+def bound(seed, replicas, gap, time_limit, use_cache, out, as_json, **parameters):
+    """Upper bound on first-node death (FND) per deployment: a linear program over time-shared cluster
+    configurations solved by column generation (see wsnmec.bound), with the best schedule found under the
+    simulator's rules and the gap between them."""
+    import json
+    import math
+
+    import numpy as np
+
+    from .bound.cache import solve_cached
+    from .bound.colgen import solve_bound
+    from .bound.costs import Network
+    from .errors import check_float, check_int
+    from .sim.deployment import deploy
+    from .sim.limits import probe_output_dir
+    from .sim.scenario import MAX_REPLICAS, Scenario
+    from .sim.seeding import check_seed, fresh_seed, replica_seeds
+
+    parameters.pop("force", None)
+    parameters.pop("workers", None)
+    scenario = Scenario.from_mapping({k: v for k, v in parameters.items() if v is not None})
+    seed = fresh_seed() if seed is None else check_seed(seed, "--seed")
+    replicas = 1 if replicas is None else check_int("--replicas", replicas, 1, MAX_REPLICAS)
+    gap = 0.01 if gap is None else check_float("--gap", gap, 0.0, 1.0, min_inclusive=False, max_inclusive=False)
+    time_limit = None if time_limit is None else check_float("--time-limit", time_limit, 0.0, 1e9, min_inclusive=False)
+    if out is not None:
+        probe_output_dir(out, "--out")
+    seeds = replica_seeds(seed, replicas)
+    networks = [Network.from_scenario(scenario, deploy(scenario, np.random.default_rng(s))) for s in seeds]
+    bar = None
+    if not as_json and _stderr_is_terminal():
+        from tqdm import tqdm
+
+        bar = tqdm(total=replicas, unit="deployment", file=sys.stderr, dynamic_ncols=True, leave=False)
+    rows = []
+    try:
+        for s, net in zip(seeds, networks):
+            def progress(iteration, upper, relaxed):
+                if bar is not None:
+                    bar.set_postfix_str(f"pricing {iteration}: upper {upper:.1f} relaxed {relaxed:.1f}", refresh=True)
+
+            if use_cache:
+                result, cached = solve_cached(net, gap=gap, time_limit=time_limit, progress=progress)
+            else:
+                result, cached = solve_bound(net, gap=gap, time_limit=time_limit, progress=progress), False
+            rows.append({"seed": s, "cached": cached, **result.to_dict()})
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    report = {"command": "bound", "seed": seed, "replicas": replicas, "replica_seeds": seeds, "gap_target": gap,
+              "time_limit_s": time_limit, "config": scenario.to_config(), "deployments": rows}
+    if out is not None:
+        from pathlib import Path
+
+        Path(out).mkdir(parents=True, exist_ok=True)
+        (Path(out) / "bound.json").write_text(json.dumps(report, allow_nan=False, indent=1))
+    if as_json:
+        click.echo(json.dumps(report, allow_nan=False))
+        return
+
+    def fmt(value, spec=".1f"):
+        return "inf" if value is None else format(value, spec)
+
+    click.echo(f"{'replica':>7}  {'seed':>19}  {'upper':>8}  {'FND<=':>6}  {'relaxed':>8}  {'achiev.':>8}  "
+               f"{'integer':>7}  {'gap':>7}  {'gap%':>6}  {'time_s':>7}  stopped")
+    for index, row in enumerate(rows):
+        rel = row["relative_gap"]
+        click.echo(f"{index:>7}  {row['seed']:>19}  {fmt(row['upper'])}  {fmt(row['fnd_upper'], 'd'):>6}  "
+                   f"{fmt(row['relaxed']):>8}  {fmt(row['achievable']):>8}  {row['integer_rounds']:>7}  "
+                   f"{fmt(row['gap']):>7}  {fmt(None if rel is None else 100 * rel, '.2f'):>6}  "
+                   f"{row['seconds']:>7.1f}  {row['stopped']}{' (cached)' if row['cached'] else ''}")
+    click.echo("upper: rounds every node can survive at most (FND <= floor(upper) + 1); relaxed: the cost model's "
+               "schedule; achievable / integer: the best schedule under the simulator's rules; gap = upper - achievable")
+
+
+# the scenario options of `wsnmec run`, shared (the same names, help and defaults)
+bound.params.extend(p for p in run.params if p.name not in ("out", "as_json", "replicas", "workers", "seed", "force"))
+
+
 # --- wsnmec map (network map at a round) -----------------------------------------------------------
 
 

@@ -21,6 +21,7 @@ CLUSTERING_POLICIES: dict[str, str] = {
     "ddnn-rule": "wsnmec.clustering.ddnn:DDNNRulePolicy",
     "spread": "wsnmec.clustering.spread:SpreadPolicy",
     "anneal": "wsnmec.clustering.anneal:AnnealPolicy",
+    "lp-schedule": "wsnmec.clustering.lp_schedule:LPSchedulePolicy",
 }
 
 #: Other names of registered policies (kept for existing scripts and study files).

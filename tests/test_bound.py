@@ -1,0 +1,220 @@
+"""Tests of the lifetime bound (:mod:`wsnmec.bound`), the ``wsnmec bound`` command and ``lp-schedule``.
+
+Networks are tiny (N <= 8, small E0) so that exhaustive searches and simulations take well under a second.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from wsnmec import cli
+from wsnmec.bound.cache import solve_cached
+from wsnmec.bound.colgen import solve_bound
+from wsnmec.bound.costs import LinearCosts, Network, score_configurations
+from wsnmec.sim.deployment import deploy
+from wsnmec.sim.rounds import RoundLoop
+from wsnmec.sim.scenario import Scenario
+from wsnmec.sim.simulation import simulate
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("WSNMEC_BOUND_CACHE", str(tmp_path / "bound-cache"))
+
+
+def network(seed=1, **options) -> Network:
+    scenario = Scenario.from_mapping(options)
+    return Network.from_scenario(scenario, deploy(scenario, np.random.default_rng(seed)))
+
+
+def random_masks(n, k, rng):
+    masks = rng.random((k, n)) < rng.uniform(0.0, 0.5, size=(k, 1))
+    masks[0] = False
+    return masks
+
+
+# --- the cost model against the simulator's scorer ----------------------------------------------------
+
+
+@pytest.mark.parametrize("options", [
+    {},
+    {"sink": "50,175"},
+    {"workload": "dnn-inference", "offload": "edge", "idle_j": 1e-6},
+    {"sink": "50,175", "packet_bits": 2000, "radio": "heinzelman2000"},
+])
+def test_model_equals_scorer_where_exact(options):
+    net = network(seed=4, nodes=30, **options)
+    model = LinearCosts(net)
+    assert model.exact
+    masks = random_masks(net.n, 40, np.random.default_rng(2))
+    scored = score_configurations(net, masks)
+    for mask, real in zip(masks, scored):
+        modelled = model.node_costs(mask, model.nearest_receivers(net, mask))
+        np.testing.assert_allclose(modelled, real, rtol=1e-12, atol=1e-18)
+
+
+@pytest.mark.parametrize("options", [
+    {"control_bits": 200},
+    {"offload": "exact", "workload": "dnn-inference"},
+    {"offload": "greedy", "control_bits": 64, "sink": "50,175", "join": "cluster"},
+])
+def test_model_never_above_scorer(options):
+    net = network(seed=5, nodes=30, **options)
+    model = LinearCosts(net)
+    masks = random_masks(net.n, 40, np.random.default_rng(3))
+    scored = score_configurations(net, masks)
+    rng = np.random.default_rng(4)
+    for mask, real in zip(masks, scored):
+        assert np.all(model.node_costs(mask, model.nearest_receivers(net, mask)) <= real * (1 + 1e-12))
+        # any receiver choice of the model is allowed; the scorer's own receivers are among them
+        heads = np.flatnonzero(mask)
+        if heads.size:
+            other = np.where(rng.random(net.n) < 0.5, rng.choice(heads, net.n), -1)
+            assert np.all(np.isfinite(model.node_costs(mask, other)))
+    if options.get("control_bits"):
+        assert not model.exact
+
+
+# --- validity of the bound -----------------------------------------------------------------------------
+
+
+def best_fnd_exhaustive(scenario, seed):
+    """The largest FND over every sequence of head sets (depth-first over rounds, dominated states pruned),
+    each round accounted by the simulator's dry-run scorer."""
+    loop = RoundLoop(scenario, seed, clustering="direct")
+    n = loop.n
+    codes = np.arange(1 << n)
+    masks = ((codes[:, None] >> np.arange(n)[None, :]) & 1).astype(np.uint8)
+    states = [loop.energy.copy()]
+    rounds = 0
+    while True:
+        following = []
+        for energy in states:
+            loop.energy[:] = energy
+            drawn = loop.score(masks, rule=scenario.offload, per_node=True).drawn
+            after = energy[None, :] - drawn
+            following.extend(after[np.all(after > 0.0, axis=1)])
+        if not following:
+            return rounds + 1  # some node dies in the next round whatever the heads
+        following = np.array(following)
+        following = following[np.lexsort(following.T[::-1])]
+        kept = []
+        for candidate in following[::-1]:
+            if not any(np.all(k >= candidate) for k in kept):
+                kept.append(candidate)
+        states = kept
+        rounds += 1
+
+
+@pytest.mark.parametrize("seed,options", [(1, {}), (2, {"sink": "50,175"}), (3, {"sink": "0,0"})])
+def test_bound_at_least_exhaustive_best(seed, options):
+    scenario = Scenario.from_mapping(nodes=4, e0=0.0015, **options)
+    best = best_fnd_exhaustive(scenario, seed)
+    result = solve_bound(network(seed, nodes=4, e0=0.0015, **options), gap=1e-6)
+    assert result.fnd_upper >= best
+    assert result.upper >= best - 1
+    assert result.integer_rounds + 1 <= best  # the schedule is an achievable sequence
+
+
+POLICIES = ("direct", "leach", "leach-dchs", "leach-c", "deec", "heed", "ddnn", "ddnn-rule", "lp-schedule")
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**32), nodes=st.integers(3, 8), far=st.booleans())
+def test_bound_at_least_every_policy(seed, nodes, far):
+    options = {"nodes": nodes, "e0": 0.01, "sink": "50,175" if far else None}
+    result = solve_bound(network(seed, **options), gap=1e-4)
+    for protocol in POLICIES:
+        run = simulate(Scenario.from_mapping(protocol=protocol, **options), seed, 1)
+        fnd = run.summary["fnd"].iloc[0]
+        assert fnd <= result.fnd_upper, protocol
+        if protocol == "lp-schedule":
+            assert fnd >= result.integer_rounds + 1
+
+
+def test_reported_gap_is_upper_minus_achievable():
+    result = solve_bound(network(2, nodes=8, e0=0.05), gap=0.01)
+    assert result.gap == pytest.approx(result.upper - result.achievable, rel=0, abs=1e-9)
+    assert result.relative_gap == pytest.approx(result.gap / result.upper)
+    assert result.upper >= result.relaxed * (1 - 1e-9) >= 0
+    assert result.relaxed >= result.achievable * (1 - 1e-9)  # the model never costs more than the scorer
+    assert (result.upper - result.relaxed) <= 0.01 * result.upper or result.stopped == "optimal"
+    assert result.fnd_upper == math.floor(result.upper) + 1
+    assert sum(e["integer_rounds"] for e in result.schedule) == result.integer_rounds
+
+
+def test_time_limited_bound_stays_valid():
+    net = network(3, nodes=25)
+    full = solve_bound(net, gap=1e-3)
+    cut = solve_bound(net, gap=1e-3, time_limit=1e-3)
+    assert cut.stopped == "time"
+    assert cut.upper >= full.relaxed * (1 - 1e-9)
+
+
+def test_constant_harvest_raises_the_bound_and_can_make_it_unbounded():
+    plain = solve_bound(network(1, nodes=6, e0=0.01), gap=1e-3)
+    some = solve_bound(network(1, nodes=6, e0=0.01, harvest="constant:0.00005"), gap=1e-3)
+    assert some.upper > plain.upper
+    forever = solve_bound(network(1, nodes=6, e0=0.01, harvest="constant:1"), gap=1e-3)
+    assert forever.stopped == "unbounded" and forever.fnd_upper is None
+
+
+def test_cache_returns_the_same_solve():
+    net = network(6, nodes=10, e0=0.05)
+    first, cached_first = solve_cached(net)
+    second, cached_second = solve_cached(net)
+    assert (cached_first, cached_second) == (False, True)
+    assert second.to_dict() == first.to_dict()
+
+
+# --- command line ---------------------------------------------------------------------------------------
+
+
+def invoke(args):
+    return CliRunner().invoke(cli.main, ["bound", *args])
+
+
+def test_cli_json_and_out(tmp_path):
+    result = invoke(["--nodes", "8", "--e0", "0.05", "--seed", "7", "--replicas", "2", "--json", "--out",
+                     str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["replica_seeds"][0] == 7 and len(report["deployments"]) == 2
+    for row in report["deployments"]:
+        assert row["gap"] == pytest.approx(row["upper"] - row["achievable"])
+        assert row["schedule"]
+    assert json.loads((tmp_path / "o" / "bound.json").read_text())["deployments"] == report["deployments"]
+    text = invoke(["--nodes", "8", "--e0", "0.05", "--seed", "7"])
+    assert text.exit_code == 0 and "(cached)" in text.output
+
+
+def test_cli_bad_input(tmp_path):
+    on_node = tmp_path / "p.csv"
+    on_node.write_text("x,y\n10,10\n20,20\n")
+    for args, name in [(["--nodes", "1"], "--nodes"), (["--e0", "0"], "--e0"),
+                       (["--positions", str(on_node), "--sink", "10,10"], "--sink"),
+                       (["--gap", "2"], "--gap"), (["--semantics", "matlab"], "--semantics"),
+                       (["--harvest", "bernoulli:0.1,0.5"], "--harvest"), (["--time-limit", "-1"], "--time-limit")]:
+        result = invoke(args)
+        assert result.exit_code == 2, args
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"Error: {name}"), result.output
+
+
+def test_cache_reuses_a_time_limited_solve_only_for_no_longer_limits():
+    net = network(8, nodes=25)
+    cut, _ = solve_cached(net, time_limit=0.2)
+    assert cut.stopped == "time"
+    again, cached = solve_cached(net, time_limit=0.1)
+    assert cached and again.to_dict() == cut.to_dict()
+    full, cached = solve_cached(net)
+    assert not cached and full.stopped in ("gap", "optimal")
+    again, cached = solve_cached(net, time_limit=0.1)  # the finished solve replaced the cut one
+    assert cached and again.stopped == full.stopped

@@ -1,0 +1,266 @@
+"""Per-round energy of a configuration: the simulator's own scorer, and the linear model the pricing needs.
+
+A *configuration* is one round's head set H plus each other node's receiver (a head or the sink). Two cost
+functions of a configuration, both per node [J per round]:
+
+- :func:`score_configurations`: the simulator's dry-run scorer (:func:`wsnmec.sim.accounting.score_candidates_jit`,
+  the compiled accounting of every round) on head masks; members join their nearest head or the sink by the
+  simulator's own rule (``--join``), the heads decide by the scenario's ``--offload`` rule, and idle energy and
+  control messages are charged as in a run. This is what a schedule really costs.
+- :class:`LinearCosts`: a model linear in the head indicators and the member-to-receiver assignment, whose
+  coefficients are evaluated with the package's own compiled functions (:func:`wsnmec.energy.radio.tx_energy_jit`
+  through the packed round constants, :func:`wsnmec.sim.accounting.head_energy`), so no formula is written
+  twice. It ranges over *all* receiver choices (the pricing problem needs them) and never exceeds the scorer.
+
+Notes
+-----
+Model of node i's energy in one round, with every node alive (the bound only concerns rounds before the first
+death), l = ``--packet-bits``, B = ``--control-bits``, rx(b) = b E_elec:
+
+- every node: ``idle_j`` + (B > 0, the centralized control pattern of ``lp-schedule`` and LEACH-C)
+  ``E_tx(B, d_i,sink) + rx(B)``;
+- a member j of head i: ``E_tx(l, d_ji)`` (+ ``rx(B)`` for the schedule when B > 0); a direct sender j:
+  ``E_tx(l, d_j,sink)``;
+- a head i with k members: ``head_energy(dec, k, d_i,sink) = a_dec(i) + b_dec(i) k`` (affine in k for every
+  workload: the function is evaluated at k = 0 and k = 1), plus (B > 0) ``E_tx(B, r_i)`` with r_i the
+  distance to its farthest member.
+
+Relaxations, each only lowering costs (so the linear program's optimum can only grow and the bound stays
+valid):
+
+1. *receivers*: a member may join any head or the sink (the simulator sends it to the nearest head, or to the
+   sink when the sink is at least as near). The scorer's configuration is one of the model's configurations.
+2. *offloading* (``--offload greedy|exact``, where a head may take either decision): the head pays
+   ``min_dec a_dec(i) + k min_dec b_dec(i) <= min_dec (a_dec(i) + b_dec(i) k)``, whatever the rule picks.
+   With ``local`` or ``edge`` the rule's own affine cost is used (exact).
+3. *control*: the schedule broadcast ``E_tx(B, r_i) >= E_tx(B, 0) = B E_elec`` is charged as ``B E_elec``
+   (its amplifier term, a maximum over the members, is dropped).
+
+With B > 0 the bound is that of the centralized pattern (``lp-schedule``, LEACH-C); policies charged the
+distributed pattern (LEACH, DEEC, HEED) or none (direct) pay other control energies, which this model does
+not cover (with B = 0, the default, every policy pays the same accounting and the bound holds for all).
+
+Where none of the relaxations bites (members at their nearest receiver, ``--offload local|edge``, B = 0) the
+model equals the scorer to rounding (tested).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..energy.radio import tx_energy_jit
+from ..errors import ParameterError
+from ..sim.accounting import (
+    CONTROL_KINDS,
+    EDGE,
+    LOCAL,
+    OFFLOAD_RULES,
+    P_BITS,
+    P_CONTROL_BITS,
+    P_IDLE_J,
+    R_D0,
+    R_E_ELEC,
+    R_EPS_FS,
+    R_EPS_MP,
+    Workspace,
+    head_energy,
+    score_candidates_jit,
+)
+from ..sim.nearest import bounding_box, sink_distances
+from ..sim.setup import round_parameters_for
+
+#: The control pattern the bound charges when ``--control-bits`` > 0 (that of ``lp-schedule`` and LEACH-C).
+BOUND_CONTROL = "centralized"
+
+#: Energy given to every node when a configuration is scored, so that nobody runs short [J].
+SCORING_ENERGY = 1e30
+
+#: Decisions a head may take under each ``--offload`` rule.
+RULE_DECISIONS = {"local": (LOCAL,), "edge": (EDGE,), "greedy": (LOCAL, EDGE), "exact": (LOCAL, EDGE)}
+
+
+class Network:
+    """A deployed network and its packed round constants: what the costs need.
+
+    Parameters
+    ----------
+    x, y : float64[N]
+        Node positions [m].
+    energy : float64[N]
+        Initial energies [J].
+    sink : (float, float)
+        Sink position [m].
+    params : float64[:]
+        Packed round constants (:func:`wsnmec.sim.accounting.round_parameters`) with the control pattern
+        :data:`BOUND_CONTROL`.
+    offload : str
+        The scenario's ``--offload`` rule.
+    harvest_j : float
+        Constant harvest per node and round [J] (0 without harvesting).
+    """
+
+    def __init__(self, x, y, energy, sink, params, offload="local", harvest_j=0.0):
+        self.x = np.ascontiguousarray(x, dtype=np.float64)
+        self.y = np.ascontiguousarray(y, dtype=np.float64)
+        self.energy = np.ascontiguousarray(energy, dtype=np.float64)
+        self.sink = (float(sink[0]), float(sink[1]))
+        self.params = np.ascontiguousarray(params, dtype=np.float64)
+        self.offload = offload
+        self.harvest_j = float(harvest_j)
+        self.n = int(self.x.shape[0])
+        self.d_sink = sink_distances(self.x, self.y, self.sink[0], self.sink[1])
+        self.bbox = bounding_box(self.x, self.y)
+
+    @classmethod
+    def from_scenario(cls, scenario, deployment) -> "Network":
+        """The network of a deployment (:func:`wsnmec.sim.deployment.deploy`) under a validated scenario."""
+        check_boundable(scenario, deployment.x, deployment.y, deployment.energy, deployment.sink)
+        bbox = bounding_box(deployment.x, deployment.y)
+        params = round_parameters_for(scenario, bbox, CONTROL_KINDS[BOUND_CONTROL])
+        return cls(deployment.x, deployment.y, deployment.energy, deployment.sink, params, scenario.offload,
+                   constant_harvest(scenario))
+
+    def key_arrays(self) -> dict:
+        """Everything the bound depends on (for the content-addressed cache)."""
+        return {"x": self.x, "y": self.y, "energy": self.energy, "sink": np.asarray(self.sink),
+                "params": self.params, "offload": np.frombuffer(self.offload.encode(), dtype=np.uint8),
+                "harvest": np.asarray([self.harvest_j])}
+
+
+def constant_harvest(scenario) -> float:
+    """The constant harvest per round [J] of ``scenario`` (0 without harvesting)."""
+    spec = scenario.harvest
+    if spec.kind == "none":
+        return 0.0
+    if spec.kind == "constant":
+        return float(spec.params[0])
+    if spec.kind == "constant-w":
+        return float(spec.params[0]) * float(scenario.round_seconds)
+    raise ParameterError("--harvest", f"must be none, constant:J or constant-w:W for a bound (a random or "
+                                      f"periodic harvest has no per-deployment bound here); got {spec}")
+
+
+def check_boundable(scenario, x, y, energy, sink) -> None:
+    """Bad input for a bound: matlab semantics, one node, zero energy, a sink on top of a node."""
+    if scenario.semantics != "clean":
+        raise ParameterError("--semantics", f"must be clean for a bound (matlab lets energies go negative); "
+                                            f"got {scenario.semantics!r}")
+    constant_harvest(scenario)
+    n = int(np.asarray(x).shape[0])
+    if n < 2:
+        raise ParameterError("--nodes", f"must be >= 2 for a bound (one node has nothing to schedule); got {n}")
+    energy = np.asarray(energy, dtype=np.float64)
+    if not np.all(energy > 0.0):
+        raise ParameterError("--e0", "must give every node an initial energy > 0 [J] for a bound")
+    d = np.hypot(np.asarray(x) - sink[0], np.asarray(y) - sink[1])
+    if np.any(d <= 0.0):
+        raise ParameterError("--sink", f"must not lie on a node for a bound (node {int(np.argmin(d))} is at "
+                                       f"the sink {tuple(float(s) for s in sink)})")
+
+
+def _tx(bits, distance, params):
+    return tx_energy_jit(float(bits), float(distance), params[R_E_ELEC], params[R_EPS_FS], params[R_EPS_MP],
+                         params[R_D0])
+
+
+class LinearCosts:
+    """The pricing problem's linear cost model of a :class:`Network` (module Notes).
+
+    Attributes
+    ----------
+    base : float64[N]
+        Energy every node pays whatever its role [J].
+    head_fixed : float64[N]
+        Extra energy of node i as a head with no member [J].
+    head_per_member : float64[N]
+        Extra energy of head i per member [J].
+    member : float64[N, N]
+        ``member[j, i]``: energy of member j sending to head i [J] (inf on the diagonal).
+    direct : float64[N]
+        Energy of node j sending to the sink [J].
+    exact : bool
+        Whether the model has no relaxation but the receivers (relaxations 2 and 3 idle).
+    """
+
+    def __init__(self, net: Network):
+        p = net.params
+        n = net.n
+        bits = p[P_BITS]
+        control = p[P_CONTROL_BITS]
+        rx_control = control * p[R_E_ELEC]
+        decisions = RULE_DECISIONS[net.offload]
+        a = np.empty((len(decisions), n))
+        b = np.empty((len(decisions), n))
+        for row, dec in enumerate(decisions):
+            for i in range(n):
+                a[row, i] = head_energy(dec, 0, net.d_sink[i], p)
+                b[row, i] = head_energy(dec, 1, net.d_sink[i], p) - a[row, i]
+        self.base = np.full(n, p[P_IDLE_J])
+        if control > 0.0:
+            self.base += np.array([_tx(control, d, p) for d in net.d_sink]) + rx_control
+        self.head_fixed = a.min(axis=0) + (_tx(control, 0.0, p) if control > 0.0 else 0.0)
+        self.head_per_member = b.min(axis=0)
+        dx = net.x[:, None] - net.x[None, :]
+        dy = net.y[:, None] - net.y[None, :]
+        dist = np.sqrt(dx * dx + dy * dy)
+        tx = np.vectorize(lambda d: _tx(bits, d, p), otypes=[np.float64])
+        self.member = tx(dist) + rx_control
+        self.direct = tx(net.d_sink)
+        self.exact = len(decisions) == 1 and control == 0.0
+        self.n = n
+
+    def node_costs(self, heads, receivers) -> np.ndarray:
+        """Per-node energy [J] of the configuration: ``heads`` bool[N], ``receivers`` int[N] (a head's index or
+        -1 for the sink; ignored at heads)."""
+        heads = np.asarray(heads, dtype=bool)
+        receivers = np.asarray(receivers)
+        cost = self.base.copy()
+        members = np.zeros(self.n, dtype=np.int64)
+        for j in range(self.n):
+            if heads[j]:
+                continue
+            r = int(receivers[j])
+            if r < 0:
+                cost[j] += self.direct[j]
+            else:
+                if not heads[r]:
+                    raise ValueError(f"node {j} sends to {r}, which is not a head")
+                cost[j] += self.member[j, r]
+                members[r] += 1
+        cost[heads] += self.head_fixed[heads] + self.head_per_member[heads] * members[heads]
+        return cost
+
+    def nearest_receivers(self, net: Network, heads) -> np.ndarray:
+        """Receivers by the simulator's ``nearest`` rule (the sink when at least as near as every head)."""
+        heads = np.asarray(heads, dtype=bool)
+        idx = np.flatnonzero(heads)
+        out = np.full(self.n, -1, dtype=np.int64)
+        if idx.size == 0:
+            return out
+        d = np.hypot(net.x[:, None] - net.x[idx][None, :], net.y[:, None] - net.y[idx][None, :])
+        nearest = np.argmin(d, axis=1)
+        closer = d[np.arange(self.n), nearest] < net.d_sink
+        out[closer] = idx[nearest[closer]]
+        return out
+
+
+def score_configurations(net: Network, masks) -> np.ndarray:
+    """Per-node energy [J] of each head mask under the simulator's rules: float64[K, N] (module docstring).
+
+    Every node is alive and holds :data:`SCORING_ENERGY`, so each pays its full cost.
+    """
+    masks = np.ascontiguousarray(np.atleast_2d(np.asarray(masks)), dtype=np.uint8)
+    k, n = masks.shape
+    if n != net.n:
+        raise ValueError(f"masks must have {net.n} columns, got {n}")
+    rule = OFFLOAD_RULES[net.offload]
+    w = Workspace(n)
+    energy = np.full(n, SCORING_ENERGY)
+    alive = np.ones(n, dtype=np.uint8)
+    drawn = np.empty((k, n))
+    out = [np.empty(k) for _ in range(4)]
+    score_candidates_jit(masks, np.zeros((k, n), dtype=np.uint8), rule, net.x, net.y, net.d_sink, energy, alive,
+                         np.zeros(0), net.params, net.bbox, w.is_ch, w.ch_list, w.target, w.distance, w.drawn,
+                         w.received, w.members, w.fgrid, w.igrid, w.result, np.empty(n), np.empty(n, dtype=np.uint8),
+                         out[0], out[1], out[2], out[3], drawn)
+    return drawn

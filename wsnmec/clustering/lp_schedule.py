@@ -1,0 +1,71 @@
+"""``lp-schedule``: the schedule of the lifetime bound, executed under the simulator's own rules.
+
+At reset the policy solves the bound of its deployment (:mod:`wsnmec.bound`; read from the bound cache when the
+same deployment and cost model were solved before, :mod:`wsnmec.bound.cache`) and then elects, round after
+round, the head sets of the integer schedule (each for its number of rounds). Members join their nearest head
+or the sink by the simulator's rule, the heads decide by ``--offload``, and the accounting is the simulator's:
+the schedule's rounds were costed by the same scorer, so every node is alive after them. Once the schedule is
+spent, each round elects the schedule's head set (or no head) that leaves the largest smallest residual energy
+relative to the initial energy among the alive nodes, by the scorer's costs from the start of the schedule.
+The solve stops at the gap :data:`SCHEDULE_GAP` or after :data:`SCHEDULE_TIME_LIMIT` seconds.
+
+With a constant harvest the schedule counts the harvest as inflow without the battery cap (as the bound
+does), so a capped battery can make a node die earlier than the schedule's rounds.
+
+The control pattern is ``centralized`` (the sink computes the schedule, as LEACH-C), the one the bound charges.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import ClusteringPolicy
+
+#: Relative gap target of the bound the policy solves.
+SCHEDULE_GAP = 0.01
+
+#: Wall-time limit of the policy's solve [s] (a solve of ``wsnmec bound --time-limit`` at least as long is
+#: reused from the cache).
+SCHEDULE_TIME_LIMIT = 150.0
+
+
+class LPSchedulePolicy(ClusteringPolicy):
+    """Executes the integer schedule of the deployment's lifetime bound (module docstring)."""
+
+    name = "lp-schedule"
+    control = "centralized"
+    fused_code = None
+
+    def reset(self, state, rng):
+        from ..bound.cache import solve_cached
+        from ..bound.costs import Network, check_boundable, constant_harvest, score_configurations
+
+        scenario = state.scenario
+        check_boundable(scenario, state.x, state.y, state.initial_energy, state.sink)
+        net = Network(state.x, state.y, state.initial_energy, state.sink, state.params, scenario.offload,
+                      constant_harvest(scenario))
+        result, _ = solve_cached(net, gap=SCHEDULE_GAP, time_limit=SCHEDULE_TIME_LIMIT)
+        self.result = result
+        masks = [np.zeros(state.n, dtype=bool)]
+        plan = []
+        for entry in result.schedule:
+            mask = np.zeros(state.n, dtype=bool)
+            mask[entry["heads"]] = True
+            masks.append(mask)
+            plan.extend([len(masks) - 1] * int(entry["integer_rounds"]))
+        self.masks = np.array(masks)
+        self.plan = np.asarray(plan, dtype=np.int64)
+        self.costs = score_configurations(net, self.masks)
+
+    def elect(self, state, rng):
+        r = state.round - 1
+        if r < self.plan.size:
+            choice = int(self.plan[r])
+        else:
+            alive = state.alive
+            after = (state.energy[None, alive] - self.costs[:, alive]) / state.initial_energy[None, alive]
+            choice = int(np.argmax(after.min(axis=1))) if alive.any() else 0
+        return self.masks[choice] & state.alive
+
+    def describe(self) -> dict:
+        return {"name": self.name, "gap": SCHEDULE_GAP, "bound_upper": self.result.upper if hasattr(self, "result") else None}
