@@ -17,3 +17,10 @@ from hypothesis import settings
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
     settings.load_profile("ci")
+
+# Solved lifetime bounds are cached under ~/.cache/wsnmec/bound by default; the suite keeps its solves in a
+# directory of its own (set before any test reads it; subprocesses inherit it).
+if "WSNMEC_BOUND_CACHE" not in os.environ:
+    import tempfile
+
+    os.environ["WSNMEC_BOUND_CACHE"] = os.path.join(tempfile.mkdtemp(prefix="wsnmec-test-bound-"), "bound")

@@ -184,7 +184,7 @@ def _study(tmp_path, primary: str):
     ('[figures.primary]\nagainst = "leach-dchs"\nsink = [50, 175]\n', "primary.against"),
     ('[figures.primary]\nagainst = "leach"\n', "primary.sink"),
     ('[figures.primary]\nagainst = "leach"\nsink = [50, 100]\n', "primary.sink"),
-    ('[figures.primary]\nagainst = "leach"\nsink = [50, 175]\ncontrol_bits = 200\n', "primary.control_bits"),
+    ('[figures.primary]\nagainst = "leach"\nsink = [50, 175]\ncontrol_bits = 100\n', "primary.control_bits"),
     ('[figures.primary]\nagainst = "leach"\nsink = [50, 175]\nmedum = "shared"\n', "primary.medum"),
 ])
 def test_primary_comparison_is_validated(tmp_path, primary, key):

@@ -177,11 +177,14 @@ class RandomHeads(DDNNPolicy):
 
 
 def test_ddnn_beats_random_heads_with_the_same_number_of_heads():
-    """Far sink, 50 nodes, E0 = 0.1 J, 3 seeds (measured: FND 176 vs 105, HND 187 vs 179, delivered bits
-    +3.6 %; random heads keep ddnn's choice of the empty set, so they are not a weak baseline)."""
+    """Far sink, 50 nodes, E0 = 0.1 J, 3 seeds, the classic preset (measured: FND 176 vs 105, HND 187 vs
+    179, delivered bits +3.6 %; random heads keep ddnn's choice of the empty set, so they are not a weak
+    baseline). Under the default shared medium and 200-bit control the delivered bits are not higher (83.9 vs
+    86.1 Mbit on these seeds): the shipped model was trained without control messages."""
     fnd, hnd, bits = {}, {}, {}
     for cls in (DDNNPolicy, RandomHeads):
-        scenario = Scenario.from_mapping(protocol="ddnn", nodes=50, e0=0.1, sink=(50.0, 175.0), rounds=2000)
+        scenario = Scenario.from_mapping(protocol="ddnn", nodes=50, e0=0.1, sink=(50.0, 175.0), rounds=2000,
+                                         preset="classic")
         result = simulate(scenario, seed=3, replicas=3, workers=1, clustering=cls)
         fnd[cls.name] = float(result.summary["fnd"].astype(float).mean())
         hnd[cls.name] = float(result.summary["hnd"].astype(float).mean())
@@ -192,8 +195,9 @@ def test_ddnn_beats_random_heads_with_the_same_number_of_heads():
 
 
 def test_control_energy_charges_the_broadcast_and_the_hello():
-    base, _ = _loop(nodes=30, rounds=3, control_bits=0)
-    charged, policy = _loop(nodes=30, rounds=3, control_bits=200)
+    # the ideal medium (classic preset): the same heads with and without control, round by round
+    base, _ = _loop(nodes=30, rounds=3, control_bits=0, preset="classic")
+    charged, policy = _loop(nodes=30, rounds=3, control_bits=200, preset="classic")
     consumed = 0.0
     for r in range(3):
         base.step()

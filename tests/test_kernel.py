@@ -278,7 +278,8 @@ def test_account_round_is_the_kernel_accounting():
         energy = np.array(ref.energy)
         alive = np.ones(ref.n, dtype=bool)
         out = account_round(ref.x, ref.y, energy, alive, ch_mask, ref.sink, radio_model(), 4000, semantics,
-                            control_bits=scenario.control_bits, control="distributed")  # (LEACH's pattern)
+                            control_bits=scenario.control_bits, control="distributed",  # (LEACH's pattern)
+                            medium=scenario.medium, sink_channels=scenario.sink_channels)
         acc = ref.account([int(i) for i in np.flatnonzero(ch_mask)])
         np.testing.assert_array_equal(energy, np.array(ref.energy))
         np.testing.assert_array_equal(alive, np.array(ref.alive))

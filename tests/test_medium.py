@@ -216,7 +216,7 @@ def test_direct_with_1000_nodes_and_one_channel_takes_1000_packet_times():
     """1,000 direct senders through one channel need at least 1000 l / R per round (each packet waits for
     the previous one); the ideal medium keeps the old l / R."""
     shared = simulate(Scenario(protocol="direct", nodes=1000, rounds=2, medium="shared"), seed=1)
-    ideal = simulate(Scenario(protocol="direct", nodes=1000, rounds=2), seed=1)
+    ideal = simulate(Scenario(protocol="direct", nodes=1000, rounds=2, medium="ideal"), seed=1)
     latency = shared.rounds["latency_s"].to_numpy()
     # 1000 additions of l / R: the sum may differ from the product by a few ulps
     assert np.all(latency >= 1000 * PACKET_S * (1 - 1e-12))
@@ -276,11 +276,14 @@ def test_shared_with_a_channel_per_transmission_is_the_ideal_latency(seed, n, he
     assert latency["shared"] == latency["ideal"]
 
 
-def test_ideal_is_the_default_and_matches_the_old_formula():
-    """The default medium is ideal; its latency is the max over transmitters of l / R and the heads' T (the
-    reference's old formula, tested bit for bit with every other column in test_kernel/test_rounds)."""
-    assert Scenario().medium == "ideal" and Scenario().sink_channels == 1
-    scenario = Scenario.from_mapping(nodes=40, e0=0.05, rounds=200, offload="edge", workload="dnn-inference")
+def test_shared_is_the_default_and_classic_keeps_the_old_formula():
+    """The default medium is shared with one channel; the classic preset's ideal medium keeps the old
+    latency, the max over transmitters of l / R and the heads' T (the reference's old formula, tested bit for
+    bit with every other column in test_kernel/test_rounds)."""
+    assert Scenario().medium == "shared" and Scenario().sink_channels == 1
+    assert Scenario.from_mapping(preset="classic").medium == "ideal"
+    scenario = Scenario.from_mapping(nodes=40, e0=0.05, rounds=200, offload="edge", workload="dnn-inference",
+                                     preset="classic")
     result = simulate(scenario, seed=4)
     records, _ = simulate_naive(scenario, 4)
     np.testing.assert_array_equal(result.rounds["latency_s"].to_numpy(), [r["latency_s"] for r in records])

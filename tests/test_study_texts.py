@@ -58,7 +58,7 @@ def test_texts_render_from_the_variant_configuration(tmp_path, quick):
     want = expected(spec)
     assert spec.title == f"E0 {want['e0']} J, {want['seeds']} seeds"
     assert spec.description == (
-        f"10 nodes, E0 = {want['e0']} J, p = 0.1, seeds {want['seeds']}, {want['tasks']} tasks, every run until the "
+        f"10 nodes, E0 = {want['e0']} J, p = auto, seeds {want['seeds']}, {want['tasks']} tasks, every run until the "
         f"last node dies or round {want['rounds']}, whichever comes first; N = 10.")
     assert spec.figures[0].title == f"Alive nodes over {want['rounds']:,} rounds, E0 = {want['e0']} J"
 

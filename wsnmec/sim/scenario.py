@@ -9,8 +9,9 @@ Defaults are the classic LEACH geometry: 100 nodes in a 100 m x 100 m field, sin
 E0 = 0.5 J, 4000-bit packets, the ``heinzelman2002`` radio, no harvesting, rounds until every node is dead
 (capped at :data:`MAX_ROUNDS`), with every baseline at its best and control messages paid: p = ``auto``
 (k_opt / N of each deployment and sink, Heinzelman et al. 2002) and 200-bit control messages (the 25-byte
-header of Heinzelman et al. 2002). ``preset="classic"`` (``--preset classic``) restores the v0.1 defaults
-(p = 0.1, no control messages), which reproduce the published LEACH curves and the v0.1 regression digests.
+header of Heinzelman et al. 2002), and one shared radio channel at the sink (``medium = "shared"``).
+``preset="classic"`` (``--preset classic``) restores the v0.1 defaults (p = 0.1, no control messages, the
+ideal medium), which reproduce the published LEACH curves and the v0.1 regression digests.
 """
 
 from __future__ import annotations
@@ -275,9 +276,9 @@ class Scenario:
         A learned policy's model file (``.npz`` of ``wsnmec train``; used by ``ddnn``); None: the policy's
         shipped default model.
     medium : str
-        ``ideal`` (default: every sink-bound transmission on a channel of its own, the round's latency is
-        the slowest transmitter's) or ``shared`` (they share the sink's ``sink_channels`` channels, served
-        in order of readiness); see :mod:`wsnmec.sim.accounting` Notes, 6. Energy does not depend on it.
+        ``shared`` (default: every sink-bound transmission shares the sink's ``sink_channels`` channels,
+        served in order of readiness, and the round's latency is the last delivery) or ``ideal`` (each on a
+        channel of its own, the round's latency is the slowest transmitter's; the ``classic`` preset); see :mod:`wsnmec.sim.accounting` Notes, 6. Energy does not depend on it.
     sink_channels : int
         Channels at the radio rate at the sink under the ``shared`` medium, >= 1.
     preset : str or None
@@ -317,7 +318,7 @@ class Scenario:
     e0_high: float | None = None
     round_seconds: float | None = None
     policy_model: str | None = None
-    medium: str = "ideal"
+    medium: str = "shared"
     sink_channels: int = 1
     preset: str | None = None
 
