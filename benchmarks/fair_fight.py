@@ -125,6 +125,7 @@ def main(argv=None) -> int:
                 **{m: [float(v) if v is not None and v == v else math.nan for v in summary[m].astype(float)]
                    for m in METRICS},
             }
+            (out / "fair_fight.json").write_text(json.dumps(results, indent=1))  # after every run
             print(f"{name:7s} {label:16s} FND {np.mean(summary['fnd'].astype(float)):8.1f}  {seconds:7.1f} s",
                   flush=True)
     (out / "fair_fight.json").write_text(json.dumps(results, indent=1))

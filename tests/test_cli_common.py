@@ -63,6 +63,7 @@ def test_task_key_covers_the_simulator_code():
     assert task_key(task_config(Scenario(), seed=3)) == task_key(config)
 
 
+@pytest.mark.slow
 def test_figures_quick_renders_every_shipped_study(tmp_path, monkeypatch):
     """The quickstart's main job on the real studies/ (what CI runs), then again from the cache."""
     monkeypatch.chdir(ROOT)

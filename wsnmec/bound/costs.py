@@ -143,12 +143,14 @@ def constant_harvest(scenario) -> float:
                                       f"periodic harvest has no per-deployment bound here); got {spec}")
 
 
-def check_boundable(scenario, x, y, energy, sink) -> None:
-    """Bad input for a bound: matlab semantics, one node, zero energy, a sink on top of a node."""
+def check_boundable(scenario, x, y, energy, sink, harvest: bool = True) -> None:
+    """Bad input for a bound: matlab semantics, one node, zero energy, a sink on top of a node, and (with
+    ``harvest``) a harvest that is not constant."""
     if scenario.semantics != "clean":
         raise ParameterError("--semantics", f"must be clean for a bound (matlab lets energies go negative); "
                                             f"got {scenario.semantics!r}")
-    constant_harvest(scenario)
+    if harvest:
+        constant_harvest(scenario)
     n = int(np.asarray(x).shape[0])
     if n < 2:
         raise ParameterError("--nodes", f"must be >= 2 for a bound (one node has nothing to schedule); got {n}")

@@ -10,7 +10,11 @@ relative to the initial energy among the alive nodes, by the scorer's costs from
 The solve stops at the gap :data:`SCHEDULE_GAP` or after :data:`SCHEDULE_TIME_LIMIT` seconds.
 
 With a constant harvest the schedule counts the harvest as inflow without the battery cap (as the bound
-does), so a capped battery can make a node die earlier than the schedule's rounds.
+does), so a capped battery can make a node die earlier than the schedule's rounds. A random or periodic
+harvest has no bound here: the schedule is then planned without it (the harvest only adds energy, so the
+plan's rounds stay affordable) and executed as usual.
+
+The solve happens at the first round with an alive node (a network with none elects nobody).
 
 The control pattern is ``centralized`` (the sink computes the schedule, as LEACH-C), the one the bound charges.
 """
@@ -37,13 +41,17 @@ class LPSchedulePolicy(ClusteringPolicy):
     fused_code = None
 
     def reset(self, state, rng):
+        self.plan = None
+
+    def _solve(self, state):
         from ..bound.cache import solve_cached
         from ..bound.costs import Network, check_boundable, constant_harvest, score_configurations
 
         scenario = state.scenario
-        check_boundable(scenario, state.x, state.y, state.initial_energy, state.sink)
+        check_boundable(scenario, state.x, state.y, state.initial_energy, state.sink, harvest=False)
+        harvest_j = constant_harvest(scenario) if scenario.harvest.kind in ("none", "constant", "constant-w") else 0.0
         net = Network(state.x, state.y, state.initial_energy, state.sink, state.params, scenario.offload,
-                      constant_harvest(scenario))
+                      harvest_j)
         result, _ = solve_cached(net, gap=SCHEDULE_GAP, time_limit=SCHEDULE_TIME_LIMIT)
         self.result = result
         masks = [np.zeros(state.n, dtype=bool)]
@@ -58,6 +66,10 @@ class LPSchedulePolicy(ClusteringPolicy):
         self.costs = score_configurations(net, self.masks)
 
     def elect(self, state, rng):
+        if not state.alive.any():
+            return np.zeros(state.n, dtype=bool)
+        if self.plan is None:
+            self._solve(state)
         r = state.round - 1
         if r < self.plan.size:
             choice = int(self.plan[r])
