@@ -596,7 +596,7 @@ def run_study(
         )
     directory = study_directory(results_dir, spec) / ("quick" if spec.quick else "full")
     if getattr(spec, "bound", None) is not None:
-        summary = _with_bound(summary, spec, tasks, report)
+        summary = _with_bound(summary, spec, tasks, None)
     write_final_tables(directory, rounds, summary, study_record(spec, tasks))
     computed_aggregates = None
     if lifetime:
