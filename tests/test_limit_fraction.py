@@ -156,3 +156,20 @@ def test_limit_fraction_study_file():
     quick = spec.variant(True)
     assert max(c["nodes"] for c in quick.grid["case"]) <= 20 and quick.seeds <= 2
     assert quick.bound["time_limit"] <= 30
+
+
+def test_reading_lists_every_case_and_policy(tiny_run):
+    spec, run, _ = tiny_run
+    from wsnmec.study.figures import _text
+    from wsnmec.study.limit import fraction_table
+    from wsnmec.study.report import reading
+
+    table = fraction_table(spec.figures[0], run)
+    assert len(table) == 6 and (table["seeds"] == 2).all() and (table["time_limited"] == 0).all()
+    for row in table.itertuples():
+        rows = run.summary[(run.summary["protocol"] == row.x)
+                           & (run.summary["sink"].map(_text) == row.panel)]
+        assert row.mean == pytest.approx(rows["fnd_over_bound"].mean())
+        assert row.low <= row.mean <= row.high <= 1
+    text = reading(spec.figures[0], run)
+    assert text.count("\n| ") == 7  # header + one row per case and policy

@@ -105,3 +105,51 @@ def add_bound_columns(summary: pd.DataFrame, tasks, bound: dict, report=None) ->
         bound_stopped=[r.stopped for r in results],
         fnd_over_bound=np.asarray([fraction_of_limit(f, b) for f, b in zip(fnd, fnd_upper)], dtype=float),
     )
+
+
+def fraction_table(figure, run) -> pd.DataFrame:
+    """Per ``panel`` level (e.g. the scenario case) and ``x`` level (e.g. the policy): seeds, mean
+    ``fnd_over_bound`` with its 95 % percentile-bootstrap interval over seeds, mean FND, mean ``bound_fnd``,
+    and how many of the bounds a time limit cut short."""
+    from .figures import _levels, _text, bootstrap_ci
+
+    data = run.summary
+    panels = _levels(run.spec, data, figure.panel) if figure.panel else [None]
+    xs = _levels(run.spec, data, figure.x)
+    rows = []
+    for panel in panels:
+        chosen = data if panel is None else data[data[figure.panel].map(_text) == _text(panel)]
+        for x in xs:
+            group = chosen[chosen[figure.x].map(_text) == _text(x)]
+            values = pd.to_numeric(group["fnd_over_bound"], errors="coerce").to_numpy(dtype=float)
+            values = values[np.isfinite(values)]
+            low, high = bootstrap_ci(values) if values.size else (math.nan, math.nan)
+            rows.append({"panel": None if panel is None else _text(panel), "x": _text(x), "seeds": int(values.size),
+                         "mean": float(values.mean()) if values.size else math.nan, "low": low, "high": high,
+                         "fnd": float(pd.to_numeric(group["fnd"], errors="coerce").mean()),
+                         "bound_fnd": float(group["bound_fnd"].mean()),
+                         "time_limited": int((group["bound_stopped"] == "time").sum())})
+    return pd.DataFrame(rows)
+
+
+def fraction_reading(figure, run) -> str:
+    """Reading of a ``fnd_over_bound`` metric figure: :func:`fraction_table` as Markdown."""
+    table = fraction_table(figure, run)
+
+    def pct(value):
+        return "n/a" if not math.isfinite(value) else f"{100 * value:.1f} %"
+
+    head = (["case"] if figure.panel else []) + [figure.x, "FND / bound [95 % CI]", "mean FND", "mean bound on FND",
+                                                 "seeds", "time-limited bounds"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in table.to_dict("records"):
+        cells = ([str(row["panel"])] if figure.panel else []) + [
+            row["x"], f"{pct(row['mean'])} [{pct(row['low'])}, {pct(row['high'])}]",
+            "n/a" if not math.isfinite(row["fnd"]) else f"{row['fnd']:,.0f}",
+            "n/a" if not math.isfinite(row["bound_fnd"]) else f"{row['bound_fnd']:,.0f}",
+            str(row["seeds"]), str(row["time_limited"])]
+        lines.append("| " + " | ".join(cells) + " |")
+    return ("Fraction of the limit: each policy's FND divided by the upper bound on FND of the same deployment "
+            "(`wsnmec bound`, fnd_upper = floor(upper) + 1, so at most 100 %), mean over seeds with a 95 % "
+            "percentile-bootstrap interval. A time-limited bound is still valid but looser, so its fractions "
+            "under-state how close a policy comes to the true limit:\n\n" + "\n".join(lines) + "\n")
