@@ -115,6 +115,18 @@ def test_rerun_reads_the_summary_and_keeps_the_fraction(tiny_run, monkeypatch):
     again = run_study(spec, root / "results", jobs=1, progress=False)
     assert again.computed == 0
     pd.testing.assert_series_equal(again.summary["fnd_over_bound"], run.summary["fnd_over_bound"])
+    # a finished study is read without the bound cache (nothing is solved again) ...
+    monkeypatch.setenv("WSNMEC_BOUND_CACHE", str(root / "empty-bound-cache"))
+    again = run_study(spec, root / "results", jobs=1, progress=False)
+    pd.testing.assert_series_equal(again.summary["fnd_over_bound"], run.summary["fnd_over_bound"])
+    assert not (root / "empty-bound-cache").exists()
+    # ... unless its [bound] settings changed
+    from dataclasses import replace
+
+    changed = replace(spec, bound={"gap": 0.01, "time_limit": 21.0})
+    again = run_study(changed, root / "results", jobs=1, progress=False)
+    assert len(list((root / "empty-bound-cache").glob("*.json"))) == 4
+    pd.testing.assert_series_equal(again.summary["fnd_over_bound"], run.summary["fnd_over_bound"])
 
 
 def test_fraction_figure_draws(tiny_run, tmp_path):

@@ -428,8 +428,8 @@ def run_study(
         current = aggregates.load_current_frames(directory, spec, tasks, cache)
     if current is not None:  # the cache files are those of the last run: read its summary and aggregates
         summary, stored = current
-        if getattr(spec, "bound", None) is not None:  # from the bound cache (solved when the summary was made)
-            summary = _with_bound(summary, spec, tasks, None)
+        if getattr(spec, "bound", None) is not None and not _bound_current(directory, summary, spec):
+            summary = _with_bound(summary, spec, tasks, None)  # from the bound cache (or solved again)
         return StudyRun(
             spec=spec, tasks=tasks, rounds=None if lifetime else stored, summary=summary, computed=0,
             cached=len({t.key for t in tasks}), seconds=time.perf_counter() - started, directory=directory,
@@ -609,6 +609,20 @@ def run_study(
         seconds=time.perf_counter() - started, directory=directory, task_seconds=task_seconds,
         worker_failures=worker_failures, aggregates=computed_aggregates,
     )
+
+
+def _bound_current(directory: Path, summary: pd.DataFrame, spec: StudySpec) -> bool:
+    """Whether the stored summary already holds the bound columns made with the study's ``[bound]`` settings
+    (``study.json`` records them), so that reading a finished study never solves a bound again."""
+    import json
+
+    from .limit import BOUND_COLUMNS
+
+    try:
+        record = json.loads((directory / "study.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return record.get("bound") == spec.bound and all(c in summary.columns for c in BOUND_COLUMNS)
 
 
 def _with_bound(summary: pd.DataFrame, spec: StudySpec, tasks: list[Task], report) -> pd.DataFrame:
