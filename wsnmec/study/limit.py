@@ -24,7 +24,9 @@ replica draws its deployment with ``deploy(scenario, numpy.random.default_rng(s)
 does. The bound does not depend on the policy (its control charge is the least any control pattern pays,
 :mod:`wsnmec.bound.costs`), so every policy at a scenario point and seed shares one solve. Solves go through
 the bound cache (:func:`wsnmec.bound.cache.solve_cached`, content-addressed by deployment and cost model), so
-a rerun or another study on the same deployment solves nothing again.
+a rerun or another study on the same deployment solves nothing again. The columns are stored in the study's
+``summary.parquet`` with the ``[bound]`` settings in its ``study.json``; reading a finished study with the same
+settings (``wsnmec study show``, ``figures``) takes them from there and solves nothing, even without the cache.
 """
 
 from __future__ import annotations
