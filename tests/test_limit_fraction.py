@@ -185,3 +185,25 @@ def test_reading_lists_every_case_and_policy(tiny_run):
         assert row.low <= row.mean <= row.high <= 1
     text = reading(spec.figures[0], run)
     assert text.count("\n| ") == 7  # header + one row per case and policy
+
+
+def test_hand_solved_three_node_case(tmp_path):
+    """Three nodes 1 m from the sink, no control messages: each node's cheapest role is sending its own
+    packet straight to the sink, k (E_elec + eps_fs 1 m^2) [J] (a member would send as far or farther, to a head
+    at least sqrt(2) m away, and a head pays reception and aggregation on top), so the bound is
+    E0 / (k (E_elec + eps_fs)) rounds, direct reaches fnd_upper = floor(that) + 1 and scores 1."""
+    positions = tmp_path / "p.csv"
+    positions.write_text("x,y\n49,50\n51,50\n50,49\n", encoding="utf-8")
+    e0, bits, e_elec, eps_fs = 0.01, 4000, 50e-9, 10e-12  # heinzelman2002 radio
+    data = {"title": "hand", "seed": 1, "seeds": 1,
+            "base": {"positions": str(positions), "sink": [50, 50], "e0": e0, "packet_bits": bits,
+                     "radio": "heinzelman2002", "control_bits": 0},
+            "grid": {"protocol": ["direct", "leach"]}, "bound": {"time_limit": 20}}
+    run = run_study(parse_study(data, tmp_path / "hand.toml"), tmp_path / "results", jobs=1, progress=False)
+    upper = e0 / (bits * (e_elec + eps_fs * 1.0))  # 49.99 rounds
+    rows = run.summary.set_index("protocol")
+    assert rows.loc["direct", "bound_upper"] == pytest.approx(upper, rel=1e-6)
+    assert rows.loc["direct", "bound_fnd"] == math.floor(upper) + 1 == 50
+    assert rows.loc["direct", "fnd"] == 50 and rows.loc["direct", "fnd_over_bound"] == 1.0
+    assert rows.loc["leach", "fnd_over_bound"] == pytest.approx(rows.loc["leach", "fnd"] / 50)
+    assert rows.loc["leach", "fnd"] <= 50
