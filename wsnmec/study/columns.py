@@ -49,11 +49,16 @@ SUMMARY_METRICS: dict[str, str] = {
     "latency_s_mean": "Round latency, mean [s]",
     "system_utility_mean": "System utility per round, mean [J]",
     "delivered_bits_total": "Bits delivered to the sink",
+    # studies with a [bound] table only (wsnmec.study.limit):
+    "fnd_over_bound": "FND / bound on FND (fraction of the limit)",
+    "bound_fnd": "Upper bound on FND [round]",
+    "bound_upper": "Upper bound on rounds all nodes survive [round]",
 }
 
 #: Short names of summary metrics used in titles and readings.
 METRIC_SHORT = {"fnd": "FND", "hnd": "HND", "lnd": "LND", "energy_j_mean": "energy", "latency_s_mean": "latency",
-                "system_utility_mean": "utility"}
+                "system_utility_mean": "utility",
+                "fnd_over_bound": "FND / limit", "bound_fnd": "bound on FND"}
 
 #: Axis / legend labels of scenario parameters (swept parameters become columns of the results).
 PARAMETER_LABELS: dict[str, str] = {

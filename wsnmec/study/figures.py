@@ -405,7 +405,10 @@ def panel_metric_figure(figure: FigureSpec, spec: StudySpec, summary: pd.DataFra
         for j, panel in enumerate(panels):
             ax = axes[i, j]
             chosen = data if panel is None else data[data[figure.panel] == panel]
-            metric_groups(ax, chosen, figure, drawn_levels, colours, metric, x_order, numeric_x)
+            # categories on x (e.g. policies): unjoined points with intervals, no line between categories
+            metric_groups(ax, chosen, figure, drawn_levels, colours, metric, x_order, numeric_x, joined=numeric_x)
+            if metric == "fnd_over_bound":  # the limit itself (wsnmec.study.limit): no policy reaches above it
+                ax.axhline(1.0, color="0.3", linestyle=REFERENCE_DASHES, linewidth=1.0)
             if figure.reference is not None:
                 mean, low, high, _ = reference_level(figure, chosen, metric)
                 colour = colours[figure.reference] if colours else LINE_COLOURS[0]
@@ -413,7 +416,9 @@ def panel_metric_figure(figure: FigureSpec, spec: StudySpec, summary: pd.DataFra
                     ax.axhspan(low, high, color=colour, alpha=0.15, linewidth=0)
                     ax.axhline(mean, color=colour, linestyle=REFERENCE_DASHES, linewidth=1.6)
             if not numeric_x:
-                ax.set_xticks(range(len(x_order)), [_text(v) for v in x_order])
+                long = len(x_order) > 4
+                ax.set_xticks(range(len(x_order)), [_text(v) for v in x_order], rotation=45 if long else 0,
+                              ha="right" if long else "center")
             ax.set_xlabel(label(figure.x) if i == rows - 1 else "")
             ax.set_ylabel(label(metric) if j == 0 else "")
             ax.set_title(f"{METRIC_SHORT.get(metric, metric)}{', ' + _text(panel) if panel is not None else ''}",

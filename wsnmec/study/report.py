@@ -240,6 +240,13 @@ def _best_x_reading(figure: FigureSpec, run) -> str:
             "which favours the tuned policies:\n\n" + "\n".join(lines) + "\n")
 
 
+def _fraction_of_limit(figure: FigureSpec, run) -> str:
+    """FND / the deployment's bound per case and policy (:func:`wsnmec.study.limit.fraction_reading`)."""
+    from .limit import fraction_reading
+
+    return fraction_reading(figure, run)
+
+
 #: Readings: (kind, y) -> function(figure, run) -> one sentence; (kind, None) is the kind's default.
 READINGS: dict[tuple[str, str | None], Callable] = {
     ("line", "alive"): _lifetimes,
@@ -248,6 +255,7 @@ READINGS: dict[tuple[str, str | None], Callable] = {
     ("line", "nodes_ge_90pct"): _time_average,
     ("line", None): _final_value,
     ("metric", None): _metric_ends,
+    ("metric", "fnd_over_bound"): _fraction_of_limit,
     ("map", None): lambda figure, run: (
         f"The network of each grid point at round {figure.round} (first seed, task seed "
         f"{replica_seeds(run.spec.seed, 1)[0]}): `wsnmec map --round {figure.round}` with the point's parameters "

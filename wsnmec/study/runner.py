@@ -428,6 +428,8 @@ def run_study(
         current = aggregates.load_current_frames(directory, spec, tasks, cache)
     if current is not None:  # the cache files are those of the last run: read its summary and aggregates
         summary, stored = current
+        if getattr(spec, "bound", None) is not None and not _bound_current(directory, summary, spec):
+            summary = _with_bound(summary, spec, tasks, None)  # from the bound cache (or solved again)
         return StudyRun(
             spec=spec, tasks=tasks, rounds=None if lifetime else stored, summary=summary, computed=0,
             cached=len({t.key for t in tasks}), seconds=time.perf_counter() - started, directory=directory,
@@ -593,6 +595,8 @@ def run_study(
             f"study {spec.name}: {len(missing)} task result(s) vanished from {cache.directory}; rerun to recompute them"
         )
     directory = study_directory(results_dir, spec) / ("quick" if spec.quick else "full")
+    if getattr(spec, "bound", None) is not None:
+        summary = _with_bound(summary, spec, tasks, None)
     write_final_tables(directory, rounds, summary, study_record(spec, tasks))
     computed_aggregates = None
     if lifetime:
@@ -605,6 +609,28 @@ def run_study(
         seconds=time.perf_counter() - started, directory=directory, task_seconds=task_seconds,
         worker_failures=worker_failures, aggregates=computed_aggregates,
     )
+
+
+def _bound_current(directory: Path, summary: pd.DataFrame, spec: StudySpec) -> bool:
+    """Whether the stored summary already holds the bound columns made with the study's ``[bound]`` settings
+    (``study.json`` records them), so that reading a finished study never solves a bound again."""
+    import json
+
+    from .limit import BOUND_COLUMNS
+
+    try:
+        record = json.loads((directory / "study.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return record.get("bound") == spec.bound and all(c in summary.columns for c in BOUND_COLUMNS)
+
+
+def _with_bound(summary: pd.DataFrame, spec: StudySpec, tasks: list[Task], report) -> pd.DataFrame:
+    """The summary with the lifetime bound of each task's deployment and ``fnd_over_bound``
+    (:mod:`wsnmec.study.limit`; solves through the bound cache, in this process)."""
+    from .limit import add_bound_columns
+
+    return add_bound_columns(summary, tasks, spec.bound, report=report)
 
 
 def _init_worker(parent_pid: int, threads: int) -> None:
@@ -643,6 +669,7 @@ def study_record(spec: StudySpec, tasks: list[Task]) -> dict:
         "base": spec.base,
         "grid": {name: list(values) for name, values in spec.grid.items()},
         "extra": [dict(fixed) for fixed in getattr(spec, "extra", ())],
+        "bound": getattr(spec, "bound", None),
         "tasks": [{"key": t.key, "point": t.point, "seed": t.seed} for t in tasks],
     }
 

@@ -23,10 +23,16 @@ A study is a TOML file::
     protocol = "ddnn"     # combination of the other swept parameters (e.g. a policy without p, run once
     p = 0.1               # per case instead of at every p)
 
-    [quick]               # what `--quick` changes: fewer seeds, other base values, other grid lists
+    [bound]               # optional: solve the lifetime bound of every task's deployment (wsnmec.study.limit) and
+    gap = 0.01            # add bound_upper, bound_fnd, bound_stopped and fnd_over_bound (FND / bound_fnd) to the
+    time_limit = 60       # summary; gap: relative gap target, time_limit: [s] per deployment (a cut-short bound
+                          # is valid but looser)
+
+    [quick]               # what `--quick` changes: fewer seeds, other base values, other grid lists, the bound
     seeds = 3
     base = { rounds = 500 }
     grid = { nodes = [50, 200] }
+    bound = { time_limit = 5 }
 
     [[figures]]
     name = "alive"        # file name of the figure (letters, digits, - and _)
@@ -48,7 +54,7 @@ last node dies or round R, whichever comes first" when ``rounds`` is set), ``{fi
 every scenario parameter
 (``{e0}``, ``{rounds}``, ``{nodes}``, ...: the base value, else the ``wsnmec run`` default) and, for a swept
 parameter ``NAME``, ``{NAME}`` (its values, comma-separated), ``{NAME_count}``, ``{NAME_min}`` and
-``{NAME_max}``. Python format specifications apply (``{rounds:,}``); ``{{`` and ``}}`` are literal braces.
+``{NAME_max}``; with a ``[bound]`` table, ``{bound_gap}`` and ``{bound_time_limit}`` [s]. Python format specifications apply (``{rounds:,}``); ``{{`` and ``}}`` are literal braces.
 
 Every problem is a :class:`~wsnmec.errors.ParameterError` whose parameter is ``FILE: KEY`` (for example
 ``studies/classic.toml: grid.nodes[2]``) and whose message says what is allowed.
@@ -76,11 +82,15 @@ MAX_GRID_VALUES = 10_000
 MAX_TASKS = 1_000_000
 
 TOP_KEYS = ("kind", "title", "description", "seed", "seeds", "scale_field", "base", "grid", "extra", "quick",
-            "figures")
+            "figures", "bound")
 #: Study kinds: ``lifetime`` (wsnmec run scenarios, this module, the default), ``offload`` (:mod:`.offload`) and
 #: ``partition`` (:mod:`wsnmec.study.partition`, drawn by ``wsnmec figures``).
 STUDY_KINDS = ("lifetime", "offload", "partition")
-QUICK_KEYS = ("seeds", "base", "grid")
+QUICK_KEYS = ("seeds", "base", "grid", "bound")
+#: Keys of a ``[bound]`` table (:mod:`wsnmec.study.limit`).
+BOUND_KEYS = ("gap", "time_limit")
+#: Summary metrics that exist only in studies with a ``[bound]`` table.
+BOUND_METRICS = ("fnd_over_bound", "bound_fnd", "bound_upper")
 FIGURE_KEYS = ("name", "kind", "x", "y", "hue", "style", "title", "reference", "round", "panel", "primary")
 #: The swept parameter whose values are tables of scenario parameters swept together (each with a ``name``).
 CASE = "case"
@@ -212,6 +222,9 @@ class StudySpec:
     extra : tuple of dict
         ``[[extra]]``: partial grid points added to the grid's product (each with every combination of the
         swept parameters it does not set).
+    bound : dict or None
+        ``[bound]`` (``gap``, ``time_limit`` [s]) of a study that asks for the lifetime bound of each task's
+        deployment (:mod:`wsnmec.study.limit`); None: no bound.
     """
 
     name: str
@@ -228,6 +241,7 @@ class StudySpec:
     quick_override: dict = field(default_factory=dict)
     templates: dict = field(default_factory=dict)
     extra: tuple = ()
+    bound: dict | None = None
 
     @property
     def points(self) -> list[dict]:
@@ -284,7 +298,9 @@ class StudySpec:
         grid.update(override.get("grid", {}))
         base = dict(self.base)
         base.update(override.get("base", {}))
-        return render_texts(replace(self, seeds=override.get("seeds", self.seeds), base=base, grid=grid, quick=True))
+        bound = self.bound if self.bound is None else {**self.bound, **override.get("bound", {})}
+        return render_texts(replace(self, seeds=override.get("seeds", self.seeds), base=base, grid=grid, quick=True,
+                                    bound=bound))
 
     def text_values(self) -> dict:
         """The placeholders of the study's texts and their values in this variant (module docstring)."""
@@ -295,6 +311,11 @@ class StudySpec:
         values["field_text"] = f"{width:g} m x {height:g} m"
         values["run_length"] = ("until the last node dies" if rounds is None else
                                 f"until the last node dies or round {rounds:,}, whichever comes first")
+        if self.bound is not None:  # studies with a [bound] table (wsnmec.study.limit)
+            from .limit import DEFAULT_GAP, DEFAULT_TIME_LIMIT
+
+            values["bound_gap"] = _text_of(self.bound.get("gap", DEFAULT_GAP))
+            values["bound_time_limit"] = _text_of(self.bound.get("time_limit", DEFAULT_TIME_LIMIT))
         return {**common_text_values(self), **values, **grid_text_values(self.grid)}
 
     @property
@@ -581,6 +602,23 @@ def _base(check: _Checker, key: str, table: dict) -> dict:
     return dict(table)
 
 
+def _bound(check: _Checker, key: str, table) -> dict:
+    """A ``[bound]`` table: ``gap`` in (0, 1), ``time_limit`` > 0 [s] (both optional)."""
+    table = check.table(key, table, BOUND_KEYS)
+    out = {}
+    if "gap" in table:
+        gap = table["gap"]
+        if not _is_number(gap) or not 0 < gap < 1:
+            check.fail(f"{key}.gap", f"must be a number in (0, 1), got {_describe(gap)}")
+        out["gap"] = float(gap)
+    if "time_limit" in table:
+        limit = table["time_limit"]
+        if not _is_number(limit) or not 0 < limit <= 1e9:
+            check.fail(f"{key}.time_limit", f"must be a number of seconds in (0, 1e9], got {_describe(limit)}")
+        out["time_limit"] = float(limit)
+    return out
+
+
 def _map_figure(check: _Checker, key: str, table, name: str) -> FigureSpec:
     """A ``map`` figure: ``round`` (an integer >= 1) and optionally ``title``; one panel per grid point."""
     for other in ("x", "y", "hue", "style"):
@@ -792,11 +830,19 @@ def parse_study(data: dict, path: Path, name: str | None = None) -> StudySpec:
     _check_grid_size(check, "quick", {**{name: list(values) for name, values in grid.items()}, **quick_grid_table},
                      quick.get("seeds", seeds))
     quick_grid = _grid(check, "quick.grid", quick_grid_table, {**base, **quick_base})
+    bound = _bound(check, "bound", data["bound"]) if "bound" in data else None
+    quick_bound = _bound(check, "quick.bound", quick.get("bound", {}))
+    if "bound" in quick and bound is None:
+        check.fail("quick.bound", "needs a [bound] table in the study (the full variant solves no bound)")
     figures_raw = data.get("figures", [])
     if not isinstance(figures_raw, list):
         check.fail("figures", f"must be an array of tables ([[figures]]), got {_describe(figures_raw)}")
     extra = _extra(check, data.get("extra", []), grid)
     figures = tuple(_figure(check, i, f, grid, extra, base) for i, f in enumerate(figures_raw))
+    for i, figure in enumerate(figures):
+        needs_bound = [m for m in figure.y if m in BOUND_METRICS]
+        if needs_bound and bound is None:
+            check.fail(f"figures[{i}].y", f"{needs_bound[0]} needs a [bound] table in the study (bound = {{ time_limit = S }})")
     names = [f.name for f in figures]
     for i, figure_name in enumerate(names):
         if figure_name in names[:i]:
@@ -812,8 +858,10 @@ def parse_study(data: dict, path: Path, name: str | None = None) -> StudySpec:
         grid=grid,
         scale_field=scale_field,
         figures=figures,
-        quick_override={"seeds": quick.get("seeds", seeds), "base": quick_base, "grid": quick_grid},
+        quick_override={"seeds": quick.get("seeds", seeds), "base": quick_base, "grid": quick_grid,
+                        "bound": quick_bound},
         extra=extra,
+        bound=bound,
     )
     spec = render_texts(spec)  # (and the quick variant below: a placeholder unknown to either fails here)
     for variant in (spec, spec.variant(True)):
