@@ -76,3 +76,48 @@ def test_a_claim_with_a_malformed_pid_is_taken_over(tmp_path, pid):
     assert claims.acquire("k")
     assert json.loads(claims.path("k").read_text())["pid"] == os.getpid()
     claims.release_all()
+
+
+# --- item 8: study files validated completely when loaded ---------------------------------------------------
+
+LIFETIME_HEAD = "seeds = 1\n[base]\nnodes = 10\nrounds = 3\n"
+METRIC_FIGURE = '[[figures]]\nname = "f"\nkind = "metric"\nx = "protocol"\ny = "fnd"\n'
+BAD_STUDIES = [
+    (LIFETIME_HEAD + '[grid]\ne0 = [0.5, "0.3..0.7"]\n', "grid.e0"),
+    (LIFETIME_HEAD + "[grid]\nfield = [100, [100, 200]]\n", "grid.field"),
+    (LIFETIME_HEAD + '[grid]\nnodes = [10, 20]\n[[extra]]\nnodes = "x"\n', "extra[0].nodes"),
+    (LIFETIME_HEAD + '[grid]\nprotocol = ["leach", "direct"]\n' + METRIC_FIGURE, "figures[0].x"),
+    ("x = " + "[" * 5000 + "]" * 5000 + "\n", "nests"),
+    ('kind = "partition"\nseeds = "abc"\n', "seeds"),
+    ('kind = "partition"\nquick = "x"\n', "quick"),
+    ('kind = "partition"\nscaling = "x"\n', "scaling"),
+    ('kind = "partition"\nseed = 1.7\n', "seed"),
+    ('kind = "partition"\n[quick.claims]\nframes = "many"\n', "quick.claims.frames"),
+    ('kind = "partition"\n[scaling]\ndevices = [2, "4"]\n', "scaling.devices[1]"),
+    ('kind = "partition"\n[events]\nevent_at = 1.5\n', "events.event_at"),
+    ('kind = "partition"\n[claims]\nnetwork = 3\n', "claims.network"),
+]
+
+
+@pytest.mark.parametrize("command", ["run", "figures"])
+@pytest.mark.parametrize("text, key", BAD_STUDIES)
+def test_bad_study_files_fail_in_one_line_before_any_task(tmp_path, text, key, command):
+    study = tmp_path / "bad.toml"
+    study.write_text(text)
+    args = ["study", command, str(study), "--results", str(tmp_path / "results"), "--quick"]
+    if command == "figures":
+        args += ["--out", str(tmp_path / "figures")]
+    line = assert_one_line_error(invoke(args), key)
+    assert line.startswith(f"Error: {study}")
+    assert not (tmp_path / "results").exists() or not any((tmp_path / "results").rglob("*.parquet"))
+
+
+def test_every_shipped_study_still_loads():
+    from wsnmec.study.partition import load_partition_study
+    from wsnmec.study.spec import find_studies, load_study, studies_dir
+
+    for path in find_studies(studies_dir()):
+        assert load_study(path).task_count >= 1
+    for path in find_studies(studies_dir(), kind="partition"):
+        for quick in (False, True):
+            assert load_partition_study(path, quick)["seeds"] >= 1
