@@ -121,3 +121,23 @@ def test_every_shipped_study_still_loads():
     for path in find_studies(studies_dir(), kind="partition"):
         for quick in (False, True):
             assert load_partition_study(path, quick)["seeds"] >= 1
+
+
+# --- item 6: an output name too long for its staging name ---------------------------------------------------
+
+
+def test_out_name_too_long_for_the_staging_name_is_refused_before_the_work(tmp_path):
+    long_name = tmp_path / ("d" * 250)  # fits the 255-byte limit, its staging name (+14) does not
+    for args in (["run", "--seed", "1", *TINY_RUN],
+                 ["offload", "--frames", "20", "--networks", "1", "--memory", "16", "--batch", "4", "--seed", "1"]):
+        line = assert_one_line_error(invoke([*args, "--out", str(long_name)]), "--out")
+        assert "241" in line
+    assert list(tmp_path.iterdir()) == []  # nothing created
+
+
+def test_out_name_at_the_staging_limit_is_written(tmp_path):
+    out = tmp_path / ("d" * 241)
+    result = invoke(["run", "--seed", "1", *TINY_RUN, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / "summary.parquet").is_file()
+    assert [p.name for p in tmp_path.iterdir()] == [out.name]
