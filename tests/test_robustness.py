@@ -141,3 +141,31 @@ def test_out_name_at_the_staging_limit_is_written(tmp_path):
     assert result.exit_code == 0, result.output
     assert (out / "summary.parquet").is_file()
     assert [p.name for p in tmp_path.iterdir()] == [out.name]
+
+
+def test_train_and_map_out_checked_before_the_work(tmp_path):
+    (tmp_path / "file").write_text("x")
+    for args in (["train", "--scenarios", "1", "--rounds", "1"], ["map", *TINY_RUN, "--seed", "1", "--round", "1"]):
+        suffix = ".npz" if args[0] == "train" else ".png"
+        assert_one_line_error(invoke([*args, "--out", str(tmp_path / "file" / f"m{suffix}")]), "--out")
+        assert_one_line_error(invoke([*args, "--out", str(tmp_path / ("m" * 245 + suffix))]), "--out")
+    assert [p.name for p in tmp_path.iterdir()] == ["file"]
+
+
+def test_a_file_system_error_after_the_work_is_one_line_exit_1(tmp_path, monkeypatch):
+    """A true I/O failure once the work is done (here the model file too large, as under ``ulimit -f``):
+    one line naming the path, exit 1, no traceback."""
+    import errno
+
+    from wsnmec.clustering import ddnn
+
+    def too_large(path, *args, **kwargs):
+        raise OSError(errno.EFBIG, os.strerror(errno.EFBIG), str(path))
+
+    monkeypatch.setattr(ddnn, "pretrain", lambda *args, **kwargs: (None, {}))
+    monkeypatch.setattr(ddnn, "save_pretrained", too_large)
+    result = invoke(["train", "--scenarios", "1", "--rounds", "1", "--seed", "1", "--out", str(tmp_path / "m.npz")])
+    assert result.exit_code == 1, result.output
+    errors = [line for line in result.stderr.splitlines() if "Error" in line]  # (beside the progress bar)
+    assert len(errors) == 1 and "m.npz" in errors[0] and "File too large" in errors[0], result.stderr
+    assert "Traceback" not in result.stderr and result.stderr.strip().endswith(errors[0].strip())
