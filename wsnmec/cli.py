@@ -16,6 +16,8 @@ from . import __version__
 from .errors import ParameterError
 
 EXIT_BAD_INPUT = 2
+#: Exit code of a true input/output failure (disk full, file too large, a file system gone read-only).
+EXIT_IO_ERROR = 1
 
 
 def fail(parameter: str, message: str):
@@ -50,6 +52,11 @@ class WsnmecGroup(click.Group):
         except click.ClickException as exc:
             click.echo(f"Error: {exc.format_message()}".replace("\n", " "), err=True)
             _exit(exc.exit_code)
+        except OSError as exc:  # a file-system failure after the checks (disk full, file too large, ...)
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.echo(f"Error: {where}{exc.strerror or exc} (file-system error; the files finished before it are kept)",
+                       err=True)
+            _exit(EXIT_IO_ERROR)
         except MemoryError:
             click.echo(
                 "Error: out of memory: the problem is too large for this machine "
@@ -224,6 +231,7 @@ def train(protocol, out, seed, scenarios, rounds, networks):
     networks = check_int("--networks", networks, 1, 64)
     if Path(out).is_dir():
         fail("--out", f"must be a file path, got the directory {out!r}")
+    _check_output_file(out, "--out")
     from tqdm import tqdm
 
     with tqdm(total=scenarios * rounds, unit="round", file=sys.stderr, dynamic_ncols=True, leave=False) as bar:
@@ -360,6 +368,7 @@ def map_command(round_number, animate, replica, out, seed, **parameters):
         out = out or f"map-{first}.png"
         if os.path.splitext(str(out))[1].lower() not in (".png", ".pdf", ".svg"):
             fail("--out", f"must be a .png, .pdf or .svg file, got {out!r}")
+    _check_output_file(out, "--out")
     from .console import compile_notice, simulator_kernels
 
     compile_notice(_stderr_is_terminal(), simulator_kernels)
@@ -675,6 +684,23 @@ def _study_executor_options(command):
 def _check_jobs(jobs):
     if jobs is not None and not 1 <= jobs <= MAX_JOBS:
         fail("--jobs", f"must be an integer in [1, {MAX_JOBS}], got {jobs}")
+
+
+def _check_output_file(path, option: str):
+    """Fail early (exit 2) when the file ``path`` cannot be written at the end: its directory is probed
+    (:func:`~wsnmec.sim.limits.probe_output_dir`) and its name must leave room for the temporary name it is
+    written under first (``.<name>.<8 characters>.tmp``, 14 bytes longer)."""
+    from pathlib import Path
+
+    from .sim.limits import STAGING_NAME_EXTRA, _name_max, probe_output_dir
+
+    path = Path(os.fspath(path))
+    probe_output_dir(path.parent if str(path.parent) else ".", option)
+    limit = _name_max(path.parent)
+    length = len(os.fsencode(path.name))
+    if length + STAGING_NAME_EXTRA > limit:
+        fail(option, f"must have a file name of at most {limit - STAGING_NAME_EXTRA} bytes (it is written under a "
+                     f"temporary name {STAGING_NAME_EXTRA} bytes longer first); got {length}")
 
 
 def _check_dirs(**options):

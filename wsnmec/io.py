@@ -109,6 +109,10 @@ def write_set(directory: str | os.PathLike, files: dict) -> list[Path]:
       set is renamed into place in turn once all were written. Each file is whole, but a crash between two
       of these renames (a window of microseconds) can leave files from two runs.
 
+    - ``directory`` is a symbolic link: the files are written through it into the directory it points to
+      (staged inside that directory, then renamed into place one by one, as in the case above); the link
+      and the rest of its target are never replaced nor deleted.
+
     An error or an interrupt while writing deletes the temporary directory and leaves the target as it was;
     a process killed outright (SIGKILL, power loss) can leave the ``.<name>.*.tmp`` directory behind, never
     a damaged target.
@@ -121,6 +125,8 @@ def write_set(directory: str | os.PathLike, files: dict) -> list[Path]:
     """
     directory = Path(directory)
     names = list(files)
+    if directory.is_symlink():  # write through the link, never replace it nor swap away its target
+        return _write_into(Path(os.path.realpath(directory)), files, link=directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".tmp", dir=directory.parent))
     try:
@@ -153,6 +159,30 @@ def write_set(directory: str | os.PathLike, files: dict) -> list[Path]:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return [directory / name for name in names]
+
+
+def _write_into(target: Path, files: dict, link: Path) -> list[Path]:
+    """Write the set ``files`` into the existing directory ``target`` (what the symbolic link ``link``
+    points to): every file is written into a temporary directory inside ``target`` (same file system, and
+    nothing outside the named directory is touched), then renamed into place in turn. Each file is whole;
+    the set is not swapped atomically (a crash between two renames can leave files from two runs)."""
+    if not target.is_dir():
+        raise NotADirectoryError(20, "Not a directory (a symbolic link to a missing directory or a file)", os.fspath(link))
+    staging = Path(tempfile.mkdtemp(prefix=".wsnmec-set.", suffix=".tmp", dir=target))
+    try:
+        os.chmod(staging, 0o777 & ~_current_umask())
+        for name, write in files.items():
+            write(staging / name)
+            os.chmod(staging / name, _FILE_MODE)
+        for name in files:
+            os.replace(staging / name, target / name)
+        os.rmdir(staging)
+    except BaseException:
+        import shutil
+
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return [link / name for name in files]
 
 
 def _holds_cwd(directory: Path) -> bool:

@@ -268,6 +268,40 @@ def _is_directory_or_missing(path: Path) -> bool:
         return True
 
 
+#: Characters the staging name of an output set adds to the directory's name (``.<name>.<8 random>.tmp``,
+#: :func:`wsnmec.io.write_set`).
+STAGING_NAME_EXTRA = 14
+
+
+def _name_max(directory: Path) -> int:
+    """Longest file name [bytes] the file system holding ``directory`` allows (255 when unknown)."""
+    place = directory
+    while not place.exists() and place.parent != place:
+        place = place.parent
+    try:
+        return int(os.pathconf(place, "PC_NAME_MAX"))
+    except (OSError, ValueError):
+        return 255
+
+
+def _check_staging_name(directory: Path, parameter: str, shown: str) -> None:
+    """Refuse a directory whose name leaves no room for the staging name written beside it at the end."""
+    if not directory.name:
+        return
+    try:
+        if directory.is_symlink():  # written through the link (staged inside the target)
+            return
+    except OSError:  # e.g. a name too long to look up: checked below
+        pass
+    limit = _name_max(directory.parent)
+    length = len(os.fsencode(directory.name))
+    if length <= limit < length + STAGING_NAME_EXTRA:  # (a name over the limit itself: the probe says so)
+        raise ParameterError(
+            parameter, f"must have a last name of at most {limit - STAGING_NAME_EXTRA} bytes (output is staged "
+            f"beside it under a name {STAGING_NAME_EXTRA} bytes longer, at most {limit}); {shown!r} has {length}",
+        )
+
+
 def probe_output_dir(path, parameter: str) -> Path:
     """Check that ``path`` can hold output: not empty, a directory (or creatable), writable.
 
@@ -285,6 +319,7 @@ def probe_output_dir(path, parameter: str) -> Path:
         raise ParameterError(parameter, f"must be a directory path, got an empty one ({text!r})")
     directory = Path(text)
     shown = text if len(text) <= 80 else text[:40] + "..." + text[-20:]
+    _check_staging_name(directory, parameter, shown)
     created: list[Path] = []
     try:
         # Two runners starting on one new directory: the other's probe may remove the directory it made

@@ -83,40 +83,92 @@ def study_kind(path) -> str:
     """The ``kind`` a study file declares (``"lifetime"`` when it declares none or cannot be read)."""
     try:
         return str(tomllib.loads(Path(path).read_text(encoding="utf-8")).get("kind", "lifetime"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
         return "lifetime"
 
 
+def _check_section(check, name: str, section: dict, kind: str):
+    """Type and range of every key of one section (``scaling``, ``claims`` or ``events``) after merging."""
+    from ..offload.partition import MAX_DEVICES, MAX_SERVERS, NETWORK_NAMES, PRECISIONS, QUEUEING_MODELS
+    from ..offload.partition_online import MAX_FRAMES
+    from .spec import MAX_SEEDS, _describe, _is_number
+
+    if kind == "scaling":
+        devices = section["devices"]
+        if not isinstance(devices, list) or not devices:
+            check.fail(f"{name}.devices", f"must be a non-empty list of integers in [1, {MAX_DEVICES}], got {_describe(devices)}")
+        for index, count in enumerate(devices):
+            check.integer(f"{name}.devices[{index}]", count, 1, MAX_DEVICES)
+    else:
+        check.integer(f"{name}.devices", section["devices"], 1, MAX_DEVICES)
+    check.integer(f"{name}.servers", section["servers"], 1, MAX_SERVERS)
+    check.integer(f"{name}.frames", section["frames"], 2, MAX_FRAMES)
+    if "seeds" in section:
+        check.integer(f"{name}.seeds", section["seeds"], 1, MAX_SEEDS)
+    for key, allowed in (("network", NETWORK_NAMES), ("precision", PRECISIONS), ("queueing", QUEUEING_MODELS)):
+        value = section[key]
+        if not isinstance(value, str) or value not in allowed:
+            check.fail(f"{name}.{key}", f"must be one of {', '.join(allowed)}, got {_describe(value)}")
+    if kind == "events":
+        at = section["event_at"]
+        if not _is_number(at) or not 0 < at < 1:
+            check.fail(f"{name}.event_at", f"must be a number in (0, 1) (a fraction of the frames), got {_describe(at)}")
+        events = section["events"]
+        if not isinstance(events, list) or not events or not all(isinstance(e, str) for e in events):
+            check.fail(f"{name}.events", f"must be a non-empty list of event strings, got {_describe(events)}")
+    if kind == "claims":
+        check.string(f"{name}.primary", section["primary"])
+
+
 def load_partition_study(path, quick: bool = False) -> dict:
-    """Read and validate a partition study file; ``quick`` applies its ``[quick]`` table."""
+    """Read and validate a partition study file; ``quick`` applies its ``[quick]`` table.
+
+    Every key is checked (type and range, in the full and the quick variant) before any work: an error is a
+    :class:`ParameterError` naming ``FILE: KEY``."""
+    from ..sim.seeding import MAX_SEED
+    from .spec import MAX_SEEDS, _Checker, _describe, parse_toml
+
     path = Path(path)
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    check = _Checker(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ParameterError(str(path), f"must be a readable UTF-8 study file ({exc.__class__.__name__})") from None
+    data = parse_toml(path, text)
     for key in data:
         if key not in TOP_KEYS:
             raise ParameterError(f"{path}: {key}", f"unknown key; valid: {', '.join(TOP_KEYS)}")
-    spec = {"name": path.stem, "title": data.get("title", path.stem), "description": data.get("description", ""),
-            "seed": int(data.get("seed", 0)), "seeds": int(data.get("seeds", 3))}
-    quick_table = data.get("quick", {}) if quick else {}
-    spec["seeds"] = int(quick_table.get("seeds", spec["seeds"]))
+    spec = {"name": path.stem, "title": check.string("title", data.get("title", path.stem)),
+            "description": check.string("description", data.get("description", "")),
+            "seed": check.integer("seed", data.get("seed", 0), 0, MAX_SEED),
+            "seeds": check.integer("seeds", data.get("seeds", 3), 1, MAX_SEEDS)}
+    quick_raw = data.get("quick", {})
+    if not isinstance(quick_raw, dict):
+        check.fail("quick", f"must be a table, got {_describe(quick_raw)}")
+    for key in quick_raw:
+        if key not in ("seeds", *SECTIONS):
+            raise ParameterError(f"{path}: quick.{key}", f"unknown key; valid: seeds, {', '.join(SECTIONS)}")
+    if "seeds" in quick_raw:
+        check.integer("quick.seeds", quick_raw["seeds"], 1, MAX_SEEDS)
+    for name in SECTIONS:  # both variants checked whatever is run, so that a bad quick table fails early too
+        for where, table in ((name, data.get(name, {})), (f"quick.{name}", quick_raw.get(name, {}))):
+            if not isinstance(table, dict):
+                check.fail(where, f"must be a table, got {_describe(table)}")
+            for key in table:
+                if key not in SECTION_KEYS[name]:
+                    raise ParameterError(f"{path}: {where}.{key}", f"unknown key; valid: {', '.join(SECTION_KEYS[name])}")
+        _check_section(check, name, {**DEFAULTS[name], **data.get(name, {})}, name)
+        _check_section(check, f"quick.{name}", {**DEFAULTS[name], **data.get(name, {}), **quick_raw.get(name, {})}, name)
+    quick_table = quick_raw if quick else {}
+    spec["seeds"] = quick_table.get("seeds", spec["seeds"])
     for name in SECTIONS:
-        section = {**DEFAULTS[name], **data.get(name, {}), **quick_table.get(name, {})}
-        for key in section:
-            if key not in SECTION_KEYS[name]:
-                raise ParameterError(f"{path}: {name}.{key}", f"unknown key; valid: {', '.join(SECTION_KEYS[name])}")
-        from ..offload.partition import QUEUEING_MODELS
-
-        if section["queueing"] not in QUEUEING_MODELS:
-            raise ParameterError(f"{path}: {name}.queueing", f"must be one of {', '.join(QUEUEING_MODELS)}, "
-                                                             f"got {section['queueing']!r}")
-        spec[name] = section
+        spec[name] = {**DEFAULTS[name], **data.get(name, {}), **quick_table.get(name, {})}
     from ..offload.partition_online import POLICY_ORDER
 
     primary = spec["claims"]["primary"]
     others = [p for p in POLICY_ORDER if p != "ddlo"]
     if primary not in others:
         raise ParameterError(f"{path}: claims.primary", f"must be one of {', '.join(others)}, got {primary!r}")
-    if spec["seeds"] < 1:
-        raise ParameterError(f"{path}: seeds", f"must be >= 1, got {spec['seeds']}")
     return spec
 
 

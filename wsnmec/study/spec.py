@@ -532,10 +532,26 @@ def _grid(check: _Checker, key: str, table: dict, base: dict, seeds: int = 1) ->
                 check_magnitudes(Scenario.from_mapping({**base, name: value}))
             except ParameterError as exc:
                 check.fail(f"{where}[{index}]", exc.message)
+        _check_one_shape(check, where, values)
         if len(set(map(repr, values))) != len(values):
             check.fail(where, "must not repeat a value")
         grid[name] = values
     return grid
+
+
+def _shape(value) -> str:
+    """The kind of a grid value as a results column holds it: a number, a string or a list."""
+    return "number" if _is_number(value) else "string" if isinstance(value, str) else "list" if isinstance(value, list) else "table"
+
+
+def _check_one_shape(check: _Checker, key: str, values, shape: str | None = None):
+    """Refuse a swept parameter whose values mix numbers, strings and lists (one results column holds one
+    type: a mix would fail when the tables are written, after every task was computed)."""
+    shapes = dict.fromkeys(_shape(v) for v in values)
+    if shape is not None:
+        shapes = dict.fromkeys([shape, *shapes])
+    if len(shapes) > 1:
+        check.fail(key, f"must hold values of one kind (all numbers, all strings or all lists); mixes {' and '.join(shapes)}")
 
 
 def _cases(check: _Checker, key: str, spec, base: dict) -> tuple:
@@ -571,6 +587,7 @@ def _extra(check: _Checker, raw, grid: dict) -> tuple:
             check.fail(key, f"must set at least one swept parameter ({', '.join(allowed)})")
         for name, value in table.items():
             check.scenario_value(f"{key}.{name}", name, value)
+            _check_one_shape(check, f"{key}.{name}", [value], _shape(grid[name][0]))
         out.append(dict(table))
     return tuple(out)
 
@@ -676,6 +693,10 @@ def _figure(check: _Checker, index: int, table, grid: dict, extra: tuple = (), b
         x = check.string(f"{key}.x", table["x"])
         if x not in grid:
             check.fail(f"{key}.x", f"must be a swept parameter ({', '.join(grid) or 'none in [grid]'}); got {x!r}")
+        if not all(_is_number(v) for v in grid[x]):
+            numeric = [n for n, values in grid.items() if all(_is_number(v) for v in values)]
+            check.fail(f"{key}.x", f"must be a swept parameter with numeric values ({', '.join(numeric) or 'none in [grid]'}); "
+                                   f"{x!r} has {_describe(next(v for v in grid[x] if not _is_number(v)))} (sweep it as hue or style)")
     hue = table.get("hue")
     style = table.get("style")
     panel = table.get("panel")
@@ -890,11 +911,44 @@ def load_study(path: str | os.PathLike) -> StudySpec:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ParameterError(str(path), f"must be a readable UTF-8 study file ({exc.__class__.__name__})") from None
+    data = parse_toml(path, text)
+    try:
+        return parse_study(data, path)
+    except RecursionError:
+        raise ParameterError(str(path), f"nests tables or arrays too deeply (at most {MAX_NESTING} levels)") from None
+
+
+#: Deepest nesting of tables and arrays a study file may have.
+MAX_NESTING = 20
+
+
+def _depth(value, limit: int) -> int:
+    """Nesting depth of ``value`` (lists and dicts), without recursion; stops counting past ``limit``."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            break
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return deepest
+
+
+def parse_toml(path: Path, text: str) -> dict:
+    """Parse the TOML ``text`` of the study file ``path``; a syntax error or nesting deeper than
+    :data:`MAX_NESTING` is a :class:`ParameterError` naming the file."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ParameterError(str(path), f"is not valid TOML: {exc}") from None
-    return parse_study(data, path)
+    except RecursionError:
+        data = None
+    if data is None or _depth(data, MAX_NESTING) > MAX_NESTING:
+        raise ParameterError(str(path), f"nests tables or arrays too deeply (at most {MAX_NESTING} levels)")
+    return data
 
 
 def studies_dir() -> Path:

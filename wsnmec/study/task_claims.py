@@ -8,7 +8,8 @@ are waited for: polled every :data:`POLL_S` seconds until their result appears i
 computed) or their claim disappears or goes stale (then claimed and computed here).
 
 A claim is stale, and taken over, when its process is gone: same host and no process with that id and start
-time (a killed runner, a crash), or the file is empty or unreadable and older than :data:`EMPTY_CLAIM_S`.
+time (a killed runner, a crash), or the file is empty or unreadable and older than :data:`EMPTY_CLAIM_S`, or its ``pid`` is
+malformed (not an integer in [1, :data:`MAX_PID`]: no runner writes such a claim).
 Claims of another host cannot be checked and are trusted for :data:`FOREIGN_CLAIM_S`. A takeover renames the
 stale file away first, so of two runners taking over the same claim only one succeeds.
 
@@ -30,6 +31,8 @@ from pathlib import Path
 POLL_S = 0.2
 #: Age after which an empty or unreadable claim (a runner killed while writing it) is stale [s].
 EMPTY_CLAIM_S = 10.0
+#: Largest process id a claim can hold (Linux's limit is 2**22; anything outside [1, 2**31 - 1] is malformed).
+MAX_PID = 2**31 - 1
 #: Age after which a claim of another host is considered stale [s].
 FOREIGN_CLAIM_S = 24 * 3600.0
 
@@ -129,9 +132,11 @@ class TaskClaims:
             record = None
         if not isinstance(record, dict) or "pid" not in record:
             return age > EMPTY_CLAIM_S
+        pid = record["pid"]
+        if isinstance(pid, bool) or not isinstance(pid, int) or not 0 < pid <= MAX_PID:
+            return True  # malformed (null, text, a number no process can have): no runner wrote it
         if record.get("host") != self.host:
             return age > FOREIGN_CLAIM_S
-        pid = int(record["pid"])
         if pid == self.pid:  # a claim this process left behind (an earlier run that was interrupted)
             return True
         return not _process_alive(pid, record.get("start"))

@@ -1,0 +1,171 @@
+"""Regression tests for the robustness report of issue 21 (each reproduces a reported failure)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from wsnmec import cli
+from wsnmec.io import write_set
+
+TINY_RUN = ["--rounds", "5", "--nodes", "10"]
+
+
+def invoke(args, **kwargs):
+    return CliRunner().invoke(cli.main, args, **kwargs)
+
+
+def assert_one_line_error(result, key: str):
+    assert result.exit_code == 2, (result.exit_code, result.output)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: ") and key in lines[0], lines[0]
+    assert "Traceback" not in result.stderr
+    return lines[0]
+
+
+# --- item 1: a symlinked output directory ----------------------------------------------------------------
+
+
+def test_run_through_a_symlinked_out_writes_into_its_target(tmp_path):
+    real, link = tmp_path / "real", tmp_path / "link"
+    first = invoke(["run", "--seed", "1", *TINY_RUN, "--out", str(real)])
+    assert first.exit_code == 0, first.output
+    link.symlink_to("real")
+    second = invoke(["run", "--seed", "2", *TINY_RUN, "--out", str(link)])
+    assert second.exit_code == 0, second.output
+    assert link.is_symlink() and os.readlink(link) == "real"  # the link is kept
+    config = json.loads((real / "config.json").read_text())
+    assert config["seed"] == 2  # the new run's files are in the target
+    assert {p.name for p in real.iterdir()} == {"config.json", "rounds.parquet", "summary.parquet"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "real"]  # no temporary left beside them
+
+
+def test_write_set_through_a_link_to_a_directory_holding_only_the_set(tmp_path):
+    real = tmp_path / "real"
+    write_set(real, {"a.txt": lambda p: p.write_text("1"), "b.txt": lambda p: p.write_text("1")})
+    (tmp_path / "link").symlink_to(real)
+    write_set(tmp_path / "link", {"a.txt": lambda p: p.write_text("2"), "b.txt": lambda p: p.write_text("2")})
+    assert (tmp_path / "link").is_symlink()
+    assert sorted(p.name for p in real.iterdir()) == ["a.txt", "b.txt"]
+    assert (real / "a.txt").read_text() == (real / "b.txt").read_text() == "2"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "real"]
+
+
+def test_write_set_refuses_a_dangling_link_and_leaves_it(tmp_path):
+    (tmp_path / "link").symlink_to(tmp_path / "missing")
+    with pytest.raises(NotADirectoryError):
+        write_set(tmp_path / "link", {"a.txt": lambda p: p.write_text("1")})
+    assert (tmp_path / "link").is_symlink() and not (tmp_path / "missing").exists()
+
+
+# --- item 7: malformed claim files --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("pid", [None, 10**20, "123", 1.5, -4, 0, True, [1]])
+def test_a_claim_with_a_malformed_pid_is_taken_over(tmp_path, pid):
+    from wsnmec.study.task_claims import TaskClaims
+
+    claims = TaskClaims(tmp_path)
+    claims.path("k").write_text(json.dumps({"host": claims.host, "pid": pid, "start": None}))
+    assert claims.stale(claims.path("k"))
+    assert claims.acquire("k")
+    assert json.loads(claims.path("k").read_text())["pid"] == os.getpid()
+    claims.release_all()
+
+
+# --- item 8: study files validated completely when loaded ---------------------------------------------------
+
+LIFETIME_HEAD = "seeds = 1\n[base]\nnodes = 10\nrounds = 3\n"
+METRIC_FIGURE = '[[figures]]\nname = "f"\nkind = "metric"\nx = "protocol"\ny = "fnd"\n'
+BAD_STUDIES = [
+    (LIFETIME_HEAD + '[grid]\ne0 = [0.5, "0.3..0.7"]\n', "grid.e0"),
+    (LIFETIME_HEAD + "[grid]\nfield = [100, [100, 200]]\n", "grid.field"),
+    (LIFETIME_HEAD + '[grid]\nnodes = [10, 20]\n[[extra]]\nnodes = "x"\n', "extra[0].nodes"),
+    (LIFETIME_HEAD + '[grid]\nprotocol = ["leach", "direct"]\n' + METRIC_FIGURE, "figures[0].x"),
+    ("x = " + "[" * 5000 + "]" * 5000 + "\n", "nests"),
+    ('kind = "partition"\nseeds = "abc"\n', "seeds"),
+    ('kind = "partition"\nquick = "x"\n', "quick"),
+    ('kind = "partition"\nscaling = "x"\n', "scaling"),
+    ('kind = "partition"\nseed = 1.7\n', "seed"),
+    ('kind = "partition"\n[quick.claims]\nframes = "many"\n', "quick.claims.frames"),
+    ('kind = "partition"\n[scaling]\ndevices = [2, "4"]\n', "scaling.devices[1]"),
+    ('kind = "partition"\n[events]\nevent_at = 1.5\n', "events.event_at"),
+    ('kind = "partition"\n[claims]\nnetwork = 3\n', "claims.network"),
+]
+
+
+@pytest.mark.parametrize("command", ["run", "figures"])
+@pytest.mark.parametrize("text, key", BAD_STUDIES)
+def test_bad_study_files_fail_in_one_line_before_any_task(tmp_path, text, key, command):
+    study = tmp_path / "bad.toml"
+    study.write_text(text)
+    args = ["study", command, str(study), "--results", str(tmp_path / "results"), "--quick"]
+    if command == "figures":
+        args += ["--out", str(tmp_path / "figures")]
+    line = assert_one_line_error(invoke(args), key)
+    assert line.startswith(f"Error: {study}")
+    assert not (tmp_path / "results").exists() or not any((tmp_path / "results").rglob("*.parquet"))
+
+
+def test_every_shipped_study_still_loads():
+    from wsnmec.study.partition import load_partition_study
+    from wsnmec.study.spec import find_studies, load_study, studies_dir
+
+    for path in find_studies(studies_dir()):
+        assert load_study(path).task_count >= 1
+    for path in find_studies(studies_dir(), kind="partition"):
+        for quick in (False, True):
+            assert load_partition_study(path, quick)["seeds"] >= 1
+
+
+# --- item 6: an output name too long for its staging name ---------------------------------------------------
+
+
+def test_out_name_too_long_for_the_staging_name_is_refused_before_the_work(tmp_path):
+    long_name = tmp_path / ("d" * 250)  # fits the 255-byte limit, its staging name (+14) does not
+    for args in (["run", "--seed", "1", *TINY_RUN],
+                 ["offload", "--frames", "20", "--networks", "1", "--memory", "16", "--batch", "4", "--seed", "1"]):
+        line = assert_one_line_error(invoke([*args, "--out", str(long_name)]), "--out")
+        assert "241" in line
+    assert list(tmp_path.iterdir()) == []  # nothing created
+
+
+def test_out_name_at_the_staging_limit_is_written(tmp_path):
+    out = tmp_path / ("d" * 241)
+    result = invoke(["run", "--seed", "1", *TINY_RUN, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / "summary.parquet").is_file()
+    assert [p.name for p in tmp_path.iterdir()] == [out.name]
+
+
+def test_train_and_map_out_checked_before_the_work(tmp_path):
+    (tmp_path / "file").write_text("x")
+    for args in (["train", "--scenarios", "1", "--rounds", "1"], ["map", *TINY_RUN, "--seed", "1", "--round", "1"]):
+        suffix = ".npz" if args[0] == "train" else ".png"
+        assert_one_line_error(invoke([*args, "--out", str(tmp_path / "file" / f"m{suffix}")]), "--out")
+        assert_one_line_error(invoke([*args, "--out", str(tmp_path / ("m" * 245 + suffix))]), "--out")
+    assert [p.name for p in tmp_path.iterdir()] == ["file"]
+
+
+def test_a_file_system_error_after_the_work_is_one_line_exit_1(tmp_path, monkeypatch):
+    """A true I/O failure once the work is done (here the model file too large, as under ``ulimit -f``):
+    one line naming the path, exit 1, no traceback."""
+    import errno
+
+    from wsnmec.clustering import ddnn
+
+    def too_large(path, *args, **kwargs):
+        raise OSError(errno.EFBIG, os.strerror(errno.EFBIG), str(path))
+
+    monkeypatch.setattr(ddnn, "pretrain", lambda *args, **kwargs: (None, {}))
+    monkeypatch.setattr(ddnn, "save_pretrained", too_large)
+    result = invoke(["train", "--scenarios", "1", "--rounds", "1", "--seed", "1", "--out", str(tmp_path / "m.npz")])
+    assert result.exit_code == 1, result.output
+    errors = [line for line in result.stderr.splitlines() if "Error" in line]  # (beside the progress bar)
+    assert len(errors) == 1 and "m.npz" in errors[0] and "File too large" in errors[0], result.stderr
+    assert "Traceback" not in result.stderr and result.stderr.strip().endswith(errors[0].strip())
