@@ -693,7 +693,9 @@ def _figure(check: _Checker, index: int, table, grid: dict, extra: tuple = (), b
         x = check.string(f"{key}.x", table["x"])
         if x not in grid:
             check.fail(f"{key}.x", f"must be a swept parameter ({', '.join(grid) or 'none in [grid]'}); got {x!r}")
-        if not all(_is_number(v) for v in grid[x]):
+        # categories on x are drawn (unjoined points) and read only for the fraction of the lifetime limit
+        categorical = ys == ("fnd_over_bound",)
+        if not categorical and not all(_is_number(v) for v in grid[x]):
             numeric = [n for n, values in grid.items() if all(_is_number(v) for v in values)]
             check.fail(f"{key}.x", f"must be a swept parameter with numeric values ({', '.join(numeric) or 'none in [grid]'}); "
                                    f"{x!r} has {_describe(next(v for v in grid[x] if not _is_number(v)))} (sweep it as hue or style)")
