@@ -29,9 +29,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from scipy import stats
-
 from wsnmec.clustering.registry import CLUSTERING_POLICIES
+from wsnmec.sim.metrics import mean_ci
 from wsnmec.sim.scenario import Scenario
 from wsnmec.sim.simulation import simulate
 
@@ -48,17 +47,9 @@ TUNE_P = (0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2)
 METRICS = ("fnd", "hnd", "lnd", "delivered_bits_total", "latency_s_mean", "system_utility_mean")
 
 
-def t_interval(values: np.ndarray) -> tuple[float, float, float]:
-    """Mean and 95 % Student-t interval of ``values``."""
-    values = np.asarray(values, dtype=float)
-    values = values[np.isfinite(values)]
-    if values.size == 0:
-        return (math.nan, math.nan, math.nan)
-    mean = float(values.mean())
-    if values.size == 1:
-        return (mean, mean, mean)
-    half = float(stats.t.ppf(0.975, values.size - 1) * values.std(ddof=1) / math.sqrt(values.size))
-    return (mean, mean - half, mean + half)
+def t_interval(values) -> tuple[float, float, float]:
+    """Mean and 95 % Student-t interval of ``values`` (:func:`wsnmec.sim.metrics.mean_ci`)."""
+    return mean_ci(np.asarray(values, dtype=float))
 
 
 def _parse_sets(pairs: list[str]) -> dict:
