@@ -128,12 +128,8 @@ def write_set(directory: str | os.PathLike, files: dict) -> list[Path]:
     if directory.is_symlink():  # write through the link, never replace it nor swap away its target
         return _write_into(Path(os.path.realpath(directory)), files, link=directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".tmp", dir=directory.parent))
+    staging = _stage(files, directory.parent, f".{directory.name}.")
     try:
-        os.chmod(staging, 0o777 & ~_current_umask())
-        for name, write in files.items():
-            write(staging / name)
-            os.chmod(staging / name, _FILE_MODE)
         present = set(os.listdir(directory)) if directory.is_dir() else None
         if present is not None and _holds_cwd(directory):  # never swap away a working directory
             present.add(".")
@@ -161,6 +157,23 @@ def write_set(directory: str | os.PathLike, files: dict) -> list[Path]:
     return [directory / name for name in names]
 
 
+def _stage(files: dict, parent: Path, prefix: str) -> Path:
+    """A new temporary directory ``<prefix><random>.tmp`` in ``parent`` (the umask's mode) holding every file
+    of the set, each written by its function and given :data:`_FILE_MODE`; deleted again on any error."""
+    staging = Path(tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=parent))
+    try:
+        os.chmod(staging, 0o777 & ~_current_umask())
+        for name, write in files.items():
+            write(staging / name)
+            os.chmod(staging / name, _FILE_MODE)
+    except BaseException:
+        import shutil
+
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return staging
+
+
 def _write_into(target: Path, files: dict, link: Path) -> list[Path]:
     """Write the set ``files`` into the existing directory ``target`` (what the symbolic link ``link``
     points to): every file is written into a temporary directory inside ``target`` (same file system, and
@@ -168,12 +181,8 @@ def _write_into(target: Path, files: dict, link: Path) -> list[Path]:
     the set is not swapped atomically (a crash between two renames can leave files from two runs)."""
     if not target.is_dir():
         raise NotADirectoryError(20, "Not a directory (a symbolic link to a missing directory or a file)", os.fspath(link))
-    staging = Path(tempfile.mkdtemp(prefix=".wsnmec-set.", suffix=".tmp", dir=target))
+    staging = _stage(files, target, ".wsnmec-set.")
     try:
-        os.chmod(staging, 0o777 & ~_current_umask())
-        for name, write in files.items():
-            write(staging / name)
-            os.chmod(staging / name, _FILE_MODE)
         for name in files:
             os.replace(staging / name, target / name)
         os.rmdir(staging)
