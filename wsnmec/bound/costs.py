@@ -143,6 +143,15 @@ def constant_harvest(scenario) -> float:
                                       f"periodic harvest has no per-deployment bound here); got {spec}")
 
 
+def planning_harvest(scenario) -> float:
+    """The constant harvest per round [J] a schedule may plan with: :func:`constant_harvest`, or 0 for a
+    random or periodic harvest (it only adds energy, so a plan without it stays affordable)."""
+    try:
+        return constant_harvest(scenario)
+    except ParameterError:
+        return 0.0
+
+
 def check_boundable(scenario, x, y, energy, sink, harvest: bool = True) -> None:
     """Bad input for a bound: matlab semantics, one node, zero energy, a sink on top of a node, and (with
     ``harvest``) a harvest that is not constant."""

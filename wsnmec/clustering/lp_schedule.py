@@ -45,13 +45,12 @@ class LPSchedulePolicy(ClusteringPolicy):
 
     def _solve(self, state):
         from ..bound.cache import solve_cached
-        from ..bound.costs import Network, check_boundable, constant_harvest, score_configurations
+        from ..bound.costs import Network, check_boundable, planning_harvest, score_configurations
 
         scenario = state.scenario
         check_boundable(scenario, state.x, state.y, state.initial_energy, state.sink, harvest=False)
-        harvest_j = constant_harvest(scenario) if scenario.harvest.kind in ("none", "constant", "constant-w") else 0.0
         net = Network(state.x, state.y, state.initial_energy, state.sink, state.params, scenario.offload,
-                      harvest_j)
+                      planning_harvest(scenario))
         result, _ = solve_cached(net, gap=SCHEDULE_GAP, time_limit=SCHEDULE_TIME_LIMIT)
         self.result = result
         masks = [np.zeros(state.n, dtype=bool)]
