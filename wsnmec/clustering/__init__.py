@@ -1,7 +1,8 @@
 """Clustering policies: who becomes cluster head (CH) in a round.
 
 One module per policy (:mod:`.direct`, :mod:`.leach`, :mod:`.leach_dchs`, ...), each defining a
-:class:`~wsnmec.clustering.base.ClusteringPolicy`; :mod:`.registry` maps the names of ``--protocol`` to them.
+:class:`~wsnmec.clustering.base.ClusteringPolicy`; :mod:`.registry` maps the values of ``--protocol`` to them
+(the names and aliases of the built-in policies, plug-ins' ``module:Class`` and ``wsnmec.policies`` entry points).
 The built-in protocols also expose compiled ``elect_*`` functions that the fused loop
 (:mod:`wsnmec.sim.kernel`) calls.
 """

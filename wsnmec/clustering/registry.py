@@ -112,7 +112,9 @@ def check_policy_class(cls, spec: str, parameter: str = "--protocol"):
 
     where = f"the plug-in policy {spec!r}"
     if not isinstance(cls, type) or not issubclass(cls, ClusteringPolicy):
-        raise ParameterError(parameter, f"{where} is {cls!r}, not a subclass of "
+        what = (f"the class {cls.__module__}.{cls.__qualname__}" if isinstance(cls, type)
+                else f"a {type(cls).__name__}, not a class, and")
+        raise ParameterError(parameter, f"{where} is {what} not a subclass of "
                                         "wsnmec.clustering.base.ClusteringPolicy")
     if getattr(cls, "elect") is getattr(ClusteringPolicy, "elect") or not callable(cls.elect):
         raise ParameterError(parameter, f"{where} does not define elect(state, rng) -> cluster-head mask")
@@ -132,8 +134,11 @@ def _import_spec(spec: str, parameter: str, origin: str):
     try:
         module = importlib.import_module(module_name)
     except Exception as exc:  # any failure of the user's module (ImportError, SyntaxError, its own errors)
-        hint = (" (install its package, or put its directory on PYTHONPATH)"
-                if isinstance(exc, ModuleNotFoundError) else "")
+        hint = ""
+        if isinstance(exc, ModuleNotFoundError):
+            hint = (" (MODULE is a dotted module name, not a file path: put the file's directory on PYTHONPATH)"
+                    if "/" in module_name or "\\" in module_name or module_name.endswith(".py")
+                    else " (install its package, or put its directory on PYTHONPATH)")
         raise ParameterError(parameter, f"cannot import the module {module_name!r} of {origin} {spec!r}: "
                                         f"{_one_line(exc)}{hint}") from None
     obj = module
