@@ -247,6 +247,15 @@ def test_study_cache_keys_follow_the_plugin_module_content(examples, tmp_path, m
     assert same == [t.scenario.protocol == "leach" for t in first]  # only the plug-in's tasks change
 
 
+def test_study_file_with_a_broken_plugin_names_the_grid_entry(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text(STUDY.format(spec="nosuchmodule_y:Policy"), encoding="utf-8")
+    result = invoke("study", "run", str(path), "--results", str(tmp_path / "results"))
+    assert result.exit_code == 2 and result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "grid.protocol[1]" in lines[0] and "nosuchmodule_y" in lines[0], result.stderr
+
+
 @pytest.mark.slow
 def test_study_runs_a_plugin_in_worker_processes_and_reruns_it_when_changed(examples, tmp_path, monkeypatch):
     """`wsnmec study run` on the local process pool: the workers import the plug-in from the parent's
