@@ -31,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import sys
+import threading
 
 from ..errors import ParameterError
 
@@ -111,11 +112,11 @@ def check_policy_class(cls, spec: str, parameter: str = "--protocol"):
     from .base import ClusteringPolicy
 
     where = f"the plug-in policy {spec!r}"
-    if not isinstance(cls, type) or not issubclass(cls, ClusteringPolicy):
-        what = (f"the class {cls.__module__}.{cls.__qualname__}" if isinstance(cls, type)
-                else f"a {type(cls).__name__}, not a class, and")
-        raise ParameterError(parameter, f"{where} is {what} not a subclass of "
-                                        "wsnmec.clustering.base.ClusteringPolicy")
+    if not isinstance(cls, type):
+        raise ParameterError(parameter, f"{where} is a {type(cls).__name__}, not a class (a subclass of "
+                                        "wsnmec.clustering.base.ClusteringPolicy)")
+    if not issubclass(cls, ClusteringPolicy):
+        raise ParameterError(parameter, f"{where} is not a subclass of wsnmec.clustering.base.ClusteringPolicy")
     if getattr(cls, "elect") is getattr(ClusteringPolicy, "elect") or not callable(cls.elect):
         raise ParameterError(parameter, f"{where} does not define elect(state, rng) -> cluster-head mask")
     if cls.control not in CONTROL_PATTERNS:
@@ -152,6 +153,7 @@ def _import_spec(spec: str, parameter: str, origin: str):
 
 #: Resolved plug-ins: value -> (class, "module:Class", entry-point distribution or None, module file SHA-256).
 _PLUGINS: dict[str, tuple] = {}
+_PLUGINS_LOCK = threading.RLock()
 
 
 def _module_file(cls) -> str | None:
@@ -185,6 +187,11 @@ def _resolve_plugin(name: str, parameter: str):
 def _plugin(name: str, parameter: str = "--protocol"):
     """The resolved plug-in entry of ``name``; imported once per process, re-imported when its module
     file changed since (so that the code run and the hash recorded agree in a long-lived process)."""
+    with _PLUGINS_LOCK:  # replicas run in threads
+        return _plugin_unlocked(name, parameter)
+
+
+def _plugin_unlocked(name: str, parameter: str):
     cached = _PLUGINS.get(name)
     if cached is not None:
         cls, spec, distribution, sha = cached
