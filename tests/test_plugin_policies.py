@@ -282,6 +282,9 @@ def test_study_runs_a_plugin_in_worker_processes_and_reruns_it_when_changed(exam
     assert "4 tasks, 2 from cache, 2 computed" in runs[2]
     summary = pd.read_parquet(results / "plugin" / "full" / "summary.parquet")
     assert set(summary["protocol"]) == {"leach", f"{name}:Policy"}
+    record = json.loads((results / "plugin" / "full" / "study.json").read_text())
+    assert record["plugins"] == {f"{name}:Policy": {"protocol_spec": f"{name}:Policy",
+                                                    "protocol_sha256": sha256(tmp_path / f"{name}.py")}}
 
 
 # --- the Gymnasium environment -------------------------------------------------------------------------------
