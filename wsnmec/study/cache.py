@@ -62,10 +62,14 @@ def task_config(scenario, seed: int, scenario_config: dict | None = None) -> dic
 
 def task_scenario_config(scenario) -> dict:
     """The scenario part of a task's configuration: every effective parameter, plus the SHA-256 of a
-    positions file."""
+    positions file and, for a plug-in policy, its ``module:Class`` and the SHA-256 of its module file
+    (:func:`wsnmec.clustering.registry.protocol_record`: a changed plug-in is run again)."""
+    from ..clustering.registry import protocol_record
+
     scenario_config = scenario.to_config()
     if scenario_config.get("positions"):
         scenario_config["positions_sha256"] = _file_digest(scenario_config["positions"])
+    scenario_config.update(protocol_record(scenario.protocol))
     return scenario_config
 
 
