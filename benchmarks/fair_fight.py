@@ -197,7 +197,7 @@ def render(results: dict) -> str:
                 best = max(others, key=lambda p: np.nanmean(runs[p][metric]))
                 diff = _paired(runs[policy][metric], runs[best][metric])
                 lines.append(f"- {metric.upper()}: {policy} - {best} = {_cell(diff)} ({diff.size} paired replicas)")
-            for tuned in [p for p in runs if p.endswith("@best")]:
+            for tuned in [p for p in runs if p.endswith("@best") or p in ("spread", "anneal", "ddnn-rule")]:
                 cells = ", ".join(
                     f"{m.upper()} {_cell(_paired(runs[policy][m], runs[tuned][m]))}"
                     for m in ("fnd", "hnd"))
