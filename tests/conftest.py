@@ -24,3 +24,16 @@ if "WSNMEC_BOUND_CACHE" not in os.environ:
     import tempfile
 
     os.environ["WSNMEC_BOUND_CACHE"] = os.path.join(tempfile.mkdtemp(prefix="wsnmec-test-bound-"), "bound")
+
+
+def pytest_configure(config):
+    """The test tier (tests/tiers.py): fast when the marker expression deselects the slow tests (``-m "not
+    slow"``), else full; WSNMEC_TEST_TIER=fast|full overrides."""
+    import re
+
+    import tiers
+
+    tier = os.environ.get("WSNMEC_TEST_TIER", "").strip().lower()
+    if tier not in ("fast", "full"):
+        tier = "fast" if re.search(r"\bnot\s+slow\b", config.getoption("markexpr", "") or "") else "full"
+    tiers.FAST = tier == "fast"
