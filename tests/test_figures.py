@@ -207,6 +207,7 @@ def test_figures_command_runs_every_study(quick_figures):
     # the second run (test_figures_drawn_in_parallel_equal_the_serial_ones) reads every task from the cache
 
 
+@pytest.mark.slow  # the shipped study's every protocol at both sinks, 100 nodes until the last dies: ~5 s
 def test_baselines_study_draws_every_protocol_at_both_sinks(tmp_path):
     """The shipped baselines study (quick variant, 2 seeds to keep the test short) runs and draws alive nodes vs
     round: one curve per protocol and sink position, every run from N alive down to none."""
