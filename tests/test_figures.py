@@ -174,24 +174,6 @@ def test_index_lists_figures_parameters_seeds_and_readings(drawn):
     assert f"direct {direct[10]:,.0f} -> {direct[20]:,.0f}" in lifetime
 
 
-@pytest.fixture(scope="module")
-def quick_figures(tmp_path_factory):
-    """`wsnmec figures --quick --jobs 1` run once in a directory whose studies/ holds the figure test study and
-    a tiny partition study (default results/ directory, out ``serial``); shared by the command's tests (the
-    run, its cache, the parallel drawing, a failing drawing) instead of each computing the studies again."""
-    from test_study_partition import TINY as PARTITION
-
-    root = tmp_path_factory.mktemp("quick_figures")
-    studies = root / "studies"
-    studies.mkdir()
-    (studies / "figtest.toml").write_text(STUDY, encoding="utf-8")
-    (studies / "parttest.toml").write_text(PARTITION, encoding="utf-8")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(root)
-        serial = CliRunner().invoke(cli.main, ["figures", "--quick", "--out", "serial", "--jobs", "1"])
-    return root, serial
-
-
 def test_figures_command_runs_every_study(quick_figures):
     root, result = quick_figures
     assert result.exit_code == 0, result.output
