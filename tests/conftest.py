@@ -12,6 +12,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 # Hypothesis explores new examples on every developer run; under CI (CI=true) it draws a fixed sequence so
 # that a CI result can be reproduced exactly.
+import pytest
 from hypothesis import settings
 
 settings.register_profile("ci", derandomize=True, print_blob=True)
@@ -24,3 +25,39 @@ if "WSNMEC_BOUND_CACHE" not in os.environ:
     import tempfile
 
     os.environ["WSNMEC_BOUND_CACHE"] = os.path.join(tempfile.mkdtemp(prefix="wsnmec-test-bound-"), "bound")
+
+
+def pytest_configure(config):
+    """The test tier (tests/tiers.py): fast when the marker expression deselects the slow tests (``-m "not
+    slow"``), else full; WSNMEC_TEST_TIER=fast|full overrides."""
+    import re
+
+    import tiers
+
+    tier = os.environ.get("WSNMEC_TEST_TIER", "").strip().lower()
+    if tier not in ("fast", "full"):
+        tier = "fast" if re.search(r"\bnot\s+slow\b", config.getoption("markexpr", "") or "") else "full"
+    tiers.FAST = tier == "fast"
+
+
+@pytest.fixture(scope="session")
+def quick_figures(tmp_path_factory):
+    """`wsnmec figures --quick --jobs 1` run once in a directory whose studies/ holds the figure test study and
+    a tiny partition study (default results/ directory, out ``serial``); shared by the command's tests (the
+    run, its cache, the parallel drawing, a failing drawing) instead of each computing the
+    studies again. Tests must not write into ``serial``."""
+    from click.testing import CliRunner
+    from test_figures import STUDY
+    from test_study_partition import TINY as PARTITION
+
+    from wsnmec import cli
+
+    root = tmp_path_factory.mktemp("quick_figures")
+    studies = root / "studies"
+    studies.mkdir()
+    (studies / "figtest.toml").write_text(STUDY, encoding="utf-8")
+    (studies / "parttest.toml").write_text(PARTITION, encoding="utf-8")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        serial = CliRunner().invoke(cli.main, ["figures", "--quick", "--out", "serial", "--jobs", "1"])
+    return root, serial

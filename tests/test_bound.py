@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tiers import examples
 
 from wsnmec import cli
 from wsnmec.bound.cache import solve_cached
@@ -126,7 +127,7 @@ def test_bound_at_least_exhaustive_best(seed, options):
 POLICIES = ("direct", "leach", "leach-dchs", "leach-c", "deec", "heed", "ddnn", "ddnn-rule", "lp-schedule")
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(8), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 2**32), nodes=st.integers(3, 8), far=st.booleans())
 def test_bound_at_least_every_policy(seed, nodes, far):
     options = {"nodes": nodes, "e0": 0.01, "sink": "50,175" if far else None}

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tiers import examples
 
 from naive_deec import naive_deec
 from wsnmec.clustering.deec import elect_deec, node_epoch
@@ -45,7 +46,7 @@ def run_rounds(seed, n, rounds, p, energies, dead_fraction, harvest):
     return np.array(heads_per_round)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     seed=st.integers(0, 2**32 - 1),
     n=st.integers(1, 300),

@@ -174,26 +174,22 @@ def test_index_lists_figures_parameters_seeds_and_readings(drawn):
     assert f"direct {direct[10]:,.0f} -> {direct[20]:,.0f}" in lifetime
 
 
-def test_figures_command_runs_every_study(tmp_path, monkeypatch):
-    studies = tmp_path / "studies"
-    studies.mkdir()
-    (studies / "figtest.toml").write_text(STUDY, encoding="utf-8")
-    monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(cli.main, ["figures", "--quick", "--out", "figs", "--jobs", "1"])
+def test_figures_command_runs_every_study(quick_figures):
+    root, result = quick_figures
     assert result.exit_code == 0, result.output
     assert "figtest (quick): 6 tasks, 0 from cache, 6 computed" in result.stdout
-    names = sorted(p.name for p in (tmp_path / "figs").iterdir())
+    names = sorted(p.name for p in (root / "serial").iterdir() if not p.name.startswith("parttest-"))
     assert names == sorted(
         ["README.md", "index.html"] + [f"figtest-{n}.{s}" for n in ("alive", "residual", "lifetime") for s in ("png", "pdf")]
     )
-    text = (tmp_path / "figs" / "README.md").read_text()
+    text = (root / "serial" / "README.md").read_text()
     assert "`wsnmec figures --quick`" in text and "`--quick` variant" in text
     assert re.search(r"replica_seeds\(21, 2\)", text)
-    assert (tmp_path / "results" / "figtest" / "quick" / "summary.parquet").is_file()
-    again = CliRunner().invoke(cli.main, ["figures", "--quick", "--out", "figs", "--jobs", "1"])
-    assert again.exit_code == 0 and "6 from cache, 0 computed" in again.stdout
+    assert (root / "results" / "figtest" / "quick" / "summary.parquet").is_file()
+    # the second run (test_figures_drawn_in_parallel_equal_the_serial_ones) reads every task from the cache
 
 
+@pytest.mark.slow  # the shipped study's every protocol at both sinks, 100 nodes until the last dies: ~5 s
 def test_baselines_study_draws_every_protocol_at_both_sinks(tmp_path):
     """The shipped baselines study (quick variant, 2 seeds to keep the test short) runs and draws alive nodes vs
     round: one curve per protocol and sink position, every run from N alive down to none."""
@@ -237,48 +233,47 @@ def test_draw_uses_no_global_style(drawn):
     assert dict(matplotlib.rcParams) == before
 
 
-def test_figures_drawn_in_parallel_equal_the_serial_ones(tmp_path, monkeypatch):
+def test_figures_drawn_in_parallel_equal_the_serial_ones(quick_figures, monkeypatch):
     """`wsnmec figures --jobs 2` draws on two forked processes (wsnmec.study.drawing): the same PNG/PDF bytes,
-    README.md and index.html as one process, and the partition study's section is in both index files."""
-    from test_study_partition import TINY as PARTITION
-
+    README.md and index.html as one process, and the partition study's section is in both index files; its
+    tasks all come from the first run's cache."""
     from wsnmec.study import drawing
 
-    studies = tmp_path / "studies"
-    studies.mkdir()
-    (studies / "figtest.toml").write_text(STUDY, encoding="utf-8")
-    (studies / "parttest.toml").write_text(PARTITION, encoding="utf-8")
-    monkeypatch.chdir(tmp_path)
-    serial = CliRunner().invoke(cli.main, ["figures", "--quick", "--out", "serial", "--jobs", "1"])
+    root, serial = quick_figures
+    monkeypatch.chdir(root)
     assert serial.exit_code == 0, serial.output
     assert drawing.drawing_processes(2, 7) == 2
     parallel = CliRunner().invoke(cli.main, ["figures", "--quick", "--out", "parallel", "--jobs", "2"])
     assert parallel.exit_code == 0, parallel.output
-    assert "6 from cache, 0 computed" in parallel.stdout
-    files = sorted(p.name for p in (tmp_path / "serial").iterdir())
-    assert files == sorted(p.name for p in (tmp_path / "parallel").iterdir())
+    assert "figtest (quick): 6 tasks, 6 from cache, 0 computed" in parallel.stdout
+    files = sorted(p.name for p in (root / "serial").iterdir())
+    assert files == sorted(p.name for p in (root / "parallel").iterdir())
     assert {"parttest-scaling.png", "figtest-alive.pdf", "README.md", "index.html"} <= set(files)
     for name in files:
-        assert (tmp_path / "serial" / name).read_bytes() == (tmp_path / "parallel" / name).read_bytes(), name
+        assert (root / "serial" / name).read_bytes() == (root / "parallel" / name).read_bytes(), name
     for name in ("README.md", "index.html"):
-        assert "Claims table" in (tmp_path / "parallel" / name).read_text(encoding="utf-8"), name
+        assert "Claims table" in (root / "parallel" / name).read_text(encoding="utf-8"), name
 
 
-def test_a_failing_drawing_process_is_one_line(tmp_path, monkeypatch):
-    """A study whose drawing fails in its forked process: exit 1, one line naming the study, no traceback."""
-    from wsnmec.study import drawing
+def test_a_failing_drawing_process_is_one_line(quick_figures, monkeypatch):
+    """Every drawing job fails in its forked process (the study's and the partition study's, their tasks from
+    the first run's cache): exit 1, one line naming the job that failed first, no traceback."""
+    from wsnmec.study import drawing, partition
 
-    studies = tmp_path / "studies"
-    studies.mkdir()
-    for name in ("one", "two"):
-        (studies / f"{name}.toml").write_text(STUDY, encoding="utf-8")
-    monkeypatch.chdir(tmp_path)
+    root, _ = quick_figures
+    monkeypatch.chdir(root)
 
     def broken(spec, results_dir, out_dir, run=None):
         raise ValueError(f"cannot draw {spec.name}")
 
+    def broken_partition(path, *args, **kwargs):
+        raise ValueError(f"cannot draw {path}")
+
     monkeypatch.setattr(drawing, "draw_study_section", broken)
-    result = CliRunner().invoke(cli.main, ["figures", "--quick", "--out", "figs", "--jobs", "2"])
+    monkeypatch.setattr(partition, "run_partition_study", broken_partition)
+    result = CliRunner().invoke(cli.main, ["figures", "--quick", "--out", "broken", "--jobs", "2"])
     assert result.exit_code == 1 and "Traceback" not in result.output
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: drawing study ") and "ValueError: cannot draw" in lines[0]
+    assert len(lines) == 1, lines
+    assert re.match(r"Error: drawing (study figtest|partition study parttest) failed: ValueError: cannot draw ",
+                    lines[0]), lines

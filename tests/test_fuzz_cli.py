@@ -17,6 +17,7 @@ import os
 from click.testing import CliRunner
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from tiers import examples
 
 from wsnmec import cli
 
@@ -135,7 +136,7 @@ def check(result):
     return data
 
 
-FUZZ = settings(max_examples=int(os.environ.get("WSNMEC_FUZZ_EXAMPLES", "50")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=int(os.environ.get("WSNMEC_FUZZ_EXAMPLES", examples(50))), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @FUZZ

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tiers import examples
 
 from naive_heed import naive_heed
 from wsnmec.clustering.heed import (
@@ -117,7 +118,7 @@ def test_kernel_equals_reference(seed, n):
             dead_fraction=float(gen.choice([0.0, 0.2, 0.7])))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 120), c_prob=st.floats(1e-6, 1.0),
        cluster_range=st.floats(0.5, 150.0), p_min=st.sampled_from([1e-4, 1e-2, 0.3]),
        lattice=st.booleans(), equal_energy=st.booleans(), dead_fraction=st.sampled_from([0.0, 0.3, 1.0]))

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tiers import examples
 
 from naive import NaiveNetwork, simulate_naive
 from wsnmec.energy.radio import radio_model
@@ -131,7 +132,7 @@ def test_kernel_matches_reference_battery_cap_and_revival():
     assert capped > 0
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     n=st.integers(1, 150),
     lattice=st.booleans(),
@@ -227,7 +228,7 @@ def test_grid_with_tiny_and_huge_coordinates_equals_brute_force(scale_x, scale_y
     assert_receivers_brute_force(x, y, alive, ch_mask, sink)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     n=st.integers(1, 80),
     exponent_x=st.integers(-320, 307),

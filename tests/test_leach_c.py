@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tiers import examples
 
 from naive_leach_c import naive_leach_c, naive_objective
 from wsnmec.clustering.leach_c import (
@@ -59,7 +60,7 @@ def run_both(seed, x, y, alive, energy, p, max_iterations=30, swaps=DEFAULT_SWAP
     return is_ch, passes
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(120), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     seed=st.integers(0, 2**32 - 1),
     n=st.integers(1, 300),

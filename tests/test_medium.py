@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from tiers import examples
 
 from naive import NaiveNetwork, simulate_naive
 from naive_medium import serve_jobs
@@ -29,7 +30,7 @@ PACKET_S = 4000 / 250e3  # l / R of the default packet and radio [s]
 times = st.floats(0.0, 10.0, allow_nan=False, allow_infinity=False)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(jobs=st.lists(st.tuples(st.sampled_from([0.0, 0.5, 1.0]) | times, times,
                                st.sampled_from([0.0]) | times), max_size=25),
        channels=st.integers(1, 6))
@@ -86,7 +87,7 @@ def _round(seed, n, head_fraction, dead_fraction, poor_fraction, offload, channe
     return out, acc, energy, ref
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(120), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**31), n=st.integers(1, 60), head_fraction=st.sampled_from([0.0, 0.05, 0.15, 0.4]),
        dead_fraction=st.sampled_from([0.0, 0.3]), poor_fraction=st.sampled_from([0.0, 0.2, 1.0]),
        offload=st.sampled_from(["local", "edge", "greedy", "exact"]), channels=st.integers(1, 4),
@@ -142,7 +143,7 @@ def test_policy_loop_equals_fused_loop_under_the_shared_medium(protocol, offload
                                       err_msg=column)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(n=st.integers(1, 9), seed=st.integers(0, 2**31), channels=st.integers(1, 3),
        time_weight=st.sampled_from([0.01, 1.0, 30.0]), sink=st.sampled_from(["50,50", "50,175"]))
 def test_exact_rule_under_the_shared_medium_is_the_brute_force_optimum(n, seed, channels, time_weight, sink):
@@ -257,7 +258,7 @@ def test_energy_does_not_depend_on_the_medium(values):
     assert (shared.rounds["latency_s"] >= ideal.rounds["latency_s"]).any()
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**31), n=st.integers(1, 60), head_fraction=st.sampled_from([0.05, 0.15, 0.4]),
        offload=st.sampled_from(["local", "edge", "greedy"]), workload=st.sampled_from(["fusion", "dnn-inference"]))
 def test_shared_with_a_channel_per_transmission_is_the_ideal_latency(seed, n, head_fraction, offload, workload):

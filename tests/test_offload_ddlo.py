@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tiers import examples
 
 import naive_offload as naive
 from wsnmec.errors import ParameterError
@@ -45,7 +46,7 @@ def test_quantize_matches_reference(count):
         np.testing.assert_array_equal(got[k * count:(k + 1) * count], want)
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(st.lists(st.floats(-0.999, 0.999).filter(lambda v: abs(v) > 1e-6), min_size=1, max_size=8,
                 unique_by=lambda v: round(abs(v), 6)), st.data())
 def test_quantize_property(values, data):

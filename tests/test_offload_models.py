@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tiers import examples
 
 import naive_offload as naive
 from wsnmec.errors import ParameterError
@@ -52,7 +53,7 @@ def test_score_matches_reference(make):
     np.testing.assert_allclose(got, want, rtol=1e-12)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(
     devices=st.integers(1, 4),
     tasks=st.integers(1, 4),
@@ -71,7 +72,7 @@ def test_mumt_score_property(devices, tasks, seed, time_weight, uplink):
             assert got[s, c] == pytest.approx(naive.mumt_cost(states[s], dec[s, c], model.config), rel=1e-12)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(
     heads=st.integers(1, 6),
     seed=st.integers(0, 2**32 - 1),
@@ -148,7 +149,7 @@ def test_exact_is_exactly_optimal_with_near_ties(make, resync_bits, monkeypatch)
     _assert_exactly_optimal(model, states)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(
     devices=st.integers(1, 3),
     tasks=st.integers(1, 4),

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tiers import examples
 
 import naive_partition as naive
 from wsnmec.errors import ParameterError
@@ -92,7 +93,7 @@ def test_score_and_breakdown_match_reference(make):
         assert br["cost"][s] == pytest.approx(q, rel=1e-12)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(devices=st.integers(1, 3), servers=st.integers(1, 3), seed=st.integers(0, 2**32 - 1),
        network=st.sampled_from(P.NETWORK_NAMES), precision=st.sampled_from(P.PRECISIONS),
        frame_period=st.floats(0.005, 1.0), time_weight=st.floats(0.0, 10.0), energy_weight=st.floats(0.0, 10.0),
@@ -260,7 +261,7 @@ def test_four_equal_devices_on_one_server_in_the_model():
     assert steady == pytest.approx(x / (cap * (1 - rho)), rel=1e-12) and steady < got
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(works=st.lists(st.floats(1.0, 1e10), min_size=1, max_size=12), cap=st.floats(1e6, 1e12))
 def test_batch_ps_kernels_match_the_recursion(works, cap):
     want = naive.batch_ps_completions(works, cap)

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tiers import examples
 
 from naive import NaiveNetwork, simulate_naive
 from wsnmec.clustering.base import ClusteringPolicy
@@ -95,7 +96,7 @@ def test_default_workload_reproduces_the_classic_accounting():
     assert out.system_utility == pytest.approx(out.consumed + 0.01 * expected_latency, rel=1e-15)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(n=st.integers(2, 9), seed=st.integers(0, 2**32 - 1), workload=st.sampled_from(["fusion", "dnn-inference"]),
        time_weight=st.sampled_from([0.0, 0.01, 1.0, 30.0]), sink=st.sampled_from(["50,50", "50,175", "0,0"]))
 def test_exact_rule_is_optimal_against_brute_force(n, seed, workload, time_weight, sink):
@@ -124,7 +125,7 @@ def test_exact_rule_is_optimal_against_brute_force(n, seed, workload, time_weigh
     assert every.system_utility[index] == pytest.approx(every.system_utility.min(), rel=1e-12)
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**32 - 1), k=st.integers(1, 6), ch_fraction=st.floats(0.0, 0.5),
        extra=st.sampled_from([{}, {"workload": "dnn-inference"}, {"control_bits": 100, "idle_j": 1e-6},
                               {"join": "cluster"}, {"e0": 0.001}]),

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tiers import examples
 
 from wsnmec import __version__
 from wsnmec.errors import ParameterError
@@ -123,7 +124,7 @@ def test_config_records_effective_battery_rounds_cap_and_positions_hash(tmp_path
     assert result.config["battery_j"] is None and result.config["rounds_cap"] == 3
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     protocol=st.sampled_from(["direct", "leach", "ileach"]),
     extras=st.fixed_dictionaries({

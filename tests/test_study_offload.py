@@ -118,6 +118,7 @@ def test_shipped_offload_studies_are_valid():
         assert spec.kind == "offload" and spec.figures
 
 
+@pytest.mark.slow  # a local Dask cluster (scheduler and two worker processes) costs seconds to start
 def test_offload_study_on_a_dask_cluster_gives_the_local_results(tmp_path):
     """Offloading studies run on a Dask cluster like lifetime studies: the same tables as local processes."""
     distributed = pytest.importorskip("distributed")

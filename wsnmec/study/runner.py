@@ -195,6 +195,9 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
+#: Modules the forkserver of the local worker processes imports once (``__main__`` is the default).
+WORKER_PRELOAD = ["__main__", "wsnmec.study.runner", "wsnmec.sim.simulation"]
+
 #: Tasks submitted ahead to a Dask cluster at most (claimed as they are submitted).
 DASK_WINDOW = 256
 
@@ -234,6 +237,11 @@ class ExecutorHandle:
         methods = multiprocessing.get_all_start_methods()
         # forkserver: workers start from a clean single-threaded process, not a fork of this one
         context = multiprocessing.get_context("forkserver" if "forkserver" in methods else None)
+        if "forkserver" in methods:
+            # the server imports what a worker needs once (before it starts; later calls change nothing), so
+            # that each worker of each pool is forked with it loaded instead of importing it again (about
+            # 0.5 s of CPU per worker; the study tests' CPU time fell by a third)
+            context.set_forkserver_preload(WORKER_PRELOAD)
         # several workers: one BLAS/numba thread each, so that they never oversubscribe the cores
         return ProcessPoolExecutor(
             max_workers=self.jobs, mp_context=context, initializer=_init_worker,
