@@ -1,0 +1,196 @@
+"""Issue 21 (items 2-5, 11): every byte read from a cache, a derived table or a model is verified against a
+checksum stored with it, whatever its size and modification time say; cache keys hold the content of every
+input file and the code fingerprint; interrupted or racing writers leave no temporary files and no
+traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from wsnmec.study.cache import TaskCache
+from wsnmec.study.runner import ExecutorHandle, run_study
+from wsnmec.study.spec import load_study
+
+STUDY = """title = "integrity"
+seed = 4
+seeds = 2
+[base]
+nodes = 20
+rounds = 60
+[grid]
+protocol = ["direct", "leach"]
+[[figures]]
+name = "alive"
+kind = "line"
+y = "alive"
+hue = "protocol"
+"""
+
+
+def keep_mtime(path: Path):
+    """A context restoring ``path``'s access and modification times (ns) after it was changed in place."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def manager():
+        stat = path.stat()
+        yield
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+        assert path.stat().st_mtime_ns == stat.st_mtime_ns
+
+    return manager()
+
+
+def flip_one_bit_in_column(path: Path, column: str):
+    """Invert one bit in the middle of ``column``'s data pages; size and modification time are kept."""
+    meta = pq.ParquetFile(path).metadata
+    names = [meta.schema.column(i).name for i in range(meta.num_columns)]
+    chunk = meta.row_group(0).column(names.index(column))
+    middle = chunk.data_page_offset + chunk.total_compressed_size // 2
+    with keep_mtime(path):
+        data = bytearray(path.read_bytes())
+        data[middle] ^= 0x10
+        size = len(data)
+        path.write_bytes(bytes(data))
+    assert path.stat().st_size == size
+
+
+def rewrite_parquet(path: Path, change):
+    """Replace ``path`` by a valid Parquet file of ``change(frame)``, keeping its modification time."""
+    with keep_mtime(path):
+        frame = pd.read_parquet(path)
+        change(frame).to_parquet(path, engine="pyarrow", index=False)
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("integrity")
+    (root / "integrity.toml").write_text(STUDY, encoding="utf-8")
+    spec = load_study(root / "integrity.toml")
+    with ExecutorHandle(jobs=1) as executor:
+        run = run_study(spec, root / "results", executor=executor, report=lambda m: None)
+    return spec, root, run
+
+
+@pytest.fixture
+def copy(first_run, tmp_path):
+    """A fresh copy of the first run's results directory (with modification times kept)."""
+    spec, root, run = first_run
+    results = tmp_path / "results"
+    shutil.copytree(root / "results", results)
+    assert run_study(spec, results, jobs=1).computed == 0  # the copy is current (fast path)
+    return spec, results, run
+
+
+# ------------------------------------------------------------------------------------------------ item 2
+def test_one_flipped_bit_in_a_task_file_with_its_mtime_kept_is_recomputed(copy):
+    spec, results, first = copy
+    victim = TaskCache(results / "integrity" / "tasks").path(first.tasks[1].key)
+    flip_one_bit_in_column(victim, "residual_j")
+    reports = []
+    rerun = run_study(spec, results, jobs=1, report=reports.append)
+    assert rerun.computed == 1 and rerun.cached == len(first.tasks) - 1
+    assert len(reports) == 1 and str(victim) in reports[0] and "recomputing" in reports[0]
+    pd.testing.assert_frame_equal(rerun.summary, first.summary)
+    pd.testing.assert_frame_equal(rerun.rounds, first.rounds)
+    again = run_study(spec, results, jobs=1, report=reports.append)  # current again: nothing to redo
+    assert again.computed == 0 and again.rounds is None and len(reports) == 1
+
+
+def test_study_show_names_a_damaged_task_file_in_one_line(copy):
+    from click.testing import CliRunner
+
+    from wsnmec.cli import main
+
+    spec, results, first = copy
+    victim = TaskCache(results / "integrity" / "tasks").path(first.tasks[0].key)
+    flip_one_bit_in_column(victim, "residual_j")
+    result = CliRunner().invoke(main, ["study", "show", str(spec.path), "--results", str(results)])
+    assert result.exit_code == 0
+    damaged = [line for line in result.stderr.splitlines() if str(victim) in line]
+    assert len(damaged) == 1 and "leaving its task out" in damaged[0]
+    assert "Traceback" not in result.output
+
+
+# ------------------------------------------------------------------------------------------------ item 3
+def _more_fnd(frame):
+    frame = frame.copy()
+    frame["fnd"] = frame["fnd"] * 0.8
+    return frame
+
+
+def _more_alive(frame):
+    frame = frame.copy()
+    frame["alive"] = frame["alive"] * 0.5
+    return frame
+
+
+@pytest.mark.parametrize("name, change", [
+    ("summary.parquet", _more_fnd),
+    ("means.parquet", _more_alive),
+    ("curves.parquet", _more_alive),
+])
+def test_an_edited_derived_table_with_its_mtime_kept_is_derived_again(copy, name, change):
+    spec, results, first = copy
+    path = results / "integrity" / "full" / name
+    rewrite_parquet(path, change)
+    rerun = run_study(spec, results, jobs=1)
+    assert rerun.computed == 0 and rerun.rounds is not None  # read from the cache, tables derived again
+    pd.testing.assert_frame_equal(rerun.summary, first.summary)
+    pd.testing.assert_frame_equal(rerun.aggregates.means, first.aggregates.means)
+    pd.testing.assert_frame_equal(rerun.aggregates.curves, first.aggregates.curves)
+    fast = run_study(spec, results, jobs=1)  # the rewritten tables are current and true
+    assert fast.rounds is None
+    pd.testing.assert_frame_equal(fast.summary, first.summary)
+    pd.testing.assert_frame_equal(fast.aggregates.means, first.aggregates.means)
+
+
+def test_a_flipped_bit_in_the_summary_changes_no_reading(copy):
+    from wsnmec.study.report import reading
+
+    spec, results, first = copy
+    flip_one_bit_in_column(results / "integrity" / "full" / "summary.parquet", "fnd")
+    rerun = run_study(spec, results, jobs=1)
+    pd.testing.assert_frame_equal(rerun.summary, first.summary)
+    for figure in spec.figures:
+        assert reading(figure, rerun) == reading(figure, first)
+
+
+def test_an_edited_manifest_is_not_trusted(copy):
+    spec, results, first = copy
+    path = results / "integrity" / "full" / "aggregates.json"
+    with keep_mtime(path):
+        manifest = json.loads(path.read_text())
+        manifest["display_end"] = 3
+        path.write_text(json.dumps(manifest, indent=2) + "\n")
+    rerun = run_study(spec, results, jobs=1)
+    assert rerun.rounds is not None and rerun.aggregates.display_end == first.aggregates.display_end
+
+
+def test_an_edited_rounds_table_is_made_again_from_the_cache(copy):
+    spec, results, first = copy
+    rewrite_parquet(results / "integrity" / "full" / "rounds.parquet", _more_alive)
+    fast = run_study(spec, results, jobs=1)
+    assert fast.rounds is None
+    reports = []
+    pd.testing.assert_frame_equal(fast.load_rounds(report=reports.append), first.rounds)
+    assert len(reports) == 1 and "rounds.parquet" in reports[0]
+    assert run_study(spec, results, jobs=1).rounds is not None  # the next run writes the tables again
+
+
+def test_sealed_records_refuse_any_change():
+    from wsnmec import integrity
+
+    record = integrity.seal({"a": 1, "b": [1.5, "x"]})
+    assert integrity.unseal(record) == {"a": 1, "b": [1.5, "x"]}
+    for damaged in ({**record, "a": 2}, {k: v for k, v in record.items() if k != "sha256"}, [record], "x"):
+        with pytest.raises(ValueError):
+            integrity.unseal(damaged)
