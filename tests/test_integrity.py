@@ -194,3 +194,100 @@ def test_sealed_records_refuse_any_change():
     for damaged in ({**record, "a": 2}, {k: v for k, v in record.items() if k != "sha256"}, [record], "x"):
         with pytest.raises(ValueError):
             integrity.unseal(damaged)
+
+
+# ------------------------------------------------------------------------------------------------ item 4
+PARTITION_PARAMS = {"devices": 2, "servers": 1, "network": "alexnet", "precision": "int8", "frames": 40, "seed": 1,
+                    "events": [], "queueing": "batch-ps"}
+
+
+@pytest.fixture
+def fake_experiment(monkeypatch):
+    """``run_partition_experiment`` replaced by a counting stand-in whose result depends on its parameters
+    (the cache is under test, not the experiment)."""
+    import wsnmec.offload.partition_online as online
+
+    calls = []
+
+    def experiment(**params):
+        calls.append(params)
+        latency = 0.01 * params["devices"] + 1e-4 * params["seed"]
+        result = {"config": dict(params), "policies": {
+            "ddlo": {"latency_s_mean": latency, "energy_j_mean": 0.5},
+            "jsq-neurosurgeon": {"latency_s_mean": 2 * latency, "energy_j_mean": 0.7},
+        }}
+        table = pd.DataFrame({"policy": ["ddlo", "jsq-neurosurgeon"], "frame": [0, 0],
+                              "normalized_utility": [0.9, 0.8], "event": ["", ""], "drift": [0.0, 0.0],
+                              "utilization_0": [0.5, 0.6]})
+        return table, result
+
+    monkeypatch.setattr(online, "run_partition_experiment", experiment)
+    return calls
+
+
+def _partition_file(results: Path, suffix: str = ".json") -> Path:
+    files = sorted((results / "partition").glob(f"*{suffix}"))
+    assert len(files) == 1
+    return files[0]
+
+
+@pytest.mark.parametrize("damage", ["truncated", "scaled latency", "not an object", "seal removed", "empty"])
+def test_a_damaged_partition_cache_file_is_run_again_in_one_line(tmp_path, fake_experiment, capsys, damage):
+    from wsnmec.study.partition import _cached_run
+
+    first, _ = _cached_run(tmp_path, dict(PARTITION_PARAMS), False)
+    path = _partition_file(tmp_path)
+    text = path.read_text()
+    record = json.loads(text)
+    if damage == "truncated":
+        path.write_text(text[: len(text) // 2])
+    elif damage == "scaled latency":
+        record["policies"]["ddlo"]["latency_s_mean"] *= 0.1
+        path.write_text(json.dumps(record, indent=2))
+    elif damage == "not an object":
+        path.write_text("[1, 2]")
+    elif damage == "seal removed":
+        record.pop("sha256", None)
+        path.write_text(json.dumps(record, indent=2))
+    else:
+        path.write_text("")
+    capsys.readouterr()
+    again, _ = _cached_run(tmp_path, dict(PARTITION_PARAMS), False)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(fake_experiment) == 2  # run again, not trusted
+    assert again["policies"] == first["policies"]
+    assert len(err) == 1 and str(path) in err[0] and "running the experiment again" in err[0]
+    third, _ = _cached_run(tmp_path, dict(PARTITION_PARAMS), False)  # the rewritten file is used
+    assert len(fake_experiment) == 2 and third["policies"] == first["policies"]
+
+
+def test_an_intact_partition_cache_file_is_reused(tmp_path, fake_experiment, capsys):
+    from wsnmec.study.partition import _cached_run
+
+    first, table = _cached_run(tmp_path, dict(PARTITION_PARAMS), True)
+    again, stored = _cached_run(tmp_path, dict(PARTITION_PARAMS), True)
+    assert len(fake_experiment) == 1 and again["policies"] == first["policies"]
+    pd.testing.assert_frame_equal(stored.reset_index(drop=True), table[stored.columns].reset_index(drop=True))
+    assert capsys.readouterr().err == ""
+
+
+def test_an_edited_partition_table_is_run_again(tmp_path, fake_experiment, capsys):
+    from wsnmec.study.partition import _cached_run
+
+    _cached_run(tmp_path, dict(PARTITION_PARAMS), True)
+    rewrite_parquet(_partition_file(tmp_path, ".parquet"), lambda f: f.assign(normalized_utility=0.1))
+    _, table = _cached_run(tmp_path, dict(PARTITION_PARAMS), True)
+    assert len(fake_experiment) == 2 and (table["normalized_utility"] != 0.1).all()
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_the_partition_cache_key_holds_the_code_fingerprint(tmp_path, fake_experiment, monkeypatch):
+    from wsnmec.study import cache
+    from wsnmec.study.partition import _cached_run
+
+    _cached_run(tmp_path, dict(PARTITION_PARAMS), False)
+    _cached_run(tmp_path, dict(PARTITION_PARAMS), False)
+    assert len(fake_experiment) == 1
+    monkeypatch.setattr(cache, "simulator_fingerprint", lambda: "0123456789abcdef")  # other code
+    _cached_run(tmp_path, dict(PARTITION_PARAMS), False)
+    assert len(fake_experiment) == 2

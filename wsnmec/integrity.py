@@ -74,8 +74,19 @@ def read_parquet_verified(path: str | os.PathLike, expected: str | None, columns
     return pd.read_parquet(io.BytesIO(read_verified(path, expected)), columns=columns)
 
 
+def write_parquet_checked(path: str | os.PathLike, frame) -> str:
+    """Write a pandas DataFrame to Parquet at ``path`` atomically (:func:`wsnmec.io.atomic_path`, no
+    index); returns the SHA-256 of the bytes written."""
+    from .io import atomic_path
+
+    with atomic_path(path) as tmp:
+        frame.to_parquet(tmp, engine="pyarrow", index=False)
+        checksum = file_sha256(tmp)
+    return checksum
+
+
 def _canonical(record: dict) -> bytes:
-    return json.dumps(record, sort_keys=True, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    return json.dumps(record, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
 def seal(record: dict) -> dict:

@@ -37,8 +37,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..integrity import file_sha256, load_sealed_json, read_parquet_verified, seal
-from ..io import atomic_path, write_json
+from ..integrity import file_sha256, load_sealed_json, read_parquet_verified, seal, write_parquet_checked
+from ..io import write_json
 from .columns import ROUND_COLUMNS
 
 #: At most this many rounds are plotted per curve (every k-th round, plus the last).
@@ -231,14 +231,6 @@ def _task_checksums(cache, keys) -> dict[str, str] | None:
 
 def _unique_keys(tasks) -> list[str]:
     return list(dict.fromkeys(t.key for t in tasks))
-
-
-def write_parquet_checked(path: str | os.PathLike, frame: pd.DataFrame) -> str:
-    """Write ``frame`` to Parquet at ``path`` atomically; the SHA-256 of the bytes written."""
-    with atomic_path(path) as tmp:
-        frame.to_parquet(tmp, engine="pyarrow", index=False)
-        checksum = file_sha256(tmp)
-    return checksum
 
 
 def write(directory: str | os.PathLike, tasks, cache, aggregates: Aggregates, tables: dict | None = None) -> None:
