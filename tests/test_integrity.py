@@ -291,3 +291,99 @@ def test_the_partition_cache_key_holds_the_code_fingerprint(tmp_path, fake_exper
     monkeypatch.setattr(cache, "simulator_fingerprint", lambda: "0123456789abcdef")  # other code
     _cached_run(tmp_path, dict(PARTITION_PARAMS), False)
     assert len(fake_experiment) == 2
+
+
+# ------------------------------------------------------------------------------------------------ item 5
+def _model(path: Path, seed: int) -> Path:
+    from wsnmec.learn import StackedMLP, save_model
+
+    net = StackedMLP(4, (8,), 1, networks=2, rng=np.random.default_rng(seed))
+    return save_model(path, net, {"seed": seed, "settings": {"learning_rate": 0.001}, "command": "test"})
+
+
+def _rewrite_metadata(path: Path, change) -> Path:
+    """Rewrite ``path`` with ``change(metadata)`` as its metadata and the same arrays (checksums kept)."""
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    meta = json.loads(str(arrays["__metadata__"]))
+    change(meta)
+    arrays["__metadata__"] = np.array(json.dumps(meta))
+    np.savez(path, **arrays)
+    return path
+
+
+@pytest.mark.parametrize("edit", [
+    lambda m: m["settings"].update(learning_rate=0.5),
+    lambda m: m.update(command="something else"),
+    lambda m: m.update(seed=99),
+])
+def test_a_model_whose_metadata_was_edited_is_refused(tmp_path, edit):
+    from wsnmec.errors import ParameterError
+    from wsnmec.learn import load_model
+
+    path = _rewrite_metadata(_model(tmp_path / "m.npz", 1), edit)
+    with pytest.raises(ParameterError, match="does not match"):
+        load_model(path, "--policy-model")
+
+
+@pytest.mark.parametrize("deleted", [("checksum_sha256",), ("content_sha256",), ("checksum_sha256", "content_sha256")])
+def test_a_model_whose_checksum_key_was_deleted_is_refused_in_one_line(tmp_path, deleted):
+    from click.testing import CliRunner
+
+    from wsnmec.cli import main
+
+    path = _model(tmp_path / "m.npz", 1)
+
+    def drop(meta):
+        for key in deleted:
+            meta.pop(key, None)
+
+    _rewrite_metadata(path, drop)
+    result = CliRunner().invoke(main, ["run", "--protocol", "ddnn", "--nodes", "10", "--rounds", "2",
+                                       "--policy-model", str(path)])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "--policy-model" in lines[0] and "checksum" in lines[0]
+    assert "Traceback" not in result.output
+
+
+def test_restamp_keeps_the_arrays_and_makes_a_pre_checksum_model_load(tmp_path):
+    from wsnmec.errors import ParameterError
+    from wsnmec.learn import load_model
+    from wsnmec.learn.persist import restamp_model
+
+    path = _rewrite_metadata(_model(tmp_path / "m.npz", 2), lambda m: m.pop("checksum_sha256"))
+    with np.load(path, allow_pickle=False) as data:
+        before = {k: data[k].copy() for k in data.files if k != "__metadata__"}
+    with pytest.raises(ParameterError, match="no checksum_sha256"):
+        load_model(path)
+    restamp_model(path)
+    saved = load_model(path)
+    assert saved.metadata["seed"] == 2 and saved.metadata["checksum_sha256"]
+    with np.load(path, allow_pickle=False) as data:
+        for key, value in before.items():
+            assert data[key].dtype == value.dtype and data[key].tobytes() == value.tobytes()
+
+
+def test_the_shipped_model_carries_a_metadata_checksum():
+    from wsnmec.clustering.ddnn import DEFAULT_MODEL
+    from wsnmec.learn import load_model
+    from wsnmec.learn.persist import model_checksum
+
+    saved = load_model(DEFAULT_MODEL)
+    assert saved.metadata["checksum_sha256"] == model_checksum(saved.arrays, saved.metadata)
+
+
+def test_a_model_overwritten_in_place_gives_a_new_task_key_and_is_read_again(tmp_path):
+    from wsnmec.clustering.ddnn import _load_cached
+    from wsnmec.sim.scenario import Scenario
+    from wsnmec.study.cache import task_config, task_key
+
+    path = _model(tmp_path / "m.npz", 1)
+    scenario = Scenario.from_mapping({"nodes": 10, "protocol": "ddnn", "policy_model": str(path)})
+    before = task_key(task_config(scenario, 1))
+    assert _load_cached(path).metadata["seed"] == 1
+    with keep_mtime(path):
+        _model(tmp_path / "other.npz", 2).replace(path)  # another model, same path and modification time
+    assert task_key(task_config(scenario, 1)) != before
+    assert _load_cached(path).metadata["seed"] == 2
