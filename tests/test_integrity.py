@@ -71,12 +71,18 @@ def rewrite_parquet(path: Path, change):
 
 
 @pytest.fixture(scope="module")
-def first_run(tmp_path_factory):
+def executor():
+    """One local worker shared by the tests of this module that compute tasks (started once)."""
+    with ExecutorHandle(jobs=1) as handle:
+        yield handle
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory, executor):
     root = tmp_path_factory.mktemp("integrity")
     (root / "integrity.toml").write_text(STUDY, encoding="utf-8")
     spec = load_study(root / "integrity.toml")
-    with ExecutorHandle(jobs=1) as executor:
-        run = run_study(spec, root / "results", executor=executor, report=lambda m: None)
+    run = run_study(spec, root / "results", executor=executor, report=lambda m: None)
     return spec, root, run
 
 
@@ -91,12 +97,12 @@ def copy(first_run, tmp_path):
 
 
 # ------------------------------------------------------------------------------------------------ item 2
-def test_one_flipped_bit_in_a_task_file_with_its_mtime_kept_is_recomputed(copy):
+def test_one_flipped_bit_in_a_task_file_with_its_mtime_kept_is_recomputed(copy, executor):
     spec, results, first = copy
     victim = TaskCache(results / "integrity" / "tasks").path(first.tasks[1].key)
     flip_one_bit_in_column(victim, "residual_j")
     reports = []
-    rerun = run_study(spec, results, jobs=1, report=reports.append)
+    rerun = run_study(spec, results, executor=executor, report=reports.append)
     assert rerun.computed == 1 and rerun.cached == len(first.tasks) - 1
     assert len(reports) == 1 and str(victim) in reports[0] and "recomputing" in reports[0]
     pd.testing.assert_frame_equal(rerun.summary, first.summary)
@@ -387,3 +393,107 @@ def test_a_model_overwritten_in_place_gives_a_new_task_key_and_is_read_again(tmp
         _model(tmp_path / "other.npz", 2).replace(path)  # another model, same path and modification time
     assert task_key(task_config(scenario, 1)) != before
     assert _load_cached(path).metadata["seed"] == 2
+
+
+# ------------------------------------------------------------------------------------------------ item 11
+def _set_of(writer: str):
+    return {name: (lambda path, w=writer, n=name: path.write_text(f"{w}:{n}")) for name in ("a.txt", "b.txt")}
+
+
+def _assert_one_whole_set(directory: Path):
+    contents = {p.name: p.read_text() for p in directory.iterdir()}
+    assert sorted(contents) == ["a.txt", "b.txt"], contents
+    assert len({text.split(":")[0] for text in contents.values()}) == 1, contents  # one writer's set, whole
+    assert not [p for p in directory.parent.iterdir() if p.name.startswith(".")]  # no temporaries left
+
+
+@pytest.mark.parametrize("exchange", [True, False])
+def test_a_writer_whose_new_set_is_overtaken_retries_and_wins(tmp_path, monkeypatch, exchange):
+    """The other writer's set lands between this writer's look at the directory and its rename: the rename
+    meets a non-empty directory; the swap is tried again and the last writer's set is there, whole."""
+    from wsnmec import io as wio
+
+    if not exchange:
+        monkeypatch.setattr(wio, "_exchange", lambda a, b: False)
+    target = tmp_path / "out"
+    real_rename = os.rename
+    overtaken = []
+
+    def rename(source, destination):
+        if Path(destination) == target and not overtaken:
+            overtaken.append(True)
+            wio.write_set(target, _set_of("other"))  # the other writer finishes first
+        return real_rename(source, destination)
+
+    monkeypatch.setattr(wio.os, "rename", rename)
+    wio.write_set(target, _set_of("me"))
+    assert overtaken
+    _assert_one_whole_set(target)
+    assert (target / "a.txt").read_text() == "me:a.txt"  # the last writer wins
+
+
+def _race_writer(root: str, writer: str, barrier, rounds: int, failures):
+    from wsnmec import io as wio
+
+    for number in range(rounds):
+        barrier.wait()
+        try:
+            wio.write_set(Path(root) / f"set{number}", _set_of(writer))
+        except BaseException as exc:  # noqa: BLE001 - counted by the test
+            failures.put(f"{writer} {number}: {type(exc).__name__}: {exc}")
+
+
+def test_two_processes_writing_the_same_new_sets_never_fail(tmp_path):
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    rounds = 60
+    barrier, failures = context.Barrier(2), context.Queue()
+    workers = [context.Process(target=_race_writer, args=(str(tmp_path), w, barrier, rounds, failures))
+               for w in ("one", "two")]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+    errors = []
+    while not failures.empty():
+        errors.append(failures.get())
+    assert errors == [] and all(w.exitcode == 0 for w in workers)
+    for number in range(rounds):
+        contents = {p.name: p.read_text() for p in (tmp_path / f"set{number}").iterdir()}
+        assert sorted(contents) == ["a.txt", "b.txt"]
+        assert len({text.split(":")[0] for text in contents.values()}) == 1
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_an_interrupted_drawing_leaves_no_temporary_file(tmp_path, monkeypatch):
+    """Ctrl-C while the drawing processes write figures: each removes its temporary file as it ends."""
+    import signal
+    import threading
+    import time
+
+    from wsnmec.io import atomic_path
+    from wsnmec.study import drawing
+
+    out = tmp_path / "figures"
+    out.mkdir()
+
+    def job(number):  # a figure being written when the interrupt comes
+        with atomic_path(out / f"figure{number}.png") as tmp:
+            tmp.write_bytes(b"partial")
+            (out / f"ready{number}").write_text("")
+            while True:
+                time.sleep(0.01)
+
+    def interrupt():
+        deadline = time.monotonic() + 30
+        while not all((out / f"ready{n}").exists() for n in range(2)) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(drawing, "_run_job", job)
+    monkeypatch.setattr(drawing, "_JOBS", [("study", None), ("study", None)])
+    threading.Thread(target=interrupt, daemon=True).start()
+    with pytest.raises(KeyboardInterrupt):
+        drawing._fork_each(2, 2)
+    assert sorted(p.name for p in out.iterdir()) == ["ready0", "ready1"]  # no .figure*.png.*.tmp
