@@ -300,6 +300,13 @@ def test_the_partition_cache_key_holds_the_code_fingerprint(tmp_path, fake_exper
 
 
 # ------------------------------------------------------------------------------------------------ item 5
+def _shipped_model_copy(path: Path) -> Path:
+    from wsnmec.clustering.ddnn import DEFAULT_MODEL
+
+    shutil.copyfile(DEFAULT_MODEL, path)
+    return path
+
+
 def _model(path: Path, seed: int) -> Path:
     from wsnmec.learn import StackedMLP, save_model
 
@@ -319,17 +326,23 @@ def _rewrite_metadata(path: Path, change) -> Path:
 
 
 @pytest.mark.parametrize("edit", [
-    lambda m: m["settings"].update(learning_rate=0.5),
+    lambda m: m["settings"].update(online_interval=1),
     lambda m: m.update(command="something else"),
     lambda m: m.update(seed=99),
 ])
 def test_a_model_whose_metadata_was_edited_is_refused(tmp_path, edit):
+    from click.testing import CliRunner
+
+    from wsnmec.cli import main
     from wsnmec.errors import ParameterError
     from wsnmec.learn import load_model
 
-    path = _rewrite_metadata(_model(tmp_path / "m.npz", 1), edit)
+    path = _rewrite_metadata(_shipped_model_copy(tmp_path / "m.npz"), edit)
     with pytest.raises(ParameterError, match="does not match"):
         load_model(path, "--policy-model")
+    result = CliRunner().invoke(main, ["run", "--protocol", "ddnn", "--nodes", "10", "--rounds", "2",
+                                       "--policy-model", str(path)])
+    assert result.exit_code == 2 and "--policy-model" in result.output and "Traceback" not in result.output
 
 
 @pytest.mark.parametrize("deleted", [("checksum_sha256",), ("content_sha256",), ("checksum_sha256", "content_sha256")])
@@ -338,7 +351,7 @@ def test_a_model_whose_checksum_key_was_deleted_is_refused_in_one_line(tmp_path,
 
     from wsnmec.cli import main
 
-    path = _model(tmp_path / "m.npz", 1)
+    path = _shipped_model_copy(tmp_path / "m.npz")  # a model `run` would use
 
     def drop(meta):
         for key in deleted:
@@ -447,7 +460,7 @@ def test_two_processes_writing_the_same_new_sets_never_fail(tmp_path):
     import multiprocessing
 
     context = multiprocessing.get_context("fork")
-    rounds = 60
+    rounds = 200
     barrier, failures = context.Barrier(2), context.Queue()
     workers = [context.Process(target=_race_writer, args=(str(tmp_path), w, barrier, rounds, failures))
                for w in ("one", "two")]

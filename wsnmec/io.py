@@ -161,10 +161,15 @@ def _swap_in(staging: Path, directory: Path, names: list) -> None:
     an errno of :data:`_RACE_ERRNOS` when another writer changed ``directory`` between two steps; the
     staged set is then still in ``staging`` and the attempt can be repeated. Two writers of the same set:
     the last one wins, whole."""
-    present = set(os.listdir(directory)) if directory.is_dir() else None
+    try:  # one look (a writer's set may arrive or leave at any time): None when there is no directory
+        present = set(os.listdir(directory))
+    except FileNotFoundError:
+        present = None
+    except NotADirectoryError:  # a file (or a link to one) of that name
+        raise NotADirectoryError(20, "Not a directory", os.fspath(directory)) from None
     if present is not None and _holds_cwd(directory):  # never swap away a working directory
         present.add(".")
-    if present is None and not directory.exists():
+    if present is None:
         os.rename(staging, directory)  # EEXIST/ENOTEMPTY: another writer's set arrived first
     elif present is not None and present <= set(names):
         if _exchange(staging, directory):  # ENOENT: another writer moved it aside meanwhile
@@ -180,8 +185,6 @@ def _swap_in(staging: Path, directory: Path, names: list) -> None:
             raise
         _discard_old(aside, directory)
     else:
-        if present is None:
-            raise NotADirectoryError(20, "Not a directory", os.fspath(directory))
         for name in names:
             os.replace(staging / name, directory / name)
         os.rmdir(staging)
