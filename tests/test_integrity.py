@@ -510,3 +510,118 @@ def test_an_interrupted_drawing_leaves_no_temporary_file(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         drawing._fork_each(2, 2)
     assert sorted(p.name for p in out.iterdir()) == ["ready0", "ready1"]  # no .figure*.png.*.tmp
+
+
+# ------------------------------------------------------------------------------------------------ fuzz
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+FUZZ = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+#: A damage: (position as a fraction of the file, byte mask to XOR there, how many bytes from there).
+DAMAGE = st.tuples(st.floats(0, 1, exclude_max=True), st.integers(1, 255), st.integers(1, 4))
+
+
+def _damaged(data: bytes, damage) -> bytes:
+    where, mask, count = damage
+    out = bytearray(data)
+    start = int(where * len(out))
+    for i in range(start, min(start + count, len(out))):
+        out[i] ^= mask
+    return bytes(out)
+
+
+@FUZZ
+@given(damage=DAMAGE)
+def test_fuzz_a_damaged_task_file_is_refused_or_read_unchanged(first_run, tmp_path_factory, damage):
+    from wsnmec.study.cache import CacheError, read_task
+
+    spec, root, run = first_run
+    task = run.tasks[0]
+    original = TaskCache(root / "results" / "integrity" / "tasks").path(task.key)
+    path = tmp_path_factory.mktemp("fuzz") / original.name
+    path.write_bytes(_damaged(original.read_bytes(), damage))
+    try:
+        result = read_task(path, task.key, task.config)
+    except CacheError:
+        return
+    intact = read_task(original, task.key, task.config)
+    pd.testing.assert_frame_equal(result.rounds, intact.rounds)
+    pd.testing.assert_frame_equal(result.summary, intact.summary)
+
+
+@FUZZ
+@given(name=st.sampled_from(["summary.parquet", "means.parquet", "curves.parquet", "study.json", "aggregates.json"]),
+       damage=DAMAGE)
+def test_fuzz_a_damaged_derived_table_is_never_read(first_run, tmp_path_factory, name, damage):
+    """Any damage to a derived table or the manifest (size and modification time kept): the stored tables
+    are not used (the study is read from the cache again), or what they give equals the true tables."""
+    from wsnmec.study import aggregates
+    from wsnmec.study.runner import expand_tasks, task_cache
+
+    spec, root, run = first_run
+    results = tmp_path_factory.mktemp("fuzz") / "results"
+    shutil.copytree(root / "results", results)
+    path = results / "integrity" / "full" / name
+    with keep_mtime(path):
+        path.write_bytes(_damaged(path.read_bytes(), damage))
+    current = aggregates.load_current(path.parent, expand_tasks(spec), task_cache(results, spec))
+    if current is None:
+        return
+    summary, stored = current
+    pd.testing.assert_frame_equal(summary, run.summary)
+    pd.testing.assert_frame_equal(stored.means, run.aggregates.means)
+    pd.testing.assert_frame_equal(stored.curves, run.aggregates.curves)
+    assert (stored.display_end, stored.last_round) == (run.aggregates.display_end, run.aggregates.last_round)
+
+
+@FUZZ
+@given(damage=DAMAGE)
+def test_fuzz_a_damaged_model_file_is_refused_or_read_unchanged(tmp_path_factory, damage):
+    from wsnmec.clustering.ddnn import DEFAULT_MODEL
+    from wsnmec.errors import ParameterError
+    from wsnmec.learn import load_model
+
+    path = tmp_path_factory.mktemp("fuzz") / "m.npz"
+    path.write_bytes(_damaged(DEFAULT_MODEL.read_bytes(), damage))
+    try:
+        saved = load_model(path, "--policy-model")
+    except ParameterError:
+        return
+    intact = load_model(DEFAULT_MODEL)
+    assert saved.metadata == intact.metadata
+    assert sorted(saved.arrays) == sorted(intact.arrays)
+    for key, value in intact.arrays.items():
+        assert saved.arrays[key].tobytes() == value.tobytes()
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False) | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(record=st.dictionaries(st.text(max_size=6), JSON_VALUES, min_size=1, max_size=5), data=st.data())
+def test_fuzz_a_sealed_record_refuses_any_edit(record, data):
+    from wsnmec import integrity
+
+    record.pop("sha256", None)
+    sealed = json.loads(json.dumps(integrity.seal(record)))  # through its stored form
+    assert integrity.unseal(sealed) == json.loads(json.dumps(record))
+    key = data.draw(st.sampled_from(sorted(sealed)))
+    new = data.draw(JSON_VALUES)
+    edited = {**sealed, key: new}
+    if json.dumps(edited, sort_keys=True) == json.dumps(sealed, sort_keys=True):
+        return  # the same value
+    with pytest.raises(ValueError):
+        integrity.unseal(edited)
+
+
+def test_the_figures_run_line_does_not_claim_a_damaged_task_from_the_cache(copy):
+    from wsnmec.study.runner import cached_run_line
+
+    spec, results, first = copy
+    assert cached_run_line(spec, results) is not None  # intact: nothing to run
+    flip_one_bit_in_column(TaskCache(results / "integrity" / "tasks").path(first.tasks[2].key), "residual_j")
+    assert cached_run_line(spec, results) is None  # the study runs (and recomputes the damaged task)

@@ -334,6 +334,20 @@ def load_current(directory: str | os.PathLike, tasks, cache) -> tuple[pd.DataFra
                                directory=directory, checksums=manifest["tables_sha256"])
 
 
+def stored_tables_current(directory: str | os.PathLike, spec, tasks, cache) -> bool:
+    """Whether a rerun of ``spec`` would read only the stored tables of ``directory`` (its mode directory):
+    the manifest is intact and every task file and derived table has the checksum it records (the bytes
+    are hashed, nothing is parsed)."""
+    directory = Path(directory)
+    if getattr(spec, "kind", "lifetime") == "offload":
+        manifest = _current_manifest(directory / FRAMES_MANIFEST, tasks, cache, _frames_settings(spec),
+                                     ("summary.parquet", "study.json", FRAMES_FILE))
+    else:
+        manifest = _current_manifest(directory / "aggregates.json", tasks, cache,
+                                     {"version": AGGREGATES_VERSION, **_settings()}, LIFETIME_TABLES)
+    return manifest is not None
+
+
 # ---------------------------------------------------------------------------- offloading studies
 #: Offloading studies (``kind = "offload"``): the per-frame rows their ``frames`` figures read, beside the
 #: full per-frame table. Every policy's rows of every task are in ``rounds.parquet`` (millions of rows for

@@ -201,6 +201,22 @@ def read_task(path: str | os.PathLike, key: str, config: dict, checksums: dict |
         table = pq.read_table(pa.BufferReader(data))
     except Exception as exc:  # pyarrow raises several types for damaged files
         raise CacheError(f"corrupt, unreadable ({exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
+    try:
+        result = _checked_result(table, key, config)
+    except CacheError:
+        raise
+    except Exception as exc:  # damaged metadata that decodes (pandas' own, a key that is not UTF-8, ...)
+        text = str(exc).splitlines()[0] if str(exc) else ""
+        raise CacheError(f"corrupt, damaged metadata ({exc.__class__.__name__}: {text[:120]})") from None
+    if checksums is not None:
+        checksums[key] = sha256_bytes(data)
+    return result
+
+
+def _checked_result(table, key: str, config: dict) -> TaskResult:
+    """The task result held by a Parquet ``table`` read from the cache, after checking its key,
+    configuration and content checksum (:func:`read_task`); raises :class:`CacheError` or, for damaged
+    metadata, whatever decoding it raises."""
     metadata = table.schema.metadata or {}
     if META_KEY not in metadata or META_CONFIG not in metadata or META_SUMMARY not in metadata:
         raise CacheError("not a wsnmec task result (no key/configuration metadata)")
@@ -227,8 +243,6 @@ def read_task(path: str | os.PathLike, key: str, config: dict, checksums: dict |
     for column, dtype in dtypes.items():
         if column in summary.columns:
             summary[column] = summary[column].astype(dtype)
-    if checksums is not None:
-        checksums[key] = sha256_bytes(data)
     return TaskResult(rounds=rounds, summary=summary)
 
 

@@ -339,14 +339,18 @@ def task_cache(results_dir: str | os.PathLike, spec: StudySpec) -> TaskCache:
 
 def cached_run_line(spec: StudySpec, results_dir: str | os.PathLike) -> str | None:
     """The run line of ``wsnmec figures`` (``NAME (MODE): T tasks, C from cache, 0 computed in 0.0 s ->
-    DIR``) when a cache file exists for every task of ``spec``, without reading any; None when one is
-    missing (the study must run). A damaged file is found, and its task recomputed, when the study is read."""
+    DIR``) when a cache file exists for every task of ``spec`` and the stored tables are current (every
+    task file and derived table has the checksum the manifest records:
+    :func:`~wsnmec.study.aggregates.stored_tables_current`; files are hashed, not parsed); None otherwise
+    (the study must run: a damaged task file is reported and its task recomputed)."""
     tasks = expand_tasks(spec)
     cache = task_cache(results_dir, spec)
     keys = {t.key for t in tasks}
     if not all(cache.path(key).is_file() for key in keys):
         return None
     directory = study_directory(results_dir, spec) / ("quick" if spec.quick else "full")
+    if not aggregates.stored_tables_current(directory, spec, tasks, cache):
+        return None
     return (f"{spec.name} ({'quick' if spec.quick else 'full'}): {len(tasks)} tasks, {len(keys)} from cache, "
             f"0 computed in 0.0 s -> {directory}")
 
