@@ -74,7 +74,17 @@ def main(argv=None) -> int:
     parser.add_argument("--tune-seeds", type=int, default=5, help="replicas per p in the sweep (0: no tuning)")
     parser.add_argument("--tune-seed", type=int, default=4242, help="user seed of the sweep (not --seed)")
     parser.add_argument("--tune-p", default=",".join(str(p) for p in TUNE_P))
+    parser.add_argument("--merge", nargs="+", metavar="JSON",
+                        help="no run: merge these fair_fight.json files (same --seed) into one table in --out")
     args = parser.parse_args(argv)
+    if args.merge:
+        merged = merge([json.loads(Path(f).read_text()) for f in args.merge])
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "fair_fight.json").write_text(json.dumps(merged, indent=1))
+        (out / "fair_fight.md").write_text(render(merged))
+        print(render(merged))
+        return 0
     extra = _parse_sets(args.set)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -125,6 +135,36 @@ def main(argv=None) -> int:
     return 0
 
 
+def merge(parts: list[dict]) -> dict:
+    """One result from several runs of this script with the same user seed (replica i is the same
+    deployment in every run, so runs of different lengths pair on their common replicas); a policy run
+    twice in a scenario keeps the run with more replicas."""
+    seeds = {part["seed"] for part in parts}
+    if len(seeds) != 1:
+        sys.exit(f"--merge: the runs have different user seeds {sorted(seeds)}; they cannot be paired")
+    merged = {"seed": parts[0]["seed"], "seeds": max(part["seeds"] for part in parts),
+              "set": parts[0]["set"], "missing_policies": [], "tune_seed": parts[0]["tune_seed"],
+              "tune_seeds": max(part["tune_seeds"] for part in parts), "tune_p": parts[0]["tune_p"],
+              "tuning": {}, "scenarios": {}}
+    for part in parts:
+        if part["set"] != merged["set"]:
+            sys.exit(f"--merge: the runs set different parameters ({part['set']} vs {merged['set']})")
+        for name, tuning in part.get("tuning", {}).items():
+            merged["tuning"].setdefault(name, {}).update(tuning)
+        for name, runs in part["scenarios"].items():
+            into = merged["scenarios"].setdefault(name, {})
+            for policy, run in runs.items():
+                if policy not in into or len(run["fnd"]) > len(into[policy]["fnd"]):
+                    into[policy] = run
+    return merged
+
+
+def _paired(a, b) -> np.ndarray:
+    """Per-replica differences a - b over the replicas both runs have (the first min(len) replicas)."""
+    n = min(len(a), len(b))
+    return np.asarray(a[:n], dtype=float) - np.asarray(b[:n], dtype=float)
+
+
 def _cell(values, digits=1, scale=1.0) -> str:
     mean, low, high = t_interval(np.asarray(values) * scale)
     return f"{mean:,.{digits}f} [{low:,.{digits}f}, {high:,.{digits}f}]"
@@ -142,10 +182,10 @@ def render(results: dict) -> str:
             lines.append(f"- {policy}: best p = {tuned['best_p']} on {results['tune_seeds']} tuning replicas "
                          f"(seed {results['tune_seed']}; mean FND/HND by p: {sweep})")
         lines += ["",
-                  "| policy | FND | HND | LND | delivered [Mbit] | latency [ms] | utility [mJ/round] |",
-                  "|---|---|---|---|---|---|---|"]
+                  "| policy | seeds | FND | HND | LND | delivered [Mbit] | latency [ms] | utility [mJ/round] |",
+                  "|---|---|---|---|---|---|---|---|"]
         for policy, run in runs.items():
-            lines.append(f"| {policy} | {_cell(run['fnd'])} | {_cell(run['hnd'])} | {_cell(run['lnd'])} | "
+            lines.append(f"| {policy} | {len(run['fnd'])} | {_cell(run['fnd'])} | {_cell(run['hnd'])} | {_cell(run['lnd'])} | "
                          f"{_cell(run['delivered_bits_total'], 0, 1e-6)} | {_cell(run['latency_s_mean'], 2, 1e3)} | "
                          f"{_cell(run['system_utility_mean'], 3, 1e3)} |")
         lines.append("")
@@ -155,11 +195,11 @@ def render(results: dict) -> str:
             lines += [f"{policy}: paired difference to the best non-learned policy (mean over replicas, 95 % t):", ""]
             for metric in ("fnd", "hnd", "lnd"):
                 best = max(others, key=lambda p: np.nanmean(runs[p][metric]))
-                diff = np.asarray(runs[policy][metric]) - np.asarray(runs[best][metric])
-                lines.append(f"- {metric.upper()}: {policy} - {best} = {_cell(diff)}")
-            for tuned in [p for p in runs if p.endswith("@best")]:
+                diff = _paired(runs[policy][metric], runs[best][metric])
+                lines.append(f"- {metric.upper()}: {policy} - {best} = {_cell(diff)} ({diff.size} paired replicas)")
+            for tuned in [p for p in runs if p.endswith("@best") or p in ("spread", "anneal", "ddnn-rule")]:
                 cells = ", ".join(
-                    f"{m.upper()} {_cell(np.asarray(runs[policy][m]) - np.asarray(runs[tuned][m]))}"
+                    f"{m.upper()} {_cell(_paired(runs[policy][m], runs[tuned][m]))}"
                     for m in ("fnd", "hnd"))
                 lines.append(f"- against {tuned}: {cells}")
             lines.append("")

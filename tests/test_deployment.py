@@ -91,6 +91,8 @@ def test_csv_errors_show_raw_values_and_rows(tmp_path):
         "x,y\n1,2\n3,nan\n": "got nan in data row 2",
         "x,y\n1,2,3\n4,5\n": "data row 1 has 3 fields, expected 2",
         "x,y,energy\n1,2,0.5\n3,4,-1e-3\n": "column energy must be > 0 [J]; got -1e-3 in data row 2",
+        # the same ceiling as --e0 (issue 21, item 10: 1e13 J was accepted from a file, refused from --e0)
+        "x,y,energy\n1,1,1e13\n5,5,0.5\n": "column energy must be at most 1e+12 [J]",
         "x,y\n1,2\n-7,4\n": "column x must be >= 0 [m] (the field starts at 0,0); got -7 in data row 2",
         "x,y\n1,\n": "got an empty field in data row 1",
         "\x00\x01\x02\x03": "--positions",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -116,10 +117,13 @@ def test_readme_command_runs(command, clone, monkeypatch):
 
     from wsnmec import cli
 
+    from plugin_examples import install_examples
+
     args = shlex.split(command)[1:]
     for value in args:
         if value.startswith("../") and not (clone / value).exists():
             pytest.skip(f"{value} is not in this checkout (data from outside the repository)")
+    install_examples(monkeypatch, clone / "examples")  # as after `pip install ./examples/mypolicy`
     if "--event" not in args:  # events name frames of the run as written
         args += TINY.get(args[0], [])
     monkeypatch.chdir(clone)
@@ -130,5 +134,23 @@ def test_readme_command_runs(command, clone, monkeypatch):
 def test_readme_lists_the_commands_this_issue_documents():
     commands = readme_commands()
     for needle in ("wsnmec map", "--animate", "wsnmec study list", "wsnmec study figures", "--studies",
-                   "--list-params", "examples/nodes.csv"):
+                   "--list-params", "examples/nodes.csv", "--protocol mypolicy:SpreadRichest",
+                   "--protocol spread-richest"):
         assert any(needle in c for c in commands), needle
+
+
+def test_every_file_a_readme_command_names_is_in_the_repository():
+    """The README's commands read only files the repository ships (the data set examples use the excerpts
+    in examples/data), so that each runs from a fresh clone."""
+    import shlex
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for command in readme_commands():
+        for value in shlex.split(command):
+            if value.startswith(("../", "examples/")) or value.endswith((".mat", ".csv")):
+                assert (ROOT / value).exists(), f"{command}: {value} is not in the repository"
+    assert "examples/data/ddlo_mumt_3x3_first2000.mat" in readme
+    provenance = (ROOT / "examples" / "data" / "PROVENANCE.md").read_text(encoding="utf-8")
+    for path in (ROOT / "examples" / "data").glob("*.mat"):
+        assert path.name in provenance and hashlib.sha256(path.read_bytes()).hexdigest() in provenance
+    assert "MIT License" in provenance and "https://github.com/revenol/DDLO" in readme

@@ -61,6 +61,20 @@ def test_range_stop_is_included_and_quick_overrides(tmp_path):
     assert quick.task_count == 3 and spec.task_count == 12 * 2
 
 
+def test_quick_extra_replaces_the_extra_points(tmp_path):
+    text = GOOD.replace('protocol = ["leach", "direct"]', 'protocol = ["leach", "direct"]\nsink = [[5, 5], [5, 20]]')
+    text = text.replace("[[figures]]", '[[extra]]\nprotocol = "deec"\nsink = [5, 20]\n[[figures]]')
+    text = text.replace('hue = "protocol"', 'hue = "protocol"\nstyle = "sink"')
+    spec = load_study(write(tmp_path, text))
+    assert spec.points[-1] == {"protocol": "deec", "sink": [5, 20]} and len(spec.points) == 5
+    assert spec.variant(True).points == spec.points  # no quick.extra: the quick variant keeps the extra points
+    quick = load_study(write(tmp_path, text + "\n[quick]\nextra = []\n")).variant(True)
+    assert len(quick.points) == 4 and all(point["protocol"] != "deec" for point in quick.points)
+    with pytest.raises(ParameterError) as info:
+        load_study(write(tmp_path, text + '\n[quick]\nextra = [{ protocol = "pegasis" }]\n'))
+    assert info.value.parameter.endswith(": quick") and "pegasis" in info.value.message
+
+
 def test_tasks_use_common_seeds_and_scaled_field(tmp_path):
     text = GOOD.replace('protocol = ["leach", "direct"]', "nodes = [25, 100, 400]")
     text = text.replace('hue = "protocol"', 'hue = "nodes"').replace("nodes = 10\n", "nodes = 100\nfield = [100, 50]\n")

@@ -126,7 +126,7 @@ def _check_run_limits(scenario, replicas, workers, force, out):
 
 
 @main.command("run")
-@click.option("--protocol", metavar="NAME", help="Clustering policy: direct, leach, leach-dchs (alias ileach), leach-c, deec, heed, ddnn (the sink picks each round's heads among learned proposals scored by a one-round model of the network), ddnn-rule (the same without learning) (see wsnmec.clustering.registry).  [default: leach]")
+@click.option("--protocol", metavar="NAME", help="Clustering policy: direct, leach, leach-dchs (alias ileach), leach-c, deec, heed, ddnn (the sink picks each round's heads among learned proposals scored by a one-round model of the network), ddnn-rule (the same without learning), spread, anneal, lp-schedule; or a plug-in: MODULE:CLASS (importable from PYTHONPATH) or the name of an installed wsnmec.policies entry point (see wsnmec.clustering.registry).  [default: leach]")
 @click.option("--nodes", metavar="N", help="Number of sensor nodes, 1 to 100000000 (about 200 bytes of memory per node and running replica).  [default: 100]")
 @click.option("--field", metavar="W[,H]", help="Field width and height [m].  [default: 100,100]")
 @click.option("--sink", metavar="X,Y", help="Sink position [m] (coordinates >= 0), inside or outside the field.  [default: field centre]")
@@ -264,6 +264,7 @@ def bound(seed, replicas, gap, time_limit, use_cache, out, as_json, **parameters
     import numpy as np
 
     from .bound.cache import solve_cached
+    from .clustering.registry import protocol_record
     from .bound.colgen import solve_bound
     from .bound.costs import Network
     from .errors import check_float, check_int
@@ -306,7 +307,8 @@ def bound(seed, replicas, gap, time_limit, use_cache, out, as_json, **parameters
         if bar is not None:
             bar.close()
     report = {"command": "bound", "seed": seed, "replicas": replicas, "replica_seeds": seeds, "gap_target": gap,
-              "time_limit_s": time_limit, "config": scenario.to_config(), "deployments": rows}
+              "time_limit_s": time_limit, "config": {**scenario.to_config(), **protocol_record(scenario.protocol)},
+              "deployments": rows}
     if out is not None:
         from pathlib import Path
 

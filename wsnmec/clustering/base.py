@@ -8,8 +8,10 @@ own per-node state (set up in :meth:`ClusteringPolicy.reset`). The policy round 
 the receivers, the offloading decisions, :meth:`ClusteringPolicy.control_energy`, the accounting and the
 record.
 
-A new policy is one file in :mod:`wsnmec.clustering` defining a subclass, plus one line in
-:data:`wsnmec.clustering.registry.CLUSTERING_POLICIES`.
+A policy of one's own is a subclass defining :meth:`ClusteringPolicy.elect`, in any importable module:
+``--protocol module:Class``, or an installed package's entry point of the group ``wsnmec.policies`` (see
+:mod:`wsnmec.clustering.registry` and ``examples/mypolicy``). A built-in policy is one file in
+:mod:`wsnmec.clustering` plus one line in :data:`wsnmec.clustering.registry.CLUSTERING_POLICIES`.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ class ClusteringPolicy:
     Attributes
     ----------
     name : str
-        The registry name.
+        The registry name (a plug-in's own label; runs record the ``--protocol`` value as given).
     control : str
         The control-message pattern the accounting charges with ``--control-bits`` (see
         :mod:`wsnmec.sim.accounting`): ``"none"``, ``"distributed"`` or ``"centralized"``.

@@ -1,12 +1,37 @@
-"""Registry of clustering policies: name -> ``"module:Class"`` (imported on first use).
+"""Registry of clustering policies: the one place that turns a ``--protocol`` value into a policy class.
 
-A new policy is one file in :mod:`wsnmec.clustering` plus one line here; ``Scenario.protocol`` and
-``wsnmec run --protocol`` accept every name and alias listed.
+A ``--protocol`` value (``Scenario.protocol``, a study's ``protocol``, the Gymnasium environment's scenario)
+is one of
+
+- a built-in name of :data:`CLUSTERING_POLICIES` (``"module:Class"``, imported on first use) or an alias of
+  :data:`ALIASES`;
+- a plug-in given as ``package.module:Class`` (``Class`` may be dotted, ``Outer.Inner``): the module is
+  imported from ``sys.path`` (an installed package, or a directory on ``PYTHONPATH``);
+- the name of an entry point of the group ``wsnmec.policies`` (:data:`ENTRY_POINT_GROUP`) declared by an
+  installed package, e.g. in its ``pyproject.toml``::
+
+      [project.entry-points."wsnmec.policies"]
+      spread-richest = "mypolicy:SpreadRichest"
+
+  Entry points are looked up only when a value is neither built in nor ``module:Class`` (lazily); a
+  built-in name always wins over an entry point of the same name.
+
+A plug-in class must be a subclass of :class:`wsnmec.clustering.base.ClusteringPolicy` that defines
+``elect`` and whose ``control`` is one of :data:`CONTROL_PATTERNS`; it runs through the policy round loop
+(never the fused loop, even when it inherits a built-in's ``fused_code``). Every failure (the import, a
+missing attribute, a class that is not a policy) is a :class:`~wsnmec.errors.ParameterError` naming
+``--protocol``. Runs record the value as given (``protocol``) and, for a plug-in, :func:`protocol_record`
+(its ``module:Class`` and the SHA-256 of its module file), which is also part of a study task's cache key.
+
+A built-in policy is one file in :mod:`wsnmec.clustering` plus one line in :data:`CLUSTERING_POLICIES`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import sys
+import threading
 
 from ..errors import ParameterError
 
@@ -27,24 +52,203 @@ CLUSTERING_POLICIES: dict[str, str] = {
 #: Other names of registered policies (kept for existing scripts and study files).
 ALIASES: dict[str, str] = {"ileach": "leach-dchs"}
 
+#: Entry-point group of installed plug-in policies (name -> ``"module:Class"``).
+ENTRY_POINT_GROUP = "wsnmec.policies"
+
+#: Control-message patterns a policy may declare (the keys of :data:`wsnmec.sim.accounting.CONTROL_KINDS`).
+CONTROL_PATTERNS = ("none", "distributed", "centralized")
+
+#: What ``--protocol`` accepts besides the listed names (the error messages say it).
+PLUGIN_SYNTAX = "MODULE:CLASS (a plug-in policy)"
+
 
 def protocol_names() -> tuple[str, ...]:
-    """Every accepted ``--protocol`` value: the registered names, then the aliases."""
+    """Every built-in ``--protocol`` value: the registered names, then the aliases (plug-ins not included:
+    :func:`plugin_names` lists the installed entry points)."""
     return tuple(CLUSTERING_POLICIES) + tuple(ALIASES)
 
 
 def canonical_name(name: str) -> str:
-    """The registered name of ``name`` (resolving aliases)."""
+    """The registered name of ``name`` (resolving aliases); a plug-in's value unchanged."""
     return ALIASES.get(name, name)
 
 
+def is_builtin(name: str) -> bool:
+    """Whether ``name`` is a built-in policy name or alias."""
+    return canonical_name(name) in CLUSTERING_POLICIES
+
+
+def is_plugin_spec(name: str) -> bool:
+    """Whether ``name`` is written ``module:Class``."""
+    return isinstance(name, str) and ":" in name
+
+
+def _entry_points():
+    """The installed entry points of :data:`ENTRY_POINT_GROUP` (read on each call: cheap, and only when a
+    value is not a built-in name)."""
+    from importlib.metadata import entry_points
+
+    return entry_points(group=ENTRY_POINT_GROUP)
+
+
+def plugin_names() -> tuple[str, ...]:
+    """Names of the installed entry-point policies (``wsnmec.policies``), sorted."""
+    return tuple(sorted({ep.name for ep in _entry_points()}))
+
+
+def _allowed() -> str:
+    names = list(protocol_names()) + [n for n in plugin_names() if not is_builtin(n)]
+    return f"must be one of {', '.join(names)}, or {PLUGIN_SYNTAX}"
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(f"{type(exc).__name__}: {exc}".split())
+
+
+def check_policy_class(cls, spec: str, parameter: str = "--protocol"):
+    """``cls`` when it satisfies the policy interface, else :class:`ParameterError` naming ``parameter``:
+    a subclass of :class:`~wsnmec.clustering.base.ClusteringPolicy` with its own ``elect`` and a ``control``
+    of :data:`CONTROL_PATTERNS`."""
+    from .base import ClusteringPolicy
+
+    where = f"the plug-in policy {spec!r}"
+    if not isinstance(cls, type):
+        raise ParameterError(parameter, f"{where} is a {type(cls).__name__}, not a class (a subclass of "
+                                        "wsnmec.clustering.base.ClusteringPolicy)")
+    if not issubclass(cls, ClusteringPolicy):
+        raise ParameterError(parameter, f"{where} is not a subclass of wsnmec.clustering.base.ClusteringPolicy")
+    if getattr(cls, "elect") is getattr(ClusteringPolicy, "elect") or not callable(cls.elect):
+        raise ParameterError(parameter, f"{where} does not define elect(state, rng) -> cluster-head mask")
+    if cls.control not in CONTROL_PATTERNS:
+        raise ParameterError(parameter, f"{where} has control = {cls.control!r}; allowed: "
+                                        f"{', '.join(CONTROL_PATTERNS)}")
+    return cls
+
+
+def _import_spec(spec: str, parameter: str, origin: str):
+    """Import ``module:Class`` (``origin`` says where the value came from, for the messages)."""
+    module_name, _, attribute = spec.partition(":")
+    module_name, attribute = module_name.strip(), attribute.strip()
+    if not module_name or not attribute or ":" in attribute:
+        raise ParameterError(parameter, f"a plug-in policy is written MODULE:CLASS (e.g. mypolicy:SpreadRichest); "
+                                        f"got {spec!r}")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # any failure of the user's module (ImportError, SyntaxError, its own errors)
+        hint = ""
+        if isinstance(exc, ModuleNotFoundError):
+            hint = (" (MODULE is a dotted module name, not a file path: put the file's directory on PYTHONPATH)"
+                    if "/" in module_name or "\\" in module_name or module_name.endswith(".py")
+                    else " (install its package, or put its directory on PYTHONPATH)")
+        raise ParameterError(parameter, f"cannot import the module {module_name!r} of {origin} {spec!r}: "
+                                        f"{_one_line(exc)}{hint}") from None
+    obj = module
+    for part in attribute.split("."):
+        if not hasattr(obj, part):
+            raise ParameterError(parameter, f"the module {module_name!r} has no attribute {attribute!r} "
+                                            f"(from {origin} {spec!r})")
+        obj = getattr(obj, part)
+    return obj
+
+
+#: Resolved plug-ins: value -> (class, "module:Class", entry-point distribution or None, module file SHA-256).
+_PLUGINS: dict[str, tuple] = {}
+_PLUGINS_LOCK = threading.RLock()
+
+
+def _module_file(cls) -> str | None:
+    module = sys.modules.get(cls.__module__)
+    return getattr(module, "__file__", None) if module is not None else None
+
+
+def _file_sha256(path: str | None) -> str | None:
+    if not path:
+        return None
+    try:
+        with open(path, "rb") as handle:
+            return hashlib.sha256(handle.read()).hexdigest()
+    except OSError:
+        return None
+
+
+def _resolve_plugin(name: str, parameter: str):
+    """(class, spec, distribution) of a plug-in value, or None when ``name`` is no plug-in at all."""
+    if is_plugin_spec(name):
+        return _import_spec(name, parameter, "the plug-in policy"), name, None
+    matches = [ep for ep in _entry_points() if ep.name == name]
+    if not matches:
+        return None
+    ep = matches[0]
+    dist = getattr(ep, "dist", None)
+    distribution = f"{dist.name} {dist.version}" if dist is not None else None
+    return _import_spec(ep.value, parameter, f"the entry point {name!r} ({ENTRY_POINT_GROUP}) ="), ep.value, distribution
+
+
+def _plugin(name: str, parameter: str = "--protocol"):
+    """The resolved plug-in entry of ``name``; imported once per process, re-imported when its module
+    file changed since (so that the code run and the hash recorded agree in a long-lived process)."""
+    with _PLUGINS_LOCK:  # replicas run in threads
+        return _plugin_unlocked(name, parameter)
+
+
+def _plugin_unlocked(name: str, parameter: str):
+    cached = _PLUGINS.get(name)
+    if cached is not None:
+        cls, spec, distribution, sha = cached
+        if _file_sha256(_module_file(cls)) == sha:
+            return cached
+        module = sys.modules.get(cls.__module__)
+        if module is not None:
+            try:
+                importlib.reload(module)
+            except Exception as exc:
+                raise ParameterError(parameter, f"cannot re-import the changed module of the plug-in policy "
+                                                f"{spec!r}: {_one_line(exc)}") from None
+    resolved = _resolve_plugin(name, parameter)
+    if resolved is None:
+        raise ParameterError(parameter, f"{_allowed()}; got {name!r}")
+    cls, spec, distribution = resolved
+    check_policy_class(cls, spec, parameter)
+    entry = (cls, spec, distribution, _file_sha256(_module_file(cls)))
+    _PLUGINS[name] = entry
+    return entry
+
+
+def check_protocol(name, parameter: str = "--protocol") -> str:
+    """Validate a ``--protocol`` value (built-in, alias, ``module:Class`` or entry-point name; a plug-in is
+    imported and checked) and return it as given."""
+    if not isinstance(name, str):
+        raise ParameterError(parameter, f"{_allowed()}; got {name!r}")
+    policy_class(name, parameter)
+    return name
+
+
 def policy_class(name: str, parameter: str = "--protocol"):
-    """The policy class registered under ``name`` (or an alias)."""
+    """The policy class of ``name``: a registered name or alias, ``module:Class``, or an entry point."""
     key = canonical_name(name)
-    if key not in CLUSTERING_POLICIES:
-        raise ParameterError(parameter, f"must be one of {', '.join(protocol_names())}; got {name!r}")
-    module, _, attr = CLUSTERING_POLICIES[key].partition(":")
-    return getattr(importlib.import_module(module), attr)
+    if key in CLUSTERING_POLICIES:
+        module, _, attr = CLUSTERING_POLICIES[key].partition(":")
+        return getattr(importlib.import_module(module), attr)
+    return _plugin(name, parameter)[0]
+
+
+def runs_fused(name: str) -> bool:
+    """Whether the fused compiled loop runs ``name``: built-in policies with a ``fused_code`` only."""
+    return is_builtin(name) and policy_class(name).fused_code is not None
+
+
+def protocol_record(name: str) -> dict:
+    """What a run records about a plug-in policy besides its ``protocol`` value (empty for a built-in):
+    ``protocol_spec`` (its ``module:Class``), ``protocol_sha256`` (SHA-256 of its module file, None when
+    the module has no file) and, for an entry point, ``protocol_distribution`` (its package and version).
+    Part of a study task's cache key, so that a changed plug-in is run again."""
+    if is_builtin(name):
+        return {}
+    _, spec, distribution, sha = _plugin(name)
+    record = {"protocol_spec": spec, "protocol_sha256": sha}
+    if distribution is not None:
+        record["protocol_distribution"] = distribution
+    return record
 
 
 def make_policy(name: str, scenario):

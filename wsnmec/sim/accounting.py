@@ -141,14 +141,15 @@ OFFLOAD_RULES: dict[str, int] = {"local": 0, "edge": 1, "greedy": 2, "exact": 3}
 RULE_LOCAL, RULE_EDGE, RULE_GREEDY, RULE_EXACT = 0, 1, 2, 3
 
 #: Largest number of cluster heads the ``exact`` rule optimises jointly (O(n^3) per round); above it the
-#: round falls back to ``greedy`` and the number of such rounds is reported.
+#: round falls back to ``greedy`` (:func:`decide_offload_jit` returns 1; the round loops do not count these
+#: rounds yet).
 EXACT_MAX_HEADS = 256
 
 #: Largest number of cluster heads the ``exact`` rule optimises jointly under the shared medium, by branch
 #: and bound over the 2^n combinations with the real schedule (:func:`_exact_heads_shared`; measured on
 #: 100 nodes with p = 0.2, the dnn-inference workload and w_T = 0.03 J/s: 2.6 ms per round on average
 #: at 16 heads, 16 ms at 20, 80 ms at 24); above it the round falls back to ``greedy``
-#: (:func:`decide_offload_jit` returns 1).
+#: (:func:`decide_offload_jit` returns 1; not counted in the outputs yet).
 EXACT_SHARED_MAX_HEADS = 16
 #: Relative slack of the branch-and-bound cut of :func:`_exact_heads_shared` (a bound is a different
 #: floating-point sum than a leaf's value).

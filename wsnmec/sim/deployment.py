@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ParameterError
+from .limits import MAGNITUDE_LIMITS
 from .scenario import Scenario, advanced_count, check_energy_limits
 
 __all__ = ["CSV_COLUMNS", "Deployment", "advanced_count", "deploy", "read_positions", "read_positions_file"]
@@ -155,6 +156,13 @@ def read_positions_file(path) -> tuple[np.ndarray, np.ndarray, np.ndarray | None
                 number = int(np.flatnonzero(bad)[0])
                 raise _positions_error(
                     f"column energy must be > 0 [J]; got {_raw(cells[number])} in data row {number + 1}"
+                )
+            bad = numbers > MAGNITUDE_LIMITS["energy_j"]
+            if bad.any():
+                number = int(np.flatnonzero(bad)[0])
+                raise _positions_error(
+                    f"column energy must be at most {MAGNITUDE_LIMITS['energy_j']:g} [J] (as --e0: larger values "
+                    f"would overflow the energy accounting); got {_raw(cells[number])} in data row {number + 1}"
                 )
         else:
             bad = numbers < 0

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, fields
 
 from ..energy.harvest import HARVEST_KINDS, HARVEST_SYNTAX, HarvestSpec
 from ..clustering.optimal import auto_head_fraction
-from ..clustering.registry import canonical_name, protocol_names
+from ..clustering.registry import canonical_name, check_protocol, protocol_names
 from ..energy.radio import RADIO_PRESETS, RadioModel, radio_model
 from ..energy.workload import DEFAULT_HARDWARE, DEFAULT_WORKLOAD, HARDWARE_PRESETS, WORKLOAD_PRESETS
 from ..errors import ParameterError, check_choice, check_float, check_int
@@ -206,7 +206,9 @@ class Scenario:
     Parameters
     ----------
     protocol : str
-        Clustering protocol: ``direct``, ``leach`` or ``ileach``.
+        Clustering policy: a name of :data:`wsnmec.clustering.registry.CLUSTERING_POLICIES` or an alias, a
+        plug-in ``module:Class``, or an installed ``wsnmec.policies`` entry point (see
+        :mod:`wsnmec.clustering.registry`).
     nodes : int
         Number of sensor nodes N, in [1, :data:`MAX_NODES`]. Ignored when ``positions`` is given (the CSV's row count).
     field : (float, float)
@@ -365,8 +367,7 @@ class Scenario:
                 if key in known:  # (a preset may name a parameter this version lacks)
                     raw.setdefault(key, value)
         out["preset"] = preset
-        out["protocol"] = check_choice("--protocol", raw.get("protocol", cls.protocol), PROTOCOLS)
-        out["protocol"] = str(out["protocol"])
+        out["protocol"] = check_protocol(raw.get("protocol", cls.protocol), "--protocol")
         out["nodes"] = check_nodes(raw.get("nodes", cls.nodes))
         out["field"] = _pair("--field", raw.get("field", (100.0, 100.0)), positive=True, allow_single=True)
         sink = raw.get("sink")

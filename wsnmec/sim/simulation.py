@@ -23,7 +23,7 @@ import pandas as pd
 
 from .. import __version__
 from ..clustering.leach import epoch_length
-from ..clustering.registry import canonical_name, policy_class
+from ..clustering.registry import canonical_name, policy_class, protocol_record, runs_fused
 from ..energy.harvest import can_ever_harvest, harvest_code
 from ..energy.workload import hardware_preset, workload_preset
 from ..errors import ParameterError, check_choice, check_int
@@ -91,7 +91,7 @@ class _ReplicaRun:
 def _uses_fused_loop(scenario: Scenario, loop: str, custom: bool) -> bool:
     if custom or loop == "policy":
         return False
-    fused = policy_class(scenario.protocol).fused_code is not None
+    fused = runs_fused(scenario.protocol)
     if loop == "fused" and not fused:
         raise ParameterError("loop", f"'fused' needs a built-in protocol (direct, leach, leach-dchs); "
                                      f"got {scenario.protocol!r}")
@@ -302,6 +302,8 @@ def simulate(scenario: Scenario, seed: int | None = None, replicas: int = 1, *,
         "rounds_cap": scenario.max_rounds,
         "p_resolved": [run.p_resolved for run in runs],
     })
+    if clustering is None:
+        config.update(protocol_record(scenario.protocol))  # a plug-in's module:Class and module SHA-256
     if scenario.positions is not None:
         config["positions_sha256"] = runs[0].positions_sha256
     return SimulationResult(config=config, rounds=rounds, summary=summary)

@@ -694,9 +694,21 @@ def write_final_tables(directory: Path, rounds: pd.DataFrame, summary: pd.DataFr
     return checksums
 
 
+def _plugin_records(tasks: list[Task]) -> dict:
+    """Protocol value -> its plug-in record (``module:Class``, module SHA-256; from the tasks' cache-key
+    configurations) for the plug-in policies of a study (:func:`wsnmec.clustering.registry.protocol_record`)."""
+    plugins = {}
+    for task in tasks:
+        scenario = task.config.get("scenario") if isinstance(task.config, dict) else None
+        if isinstance(scenario, dict) and "protocol_spec" in scenario:
+            plugins[scenario["protocol"]] = {key: value for key, value in scenario.items()
+                                             if key in ("protocol_spec", "protocol_sha256", "protocol_distribution")}
+    return plugins
+
+
 def study_record(spec: StudySpec, tasks: list[Task]) -> dict:
-    """Parameters and seeds of a study run (``study.json``)."""
-    return {
+    """Parameters and seeds of a study run (``study.json``); ``plugins``: the plug-in policies' records."""
+    record = {
         "study": spec.name,
         "file": str(spec.path),
         "title": spec.title,
@@ -712,6 +724,10 @@ def study_record(spec: StudySpec, tasks: list[Task]) -> dict:
         "bound": getattr(spec, "bound", None),
         "tasks": [{"key": t.key, "point": t.point, "seed": t.seed} for t in tasks],
     }
+    plugins = _plugin_records(tasks)
+    if plugins:
+        record["plugins"] = plugins
+    return record
 
 
 def summary_table(summary: pd.DataFrame, spec: StudySpec, confidence: float = 0.95) -> pd.DataFrame:

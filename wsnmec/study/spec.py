@@ -33,6 +33,7 @@ A study is a TOML file::
     base = { rounds = 500 }
     grid = { nodes = [50, 200] }
     bound = { time_limit = 5 }
+    extra = []            # the quick variant's own [[extra]] points (here none), replacing the full study's
 
     [[figures]]
     name = "alive"        # file name of the figure (letters, digits, - and _)
@@ -86,7 +87,7 @@ TOP_KEYS = ("kind", "title", "description", "seed", "seeds", "scale_field", "bas
 #: Study kinds: ``lifetime`` (wsnmec run scenarios, this module, the default), ``offload`` (:mod:`.offload`) and
 #: ``partition`` (:mod:`wsnmec.study.partition`, drawn by ``wsnmec figures``).
 STUDY_KINDS = ("lifetime", "offload", "partition")
-QUICK_KEYS = ("seeds", "base", "grid", "bound")
+QUICK_KEYS = ("seeds", "base", "grid", "bound", "extra")
 #: Keys of a ``[bound]`` table (:mod:`wsnmec.study.limit`).
 BOUND_KEYS = ("gap", "time_limit")
 #: Summary metrics that exist only in studies with a ``[bound]`` table.
@@ -299,8 +300,9 @@ class StudySpec:
         base = dict(self.base)
         base.update(override.get("base", {}))
         bound = self.bound if self.bound is None else {**self.bound, **override.get("bound", {})}
+        extra = tuple(override["extra"]) if "extra" in override else self.extra
         return render_texts(replace(self, seeds=override.get("seeds", self.seeds), base=base, grid=grid, quick=True,
-                                    bound=bound))
+                                    bound=bound, extra=extra))
 
     def text_values(self) -> dict:
         """The placeholders of the study's texts and their values in this variant (module docstring)."""
@@ -574,13 +576,14 @@ def _cases(check: _Checker, key: str, spec, base: dict) -> tuple:
     return tuple(spec)
 
 
-def _extra(check: _Checker, raw, grid: dict) -> tuple:
-    """``[[extra]]``: tables of swept parameters (not ``case``) with one value each."""
+def _extra(check: _Checker, raw, grid: dict, name: str = "extra") -> tuple:
+    """``[[extra]]`` (or ``quick.extra``, the quick variant's own, replacing them): tables of swept
+    parameters (not ``case``) with one value each."""
     if not isinstance(raw, list):
-        check.fail("extra", f"must be an array of tables ([[extra]]), got {_describe(raw)}")
+        check.fail(name, f"must be an array of tables ([[{name}]]), got {_describe(raw)}")
     out = []
     for index, table in enumerate(raw):
-        key = f"extra[{index}]"
+        key = f"{name}[{index}]"
         allowed = tuple(n for n in grid if n != CASE) or ("(no swept parameter)",)
         check.table(key, table, allowed)
         if not table:
@@ -861,6 +864,7 @@ def parse_study(data: dict, path: Path, name: str | None = None) -> StudySpec:
     if not isinstance(figures_raw, list):
         check.fail("figures", f"must be an array of tables ([[figures]]), got {_describe(figures_raw)}")
     extra = _extra(check, data.get("extra", []), grid)
+    quick_extra = _extra(check, quick["extra"], grid, "quick.extra") if "extra" in quick else None
     figures = tuple(_figure(check, i, f, grid, extra, base) for i, f in enumerate(figures_raw))
     for i, figure in enumerate(figures):
         needs_bound = [m for m in figure.y if m in BOUND_METRICS]
@@ -882,7 +886,7 @@ def parse_study(data: dict, path: Path, name: str | None = None) -> StudySpec:
         scale_field=scale_field,
         figures=figures,
         quick_override={"seeds": quick.get("seeds", seeds), "base": quick_base, "grid": quick_grid,
-                        "bound": quick_bound},
+                        "bound": quick_bound, **({} if quick_extra is None else {"extra": quick_extra})},
         extra=extra,
         bound=bound,
     )
