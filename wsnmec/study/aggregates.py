@@ -29,7 +29,6 @@ directory (``<results>/<study>/full`` or ``quick``):
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from pathlib import Path
