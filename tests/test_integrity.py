@@ -630,3 +630,42 @@ def test_the_figures_run_line_does_not_claim_a_damaged_task_from_the_cache(copy)
     assert cached_run_line(spec, results) is not None  # intact: nothing to run
     flip_one_bit_in_column(TaskCache(results / "integrity" / "tasks").path(first.tasks[2].key), "residual_j")
     assert cached_run_line(spec, results) is None  # the study runs (and recomputes the damaged task)
+
+
+OFFLOAD_STUDY = """
+kind = "offload"
+title = "tiny offload"
+seed = 3
+seeds = 1
+[base]
+model = "mumt"
+devices = 2
+tasks = 2
+frames = 60
+memory_size = 16
+batch_size = 8
+[grid]
+batch_norm = [false]
+[[figures]]
+name = "frames"
+kind = "frames"
+y = "normalized_utility"
+hue = "batch_norm"
+window = 10
+"""
+
+
+def test_an_edited_frames_table_of_an_offload_study_is_not_read(tmp_path, executor):
+    from wsnmec.study.aggregates import FRAMES_FILE, frames_table
+
+    (tmp_path / "off.toml").write_text(OFFLOAD_STUDY, encoding="utf-8")
+    spec = load_study(tmp_path / "off.toml")
+    first = run_study(spec, tmp_path / "results", executor=executor, report=lambda m: None)
+    truth = frames_table(first.rounds, spec)
+    path = tmp_path / "results" / "off" / "full" / FRAMES_FILE
+    rewrite_parquet(path, lambda f: f.assign(normalized_utility=0.5))
+    rerun = run_study(spec, tmp_path / "results", executor=executor)
+    assert rerun.computed == 0
+    pd.testing.assert_frame_equal(frames_table(rerun.rounds, spec), truth)
+    again = run_study(spec, tmp_path / "results", executor=executor)  # the rewritten table is current
+    pd.testing.assert_frame_equal(again.rounds.reset_index(drop=True), truth)
