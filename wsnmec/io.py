@@ -113,6 +113,11 @@ def write_set(directory: str | os.PathLike, files: dict) -> list[Path]:
       (staged inside that directory, then renamed into place one by one, as in the case above); the link
       and the rest of its target are never replaced nor deleted.
 
+    - Several processes writing the same set at once: a swap that meets another writer's (the directory
+      appeared, vanished or was replaced between two steps: ENOENT, EEXIST, ENOTEMPTY) is tried again from
+      a fresh look, up to :data:`_SWAP_ATTEMPTS` times; the last writer's set is there, whole, and no
+      writer fails.
+
     An error or an interrupt while writing deletes the temporary directory and leaves the target as it was;
     a process killed outright (SIGKILL, power loss) can leave the ``.<name>.*.tmp`` directory behind, never
     a damaged target.
@@ -171,7 +176,7 @@ def _swap_in(staging: Path, directory: Path, names: list) -> None:
         present.add(".")
     if present is None:
         os.rename(staging, directory)  # EEXIST/ENOTEMPTY: another writer's set arrived first
-    elif present is not None and present <= set(names):
+    elif present <= set(names):
         if _exchange(staging, directory):  # ENOENT: another writer moved it aside meanwhile
             _discard_old(staging, directory)
             return
