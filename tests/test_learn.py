@@ -259,9 +259,10 @@ def test_damaged_model_file_is_refused_in_one_line(tmp_path):
     np.savez(damaged, **arrays)
     with pytest.raises(ParameterError, match="does not match its content checksum"):
         load_model(damaged)
-    legacy = dict(arrays)  # a file written before checksums: loads unchecked
+    legacy = dict(arrays)  # a file without checksums (or with the key deleted) is refused (issue 21, item 5)
     meta = json.loads(str(legacy["__metadata__"]))
     meta.pop("content_sha256")
     legacy["__metadata__"] = np.array(json.dumps(meta))
     np.savez(tmp_path / "legacy.npz", **legacy)
-    assert load_model(tmp_path / "legacy.npz").net.weights[0][0, 0, 0] == arrays["w0"][0, 0, 0]
+    with pytest.raises(ParameterError, match="no content checksum"):
+        load_model(tmp_path / "legacy.npz")

@@ -824,9 +824,18 @@ def study_show(file, results_dir):
 
     full = load_study(resolve_study_file(file))
     chosen = None
+    reported = set()
+
+    def report(message):  # a damaged task file: one line on stderr (once, if both variants share it)
+        if message not in reported:
+            reported.add(message)
+            click.echo(message, err=True)
+
     for spec in (full, full.variant(True)):
         tasks = expand_tasks(spec)
-        _rounds, summary, missing = collect(spec, tasks, task_cache(results_dir, spec))
+        _rounds, summary, missing = collect(
+            spec, tasks, task_cache(results_dir, spec), report=report,
+            action=f"leaving its task out (`wsnmec study run {file}` recomputes it)")
         if chosen is None or not missing:
             chosen = (spec, tasks, summary, missing)
         if not missing:

@@ -27,8 +27,8 @@ def atomic_path(path: str | os.PathLike):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    try:  # from the first instruction after the file exists: an interrupt anywhere removes it
+        os.close(fd)
         os.chmod(tmp, _FILE_MODE)
         yield Path(tmp)
         os.replace(tmp, path)
@@ -113,6 +113,11 @@ def write_set(directory: str | os.PathLike, files: dict) -> list[Path]:
       (staged inside that directory, then renamed into place one by one, as in the case above); the link
       and the rest of its target are never replaced nor deleted.
 
+    - Several processes writing the same set at once: a swap that meets another writer's (the directory
+      appeared, vanished or was replaced between two steps: ENOENT, EEXIST, ENOTEMPTY) is tried again from
+      a fresh look, up to :data:`_SWAP_ATTEMPTS` times; the last writer's set is there, whole, and no
+      writer fails.
+
     An error or an interrupt while writing deletes the temporary directory and leaves the target as it was;
     a process killed outright (SIGKILL, power loss) can leave the ``.<name>.*.tmp`` directory behind, never
     a damaged target.
@@ -130,31 +135,64 @@ def write_set(directory: str | os.PathLike, files: dict) -> list[Path]:
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = _stage(files, directory.parent, f".{directory.name}.")
     try:
-        present = set(os.listdir(directory)) if directory.is_dir() else None
-        if present is not None and _holds_cwd(directory):  # never swap away a working directory
-            present.add(".")
-        if present is None and not directory.exists():
-            os.rename(staging, directory)
-        elif present is not None and present <= set(names):
-            if not _exchange(staging, directory):
-                aside = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".old", dir=directory.parent))
-                os.rmdir(aside)
-                os.rename(directory, aside)
-                os.rename(staging, directory)
-                staging = aside
-            _discard_old(staging, directory)
-        else:
-            if present is None:
-                raise NotADirectoryError(20, "Not a directory", os.fspath(directory))
-            for name in names:
-                os.replace(staging / name, directory / name)
-            os.rmdir(staging)
+        for attempt in range(_SWAP_ATTEMPTS):
+            try:
+                _swap_in(staging, directory, names)
+                break
+            except OSError as exc:  # another writer swapped its set in meanwhile: look again
+                if exc.errno not in _RACE_ERRNOS or attempt == _SWAP_ATTEMPTS - 1:
+                    raise
+                import random
+                import time
+
+                time.sleep(random.uniform(0.0, 0.002 * (attempt + 1)))
     except BaseException:
         import shutil
 
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return [directory / name for name in names]
+
+
+#: ``errno`` values of a swap that met another writer's swap of the same directory (it appeared, vanished
+#: or was replaced between two steps): ENOENT, EEXIST, ENOTEMPTY. The swap is retried.
+_RACE_ERRNOS = (2, 17, 39)
+#: Swaps tried before a writer that keeps meeting others gives up (an OSError, one line on the command line).
+_SWAP_ATTEMPTS = 50
+
+
+def _swap_in(staging: Path, directory: Path, names: list) -> None:
+    """One attempt to put the staged set in place (the cases of :func:`write_set`). Raises an OSError with
+    an errno of :data:`_RACE_ERRNOS` when another writer changed ``directory`` between two steps; the
+    staged set is then still in ``staging`` and the attempt can be repeated. Two writers of the same set:
+    the last one wins, whole."""
+    try:  # one look (a writer's set may arrive or leave at any time): None when there is no directory
+        present = set(os.listdir(directory))
+    except FileNotFoundError:
+        present = None
+    except NotADirectoryError:  # a file (or a link to one) of that name
+        raise NotADirectoryError(20, "Not a directory", os.fspath(directory)) from None
+    if present is not None and _holds_cwd(directory):  # never swap away a working directory
+        present.add(".")
+    if present is None:
+        os.rename(staging, directory)  # EEXIST/ENOTEMPTY: another writer's set arrived first
+    elif present <= set(names):
+        if _exchange(staging, directory):  # ENOENT: another writer moved it aside meanwhile
+            _discard_old(staging, directory)
+            return
+        aside = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".old", dir=directory.parent))
+        os.rmdir(aside)
+        os.rename(directory, aside)
+        try:
+            os.rename(staging, directory)
+        except OSError:  # another writer's set took the place: the old set is superseded either way
+            _discard_old(aside, directory)
+            raise
+        _discard_old(aside, directory)
+    else:
+        for name in names:
+            os.replace(staging / name, directory / name)
+        os.rmdir(staging)
 
 
 def _stage(files: dict, parent: Path, prefix: str) -> Path:

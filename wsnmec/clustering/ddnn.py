@@ -104,7 +104,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -278,13 +277,18 @@ class Learner:
         return losses
 
 
-_MODEL_CACHE: dict[tuple[str, float], object] = {}
+_MODEL_CACHE: dict[tuple[str, str], object] = {}
 _MODEL_LOCK = threading.Lock()
 
 
 def _load_cached(path: Path):
-    """:func:`wsnmec.learn.load_model` of ``path``, read once per process (replicas copy its arrays)."""
-    key = (str(path), os.path.getmtime(path) if path.exists() else 0.0)
+    """:func:`wsnmec.learn.load_model` of ``path``, read once per process and content (replicas copy its
+    arrays): keyed by the SHA-256 of the file's bytes, so a file overwritten in place (whatever its
+    modification time) is read again."""
+    try:
+        key = (str(path), _sha256(path))
+    except OSError:
+        key = (str(path), "")  # load_model reports the unreadable file in one line
     with _MODEL_LOCK:
         if key not in _MODEL_CACHE:
             _MODEL_CACHE[key] = load_model(path, "--policy-model")

@@ -14,15 +14,21 @@ directory (``<results>/<study>/full`` or ``quick``):
     Per grid point (the swept parameters as columns) and round 1 to the longest run, the mean over seeds of
     every padded per-round column, at full resolution; the figure index's readings use it.
 ``aggregates.json``
-    What the aggregates were made from: the task keys in order and the size and modification time of each
-    task's cache file. A rerun whose tasks and cache files are unchanged reads the summary and these two
-    files and nothing else (:func:`load_current`); any change (a new task, a recomputed or damaged cache
-    file) falls back to reading the cache.
+    What the aggregates were made from: the task keys in order, the size and modification time of each
+    task's cache file and the SHA-256 of its bytes as read (``task_sha256``), and the SHA-256 of every derived
+    table of the mode directory (``tables_sha256``: ``rounds.parquet``, ``summary.parquet``, ``study.json``,
+    ``curves.parquet``, ``means.parquet``; offloading studies' ``frames.json``: the same with
+    ``frames.parquet``); the manifest is sealed by the SHA-256 of its own content
+    (``sha256``, :func:`wsnmec.integrity.seal`). A rerun whose tasks are unchanged verifies every task file
+    and every derived table against these checksums, whatever their size and modification time say, and
+    then reads the summary and the aggregates and nothing else (:func:`load_current`); any difference (a new
+    task, a recomputed cache file, one flipped bit in a task file, a derived table or the manifest) falls back
+    to reading the cache, which reports a damaged task file in one line and recomputes that task, and derives
+    every table again.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from pathlib import Path
@@ -30,7 +36,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..io import write_json, write_parquet
+from ..integrity import file_sha256, load_sealed_json, read_parquet_verified, seal, write_parquet_checked
+from ..io import write_json
 from .columns import ROUND_COLUMNS
 
 #: At most this many rounds are plotted per curve (every k-th round, plus the last).
@@ -58,21 +65,28 @@ class Aggregates:
         The longest run [rounds].
 
     Aggregates loaded from a results directory read ``curves`` and ``means`` on first use (a study whose
-    figures need neither never reads them).
+    figures need neither never reads them), each verified against ``checksums`` (file name -> SHA-256 of
+    its bytes, from the manifest): a file changed since :func:`load_current` verified it raises
+    :class:`~wsnmec.integrity.ChecksumMismatch` (one line on the command line).
     """
 
     def __init__(self, display_end: int, last_round: int, curves: pd.DataFrame | None = None,
-                 means: pd.DataFrame | None = None, directory: str | os.PathLike | None = None):
+                 means: pd.DataFrame | None = None, directory: str | os.PathLike | None = None,
+                 checksums: dict | None = None):
         self.display_end = int(display_end)
         self.last_round = int(last_round)
         self._curves = curves
         self._means = means
         self.directory = None if directory is None else Path(directory)
+        self.checksums = dict(checksums or {})
+
+    def _read(self, name: str, columns=None) -> pd.DataFrame:
+        return read_parquet_verified(self.directory / name, self.checksums.get(name), columns=columns)
 
     @property
     def curves(self) -> pd.DataFrame:
         if self._curves is None:
-            self._curves = pd.read_parquet(self.directory / "curves.parquet")
+            self._curves = self._read("curves.parquet")
         return self._curves
 
     def curve_columns(self, columns) -> pd.DataFrame:
@@ -80,13 +94,13 @@ class Aggregates:
         file (a figure draws one column of many)."""
         wanted = ["task", "round", *[c for c in columns if c not in ("task", "round")]]
         if self._curves is None and self.directory is not None:
-            return pd.read_parquet(self.directory / "curves.parquet", columns=wanted)
+            return self._read("curves.parquet", columns=wanted)
         return self.curves[wanted]
 
     @property
     def means(self) -> pd.DataFrame:
         if self._means is None:
-            self._means = pd.read_parquet(self.directory / "means.parquet")
+            self._means = self._read("means.parquet")
         return self._means
 
     @property
@@ -199,22 +213,40 @@ def _file_stamps(cache, keys) -> dict[str, list[int]] | None:
     return stamps
 
 
+def _task_checksums(cache, keys) -> dict[str, str] | None:
+    """``key -> SHA-256`` of each task's cache file: of the bytes this run read or wrote (the cache
+    verified their content), else of the file as it is now; None when one is missing."""
+    checksums = {}
+    for key in keys:
+        known = getattr(cache, "checksums", {}).get(key)
+        if known is None:
+            try:
+                known = file_sha256(cache.path(key))
+            except OSError:
+                return None
+        checksums[key] = known
+    return checksums
+
+
 def _unique_keys(tasks) -> list[str]:
     return list(dict.fromkeys(t.key for t in tasks))
 
 
-def write(directory: str | os.PathLike, tasks, cache, aggregates: Aggregates) -> None:
-    """Write the aggregate files of a mode directory (after its rounds and summary tables)."""
+def write(directory: str | os.PathLike, tasks, cache, aggregates: Aggregates, tables: dict | None = None) -> None:
+    """Write the aggregate files of a mode directory (after its rounds and summary tables, whose checksums
+    ``tables`` gives: file name -> SHA-256, :func:`wsnmec.study.runner.write_final_tables`)."""
     directory = Path(directory)
-    write_parquet(directory / "curves.parquet", aggregates.curves)
-    write_parquet(directory / "means.parquet", aggregates.means)
-    write_json(directory / "aggregates.json", {
+    checksums = dict(tables or {})
+    checksums["curves.parquet"] = write_parquet_checked(directory / "curves.parquet", aggregates.curves)
+    checksums["means.parquet"] = write_parquet_checked(directory / "means.parquet", aggregates.means)
+    write_json(directory / "aggregates.json", seal({
         "version": AGGREGATES_VERSION,
         "display_end": aggregates.display_end,
         "last_round": aggregates.last_round,
         **_settings(),
         **_made_from(tasks, cache),
-    })
+        "tables_sha256": checksums,
+    }))
 
 
 def _settings() -> dict:
@@ -223,48 +255,96 @@ def _settings() -> dict:
 
 
 def _made_from(tasks, cache) -> dict:
-    """What a stored table was made from: the task keys in order and their cache files' stamps."""
+    """What a stored table was made from: the task keys in order, their cache files' stamps and the
+    checksums of their bytes."""
     keys = _unique_keys(tasks)
-    return {"tasks": keys, "files": _file_stamps(cache, keys)}
+    return {"tasks": keys, "files": _file_stamps(cache, keys), "task_sha256": _task_checksums(cache, keys)}
 
 
-def _current_manifest(path: Path, tasks, cache, expected: dict) -> dict | None:
-    """The manifest at ``path`` when it holds ``expected`` and was made from exactly ``tasks``' cache files
-    as they are now (:func:`_made_from`); else None."""
+def _tables_current(directory: Path, manifest: dict, names) -> bool:
+    """Whether every derived table ``names`` of ``directory`` has the SHA-256 the manifest records."""
+    recorded = manifest.get("tables_sha256")
+    if not isinstance(recorded, dict):
+        return False
+    for name in names:
+        try:
+            if not isinstance(recorded.get(name), str) or file_sha256(directory / name) != recorded[name]:
+                return False
+        except OSError:
+            return False
+    return True
+
+
+def _current_manifest(path: Path, tasks, cache, expected: dict, tables=()) -> dict | None:
+    """The manifest at ``path`` when it is intact (its seal matches), holds ``expected``, was made from
+    exactly ``tasks``' cache files as they are now (stamps, and the SHA-256 of every file's bytes) and the
+    derived ``tables`` beside it are those it records; else None."""
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
+        manifest = load_sealed_json(path)
     except (OSError, ValueError):
         return None
-    if not isinstance(manifest, dict) or any(manifest.get(k) != v for k, v in expected.items()):
+    if any(manifest.get(k) != v for k, v in expected.items()):
         return None
     keys = _unique_keys(tasks)
     if manifest.get("tasks") != keys or manifest.get("files") != _file_stamps(cache, keys):
         return None
+    recorded = manifest.get("task_sha256")
+    if not isinstance(recorded, dict):
+        return None
+    for key in keys:  # every byte of every task file, whatever its size and modification time say
+        try:
+            if file_sha256(cache.path(key)) != recorded.get(key):
+                return None
+        except OSError:
+            return None
+    if not _tables_current(path.parent, manifest, tables):
+        return None
     return manifest
 
 
-def _current_summary(directory: Path, tasks) -> pd.DataFrame | None:
-    """The stored ``summary.parquet`` when it lists exactly ``tasks`` in order; else None."""
+def _current_summary(directory: Path, tasks, manifest: dict) -> pd.DataFrame | None:
+    """The stored ``summary.parquet`` when its bytes are those the manifest records and it lists exactly
+    ``tasks`` in order; else None."""
     try:
-        summary = pd.read_parquet(directory / "summary.parquet")
-    except Exception:  # a damaged or missing table: rebuild from the cache
+        summary = read_parquet_verified(directory / "summary.parquet", manifest["tables_sha256"].get("summary.parquet"))
+    except Exception:  # a damaged, changed or missing table: rebuild from the cache
         return None
     return summary if list(dict.fromkeys(summary["task"])) == _unique_keys(tasks) else None
 
 
+#: The derived tables of a lifetime study's mode directory verified before a rerun reads them (the manifest
+#: also records ``rounds.parquet``, verified when it is read: :meth:`wsnmec.study.runner.StudyRun.load_rounds`).
+LIFETIME_TABLES = ("summary.parquet", "study.json", "curves.parquet", "means.parquet")
+
+
 def load_current(directory: str | os.PathLike, tasks, cache) -> tuple[pd.DataFrame, Aggregates] | None:
     """The stored summary and aggregates of ``directory`` when they were made from exactly ``tasks``' cache
-    files as they are now (same keys, sizes and modification times); else None."""
+    files as they are now (same keys, sizes, modification times and SHA-256 of their bytes) and every
+    derived table is the one the manifest records; else None."""
     directory = Path(directory)
     manifest = _current_manifest(directory / "aggregates.json", tasks, cache,
-                                 {"version": AGGREGATES_VERSION, **_settings()})
-    if manifest is None or not all((directory / name).is_file() for name in ("curves.parquet", "means.parquet")):
+                                 {"version": AGGREGATES_VERSION, **_settings()}, LIFETIME_TABLES)
+    if manifest is None:
         return None
-    summary = _current_summary(directory, tasks)
+    summary = _current_summary(directory, tasks, manifest)
     if summary is None:
         return None
     return summary, Aggregates(display_end=manifest["display_end"], last_round=manifest["last_round"],
-                               directory=directory)
+                               directory=directory, checksums=manifest["tables_sha256"])
+
+
+def stored_tables_current(directory: str | os.PathLike, spec, tasks, cache) -> bool:
+    """Whether a rerun of ``spec`` would read only the stored tables of ``directory`` (its mode directory):
+    the manifest is intact and every task file and derived table has the checksum it records (the bytes
+    are hashed, nothing is parsed)."""
+    directory = Path(directory)
+    if getattr(spec, "kind", "lifetime") == "offload":
+        manifest = _current_manifest(directory / FRAMES_MANIFEST, tasks, cache, _frames_settings(spec),
+                                     ("summary.parquet", "study.json", FRAMES_FILE))
+    else:
+        manifest = _current_manifest(directory / "aggregates.json", tasks, cache,
+                                     {"version": AGGREGATES_VERSION, **_settings()}, LIFETIME_TABLES)
+    return manifest is not None
 
 
 # ---------------------------------------------------------------------------- offloading studies
@@ -295,12 +375,16 @@ def frames_table(rounds: pd.DataFrame, spec) -> pd.DataFrame:
     return table[keep].reset_index(drop=True)
 
 
-def write_frames(directory: str | os.PathLike, spec, tasks, cache, table: pd.DataFrame) -> None:
-    """Write ``frames.parquet`` and its manifest (the task keys and their cache files' stamps, as
-    ``aggregates.json``) into an offloading study's mode directory."""
+def write_frames(directory: str | os.PathLike, spec, tasks, cache, table: pd.DataFrame,
+                 tables: dict | None = None) -> None:
+    """Write ``frames.parquet`` and its sealed manifest (the task keys, their cache files' stamps and
+    checksums, and the checksums of the derived tables, as ``aggregates.json``; ``tables``: those of the
+    final tables, file name -> SHA-256) into an offloading study's mode directory."""
     directory = Path(directory)
-    write_parquet(directory / FRAMES_FILE, table)
-    write_json(directory / FRAMES_MANIFEST, {**_frames_settings(spec), **_made_from(tasks, cache)})
+    checksums = dict(tables or {})
+    checksums[FRAMES_FILE] = write_parquet_checked(directory / FRAMES_FILE, table)
+    write_json(directory / FRAMES_MANIFEST, seal({**_frames_settings(spec), **_made_from(tasks, cache),
+                                                  "tables_sha256": checksums}))
 
 
 def _frames_settings(spec) -> dict:
@@ -311,13 +395,15 @@ def load_current_frames(directory: str | os.PathLike, spec, tasks, cache) -> tup
     """``(summary, frames)`` of an offloading study's mode directory when they were made from exactly
     ``tasks``' cache files as they are now, for the policies its figures draw; else None."""
     directory = Path(directory)
-    if _current_manifest(directory / FRAMES_MANIFEST, tasks, cache, _frames_settings(spec)) is None:
+    manifest = _current_manifest(directory / FRAMES_MANIFEST, tasks, cache, _frames_settings(spec),
+                                 ("summary.parquet", "study.json"))
+    if manifest is None:
         return None
-    summary = _current_summary(directory, tasks)
+    summary = _current_summary(directory, tasks, manifest)
     if summary is None:
         return None
     try:
-        frames = pd.read_parquet(directory / FRAMES_FILE)
-    except Exception:  # a damaged or missing table: rebuild from the cache
+        frames = read_parquet_verified(directory / FRAMES_FILE, manifest["tables_sha256"].get(FRAMES_FILE))
+    except Exception:  # a damaged, changed or missing table: rebuild from the cache
         return None
     return summary, frames

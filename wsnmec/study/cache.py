@@ -1,8 +1,8 @@
 """The task cache: one Parquet file per finished task, keyed by a hash of its full effective configuration.
 
 A task is one scenario and one seed. Its key is the SHA-256 (first 32 hex digits) of the canonical JSON of
-``{"scenario": scenario.to_config(), "seed": seed, "version": wsnmec.__version__}`` (plus the SHA-256 of
-the positions CSV when one is used), so a changed parameter, seed or package version gives a new key and an
+``{"scenario": scenario.to_config(), "seed": seed, "version": wsnmec.__version__, "code": fingerprint}``
+(plus the SHA-256 of every input file the scenario names: the positions CSV, the policy model), so a changed parameter, seed or package version gives a new key and an
 unchanged one finds the old result.
 
 The file ``<dir>/<key>.parquet`` holds the task's per-round table; its Parquet key-value metadata holds
@@ -12,6 +12,11 @@ be read (truncated, corrupt), whose content no longer matches its checksum (dama
 belongs to another configuration is reported in one line and treated as missing (the task is recomputed),
 never used. Files are written to a temporary name and renamed (:mod:`wsnmec.io`), so
 an interrupted run leaves either a whole file or none.
+
+A file is read into memory once and parsed from those bytes; the SHA-256 of the bytes written or read is kept
+(:attr:`TaskCache.checksums`), so that the study's aggregate manifest records the exact bytes its tables
+were made from (:mod:`wsnmec.study.aggregates`) and a later run verifies every task file against it, whatever
+its size and modification time say.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import __version__
+from ..integrity import file_sha256, sha256_bytes
 from ..io import atomic_path
 
 META_KEY = b"wsnmec.key"
@@ -61,14 +67,17 @@ def task_config(scenario, seed: int, scenario_config: dict | None = None) -> dic
 
 
 def task_scenario_config(scenario) -> dict:
-    """The scenario part of a task's configuration: every effective parameter, plus the SHA-256 of a
-    positions file and, for a plug-in policy, its ``module:Class`` and the SHA-256 of its module file
+    """The scenario part of a task's configuration: every effective parameter, plus the SHA-256 of every
+    input file it names (a positions file, a policy model), so that a file overwritten in place (same path)
+    gives a new key, and, for a plug-in policy, its ``module:Class`` and the SHA-256 of its module file
     (:func:`wsnmec.clustering.registry.protocol_record`: a changed plug-in is run again)."""
     from ..clustering.registry import protocol_record
 
     scenario_config = scenario.to_config()
     if scenario_config.get("positions"):
         scenario_config["positions_sha256"] = _file_digest(scenario_config["positions"])
+    if scenario_config.get("policy_model"):
+        scenario_config["policy_model_sha256"] = _file_digest(scenario_config["policy_model"])
     scenario_config.update(protocol_record(scenario.protocol))
     return scenario_config
 
@@ -143,8 +152,10 @@ def _plain(value):
     return value
 
 
-def write_task(path: str | os.PathLike, key: str, config: dict, result: TaskResult) -> Path:
-    """Write a task result to ``path`` atomically, with key, configuration and summary as metadata."""
+def write_task(path: str | os.PathLike, key: str, config: dict, result: TaskResult,
+               checksums: dict | None = None) -> Path:
+    """Write a task result to ``path`` atomically, with key, configuration and summary as metadata;
+    ``checksums[key]`` receives the SHA-256 of the file's bytes."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -162,11 +173,14 @@ def write_task(path: str | os.PathLike, key: str, config: dict, result: TaskResu
     table = table.replace_schema_metadata(metadata)
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp)
+        if checksums is not None:
+            checksums[key] = file_sha256(tmp)
     return Path(path)
 
 
-def read_task(path: str | os.PathLike, key: str, config: dict) -> TaskResult:
-    """Read a cached task result, checking that it is the task ``key`` with configuration ``config``.
+def read_task(path: str | os.PathLike, key: str, config: dict, checksums: dict | None = None) -> TaskResult:
+    """Read a cached task result, checking that it is the task ``key`` with configuration ``config``;
+    ``checksums[key]`` receives the SHA-256 of the bytes read (when the file is valid).
 
     Raises
     ------
@@ -175,15 +189,38 @@ def read_task(path: str | os.PathLike, key: str, config: dict) -> TaskResult:
     CacheError
         The file cannot be read, or its key or configuration differ (a foreign file).
     """
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(path)
     try:
-        table = pq.read_table(path)
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise CacheError(f"unreadable ({exc.strerror or exc.__class__.__name__})") from None
+    try:
+        table = pq.read_table(pa.BufferReader(data))
     except Exception as exc:  # pyarrow raises several types for damaged files
         raise CacheError(f"corrupt, unreadable ({exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
+    try:
+        result = _checked_result(table, key, config)
+    except CacheError:
+        raise
+    except Exception as exc:  # damaged metadata that decodes (pandas' own, a key that is not UTF-8, ...)
+        text = str(exc).splitlines()[0] if str(exc) else ""
+        raise CacheError(f"corrupt, damaged metadata ({exc.__class__.__name__}: {text[:120]})") from None
+    if checksums is not None:
+        checksums[key] = sha256_bytes(data)
+    return result
+
+
+def _checked_result(table, key: str, config: dict) -> TaskResult:
+    """The task result held by a Parquet ``table`` read from the cache, after checking its key,
+    configuration and content checksum (:func:`read_task`); raises :class:`CacheError` or, for damaged
+    metadata, whatever decoding it raises."""
     metadata = table.schema.metadata or {}
     if META_KEY not in metadata or META_CONFIG not in metadata or META_SUMMARY not in metadata:
         raise CacheError("not a wsnmec task result (no key/configuration metadata)")
@@ -250,22 +287,27 @@ class TaskCache:
 
     def __init__(self, directory: str | os.PathLike):
         self.directory = Path(directory)
+        #: key -> SHA-256 of the bytes of its file as last read or written by this object
+        self.checksums: dict[str, str] = {}
 
     def path(self, key: str) -> Path:
         return self.directory / f"{key}.parquet"
 
-    def load(self, key: str, config: dict, report=None) -> TaskResult | None:
+    def load(self, key: str, config: dict, report=None,
+             action: str = "ignoring it and recomputing the task") -> TaskResult | None:
         """The cached result, or None when missing; a bad file is reported through ``report`` (a callable
-        taking one message) and treated as missing."""
+        taking one message, which ends with ``action``) and treated as missing."""
         path = self.path(key)
         try:
-            return read_task(path, key, config)
+            return read_task(path, key, config, self.checksums)
         except FileNotFoundError:
+            self.checksums.pop(key, None)
             return None
         except CacheError as exc:
+            self.checksums.pop(key, None)
             if report is not None:
-                report(f"cache file {path}: {exc}; ignoring it and recomputing the task")
+                report(f"cache file {path}: {exc}; {action}")
             return None
 
     def store(self, key: str, config: dict, result: TaskResult) -> Path:
-        return write_task(self.path(key), key, config, result)
+        return write_task(self.path(key), key, config, result, self.checksums)

@@ -40,14 +40,21 @@ class DrawnStudy:
     section: str
 
 
+def _terminated(signum, frame):
+    """SIGTERM in a drawing process: unwind (``SystemExit``), so that a file being written removes its
+    temporary (:func:`wsnmec.io.atomic_path`) before the process ends."""
+    raise SystemExit(128 + signum)
+
+
 def _init_drawer():
     """A forked drawing process: Ctrl-C is the parent's business (it terminates the drawing processes), a
-    SIGTERM ends it at once, and it exits when the parent dies (:func:`~.interrupts.worker_init`)."""
+    SIGTERM ends it as soon as it is back in Python code, removing the temporary file of a figure being
+    written (:func:`_terminated`), and it exits when the parent dies (:func:`~.interrupts.worker_init`)."""
     import os
 
     from .interrupts import worker_init
 
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, _terminated)
     worker_init(os.getppid())
 
 
@@ -80,8 +87,13 @@ def _child(number: int, connection) -> None:
     _init_drawer()
     try:
         connection.send(("ok", _run_job(number)))
+    except SystemExit:  # terminated by the parent: its temporary files are gone, nothing to report
+        pass
     except BaseException as exc:  # noqa: BLE001 - reported by the parent as one line
-        connection.send(("error", f"{type(exc).__name__}: {exc}"))
+        try:
+            connection.send(("error", f"{type(exc).__name__}: {exc}"))
+        except (OSError, SystemExit):  # the parent stopped listening (interrupted meanwhile)
+            pass
     finally:
         connection.close()
 
@@ -121,11 +133,18 @@ def _fork_each(count: int, processes: int) -> list:
                 if status != "ok":
                     raise DrawingError(f"drawing {_job_name(number)} failed: {value}")
                 results[number] = value
-    finally:
-        for receive, (_, process) in running.items():
-            process.terminate()
-            process.join()
-            receive.close()
+    finally:  # SIGTERM: each process removes its temporary files and ends; SIGKILL after a grace period
+        from .interrupts import STOP_GRACE_S, signals_ignored
+
+        with signals_ignored():  # a second Ctrl-C does not cut this bounded clean-up short
+            for receive, (_, process) in running.items():
+                process.terminate()
+            for receive, (_, process) in running.items():
+                process.join(STOP_GRACE_S)
+                if process.is_alive():
+                    process.kill()
+                    process.join()
+                receive.close()
 
 
 def _warm_up() -> None:

@@ -39,7 +39,13 @@ change = mean of E_base / E_ddlo - 1 (inferences per joule of device energy; pos
 intervals are percentile-bootstrap intervals of those means over the seeds.
 
 Each experiment is :func:`wsnmec.offload.partition_online.run_partition_experiment`; its JSON result (and,
-for event runs, the per-frame table) is cached under ``RESULTS/partition/`` by a hash of its parameters.
+for event runs, the per-frame table) is cached under ``RESULTS/partition/`` by a hash of its parameters,
+the package version and the simulator's code fingerprint (:func:`wsnmec.study.cache.simulator_fingerprint`,
+the one of the lifetime task cache), so a change to the offloading code gives new keys. The JSON record is
+sealed (``sha256`` over all its other keys, :func:`wsnmec.integrity.seal`) and records the SHA-256 of the
+table's bytes (``table_sha256``): a file that is truncated, not JSON, edited (one stored latency scaled),
+another experiment's, or whose table differs is reported in one line on stderr and the experiment is run
+again, never used.
 :func:`run_partition_study` draws the figures and returns the Markdown section (with the claims table)
 that ``wsnmec figures`` appends to the figures index.
 """
@@ -55,7 +61,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError
-from ..io import write_json, write_parquet
+from ..io import write_json
 from .claims import MIN_VERDICT_SEEDS, indicative, verdicts_shown
 from .claims import markdown as claims_markdown
 from ..sim.seeding import replica_seeds
@@ -172,22 +178,77 @@ def load_partition_study(path, quick: bool = False) -> dict:
     return spec
 
 
-def _cached_run(results_dir: Path, params: dict, keep_table: bool):
-    """Run (or load) one experiment; returns (result dict, per-frame table or None)."""
-    from ..offload.partition_online import run_partition_experiment
+#: Keys a partition cache record adds to the experiment's result (besides ``parameters``).
+_RECORD_KEYS = ("version", "code", "table_sha256")
 
-    key = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
-    base = results_dir / "partition" / key
+
+def partition_cache_key(params: dict) -> str:
+    """Cache key of a partition experiment: the first 16 hex digits of the SHA-256 of its parameters, the
+    package version and the simulator's code fingerprint."""
+    from .. import __version__
+    from .cache import canonical_json, simulator_fingerprint
+
+    keyed = {"parameters": params, "version": __version__, "code": simulator_fingerprint()}
+    return hashlib.sha256(canonical_json(keyed).encode()).hexdigest()[:16]
+
+
+def _stderr(message: str):
+    import sys
+
+    print(message, file=sys.stderr, flush=True)
+
+
+def _load_cached(json_path: Path, table_path: Path, params: dict, keep_table: bool):
+    """The cached ``(result, table or None)`` of an experiment; raises ValueError (one line) for a record
+    that cannot be trusted, FileNotFoundError when there is none."""
+    from .. import __version__
+    from ..integrity import load_sealed_json, read_parquet_verified
+    from .cache import canonical_json, simulator_fingerprint
+
+    record = load_sealed_json(json_path)
+    if json.loads(canonical_json(record.get("parameters"))) != json.loads(canonical_json(params)):
+        raise ValueError("another experiment's record (its parameters differ)")
+    if record.get("code") != simulator_fingerprint() or record.get("version") != __version__:
+        raise ValueError("made by other code")
+    if not isinstance(record.get("policies"), dict):
+        raise ValueError("no per-policy results")
+    table = None
+    if keep_table:
+        try:
+            table = read_parquet_verified(table_path, record.get("table_sha256"))
+        except FileNotFoundError:
+            raise ValueError(f"its table {table_path.name} is missing") from None
+        except Exception as exc:  # changed, damaged or not Parquet
+            raise ValueError(f"its table: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+    return {k: v for k, v in record.items() if k not in _RECORD_KEYS}, table
+
+
+def _cached_run(results_dir: Path, params: dict, keep_table: bool, report=_stderr):
+    """Run (or load) one experiment; returns (result dict, per-frame table or None).
+
+    A cached record is used only when its seal, parameters, code fingerprint and table checksum match
+    (:func:`_load_cached`); otherwise ``report`` receives one line and the experiment runs again."""
+    from .. import __version__
+    from ..integrity import seal, write_parquet_checked
+    from ..offload.partition_online import run_partition_experiment
+    from .cache import simulator_fingerprint
+
+    base = results_dir / "partition" / partition_cache_key(params)
     json_path, table_path = base.with_suffix(".json"), base.with_suffix(".parquet")
-    if json_path.exists() and (not keep_table or table_path.exists()):
-        result = json.loads(json_path.read_text())
-        return result, pd.read_parquet(table_path) if keep_table else None
+    try:
+        return _load_cached(json_path, table_path, params, keep_table)
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError) as exc:
+        report(f"partition cache file {json_path}: {str(exc).splitlines()[0]}; ignoring it and running the "
+               "experiment again")
     table, result = run_partition_experiment(**params)
+    record = {**result, "parameters": params, "version": __version__, "code": simulator_fingerprint()}
     if keep_table:
         cols = ["policy", "frame", "normalized_utility", "event", "drift",
                 *[c for c in table.columns if c.startswith("utilization")]]
-        write_parquet(table_path, table[cols])
-    write_json(json_path, {**result, "parameters": params})
+        record["table_sha256"] = write_parquet_checked(table_path, table[cols])
+    write_json(json_path, seal(record))
     return result, table if keep_table else None
 
 

@@ -132,10 +132,32 @@ class StudyRun:
     worker_failures: int = 0
     aggregates: Aggregates | None = None
 
-    def load_rounds(self) -> pd.DataFrame:
-        """The long-form rounds table (``rounds`` is None when the run read only the stored aggregates)."""
+    def load_rounds(self, report: Callable[[str], None] | None = None) -> pd.DataFrame:
+        """The long-form rounds table (``rounds`` is None when the run read only the stored aggregates).
+
+        ``rounds.parquet`` is read only when its bytes have the SHA-256 the mode directory's manifest
+        records; otherwise (damaged, edited, no manifest) one line goes to ``report`` (default: stderr),
+        the table is made again from the task cache and the manifest is removed, so that the next run
+        writes every derived table again."""
         if self.rounds is None:
-            self.rounds = pd.read_parquet(self.directory / "rounds.parquet")
+            from ..integrity import load_sealed_json, read_parquet_verified
+
+            path = self.directory / "rounds.parquet"
+            manifest = self.directory / ("aggregates.json" if self.aggregates is not None else aggregates.FRAMES_MANIFEST)
+            try:
+                expected = load_sealed_json(manifest).get("tables_sha256", {}).get("rounds.parquet")
+                self.rounds = read_parquet_verified(path, expected)
+            except Exception as exc:  # damaged, changed or missing: make it again from the (verified) cache
+                (report or _stderr_report)(f"{path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+                                           "; making it again from the task cache")
+                cache = TaskCache(self.directory.parent / "tasks")
+                rounds, _summary, missing = collect(self.spec, self.tasks, cache, report=report or _stderr_report)
+                if missing:
+                    raise StudyRunError(f"study {self.spec.name}: {len(missing)} task result(s) missing from "
+                                        f"{cache.directory}; rerun to recompute them") from None
+                with contextlib.suppress(OSError):
+                    manifest.unlink()
+                self.rounds = rounds
         return self.rounds
 
 
@@ -325,28 +347,34 @@ def task_cache(results_dir: str | os.PathLike, spec: StudySpec) -> TaskCache:
 
 def cached_run_line(spec: StudySpec, results_dir: str | os.PathLike) -> str | None:
     """The run line of ``wsnmec figures`` (``NAME (MODE): T tasks, C from cache, 0 computed in 0.0 s ->
-    DIR``) when a cache file exists for every task of ``spec``, without reading any; None when one is
-    missing (the study must run). A damaged file is found, and its task recomputed, when the study is read."""
+    DIR``) when a cache file exists for every task of ``spec`` and the stored tables are current (every
+    task file and derived table has the checksum the manifest records:
+    :func:`~wsnmec.study.aggregates.stored_tables_current`; files are hashed, not parsed); None otherwise
+    (the study must run: a damaged task file is reported and its task recomputed)."""
     tasks = expand_tasks(spec)
     cache = task_cache(results_dir, spec)
     keys = {t.key for t in tasks}
     if not all(cache.path(key).is_file() for key in keys):
         return None
     directory = study_directory(results_dir, spec) / ("quick" if spec.quick else "full")
+    if not aggregates.stored_tables_current(directory, spec, tasks, cache):
+        return None
     return (f"{spec.name} ({'quick' if spec.quick else 'full'}): {len(tasks)} tasks, {len(keys)} from cache, "
             f"0 computed in 0.0 s -> {directory}")
 
 
 def collect(
-    spec: StudySpec, tasks: list[Task], cache: TaskCache, report=None, loaded: dict | None = None
+    spec: StudySpec, tasks: list[Task], cache: TaskCache, report=None, loaded: dict | None = None,
+    action: str = "ignoring it and recomputing the task",
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[Task]]:
     """Long-form rounds and summary tables of the cached tasks, and the tasks not (validly) cached.
 
-    ``loaded`` maps keys to results already read from the cache (not read again)."""
+    ``loaded`` maps keys to results already read from the cache (not read again); a damaged cache file is
+    reported through ``report`` with ``action`` (:meth:`TaskCache.load`)."""
     rounds, summaries, missing = [], [], []
     loaded = loaded or {}
     for task in tasks:
-        result = loaded.get(task.key) or cache.load(task.key, task.config, report=report)
+        result = loaded.get(task.key) or cache.load(task.key, task.config, report=report, action=action)
         if result is None:
             missing.append(task)
             continue
@@ -605,13 +633,13 @@ def run_study(
     directory = study_directory(results_dir, spec) / ("quick" if spec.quick else "full")
     if getattr(spec, "bound", None) is not None:
         summary = _with_bound(summary, spec, tasks, None)
-    write_final_tables(directory, rounds, summary, study_record(spec, tasks))
+    tables = write_final_tables(directory, rounds, summary, study_record(spec, tasks))
     computed_aggregates = None
     if lifetime:
         computed_aggregates = aggregates.compute(rounds, summary, list(spec.grid))
-        aggregates.write(directory, tasks, cache, computed_aggregates)
+        aggregates.write(directory, tasks, cache, computed_aggregates, tables)
     else:
-        aggregates.write_frames(directory, spec, tasks, cache, aggregates.frames_table(rounds, spec))
+        aggregates.write_frames(directory, spec, tasks, cache, aggregates.frames_table(rounds, spec), tables)
     return StudyRun(
         spec=spec, tasks=tasks, rounds=rounds, summary=summary, computed=len(stored), cached=unique - len(stored),
         seconds=time.perf_counter() - started, directory=directory, task_seconds=task_seconds,
@@ -649,17 +677,29 @@ def _init_worker(parent_pid: int, threads: int) -> None:
         limit_process_threads(threads)
 
 
-def write_final_tables(directory: Path, rounds: pd.DataFrame, summary: pd.DataFrame, record: dict):
+def write_final_tables(directory: Path, rounds: pd.DataFrame, summary: pd.DataFrame, record: dict) -> dict:
     """``rounds.parquet``, ``summary.parquet`` and ``study.json`` written as one set
-    (:func:`wsnmec.io.write_set`: a reader sees the previous set or the new one)."""
+    (:func:`wsnmec.io.write_set`: a reader sees the previous set or the new one); returns the SHA-256 of
+    each file's bytes as written (file name -> hex), which the study's manifest records."""
     import json
 
+    from ..integrity import file_sha256
+
     text = json.dumps(record, indent=2, allow_nan=False) + "\n"
+    checksums = {}
+
+    def hashed(write):
+        def write_and_hash(path):
+            write(path)
+            checksums[Path(path).name] = file_sha256(path)
+        return write_and_hash
+
     write_set(directory, {
-        "rounds.parquet": lambda path: rounds.to_parquet(path, engine="pyarrow", index=False),
-        "summary.parquet": lambda path: summary.to_parquet(path, engine="pyarrow", index=False),
-        "study.json": lambda path: path.write_text(text, encoding="utf-8"),
+        "rounds.parquet": hashed(lambda path: rounds.to_parquet(path, engine="pyarrow", index=False)),
+        "summary.parquet": hashed(lambda path: summary.to_parquet(path, engine="pyarrow", index=False)),
+        "study.json": hashed(lambda path: path.write_text(text, encoding="utf-8")),
     })
+    return checksums
 
 
 def _plugin_records(tasks: list[Task]) -> dict:
