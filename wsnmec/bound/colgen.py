@@ -21,43 +21,95 @@ configurations. For every feasible t of (P),
 
     sum_i w_i E0_i >= sum_i w_i sum_c t_c (a_i(c) - h_i) = sum_c t_c [w . (a(c) - h)] >= L sum_c t_c,
 
-so if L > 0, **T* <= w . E0 / L** (the dual solution w / L is feasible). Every iteration gives such a bound; the
-smallest is reported, so the bound is valid whenever the run stops (gap, time limit, interrupt). Before the
-first iteration the bound ``min_i E0_i / (min_c a_i(c) - h_i)`` (each node's cheapest role) holds. L is the
-pricing MILP's dual bound (HiGHS ``mip_dual_bound``, at least the LP relaxation's value, also when it stops early),
-lowered by a relative 1e-9 against rounding.
+so if L > 0, **T* <= w . E0 / L** (the dual solution w / L is feasible). Nothing else is asked of w: the
+master's duals, a smoothed mix of them, or the duals of the aggregated LP (*Warm start*) all give a valid
+bound, however (in)exactly a solver computed them. Every bound found is kept if it is the smallest so far, so
+the bound is valid whenever the run stops (gap, time limit, interrupt). Before the first iteration the bound
+``min_i E0_i / (min_c a_i(c) - h_i)`` (each node's cheapest role) holds. L comes only from an exact argument,
+never from the heuristic pricing: either the Lagrangian bound L(v) below, evaluated by this module at the
+duals v of the pricing problem's LP relaxation (HiGHS), or the pricing MILP's dual bound (HiGHS
+``mip_dual_bound``, at least the LP relaxation's value, also when it stops early); both are lowered by a
+relative :data:`DUAL_SAFETY` against rounding.
 
 **Pricing** (weighted facility location). With the module's cost model, min_c w . a(c) is
 
     min  sum_i F_i y_i + sum_{j != i} C_ji x_ji + sum_j S_j s_j + sum_j w_j base_j
     s.t. y_j + s_j + sum_i x_ji = 1,   x_ji <= y_i,   y, s, x binary,
 
-F_i = w_i head_fixed_i, C_ji = w_j member_ji + w_i head_per_member_i, S_j = w_j direct_j. Pairs with
+F_i = w_i head_fixed_i, C_ji = w_j member_ji + w_i head_per_member_i, S_j = w_j direct_j, all >= 0. Pairs with
 C_ji >= S_j are left out: sending to the sink is then at least as cheap, so an optimum without them exists
 (exact, not a relaxation).
 
-**Achievable schedule.** Each head set found is also costed by the simulator's scorer
-(:func:`wsnmec.bound.costs.score_configurations`: nearest head or sink, the ``--offload`` rule, control, idle).
-A second column generation then works on (P) over these scorer columns: at its duals, the pricing MILP's
-head set is improved by a local search (flip one node in or out of the head set while the scorer's weighted
-cost falls) and added when it improves that master (a heuristic: no bound comes from this phase, which stops
-when the search finds no improving head set, or at the time limit). (P) over the scorer columns gives the
-*achievable* fractional value; flooring its rounds and adding whole
-rounds greedily while every node keeps energy > 0 gives the integer schedule, executed by the ``lp-schedule``
-policy. The reported gap is ``upper - achievable``. The column generation stops when
-``(upper - relaxed) / upper <= gap`` (``relaxed``: the restricted master's value over model columns), when no
-column improves, or at the time limit.
+**Lagrangian bound.** Relaxing the assignment rows with multipliers v (weak duality) gives, for *any* v,
+
+    L(v) = sum_j w_j base_j + sum_j v_j + sum_j min(0, S_j - v_j) + sum_i min(0, F_i + sum_j min(0, C_ji - v_j))
+
+with C_ii = 0 (a head serves itself; the inner sum then holds -v_i): the minimum over y, s, x of the
+Lagrangian separates into each s_j alone and each head i with the members it would serve at a negative
+reduced cost. So L(v) <= the pricing minimum for every v; clipping v to [0, S] never lowers it (a v_j < 0
+or > S_j only loses), and the pairs left out of the MILP have C_ji - v_j >= 0 there, so they add nothing.
+At the LP relaxation's optimal equality duals L(v) is the LP optimum; :class:`FacilityInstance` evaluates it
+itself, so the bound does not rest on the LP solver's optimality, only on float rounding, covered by the
+safety margin relative to the magnitude of its terms.
+
+**Heuristic pricing.** Each round prices the master's duals (or their smoothed mix, below) by a vectorised
+local search over head sets (:meth:`FacilityInstance.local_search`: open a head, close one, or swap two,
+every candidate's change of cost computed at once; members at their cheapest receiver), from the previous
+round's best head set and from no head. The best head set is then re-optimised with each of its first
+:data:`EXTRA_COLUMNS` heads forbidden, and every head set found that improves the master
+(``w_master . (a(c) - h) < 1``) enters it as a column, with its cheapest receivers and with the nearest rule's
+receivers. Every :data:`BOUND_EVERY` rounds, and whenever the local search finds no improving column, the LP
+relaxation gives a bound L(v) (and its rounded ``y``, improved by the local search, one more candidate).
+When nothing improves the master at its own duals and the gap is not reached, the exact pricing MILP decides
+(with the time left): no improving column there means the master is optimal. The heuristic only chooses
+columns, so it never touches the bound's validity.
+
+**Warm start** (the aggregated LP). With aggregated rounds Y_i = sum_c t_c y_i(c) (node i a head),
+S_j = sum_c t_c s_j(c) and X_ji = sum_c t_c x_ji(c), every feasible t of (P) gives a feasible point of
+
+    max T   s.t.  Y_j + S_j + sum_i X_ji = T,   X_ji <= Y_i,   Y, S, X >= 0,
+            (base_j - h_j) T + head_fixed_j Y_j + direct_j S_j + sum_i member_ji X_ji
+                + head_per_member_j sum_k X_kj <= E0_j        for every node j,                        (P')
+
+(pairs with member_ji >= direct_j left out: sending to the sink instead lowers both nodes' energy, so some
+optimum does without them). (P') is (P) with each configuration replaced by a point of the pricing problem's
+LP relaxation; its optimum is not used as the bound, only its energy rows' duals, as weights w of a Farley
+bound (any w is allowed, above) and as the first smoothing centre. Where the pricing LP relaxation is tight,
+these are optimal duals of (P) and the bound is tight from the start. The shares Y_i / T, cut at each of
+their distinct values (head sets {i : Y_i / T >= level}, a layered decomposition of the shares), give the
+master its first columns. HiGHS (interior point) may take :data:`COMPACT_SHARE` of the time limit; without
+a solution in time the column generation starts from the single-head columns alone.
+
+**Restricted master.** The master is one HiGHS instance to which columns are added, so each solve starts
+from the previous basis (SciPy's bundled bindings; a solve from scratch by ``linprog`` when they are not
+there). Beyond :data:`POOL_PER_NODE` columns per node, columns out of the basis with the largest
+``w . (a(c) - h) > 1`` are dropped: the master's optimum does not move, and a dropped column may be found
+again later.
+
+**Achievable schedule.** The head sets of the model's final schedule (rounds > 0), and no head, are costed by
+the simulator's scorer (:func:`wsnmec.bound.costs.score_configurations`: nearest head or sink, the
+``--offload`` rule, control, idle). A second column generation then works on (P) over these scorer columns:
+at its duals, the local search of the linear model gives a head set, which is improved by a local search
+with the scorer (flip one node in or out of the head set while the scorer's weighted cost falls) and added
+when it improves that master (a heuristic: no bound comes from this phase, which stops when the search finds
+no improving head set, or at the time limit). (P) over the scorer columns gives the *achievable* fractional
+value; flooring its rounds and adding whole rounds greedily while every node keeps energy > 0 gives the
+integer schedule, executed by the ``lp-schedule`` policy. The reported gap is ``upper - achievable``. The
+column generation stops when ``(upper - relaxed) / upper <= gap`` (``relaxed``: the restricted master's value
+over model columns), when no column improves (``optimal``), or at the time limit.
 
 **Dual smoothing** (stabilisation [3]_): the pricing is solved at ``alpha w_best + (1 - alpha) w_master``
 (alpha = :data:`SMOOTHING`, w_best the weights of the best bound so far); every pricing gives a valid bound
-(any w >= 0 does), and when its column does not improve the master, the round is priced again at the
-master's own duals, where no improving column means the master is optimal.
+(any w >= 0 does), and when its columns do not improve the master, the round is priced again at the
+master's own duals, where only the exact MILP may declare the master optimal.
 
 References
 ----------
 .. [1] A. A. Farley, "A note on bounding a class of linear programming problems, including cutting stock
    problems", Operations Research 38(5), 1990.
 .. [2] M. Lübbecke, J. Desrosiers, "Selected topics in column generation", Operations Research 53(6), 2005.
+.. [3] P. Wentges, "Weighted Dantzig-Wolfe decomposition for linear mixed-integer programming", International
+   Transactions in Operational Research 4(2), 1997.
 """
 
 from __future__ import annotations
@@ -85,6 +137,18 @@ EXTRA_COLUMNS = 8
 #: The pricing problem's LP relaxation (a Farley bound) every this many pricing rounds, and whenever the
 #: heuristic finds no improving column.
 BOUND_EVERY = 3
+
+#: Share of the time limit the aggregated LP of the warm start may take (module Notes).
+COMPACT_SHARE = 0.4
+
+#: Rounds at most of the aggregated LP, each over more member-head pairs (module Notes, *Warm start*).
+COMPACT_ROUNDS = 8
+
+#: Pairs the aggregated LP takes at once; beyond, it starts from each node's nearest heads.
+COMPACT_PAIRS = 20_000
+
+#: Nearest heads per node of the aggregated LP's first round when the pairs are too many.
+COMPACT_NEAREST = 20
 
 #: The restricted master keeps at most this many columns per node (:class:`_MasterLP`).
 POOL_PER_NODE = 4
@@ -248,6 +312,39 @@ class _MasterLP:
         self.keys = [self.keys[k] for k in keep]
         self.active = set(self.keys)
         return keep
+
+def _compact_duals(model: LinearCosts, energy: np.ndarray, h: float, pairs: np.ndarray, time_limit: float | None):
+    """The aggregated LP (P') of the module Notes (*Warm start*) over the member-head ``pairs`` (bool[N, N]) by
+    HiGHS: (its energy rows' duals w >= 0, each node's share of the rounds as a head), or None when HiGHS stops
+    without them (time limit, unbounded)."""
+    n = model.n
+    jj, ii = np.nonzero(pairs)
+    n_pair = jj.size
+    nv = 1 + 2 * n + n_pair  # T, Y, S, X
+    nodes = np.arange(n)
+    pairs = np.arange(n_pair)
+    cost = np.zeros(nv)
+    cost[0] = -1.0
+    assign = sparse.csr_matrix((np.concatenate([np.ones(2 * n + n_pair), -np.ones(n)]),
+                                (np.concatenate([nodes, nodes, jj, nodes]),
+                                 np.concatenate([1 + nodes, 1 + n + nodes, 1 + 2 * n + pairs, np.zeros(n, dtype=np.int64)]))),
+                               shape=(n, nv))
+    link = sparse.csr_matrix((np.concatenate([np.ones(n_pair), -np.ones(n_pair)]),
+                              (np.concatenate([pairs, pairs]), np.concatenate([1 + 2 * n + pairs, 1 + ii]))),
+                             shape=(n_pair, nv))
+    spend = sparse.csr_matrix((np.concatenate([model.base - h, model.head_fixed, model.direct, model.member[jj, ii],
+                                               model.head_per_member[ii]]),
+                               (np.concatenate([nodes, nodes, nodes, jj, ii]),
+                                np.concatenate([np.zeros(n, dtype=np.int64), 1 + nodes, 1 + n + nodes, 1 + 2 * n + pairs,
+                                                1 + 2 * n + pairs]))), shape=(n, nv))
+    options = {} if time_limit is None else {"time_limit": max(float(time_limit), 0.1)}
+    res = linprog(cost, A_ub=sparse.vstack([link, spend]).tocsr(), b_ub=np.concatenate([np.zeros(n_pair), energy]),
+                  A_eq=assign, b_eq=np.zeros(n), bounds=(0, None), method="highs-ipm", options=options)
+    if res.status != 0 or res.x is None or getattr(res, "ineqlin", None) is None or not res.x[0] > 0:
+        return None
+    w = np.maximum(-np.asarray(res.ineqlin.marginals[n_pair:], dtype=np.float64), 0.0)
+    return w, np.clip(res.x[1:1 + n] / res.x[0], 0.0, 1.0)
+
 
 def initial_upper(model: LinearCosts, energy: np.ndarray, harvest: float) -> float:
     """``min_i E0_i / (cheapest role of i - h_i)`` [rounds] (inf when harvest covers every node's cheapest role)."""
@@ -414,7 +511,7 @@ class FacilityInstance:
 
     def lp_relaxation(self, time_limit: float | None):
         """The pricing problem's LP relaxation (HiGHS): (lower bound ``L(v)`` at its equality duals v, head set
-        rounded from its ``y``, whether ``y`` is integral), or None when HiGHS stops without a solution."""
+        rounded from its ``y``, whether ``y`` is integral, v), or None when HiGHS stops without a solution."""
         n = self.n
         pair = self.C.copy()
         np.fill_diagonal(pair, np.inf)
@@ -434,7 +531,8 @@ class FacilityInstance:
             return None
         y = res.x[:n]
         integral = bool(np.all(np.minimum(np.abs(res.x), np.abs(res.x - 1.0)) < 1e-7))
-        return self.lagrangian(res.eqlin.marginals), y > 0.5, integral
+        v = np.asarray(res.eqlin.marginals, dtype=np.float64)
+        return self.lagrangian(v), y > 0.5, integral, v
 
 
 def _integer_schedule(columns: np.ndarray, rounds: np.ndarray, energy: np.ndarray, harvest: float) -> np.ndarray:
@@ -567,6 +665,42 @@ def solve_bound(net: Network, *, gap: float = 0.01, time_limit: float | None = N
             upper = float(w @ energy) / bound_l
             centre = w
 
+    # warm start (module Notes): the aggregated LP's duals and the layered head sets of its solution
+    allowed = member < model.direct[:, None]  # a member nearer than the sink (module Notes)
+    np.fill_diagonal(allowed, False)
+    pairs = allowed.copy()
+    if pairs.sum() > COMPACT_PAIRS:  # start from each node's nearest heads, then add pairs (module Notes)
+        nearest = np.argsort(np.where(allowed, member, np.inf), axis=1, kind="stable")[:, :COMPACT_NEAREST]
+        pairs = np.zeros_like(allowed)
+        np.put_along_axis(pairs, nearest, True, axis=1)
+        pairs &= allowed
+    compact_end = None if time_limit is None else start + COMPACT_SHARE * time_limit
+    for _ in range(COMPACT_ROUNDS):
+        left = None if compact_end is None else compact_end - time.perf_counter()
+        if left is not None and left <= 0:
+            break
+        compact = _compact_duals(model, energy, h, pairs, left)
+        if compact is None:
+            break
+        w_compact, share = compact
+        for level in np.unique(share[share > 1e-9]):
+            heads = share >= level
+            add_model(heads, model.nearest_receivers(net, heads))
+        instance = FacilityInstance(model, member, w_compact)
+        left = time_left()
+        relaxation = instance.lp_relaxation(left) if left is None or left > 0 else None
+        if relaxation is None:
+            break
+        farley(w_compact, relaxation[0])
+        for level in np.unique(share[share > 1e-9]):
+            heads = share >= level
+            add_model(heads, instance.evaluate(heads)[1])
+        v = np.clip(relaxation[3], 0.0, instance.S)
+        profitable = allowed & ~pairs & (instance.C - v[:, None] < 0.0)
+        if not profitable.any():
+            break
+        pairs |= profitable
+
     while iterations < max_iterations:
         solved = master.solve()
         if solved is None:
@@ -610,7 +744,7 @@ def solve_bound(net: Network, *, gap: float = 0.01, time_limit: float | None = N
                 left = time_left()
                 relaxation = instance.lp_relaxation(left) if left is None or left > 0 else None
                 if relaxation is not None:
-                    lower, rounded, integral = relaxation
+                    lower, rounded, integral, _v = relaxation
                     farley(w, lower)
                     heads_lp, _v, _r = instance.local_search(rounded)
                     consider(heads_lp)
