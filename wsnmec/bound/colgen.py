@@ -86,7 +86,7 @@ there). Beyond :data:`POOL_PER_NODE` columns per node, columns out of the basis 
 ``w . (a(c) - h) > 1`` are dropped: the master's optimum does not move, and a dropped column may be found
 again later.
 
-**Achievable schedule.** The head sets of the model's final schedule (rounds > 0), and no head, are costed by
+**Achievable schedule.** The head sets of the restricted master's columns, and no head, are costed by
 the simulator's scorer (:func:`wsnmec.bound.costs.score_configurations`: nearest head or sink, the
 ``--offload`` rule, control, idle). A second column generation then works on (P) over these scorer columns:
 at its duals, the local search of the linear model gives a head set, which is improved by a local search
@@ -782,9 +782,9 @@ def solve_bound(net: Network, *, gap: float = 0.01, time_limit: float | None = N
             progress(iterations, upper, relaxed)
     # the achievable schedule under the simulator's rules
     deadline = None if time_limit is None else start + time_limit
-    if solved is not None:  # the head sets of the model's schedule (and no head) start it
-        support = [none] + [np.unpackbits(np.frombuffer(master.keys[k][:(n + 7) // 8], dtype=np.uint8))[:n]
-                            .astype(bool) for k in np.flatnonzero(solved[1] > 1e-9)]
+    if solved is not None:  # the head sets of the master's columns (and no head) start it
+        support = [none] + [np.unpackbits(np.frombuffer(key[:(n + 7) // 8], dtype=np.uint8))[:n].astype(bool)
+                            for key in master.keys]
         head_sets = list({np.packbits(m).tobytes(): m for m in support}.values())
     masks, true_cols, solved = _improve_achievable(net, model, member, head_sets, energy, h, deadline)
     if solved is None:
