@@ -21,7 +21,7 @@ from .colgen import BoundResult, solve_bound
 from .costs import Network
 
 #: Changes whenever the solver's results could change for the same inputs.
-CACHE_VERSION = "bound-1"
+CACHE_VERSION = "bound-2"
 
 FINISHED = ("gap", "optimal", "unbounded")
 

@@ -21,48 +21,101 @@ configurations. For every feasible t of (P),
 
     sum_i w_i E0_i >= sum_i w_i sum_c t_c (a_i(c) - h_i) = sum_c t_c [w . (a(c) - h)] >= L sum_c t_c,
 
-so if L > 0, **T* <= w . E0 / L** (the dual solution w / L is feasible). Every iteration gives such a bound; the
-smallest is reported, so the bound is valid whenever the run stops (gap, time limit, interrupt). Before the
-first iteration the bound ``min_i E0_i / (min_c a_i(c) - h_i)`` (each node's cheapest role) holds. L is the
-pricing MILP's dual bound (HiGHS ``mip_dual_bound``, at least the LP relaxation's value, also when it stops early),
-lowered by a relative 1e-9 against rounding.
+so if L > 0, **T* <= w . E0 / L** (the dual solution w / L is feasible). Nothing else is asked of w: the
+master's duals, a smoothed mix of them, or the duals of the aggregated LP (*Warm start*) all give a valid
+bound, however (in)exactly a solver computed them. Every bound found is kept if it is the smallest so far, so
+the bound is valid whenever the run stops (gap, time limit, interrupt). Before the first iteration the bound
+``min_i E0_i / (min_c a_i(c) - h_i)`` (each node's cheapest role) holds. L comes only from an exact argument,
+never from the heuristic pricing: either the Lagrangian bound L(v) below, evaluated by this module at the
+duals v of the pricing problem's LP relaxation (HiGHS), or the pricing MILP's dual bound (HiGHS
+``mip_dual_bound``, at least the LP relaxation's value, also when it stops early); both are lowered by a
+relative :data:`DUAL_SAFETY` against rounding.
 
 **Pricing** (weighted facility location). With the module's cost model, min_c w . a(c) is
 
     min  sum_i F_i y_i + sum_{j != i} C_ji x_ji + sum_j S_j s_j + sum_j w_j base_j
     s.t. y_j + s_j + sum_i x_ji = 1,   x_ji <= y_i,   y, s, x binary,
 
-F_i = w_i head_fixed_i, C_ji = w_j member_ji + w_i head_per_member_i, S_j = w_j direct_j. Pairs with
+F_i = w_i head_fixed_i, C_ji = w_j member_ji + w_i head_per_member_i, S_j = w_j direct_j, all >= 0. Pairs with
 C_ji >= S_j are left out: sending to the sink is then at least as cheap, so an optimum without them exists
 (exact, not a relaxation).
 
-**Achievable schedule.** Each head set found is also costed by the simulator's scorer
-(:func:`wsnmec.bound.costs.score_configurations`: nearest head or sink, the ``--offload`` rule, control, idle).
-A second column generation then works on (P) over these scorer columns: at its duals, the pricing MILP's
-head set is improved by a local search (flip one node in or out of the head set while the scorer's weighted
-cost falls) and added when it improves that master (a heuristic: no bound comes from this phase, which stops
-when the search finds no improving head set, or at the time limit). (P) over the scorer columns gives the
-*achievable* fractional value; flooring its rounds and adding whole
-rounds greedily while every node keeps energy > 0 gives the integer schedule, executed by the ``lp-schedule``
-policy. The reported gap is ``upper - achievable``. The column generation stops when
-``(upper - relaxed) / upper <= gap`` (``relaxed``: the restricted master's value over model columns), when no
-column improves, or at the time limit.
+**Lagrangian bound.** Relaxing the assignment rows with multipliers v (weak duality) gives, for *any* v,
+
+    L(v) = sum_j w_j base_j + sum_j v_j + sum_j min(0, S_j - v_j) + sum_i min(0, F_i + sum_j min(0, C_ji - v_j))
+
+with C_ii = 0 (a head serves itself; the inner sum then holds -v_i): the minimum over y, s, x of the
+Lagrangian separates into each s_j alone and each head i with the members it would serve at a negative
+reduced cost. So L(v) <= the pricing minimum for every v; clipping v to [0, S] never lowers it (a v_j < 0
+or > S_j only loses), and the pairs left out of the MILP have C_ji - v_j >= 0 there, so they add nothing.
+At the LP relaxation's optimal equality duals L(v) is the LP optimum; :class:`FacilityInstance` evaluates it
+itself, so the bound does not rest on the LP solver's optimality, only on float rounding, covered by the
+safety margin relative to the magnitude of its terms.
+
+**Heuristic pricing.** Each round prices the master's duals (or their smoothed mix, below) by a vectorised
+local search over head sets (:meth:`FacilityInstance.local_search`: open a head, close one, or swap two,
+every candidate's change of cost computed at once; members at their cheapest receiver), from the previous
+round's best head set and from no head. The best head set is then re-optimised with each of its first
+:data:`EXTRA_COLUMNS` heads forbidden, and every head set found that improves the master
+(``w_master . (a(c) - h) < 1``) enters it as a column, with its cheapest receivers and with the nearest rule's
+receivers. Every :data:`BOUND_EVERY` rounds, and whenever the local search finds no improving column, the LP
+relaxation gives a bound L(v) (and its rounded ``y``, improved by the local search, one more candidate).
+When nothing improves the master at its own duals and the gap is not reached, the exact pricing MILP decides
+(with the time left): no improving column there means the master is optimal. The heuristic only chooses
+columns, so it never touches the bound's validity.
+
+**Warm start** (the aggregated LP). With aggregated rounds Y_i = sum_c t_c y_i(c) (node i a head),
+S_j = sum_c t_c s_j(c) and X_ji = sum_c t_c x_ji(c), every feasible t of (P) gives a feasible point of
+
+    max T   s.t.  Y_j + S_j + sum_i X_ji = T,   X_ji <= Y_i,   Y, S, X >= 0,
+            (base_j - h_j) T + head_fixed_j Y_j + direct_j S_j + sum_i member_ji X_ji
+                + head_per_member_j sum_k X_kj <= E0_j        for every node j,                        (P')
+
+(pairs with member_ji >= direct_j left out: sending to the sink instead lowers both nodes' energy, so some
+optimum does without them). (P') is (P) with each configuration replaced by a point of the pricing problem's
+LP relaxation; its optimum is not used as the bound, only its energy rows' duals, as weights w of a Farley
+bound (any w is allowed, above) and as the first smoothing centre. Where the pricing LP relaxation is tight,
+these are optimal duals of (P) and the bound is tight from the start. The shares Y_i / T, cut at each of
+their distinct values (head sets {i : Y_i / T >= level}, a layered decomposition of the shares), give the
+master its first columns. HiGHS (interior point) may take :data:`COMPACT_SHARE` of the time limit; without
+a solution in time the column generation starts from the single-head columns alone.
+
+**Restricted master.** The master is one HiGHS instance to which columns are added, so each solve starts
+from the previous basis (SciPy's bundled bindings; a solve from scratch by ``linprog`` when they are not
+there). Beyond :data:`POOL_PER_NODE` columns per node, columns out of the basis with the largest
+``w . (a(c) - h) > 1`` are dropped: the master's optimum does not move, and a dropped column may be found
+again later.
+
+**Achievable schedule.** The head sets of the restricted master's columns, and no head, are costed by
+the simulator's scorer (:func:`wsnmec.bound.costs.score_configurations`: nearest head or sink, the
+``--offload`` rule, control, idle). A second column generation then works on (P) over these scorer columns:
+at its duals, the local search of the linear model gives a head set, which is improved by a local search
+with the scorer (flip one node in or out of the head set while the scorer's weighted cost falls) and added
+when it improves that master (a heuristic: no bound comes from this phase, which stops when the search finds
+no improving head set, or at the time limit). (P) over the scorer columns gives the *achievable* fractional
+value; flooring its rounds and adding whole rounds greedily while every node keeps energy > 0 gives the
+integer schedule, executed by the ``lp-schedule`` policy. The reported gap is ``upper - achievable``. The
+column generation stops when ``(upper - relaxed) / upper <= gap`` (``relaxed``: the restricted master's value
+over model columns), when no column improves (``optimal``), or at the time limit.
 
 **Dual smoothing** (stabilisation [3]_): the pricing is solved at ``alpha w_best + (1 - alpha) w_master``
 (alpha = :data:`SMOOTHING`, w_best the weights of the best bound so far); every pricing gives a valid bound
-(any w >= 0 does), and when its column does not improve the master, the round is priced again at the
-master's own duals, where no improving column means the master is optimal.
+(any w >= 0 does), and when its columns do not improve the master, the round is priced again at the
+master's own duals, where only the exact MILP may declare the master optimal.
 
 References
 ----------
 .. [1] A. A. Farley, "A note on bounding a class of linear programming problems, including cutting stock
    problems", Operations Research 38(5), 1990.
 .. [2] M. Lübbecke, J. Desrosiers, "Selected topics in column generation", Operations Research 53(6), 2005.
+.. [3] P. Wentges, "Weighted Dantzig-Wolfe decomposition for linear mixed-integer programming", International
+   Transactions in Operational Research 4(2), 1997.
 """
 
 from __future__ import annotations
 
 import math
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -77,6 +130,28 @@ DUAL_SAFETY = 1e-9
 
 #: Weight of the best bound's weights in the smoothed pricing weights (Wentges smoothing [3]_).
 SMOOTHING = 0.5
+
+#: Extra columns per pricing round at most: the best head set re-optimised with one of its heads forbidden.
+EXTRA_COLUMNS = 8
+
+#: The pricing problem's LP relaxation (a Farley bound) every this many pricing rounds, and whenever the
+#: heuristic finds no improving column.
+BOUND_EVERY = 3
+
+#: Share of the time limit the aggregated LP of the warm start may take (module Notes).
+COMPACT_SHARE = 0.4
+
+#: Rounds at most of the aggregated LP, each over more member-head pairs (module Notes, *Warm start*).
+COMPACT_ROUNDS = 8
+
+#: Pairs the aggregated LP takes at once; beyond, it starts from each node's nearest heads.
+COMPACT_PAIRS = 20_000
+
+#: Nearest heads per node of the aggregated LP's first round when the pairs are too many.
+COMPACT_NEAREST = 20
+
+#: The restricted master keeps at most this many columns per node (:class:`_MasterLP`).
+POOL_PER_NODE = 4
 
 #: Pricing rounds at most of the schedule under the simulator's rules (after the bound's column generation).
 MAX_SCHEDULE_ROUNDS = 1000
@@ -152,6 +227,125 @@ def _master(columns: np.ndarray, energy: np.ndarray, harvest: float):
     return -res.fun, res.x, np.maximum(-res.ineqlin.marginals, 0.0)
 
 
+class _MasterLP:
+    """The restricted master (P) kept in one HiGHS instance, so that each solve after new columns starts from
+    the previous basis (SciPy's bundled HiGHS bindings; :func:`_master`, a solve from scratch, when they are
+    missing). Beyond ``pool`` columns, the columns farthest from entering (largest ``w . (a - h) > 1``, so out
+    of the basis) are dropped down to 3/4 of it; the master's optimum stays where it was. Only the weights
+    matter for the bound (any w >= 0 gives one), so a solver's inaccuracy could only loosen it."""
+
+    def __init__(self, energy: np.ndarray, harvest: float, pool: int):
+        self.energy = energy
+        self.harvest = harvest
+        self.pool = pool
+        self.n = energy.shape[0]
+        self.columns: list[np.ndarray] = []
+        self.keys: list[bytes] = []
+        self.active: set[bytes] = set()
+        self.highs = None
+        try:
+            from scipy.optimize._highspy import _core
+        except ImportError:  # pragma: no cover - depends on the SciPy build
+            return
+        try:
+            highs = _core._Highs()
+            highs.setOptionValue("output_flag", False)
+            n = self.n
+            highs.addRows(n, np.full(n, -np.inf), energy.astype(np.float64), 0, np.zeros(n, dtype=np.int32),
+                          np.zeros(0, dtype=np.int32), np.zeros(0))
+            highs.changeObjectiveSense(_core.ObjSense.kMaximize)
+        except (AttributeError, TypeError, RuntimeError):  # pragma: no cover - another bindings version
+            return
+        self.core = _core
+        self.highs = highs
+
+    def add(self, key: bytes, column: np.ndarray) -> bool:
+        """Add a column (unless one with the same ``key`` is in the master)."""
+        if key in self.active:
+            return False
+        self.active.add(key)
+        self.keys.append(key)
+        self.columns.append(column)
+        if self.highs is not None:
+            n = self.n
+            self.highs.addCols(1, np.ones(1), np.zeros(1), np.full(1, np.inf), n, np.zeros(1, dtype=np.int32),
+                               np.arange(n, dtype=np.int32), np.ascontiguousarray(column - self.harvest))
+        return True
+
+    def solve(self):
+        """(value, rounds, duals) of the master, or None when it is unbounded."""
+        solved = None
+        if self.highs is not None:
+            self.highs.run()
+            status = self.highs.getModelStatus()
+            statuses = self.core.HighsModelStatus
+            if status in (statuses.kUnbounded, statuses.kUnboundedOrInfeasible):
+                return None
+            if status == statuses.kOptimal:
+                solution = self.highs.getSolution()
+                rounds = np.maximum(np.asarray(solution.col_value, dtype=np.float64), 0.0)
+                duals = np.maximum(np.asarray(solution.row_dual, dtype=np.float64), 0.0)
+                solved = float(self.highs.getInfo().objective_function_value), rounds, duals
+            else:
+                self.highs = None  # anything else: solve from scratch from now on
+        if solved is None:
+            solved = _master(np.array(self.columns), self.energy, self.harvest)
+            if solved is None:
+                return None
+        if len(self.columns) > self.pool:
+            keep = self._prune(solved[1], solved[2])
+            solved = solved[0], solved[1][keep], solved[2]
+        return solved
+
+    def _prune(self, rounds: np.ndarray, duals: np.ndarray) -> np.ndarray:
+        """Drop columns (class docstring); returns the indices of those kept."""
+        reduced = (np.array(self.columns) - self.harvest) @ duals
+        candidates = np.flatnonzero((rounds <= 0.0) & (reduced > 1.0 + 1e-6))
+        excess = len(self.columns) - (3 * self.pool) // 4
+        drop = np.sort(candidates[np.argsort(-reduced[candidates], kind="stable")[:excess]])
+        if drop.size == 0:
+            return np.arange(len(self.columns))
+        if self.highs is not None:
+            self.highs.deleteCols(int(drop.size), drop.astype(np.int32))
+        keep = np.setdiff1d(np.arange(len(self.columns)), drop)
+        self.columns = [self.columns[k] for k in keep]
+        self.keys = [self.keys[k] for k in keep]
+        self.active = set(self.keys)
+        return keep
+
+def _compact_duals(model: LinearCosts, energy: np.ndarray, h: float, pairs: np.ndarray, time_limit: float | None):
+    """The aggregated LP (P') of the module Notes (*Warm start*) over the member-head ``pairs`` (bool[N, N]) by
+    HiGHS: (its energy rows' duals w >= 0, each node's share of the rounds as a head), or None when HiGHS stops
+    without them (time limit, unbounded)."""
+    n = model.n
+    jj, ii = np.nonzero(pairs)
+    n_pair = jj.size
+    nv = 1 + 2 * n + n_pair  # T, Y, S, X
+    nodes = np.arange(n)
+    pairs = np.arange(n_pair)
+    cost = np.zeros(nv)
+    cost[0] = -1.0
+    assign = sparse.csr_matrix((np.concatenate([np.ones(2 * n + n_pair), -np.ones(n)]),
+                                (np.concatenate([nodes, nodes, jj, nodes]),
+                                 np.concatenate([1 + nodes, 1 + n + nodes, 1 + 2 * n + pairs, np.zeros(n, dtype=np.int64)]))),
+                               shape=(n, nv))
+    link = sparse.csr_matrix((np.concatenate([np.ones(n_pair), -np.ones(n_pair)]),
+                              (np.concatenate([pairs, pairs]), np.concatenate([1 + 2 * n + pairs, 1 + ii]))),
+                             shape=(n_pair, nv))
+    spend = sparse.csr_matrix((np.concatenate([model.base - h, model.head_fixed, model.direct, model.member[jj, ii],
+                                               model.head_per_member[ii]]),
+                               (np.concatenate([nodes, nodes, nodes, jj, ii]),
+                                np.concatenate([np.zeros(n, dtype=np.int64), 1 + nodes, 1 + n + nodes, 1 + 2 * n + pairs,
+                                                1 + 2 * n + pairs]))), shape=(n, nv))
+    options = {} if time_limit is None else {"time_limit": max(float(time_limit), 0.1)}
+    res = linprog(cost, A_ub=sparse.vstack([link, spend]).tocsr(), b_ub=np.concatenate([np.zeros(n_pair), energy]),
+                  A_eq=assign, b_eq=np.zeros(n), bounds=(0, None), method="highs-ipm", options=options)
+    if res.status != 0 or res.x is None or getattr(res, "ineqlin", None) is None or not res.x[0] > 0:
+        return None
+    w = np.maximum(-np.asarray(res.ineqlin.marginals[n_pair:], dtype=np.float64), 0.0)
+    return w, np.clip(res.x[1:1 + n] / res.x[0], 0.0, 1.0)
+
+
 def initial_upper(model: LinearCosts, energy: np.ndarray, harvest: float) -> float:
     """``min_i E0_i / (cheapest role of i - h_i)`` [rounds] (inf when harvest covers every node's cheapest role)."""
     member = model.member + np.diag(np.full(model.n, np.inf))
@@ -208,6 +402,139 @@ class Pricing:
         return lower + constant, float(res.fun) + constant, heads, receivers
 
 
+class FacilityInstance:
+    """The pricing problem at one weight vector as a facility-location instance (module Notes, *Heuristic
+    pricing* and *Lagrangian bound*): facilities are the nodes (opening cost ``F``) and the sink (free),
+    clients are the nodes; ``C[j, i]`` is client j served by head i (0 for a head serving itself), ``S[j]``
+    client j sending to the sink, ``const`` what every node pays whatever its role. All in [J] times the
+    weights.
+    """
+
+    def __init__(self, model: LinearCosts, member: np.ndarray, w: np.ndarray):
+        self.n = model.n
+        self.w = w
+        self.F = w * model.head_fixed
+        self.S = w * model.direct
+        self.C = w[:, None] * member + (w * model.head_per_member)[None, :]
+        np.fill_diagonal(self.C, 0.0)
+        self.const = float(w @ model.base)
+
+    def _assignment(self, idx: np.ndarray):
+        """Each client's cheapest receiver among the heads ``idx`` and the sink: (cost, position in ``idx`` or
+        -1 for the sink, cost of the best other receiver than its own head)."""
+        n = self.n
+        if idx.size == 0:
+            return self.S.copy(), np.full(n, -1, dtype=np.int64), self.S.copy()
+        rows = np.arange(n)
+        sub = self.C[:, idx]
+        if idx.size == 1:
+            own = np.zeros(n, dtype=np.int64)
+            second = np.full(n, np.inf)
+        else:
+            part = np.argpartition(sub, 1, axis=1)
+            own = part[:, 0].copy()
+            second = sub[rows, part[:, 1]]
+        best = sub[rows, own]
+        to_sink = self.S < best
+        to_sink[idx] = False
+        own[idx] = np.arange(idx.size)  # a head serves itself (cost 0)
+        cost = np.where(to_sink, self.S, best)
+        cost[idx] = 0.0
+        return cost, np.where(to_sink, -1, own), np.minimum(self.S, second)
+
+    def evaluate(self, mask: np.ndarray):
+        """Weighted cost ``w . a(c)`` of the head set ``mask`` with every member at its cheapest receiver, and
+        those receivers (a head's index, -1 for the sink)."""
+        idx = np.flatnonzero(mask)
+        cost, pos, _ = self._assignment(idx)
+        receivers = np.full(self.n, -1, dtype=np.int64)
+        served = pos >= 0
+        receivers[served] = idx[pos[served]]
+        return self.const + float(self.F[idx].sum() + cost.sum()), receivers
+
+    def local_search(self, mask: np.ndarray, forbidden: np.ndarray | None = None):
+        """Best-improvement local search from the head set ``mask``: open a head, close one, or swap one for
+        another (each move's change of cost for every candidate at once), until no move lowers the cost.
+        Returns (mask, value, receivers)."""
+        n = self.n
+        mask = np.asarray(mask, dtype=bool).copy()
+        F, C = self.F, self.C
+        for _ in range(4 * n):
+            idx = np.flatnonzero(mask)
+            cost, pos, alt = self._assignment(idx)
+            tol = 1e-12 * max(float(F[idx].sum() + cost.sum()), 1e-300)
+            diff = C - cost[:, None]
+            opening = F + np.minimum(diff, 0.0).sum(axis=0)
+            opening[idx] = np.inf
+            if forbidden is not None:
+                opening[forbidden] = np.inf
+            served = pos >= 0
+            closing = (np.bincount(pos[served], weights=(alt - cost)[served], minlength=idx.size) - F[idx]
+                       if idx.size else np.zeros(0))
+            i_open = int(np.argmin(opening))
+            k_close = int(np.argmin(closing)) if idx.size else -1
+            gain_open = opening[i_open]
+            gain_close = closing[k_close] if idx.size else np.inf
+            if min(gain_open, gain_close) < -tol:
+                if gain_open <= gain_close:
+                    mask[i_open] = True
+                else:
+                    mask[idx[k_close]] = False
+                continue
+            if idx.size == 0:
+                break
+            # swap: open i, close k; only k's clients (its own node included) see more than the opening
+            rows = np.flatnonzero(served)
+            part = diff[rows]
+            extra = np.minimum(part, (alt - cost)[rows, None]) - np.minimum(part, 0.0)
+            clients = sparse.csr_matrix((np.ones(rows.size), (pos[rows], np.arange(rows.size))),
+                                        shape=(idx.size, rows.size))
+            swap = opening[None, :] - F[idx][:, None] + np.asarray(clients @ extra)
+            k, i = np.unravel_index(int(np.argmin(swap)), swap.shape)
+            if not swap[k, i] < -tol:
+                break
+            mask[i] = True
+            mask[idx[k]] = False
+        value, receivers = self.evaluate(mask)
+        return mask, value, receivers
+
+    def lagrangian(self, v: np.ndarray) -> float:
+        """The Lagrangian lower bound ``L(v)`` of the pricing minimum (module Notes) at multipliers ``v``
+        (clipped to [0, S], which never lowers it), less the safety margin :data:`DUAL_SAFETY` relative to
+        the magnitude of its terms."""
+        v = np.clip(np.nan_to_num(np.asarray(v, dtype=np.float64), nan=0.0), 0.0, self.S)
+        facility = self.F + np.minimum(self.C - v[:, None], 0.0).sum(axis=0)
+        negative = float(np.minimum(facility, 0.0).sum() + np.minimum(self.S - v, 0.0).sum())
+        total = float(v.sum())
+        lower = self.const + total + negative
+        return lower - DUAL_SAFETY * (abs(self.const) + total + abs(negative))
+
+    def lp_relaxation(self, time_limit: float | None):
+        """The pricing problem's LP relaxation (HiGHS): (lower bound ``L(v)`` at its equality duals v, head set
+        rounded from its ``y``, whether ``y`` is integral, v), or None when HiGHS stops without a solution."""
+        n = self.n
+        pair = self.C.copy()
+        np.fill_diagonal(pair, np.inf)
+        jj, ii = np.nonzero(pair < self.S[:, None])
+        n_pair = jj.size
+        nv = 2 * n + n_pair
+        c = np.concatenate([self.F, self.S, pair[jj, ii]])
+        assign = sparse.csr_matrix((np.ones(nv), (np.concatenate([np.arange(n), np.arange(n), jj]), np.arange(nv))),
+                                   shape=(n, nv))
+        link = sparse.csr_matrix((np.concatenate([np.ones(n_pair), -np.ones(n_pair)]),
+                                  (np.concatenate([np.arange(n_pair)] * 2),
+                                   np.concatenate([2 * n + np.arange(n_pair), ii]))), shape=(n_pair, nv))
+        options = {} if time_limit is None else {"time_limit": max(float(time_limit), 0.1)}
+        res = linprog(c, A_ub=link if n_pair else None, b_ub=np.zeros(n_pair) if n_pair else None, A_eq=assign,
+                      b_eq=np.ones(n), bounds=(0, 1), method="highs", options=options)
+        if res.status != 0 or res.x is None or getattr(res, "eqlin", None) is None:
+            return None
+        y = res.x[:n]
+        integral = bool(np.all(np.minimum(np.abs(res.x), np.abs(res.x - 1.0)) < 1e-7))
+        v = np.asarray(res.eqlin.marginals, dtype=np.float64)
+        return self.lagrangian(v), y > 0.5, integral, v
+
+
 def _integer_schedule(columns: np.ndarray, rounds: np.ndarray, energy: np.ndarray, harvest: float) -> np.ndarray:
     """Floor the rounds, then add whole rounds greedily while every node keeps energy > 0 (module Notes)."""
     whole = np.floor(rounds + 1e-9).astype(np.int64)
@@ -229,11 +556,14 @@ def _integer_schedule(columns: np.ndarray, rounds: np.ndarray, energy: np.ndarra
         whole[int(np.argmax(score))] += 1
 
 
-def _local_search(net: Network, mask: np.ndarray, w: np.ndarray, h: float):
-    """Flip single nodes in or out of the head set while the scorer's weighted cost ``w . (a - h)`` falls."""
+def _local_search(net: Network, mask: np.ndarray, w: np.ndarray, h: float, deadline: float | None = None):
+    """Flip single nodes in or out of the head set while the scorer's weighted cost ``w . (a - h)`` falls (until
+    ``deadline``, a :func:`time.perf_counter` time)."""
     flips = np.eye(net.n, dtype=bool)
     best = float(w @ (score_configurations(net, mask[None, :])[0] - h))
     for _ in range(net.n):
+        if deadline is not None and time.perf_counter() >= deadline:
+            break
         candidates = mask[None, :] ^ flips
         values = (score_configurations(net, candidates) - h) @ w
         k = int(np.argmin(values))
@@ -243,33 +573,31 @@ def _local_search(net: Network, mask: np.ndarray, w: np.ndarray, h: float):
     return mask, best
 
 
-def _improve_achievable(net: Network, pricing: Pricing, head_sets: list, energy: np.ndarray, h: float,
-                        deadline: float | None):
+def _improve_achievable(net: Network, model: LinearCosts, member: np.ndarray, head_sets: list, energy: np.ndarray,
+                        h: float, deadline: float | None):
     """Column generation over head sets under the simulator's rules (heuristic pricing, module Notes): the
-    pricing MILP at the duals of the scorer-costed master, then a local search with the scorer. Returns the
-    head masks and their scorer costs."""
-    masks = np.array(head_sets)
-    cols = score_configurations(net, masks)
-    known = {np.packbits(m).tobytes() for m in masks}
+    facility-location local search of the linear model at the duals of the scorer-costed master, then a local
+    search with the scorer. Returns the head masks, their scorer costs and the master's solution over them
+    (None when unbounded)."""
+    masks = list(head_sets)
+    master = _MasterLP(energy, h, sys.maxsize)
+    for mask, column in zip(masks, score_configurations(net, np.array(masks))):
+        master.add(np.packbits(mask).tobytes(), column)
+    solved = master.solve()
+    start = np.zeros(net.n, dtype=bool)
     for _ in range(MAX_SCHEDULE_ROUNDS):
-        left = None if deadline is None else deadline - time.perf_counter()
-        if left is not None and left <= 0:
+        if solved is None or (deadline is not None and time.perf_counter() >= deadline):
             break
-        solved = _master(cols, energy, h)
-        if solved is None:
+        w = solved[2]
+        heads, _v, _receivers = FacilityInstance(model, member, w).local_search(start)
+        start = heads
+        mask, reduced = _local_search(net, heads, w, h, deadline)
+        if reduced >= 1.0 - 1e-9 or not master.add(np.packbits(mask).tobytes(),
+                                                     score_configurations(net, mask[None, :])[0]):
             break
-        _value, _rounds, w = solved
-        _lower, _v, heads, _receivers = pricing.solve(w, left)
-        if heads is None:
-            break
-        mask, reduced = _local_search(net, heads, w, h)
-        key = np.packbits(mask).tobytes()
-        if reduced >= 1.0 - 1e-9 or key in known:
-            break
-        known.add(key)
-        masks = np.vstack([masks, mask[None, :]])
-        cols = np.vstack([cols, score_configurations(net, mask[None, :])])
-    return masks, cols
+        masks.append(mask)
+        solved = master.solve()
+    return np.array(masks), np.array(master.columns), solved
 
 
 def solve_bound(net: Network, *, gap: float = 0.01, time_limit: float | None = None, max_iterations: int = 100_000,
@@ -288,13 +616,15 @@ def solve_bound(net: Network, *, gap: float = 0.01, time_limit: float | None = N
     """
     start = time.perf_counter()
     model = LinearCosts(net)
+    member = np.array(model.member, dtype=np.float64)
     energy = net.energy
     h = net.harvest_j
     n = net.n
     upper = initial_upper(model, energy, h)
     seen: dict[bytes, int] = {}
     head_sets: list[np.ndarray] = []
-    model_cols: list[np.ndarray] = []
+    generated = 0  # model columns added to the master
+    master = _MasterLP(energy, h, POOL_PER_NODE * n)
 
     def add_heads(heads):
         key = np.packbits(heads).tobytes()
@@ -303,8 +633,16 @@ def solve_bound(net: Network, *, gap: float = 0.01, time_limit: float | None = N
             head_sets.append(heads.copy())
 
     def add_model(heads, receivers):
-        model_cols.append(model.node_costs(heads, receivers))
-        add_heads(heads)
+        receivers = np.where(heads, -1, receivers)
+        key = np.packbits(heads).tobytes() + receivers.astype(np.int64).tobytes()
+        column = model.node_costs(heads, receivers)
+        if master.add(key, column):
+            nonlocal generated
+            generated += 1
+            add_heads(heads)
+
+    def time_left():
+        return None if time_limit is None else time_limit - (time.perf_counter() - start)
 
     none = np.zeros(n, dtype=bool)
     add_model(none, np.full(n, -1))
@@ -316,9 +654,55 @@ def solve_bound(net: Network, *, gap: float = 0.01, time_limit: float | None = N
     iterations = 0
     stopped = "iterations"
     centre = None  # the weights of the best bound so far (dual smoothing, module Notes)
+    best_heads = none
     pricing = Pricing(model)
+
+    def farley(w, lower):
+        """Lower the upper bound by the Farley bound of weights ``w`` and pricing lower bound ``lower``."""
+        nonlocal upper, centre
+        bound_l = lower - float(w.sum() * h)
+        if bound_l > 0 and float(w @ energy) / bound_l < upper:
+            upper = float(w @ energy) / bound_l
+            centre = w
+
+    # warm start (module Notes): the aggregated LP's duals and the layered head sets of its solution
+    allowed = member < model.direct[:, None]  # a member nearer than the sink (module Notes)
+    np.fill_diagonal(allowed, False)
+    pairs = allowed.copy()
+    if pairs.sum() > COMPACT_PAIRS:  # start from each node's nearest heads, then add pairs (module Notes)
+        nearest = np.argsort(np.where(allowed, member, np.inf), axis=1, kind="stable")[:, :COMPACT_NEAREST]
+        pairs = np.zeros_like(allowed)
+        np.put_along_axis(pairs, nearest, True, axis=1)
+        pairs &= allowed
+    compact_end = None if time_limit is None else start + COMPACT_SHARE * time_limit
+    for _ in range(COMPACT_ROUNDS):
+        left = None if compact_end is None else compact_end - time.perf_counter()
+        if left is not None and left <= 0:
+            break
+        compact = _compact_duals(model, energy, h, pairs, left)
+        if compact is None:
+            break
+        w_compact, share = compact
+        for level in np.unique(share[share > 1e-9]):
+            heads = share >= level
+            add_model(heads, model.nearest_receivers(net, heads))
+        instance = FacilityInstance(model, member, w_compact)
+        left = time_left()
+        relaxation = instance.lp_relaxation(left) if left is None or left > 0 else None
+        if relaxation is None:
+            break
+        farley(w_compact, relaxation[0])
+        for level in np.unique(share[share > 1e-9]):
+            heads = share >= level
+            add_model(heads, instance.evaluate(heads)[1])
+        v = np.clip(relaxation[3], 0.0, instance.S)
+        profitable = allowed & ~pairs & (instance.C - v[:, None] < 0.0)
+        if not profitable.any():
+            break
+        pairs |= profitable
+
     while iterations < max_iterations:
-        solved = _master(np.array(model_cols), energy, h)
+        solved = master.solve()
         if solved is None:
             upper, relaxed, stopped = math.inf, math.inf, "unbounded"
             break
@@ -326,44 +710,83 @@ def solve_bound(net: Network, *, gap: float = 0.01, time_limit: float | None = N
         if math.isfinite(upper) and upper - relaxed <= gap * upper:
             stopped = "gap"
             break
+        left = time_left()
+        if left is not None and left <= 0:
+            stopped = "time"
+            break
+        iterations += 1
+        at_master = FacilityInstance(model, member, w_master)
+        threshold = 1.0 - 1e-9 + float(w_master.sum() * h)  # w_master . a(c) below it: an improving column
         alpha = SMOOTHING if centre is not None else 0.0
+        found: dict[bytes, tuple] = {}
+
+        def consider(mask):
+            value, receivers = at_master.evaluate(mask)
+            if value < threshold:
+                found.setdefault(np.packbits(mask).tobytes(), (mask, receivers))
+
         while True:
-            left = None if time_limit is None else time_limit - (time.perf_counter() - start)
+            w = alpha * centre + (1.0 - alpha) * w_master if alpha > 0 else w_master
+            instance = at_master if alpha == 0 else FacilityInstance(model, member, w)
+            best, best_value, _ = instance.local_search(best_heads)
+            other, other_value, _ = instance.local_search(none)
+            if other_value < best_value:
+                best, best_value = other, other_value
+            best_heads = best
+            consider(best)
+            for k in np.flatnonzero(best)[:EXTRA_COLUMNS]:  # diversification: one head of the best forbidden
+                forbidden = none.copy()
+                forbidden[k] = True
+                variant, _v, _r = instance.local_search(best & ~forbidden, forbidden)
+                consider(variant)
+            exact = None
+            if not found or iterations % BOUND_EVERY == 0:
+                left = time_left()
+                relaxation = instance.lp_relaxation(left) if left is None or left > 0 else None
+                if relaxation is not None:
+                    lower, rounded, integral, _v = relaxation
+                    farley(w, lower)
+                    heads_lp, _v, _r = instance.local_search(rounded)
+                    consider(heads_lp)
+                    exact = integral
+            if found or alpha == 0.0:
+                break
+            alpha = 0.0  # mispriced at the smoothed weights: price at the master's own
+        if not found:
+            if math.isfinite(upper) and upper - relaxed <= gap * upper:
+                stopped = "gap"
+                break
+            left = time_left()
             if left is not None and left <= 0:
                 stopped = "time"
                 break
-            w = alpha * centre + (1.0 - alpha) * w_master if alpha > 0 else w_master
-            lower, value, heads, receivers = pricing.solve(w, left)
-            iterations += 1
-            inflow = float(w.sum() * h)
-            bound_l = lower - abs(lower) * DUAL_SAFETY - inflow
-            if bound_l > 0 and float(w @ energy) / bound_l < upper:
-                upper = float(w @ energy) / bound_l
-                centre = w
-            if progress is not None:
-                progress(iterations, upper, relaxed)
+            lower, value, heads, receivers = pricing.solve(w_master, left)  # exact pricing (module Notes)
+            farley(w_master, lower - abs(lower) * DUAL_SAFETY)
             if heads is None:
                 stopped = "time"
                 break
-            column = model.node_costs(heads, receivers)
-            if float(w_master @ (column - h)) < 1.0 - 1e-9:
-                break  # an improving column for the master
-            if alpha == 0.0:
+            consider(heads)
+            if not found:
                 stopped = "optimal"
+                if progress is not None:
+                    progress(iterations, upper, relaxed)
+                if math.isfinite(upper) and upper - relaxed <= gap * upper:
+                    stopped = "gap"
                 break
-            alpha = 0.0  # mispriced at the smoothed weights: price at the master's own
-        if stopped in ("time", "optimal"):
-            if math.isfinite(upper) and upper - relaxed <= gap * upper:
-                stopped = "gap"
-            break
-        add_model(heads, receivers)
-        nearest = model.nearest_receivers(net, heads)
-        if not np.array_equal(nearest[~heads], receivers[~heads]):
-            model_cols.append(model.node_costs(heads, nearest))
+        for mask, receivers in found.values():
+            add_model(mask, receivers)
+            nearest = model.nearest_receivers(net, mask)
+            if not np.array_equal(nearest[~mask], receivers[~mask]):
+                add_model(mask, nearest)
+        if progress is not None:
+            progress(iterations, upper, relaxed)
     # the achievable schedule under the simulator's rules
     deadline = None if time_limit is None else start + time_limit
-    masks, true_cols = _improve_achievable(net, pricing, head_sets, energy, h, deadline)
-    solved = _master(true_cols, energy, h)
+    if solved is not None:  # the head sets of the master's columns (and no head) start it
+        support = [none] + [np.unpackbits(np.frombuffer(key[:(n + 7) // 8], dtype=np.uint8))[:n].astype(bool)
+                            for key in master.keys]
+        head_sets = list({np.packbits(m).tobytes(): m for m in support}.values())
+    masks, true_cols, solved = _improve_achievable(net, model, member, head_sets, energy, h, deadline)
     if solved is None:
         achievable, rounds = math.inf, np.zeros(len(masks))
         whole = np.zeros(len(masks), dtype=np.int64)
@@ -377,5 +800,5 @@ def solve_bound(net: Network, *, gap: float = 0.01, time_limit: float | None = N
     return BoundResult(upper=upper, fnd_upper=int(math.floor(upper)) + 1 if finite else None, relaxed=relaxed,
                        achievable=achievable, integer_rounds=int(whole.sum()), gap=gap_abs,
                        relative_gap=gap_abs / upper if finite and upper > 0 else math.inf, iterations=iterations,
-                       columns=len(model_cols), seconds=time.perf_counter() - start, stopped=stopped,
+                       columns=generated, seconds=time.perf_counter() - start, stopped=stopped,
                        schedule=schedule)
