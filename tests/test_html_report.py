@@ -94,3 +94,10 @@ def test_index_html_loads_in_a_headless_browser(report):
     assert lines[-1] == "TABLES 1"
     console = [line for line in done.stderr.splitlines() if "CONSOLE" in line]
     assert console == [], console
+
+
+def test_an_image_followed_by_a_link_is_drawn_as_an_image():
+    # the partition study's README writes "![name](name.png) ([PDF](name.pdf))" on one line
+    page = markdown_to_html("![p-scaling](p.png) ([PDF](p.pdf))\n", "t")
+    assert '<img src="p.png" alt="p-scaling">' in page and '<a href="p.pdf">PDF</a>' in page
+    assert "!<a" not in page

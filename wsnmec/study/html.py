@@ -25,7 +25,7 @@ h2 { border-bottom: 1px solid #ccc; margin-top: 2.5rem; }
 
 _LINK = re.compile(r"\[([^\]]*)\]\(([^)\s]+)\)")
 _CODE = re.compile(r"`([^`]*)`")
-_IMAGE = re.compile(r"^!\[([^\]]*)\]\(([^)\s]+)\)$")
+_IMAGE = re.compile(r"^!\[([^\]]*)\]\(([^)\s]+)\)(.*)$")
 
 
 def inline(text: str) -> str:
@@ -81,8 +81,9 @@ def markdown_to_html(text: str, title: str) -> str:
             i += 1
         elif image:
             flush()
-            alt, src = image.groups()
-            body.append(f'<p><img src="{html.escape(src, quote=True)}" alt="{html.escape(alt, quote=True)}"></p>')
+            alt, src, rest = image.groups()
+            body.append(f'<p><img src="{html.escape(src, quote=True)}" alt="{html.escape(alt, quote=True)}">'
+                        + (f" {inline(rest.strip())}" if rest.strip() else "") + "</p>")
             i += 1
         elif line.startswith("- "):
             flush()
