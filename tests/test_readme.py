@@ -43,7 +43,7 @@ def test_ci_runs_the_readme_test_command():
 
 #: Appended to a README command in this test so that it runs in seconds (click keeps an option's last
 #: value): fewer rounds, replicas and frames; everything else runs as written.
-TINY = {"run": ["--rounds", "25", "--replicas", "2"], "offload": ["--frames", "300"],
+TINY = {"run": ["--rounds", "25", "--replicas", "2"], "compare": ["--rounds", "25", "--replicas", "2"], "offload": ["--frames", "300"],
         "train": ["--scenarios", "2", "--rounds", "20"],
         "bound": ["--nodes", "12", "--e0", "0.05", "--replicas", "1", "--no-cache"]}
 
@@ -135,7 +135,7 @@ def test_readme_lists_the_commands_this_issue_documents():
     commands = readme_commands()
     for needle in ("wsnmec map", "--animate", "wsnmec study list", "wsnmec study figures", "--studies",
                    "--list-params", "examples/nodes.csv", "--protocol mypolicy:SpreadRichest",
-                   "--protocol spread-richest"):
+                   "--protocol spread-richest", "wsnmec compare --protocols"):
         assert any(needle in c for c in commands), needle
 
 

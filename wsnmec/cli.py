@@ -125,6 +125,30 @@ def _check_run_limits(scenario, replicas, workers, force, out):
         probe_output_dir(out, "--out")
 
 
+def _simulate_run(scenario, seed, replicas, workers, quiet: bool):
+    """The simulation of ``wsnmec run`` (and of each protocol of ``wsnmec compare``): the compile notice and
+    a progress bar on a terminal (none when ``quiet``), :func:`wsnmec.sim.simulation.simulate` with one BLAS
+    thread, then the check that every energy is finite. Returns the
+    :class:`~wsnmec.sim.simulation.SimulationResult`."""
+    from .console import compile_notice, simulator_kernels
+    from .sim.limits import check_run_result
+    from .sim.simulation import simulate
+    from .threads import single_blas_thread
+
+    compile_notice(not quiet and _stderr_is_terminal(), simulator_kernels)
+    # Until all nodes are dead the number of rounds is unknown: the bar then counts rounds without a total.
+    total = None if scenario.rounds is None else scenario.rounds * replicas
+    bar = _progress_bar(not quiet and _stderr_is_terminal(), total)
+    try:
+        with single_blas_thread():  # learned policies' small matrix products, in every replica thread
+            result = simulate(scenario, seed, replicas, workers=workers, progress=bar.update if bar is not None else None)
+    finally:
+        if bar is not None:
+            bar.close()
+    check_run_result(result)
+    return result
+
+
 @main.command("run")
 @click.option("--protocol", metavar="NAME", help="Clustering policy: direct, leach, leach-dchs (alias ileach), leach-c, deec, heed, ddnn (the sink picks each round's heads among learned proposals scored by a one-round model of the network), ddnn-rule (the same without learning), spread, anneal, lp-schedule; or a plug-in: MODULE:CLASS (importable from PYTHONPATH) or the name of an installed wsnmec.policies entry point (see wsnmec.clustering.registry).  [default: leach]")
 @click.option("--nodes", metavar="N", help="Number of sensor nodes, 1 to 100000000 (about 200 bytes of memory per node and running replica).  [default: 100]")
@@ -168,7 +192,6 @@ def _check_run_limits(scenario, replicas, workers, force, out):
 def run(out, as_json, seed, replicas, workers, force, **parameters):
     """Simulate the lifetime of a clustered sensor network and summarise FND/HND/LND."""
     from .errors import check_int
-    from .sim.limits import check_run_result
     from .sim.report import run_json, summary_text, write_run
     from .sim.scenario import MAX_REPLICAS, Scenario
     from .sim.seeding import check_seed, fresh_seed
@@ -178,24 +201,7 @@ def run(out, as_json, seed, replicas, workers, force, **parameters):
     replicas = 1 if replicas is None else check_int("--replicas", replicas, 1, MAX_REPLICAS)
     workers = None if workers is None else check_int("--workers", workers, 1, MAX_JOBS)
     _check_run_limits(scenario, replicas, workers, force, out)
-
-    from .console import compile_notice, simulator_kernels
-    from .sim.simulation import simulate
-
-    compile_notice(not as_json and _stderr_is_terminal(), simulator_kernels)
-    # Until all nodes are dead the number of rounds is unknown: the bar then counts rounds without a total.
-    total = None if scenario.rounds is None else scenario.rounds * replicas
-    bar = _progress_bar(not as_json and _stderr_is_terminal(), total)
-    from .threads import single_blas_thread
-
-    try:
-        with single_blas_thread():  # learned policies' small matrix products, in every replica thread
-            result = simulate(scenario, seed, replicas, workers=workers, progress=bar.update if bar is not None else None)
-    finally:
-        if bar is not None:
-            bar.close()
-
-    check_run_result(result)
+    result = _simulate_run(scenario, seed, replicas, workers, quiet=as_json)
     if out is not None:
         write_run(result, out, "--out")
     if as_json:
@@ -204,6 +210,51 @@ def run(out, as_json, seed, replicas, workers, force, **parameters):
         click.echo(json.dumps(run_json(result), allow_nan=False))
     else:
         click.echo(summary_text(result))
+
+
+# --- wsnmec compare (several protocols on the same replicas) -------------------------------------------
+
+
+@main.command("compare")
+@click.option("--protocols", metavar="P1,P2,...", required=True, help="Comma-separated clustering policies to compare, each as --protocol accepts it (a built-in name, MODULE:CLASS or an installed entry point), each at most once; the first is the reference of the paired differences.")
+@click.option("--replicas", metavar="K", help="Replicas per protocol, 1 to 100000; replica i of every protocol has the same seed and deployment (paired).  [default: 30]")
+@click.option("--out", "out", metavar="DIR", help="Write compare.json, compare.md and the alive-vs-round figure alive.png / alive.pdf into DIR.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout (means, intervals, per-replica values, every run's config) instead of the table.")
+def compare(protocols, out, as_json, seed, replicas, workers, force, **parameters):
+    """Run several clustering policies on the same replicas (the same seed, hence the same deployments) and
+    print one table: FND/HND/LND, delivered bits, energy efficiency [bit/J], mean round latency and mean
+    utility per round, each as the mean with its 95 % Student-t interval, and each protocol's paired
+    difference to the first (see wsnmec.sim.compare)."""
+    from .errors import check_int
+    from .sim.compare import compare_json, compare_results, compare_text, parse_protocols, write_compare
+    from .sim.scenario import MAX_REPLICAS, Scenario
+    from .sim.seeding import check_seed, fresh_seed
+
+    names = parse_protocols(protocols, "--protocols")
+    given = {k: v for k, v in parameters.items() if v is not None}
+    scenarios = {name: Scenario.from_mapping({**given, "protocol": name}) for name in names}
+    seed = fresh_seed() if seed is None else check_seed(seed, "--seed")
+    replicas = 30 if replicas is None else check_int("--replicas", replicas, 1, MAX_REPLICAS)
+    workers = None if workers is None else check_int("--workers", workers, 1, MAX_JOBS)
+    for scenario in scenarios.values():
+        _check_run_limits(scenario, replicas, workers, force, out)
+    results = {}
+    for name, scenario in scenarios.items():
+        if not as_json and _stderr_is_terminal():
+            click.echo(f"{name}: {replicas} replicas", err=True)
+        results[name] = _simulate_run(scenario, seed, replicas, workers, quiet=as_json)
+    if out is not None:
+        write_compare(results, seed, out, "--out")
+    if as_json:
+        import json
+
+        click.echo(json.dumps(compare_json(results, seed), allow_nan=False))
+    else:
+        click.echo(compare_text(compare_results(results), seed))
+
+
+# the scenario options, --seed, --workers and --force of `wsnmec run`, shared (the same names, help and defaults)
+compare.params.extend(p for p in run.params if p.name not in ("protocol", "out", "as_json", "replicas"))
 
 
 # --- wsnmec train (learned clustering policies) -------------------------------------------------------
