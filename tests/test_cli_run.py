@@ -341,7 +341,7 @@ def test_unknown_option_is_one_line_exit_2():
 
 def test_json_object_shape():
     data = run_json([*DYING, "--seed", "7", "--replicas", "2"])
-    assert list(data) == ["config", "replicas", "utility"]  # existing keys first, utility means added
+    assert list(data) == ["config", "replicas", "utility", "delivered"]  # existing keys first, means added
     config = data["config"]
     assert config["seed"] == 7
     assert config["replicas"] == 2
@@ -358,7 +358,8 @@ def test_json_object_shape():
     assert [r["seed"] for r in data["replicas"]] == config["replica_seeds"]
     assert data["replicas"][0]["seed"] == 7
     for record in data["replicas"]:
-        assert list(record) == ["seed", "fnd", "hnd", "lnd", "rounds", "energy", "alive", "utility"]
+        assert list(record) == ["seed", "fnd", "hnd", "lnd", "rounds", "energy", "alive", "utility",
+                                "stability_period", "delivered"]  # the old keys first
         assert list(record["energy"]) == ["initial", "harvested", "consumed", "residual", "stored"]
         assert isinstance(record["seed"], int)
         assert len(record["alive"]) == record["rounds"]
@@ -546,7 +547,7 @@ def test_out_writes_the_three_files_and_leaves_others(tmp_path):
     result = invoke([*DYING, "--seed", "4", "--replicas", "2", "--out", str(out), "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert sorted(os.listdir(out)) == ["config.json", "notes.txt", "rounds.parquet", "summary.parquet"]
+    assert sorted(os.listdir(out)) == ["config.json", "nodes.parquet", "notes.txt", "rounds.parquet", "summary.parquet"]
     assert (out / "notes.txt").read_text(encoding="utf-8") == "mine"
     config = json.loads((out / "config.json").read_text(encoding="utf-8"))
     assert config == data["config"]
@@ -564,7 +565,7 @@ def test_out_creates_nested_directory(tmp_path):
     out = tmp_path / "a" / "b"
     result = invoke([*TINY, "--seed", "4", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert sorted(os.listdir(out)) == ["config.json", "rounds.parquet", "summary.parquet"]
+    assert sorted(os.listdir(out)) == ["config.json", "nodes.parquet", "rounds.parquet", "summary.parquet"]
 
 
 def test_failed_write_leaves_previous_files_intact(tmp_path, monkeypatch):
@@ -572,7 +573,7 @@ def test_failed_write_leaves_previous_files_intact(tmp_path, monkeypatch):
     first = invoke([*TINY, "--seed", "1", "--out", str(out)])
     assert first.exit_code == 0, first.output
     before = {name: (out / name).read_bytes() for name in os.listdir(out)}
-    assert sorted(before) == ["config.json", "rounds.parquet", "summary.parquet"]
+    assert sorted(before) == ["config.json", "nodes.parquet", "rounds.parquet", "summary.parquet"]
 
     real_to_parquet = pd.DataFrame.to_parquet
 

@@ -203,7 +203,7 @@ def test_plugin_policy_compares_like_a_builtin(monkeypatch):
 
 def test_compare_shares_the_options_of_run():
     names = {p.name for p in cli.compare.params}
-    shared = {p.name for p in cli.run.params} - {"protocol", "out", "as_json", "replicas"}
+    shared = {p.name for p in cli.run.params} - {"protocol", "out", "as_json", "replicas", *cli.RUN_OUTPUT_ONLY}
     assert shared <= names
     run_options = {p.name: p for p in cli.run.params}
     assert all(p is run_options[p.name] for p in cli.compare.params if p.name in shared)  # the same objects

@@ -135,7 +135,7 @@ def test_readme_lists_the_commands_this_issue_documents():
     commands = readme_commands()
     for needle in ("wsnmec map", "--animate", "wsnmec study list", "wsnmec study figures", "--studies",
                    "--list-params", "examples/nodes.csv", "--protocol mypolicy:SpreadRichest",
-                   "--protocol spread-richest", "wsnmec compare --protocols"):
+                   "--protocol spread-richest", "wsnmec compare --protocols", "--lifetime-threshold", "--format csv"):
         assert any(needle in c for c in commands), needle
 
 

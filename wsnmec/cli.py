@@ -125,10 +125,10 @@ def _check_run_limits(scenario, replicas, workers, force, out):
         probe_output_dir(out, "--out")
 
 
-def _simulate_run(scenario, seed, replicas, workers, quiet: bool):
+def _simulate_run(scenario, seed, replicas, workers, quiet: bool, per_node: bool = False):
     """The simulation of ``wsnmec run`` (and of each protocol of ``wsnmec compare``): the compile notice and
     a progress bar on a terminal (none when ``quiet``), :func:`wsnmec.sim.simulation.simulate` with one BLAS
-    thread, then the check that every energy is finite. Returns the
+    thread (``per_node``: also the per-node table), then the check that every energy is finite. Returns the
     :class:`~wsnmec.sim.simulation.SimulationResult`."""
     from .console import compile_notice, simulator_kernels
     from .sim.limits import check_run_result
@@ -141,7 +141,8 @@ def _simulate_run(scenario, seed, replicas, workers, quiet: bool):
     bar = _progress_bar(not quiet and _stderr_is_terminal(), total)
     try:
         with single_blas_thread():  # learned policies' small matrix products, in every replica thread
-            result = simulate(scenario, seed, replicas, workers=workers, progress=bar.update if bar is not None else None)
+            result = simulate(scenario, seed, replicas, workers=workers, progress=bar.update if bar is not None else None,
+                              per_node=per_node)
     finally:
         if bar is not None:
             bar.close()
@@ -185,13 +186,18 @@ def _simulate_run(scenario, seed, replicas, workers, quiet: bool):
 @click.option("--revive-threshold", metavar="J", help="Let a dead node revive once its stored energy reaches J [J] (at most the battery capacity).  [default: dead nodes stay dead]")
 @click.option("--preset", metavar="NAME", help="Named scenario preset for the options not given (classic: the v0.1 defaults, p 0.1, no control messages); explicit options override it.  [default: none, the package defaults]")
 @click.option("--workers", metavar="W", help="Parallel workers for the replicas.  [default: all cores]")
-@click.option("--out", "out", metavar="DIR", help="Write rounds.parquet, summary.parquet and config.json into DIR.")
+@click.option("--out", "out", metavar="DIR", help="Write rounds.parquet, summary.parquet, nodes.parquet (each node's position, initial energy, death round and residual energy) and config.json into DIR.")
+@click.option("--format", "table_format", metavar="[parquet|csv]", help="Format of the tables --out writes (rounds, summary, nodes: .parquet or .csv).  [default: parquet]")
+@click.option("--lifetime-threshold", metavar="PCT", help="Also report the lifetime at PCT % dead: the first round at whose end at least PCT % of the nodes are dead, PCT in (0, 100] (50 is HND, 100 LND).  [default: none]")
 @click.option("--policy-model", metavar="MODEL.npz", help="Model of a learned policy (ddnn; from 'wsnmec train').  [default: the shipped model]")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of the summary.")
 @click.option("--force", is_flag=True, help="Run even when the memory estimate exceeds the available memory.")
-def run(out, as_json, seed, replicas, workers, force, **parameters):
-    """Simulate the lifetime of a clustered sensor network and summarise FND/HND/LND."""
-    from .errors import check_int
+def run(out, as_json, seed, replicas, workers, force, table_format, lifetime_threshold, **parameters):
+    """Simulate the lifetime of a clustered sensor network and summarise FND/HND/LND, the stability period
+    (rounds before the first death, FND - 1, as SEP's "stability period", Smaragdakis et al. 2004), the
+    lifetime at --lifetime-threshold % dead and the bits and packets delivered to the sink."""
+    from .errors import check_choice, check_float, check_int
+    from .sim.report import TABLE_FORMATS
     from .sim.report import run_json, summary_text, write_run
     from .sim.scenario import MAX_REPLICAS, Scenario
     from .sim.seeding import check_seed, fresh_seed
@@ -200,16 +206,24 @@ def run(out, as_json, seed, replicas, workers, force, **parameters):
     seed = fresh_seed() if seed is None else check_seed(seed, "--seed")
     replicas = 1 if replicas is None else check_int("--replicas", replicas, 1, MAX_REPLICAS)
     workers = None if workers is None else check_int("--workers", workers, 1, MAX_JOBS)
+    table_format = "parquet" if table_format is None else check_choice("--format", table_format, TABLE_FORMATS)
+    if lifetime_threshold is not None:
+        lifetime_threshold = check_float("--lifetime-threshold", lifetime_threshold, 0.0, 100.0, min_inclusive=False)
     _check_run_limits(scenario, replicas, workers, force, out)
-    result = _simulate_run(scenario, seed, replicas, workers, quiet=as_json)
+    # the per-node table (nodes.parquet) only when it is written
+    result = _simulate_run(scenario, seed, replicas, workers, quiet=as_json, per_node=out is not None)
     if out is not None:
-        write_run(result, out, "--out")
+        write_run(result, out, "--out", table_format=table_format, lifetime_threshold=lifetime_threshold)
     if as_json:
         import json
 
-        click.echo(json.dumps(run_json(result), allow_nan=False))
+        click.echo(json.dumps(run_json(result, lifetime_threshold), allow_nan=False))
     else:
-        click.echo(summary_text(result))
+        click.echo(summary_text(result, lifetime_threshold=lifetime_threshold))
+
+
+#: Options of `wsnmec run` about its own outputs, not shared with the commands that reuse its scenario options.
+RUN_OUTPUT_ONLY = ("table_format", "lifetime_threshold")
 
 
 # --- wsnmec compare (several protocols on the same replicas) -------------------------------------------
@@ -254,7 +268,7 @@ def compare(protocols, out, as_json, seed, replicas, workers, force, **parameter
 
 
 # the scenario options, --seed, --workers and --force of `wsnmec run`, shared (the same names, help and defaults)
-compare.params.extend(p for p in run.params if p.name not in ("protocol", "out", "as_json", "replicas"))
+compare.params.extend(p for p in run.params if p.name not in ("protocol", "out", "as_json", "replicas", *RUN_OUTPUT_ONLY))
 
 
 # --- wsnmec train (learned clustering policies) -------------------------------------------------------
@@ -385,7 +399,8 @@ def bound(seed, replicas, gap, time_limit, use_cache, out, as_json, **parameters
 
 
 # the scenario options of `wsnmec run`, shared (the same names, help and defaults)
-bound.params.extend(p for p in run.params if p.name not in ("out", "as_json", "replicas", "workers", "seed", "force"))
+bound.params.extend(p for p in run.params if p.name not in ("out", "as_json", "replicas", "workers", "seed", "force",
+                                                           *RUN_OUTPUT_ONLY))
 
 
 # --- wsnmec map (network map at a round) -----------------------------------------------------------
@@ -442,7 +457,8 @@ def map_command(round_number, animate, replica, out, seed, **parameters):
 
 
 # the scenario options and --seed of `wsnmec run`, shared (the same names, help and defaults)
-map_command.params.extend(p for p in run.params if p.name not in ("out", "as_json", "replicas", "workers"))
+map_command.params.extend(p for p in run.params if p.name not in ("out", "as_json", "replicas", "workers",
+                                                                   *RUN_OUTPUT_ONLY))
 
 
 # --- wsnmec offload (offloading engine) ----------------------------------------------------------------

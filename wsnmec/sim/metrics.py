@@ -33,6 +33,41 @@ def lifetime_rounds(alive, nodes: int) -> tuple[int | None, int | None, int | No
     return first(alive < nodes), first(2 * alive <= nodes), first(alive == 0)
 
 
+def lifetime_at_threshold(alive, nodes: int, percent: float) -> int | None:
+    """Lifetime at a dead-node threshold: the first round (counted from 1) at whose end at least ``percent``
+    % of the N nodes are dead, i.e. ``100 (N - alive) >= percent N``; ``None`` when the run ended before.
+
+    ``percent`` in (0, 100]: 50 gives HND and 100 gives LND (:func:`lifetime_rounds`); any percent at most
+    100 / N gives FND.
+
+    Parameters
+    ----------
+    alive : array_like of int
+        Alive nodes at the end of each round, in round order.
+    nodes : int
+        Number of nodes N in the network.
+    percent : float
+        Dead-node threshold [%].
+    """
+    dead = nodes - np.asarray(alive, dtype=np.int64)
+    hits = np.flatnonzero(100.0 * dead >= percent * nodes)
+    return int(hits[0]) + 1 if hits.size else None
+
+
+def stability_period(fnd: int | None) -> int | None:
+    """The stability period [rounds]: the rounds completed before the first node died, ``FND - 1``.
+
+    Notes
+    -----
+    Smaragdakis, Matta and Bestavros (SEP, 2004) define the stability period as the interval from the
+    start of the network's operation until the death of the first node (the unstable period follows, until
+    the last node dies). FND is the round at whose end the first node was dead, so ``FND - 1`` rounds ended
+    with every node alive. ``None`` when no node died in the run (the period is then at least the rounds
+    simulated).
+    """
+    return None if fnd is None else int(fnd) - 1
+
+
 def mean_ci(values, confidence: float = 0.95) -> tuple[float, float, float]:
     """Mean and two-sided Student-t confidence interval of ``values`` (NaN/None ignored).
 

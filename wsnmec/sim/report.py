@@ -10,9 +10,17 @@ Output files of ``--out DIR`` (see :data:`RUN_FILES`):
 ``rounds.parquet``
     The per-round long-form table (one row per replica and round).
 ``summary.parquet``
-    One row per replica: seed, FND, HND, LND, rounds, energies [J].
+    One row per replica: seed, FND, HND, LND, rounds, energies [J]; then (:data:`SUMMARY_EXTRA_COLUMNS`)
+    the stability period [rounds], bits and packets delivered to the sink (run totals and per-round means)
+    and, with ``--lifetime-threshold PCT``, the threshold [%] and the lifetime at it [round].
+``nodes.parquet``
+    One row per replica and node (:data:`wsnmec.sim.simulation.NODE_COLUMNS`): id, position [m], initial
+    energy [J], death round (NaN when alive at the end), residual energy at the end [J].
 ``config.json``
     Every effective parameter of the run, the seed of every replica and the wsnmec version.
+
+With ``--format csv`` the three tables are ``rounds.csv``, ``summary.csv`` and ``nodes.csv`` (the same
+columns and values; a missing value is an empty field).
 
 The files are written as a set into a temporary directory beside ``DIR`` and swapped in
 (:func:`wsnmec.io.write_set`, which states the guarantee and its limits), so an interrupted write never
@@ -33,8 +41,27 @@ from .. import io
 from ..errors import ParameterError
 from .metrics import mean_ci
 
-#: Files written by ``wsnmec run --out DIR``, in writing order.
+#: Files written by ``wsnmec run --out DIR`` (with the default ``--format parquet``; ``nodes.parquet`` too
+#: when the result holds the per-node table), in writing order.
 RUN_FILES = ("rounds.parquet", "summary.parquet", "config.json")
+
+#: ``--format`` choices of the tables ``wsnmec run --out`` writes.
+TABLE_FORMATS = ("parquet", "csv")
+
+#: Columns added to the summary table written by ``--out`` (after :data:`wsnmec.sim.columns.SUMMARY_COLUMNS`):
+#: the stability period [rounds] (:func:`wsnmec.sim.metrics.stability_period`), packets delivered to the sink
+#: over the run, and the per-round means of delivered bits [bit] and packets; with ``--lifetime-threshold``
+#: also ``lifetime_threshold_pct`` [%] and ``lifetime_threshold_round`` [round].
+SUMMARY_EXTRA_COLUMNS = ("stability_period", "packets_to_sink_total", "delivered_bits_per_round_mean",
+                         "packets_to_sink_per_round_mean")
+
+#: Keys of the ``delivered`` entry of a replica (data delivered to the sink) -> column of :func:`summary_table`.
+DELIVERED_COLUMNS = {
+    "bits_total": "delivered_bits_total",
+    "bits_per_round_mean": "delivered_bits_per_round_mean",
+    "packets_total": "packets_to_sink_total",
+    "packets_per_round_mean": "packets_to_sink_per_round_mean",
+}
 
 #: Summary columns holding the energy totals of a replica [J], and their keys in the JSON ``energy`` object.
 ENERGY_COLUMNS = {
@@ -111,46 +138,94 @@ def _alive_by_replica(rounds: pd.DataFrame) -> dict[int, list[int]]:
     return out
 
 
-def replica_records(result) -> list[dict]:
+def summary_table(result, lifetime_threshold: float | None = None) -> pd.DataFrame:
+    """The per-replica summary as ``--out`` writes it: ``result.summary`` (every column kept) followed by
+    :data:`SUMMARY_EXTRA_COLUMNS`, computed from the rounds table, and with ``lifetime_threshold`` (a
+    percent in (0, 100]) ``lifetime_threshold_pct`` and ``lifetime_threshold_round`` (nullable Int64: the
+    first round at whose end at least that percent of the nodes were dead,
+    :func:`wsnmec.sim.metrics.lifetime_at_threshold`)."""
+    from .metrics import lifetime_at_threshold, stability_period
+
+    table = result.summary.sort_values("replica", kind="stable").reset_index(drop=True).copy()
+    rounds = result.rounds
+    grouped = rounds.groupby("replica", sort=True)
+    packets_total = grouped["packets_to_sink"].sum()
+    bits_mean = grouped["delivered_bits"].mean()
+    packets_mean = grouped["packets_to_sink"].mean()
+    replicas = table["replica"]
+    table["stability_period"] = pd.array([stability_period(_optional_int(v)) for v in table["fnd"]], dtype="Int64")
+    table["packets_to_sink_total"] = replicas.map(packets_total).fillna(0).astype(np.int64).to_numpy()
+    table["delivered_bits_per_round_mean"] = replicas.map(bits_mean).astype(float).to_numpy()
+    table["packets_to_sink_per_round_mean"] = replicas.map(packets_mean).astype(float).to_numpy()
+    if lifetime_threshold is not None:
+        alive = _alive_by_replica(rounds)
+        nodes = int(result.config["nodes"])
+        table["lifetime_threshold_pct"] = float(lifetime_threshold)
+        table["lifetime_threshold_round"] = pd.array(
+            [lifetime_at_threshold(alive.get(int(r), []), nodes, lifetime_threshold) for r in replicas],
+            dtype="Int64")
+    return table
+
+
+def replica_records(result, lifetime_threshold: float | None = None) -> list[dict]:
     """One dict per replica, in replica order, with the keys of the ``--json`` ``replicas`` entries.
 
     Keys: ``seed`` (int), ``fnd``, ``hnd``, ``lnd`` (int round numbers or ``None`` when not reached),
     ``rounds`` (rounds simulated), ``energy`` (``initial``, ``harvested``, ``consumed``, ``residual`` [J],
     ``stored`` [J]: the signed stored energy, which differs from ``residual`` only under ``matlab``
-    semantics), ``alive`` (alive nodes at the end of round 1, 2, ...) and ``utility`` (per-round means:
-    ``energy_j`` [J], ``latency_s`` [s], ``system_utility`` [J]; ``delivered_bits`` [bit] in total).
+    semantics), ``alive`` (alive nodes at the end of round 1, 2, ...), ``utility`` (per-round means:
+    ``energy_j`` [J], ``latency_s`` [s], ``system_utility`` [J]; ``delivered_bits`` [bit] in total, a key
+    kept from before ``delivered``), ``stability_period`` (rounds before the first death, ``FND - 1``;
+    ``None`` when no node died), ``delivered`` (to the sink: ``bits_total`` [bit], ``bits_per_round_mean``
+    [bit], ``packets_total``, ``packets_per_round_mean``) and, with ``lifetime_threshold``,
+    ``lifetime_threshold`` (``percent`` [%] and ``round``: the first round at whose end at least that
+    percent of the nodes were dead, ``None`` when not reached).
     """
-    summary = result.summary.sort_values("replica", kind="stable")
+    summary = summary_table(result, lifetime_threshold)
     alive = _alive_by_replica(result.rounds)
     records = []
     for row in summary.to_dict("records"):
-        records.append(
-            {
-                "seed": int(row["seed"]),
-                "fnd": _optional_int(row["fnd"]),
-                "hnd": _optional_int(row["hnd"]),
-                "lnd": _optional_int(row["lnd"]),
-                "rounds": int(row["rounds"]),
-                "energy": {key: float(row[column]) for key, column in ENERGY_COLUMNS.items()},
-                "alive": alive.get(int(row["replica"]), []),
-                "utility": {key: float(row[column]) for key, column in UTILITY_COLUMNS.items()},
-            }
-        )
+        record = {
+            "seed": int(row["seed"]),
+            "fnd": _optional_int(row["fnd"]),
+            "hnd": _optional_int(row["hnd"]),
+            "lnd": _optional_int(row["lnd"]),
+            "rounds": int(row["rounds"]),
+            "energy": {key: float(row[column]) for key, column in ENERGY_COLUMNS.items()},
+            "alive": alive.get(int(row["replica"]), []),
+            "utility": {key: float(row[column]) for key, column in UTILITY_COLUMNS.items()},
+            "stability_period": _optional_int(row["stability_period"]),
+            "delivered": {key: (int(row[column]) if key == "packets_total" else float(row[column]))
+                          for key, column in DELIVERED_COLUMNS.items()},
+        }
+        if lifetime_threshold is not None:
+            record["lifetime_threshold"] = {"percent": float(lifetime_threshold),
+                                            "round": _optional_int(row["lifetime_threshold_round"])}
+        records.append(record)
     return records
 
 
-def run_json(result) -> dict:
+def run_json(result, lifetime_threshold: float | None = None) -> dict:
     """The object ``wsnmec run --json`` prints: ``{"config": {...}, "replicas": [...]}``.
 
     ``config`` holds every effective parameter (``result.config``: the scenario, the seed, the replica
     seeds, the node count, the radio constants and the wsnmec version); ``replicas`` is
     :func:`replica_records`; ``utility`` the means over replicas of their per-round means of ``energy_j``
-    [J], ``latency_s`` [s] and ``system_utility`` [J] (and of ``delivered_bits`` [bit] per replica).
+    [J], ``latency_s`` [s] and ``system_utility`` [J] (and of ``delivered_bits`` [bit] per replica: a run
+    total, kept under its old name); ``delivered`` the means over replicas of each replica's ``delivered``
+    entry (``bits_total``, ``bits_per_round_mean``, ``packets_total``, ``packets_per_round_mean``); with
+    ``lifetime_threshold``, ``config.lifetime_threshold`` records the percent.
     """
-    records = replica_records(result)
+    records = replica_records(result, lifetime_threshold)
     utility = {key: float(np.mean([r["utility"][key] for r in records])) if records else None
                for key in UTILITY_COLUMNS}
-    return {"config": jsonable(result.config), "replicas": records, "utility": jsonable(utility)}
+    delivered = {key: float(np.mean([r["delivered"][key] for r in records])) if records else None
+                 for key in DELIVERED_COLUMNS}
+    config = dict(result.config)
+    if lifetime_threshold is not None:
+        config["lifetime_threshold"] = float(lifetime_threshold)
+    return {"config": jsonable(config), "replicas": records, "utility": jsonable(utility),
+            "delivered": jsonable(delivered)}
 
 
 def _fmt_number(value, digits: int = 1) -> str:
@@ -163,9 +238,9 @@ def _fmt_round(value) -> str:
     return "-" if value is None else str(value)
 
 
-def _lifetime_line(name: str, values: list[int | None], confidence: float = 0.95) -> str:
+def _lifetime_line(name: str, values: list[int | None], confidence: float = 0.95, label: str | None = None) -> str:
     reached = [v for v in values if v is not None]
-    label = f"{name.upper()}"
+    label = f"{name.upper()}" if label is None else label
     if not reached:
         return f"  {label}  not reached in any replica"
     mean, low, high = mean_ci(reached, confidence)
@@ -225,15 +300,18 @@ def _scenario_lines(config: dict) -> list[str]:
     return lines
 
 
-def summary_text(result, confidence: float = 0.95) -> str:
+def summary_text(result, confidence: float = 0.95, lifetime_threshold: float | None = None) -> str:
     """The readable summary ``wsnmec run`` prints without ``--json``.
 
     Per replica: its seed, FND, HND, LND (``-`` when not reached), rounds simulated and the energies [J];
     then the mean of FND, HND and LND over the replicas that reached them with a Student-t confidence
-    interval (:func:`wsnmec.sim.metrics.mean_ci`) and sample standard deviation, and the mean energies.
+    interval (:func:`wsnmec.sim.metrics.mean_ci`) and sample standard deviation, beside them the lifetime at
+    ``lifetime_threshold`` % dead (when given) and the stability period (rounds before the first death,
+    ``FND - 1``), the mean energies, the bits and packets delivered to the sink (run total and per-round
+    mean) and the per-round means of energy, latency and utility.
     """
     config = result.config
-    records = replica_records(result)
+    records = replica_records(result, lifetime_threshold)
     lines = ["wsnmec run"]
     lines += ["  " + line for line in _scenario_lines(config)]
     lines.append(f"  seed {config.get('seed')}, {len(records)} replica{'s' if len(records) != 1 else ''}")
@@ -254,12 +332,22 @@ def summary_text(result, confidence: float = 0.95) -> str:
     lines.append(f"Lifetime over {len(records)} replica{'s' if len(records) != 1 else ''} [rounds]:")
     for name in LIFETIME_COLUMNS:
         lines.append(_lifetime_line(name, [r[name] for r in records], confidence))
+    if lifetime_threshold is not None:
+        lines.append(_lifetime_line("threshold", [r["lifetime_threshold"]["round"] for r in records], confidence,
+                                    label=f"{lifetime_threshold:g} % dead"))
+    lines.append(_lifetime_line("stability", [r["stability_period"] for r in records], confidence,
+                                label="stability period (rounds before the first death, FND - 1)"))
     lines.append("Energy, mean per replica [J]:")
     means = {key: float(np.mean([r["energy"][key] for r in records])) if records else math.nan for key in ENERGY_COLUMNS}
     lines.append(
         "  " + ", ".join(f"{key} {_fmt_number(value, 6)}" for key, value in means.items())
     )
     if records:
+        delivered = {key: float(np.mean([r["delivered"][key] for r in records])) for key in DELIVERED_COLUMNS}
+        lines.append("Delivered to the sink, mean per replica:")
+        lines.append(f"  {delivered['bits_total']:,.0f} bit and {delivered['packets_total']:,.1f} packets in total; "
+                     f"per round {delivered['bits_per_round_mean']:.6g} bit and "
+                     f"{delivered['packets_per_round_mean']:.6g} packets")
         utility = {key: float(np.mean([r["utility"][key] for r in records])) for key in UTILITY_COLUMNS}
         lines.append("Per round, mean over rounds and replicas:")
         lines.append(f"  energy_j {utility['energy_j']:.6g} J, latency_s {utility['latency_s']:.6g} s, "
@@ -292,12 +380,28 @@ def check_output_dir(path, parameter: str = "--out") -> Path:
     return directory
 
 
-def write_run(result, directory, parameter: str = "--out") -> list[Path]:
-    """Write :data:`RUN_FILES` of ``result`` into ``directory`` (created if needed).
+def run_files(table_format: str = "parquet", per_node: bool = True) -> tuple[str, ...]:
+    """Names of the files ``wsnmec run --out`` writes in ``table_format`` (:data:`TABLE_FORMATS`):
+    rounds, summary, nodes (with ``per_node``) and ``config.json``."""
+    names = ["rounds", "summary"] + (["nodes"] if per_node else [])
+    return (*(f"{name}.{table_format}" for name in names), "config.json")
 
-    The three files are written as a set (:func:`wsnmec.io.write_set`): into a temporary directory beside
-    ``directory``, then swapped in, so that a reader sees the previous three files or the new three, never a
-    mix (when ``directory`` holds other files too, those are left alone and the three files are renamed in
+
+def _table_writer(frame: pd.DataFrame, table_format: str):
+    if table_format == "csv":
+        return lambda path: frame.to_csv(path, index=False)
+    return lambda path: frame.to_parquet(path, engine="pyarrow", index=False)
+
+
+def write_run(result, directory, parameter: str = "--out", table_format: str = "parquet",
+              lifetime_threshold: float | None = None) -> list[Path]:
+    """Write the files of ``result`` into ``directory`` (created if needed): :func:`run_files` (by default
+    :data:`RUN_FILES`, plus ``nodes.parquet`` when ``result.nodes`` is set), the summary as
+    :func:`summary_table` extends it.
+
+    The files are written as a set (:func:`wsnmec.io.write_set`): into a temporary directory beside
+    ``directory``, then swapped in, so that a reader sees the previous set of files or the new one, never a
+    mix (when ``directory`` holds other files too, those are left alone and the files of the set are renamed in
     one after another). A failure while writing leaves the previous files intact and no temporary file.
 
     Raises
@@ -307,15 +411,22 @@ def write_run(result, directory, parameter: str = "--out") -> list[Path]:
     """
     import json
 
+    from ..errors import check_choice
+
+    check_choice("--format", table_format, TABLE_FORMATS)
     directory = Path(directory)
-    targets = [directory / name for name in RUN_FILES]
-    config_text = json.dumps(jsonable(result.config), indent=2, allow_nan=False) + "\n"
+    per_node = getattr(result, "nodes", None) is not None
+    names = run_files(table_format, per_node)
+    targets = [directory / name for name in names]
+    config = dict(result.config)
+    if lifetime_threshold is not None:
+        config["lifetime_threshold"] = float(lifetime_threshold)
+    config_text = json.dumps(jsonable(config), indent=2, allow_nan=False) + "\n"
+    tables = [result.rounds, summary_table(result, lifetime_threshold)] + ([result.nodes] if per_node else [])
+    files = {name: _table_writer(frame, table_format) for name, frame in zip(names, tables)}
+    files["config.json"] = lambda path: path.write_text(config_text, encoding="utf-8")
     try:
-        io.write_set(directory, {
-            RUN_FILES[0]: lambda path: result.rounds.to_parquet(path, engine="pyarrow", index=False),
-            RUN_FILES[1]: lambda path: result.summary.to_parquet(path, engine="pyarrow", index=False),
-            RUN_FILES[2]: lambda path: path.write_text(config_text, encoding="utf-8"),
-        })
+        io.write_set(directory, files)
     except OSError as exc:
         reason = exc.strerror or str(exc) or type(exc).__name__
         raise ParameterError(parameter, f"cannot write into {os.fspath(directory)!r}: {reason}") from exc

@@ -70,11 +70,22 @@ class SimulationResult:
     summary : pandas.DataFrame
         One row per replica (:data:`wsnmec.sim.columns.SUMMARY_COLUMNS`); ``fnd``/``hnd``/``lnd`` nullable
         Int64 (null when not reached), energies [J], per-round means of energy, latency and utility.
+    nodes : pandas.DataFrame or None
+        With ``simulate(..., per_node=True)``: one row per replica and node (:data:`NODE_COLUMNS`): ``node``
+        (0-based id), ``x``, ``y`` [m], ``energy_initial_j`` [J], ``death_round`` (the round at whose end the
+        node was found dead, the last such round when it revived in between; NaN when alive at the end) and
+        ``energy_residual_j`` [J] (its stored energy at the end, positive part, as ``residual_j``: the
+        nodes of a replica sum to its ``energy_residual_j``). Else None.
     """
 
     config: dict
     rounds: pd.DataFrame
     summary: pd.DataFrame
+    nodes: pd.DataFrame | None = None
+
+
+#: Columns of :attr:`SimulationResult.nodes` (``nodes.parquet`` of ``wsnmec run --out``).
+NODE_COLUMNS = ("replica", "seed", "node", "x", "y", "energy_initial_j", "death_round", "energy_residual_j")
 
 
 @dataclass
@@ -86,6 +97,27 @@ class _ReplicaRun:
     battery_j: float | None
     positions_sha256: str | None
     p_resolved: float
+    node_table: dict | None = None
+
+
+class _DeathRounds:
+    """Per-node death rounds, updated after every round from the alive flags (see SimulationResult.nodes)."""
+
+    def __init__(self, alive: np.ndarray):
+        self.previous = alive.astype(bool)
+        self.round = np.full(alive.shape[0], np.nan)
+
+    def update(self, alive: np.ndarray, round_number: int) -> None:
+        now = alive.astype(bool)
+        self.round[self.previous & ~now] = round_number
+        self.round[~self.previous & now] = np.nan  # revived: alive again
+        self.previous = now
+
+
+def _node_table(x, y, initial, energy, deaths: _DeathRounds) -> dict:
+    return {"x": np.asarray(x, dtype=float).copy(), "y": np.asarray(y, dtype=float).copy(),
+            "energy_initial_j": np.asarray(initial, dtype=float).copy(), "death_round": deaths.round.copy(),
+            "energy_residual_j": np.maximum(np.asarray(energy, dtype=float), 0.0)}
 
 
 def _uses_fused_loop(scenario: Scenario, loop: str, custom: bool) -> bool:
@@ -98,7 +130,7 @@ def _uses_fused_loop(scenario: Scenario, loop: str, custom: bool) -> bool:
     return fused
 
 
-def _run_fused(scenario: Scenario, seed: int, report) -> _ReplicaRun:
+def _run_fused(scenario: Scenario, seed: int, report, per_node: bool = False) -> _ReplicaRun:
     rng = np.random.default_rng(seed)
     net = deploy(scenario, rng)
     n = net.nodes
@@ -128,7 +160,9 @@ def _run_fused(scenario: Scenario, seed: int, report) -> _ReplicaRun:
     node_state = (alive, ch_epoch, rounds_since_ch, markov_state)
     scratch = (work.is_ch, work.ch_list, work.target, work.distance, work.drawn, work.received, work.members,
                work.decision, np.zeros(0, dtype=np.float64), work.fgrid, work.igrid, work.result)
-    chunk = max(1, CHUNK_NODE_ROUNDS // n)
+    # per-node death rounds: one round per call of the compiled loop (the same draws, in the same order)
+    chunk = 1 if per_node else max(1, CHUNK_NODE_ROUNDS // n)
+    deaths = _DeathRounds(alive) if per_node else None
     ints, floats = [], []
     done = 0
     total = scenario.max_rounds
@@ -142,6 +176,8 @@ def _run_fused(scenario: Scenario, seed: int, report) -> _ReplicaRun:
         ints.append(out_int[:ran])
         floats.append(out_float[:ran])
         done += ran
+        if deaths is not None:
+            deaths.update(alive, done)
         if report is not None:
             report(int(ran))
         if finished:
@@ -150,13 +186,16 @@ def _run_fused(scenario: Scenario, seed: int, report) -> _ReplicaRun:
     return _ReplicaRun(nodes=n, energy_initial=float(net.energy.sum()),
                        out_int=np.concatenate(ints), out_float=np.concatenate(floats),
                        battery_j=float(capacity[0]) if shared else None,
-                       positions_sha256=net.positions_sha256, p_resolved=p)
+                       positions_sha256=net.positions_sha256, p_resolved=p,
+                       node_table=None if deaths is None else _node_table(net.x, net.y, initial, energy, deaths))
 
 
-def _run_policy(scenario: Scenario, seed: int, report, clustering=None, offloading=None) -> _ReplicaRun:
+def _run_policy(scenario: Scenario, seed: int, report, clustering=None, offloading=None,
+                per_node: bool = False) -> _ReplicaRun:
     loop = RoundLoop(scenario, seed, clustering=clustering, offloading=offloading)
     n = loop.n
-    chunk = max(1, min(CHUNK_NODE_ROUNDS // n, 10_000))
+    chunk = 1 if per_node else max(1, min(CHUNK_NODE_ROUNDS // n, 10_000))
+    deaths = _DeathRounds(loop.alive) if per_node else None
     ints, floats = [], []
     done = 0
     total = scenario.max_rounds
@@ -167,6 +206,8 @@ def _run_policy(scenario: Scenario, seed: int, report, clustering=None, offloadi
         ints.append(out_int[:ran].copy())
         floats.append(out_float[:ran].copy())
         done += ran
+        if deaths is not None:
+            deaths.update(loop.alive, done)
         if report is not None:
             report(int(ran))
         if finished:
@@ -176,12 +217,14 @@ def _run_policy(scenario: Scenario, seed: int, report, clustering=None, offloadi
     return _ReplicaRun(nodes=n, energy_initial=float(loop.initial.sum()),
                        out_int=np.concatenate(ints), out_float=np.concatenate(floats),
                        battery_j=float(capacity[0]) if shared else None,
-                       positions_sha256=loop.deployment.positions_sha256, p_resolved=loop.p_resolved)
+                       positions_sha256=loop.deployment.positions_sha256, p_resolved=loop.p_resolved,
+                       node_table=None if deaths is None else _node_table(loop.x, loop.y, loop.initial, loop.energy,
+                                                                     deaths))
 
 
 def simulate(scenario: Scenario, seed: int | None = None, replicas: int = 1, *,
              workers: int | None = None, progress: Callable[[int], None] | None = None,
-             clustering=None, offloading=None, loop: str = "auto") -> SimulationResult:
+             clustering=None, offloading=None, loop: str = "auto", per_node: bool = False) -> SimulationResult:
     """Simulate ``replicas`` independent replicas of ``scenario``.
 
     Parameters
@@ -204,6 +247,9 @@ def simulate(scenario: Scenario, seed: int | None = None, replicas: int = 1, *,
     loop : {"auto", "fused", "policy"}
         ``auto`` runs the built-in protocols (direct, leach, leach-dchs) in the fused compiled loop and any
         other policy in the policy round loop; ``policy`` forces the policy loop (same tables, slower).
+    per_node : bool
+        Also return the per-node table :attr:`SimulationResult.nodes` (death rounds, energies). The rounds
+        then run one per call of the compiled loop (the same draws and tables, a little slower).
 
     Returns
     -------
@@ -230,10 +276,10 @@ def simulate(scenario: Scenario, seed: int | None = None, replicas: int = 1, *,
 
     def one(replica_seed):
         if fused:
-            return _run_fused(scenario, replica_seed, report)
+            return _run_fused(scenario, replica_seed, report, per_node)
         return _run_policy(scenario, replica_seed, report,
                            clustering=None if clustering is None else clustering(scenario),
-                           offloading=None if offloading is None else offloading(scenario))
+                           offloading=None if offloading is None else offloading(scenario), per_node=per_node)
 
     threads = min(workers, replicas)
     if threads <= 1:
@@ -306,4 +352,14 @@ def simulate(scenario: Scenario, seed: int | None = None, replicas: int = 1, *,
         config.update(protocol_record(scenario.protocol))  # a plug-in's module:Class and module SHA-256
     if scenario.positions is not None:
         config["positions_sha256"] = runs[0].positions_sha256
-    return SimulationResult(config=config, rounds=rounds, summary=summary)
+    node_frame = None
+    if per_node:
+        parts = []
+        for index, (replica_seed, run) in enumerate(zip(seeds, runs)):
+            count = run.node_table["x"].shape[0]
+            parts.append(pd.DataFrame({"replica": np.full(count, index, dtype=np.int64),
+                                       "seed": np.full(count, replica_seed, dtype=np.int64),
+                                       "node": np.arange(count, dtype=np.int64), **run.node_table},
+                                      columns=list(NODE_COLUMNS)))
+        node_frame = pd.concat(parts, ignore_index=True)
+    return SimulationResult(config=config, rounds=rounds, summary=summary, nodes=node_frame)
