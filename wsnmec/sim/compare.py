@@ -223,7 +223,8 @@ def _legend(comparison: dict, compact: bool = False) -> list[str]:
              "(replica i of every protocol: the same seed and deployment)"]
     if len(comparison["protocols"]) > 1:
         lines.append(f"rows 'P - {reference}': paired differences m_P,i - m_{reference},i, mean and 95 % t interval")
-    lines.append("(n=k): the metric was reached in k replicas only (the others ran out of --rounds)")
+    lines.append("(n=k): the metric was reached in k replicas only (the others ran out of --rounds); "
+                 "-: reached in none (a difference: in no pair)")
     return lines
 
 
