@@ -197,8 +197,7 @@ def run(out, as_json, seed, replicas, workers, force, table_format, lifetime_thr
     (rounds before the first death, FND - 1, as SEP's "stability period", Smaragdakis et al. 2004), the
     lifetime at --lifetime-threshold % dead and the bits and packets delivered to the sink."""
     from .errors import check_choice, check_float, check_int
-    from .sim.report import TABLE_FORMATS
-    from .sim.report import run_json, summary_text, write_run
+    from .sim.report import TABLE_FORMATS, run_json, summary_text, write_run
     from .sim.scenario import MAX_REPLICAS, Scenario
     from .sim.seeding import check_seed, fresh_seed
 
