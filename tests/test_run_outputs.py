@@ -195,3 +195,55 @@ def test_bad_format_is_one_line_exit_2(tmp_path):
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith("Error: --format:") and "parquet, csv" in result.stderr
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("options", [
+    {"protocol": "leach", "nodes": 50, "e0": 0.05},
+    {"protocol": "direct", "nodes": 30, "e0": 0.02},
+    {"protocol": "leach-dchs", "nodes": 40, "e0": 0.05, "semantics": "matlab", "preset": "classic"},
+    {"protocol": "leach", "nodes": 40, "e0": 0.03, "harvest": "markov:1e-4,0,0.1,0.2", "rounds": 3000},
+    {"protocol": "leach", "nodes": 40, "e0": 0.03, "harvest": "bernoulli:1e-3,0.3", "rounds": 600,
+     "revive_threshold": 0.01},
+    {"protocol": "heed", "nodes": 20, "e0": 0.02},
+])
+def test_per_node_table_leaves_the_run_unchanged(options):
+    """The fused loop's chunks in which a node died are replayed round by round (wsnmec.sim.simulation):
+    the tables are those of a run without the per-node table, and the death rounds match the dead counts."""
+    from wsnmec.sim.scenario import Scenario
+    from wsnmec.sim.simulation import simulate
+
+    scenario = Scenario.from_mapping(options)
+    plain = simulate(scenario, seed=5, replicas=2, workers=1)
+    per_node = simulate(scenario, seed=5, replicas=2, workers=1, per_node=True)
+    pd.testing.assert_frame_equal(plain.rounds, per_node.rounds)
+    pd.testing.assert_frame_equal(plain.summary, per_node.summary)
+    assert plain.nodes is None
+    for replica, group in per_node.rounds.groupby("replica"):
+        deaths = per_node.nodes.loc[per_node.nodes["replica"] == replica, "death_round"].to_numpy()
+        if options.get("revive_threshold") is None:  # without revival a dead node stays dead
+            for round_number, dead in zip(group["round"], group["dead"]):
+                assert int(np.sum(deaths <= round_number)) == dead
+        assert int(np.isnan(deaths).sum()) == group["alive"].iloc[-1]
+
+
+def test_a_replay_that_differs_is_an_error():
+    from wsnmec.sim.simulation import _DeathRounds, _replay_rounds
+
+    energy, alive = np.array([1.0, 2.0]), np.ones(2, dtype=np.uint8)
+    rng = np.random.default_rng(1)
+    snapshot = ([energy.copy(), alive.copy()], rng.bit_generator.state)
+    out_int, out_float = np.array([[2]]), np.array([[3.0]])
+
+    def other_record(k, row_int, row_float):
+        row_int[0, 0], row_float[0, 0] = 2, 2.5
+
+    with pytest.raises(RuntimeError, match="another record"):
+        _replay_rounds(other_record, (energy, alive), snapshot, out_int, out_float, rng, _DeathRounds(alive), 0)
+
+    def same_record_other_state(k, row_int, row_float):
+        row_int[0, 0], row_float[0, 0] = 2, 3.0
+        energy[0] = 0.5
+
+    with pytest.raises(RuntimeError, match="another node state"):
+        _replay_rounds(same_record_other_state, (energy, alive), snapshot, out_int, out_float, rng,
+                       _DeathRounds(alive), 0)

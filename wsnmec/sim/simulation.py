@@ -120,6 +120,37 @@ def _node_table(x, y, initial, energy, deaths: _DeathRounds) -> dict:
             "energy_residual_j": np.maximum(np.asarray(energy, dtype=float), 0.0)}
 
 
+#: Rounds per call of the fused loop while per-node death rounds are recorded (a chunk with a death is
+#: replayed one round per call).
+PER_NODE_CHUNK = 64
+
+
+def _replay_rounds(one_round, mutable, snapshot, out_int, out_float, rng, deaths: _DeathRounds, done: int) -> None:
+    """Replay a chunk of the fused loop one round at a time to find which node died in which round.
+
+    ``mutable``: the per-node arrays the loop updates in place; ``snapshot``: their copies and the generator
+    state before the chunk. The arrays and the generator are restored, then ``one_round(k, row_int,
+    row_float)`` simulates round ``done + 1 + k`` for each of the chunk's rounds. The compiled loop is
+    deterministic given these, so every replayed round must write the chunk's record again and end in the
+    same node state: this is checked (a RuntimeError names a difference, which would be a bug).
+    """
+    after = [a.copy() for a in mutable]
+    saved, state = snapshot
+    for array, copy in zip(mutable, saved):
+        np.copyto(array, copy)
+    rng.bit_generator.state = state
+    row_int = np.empty((1, out_int.shape[1]), dtype=out_int.dtype)
+    row_float = np.empty((1, out_float.shape[1]), dtype=out_float.dtype)
+    for k in range(out_int.shape[0]):
+        one_round(k, row_int, row_float)
+        if not (np.array_equal(row_int[0], out_int[k]) and np.array_equal(row_float[0], out_float[k], equal_nan=True)):
+            raise RuntimeError(f"replaying round {done + 1 + k} for the per-node table gave another record")
+        deaths.update(mutable[1], done + 1 + k)
+    if not all(np.array_equal(a, b, equal_nan=True) for a, b in zip(mutable, after)):
+        raise RuntimeError(f"replaying rounds {done + 1}..{done + out_int.shape[0]} for the per-node table "
+                           "ended in another node state")
+
+
 def _uses_fused_loop(scenario: Scenario, loop: str, custom: bool) -> bool:
     if custom or loop == "policy":
         return False
@@ -160,14 +191,22 @@ def _run_fused(scenario: Scenario, seed: int, report, per_node: bool = False) ->
     node_state = (alive, ch_epoch, rounds_since_ch, markov_state)
     scratch = (work.is_ch, work.ch_list, work.target, work.distance, work.drawn, work.received, work.members,
                work.decision, np.zeros(0, dtype=np.float64), work.fgrid, work.igrid, work.result)
-    # per-node death rounds: one round per call of the compiled loop (the same draws, in the same order)
-    chunk = 1 if per_node else max(1, CHUNK_NODE_ROUNDS // n)
+    # per-node death rounds (see _replay_rounds): chunks of PER_NODE_CHUNK rounds, a chunk in which a node
+    # died replayed one round per call; one round per call when dead nodes can revive
+    if per_node:
+        chunk = 1 if can_revive else min(PER_NODE_CHUNK, max(1, CHUNK_NODE_ROUNDS // n))
+    else:
+        chunk = max(1, CHUNK_NODE_ROUNDS // n)
     deaths = _DeathRounds(alive) if per_node else None
+    mutable = (energy, alive, ch_epoch, rounds_since_ch, markov_state, stored)
     ints, floats = [], []
     done = 0
     total = scenario.max_rounds
     while done < total:
         todo = min(chunk, total - done)
+        snapshot = None
+        if deaths is not None and todo > 1:
+            snapshot = ([a.copy() for a in mutable], rng.bit_generator.state)
         out_int = np.empty((todo, len(INT_COLUMNS)), dtype=np.int64)
         out_float = np.empty((todo, len(FLOAT_COLUMNS)), dtype=np.float64)
         ran, finished = run_rounds_jit(rng, done + 1, todo, policy.fused_code, p, epoch_len,
@@ -175,6 +214,12 @@ def _run_fused(scenario: Scenario, seed: int, report, per_node: bool = False) ->
                                        out_int, out_float)
         ints.append(out_int[:ran])
         floats.append(out_float[:ran])
+        if snapshot is not None and not np.array_equal(alive.astype(bool), deaths.previous):
+            def one_round(k, row_int, row_float):
+                return run_rounds_jit(rng, done + 1 + k, 1, policy.fused_code, p, epoch_len, draw_all, rule,
+                                      params, harvest, geometry, energies, node_state, scratch, row_int, row_float)
+
+            _replay_rounds(one_round, mutable, snapshot, out_int[:ran], out_float[:ran], rng, deaths, done)
         done += ran
         if deaths is not None:
             deaths.update(alive, done)
@@ -248,8 +293,10 @@ def simulate(scenario: Scenario, seed: int | None = None, replicas: int = 1, *,
         ``auto`` runs the built-in protocols (direct, leach, leach-dchs) in the fused compiled loop and any
         other policy in the policy round loop; ``policy`` forces the policy loop (same tables, slower).
     per_node : bool
-        Also return the per-node table :attr:`SimulationResult.nodes` (death rounds, energies). The rounds
-        then run one per call of the compiled loop (the same draws and tables, a little slower).
+        Also return the per-node table :attr:`SimulationResult.nodes` (death rounds, energies). The same
+        draws and tables; a little slower: the fused loop runs chunks of :data:`PER_NODE_CHUNK` rounds and
+        replays a chunk in which a node died one round per call (checking that the replay repeats it);
+        the policy loop, and any loop where nodes can revive, runs one round per call.
 
     Returns
     -------
