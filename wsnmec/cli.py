@@ -817,16 +817,35 @@ def study_group():
 
 @study_group.command("list")
 def study_list():
-    """List the study files in studies/."""
+    """List the study files in studies/ (of the current directory, else the repository's): each valid file
+    with its grid, tasks and figures, each invalid one as one line with its error (the others are still
+    listed)."""
+    from .errors import ParameterError
+    from .study.partition import load_partition_study
     from .study.spec import find_studies, load_study, studies_dir
 
-    paths = find_studies()
+    directory = studies_dir()
+    paths = sorted(find_studies(directory) + find_studies(directory, kind="partition"))
     if not paths:
-        click.echo(f"no study files in {studies_dir()}")
+        click.echo(f"no study files in {directory}")
         return
+    partition = set(find_studies(directory, kind="partition"))
     for path in paths:
-        spec = load_study(path)
-        quick = spec.variant(True)
+        try:
+            if path in partition:
+                study = load_partition_study(path)
+                quick = load_partition_study(path, quick=True)
+                click.echo(f"{study['name']:<12} {study['title']}\n{'':<12} partition study (scaling, claims, events), "
+                           f"{study['seeds']} seeds ({quick['seeds']} with --quick)")
+                continue
+            spec = load_study(path)
+            quick = spec.variant(True)
+        except ParameterError as exc:
+            click.echo(f"{path.stem:<12} invalid: {exc.parameter}: {exc.message}")
+            continue
+        except Exception as exc:  # noqa: BLE001  (one bad file must not hide the others)
+            click.echo(f"{path.stem:<12} invalid: {path}: {exc.__class__.__name__}: {exc}".splitlines()[0])
+            continue
         grid = " x ".join(f"{name}[{len(values)}]" for name, values in spec.grid.items()) or "one point"
         click.echo(
             f"{spec.name:<12} {spec.title}\n{'':<12} grid {grid}, {spec.seeds} seeds: {spec.task_count} tasks "
