@@ -47,3 +47,9 @@ def test_train_prints_and_stores_metrics_and_warns_when_worse_than_shipped(tmp_p
     assert validation["worse_than_shipped"] is True and reasons
     warnings = [line for line in result.output.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 1 and "worse than the shipped model" in warnings[0] and reasons[0] in warnings[0]
+
+
+def test_bad_validation_options_are_one_line_exit_2(tmp_path):
+    for option, value in (("--validation-scenarios", "-1"), ("--validate-every", "0")):
+        result = CliRunner().invoke(cli.main, ["train", option, value, "--out", str(tmp_path / "m.npz")])
+        assert result.exit_code == 2 and option in result.output and "Traceback" not in result.output

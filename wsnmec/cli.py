@@ -268,8 +268,8 @@ def train(protocol, out, seed, scenarios, rounds, networks, validation_scenarios
                                     validate_every=every, on_stage=stage_line,
                                     progress=lambda done: bar.update(rounds))
     worse = []
-    if validation:
-        new = summary.pop("validation_final")  # the last stage's validation: the trained networks
+    new = summary.pop("validation_final", None)  # the last stage's validation: the trained networks
+    if validation and new is not None:
         shipped = validate(validation, model=DEFAULT_MODEL)
         worse = worse_than(new, shipped)
         summary["validation"] = {"scenarios": validation_count, "rounds": rounds, "seed": VALIDATION_SEED,
