@@ -57,6 +57,10 @@ every scenario parameter
 parameter ``NAME``, ``{NAME}`` (its values, comma-separated), ``{NAME_count}``, ``{NAME_min}`` and
 ``{NAME_max}``; with a ``[bound]`` table, ``{bound_gap}`` and ``{bound_time_limit}`` [s]. Python format specifications apply (``{rounds:,}``); ``{{`` and ``}}`` are literal braces.
 
+Every key of every study and figure kind, with its type, unit, default and an example: ``docs/studies.md``
+(checked against :data:`TOP_KEYS`, :data:`FIGURE_KIND_KEYS` and the other tables here by
+``tests/test_studies_doc.py``).
+
 Every problem is a :class:`~wsnmec.errors.ParameterError` whose parameter is ``FILE: KEY`` (for example
 ``studies/classic.toml: grid.nodes[2]``) and whose message says what is allowed.
 """
