@@ -280,11 +280,24 @@ compare.params.extend(p for p in run.params if p.name not in ("protocol", "out",
 @click.option("--scenarios", metavar="M", default="40", show_default=True, help="Sampled training scenarios (episodes).")
 @click.option("--rounds", metavar="R", default="300", show_default=True, help="Rounds per episode at most.")
 @click.option("--networks", metavar="K", default="3", show_default=True, help="Networks proposing candidates.")
-def train(protocol, out, seed, scenarios, rounds, networks):
-    """Pretrain a learned clustering policy on sampled scenarios and save it (.npz with metadata)."""
+@click.option("--validation-scenarios", metavar="V", default="4", show_default=True,
+              help="Held-out validation scenarios (fixed, never training ones; the same for every model), run for "
+                   "R rounds by the new and the shipped model; 0: no validation.")
+@click.option("--validate-every", metavar="E", default=None,
+              help="Episodes per training stage (loss and validation metrics after each stage).  [default: M/4 "
+                   "rounded up]")
+def train(protocol, out, seed, scenarios, rounds, networks, validation_scenarios, validate_every):
+    """Pretrain a learned clustering policy on sampled scenarios and save it (.npz with metadata).
+
+    After each stage it prints the mean training loss and, on the held-out validation scenarios, the
+    validation objective (mean best proposed J per round, lower is better) and mean FND [rounds]; the
+    metrics go into the model's metadata (``training.stages``, ``training.validation``), and a one-line
+    warning says when the new model does worse than the shipped one on the validation scenarios."""
     from pathlib import Path
 
-    from .clustering.ddnn import pretrain, save_pretrained
+    from .clustering.ddnn import (DEFAULT_MODEL, VALIDATION_SEED, pretrain, save_pretrained, training_scenarios,
+                                  validate, worse_than)
+    from .clustering.ddnn import validation_scenarios as held_out
     from .errors import check_choice, check_int
     from .sim.seeding import check_seed, fresh_seed
 
@@ -293,18 +306,56 @@ def train(protocol, out, seed, scenarios, rounds, networks):
     scenarios = check_int("--scenarios", scenarios, 1, 100_000)
     rounds = check_int("--rounds", rounds, 1, 100_000)
     networks = check_int("--networks", networks, 1, 64)
+    validation_count = check_int("--validation-scenarios", validation_scenarios, 0, 1_000)
+    every = -(-scenarios // 4) if validate_every is None else check_int("--validate-every", validate_every, 1, 100_000)
     if Path(out).is_dir():
         fail("--out", f"must be a file path, got the directory {out!r}")
     _check_output_file(out, "--out")
     from tqdm import tqdm
 
-    with tqdm(total=scenarios * rounds, unit="round", file=sys.stderr, dynamic_ncols=True, leave=False) as bar:
-        learner, summary = pretrain(seed, scenarios, rounds, networks=networks,
+    training = [raw for raw, _ in training_scenarios(seed, scenarios, rounds)]
+    validation = held_out(validation_count, rounds, exclude=training) if validation_count else []
+
+    def stage_line(record):
+        first, last = record["episodes"]
+        loss = "n/a (memory below one batch)" if record["loss"] is None else f"{record['loss']:.4f}"
+        line = (f"stage {record['stage']}: episodes {first}-{last}, loss {loss} ({record['train_steps']} steps), "
+                f"training objective {_metric(record['train_objective'], '.4g')}")
+        if validation:
+            line += (f", validation objective {_metric(record['validation_objective'], '.4g')}, "
+                     f"validation FND {_metric(record['validation_fnd'], '.1f')}")
+        bar.write(line, file=sys.stdout)
+
+    with tqdm(total=scenarios * rounds, unit="round", file=sys.stderr, dynamic_ncols=True, leave=False,
+              disable=not _stderr_is_terminal()) as bar:
+        learner, summary = pretrain(seed, scenarios, rounds, networks=networks, validation=validation,
+                                    validate_every=every, on_stage=stage_line,
                                     progress=lambda done: bar.update(rounds))
+    worse = []
+    new = summary.pop("validation_final", None)  # the last stage's validation: the trained networks
+    if validation and new is not None:
+        shipped = validate(validation, model=DEFAULT_MODEL)
+        worse = worse_than(new, shipped)
+        summary["validation"] = {"scenarios": validation_count, "rounds": rounds, "seed": VALIDATION_SEED,
+                                 "model": new, "shipped": shipped, "shipped_model": DEFAULT_MODEL.name,
+                                 "worse_than_shipped": bool(worse)}
+        click.echo(f"validation ({validation_count} held-out scenarios, {rounds} rounds): this model objective "
+                   f"{_metric(new['objective'], '.4g')}, FND {_metric(new['fnd'], '.1f')}; shipped model objective "
+                   f"{_metric(shipped['objective'], '.4g')}, FND {_metric(shipped['fnd'], '.1f')}")
     command = (f"wsnmec train --protocol {protocol} --seed {seed} --scenarios {scenarios} --rounds {rounds} "
                f"--networks {networks} --out {Path(out).name}")
+    if validation_count != 4 or every != -(-scenarios // 4):
+        command = command.replace(" --out ", f" --validation-scenarios {validation_count} --validate-every {every} --out ")
     save_pretrained(out, learner, seed=seed, scenarios=scenarios, rounds=rounds, command=command, summary=summary)
     click.echo(f"wrote {out}: {summary['episodes']} episodes, {summary['rounds_run']} rounds ({command})")
+    if worse:
+        click.echo(f"warning: the new model does worse than the shipped model on the {validation_count} validation "
+                   f"scenarios: {'; '.join(worse)}", err=True)
+
+
+def _metric(value, spec: str) -> str:
+    """A metric for a line of text (``n/a`` when there is none)."""
+    return "n/a" if value is None else format(value, spec)
 
 
 # --- wsnmec bound (the lifetime limit) ------------------------------------------------------------------
@@ -832,16 +883,35 @@ def study_group():
 
 @study_group.command("list")
 def study_list():
-    """List the study files in studies/."""
+    """List the study files in studies/ (of the current directory, else the repository's): each valid file
+    with its grid, tasks and figures, each invalid one as one line with its error (the others are still
+    listed)."""
+    from .errors import ParameterError
+    from .study.partition import load_partition_study
     from .study.spec import find_studies, load_study, studies_dir
 
-    paths = find_studies()
+    directory = studies_dir()
+    paths = sorted(find_studies(directory) + find_studies(directory, kind="partition"))
     if not paths:
-        click.echo(f"no study files in {studies_dir()}")
+        click.echo(f"no study files in {directory}")
         return
+    partition = set(find_studies(directory, kind="partition"))
     for path in paths:
-        spec = load_study(path)
-        quick = spec.variant(True)
+        try:
+            if path in partition:
+                study = load_partition_study(path)
+                quick = load_partition_study(path, quick=True)
+                click.echo(f"{study['name']:<12} {study['title']}\n{'':<12} partition study (scaling, claims, events), "
+                           f"{study['seeds']} seeds ({quick['seeds']} with --quick)")
+                continue
+            spec = load_study(path)
+            quick = spec.variant(True)
+        except ParameterError as exc:
+            click.echo(f"{path.stem:<12} invalid: {exc.parameter}: {exc.message}")
+            continue
+        except Exception as exc:  # noqa: BLE001  (one bad file must not hide the others)
+            click.echo(f"{path.stem:<12} invalid: {path}: {exc.__class__.__name__}: {exc}".splitlines()[0])
+            continue
         grid = " x ".join(f"{name}[{len(values)}]" for name, values in spec.grid.items()) or "one point"
         click.echo(
             f"{spec.name:<12} {spec.title}\n{'':<12} grid {grid}, {spec.seeds} seeds: {spec.task_count} tasks "

@@ -361,6 +361,9 @@ class DDNNPolicy(ClusteringPolicy):
         self.scorer = CandidateScorer(state)
         self.last_losses = None
         self.last_candidates = 0
+        # running sums read by pretraining's metrics (:func:`pretrain`, :func:`validate`)
+        self.loss_sum, self.loss_steps = 0.0, 0
+        self.objective_sum, self.objective_rounds = 0.0, 0
 
     # ------------------------------------------------------------------ one round
     def features(self, state):
@@ -424,8 +427,11 @@ class DDNNPolicy(ClusteringPolicy):
         return refine(self.scorer, state, mask, value, alive)
 
     def elect(self, state, rng):
-        mask, rows, alive, masks, _ = self.decide(state, rng if self.explore else None)
+        mask, rows, alive, masks, j = self.decide(state, rng if self.explore else None)
         self.last_candidates = masks.shape[0]
+        if j.shape[0] > 0:  # the best proposed candidate's J (before refinement), for the metrics
+            self.objective_sum += float(np.min(j))
+            self.objective_rounds += 1
         if self.learner is not None and self.train_interval > 0 and alive.shape[0] > 0:
             labels = mask[alive].astype(np.float64)
             heads = np.flatnonzero(labels)
@@ -437,6 +443,9 @@ class DDNNPolicy(ClusteringPolicy):
                 self.learner.store(rows[keep], labels[keep])
             if state.round % self.train_interval == 0:
                 self.last_losses = self.learner.train_step(rng)
+                if self.last_losses is not None:
+                    self.loss_sum += float(np.mean(self.last_losses))
+                    self.loss_steps += 1
         # smoothed harvest and consumption (feature 6), for the next round
         a = SMOOTHING
         self.harvest_avg *= 1.0 - a
@@ -527,36 +536,144 @@ def sample_training_scenario(rng: np.random.Generator, rounds: int) -> dict:
             "workload": ("fusion", "dnn-inference")[int(rng.integers(0, 2))]}
 
 
-def pretrain(seed: int, scenarios: int, rounds: int, *, progress=None, **settings) -> tuple[Learner, dict]:
+#: Seed of the held-out validation scenarios of ``wsnmec train`` (fixed, independent of ``--seed``, so that
+#: every model, the shipped one included, is validated on the same scenarios: :func:`validation_scenarios`).
+VALIDATION_SEED = 20_261_203
+
+
+def training_scenarios(seed: int, count: int, rounds: int) -> list[tuple[dict, int]]:
+    """The ``count`` training episodes ``(raw values, run seed)`` of :func:`pretrain` with ``seed``: from
+    ``default_rng(seed)``, each episode's values (:func:`sample_training_scenario`) then its run seed."""
+    sampler = np.random.default_rng(seed)
+    out = []
+    for _ in range(count):
+        raw = sample_training_scenario(sampler, rounds)
+        out.append((raw, int(sampler.integers(0, 2**62))))
+    return out
+
+
+def validation_scenarios(count: int, rounds: int, exclude=()) -> list[tuple[dict, int]]:
+    """``count`` held-out validation scenarios ``(raw values, run seed)`` of at most ``rounds`` rounds.
+
+    Drawn from the training distribution (:func:`sample_training_scenario`) with a generator seeded with
+    :data:`VALIDATION_SEED`, so that they are the same for every model; a draw equal to one of the training
+    episodes' raw values in ``exclude`` is skipped (validation scenarios are never training scenarios)."""
+    sampler = np.random.default_rng(VALIDATION_SEED)
+    seen = [dict(raw) for raw in exclude]
+    out = []
+    while len(out) < count:
+        raw = sample_training_scenario(sampler, rounds)
+        run_seed = int(sampler.integers(0, 2**62))
+        if raw not in seen:
+            out.append((raw, run_seed))
+    return out
+
+
+def validate(scenarios, learner: Learner | None = None, model=None) -> dict:
+    """Validation metrics of frozen networks on ``scenarios`` (:func:`validation_scenarios`).
+
+    ``learner``: these networks (not trained, no exploration); else the model file ``model`` (default
+    :data:`DEFAULT_MODEL`), as ``wsnmec run --protocol ddnn`` loads it. Returns ``objective`` (the mean over
+    all rounds of the best proposed candidate's J, module Notes; lower is better), ``fnd`` (the mean round
+    of the first node death [rounds], a run without a death counting its last round; higher is better),
+    ``deaths`` (runs with a death) and ``rounds_run``."""
+    from ..sim.rounds import RoundLoop
+    from ..sim.scenario import Scenario
+
+    objective_sum, objective_rounds, fnds, deaths, rounds_run = 0.0, 0, [], 0, 0
+    for raw, run_seed in scenarios:
+        values = dict(raw)
+        if learner is None and model is not None:
+            values["policy_model"] = str(model)
+        scenario = Scenario.from_mapping(values)
+        policy = DDNNPolicy(scenario, learner=learner, train=False, explore=False)
+        loop = RoundLoop(scenario, run_seed, clustering=policy)
+        n, first_death, done = scenario.nodes, None, 0
+        for _ in range(int(raw["rounds"])):
+            alive = loop.step()
+            done += 1
+            if first_death is None and alive < n:
+                first_death = done
+            if alive == 0 and not loop.can_revive:
+                break
+        deaths += first_death is not None
+        fnds.append(first_death if first_death is not None else done)
+        objective_sum += policy.objective_sum
+        objective_rounds += policy.objective_rounds
+        rounds_run += done
+    return {"objective": objective_sum / objective_rounds if objective_rounds else None,
+            "fnd": float(np.mean(fnds)) if fnds else None, "deaths": int(deaths), "rounds_run": int(rounds_run)}
+
+
+def worse_than(new: dict, reference: dict) -> list[str]:
+    """What makes the validation metrics ``new`` worse than ``reference`` (both from :func:`validate`): a
+    higher objective, a lower mean FND; an empty list when neither."""
+    reasons = []
+    if new["objective"] is not None and reference["objective"] is not None and new["objective"] > reference["objective"]:
+        reasons.append(f"objective {new['objective']:.4g} vs {reference['objective']:.4g} (lower is better)")
+    if new["fnd"] is not None and reference["fnd"] is not None and new["fnd"] < reference["fnd"]:
+        reasons.append(f"FND {new['fnd']:.1f} vs {reference['fnd']:.1f} rounds (higher is better)")
+    return reasons
+
+
+def pretrain(seed: int, scenarios: int, rounds: int, *, progress=None, validation=None, validate_every=None,
+             on_stage=None, **settings) -> tuple[Learner, dict]:
     """Pretrain ddnn's networks on ``scenarios`` sampled episodes of at most ``rounds`` rounds each.
 
     One :class:`Learner` (K networks, Adam, memory) learns online across the episodes (DDLO scheme, module
     docstring). Episode parameters come from ``default_rng(seed)`` (:func:`sample_training_scenario`), the
     initial weights from ``default_rng([seed, 1])``, and episode i runs with a seed drawn from the first
     generator. ``progress(rounds_done)`` is called after each episode. Returns the learner and a summary
-    (episodes, rounds, final losses).
+    (episodes, rounds, final losses, ``stages`` and, with ``validation``, ``validation_final``: the
+    trained networks' :func:`validate` metrics).
+
+    Training is cut into stages of ``validate_every`` episodes (default: all of them, one stage); each stage
+    records ``loss`` (the mean binary cross-entropy of its Adam steps, over steps and networks; None when
+    the memory held less than a batch), ``train_steps``, ``train_objective`` (the mean best proposed J of
+    its training rounds, exploration included) and, with ``validation`` (a list of
+    :func:`validation_scenarios`), ``validation_objective`` and ``validation_fnd`` [rounds] of the networks
+    at the stage's end (:func:`validate`). ``on_stage(record)`` is called after each stage.
     """
     from ..sim.rounds import RoundLoop
     from ..sim.scenario import Scenario
 
-    sampler = np.random.default_rng(seed)
     learner = Learner.new(np.random.default_rng([seed, 1]), **settings)
+    validate_every = scenarios if not validate_every else int(validate_every)
     total_rounds = 0
-    episodes = []
-    for _ in range(scenarios):
-        raw = sample_training_scenario(sampler, rounds)
-        episode_seed = int(sampler.integers(0, 2**62))
+    episodes, stages = [], []
+    stage = {"loss_sum": 0.0, "steps": 0, "objective_sum": 0.0, "objective_rounds": 0, "first": 1}
+    policy, checked = None, None
+    for index, (raw, episode_seed) in enumerate(training_scenarios(seed, scenarios, rounds)):
         scenario = Scenario.from_mapping(raw)
         policy = DDNNPolicy(scenario, learner=learner, train=True, explore=True)
         loop = RoundLoop(scenario, episode_seed, clustering=policy)
         done, _ = loop.run(rounds)
         total_rounds += done
         episodes.append({"nodes": raw["nodes"], "side_m": raw["field"][0], "rounds": done})
+        stage["loss_sum"] += policy.loss_sum
+        stage["steps"] += policy.loss_steps
+        stage["objective_sum"] += policy.objective_sum
+        stage["objective_rounds"] += policy.objective_rounds
         if progress is not None:
             progress(done)
-    losses = policy.last_losses
+        if (index + 1) % validate_every == 0 or index + 1 == scenarios:
+            record = {"stage": len(stages) + 1, "episodes": [stage["first"], index + 1],
+                      "loss": stage["loss_sum"] / stage["steps"] if stage["steps"] else None,
+                      "train_steps": stage["steps"],
+                      "train_objective": (stage["objective_sum"] / stage["objective_rounds"]
+                                          if stage["objective_rounds"] else None)}
+            if validation:
+                checked = validate(validation, learner=learner)
+                record["validation_objective"], record["validation_fnd"] = checked["objective"], checked["fnd"]
+            stages.append(record)
+            if on_stage is not None:
+                on_stage(record)
+            stage = {"loss_sum": 0.0, "steps": 0, "objective_sum": 0.0, "objective_rounds": 0, "first": index + 2}
+    losses = None if policy is None else policy.last_losses
     summary = {"episodes": scenarios, "rounds_run": total_rounds, "rows_stored": int(learner.memory.stored),
-               "final_losses": None if losses is None else [float(v) for v in losses]}
+               "final_losses": None if losses is None else [float(v) for v in losses], "stages": stages}
+    if checked is not None:
+        summary["validation_final"] = checked  # the trained networks' :func:`validate` metrics
     return learner, summary
 
 

@@ -80,6 +80,15 @@ LEARNER_KEYS = ("networks", "learning_rate", "memory_size", "batch_size", "train
                 "batch_norm", "quantization", "candidates", "input_scale", "init", "bias_init", "beta1",
                 "adaptive_k", "train_through_test", "hidden")
 FIGURE_KEYS = ("name", "kind", "x", "y", "hue", "style", "title", "policy", "window", "logx", "align")
+#: The keys each offload figure kind takes (the parser refuses the others; docs/studies.md documents them).
+FIGURE_KIND_KEYS = {
+    "frames": ("name", "kind", "y", "hue", "style", "title", "policy", "window", "align"),
+    "offload-metric": ("name", "kind", "x", "y", "hue", "style", "title", "policy", "logx"),
+}
+#: Top-level keys of an offload study file.
+TOP_KEYS = ("kind", "title", "description", "seed", "seeds", "base", "grid", "quick", "figures")
+#: Keys of its ``[quick]`` table.
+QUICK_KEYS = ("seeds", "base", "grid")
 #: ``align`` of a frames figure: x = frame ("start"), or frames since the task's last change of conditions
 #: ("last-change": e.g. training steps after N changed; frames before it are left out).
 FRAME_ALIGNMENTS = ("start", "last-change")
@@ -268,6 +277,9 @@ def _figure(path, index, table, grid):
     align = table.get("align", "start")
     if align not in FRAME_ALIGNMENTS or (align != "start" and kind != "frames"):
         _fail(path, f"{key}.align", f"must be one of {', '.join(FRAME_ALIGNMENTS)} (frames figures only); got {align!r}")
+    for name in table:
+        if name not in FIGURE_KIND_KEYS[kind]:
+            _fail(path, f"{key}.{name}", f"is not used by a {kind} figure; its keys: {', '.join(FIGURE_KIND_KEYS[kind])}")
     return OffloadFigureSpec(name=str(table["name"]), kind=kind, x=x, y=ys, hue=table.get("hue"),
                              style=table.get("style"), title=str(table.get("title", "")), policy=policy,
                              window=window, logx=logx, align=align)
@@ -275,14 +287,14 @@ def _figure(path, index, table, grid):
 
 def parse_offload_study(data: dict, path: Path, name: str | None = None) -> OffloadStudySpec:
     """Validate a parsed ``kind = "offload"`` study table (module docstring)."""
-    _table(path, "", data, ("kind", "title", "description", "seed", "seeds", "base", "grid", "quick", "figures"))
+    _table(path, "", data, TOP_KEYS)
     seed, seeds = data.get("seed", 0), data.get("seeds", 1)
     for key, value, hi in (("seed", seed, MAX_SEED), ("seeds", seeds, MAX_SEEDS)):
         if isinstance(value, bool) or not isinstance(value, int) or not (0 if key == "seed" else 1) <= value <= hi:
             _fail(path, key, f"must be an integer in [{0 if key == 'seed' else 1}, {hi}], got {value!r}")
     base = _params(path, "base", data.get("base", {}))
     grid = _grid(path, "grid", data.get("grid", {}))
-    quick = _table(path, "quick", data.get("quick", {}), ("seeds", "base", "grid"))
+    quick = _table(path, "quick", data.get("quick", {}), QUICK_KEYS)
     quick_base = _params(path, "quick.base", quick.get("base", {}))
     quick_grid = _grid(path, "quick.grid", quick.get("grid", {}))
     figures = tuple(_figure(path, i, f, grid) for i, f in enumerate(data.get("figures", [])))

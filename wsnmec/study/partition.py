@@ -83,6 +83,8 @@ DEFAULTS = {
                "queueing": "batch-ps", "event_at": 0.6, "events": ["server-down:0", "server-slow:0,0.3", "bandwidth:0.3"]},
 }
 SECTION_KEYS = {name: (*DEFAULTS[name], "seeds") for name in SECTIONS}
+#: Keys of the ``[quick]`` table of a partition study.
+QUICK_KEYS = ("seeds", *SECTIONS)
 
 
 def study_kind(path) -> str:
@@ -152,8 +154,8 @@ def load_partition_study(path, quick: bool = False) -> dict:
     if not isinstance(quick_raw, dict):
         check.fail("quick", f"must be a table, got {_describe(quick_raw)}")
     for key in quick_raw:
-        if key not in ("seeds", *SECTIONS):
-            raise ParameterError(f"{path}: quick.{key}", f"unknown key; valid: seeds, {', '.join(SECTIONS)}")
+        if key not in QUICK_KEYS:
+            raise ParameterError(f"{path}: quick.{key}", f"unknown key; valid: {', '.join(QUICK_KEYS)}")
     if "seeds" in quick_raw:
         check.integer("quick.seeds", quick_raw["seeds"], 1, MAX_SEEDS)
     for name in SECTIONS:  # both variants checked whatever is run, so that a bad quick table fails early too

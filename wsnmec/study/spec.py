@@ -57,6 +57,10 @@ every scenario parameter
 parameter ``NAME``, ``{NAME}`` (its values, comma-separated), ``{NAME_count}``, ``{NAME_min}`` and
 ``{NAME_max}``; with a ``[bound]`` table, ``{bound_gap}`` and ``{bound_time_limit}`` [s]. Python format specifications apply (``{rounds:,}``); ``{{`` and ``}}`` are literal braces.
 
+Every key of every study and figure kind, with its type, unit, default and an example: ``docs/studies.md``
+(checked against :data:`TOP_KEYS`, :data:`FIGURE_KIND_KEYS` and the other tables here by
+``tests/test_studies_doc.py``).
+
 Every problem is a :class:`~wsnmec.errors.ParameterError` whose parameter is ``FILE: KEY`` (for example
 ``studies/classic.toml: grid.nodes[2]``) and whose message says what is allowed.
 """
@@ -92,7 +96,18 @@ QUICK_KEYS = ("seeds", "base", "grid", "bound", "extra")
 BOUND_KEYS = ("gap", "time_limit")
 #: Summary metrics that exist only in studies with a ``[bound]`` table.
 BOUND_METRICS = ("fnd_over_bound", "bound_fnd", "bound_upper")
+#: The keys each figure kind takes (one source for the parser, which refuses a key its kind does not use, and
+#: for the study-file reference docs/studies.md, checked against it by tests/test_studies_doc.py).
+FIGURE_KIND_KEYS = {
+    "line": ("name", "kind", "y", "x", "hue", "style", "title"),
+    "metric": ("name", "kind", "y", "x", "hue", "style", "panel", "reference", "title"),
+    "claims": ("name", "kind", "hue", "reference", "primary", "title"),
+    "map": ("name", "kind", "round", "title"),
+}
+#: Every key of a ``[[figures]]`` table (of any kind).
 FIGURE_KEYS = ("name", "kind", "x", "y", "hue", "style", "title", "reference", "round", "panel", "primary")
+#: Keys of a claims figure's ``primary`` table besides the scenario parameters (:func:`_primary_comparison`).
+PRIMARY_KEYS = ("against",)
 #: The swept parameter whose values are tables of scenario parameters swept together (each with a ``name``).
 CASE = "case"
 RANGE_KEYS = ("start", "stop", "step")
@@ -654,6 +669,15 @@ def _map_figure(check: _Checker, key: str, table, name: str) -> FigureSpec:
 
 
 def _figure(check: _Checker, index: int, table, grid: dict, extra: tuple = (), base: dict | None = None) -> FigureSpec:
+    figure = _figure_of_kind(check, index, table, grid, extra, base)
+    for name in table:  # (after the kind's own checks, whose messages say more)
+        if name not in FIGURE_KIND_KEYS[figure.kind]:
+            check.fail(f"figures[{index}].{name}", f"is not used by a {figure.kind} figure; its keys: "
+                                                   f"{', '.join(FIGURE_KIND_KEYS[figure.kind])}")
+    return figure
+
+
+def _figure_of_kind(check: _Checker, index: int, table, grid: dict, extra: tuple = (), base: dict | None = None) -> FigureSpec:
     key = f"figures[{index}]"
     check.table(key, table, FIGURE_KEYS)
     for required in ("name", "kind"):
@@ -781,7 +805,7 @@ def _primary_comparison(check, key, table, grid, base, hue, reference) -> tuple:
     if table is None:
         check.fail(key, "is missing; a claims figure fixes its primary comparison before the run: "
                         "[figures.primary] with against = POLICY and a value for every other swept parameter")
-    check.table(key, table, ("against", *Scenario.keys()))
+    check.table(key, table, (*PRIMARY_KEYS, *Scenario.keys()))
     against = table.get("against")
     levels = [str(v) for v in grid[hue]]
     if not isinstance(against, str) or against not in levels or against == reference:
