@@ -118,6 +118,7 @@ SCENARIO_TYPES = {
     "harvest": "str",
     "battery": "number",
     "positions": "str",
+    "deployment": "str",
     "advanced_fraction": "number",
     "advanced_factor": "number",
     "revive_threshold": "number",
