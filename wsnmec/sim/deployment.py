@@ -207,7 +207,8 @@ def generate_positions(spec: DeploymentSpec, field: tuple[float, float], nodes: 
     """
     width, height = field
     if spec.kind == "grid":
-        columns = max(1, min(nodes, math.ceil(math.sqrt(nodes * width / height))))
+        ideal = math.sqrt(nodes * (width / height))  # (inf for an extreme aspect ratio: one row)
+        columns = max(1, math.ceil(ideal)) if ideal < nodes else nodes
         rows = -(-nodes // columns)
         index = np.arange(nodes)
         x = (index % columns + 0.5) * (width / columns)
@@ -249,7 +250,7 @@ class Deployment:
     sink : (float, float)
         Sink position [m].
     positions_sha256 : str or None
-        SHA-256 (hex) of the positions CSV as read, None for a uniform deployment.
+        SHA-256 (hex) of the positions CSV as read, None for a generated deployment (``--deployment``).
     """
 
     x: np.ndarray
