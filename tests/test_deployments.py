@@ -200,3 +200,9 @@ def test_gym_observes_positions_of_the_deployment():
     assert plain.observation_space.shape == (10, len(FEATURES))
     with pytest.raises(ParameterError, match="observe_positions"):
         ClusteringEnv(nodes=10, observe_positions="yes")
+
+
+def test_every_scenario_parameter_has_a_study_type():
+    from wsnmec.study.spec import SCENARIO_TYPES
+
+    assert set(SCENARIO_TYPES) == set(Scenario.keys()) and SCENARIO_TYPES["deployment"] == "str"
