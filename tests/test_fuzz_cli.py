@@ -65,6 +65,11 @@ RUN_OPTIONS = {
     "--advanced-fraction": value(number(0, 1)),
     "--advanced-factor": value(number(0, 1e13)),
     "--revive-threshold": value(number(1e-9, 1e3)),
+    "--deployment": value(st.one_of(
+        st.sampled_from(["uniform", "grid"]), number(1e-9, 1e9).map("gaussian:{}".format),
+        st.tuples(st.integers(1, 50).map(str), number(1e-9, 1e9)).map(lambda t: "clusters:" + ",".join(t)),
+        number(1e-9, 1e4).map("corridor:{}".format),
+    )),
     "--replicas": value(st.integers(1, 2).map(str)),
     "--workers": value(st.integers(1, 2).map(str)),
 }

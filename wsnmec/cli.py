@@ -181,6 +181,7 @@ def _simulate_run(scenario, seed, replicas, workers, quiet: bool, per_node: bool
 @click.option("--idle-j", metavar="J", help="Fixed sensing/idle consumption of every alive node per round [J].  [default: 0]")
 @click.option("--battery", metavar="J", help="Battery capacity [J], at least every node's initial energy.  [default: each node's initial energy]")
 @click.option("--positions", metavar="CSV", help="CSV with columns x,y [m] (>= 0) and optionally energy [J], one row per node.")
+@click.option("--deployment", metavar="LAYOUT", help="Node layout: uniform, grid (a lattice of N nodes), gaussian:SIGMA (around the field centre), clusters:K,SIGMA (around K uniform centres), corridor:WIDTH (a horizontal strip on the mid-height); SIGMA, WIDTH [m]; seeded by --seed, inside the field.  [default: uniform]")
 @click.option("--advanced-fraction", metavar="M", help="SEP heterogeneity: fraction of advanced nodes, in [0, 1].  [default: 0]")
 @click.option("--advanced-factor", metavar="A", help="SEP heterogeneity: advanced nodes start with (1 + A) E0.  [default: 0]")
 @click.option("--revive-threshold", metavar="J", help="Let a dead node revive once its stored energy reaches J [J] (at most the battery capacity).  [default: dead nodes stay dead]")

@@ -24,6 +24,12 @@ Observation (float32, shape (N, F) with F = 5 features per node, in this order):
    E = round(1/p) rounds, capped at 1 (p is the scenario's ``p``),
 4. ``harvested / capacity`` -- energy the node stored in the last round's harvest over its battery capacity.
 
+With ``observe_positions=True`` the observation is instead a dict (a ``spaces.Dict``) of two arrays:
+``"features"``, the (N, 5) array above, and ``"positions"``, float32 of shape (N, 2), each node's ``x, y`` [m]
+(fixed during an episode; a new deployment at each reset, as ``scenario.deployment`` lays it out, e.g.
+``deployment="clusters:4,10"``), in the Box [0, W'] x [0, H'] with W', H' the field's width and height, or the
+largest CSV coordinate when ``positions`` places nodes beyond the field.
+
 The observation is the state after the last round. The next round's harvest happens inside :meth:`step`, before
 the action is applied (as in the round loop, where the harvest precedes the election), so the agent decides
 round r + 1 knowing round r's harvest, not round r + 1's.
@@ -155,14 +161,18 @@ class ClusteringEnv(gymnasium.Env):
         Reward of a round (module docstring).
     render_mode : None or "ansi"
         ``"ansi"``: :meth:`render` returns a one-line text summary of the last round.
+    observe_positions : bool
+        Observe a dict ``{"features": (N, 5), "positions": (N, 2) [m]}`` instead of the (N, 5) array (module
+        docstring).
     **parameters
         Scenario parameters (as :meth:`Scenario.from_mapping` accepts them), applied over ``scenario``; e.g.
-        ``gymnasium.make("wsnmec/Clustering-v0", nodes=1000, rounds=2000)``.
+        ``gymnasium.make("wsnmec/Clustering-v0", nodes=1000, rounds=2000, deployment="gaussian:20")``.
     """
 
     metadata = {"render_modes": ["ansi"], "render_fps": 30}
 
-    def __init__(self, scenario=None, reward: str = "utility", render_mode: str | None = None, **parameters):
+    def __init__(self, scenario=None, reward: str = "utility", render_mode: str | None = None,
+                 observe_positions: bool = False, **parameters):
         if scenario is None:
             values = {}
         elif isinstance(scenario, Scenario):
@@ -184,7 +194,22 @@ class ClusteringEnv(gymnasium.Env):
         # N (and the energy bounds of the observation) from a deployment; reset deploys again with its seed.
         self._start(0)
         n = self.n
-        self.observation_space = spaces.Box(low=0.0, high=1.0, shape=(n, len(FEATURES)), dtype=np.float32)
+        if not isinstance(observe_positions, (bool, np.bool_)):
+            raise ParameterError("observe_positions", f"must be True or False; got {observe_positions!r}")
+        self.observe_positions = bool(observe_positions)
+        features = spaces.Box(low=0.0, high=1.0, shape=(n, len(FEATURES)), dtype=np.float32)
+        if self.observe_positions:
+            width, height = self.scenario.field
+            if n:
+                width = max(width, float(self.loop.x.max()))
+                height = max(height, float(self.loop.y.max()))
+            high = np.tile(np.array([width, height], dtype=np.float32), (n, 1))
+            self.observation_space = spaces.Dict({
+                "features": features,
+                "positions": spaces.Box(low=np.zeros((n, 2), dtype=np.float32), high=high, dtype=np.float32),
+            })
+        else:
+            self.observation_space = features
         self.action_space = spaces.MultiBinary(2 * n)
         self.replica_seed: int | None = None
 
@@ -199,12 +224,15 @@ class ClusteringEnv(gymnasium.Env):
         self._d_max = float(loop.d_sink.max()) if n else 0.0
         self.epoch = float(epoch_length(loop.p_resolved))  # (--p auto: this deployment's k_opt / N)
         self._obs = np.zeros((n, len(FEATURES)), dtype=np.float32)
+        self._positions = np.stack([loop.x, loop.y], axis=1).astype(np.float32) if n else np.zeros((0, 2), np.float32)
         self._last = None
 
-    def _observation(self) -> np.ndarray:
+    def _observation(self):
         loop = self.loop
         _observe_jit(loop.energy, loop.alive, loop.d_sink, loop.rounds_since_ch, loop.harvested, loop.capacity,
                      self._d_max, self.epoch, self._obs)
+        if getattr(self, "observe_positions", False):
+            return {"features": self._obs.copy(), "positions": self._positions.copy()}
         return self._obs.copy()
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):

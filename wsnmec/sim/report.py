@@ -290,6 +290,8 @@ def _scenario_lines(config: dict) -> list[str]:
     extra = []
     if config.get("positions"):
         extra.append(f"positions {config['positions']}")
+    if config.get("deployment", "uniform") != "uniform":
+        extra.append(f"deployment {config['deployment']}")
     if config.get("advanced_fraction"):
         extra.append(f"advanced nodes {config['advanced_fraction']:g} with (1 + {config.get('advanced_factor', 0):g}) E0")
     if config.get("revive_threshold") is not None:

@@ -244,6 +244,10 @@ class Scenario:
         node's initial energy.
     positions : str or None
         CSV file with columns ``x,y`` [m] (>= 0) and optionally ``energy`` [J], one row per node.
+    deployment : str
+        Generated node layout, in canonical form: ``uniform`` (the default, the classic draws), ``grid``,
+        ``gaussian:SIGMA``, ``clusters:K,SIGMA`` or ``corridor:WIDTH`` (SIGMA, WIDTH [m]); see
+        :mod:`wsnmec.sim.deployment` Notes. Must be ``uniform`` with ``positions``.
     advanced_fraction : float
         SEP heterogeneity: fraction m of advanced nodes, in [0, 1].
     advanced_factor : float
@@ -307,6 +311,7 @@ class Scenario:
     harvest: HarvestSpec = HarvestSpec()
     battery: float | None = None
     positions: str | None = None
+    deployment: str = "uniform"
     advanced_fraction: float = 0.0
     advanced_factor: float = 0.0
     revive_threshold: float | None = None
@@ -393,6 +398,12 @@ class Scenario:
             if not os.path.isfile(positions) or not os.access(positions, os.R_OK):
                 raise ParameterError("--positions", f"must be a readable CSV file; got {positions!r}")
         out["positions"] = positions
+        from .deployment import parse_deployment  # (deployment imports this module)
+
+        out["deployment"] = str(parse_deployment(raw.get("deployment", cls.deployment), out["field"]))
+        if positions is not None and out["deployment"] != "uniform":
+            raise ParameterError("--deployment", f"must be uniform (the default) with --positions (the CSV gives the "
+                                                 f"positions); got {raw['deployment']!r}")
         out["advanced_fraction"] = check_float(
             "--advanced-fraction", raw.get("advanced_fraction", cls.advanced_fraction), 0.0, 1.0
         )

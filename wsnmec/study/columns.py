@@ -75,6 +75,7 @@ PARAMETER_LABELS: dict[str, str] = {
     "harvest": "Replenishment",
     "battery": "Battery capacity [J]",
     "positions": "Positions file",
+    "deployment": "Deployment",
     "advanced_fraction": "Fraction of advanced nodes m",
     "advanced_factor": "Advanced energy factor a",
     "revive_threshold": "Revive threshold [J]",

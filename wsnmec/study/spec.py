@@ -133,6 +133,7 @@ SCENARIO_TYPES = {
     "harvest": "str",
     "battery": "number",
     "positions": "str",
+    "deployment": "str",
     "advanced_fraction": "number",
     "advanced_factor": "number",
     "revive_threshold": "number",
