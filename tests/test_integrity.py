@@ -669,3 +669,27 @@ def test_an_edited_frames_table_of_an_offload_study_is_not_read(tmp_path, execut
     pd.testing.assert_frame_equal(frames_table(rerun.rounds, spec), truth)
     again = run_study(spec, tmp_path / "results", executor=executor)  # the rewritten table is current
     pd.testing.assert_frame_equal(again.rounds.reset_index(drop=True), truth)
+
+
+@pytest.mark.parametrize("edit", [
+    lambda m: m["settings"].__setitem__("learning_rate", "abc"),
+    lambda m: m.__setitem__("settings", [1, 2]),
+    lambda m: m["settings"].__setitem__("size_factors", "x"),
+    lambda m: m["settings"].__setitem__("batch", None),
+], ids=["learning_rate-string", "settings-list", "size_factors-string", "batch-null"])
+def test_model_settings_of_the_wrong_type_are_one_line(tmp_path, edit):
+    # issue 21 item 9: a model whose checksum is valid (restamped) but whose settings have the wrong types
+    from click.testing import CliRunner
+
+    from wsnmec.cli import main
+    from wsnmec.learn.persist import restamp_model
+
+    path = _shipped_model_copy(tmp_path / "m.npz")
+    _rewrite_metadata(path, lambda m: (edit(m), m.pop("checksum_sha256")))
+    restamp_model(path)
+    result = CliRunner().invoke(main, ["run", "--protocol", "ddnn", "--nodes", "10", "--rounds", "2",
+                                       "--policy-model", str(path)])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "--policy-model" in lines[0] and "setting" in lines[0]
+    assert "Traceback" not in result.output

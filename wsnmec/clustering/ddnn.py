@@ -146,6 +146,27 @@ DEFAULT_SETTINGS = {
     "train_interval": 5, "online_interval": 0, "rows_per_round": 32, "size_factors": list(SIZE_FACTORS),
 }
 
+
+def saved_settings(metadata: dict) -> dict:
+    """The learner settings of a loaded model's metadata over :data:`DEFAULT_SETTINGS`, checked: a
+    ``settings`` that is not a table, or a setting of the wrong type, is a one-line ``--policy-model`` error."""
+    settings = metadata.get("settings", {}) if isinstance(metadata, dict) else None
+    if not isinstance(settings, dict):
+        raise ParameterError("--policy-model", "has metadata 'settings' that is not a table of learner settings")
+    merged = {**DEFAULT_SETTINGS, **settings}
+    for key, default in DEFAULT_SETTINGS.items():
+        value = merged[key]
+        if isinstance(default, list):
+            good = isinstance(value, list) and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0 for v in value)
+            allowed = "a list of positive numbers"
+        else:
+            good = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
+            allowed = "a finite number >= 0"
+        if not good:
+            raise ParameterError("--policy-model", f"has setting {key!r} = {str(value)[:40]!r}; it must be {allowed}")
+    return merged
+
 #: The model shipped with the package (``wsnmec run --protocol ddnn`` without ``--policy-model``).
 DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "ddnn_default.npz"
 
@@ -243,7 +264,7 @@ class Learner:
     @classmethod
     def from_saved(cls, saved) -> "Learner":
         """A fresh copy (own arrays) of a loaded model, with an empty memory and a new optimizer."""
-        s = {**DEFAULT_SETTINGS, **saved.metadata.get("settings", {})}
+        s = saved_settings(saved.metadata)
         arch = saved.net.architecture()
         net = StackedMLP(arch["layers"][0], arch["layers"][1:-1], 1, networks=arch["networks"],
                          batch_norm=arch["batch_norm"], rng=np.random.default_rng(0))
@@ -485,7 +506,7 @@ class DDNNPolicy(ClusteringPolicy):
                 out["model_sha256"] = _sha256(path)
                 meta = _load_cached(path).metadata
                 out["model_command"] = meta.get("command")
-                out["online_interval"] = int({**DEFAULT_SETTINGS, **meta.get("settings", {})}["online_interval"])
+                out["online_interval"] = int(saved_settings(meta)["online_interval"])
         return out
 
     def save(self, path, metadata: dict | None = None) -> Path:
