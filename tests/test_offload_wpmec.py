@@ -238,6 +238,10 @@ def test_load_droo_rejects_bad_files(tmp_path):
         ({**good, "output_mode": good["output_mode"] * 2}, "output_mode"),
         ({**good, "input_h": -good["input_h"]}, "input_h"),
         ({**good, "output_obj": good["output_obj"][:10]}, "output_obj"),
+        # issue 21 item 9: strings, cells and complex values are refused, not a traceback or a dropped part
+        ({**good, "input_h": good["input_h"] * (1 + 1j)}, "input_h must be a real numeric array, got complex"),
+        ({**good, "output_tau": "abc"}, "output_tau must be a real numeric array, got a string"),
+        ({**good, "output_a": np.array([[1.0], ["x"]], dtype=object)}, "output_a must be a real numeric array"),
     ]
     for i, (content, match) in enumerate(bad):
         path = tmp_path / f"bad{i}.mat"

@@ -189,20 +189,20 @@ def load_droo(path, devices: int | None = None, name: str = "--dataset") -> DROO
     missing = [k for k in fields if k not in data]
     if missing:
         raise ParameterError(name, f"{str(path)!r} lacks variable(s) {', '.join(missing)} (a DROO data file holds {', '.join(fields)})")
-    h = np.asarray(data["input_h"], dtype=np.float64)
+    h = _real_array(data["input_h"], "input_h", name)
     if h.ndim != 2 or h.shape[0] < 1 or h.shape[1] < 1:
         raise ParameterError(name, f"input_h must be a 2-D array [S, N], got shape {h.shape}")
     samples, n = h.shape
     if devices is not None and n != devices:
         raise ParameterError(name, f"input_h has {n} columns but --devices is {devices}")
-    mode = np.asarray(data["output_mode"])
-    tau = np.asarray(data["output_tau"], dtype=np.float64)
+    mode = _real_array(data["output_mode"], "output_mode", name)
+    tau = _real_array(data["output_tau"], "output_tau", name)
     for key, arr in (("output_mode", mode), ("output_tau", tau)):
         if arr.shape != h.shape:
             raise ParameterError(name, f"{key} must have shape {h.shape}, got {arr.shape}")
     vectors = {}
     for key in ("output_a", "output_obj"):
-        arr = np.asarray(data[key], dtype=np.float64)
+        arr = _real_array(data[key], key, name)
         if arr.size != samples or arr.ndim > 2 or (arr.ndim == 2 and 1 not in arr.shape):
             raise ParameterError(name, f"{key} must hold {samples} values ([S, 1] or [S]), got shape {arr.shape}")
         vectors[key] = np.ascontiguousarray(arr.ravel())
