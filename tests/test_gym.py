@@ -192,3 +192,15 @@ def test_bad_input_names_the_parameter():
         env.step(np.zeros(10, dtype=np.int8))
     with pytest.raises(ParameterError, match="seed"):
         env.reset(seed=-1)
+
+
+@pytest.mark.parametrize("seed", [1.5, "5", True, -1])
+def test_reset_refuses_a_seed_that_is_not_an_integer(seed):
+    # issue 21 (lesser): reset(seed=1.5) used to run seed 1 and seed="5" seed 5
+    from wsnmec.errors import ParameterError
+    from wsnmec.gym import ClusteringEnv
+
+    env = ClusteringEnv(nodes=5)
+    with pytest.raises(ParameterError, match="seed: must be an integer"):
+        env.reset(seed=seed)
+    assert env.reset(seed=np.int64(5))[1]["replica_seed"] == 5

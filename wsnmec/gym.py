@@ -67,6 +67,8 @@ observation shows.
 
 from __future__ import annotations
 
+import numbers
+
 try:
     import gymnasium
     from gymnasium import spaces
@@ -238,6 +240,8 @@ class ClusteringEnv(gymnasium.Env):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         """Start a new replica; ``seed`` becomes its replica seed (module docstring). Returns ``(obs, info)``."""
         if seed is not None:
+            if not isinstance(seed, numbers.Integral) or isinstance(seed, bool):  # 1.5 or "5": no silent casts
+                raise ParameterError("seed", f"must be an integer in [0, {MAX_SEED}], got {seed!r}")
             seed = check_seed(seed, "seed")
         super().reset(seed=seed)
         replica_seed = seed if seed is not None else int(self.np_random.integers(0, MAX_SEED))
