@@ -498,7 +498,8 @@ def test_an_interrupted_drawing_leaves_no_temporary_file(tmp_path, monkeypatch):
         with atomic_path(out / f"figure{number}.png") as tmp:
             tmp.write_bytes(b"partial")
             (out / f"ready{number}").write_text("")
-            while True:
+            give_up = time.monotonic() + 120  # never hang the suite if the interrupt does not come
+            while time.monotonic() < give_up:
                 time.sleep(0.01)
 
     def interrupt():  # Ctrl-C once both figures are being written (never outside the test's wait)
@@ -511,9 +512,14 @@ def test_an_interrupted_drawing_leaves_no_temporary_file(tmp_path, monkeypatch):
 
     monkeypatch.setattr(drawing, "_run_job", job)
     monkeypatch.setattr(drawing, "_JOBS", [("study", None), ("study", None)])
-    threading.Thread(target=interrupt, daemon=True).start()
-    with pytest.raises(KeyboardInterrupt):
-        drawing._fork_each(2, 2)
+    # Ctrl-C's own handler, whatever an earlier test in this process left installed
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        threading.Thread(target=interrupt, daemon=True).start()
+        with pytest.raises(KeyboardInterrupt):
+            drawing._fork_each(2, 2)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert sorted(p.name for p in out.iterdir()) == ["ready0", "ready1"]  # no .figure*.png.*.tmp
 
 
