@@ -41,7 +41,7 @@ def test_run_through_a_symlinked_out_writes_into_its_target(tmp_path):
     assert link.is_symlink() and os.readlink(link) == "real"  # the link is kept
     config = json.loads((real / "config.json").read_text())
     assert config["seed"] == 2  # the new run's files are in the target
-    assert {p.name for p in real.iterdir()} == {"config.json", "rounds.parquet", "summary.parquet"}
+    assert {p.name for p in real.iterdir()} == {"config.json", "rounds.parquet", "summary.parquet", "nodes.parquet"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "real"]  # no temporary left beside them
 
 
