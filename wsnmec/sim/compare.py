@@ -191,22 +191,16 @@ def _cell(entry: dict, unit: str, compact: bool) -> str:
 def _rows(comparison: dict, compact: bool = False) -> tuple[list[str], list[list[str]]]:
     """Header and rows of the comparison table: one row per protocol, then one per paired difference."""
     header = ["protocol", *(title for title, _, _ in METRICS.values())]
-    rows = []
     replicas = len(comparison["replica_seeds"])
-    for name in comparison["protocols"]:
-        cells = [name]
-        for metric, (_, unit, _) in METRICS.items():
-            entry = comparison["protocols_table"][name][metric]
-            text = _cell(entry, unit, compact)
-            if 0 < entry["n"] < replicas:
-                text += f" (n={entry['n']})"
-            cells.append(text)
-        rows.append(cells)
     reference = comparison["reference"]
-    for name in comparison["protocols"][1:]:
-        cells = [f"{name} - {reference}"]
+    labelled = [(name, comparison["protocols_table"][name]) for name in comparison["protocols"]]
+    labelled += [(f"{name} - {reference}", comparison["paired_difference"][name])
+                 for name in comparison["protocols"][1:]]
+    rows = []
+    for label, entries in labelled:
+        cells = [label]
         for metric, (_, unit, _) in METRICS.items():
-            entry = comparison["paired_difference"][name][metric]
+            entry = entries[metric]
             text = _cell(entry, unit, compact)
             if 0 < entry["n"] < replicas:
                 text += f" (n={entry['n']})"

@@ -25,12 +25,13 @@ def lifetime_rounds(alive, nodes: int) -> tuple[int | None, int | None, int | No
         Number of nodes N in the network.
     """
     alive = np.asarray(alive)
+    return _first_round(alive < nodes), _first_round(2 * alive <= nodes), _first_round(alive == 0)
 
-    def first(mask) -> int | None:
-        hits = np.flatnonzero(mask)
-        return int(hits[0]) + 1 if hits.size else None
 
-    return first(alive < nodes), first(2 * alive <= nodes), first(alive == 0)
+def _first_round(mask) -> int | None:
+    """The first round (counted from 1) whose entry of ``mask`` is true; ``None`` when none is."""
+    hits = np.flatnonzero(mask)
+    return int(hits[0]) + 1 if hits.size else None
 
 
 def lifetime_at_threshold(alive, nodes: int, percent: float) -> int | None:
@@ -50,8 +51,7 @@ def lifetime_at_threshold(alive, nodes: int, percent: float) -> int | None:
         Dead-node threshold [%].
     """
     dead = nodes - np.asarray(alive, dtype=np.int64)
-    hits = np.flatnonzero(100.0 * dead >= percent * nodes)
-    return int(hits[0]) + 1 if hits.size else None
+    return _first_round(100.0 * dead >= percent * nodes)
 
 
 def stability_period(fnd: int | None) -> int | None:
