@@ -308,7 +308,8 @@ def train(protocol, out, seed, scenarios, rounds, networks, validation_scenarios
     rounds = check_int("--rounds", rounds, 1, 100_000)
     networks = check_int("--networks", networks, 1, 64)
     validation_count = check_int("--validation-scenarios", validation_scenarios, 0, 1_000)
-    every = -(-scenarios // 4) if validate_every is None else check_int("--validate-every", validate_every, 1, 100_000)
+    default_every = -(-scenarios // 4)  # a quarter of the episodes, rounded up
+    every = default_every if validate_every is None else check_int("--validate-every", validate_every, 1, 100_000)
     if Path(out).is_dir():
         fail("--out", f"must be a file path, got the directory {out!r}")
     _check_output_file(out, "--out")
@@ -343,10 +344,10 @@ def train(protocol, out, seed, scenarios, rounds, networks, validation_scenarios
         click.echo(f"validation ({validation_count} held-out scenarios, {rounds} rounds): this model objective "
                    f"{_metric(new['objective'], '.4g')}, FND {_metric(new['fnd'], '.1f')}; shipped model objective "
                    f"{_metric(shipped['objective'], '.4g')}, FND {_metric(shipped['fnd'], '.1f')}")
+    stages = (f" --validation-scenarios {validation_count} --validate-every {every}"
+              if validation_count != 4 or every != default_every else "")
     command = (f"wsnmec train --protocol {protocol} --seed {seed} --scenarios {scenarios} --rounds {rounds} "
-               f"--networks {networks} --out {Path(out).name}")
-    if validation_count != 4 or every != -(-scenarios // 4):
-        command = command.replace(" --out ", f" --validation-scenarios {validation_count} --validate-every {every} --out ")
+               f"--networks {networks}{stages} --out {Path(out).name}")
     save_pretrained(out, learner, seed=seed, scenarios=scenarios, rounds=rounds, command=command, summary=summary)
     click.echo(f"wrote {out}: {summary['episodes']} episodes, {summary['rounds_run']} rounds ({command})")
     if worse:
