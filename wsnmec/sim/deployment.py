@@ -76,13 +76,16 @@ from ..errors import ParameterError
 from .limits import MAGNITUDE_LIMITS
 from .scenario import Scenario, advanced_count, check_energy_limits
 
-__all__ = ["CSV_COLUMNS", "DEPLOYMENT_KINDS", "DEPLOYMENT_SYNTAX", "Deployment", "DeploymentSpec", "advanced_count",
+__all__ = ["CSV_COLUMNS", "DEPLOYMENT_FORMS", "DEPLOYMENT_KINDS", "DEPLOYMENT_SYNTAX", "Deployment", "DeploymentSpec", "advanced_count",
            "deploy", "generate_positions", "parse_deployment", "read_positions", "read_positions_file"]
 
 CSV_COLUMNS = ("x", "y", "energy")
 
 #: Generated layouts of ``--deployment`` (module Notes).
-DEPLOYMENT_KINDS = ("uniform", "grid", "gaussian", "clusters", "corridor")
+#: Each layout's name and its form with arguments (module Notes).
+DEPLOYMENT_FORMS = {"uniform": "uniform", "grid": "grid", "gaussian": "gaussian:SIGMA",
+                    "clusters": "clusters:K,SIGMA", "corridor": "corridor:WIDTH"}
+DEPLOYMENT_KINDS = tuple(DEPLOYMENT_FORMS)
 #: What ``--deployment`` accepts, for error messages and help.
 DEPLOYMENT_SYNTAX = ("uniform, grid, gaussian:SIGMA, clusters:K,SIGMA or corridor:WIDTH "
                      "(SIGMA, WIDTH [m] numbers > 0; K an integer >= 1)")
@@ -148,13 +151,13 @@ def parse_deployment(value, field: tuple[float, float] | None = None) -> Deploym
     name, colon, rest = text.partition(":")
     name = name.strip().lower()
     args = [a.strip() for a in rest.split(",")] if colon else []
-    arity = {"uniform": 0, "grid": 0, "gaussian": 1, "clusters": 2, "corridor": 1}
-    syntax = {"uniform": "uniform", "grid": "grid", "gaussian": "gaussian:SIGMA", "clusters": "clusters:K,SIGMA",
-              "corridor": "corridor:WIDTH"}
-    if name not in arity:
+    syntax = DEPLOYMENT_FORMS
+    if name not in syntax:
         raise ParameterError("--deployment", f"must be one of {DEPLOYMENT_SYNTAX}; got {value!r}")
-    if len(args) != arity[name]:
-        count = ("no arguments", "one argument", "two arguments")[arity[name]]
+    _, takes, form_args = syntax[name].partition(":")
+    arity = len(form_args.split(",")) if takes else 0
+    if len(args) != arity:
+        count = ("no arguments", "one argument", "two arguments")[arity]
         raise ParameterError("--deployment", f"{name} takes {count} ({syntax[name]}; allowed: {DEPLOYMENT_SYNTAX}); "
                                              f"got {value!r}")
 
