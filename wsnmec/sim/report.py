@@ -205,6 +205,11 @@ def replica_records(result, lifetime_threshold: float | None = None) -> list[dic
     return records
 
 
+def _record_means(records: list[dict], group: str, keys, empty) -> dict:
+    """The mean over replica records of each ``record[group][key]`` (``empty`` for each key without records)."""
+    return {key: float(np.mean([r[group][key] for r in records])) if records else empty for key in keys}
+
+
 def run_json(result, lifetime_threshold: float | None = None) -> dict:
     """The object ``wsnmec run --json`` prints: ``{"config": {...}, "replicas": [...]}``.
 
@@ -217,10 +222,8 @@ def run_json(result, lifetime_threshold: float | None = None) -> dict:
     ``lifetime_threshold``, ``config.lifetime_threshold`` records the percent.
     """
     records = replica_records(result, lifetime_threshold)
-    utility = {key: float(np.mean([r["utility"][key] for r in records])) if records else None
-               for key in UTILITY_COLUMNS}
-    delivered = {key: float(np.mean([r["delivered"][key] for r in records])) if records else None
-                 for key in DELIVERED_COLUMNS}
+    utility = _record_means(records, "utility", UTILITY_COLUMNS, None)
+    delivered = _record_means(records, "delivered", DELIVERED_COLUMNS, None)
     config = dict(result.config)
     if lifetime_threshold is not None:
         config["lifetime_threshold"] = float(lifetime_threshold)
@@ -340,12 +343,12 @@ def summary_text(result, confidence: float = 0.95, lifetime_threshold: float | N
     lines.append(_lifetime_line("stability", [r["stability_period"] for r in records], confidence,
                                 label="stability period (rounds before the first death, FND - 1)"))
     lines.append("Energy, mean per replica [J]:")
-    means = {key: float(np.mean([r["energy"][key] for r in records])) if records else math.nan for key in ENERGY_COLUMNS}
+    means = _record_means(records, "energy", ENERGY_COLUMNS, math.nan)
     lines.append(
         "  " + ", ".join(f"{key} {_fmt_number(value, 6)}" for key, value in means.items())
     )
     if records:
-        delivered = {key: float(np.mean([r["delivered"][key] for r in records])) for key in DELIVERED_COLUMNS}
+        delivered = _record_means(records, "delivered", DELIVERED_COLUMNS, None)
         lines.append("Delivered to the sink, mean per replica:")
         lines.append(f"  {delivered['bits_total']:,.0f} bit and {delivered['packets_total']:,.1f} packets in total; "
                      f"per round {delivered['bits_per_round_mean']:.6g} bit and "
