@@ -100,7 +100,7 @@ def bootstrap_ci(values) -> tuple[float, float]:
 
 def _levels(spec: StudySpec, frame: pd.DataFrame, column: str | None) -> list | None:
     """Levels of a grouping column in a stable order: the study's grid order for a swept parameter, else
-    (protocols) the registry's order (each protocol keeps its colour across figures: :func:`_palette`)."""
+    (protocols) the registry's order (each protocol keeps its style across figures: :func:`_styles`)."""
     if column is None:
         return None
     present = list(dict.fromkeys(frame[column]))
@@ -120,12 +120,6 @@ def _point_text(value):
     if isinstance(value, (list, tuple)):
         return ",".join(f"{v:g}" if isinstance(v, (int, float)) else str(v) for v in value)
     return value
-
-
-def _palette(levels: list | None) -> dict | None:
-    """Level -> colour (RGB) of :func:`_styles`."""
-    styles = _styles(levels)
-    return None if styles is None else {level: matplotlib.colors.to_rgb(s.colour) for level, s in styles.items()}
 
 
 def _styles(levels: list | None) -> dict | None:
