@@ -21,9 +21,11 @@ import sys
 import time
 from pathlib import Path
 
-from wsnmec.sim.compare import compare_results, parse_protocols
-from wsnmec.sim.simulation import simulate
-from wsnmec.study.suite import SUITE_PATH, load_suite
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout this script belongs to
+
+from wsnmec.sim.compare import compare_results, parse_protocols  # noqa: E402
+from wsnmec.sim.simulation import simulate  # noqa: E402
+from wsnmec.study.suite import SUITE_PATH, load_suite  # noqa: E402
 
 METRICS = ("fnd", "hnd")
 
