@@ -206,3 +206,65 @@ def test_every_scenario_parameter_has_a_study_type():
     from wsnmec.study.spec import SCENARIO_TYPES
 
     assert set(SCENARIO_TYPES) == set(Scenario.keys()) and SCENARIO_TYPES["deployment"] == "str"
+
+
+# --- statistics of the generators (issue 18): distribution shapes, not only ranges -------------------------
+
+
+def test_gaussian_is_normal_around_the_centre_on_each_axis():
+    """Far from the field's edges the layout is an isotropic normal: each axis passes a Kolmogorov-Smirnov test
+    against N(centre, SIGMA^2), and the axes are uncorrelated."""
+    from scipy import stats
+
+    x, y = positions("gaussian:8", 21, nodes=5000)
+    assert stats.kstest((x - 100.0) / 8.0, "norm").pvalue > 1e-3
+    assert stats.kstest((y - 60.0) / 8.0, "norm").pvalue > 1e-3
+    assert abs(np.corrcoef(x, y)[0, 1]) < 0.05
+
+
+def test_clusters_have_k_modes_of_equal_weight_and_sigma_spread():
+    """Each node picks one of the K centres uniformly (counts within 4 binomial standard deviations of N / K)
+    and lies around it with spread SIGMA per axis (centres at least 4 SIGMA inside the field, where the field
+    does not truncate the offsets)."""
+    nodes, k, sigma = 6000, 5, 4.0
+    rng = np.random.default_rng(13)
+    centres = rng.random((k, 2)) * np.array([200.0, 120.0])
+    pick = rng.integers(0, k, nodes)
+    x, y = positions(f"clusters:{k},{sigma}", 13, nodes=nodes)
+    counts = np.bincount(pick, minlength=k)
+    assert (np.abs(counts - nodes / k) < 4 * np.sqrt(nodes * (1 / k) * (1 - 1 / k))).all()
+    inside = [c for c in range(k) if 4 * sigma < centres[c, 0] < 200 - 4 * sigma
+              and 4 * sigma < centres[c, 1] < 120 - 4 * sigma]
+    assert inside  # this seed has centres away from the edges
+    for c in inside:
+        dx, dy = x[pick == c] - centres[c, 0], y[pick == c] - centres[c, 1]
+        assert abs(dx.mean()) < 0.5 and abs(dy.mean()) < 0.5
+        assert abs(dx.std() / sigma - 1) < 0.1 and abs(dy.std() / sigma - 1) < 0.1
+    # K separate modes: nearly every node's nearest centre is its own
+    nearest = np.argmin(np.hypot(x[:, None] - centres[:, 0], y[:, None] - centres[:, 1]), axis=1)
+    assert np.mean(nearest == pick) > 0.95
+
+
+def test_corridor_is_uniform_across_its_width_and_along_the_field():
+    """The corridor's nodes are uniform on [H/2 - WIDTH/2, H/2 + WIDTH/2] across and on [0, W] along
+    (Kolmogorov-Smirnov against the two uniforms), so the strip is WIDTH wide and centred."""
+    from scipy import stats
+
+    x, y = positions("corridor:24", 17, nodes=5000)
+    assert stats.kstest(y, stats.uniform(loc=48.0, scale=24.0).cdf).pvalue > 1e-3
+    assert stats.kstest(x, stats.uniform(loc=0.0, scale=200.0).cdf).pvalue > 1e-3
+    assert 23.9 < y.max() - y.min() <= 24.0 and abs(y.mean() - 60.0) < 0.3
+
+
+@pytest.mark.parametrize("deployment", RANDOM_LAYOUTS)
+def test_layout_depends_only_on_its_seed(deployment):
+    """Seeded: the same seed gives the same nodes whatever else ran before in the process, and the generator is
+    left at the same place (what a run draws next does not depend on unrelated calls)."""
+    first = np.random.default_rng(31)
+    a = deploy(Scenario.from_mapping(nodes=300, field=FIELD, deployment=deployment), first)
+    positions(deployment, 99)  # unrelated draws in between
+    second = np.random.default_rng(31)
+    b = deploy(Scenario.from_mapping(nodes=300, field=FIELD, deployment=deployment), second)
+    np.testing.assert_array_equal(a.x, b.x)
+    np.testing.assert_array_equal(a.y, b.y)
+    assert first.random() == second.random()

@@ -18,6 +18,10 @@ the system utility, e_bar [J] the alive nodes' mean residual energy):
 (the reasoning is in :mod:`wsnmec.clustering.ddnn`'s Notes: the first-order decrease of sum_i ln e_i plus
 the time term).
 
+The scorer applies the accounting's *kept clusters* rule (:mod:`wsnmec.sim.accounting` Notes) against the
+live round loop's previous receivers (``state.previous_receivers``): a candidate equal to the previous
+round's heads (all alive, no node revived) is scored without set-up messages, as the round would charge it.
+
 **Sizes**: ``clip(round(k_opt * f), 1, alive)`` for f in :data:`SIZE_FACTORS` (halves up, repeats removed),
 k_opt the radio model's optimal cluster count for the alive nodes (:mod:`wsnmec.clustering.optimal`,
 Heinzelman et al. 2002 [1]_) with the field side sqrt(W H) and the alive nodes' mean distance to the sink.
@@ -117,7 +121,7 @@ class CandidateScorer:
                              state.d_sink, state.energy, state.alive_u8, np.zeros(0), state.params, self.bbox,
                              w.is_ch, w.ch_list, w.target, w.distance, w.drawn, w.received, w.members, w.fgrid,
                              w.igrid, w.result, self._scratch_energy, self._scratch_alive, energy, latency,
-                             utility, delivered, drawn)
+                             utility, delivered, drawn, state.previous_receivers)
         self.scored += c
         j = candidate_objective(drawn, latency, state.energy, state.alive, float(state.params[P_TIME_WEIGHT]))
         return j, latency, utility

@@ -17,7 +17,8 @@ A study is a TOML file::
     protocol = ["direct", "leach", "ileach"]
     nodes = { start = 50, stop = 1000, step = 50 }
     case = [{ name = "far", sink = [50, 175] }, { name = "N=400", nodes = 400, field = [200, 200] }]
-                          # case: tables of scenario parameters swept together, each with a name
+                          # case: tables of scenario parameters swept together, each with a name (and, in
+                          # a scenario suite, split = "train" or "heldout": wsnmec.study.suite)
 
     [[extra]]             # optional: more grid points beyond the product: these values with every
     protocol = "ddnn"     # combination of the other swept parameters (e.g. a policy without p, run once
@@ -110,6 +111,11 @@ FIGURE_KEYS = ("name", "kind", "x", "y", "hue", "style", "title", "reference", "
 PRIMARY_KEYS = ("against",)
 #: The swept parameter whose values are tables of scenario parameters swept together (each with a ``name``).
 CASE = "case"
+#: Keys of a ``case`` table that are not scenario parameters: its ``name`` and, optionally, the ``split`` a
+#: scenario suite declares (``train`` or ``heldout``: :mod:`wsnmec.study.suite`).
+CASE_LABELS = ("name", "split")
+#: Values of a case's ``split``.
+SPLITS = ("train", "heldout")
 RANGE_KEYS = ("start", "stop", "step")
 
 # The TOML type each scenario parameter takes: "int", "number", "str", "pair" (a number or [A, B]),
@@ -283,7 +289,7 @@ class StudySpec:
         raw = dict(self.base)
         for name, value in point.items():
             if name == CASE:
-                raw.update({k: v for k, v in value.items() if k != "name"})
+                raw.update({k: v for k, v in value.items() if k not in CASE_LABELS})
             else:
                 raw[name] = value
         if self.scale_field:
@@ -573,7 +579,8 @@ def _check_one_shape(check: _Checker, key: str, values, shape: str | None = None
 
 
 def _cases(check: _Checker, key: str, spec, base: dict) -> tuple:
-    """``case``: a non-empty list of tables, each a ``name`` (unique) and scenario parameters."""
+    """``case``: a non-empty list of tables, each a ``name`` (unique), optionally a ``split`` (one of
+    :data:`SPLITS`) and scenario parameters."""
     if not isinstance(spec, list) or not spec:
         check.fail(key, "must be a non-empty list of tables { name = \"...\", <scenario parameters> }")
     names = []
@@ -581,11 +588,13 @@ def _cases(check: _Checker, key: str, spec, base: dict) -> tuple:
         where = f"{key}[{index}]"
         if not isinstance(case, dict) or not isinstance(case.get("name"), str) or not case["name"]:
             check.fail(where, f"must be a table with a non-empty string name and scenario parameters, got {_describe(case)}")
-        check.table(where, case, ("name", *Scenario.keys()))
+        check.table(where, case, (*CASE_LABELS, *Scenario.keys()))
+        if "split" in case and case["split"] not in SPLITS:
+            check.fail(f"{where}.split", f"must be one of {', '.join(SPLITS)}; got {_describe(case['split'])}")
         for name, value in case.items():
-            if name != "name":
+            if name not in CASE_LABELS:
                 check.scenario_value(f"{where}.{name}", name, value)
-        check.scenario_mapping(where, {**base, **{k: v for k, v in case.items() if k != "name"}})
+        check.scenario_mapping(where, {**base, **{k: v for k, v in case.items() if k not in CASE_LABELS}})
         if case["name"] in names:
             check.fail(f"{where}.name", f"must differ from the other cases' names; {case['name']!r} repeats")
         names.append(case["name"])
