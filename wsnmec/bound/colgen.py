@@ -13,7 +13,11 @@ full, so its rounds form an integer point of (P) with T = F - 1 (the battery cap
 can only shrink the feasible set): **FND <= floor(T*) + 1**. The columns are costed by the linear model of
 :class:`wsnmec.bound.costs.LinearCosts`, which is never above the simulator's cost of the same configuration
 and ranges over more configurations (any receiver), so its optimum T* is at least that of the simulator's
-configurations.
+configurations. The model charges no set-up control messages (:mod:`wsnmec.bound.costs`, Notes, relaxation
+3): a round that keeps the previous round's clusters costs exactly the model's cost of its configuration
+(where relaxations 1 and 2 do not bite), a round that sets up new clusters costs more, so every run's rounds,
+kept or not, form a feasible point of (P) whichever rounds it kept. The bound is looser than one charging
+each round's set-up by at most the set-up share of the rounds' energy.
 
 **Farley / Lagrangian bound.** Let w >= 0 be any weights (here the duals of the restricted master over the
 columns found so far) and L <= min_c sum_i w_i (a_i(c) - h_i) a lower bound of the pricing problem over *all*
@@ -88,13 +92,18 @@ again later.
 
 **Achievable schedule.** The head sets of the restricted master's columns, and no head, are costed by
 the simulator's scorer (:func:`wsnmec.bound.costs.score_configurations`: nearest head or sink, the
-``--offload`` rule, control, idle). A second column generation then works on (P) over these scorer columns:
+``--offload`` rule, idle, and no set-up messages: the cost of a kept round). A second column generation then
+works on (P) over these scorer columns:
 at its duals, the local search of the linear model gives a head set, which is improved by a local search
 with the scorer (flip one node in or out of the head set while the scorer's weighted cost falls) and added
 when it improves that master (a heuristic: no bound comes from this phase, which stops when the search finds
-no improving head set, or at the time limit). (P) over the scorer columns gives the *achievable* fractional
-value; flooring its rounds and adding whole rounds greedily while every node keeps energy > 0 gives the
-integer schedule, executed by the ``lp-schedule`` policy. The reported gap is ``upper - achievable``. The
+no improving head set, or at the time limit). The schedule runs each configuration's rounds in one block:
+the block's first round sets up the clusters (the scorer's cost with set-up messages, ``kept=False``) and
+the others keep them, so each configuration used pays its set-up once. The *achievable* fractional value is
+(P) over the configurations (P) used, with each node's energy lessened by their set-ups (a schedule that
+pays each once, so achievable under the simulator's rules); flooring its rounds and adding whole rounds
+greedily while every node keeps energy > 0, a configuration's set-up charged with its first round, gives
+the integer schedule, executed by the ``lp-schedule`` policy (the larger of the two values is reported). The reported gap is ``upper - achievable``. The
 column generation stops when ``(upper - relaxed) / upper <= gap`` (``relaxed``: the restricted master's value
 over model columns), when no column improves (``optimal``), or at the time limit.
 
@@ -535,20 +544,24 @@ class FacilityInstance:
         return self.lagrangian(v), y > 0.5, integral, v
 
 
-def _integer_schedule(columns: np.ndarray, rounds: np.ndarray, energy: np.ndarray, harvest: float) -> np.ndarray:
-    """Floor the rounds, then add whole rounds greedily while every node keeps energy > 0 (module Notes)."""
+def _integer_schedule(columns: np.ndarray, rounds: np.ndarray, energy: np.ndarray, harvest: float,
+                      setup: np.ndarray | None = None) -> np.ndarray:
+    """Floor the rounds, then add whole rounds greedily while every node keeps energy > 0 (module Notes).
+    ``columns``: each configuration's per-round cost in a kept round; ``setup`` (K, N): what its first round
+    costs more (its set-up messages), paid once per configuration used (zero when None)."""
     whole = np.floor(rounds + 1e-9).astype(np.int64)
     net = columns - harvest
+    setup = np.zeros_like(net) if setup is None else setup
     margin = ALIVE_MARGIN * energy
 
     def residual(counts):
-        return energy - counts @ net
+        return energy - counts @ net - (counts > 0).astype(np.float64) @ setup
 
     while np.any(residual(whole) <= margin):  # rounding noise: take rounds back from the largest
         whole[int(np.argmax(whole))] -= 1
     while True:
         left = residual(whole)
-        after = left[None, :] - net
+        after = left[None, :] - net - np.where((whole == 0)[:, None], setup, 0.0)
         ok = np.all(after > margin[None, :], axis=1)
         if not ok.any():
             return whole
@@ -557,15 +570,15 @@ def _integer_schedule(columns: np.ndarray, rounds: np.ndarray, energy: np.ndarra
 
 
 def _local_search(net: Network, mask: np.ndarray, w: np.ndarray, h: float, deadline: float | None = None):
-    """Flip single nodes in or out of the head set while the scorer's weighted cost ``w . (a - h)`` falls (until
-    ``deadline``, a :func:`time.perf_counter` time)."""
+    """Flip single nodes in or out of the head set while the scorer's weighted cost ``w . (a - h)`` of a kept
+    round falls (until ``deadline``, a :func:`time.perf_counter` time)."""
     flips = np.eye(net.n, dtype=bool)
-    best = float(w @ (score_configurations(net, mask[None, :])[0] - h))
+    best = float(w @ (score_configurations(net, mask[None, :], kept=True)[0] - h))
     for _ in range(net.n):
         if deadline is not None and time.perf_counter() >= deadline:
             break
         candidates = mask[None, :] ^ flips
-        values = (score_configurations(net, candidates) - h) @ w
+        values = (score_configurations(net, candidates, kept=True) - h) @ w
         k = int(np.argmin(values))
         if not values[k] < best - 1e-12:
             break
@@ -573,15 +586,32 @@ def _local_search(net: Network, mask: np.ndarray, w: np.ndarray, h: float, deadl
     return mask, best
 
 
+def _schedule_with_setups(kept_cols: np.ndarray, setup: np.ndarray, rounds: np.ndarray, energy: np.ndarray,
+                          h: float):
+    """The achievable schedule when each configuration used pays its set-up once (module Notes, *Achievable
+    schedule*): (fractional value, fractional rounds, integer rounds) from the master's ``rounds`` over the
+    kept-round columns ``kept_cols`` and the set-up surcharges ``setup`` (both (K, N) [J])."""
+    used = rounds > 1e-9
+    budget = energy - setup[used].sum(axis=0)
+    value, fractional = 0.0, np.zeros_like(rounds)
+    if used.any() and np.all(budget > 0.0):
+        solved = _master(kept_cols[used], budget, h)
+        if solved is not None:
+            value = float(solved[0])
+            fractional[used] = solved[1]
+    whole = _integer_schedule(kept_cols, fractional, energy, h, setup)
+    return max(value, float(whole.sum())), fractional, whole
+
+
 def _improve_achievable(net: Network, model: LinearCosts, member: np.ndarray, head_sets: list, energy: np.ndarray,
                         h: float, deadline: float | None):
     """Column generation over head sets under the simulator's rules (heuristic pricing, module Notes): the
     facility-location local search of the linear model at the duals of the scorer-costed master, then a local
-    search with the scorer. Returns the head masks, their scorer costs and the master's solution over them
-    (None when unbounded)."""
+    search with the scorer. Columns are the scorer's costs of kept rounds (no set-up messages). Returns the
+    head masks, their kept-round costs and the master's solution over them (None when unbounded)."""
     masks = list(head_sets)
     master = _MasterLP(energy, h, sys.maxsize)
-    for mask, column in zip(masks, score_configurations(net, np.array(masks))):
+    for mask, column in zip(masks, score_configurations(net, np.array(masks), kept=True)):
         master.add(np.packbits(mask).tobytes(), column)
     solved = master.solve()
     start = np.zeros(net.n, dtype=bool)
@@ -593,7 +623,7 @@ def _improve_achievable(net: Network, model: LinearCosts, member: np.ndarray, he
         start = heads
         mask, reduced = _local_search(net, heads, w, h, deadline)
         if reduced >= 1.0 - 1e-9 or not master.add(np.packbits(mask).tobytes(),
-                                                     score_configurations(net, mask[None, :])[0]):
+                                                     score_configurations(net, mask[None, :], kept=True)[0]):
             break
         masks.append(mask)
         solved = master.solve()
@@ -786,13 +816,13 @@ def solve_bound(net: Network, *, gap: float = 0.01, time_limit: float | None = N
         support = [none] + [np.unpackbits(np.frombuffer(key[:(n + 7) // 8], dtype=np.uint8))[:n].astype(bool)
                             for key in master.keys]
         head_sets = list({np.packbits(m).tobytes(): m for m in support}.values())
-    masks, true_cols, solved = _improve_achievable(net, model, member, head_sets, energy, h, deadline)
+    masks, kept_cols, solved = _improve_achievable(net, model, member, head_sets, energy, h, deadline)
     if solved is None:
         achievable, rounds = math.inf, np.zeros(len(masks))
         whole = np.zeros(len(masks), dtype=np.int64)
     else:
-        achievable, rounds, _ = solved
-        whole = _integer_schedule(true_cols, rounds, energy, h)
+        setup = np.maximum(score_configurations(net, masks) - kept_cols, 0.0)
+        achievable, rounds, whole = _schedule_with_setups(kept_cols, setup, solved[1], energy, h)
     schedule = [{"heads": np.flatnonzero(masks[k]).tolist(), "rounds": float(rounds[k]),
                  "integer_rounds": int(whole[k])} for k in np.flatnonzero((rounds > 1e-9) | (whole > 0))]
     finite = math.isfinite(upper)

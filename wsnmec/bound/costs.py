@@ -6,22 +6,24 @@ functions of a configuration, both per node [J per round]:
 - :func:`score_configurations`: the simulator's dry-run scorer (:func:`wsnmec.sim.accounting.score_candidates_jit`,
   the compiled accounting of every round) on head masks; members join their nearest head or the sink by the
   simulator's own rule (``--join``), the heads decide by the scenario's ``--offload`` rule, and idle energy and
-  control messages are charged as in a run. This is what a schedule really costs.
+  control messages are charged as in a run: a round that sets up its clusters, or (``kept=True``) a round that
+  keeps the previous round's clusters and pays no set-up messages. This is what a schedule really costs.
 - :class:`LinearCosts`: a model linear in the head indicators and the member-to-receiver assignment, whose
   coefficients are evaluated with the package's own compiled functions (:func:`wsnmec.energy.radio.tx_energy_jit`
   through the packed round constants, :func:`wsnmec.sim.accounting.head_energy`), so no formula is written
-  twice. It ranges over *all* receiver choices (the pricing problem needs them) and never exceeds the scorer.
+  twice. It ranges over *all* receiver choices (the pricing problem needs them) and never exceeds the scorer,
+  not even the scorer of a kept round.
 
 Notes
 -----
 Model of node i's energy in one round, with every node alive (the bound only concerns rounds before the first
-death), l = ``--packet-bits``, B = ``--control-bits``, rx(b) = b E_elec:
+death), l = ``--packet-bits``, B = ``--control-bits``:
 
 - every node: ``idle_j``;
 - a member j of head i: ``E_tx(l, d_ji)``; a direct sender j: ``E_tx(l, d_j,sink)``;
 - a head i with k members: ``head_energy(dec, k, d_i,sink) = a_dec(i) + b_dec(i) k`` (affine in k for every
   workload: the function is evaluated at k = 0 and k = 1);
-- control messages (B > 0): a head ``2 B E_elec``, a member ``3 B E_elec``, a direct sender 0 (below).
+- control messages: none (relaxation 3).
 
 Relaxations, each only lowering costs (so the linear program's optimum can only grow and the bound stays
 valid):
@@ -31,19 +33,24 @@ valid):
 2. *offloading* (``--offload greedy|exact``, where a head may take either decision): the head pays
    ``min_dec a_dec(i) + k min_dec b_dec(i) <= min_dec (a_dec(i) + b_dec(i) k)``, whatever the rule picks.
    With ``local`` or ``edge`` the rule's own affine cost is used (exact).
-3. *control*: the least any shipped policy pays in a round with that configuration, whatever its control
-   pattern (:mod:`wsnmec.sim.accounting`, Notes; every policy with heads uses the ``distributed`` or the
-   ``centralized`` pattern, possibly with more messages of its own; a round without heads is direct
-   transmission, which pays none). A transmission of B bits costs at least ``E_tx(B, 0) = B E_elec`` and a
-   reception exactly ``rx(B) = B E_elec``. A head sends at least two messages (an advertisement or its
-   upload to the sink, and its schedule): ``>= 2 B E_elec``. A member sends at least one (its join request
-   or its upload) and receives at least two (an advertisement or the sink's assignment, and its head's
-   schedule): ``>= 3 B E_elec``. A direct sender in a round with heads hears at least one message; the model
-   charges it nothing (keeping the pricing problem a facility-location problem). So the bound holds for
-   every shipped policy, with or without control messages; it is looser than a per-pattern bound would be.
+3. *control* (kept clusters): the simulator charges the set-up messages of a control pattern (advertisements,
+   join requests, schedules, status uploads, assignments: :mod:`wsnmec.sim.accounting`, Notes) only in a round
+   whose clusters differ from the previous round's (*Kept clusters* there). Before the first death every node
+   is alive, so a round that keeps its clusters repeats the previous round's configuration exactly and costs
+   exactly the model's cost above (idle energy and data, no set-up); a round that sets up its clusters costs
+   that plus its set-up messages (>= 0), and a policy's own extra control energy (e.g. HEED's announcements,
+   a learned policy's broadcast) only adds more. So every round of every schedule, kept or not, under every
+   control pattern and ``--control-bits``, costs at least the model's cost of its configuration, and every
+   schedule's energy use is at least what the linear program charges it: the bound holds. The price is that
+   the bound no longer counts set-up messages at all, not even the one set-up of round 1 (which never keeps),
+   nor the set-ups a schedule pays whenever it changes clusters: compared with the former model (a head
+   ``2 B E_elec``, a member ``3 B E_elec`` in every round, the least any pattern charges when it sets up), it
+   is looser by at most that set-up share of the per-round energy (with the default 200-bit messages a few
+   percent of a round's energy; none with ``--control-bits 0``).
 
-Where none of the relaxations bites (members at their nearest receiver, ``--offload local|edge``, B = 0) the
-model equals the scorer to rounding (tested).
+The model equals the scorer of a kept round (``kept=True``) to rounding where relaxations 1 and 2 do not bite
+(members at their nearest receiver, ``--offload local|edge``), whatever ``--control-bits`` (tested); with
+``--control-bits 0`` a kept round and a set-up round cost the same.
 """
 
 from __future__ import annotations
@@ -193,15 +200,14 @@ class LinearCosts:
     direct : float64[N]
         Energy of node j sending to the sink [J].
     exact : bool
-        Whether the model has no relaxation but the receivers (relaxations 2 and 3 idle).
+        Whether the model has no relaxation but the receivers and control (relaxation 2 idle): it then equals
+        the scorer of a kept round at the nearest receivers.
     """
 
     def __init__(self, net: Network):
         p = net.params
         n = net.n
         bits = p[P_BITS]
-        control = p[P_CONTROL_BITS]
-        rx_control = control * p[R_E_ELEC]
         decisions = RULE_DECISIONS[net.offload]
         a = np.empty((len(decisions), n))
         b = np.empty((len(decisions), n))
@@ -210,16 +216,16 @@ class LinearCosts:
                 a[row, i] = head_energy(dec, 0, net.d_sink[i], p)
                 b[row, i] = head_energy(dec, 1, net.d_sink[i], p) - a[row, i]
         self.base = np.full(n, p[P_IDLE_J])
-        # control (Notes, relaxation 3): the least any control pattern charges a head and a member
-        self.head_fixed = a.min(axis=0) + 2.0 * rx_control
+        # no control messages (Notes, relaxation 3): a round that keeps its clusters pays none
+        self.head_fixed = a.min(axis=0)
         self.head_per_member = b.min(axis=0)
         dx = net.x[:, None] - net.x[None, :]
         dy = net.y[:, None] - net.y[None, :]
         dist = np.sqrt(dx * dx + dy * dy)
         tx = np.vectorize(lambda d: _tx(bits, d, p), otypes=[np.float64])
-        self.member = tx(dist) + 3.0 * rx_control
+        self.member = tx(dist)
         self.direct = tx(net.d_sink)
-        self.exact = len(decisions) == 1 and control == 0.0
+        self.exact = len(decisions) == 1
         self.n = n
 
     def node_costs(self, heads, receivers) -> np.ndarray:
@@ -257,15 +263,24 @@ class LinearCosts:
         return out
 
 
-def score_configurations(net: Network, masks) -> np.ndarray:
+def score_configurations(net: Network, masks, kept: bool = False) -> np.ndarray:
     """Per-node energy [J] of each head mask under the simulator's rules: float64[K, N] (module docstring).
 
-    Every node is alive and holds :data:`SCORING_ENERGY`, so each pays its full cost.
+    Every node is alive and holds :data:`SCORING_ENERGY`, so each pays its full cost. ``kept=False``: a round
+    that sets up its clusters (control messages charged as in round 1); ``kept=True``: a round that keeps the
+    previous round's clusters, the same configuration, so no set-up message is charged (accounting Notes,
+    *Kept clusters*). A kept round differs from a set-up round only in the set-up messages, so it is scored
+    with the control messages switched off (``--control-bits`` 0 in the packed constants); that this equals
+    the accounting of a round given its own receivers as the previous round's is tested.
     """
     masks = np.ascontiguousarray(np.atleast_2d(np.asarray(masks)), dtype=np.uint8)
     k, n = masks.shape
     if n != net.n:
         raise ValueError(f"masks must have {net.n} columns, got {n}")
+    params = net.params
+    if kept:
+        params = params.copy()
+        params[P_CONTROL_BITS] = 0.0
     rule = OFFLOAD_RULES[net.offload]
     w = Workspace(n)
     energy = np.full(n, SCORING_ENERGY)
@@ -273,7 +288,7 @@ def score_configurations(net: Network, masks) -> np.ndarray:
     drawn = np.empty((k, n))
     out = [np.empty(k) for _ in range(4)]
     score_candidates_jit(masks, np.zeros((k, n), dtype=np.uint8), rule, net.x, net.y, net.d_sink, energy, alive,
-                         np.zeros(0), net.params, net.bbox, w.is_ch, w.ch_list, w.target, w.distance, w.drawn,
+                         np.zeros(0), params, net.bbox, w.is_ch, w.ch_list, w.target, w.distance, w.drawn,
                          w.received, w.members, w.fgrid, w.igrid, w.result, np.empty(n), np.empty(n, dtype=np.uint8),
                          out[0], out[1], out[2], out[3], drawn, np.zeros(0, dtype=np.int64))
     return drawn

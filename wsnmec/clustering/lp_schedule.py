@@ -2,11 +2,15 @@
 
 At reset the policy solves the bound of its deployment (:mod:`wsnmec.bound`; read from the bound cache when the
 same deployment and cost model were solved before, :mod:`wsnmec.bound.cache`) and then elects, round after
-round, the head sets of the integer schedule (each for its number of rounds). Members join their nearest head
-or the sink by the simulator's rule, the heads decide by ``--offload``, and the accounting is the simulator's:
-the schedule's rounds were costed by the same scorer, so every node is alive after them. Once the schedule is
-spent, each round elects the schedule's head set (or no head) that leaves the largest smallest residual energy
-relative to the initial energy among the alive nodes, by the scorer's costs from the start of the schedule.
+round, the head sets of the integer schedule (each for its number of rounds, in one block). Members join their
+nearest head or the sink by the simulator's rule, the heads decide by ``--offload``, and the accounting is the
+simulator's: the schedule's rounds were costed by the same scorer, so every node is alive after them. A
+block's first round sets up its clusters; its other rounds repeat them, so the accounting finds them kept and
+charges no set-up messages (:mod:`wsnmec.sim.accounting`, Notes, *Kept clusters*), as the schedule was
+planned (:mod:`wsnmec.bound.colgen`, Notes, *Achievable schedule*). Once the schedule is spent, each round
+elects the schedule's head set (or no head) that leaves the largest smallest residual energy relative to the
+initial energy among the alive nodes, by the scorer's costs from the start of the schedule (the previous
+round's head set at the cost of a kept round when its clusters can be kept).
 The solve stops at the gap :data:`SCHEDULE_GAP` or after :data:`SCHEDULE_TIME_LIMIT` seconds.
 
 With a constant harvest the schedule counts the harvest as inflow without the battery cap (as the bound
@@ -63,6 +67,8 @@ class LPSchedulePolicy(ClusteringPolicy):
         self.masks = np.array(masks)
         self.plan = np.asarray(plan, dtype=np.int64)
         self.costs = score_configurations(net, self.masks)
+        self.kept_costs = score_configurations(net, self.masks, kept=True)
+        self.last_choice = None
 
     def elect(self, state, rng):
         if not state.alive.any():
@@ -74,8 +80,15 @@ class LPSchedulePolicy(ClusteringPolicy):
             choice = int(self.plan[r])
         else:
             alive = state.alive
-            after = (state.energy[None, alive] - self.costs[:, alive]) / state.initial_energy[None, alive]
+            costs = self.costs
+            last = self.last_choice
+            if last is not None and self.can_keep(state) and np.array_equal(self.masks[last] & alive,
+                                                                            self.previous_heads(state)):
+                costs = costs.copy()
+                costs[last] = self.kept_costs[last]  # electing it again keeps the clusters
+            after = (state.energy[None, alive] - costs[:, alive]) / state.initial_energy[None, alive]
             choice = int(np.argmax(after.min(axis=1))) if alive.any() else 0
+        self.last_choice = choice
         return self.masks[choice] & state.alive
 
     def describe(self) -> dict:
