@@ -84,8 +84,8 @@ keep by electing the previous round's heads again
 heads gets the same saving (the rule depends only on the clusters, not on how they were chosen). Dry-run
 scoring (:func:`score_candidates_jit`) applies the same rule against the live loop's previous receivers,
 so a candidate equal to the previous clusters is scored without set-up; the lifetime bound
-(:mod:`wsnmec.bound`) scores configurations without a previous round, i.e. always with set-up. With
-``--control-bits 0`` nothing changes.
+(:mod:`wsnmec.bound`) costs every configuration as a kept round, without set-up (a lower bound on any round
+with it), and its schedules pay each configuration's set-up once. With ``--control-bits 0`` nothing changes.
 
 References
 ----------
