@@ -258,7 +258,8 @@ def test_keeping_every_round_never_beats_the_bound(seed, nodes, options):
         assert best <= result.fnd_upper, control
 
 
-@pytest.mark.parametrize("seed,options", [(1, {"nodes": 8, "e0": 0.01}), (2, {"nodes": 7, "e0": 0.01, "sink": "50,175"})])
+@pytest.mark.parametrize("seed,options", [(1, {"nodes": 8, "e0": 0.01}),
+                                          (2, {"nodes": 7, "e0": 0.01, "sink": "50,175"})])
 def test_lp_schedule_keeps_clusters_within_a_block(seed, options):
     """lp-schedule runs each configuration's rounds in one block: a round that repeats the previous round's head
     set keeps its clusters (no set-up, as planned), one that changes it sets up; every node outlives the

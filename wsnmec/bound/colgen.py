@@ -103,9 +103,10 @@ the others keep them, so each configuration used pays its set-up once. The *achi
 (P) over the configurations (P) used, with each node's energy lessened by their set-ups (a schedule that
 pays each once, so achievable under the simulator's rules); flooring its rounds and adding whole rounds
 greedily while every node keeps energy > 0, a configuration's set-up charged with its first round, gives
-the integer schedule, executed by the ``lp-schedule`` policy (the larger of the two values is reported). The reported gap is ``upper - achievable``. The
-column generation stops when ``(upper - relaxed) / upper <= gap`` (``relaxed``: the restricted master's value
-over model columns), when no column improves (``optimal``), or at the time limit.
+the integer schedule, executed by the ``lp-schedule`` policy (the larger of the two values is reported).
+The reported gap is ``upper - achievable``. The column generation stops when ``(upper - relaxed) / upper <=
+gap`` (``relaxed``: the restricted master's value over model columns), when no column improves
+(``optimal``), or at the time limit.
 
 **Dual smoothing** (stabilisation [3]_): the pricing is solved at ``alpha w_best + (1 - alpha) w_master``
 (alpha = :data:`SMOOTHING`, w_best the weights of the best bound so far); every pricing gives a valid bound
@@ -182,7 +183,8 @@ class BoundResult:
     relaxed : float
         Value of the restricted master over the model's columns [rounds] (the cost model's schedule).
     achievable : float
-        Value of the best fractional schedule of head sets under the simulator's rules [rounds].
+        Value of the best schedule of head sets found under the simulator's rules, each configuration's
+        set-up paid once (module Notes, *Achievable schedule*) [rounds].
     integer_rounds : int
         Rounds of the integer schedule (every node alive after them, by the scorer's costs).
     gap : float
