@@ -5,6 +5,7 @@ Networks are tiny (N <= 8, small E0) so that exhaustive searches and simulations
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -276,6 +277,33 @@ def test_lp_schedule_keeps_clusters_within_a_block(seed, options):
         assert loop.alive.all()
         assert loop.last_kept == (plan[r] == plan[r - 1]), r
         assert (loop.last_record["control_j"] == 0.0) == loop.last_kept
+
+
+def test_lp_schedule_after_its_schedule_costs_a_repeat_as_kept():
+    """Once the schedule is spent, lp-schedule elects the head set that leaves the largest smallest relative
+    residual, costing the previous round's head set as a kept round (no set-up) when it can be kept."""
+    scenario = Scenario.from_mapping(protocol="lp-schedule", control_bits=2000, nodes=6, e0=0.02)
+    loop = RoundLoop(scenario, 3)
+    loop.step()
+    policy = loop.clustering
+    assert np.all(policy.kept_costs <= policy.costs) and np.any(policy.kept_costs < policy.costs)
+    while loop.round < policy.plan.size:
+        loop.step()
+    checked = repeats = 0
+    while loop.alive.any() and checked < 20:
+        previous = policy.last_choice
+        keepable = policy.can_keep(dataclasses.replace(loop.state, round=loop.round + 1))
+        alive = loop.alive.astype(bool)
+        costs = policy.costs.copy()
+        if keepable and np.array_equal(policy.masks[previous] & alive, loop.last_heads):
+            costs[previous] = policy.kept_costs[previous]
+            repeats += 1
+        after = ((loop.energy[None, alive] - costs[:, alive]) / loop.state.initial_energy[None, alive]).min(axis=1)
+        loop.step()
+        assert after[policy.last_choice] == after.max()
+        np.testing.assert_array_equal(loop.last_heads, policy.masks[policy.last_choice] & alive)
+        checked += 1
+    assert checked > 0 and repeats > 0
 
 
 def test_keep_fnd_is_the_simulated_fnd():
