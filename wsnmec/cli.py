@@ -125,9 +125,10 @@ def _check_run_limits(scenario, replicas, workers, force, out):
         probe_output_dir(out, "--out")
 
 
-def _simulate_run(scenario, seed, replicas, workers, quiet: bool, per_node: bool = False):
-    """The simulation of ``wsnmec run`` (and of each protocol of ``wsnmec compare``): the compile notice and
-    a progress bar on a terminal (none when ``quiet``), :func:`wsnmec.sim.simulation.simulate` with one BLAS
+def _simulate_run(scenario, seed, replicas, workers, quiet: bool, per_node: bool = False, notice: bool = True):
+    """The simulation of ``wsnmec run`` (and of each protocol of ``wsnmec compare``): the compile notice
+    (with ``notice``; also when stderr is not a terminal) and a progress bar on a terminal (neither when
+    ``quiet``), :func:`wsnmec.sim.simulation.simulate` with one BLAS
     thread (``per_node``: also the per-node table), then the check that every energy is finite. Returns the
     :class:`~wsnmec.sim.simulation.SimulationResult`."""
     from .console import compile_notice, simulator_kernels
@@ -135,7 +136,7 @@ def _simulate_run(scenario, seed, replicas, workers, quiet: bool, per_node: bool
     from .sim.simulation import simulate
     from .threads import single_blas_thread
 
-    compile_notice(not quiet and _stderr_is_terminal(), simulator_kernels)
+    compile_notice(notice and not quiet, simulator_kernels)
     # Until all nodes are dead the number of rounds is unknown: the bar then counts rounds without a total.
     total = None if scenario.rounds is None else scenario.rounds * replicas
     bar = _progress_bar(not quiet and _stderr_is_terminal(), total)
@@ -253,10 +254,10 @@ def compare(protocols, out, as_json, seed, replicas, workers, force, **parameter
     for scenario in scenarios.values():
         _check_run_limits(scenario, replicas, workers, force, out)
     results = {}
-    for name, scenario in scenarios.items():
+    for index, (name, scenario) in enumerate(scenarios.items()):
         if not as_json and _stderr_is_terminal():
             click.echo(f"{name}: {replicas} replicas", err=True)
-        results[name] = _simulate_run(scenario, seed, replicas, workers, quiet=as_json)
+        results[name] = _simulate_run(scenario, seed, replicas, workers, quiet=as_json, notice=index == 0)
     if out is not None:
         write_compare(results, seed, out, "--out")
     if as_json:
@@ -491,7 +492,7 @@ def map_command(round_number, animate, replica, out, seed, **parameters):
     _check_output_file(out, "--out")
     from .console import compile_notice, simulator_kernels
 
-    compile_notice(_stderr_is_terminal(), simulator_kernels)
+    compile_notice(True, simulator_kernels)
     replica_seed = replica_seeds(seed, replica + 1)[replica]
     bar = _progress_bar(_stderr_is_terminal(), last)
     from .threads import single_blas_thread
@@ -664,7 +665,7 @@ def offload(model_name, devices, tasks, frames, networks, seed, dataset, params,
     from .threads import single_blas_thread
 
     watching = not as_json and _stderr_is_terminal()
-    compile_notice(watching, offload_kernels)
+    compile_notice(not as_json, offload_kernels)
     bar = progress_bar(watching, unit="decision", desc="offload")
 
     def progress(advance, total):
@@ -1068,7 +1069,7 @@ def _run_and_draw(specs, out_dir, jobs, scheduler, results_dir, partition_jobs=(
     from .study.drawing import DrawingError, draw_studies
     from .study.runner import ExecutorHandle, StudyRunError, cached_run_line, run_study
 
-    compile_notice(_stderr_is_terminal(), simulator_kernels)
+    compile_notice(True, simulator_kernels)
     with ExecutorHandle(jobs=jobs, scheduler=scheduler) as executor:
         for spec in specs:
             line = cached_run_line(spec, results_dir)  # every task cached: nothing to load here
