@@ -1129,5 +1129,30 @@ def figures_command(quick, out_dir, studies, jobs, scheduler, results_dir, force
     click.echo(f"index: {index}  {index.with_name('index.html')}")
 
 
+# --- wsnmec warmup (compile the kernels ahead) -----------------------------------------------------------
+
+
+@main.command("warmup")
+@click.option("--studies", "studies", default=None, metavar="DIR",
+              help="Directory of study files.  [default: ./studies in the working directory, else the repository's]")
+@click.option("--jobs", type=int, default=None, metavar="J", help="Local worker processes [default: all cores].")
+def warmup_command(studies, jobs):
+    """Compile every numba kernel that `wsnmec run` and the studies' quick and full runs use (or load it
+    when numba's cache already holds it): each distinct configuration of the study files runs for a few
+    rounds or frames, spread over J processes, one line per group as it finishes. Nothing but numba's cache
+    is written; a second warm-up only loads the kernels (see wsnmec.warmup)."""
+    from .warmup import warmup
+
+    _check_jobs(jobs)
+    if studies is not None and not os.path.isdir(studies):
+        fail("--studies", f"must be a directory of study files (*.toml), got {studies!r}")
+    click.echo("warmup: compiling the kernels of `wsnmec run` and of every study (once; later runs load them)",
+               err=True)
+    totals = warmup(studies, jobs, echo=click.echo)
+    click.echo(f"warmup: {totals['configurations']} configurations in {totals['groups']} groups, "
+               f"{len(totals['kernels'])} kernels ready ({len(totals['compiled'])} compiled now, the others loaded "
+               f"from the cache) in {totals['seconds']:.1f} s")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
