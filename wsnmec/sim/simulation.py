@@ -81,7 +81,6 @@ class SimulationResult:
         nodes of a replica sum to its ``energy_residual_j``). Else None.
     """
 
-
     def __init__(self, config: dict, rounds=None, summary=None, nodes=None, *, replicas: list | None = None,
                  per_node: bool = False):
         self.config = config
