@@ -164,10 +164,9 @@ def warmup(studies: str | os.PathLike | None = None, jobs: int | None = None, ec
     process may use), calling ``echo`` with one line per finished group. Returns the totals:
     ``groups``, ``configurations``, ``kernels`` (names), ``compiled`` (those compiled now, the others
     loaded from the cache), ``seconds``."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import as_completed
 
-    from .study.runner import available_cores
+    from .study.runner import ExecutorHandle, available_cores
 
     start = time.perf_counter()
     groups = warmup_groups(studies)
@@ -175,9 +174,9 @@ def warmup(studies: str | os.PathLike | None = None, jobs: int | None = None, ec
     kernels: dict[str, bool] = {}
     configurations = 0
     done = 0
-    # fresh interpreters (spawn): each worker pays numba's start-up once and then runs its groups in turn
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(warm_group, group) for group in groups]
+    # the study workers' processes (wsnmec.study.runner.ExecutorHandle): each runs its groups in turn
+    with ExecutorHandle(jobs=jobs) as handle:
+        futures = [handle.executor.submit(warm_group, group) for group in groups]
         for future in as_completed(futures):
             result = future.result()
             done += 1
