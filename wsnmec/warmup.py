@@ -52,7 +52,7 @@ def _config_key(value) -> str:
 
 def warmup_groups(studies: str | os.PathLike | None = None) -> list[WarmupGroup]:
     """The groups of configurations of every study file in ``studies`` (default: as ``wsnmec figures``:
-    ./studies, else the repository's) and of the default ``wsnmec run``; the largest groups first."""
+    ./studies, else the repository's) and of the default ``wsnmec run``, in the order they are warmed."""
     from .clustering.registry import canonical_name
     from .sim.scenario import Scenario
     from .study.partition import load_partition_study
@@ -67,7 +67,8 @@ def warmup_groups(studies: str | os.PathLike | None = None) -> list[WarmupGroup]
         config = short.to_config()
         lifetime.setdefault(canonical_name(short.protocol), {}).setdefault(_config_key(config), short)
 
-    add_scenario(Scenario())  # `wsnmec run` with every default
+    default = Scenario()  # `wsnmec run` with every default
+    add_scenario(default)
     for path in find_studies(studies):
         spec = load_study(path).variant(True)
         if getattr(spec, "kind", "lifetime") == "offload":
@@ -82,7 +83,15 @@ def warmup_groups(studies: str | os.PathLike | None = None) -> list[WarmupGroup]
     for path in find_studies(studies, kind="partition"):
         spec = load_partition_study(path, quick=True)
         groups.append(WarmupGroup(f"partition {spec['name']}", "partition", tuple(_partition_runs(spec))))
-    return sorted(groups, key=lambda group: -len(group.items))
+    # Order of work: the group of the default `wsnmec run` first (it compiles the simulator's kernels, which
+    # the other built-in policies share), beside the groups that compile other kernels (offloading,
+    # partition), then the other policies, largest first; so that two workers seldom compile one kernel twice.
+    first = f"policy {canonical_name(default.protocol)}"
+
+    def order(group):
+        return (group.label != first, group.kind == "lifetime", -len(group.items))
+
+    return sorted(groups, key=order)
 
 
 def _short_offload_options(options: dict) -> dict:
