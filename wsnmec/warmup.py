@@ -9,9 +9,10 @@ few rounds (frames):
 
 * lifetime studies: every distinct scenario of each study's quick variant (grid point; seeds and ``rounds``
   aside) for :data:`WARMUP_ROUNDS` rounds, grouped by clustering policy, plus the default scenario of
-  ``wsnmec run``;
-* offloading studies: every distinct task of the quick variant with :data:`WARMUP_FRAMES` frames, grouped by
-  model;
+  ``wsnmec run``, and one scenario of each kind of the full variant that the quick ones lack (a kind: the
+  configuration with its numbers replaced by their types, :func:`_kind_key`);
+* offloading studies: likewise every distinct task of the quick variant, and one of each further kind of
+  the full variant, with :data:`WARMUP_FRAMES` frames, grouped by model;
 * partition studies: each section (scaling, claims, events) of the quick variant with
   :data:`WARMUP_FRAMES` frames.
 
@@ -61,23 +62,41 @@ def warmup_groups(studies: str | os.PathLike | None = None) -> list[WarmupGroup]
 
     lifetime: dict[str, dict[str, object]] = {}
     offload: dict[str, dict[str, dict]] = {}
+    kinds: set[str] = set()  # kinds of configuration (_kind_key) already held
 
-    def add_scenario(scenario):
+    def add_scenario(scenario, every: bool):
         short = scenario.replace(rounds=WARMUP_ROUNDS)
         config = short.to_config()
-        lifetime.setdefault(canonical_name(short.protocol), {}).setdefault(_config_key(config), short)
+        kind = _kind_key(config)
+        if every or kind not in kinds:
+            kinds.add(kind)
+            lifetime.setdefault(canonical_name(short.protocol), {}).setdefault(_config_key(config), short)
+
+    def add_options(options, every: bool):
+        short = _short_offload_options(options)
+        kind = _kind_key(short)
+        if every or kind not in kinds:
+            kinds.add(kind)
+            offload.setdefault(str(short.get("model", "mumt")), {}).setdefault(_config_key(short), short)
 
     default = Scenario()  # `wsnmec run` with every default
-    add_scenario(default)
+    add_scenario(default, True)
+    full_specs = []
     for path in find_studies(studies):
-        spec = load_study(path).variant(True)
-        if getattr(spec, "kind", "lifetime") == "offload":
-            for task in expand_tasks(spec):
-                options = _short_offload_options(task.scenario)
-                offload.setdefault(str(options.get("model", "mumt")), {}).setdefault(_config_key(options), options)
-        else:
-            for point in spec.points:
-                add_scenario(spec.scenario(point))
+        full = load_study(path)
+        spec = full.variant(True)
+        full_specs.append(full)
+        for point in spec.points:  # every distinct configuration of the quick variant
+            if getattr(spec, "kind", "lifetime") == "offload":
+                add_options(spec.options(point), True)
+            else:
+                add_scenario(spec.scenario(point), True)
+    for full in full_specs:  # the full variants' configurations of a kind the quick ones do not have
+        for point in full.points:
+            if getattr(full, "kind", "lifetime") == "offload":
+                add_options(full.options(point), False)
+            else:
+                add_scenario(full.scenario(point), False)
     groups = [WarmupGroup(f"policy {name}", "lifetime", tuple(items.values())) for name, items in lifetime.items()]
     groups += [WarmupGroup(f"offload {name}", "offload", tuple(items.values())) for name, items in offload.items()]
     for path in find_studies(studies, kind="partition"):
@@ -92,6 +111,21 @@ def warmup_groups(studies: str | os.PathLike | None = None) -> list[WarmupGroup]
         return (group.label != first, group.kind == "lifetime", -len(group.items))
 
     return sorted(groups, key=order)
+
+
+def _kind_key(config: dict) -> str:
+    """A configuration with each number replaced by its type: configurations of one kind differ only in
+    numbers of the same types (sizes, energies, probabilities), which do not change the kernels' types."""
+    def kind(value):
+        if isinstance(value, dict):
+            return {k: kind(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [kind(v) for v in value]
+        if isinstance(value, bool) or value is None or isinstance(value, str):
+            return value
+        return type(value).__name__
+
+    return _config_key(kind(config))
 
 
 def _short_offload_options(options: dict) -> dict:
