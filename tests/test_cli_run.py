@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from wsnmec import cli
+from wsnmec import cli, console
 from wsnmec.sim.metrics import lifetime_rounds
 
 TINY = ["--nodes", "20", "--rounds", "50"]
@@ -503,7 +503,8 @@ def test_classic_preset_restores_the_v01_defaults():
 # --- the readable summary ------------------------------------------------------------------------
 
 
-def test_summary_text_lists_replicas_and_confidence_interval():
+def test_summary_text_lists_replicas_and_confidence_interval(monkeypatch):
+    monkeypatch.setattr(console, "kernels_cached", lambda *kernels: True)  # no compile notice on a cold cache
     result = invoke([*DYING, "--seed", "7", "--replicas", "3"])
     assert result.exit_code == 0, result.output
     assert result.stderr == ""  # no progress bar when stderr is not a terminal

@@ -63,6 +63,7 @@ def test_study_workers_get_one_thread_each_when_jobs_exceed_one():
 def test_offload_progress_bar_only_on_a_terminal(monkeypatch):
     args = ["offload", "--frames", "120", "--seed", "3", "--devices", "2", "--tasks", "2"]
     monkeypatch.setattr(console, "PROGRESS_DELAY_S", 0.0)
+    monkeypatch.setattr(console, "kernels_cached", lambda *kernels: True)  # no compile notice: bars only
     plain = CliRunner().invoke(cli.main, args)
     assert plain.exit_code == 0 and plain.stderr == ""  # stderr is not a terminal here
     monkeypatch.setattr(cli, "_stderr_is_terminal", lambda: True)
@@ -94,6 +95,50 @@ def test_compile_notice_once_when_kernels_are_not_compiled(monkeypatch):
     assert console.COMPILE_NOTICE not in CliRunner().invoke(cli.main, args).stderr
     monkeypatch.setattr(console, "kernels_cached", lambda *kernels: False)
     assert CliRunner().invoke(cli.main, [*args, "--json"]).stderr == ""
+
+
+@pytest.mark.parametrize("command", [
+    ["run", "--nodes", "10", "--e0", "0.01", "--seed", "1"],
+    ["offload", "--frames", "60", "--seed", "3", "--devices", "2", "--tasks", "2"],
+    ["compare", "--protocols", "direct,leach", "--nodes", "10", "--rounds", "20", "--replicas", "2", "--seed", "1"],
+])
+def test_compile_notice_is_one_line_when_stderr_is_not_a_terminal(monkeypatch, command):
+    """Under nohup or CI (stderr a file or a pipe) a cold cache still says that it compiles: the notice, once,
+    as the whole of stderr (no progress bar); --json stays silent."""
+    monkeypatch.setattr(console, "PROGRESS_DELAY_S", 0.0)
+    monkeypatch.setattr(cli, "PROGRESS_DELAY_S", 0.0)
+    monkeypatch.setattr(console, "kernels_cached", lambda *kernels: False)  # the cache is cold
+    assert not cli._stderr_is_terminal()  # CliRunner's stderr is a buffer
+    result = CliRunner().invoke(cli.main, command)
+    assert result.exit_code == 0, result.output
+    assert result.stderr == console.COMPILE_NOTICE + "\n"
+    assert CliRunner().invoke(cli.main, [*command, "--json"]).stderr == ""
+
+
+def test_compile_notice_reaches_a_redirected_stderr_of_a_real_process(tmp_path):
+    """The same in a real process whose stderr is a file (as under nohup): the notice is its one line."""
+    import subprocess
+    import sys
+
+    script = ("import sys; from wsnmec import cli, console; console.kernels_cached = lambda *k: False; "
+              "cli.main(sys.argv[1:])")
+    with open(tmp_path / "err.txt", "w") as err:
+        proc = subprocess.run([sys.executable, "-c", script, "run", "--nodes", "5", "--rounds", "1", "--seed", "1"],
+                              stdout=subprocess.PIPE, stderr=err, text=True)
+    assert proc.returncode == 0 and "FND" in proc.stdout
+    assert (tmp_path / "err.txt").read_text() == console.COMPILE_NOTICE + "\n"
+
+
+def test_kernels_cached_is_false_for_a_cold_cache(tmp_path):
+    """An empty numba cache (NUMBA_CACHE_DIR) reads as cold (the index is looked up, nothing is compiled)."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cold")}
+    probe = subprocess.run([sys.executable, "-c", "from wsnmec import console; "
+                            "print(console.kernels_cached(*console.simulator_kernels()))"],
+                           env=env, capture_output=True, text=True, check=True)
+    assert probe.stdout.strip() == "False"
 
 
 def test_kernels_cached_reads_numba_cache_index():

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tiers import examples
+from tiers import examples, largest
 
 from naive_leach_c import naive_leach_c, naive_objective
 from wsnmec.clustering.leach_c import (
@@ -63,7 +63,9 @@ def run_both(seed, x, y, alive, energy, p, max_iterations=30, swaps=DEFAULT_SWAP
 @settings(max_examples=examples(120), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     seed=st.integers(0, 2**32 - 1),
-    n=st.integers(1, 300),
+    # the reference's cost grows with n (its swap passes); the fast tier stops at 80 nodes, still above the
+    # 36 points of the lattice layout (ties) and the swap caps below
+    n=st.integers(1, largest(300, 80)),
     layout=st.sampled_from(["uniform", "lattice", "line", "point"]),
     energies=st.sampled_from(["equal", "two-levels", "random"]),
     dead_fraction=st.sampled_from([0.0, 0.3, 0.9, 1.0]),

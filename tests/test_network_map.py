@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from wsnmec import cli
+from wsnmec import cli, console
 from wsnmec.network_map import ALIVE, DEAD, HEADS, LINKS, SINK, SINK_LINKS, map_figure, map_states
 from wsnmec.sim.deployment import deploy
 from wsnmec.sim.nearest import assign_receivers
@@ -173,6 +173,7 @@ def test_map_figure_spec_needs_a_round(tmp_path):
 
 def test_map_shows_a_progress_bar_on_a_terminal_only(monkeypatch, tmp_path):
     args = ["map", "--nodes", "10", "--seed", "1", "--round", "30", "--out", str(tmp_path / "m.png")]
+    monkeypatch.setattr(console, "kernels_cached", lambda *kernels: True)  # no compile notice on a cold cache
     assert CliRunner().invoke(cli.main, args).stderr == ""
     monkeypatch.setattr(cli, "_stderr_is_terminal", lambda: True)
     monkeypatch.setattr(cli, "PROGRESS_DELAY_S", 0.0)

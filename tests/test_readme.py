@@ -26,6 +26,7 @@ def test_quickstart_has_install_plus_figures_and_install_plus_tests():
     assert len(commands) == 2
     main_job, tests = commands
     assert "pip install" in main_job and main_job.endswith("wsnmec figures --quick")
+    assert "wsnmec warmup && wsnmec figures --quick" in main_job  # the kernels compiled first, once
     assert "pip install" in tests and "pytest" in tests
 
 
@@ -135,7 +136,8 @@ def test_readme_lists_the_commands_this_issue_documents():
     commands = readme_commands()
     for needle in ("wsnmec map", "--animate", "wsnmec study list", "wsnmec study figures", "--studies",
                    "--list-params", "examples/nodes.csv", "--protocol mypolicy:SpreadRichest",
-                   "--protocol spread-richest", "wsnmec compare --protocols", "--lifetime-threshold", "--format csv"):
+                   "--protocol spread-richest", "wsnmec compare --protocols", "--lifetime-threshold", "--format csv",
+                   "wsnmec warmup"):
         assert any(needle in c for c in commands), needle
 
 

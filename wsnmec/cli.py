@@ -125,9 +125,10 @@ def _check_run_limits(scenario, replicas, workers, force, out):
         probe_output_dir(out, "--out")
 
 
-def _simulate_run(scenario, seed, replicas, workers, quiet: bool, per_node: bool = False):
-    """The simulation of ``wsnmec run`` (and of each protocol of ``wsnmec compare``): the compile notice and
-    a progress bar on a terminal (none when ``quiet``), :func:`wsnmec.sim.simulation.simulate` with one BLAS
+def _simulate_run(scenario, seed, replicas, workers, quiet: bool, per_node: bool = False, notice: bool = True):
+    """The simulation of ``wsnmec run`` (and of each protocol of ``wsnmec compare``): the compile notice
+    (with ``notice``; also when stderr is not a terminal) and a progress bar on a terminal (neither when
+    ``quiet``), :func:`wsnmec.sim.simulation.simulate` with one BLAS
     thread (``per_node``: also the per-node table), then the check that every energy is finite. Returns the
     :class:`~wsnmec.sim.simulation.SimulationResult`."""
     from .console import compile_notice, simulator_kernels
@@ -135,7 +136,7 @@ def _simulate_run(scenario, seed, replicas, workers, quiet: bool, per_node: bool
     from .sim.simulation import simulate
     from .threads import single_blas_thread
 
-    compile_notice(not quiet and _stderr_is_terminal(), simulator_kernels)
+    compile_notice(notice and not quiet, simulator_kernels)
     # Until all nodes are dead the number of rounds is unknown: the bar then counts rounds without a total.
     total = None if scenario.rounds is None else scenario.rounds * replicas
     bar = _progress_bar(not quiet and _stderr_is_terminal(), total)
@@ -279,10 +280,10 @@ def compare(protocols, out, as_json, seed, replicas, workers, force, table_forma
     for scenario in scenarios.values():
         _check_run_limits(scenario, replicas, workers, force, out)
     results = {}
-    for name, scenario in scenarios.items():
+    for index, (name, scenario) in enumerate(scenarios.items()):
         if not as_json and _stderr_is_terminal():
             click.echo(f"{name}: {replicas} replicas", err=True)
-        results[name] = _simulate_run(scenario, seed, replicas, workers, quiet=as_json)
+        results[name] = _simulate_run(scenario, seed, replicas, workers, quiet=as_json, notice=index == 0)
     if out is not None:
         write_compare(results, seed, out, "--out", table_format=table_format, lifetime_threshold=lifetime_threshold)
     if as_json:
@@ -517,7 +518,7 @@ def map_command(round_number, animate, replica, out, seed, **parameters):
     _check_output_file(out, "--out")
     from .console import compile_notice, simulator_kernels
 
-    compile_notice(_stderr_is_terminal(), simulator_kernels)
+    compile_notice(True, simulator_kernels)
     replica_seed = replica_seeds(seed, replica + 1)[replica]
     bar = _progress_bar(_stderr_is_terminal(), last)
     from .threads import single_blas_thread
@@ -690,7 +691,7 @@ def offload(model_name, devices, tasks, frames, networks, seed, dataset, params,
     from .threads import single_blas_thread
 
     watching = not as_json and _stderr_is_terminal()
-    compile_notice(watching, offload_kernels)
+    compile_notice(not as_json, offload_kernels)
     bar = progress_bar(watching, unit="decision", desc="offload")
 
     def progress(advance, total):
@@ -1094,7 +1095,7 @@ def _run_and_draw(specs, out_dir, jobs, scheduler, results_dir, partition_jobs=(
     from .study.drawing import DrawingError, draw_studies
     from .study.runner import ExecutorHandle, StudyRunError, cached_run_line, run_study
 
-    compile_notice(_stderr_is_terminal(), simulator_kernels)
+    compile_notice(True, simulator_kernels)
     with ExecutorHandle(jobs=jobs, scheduler=scheduler) as executor:
         for spec in specs:
             line = cached_run_line(spec, results_dir)  # every task cached: nothing to load here
@@ -1152,6 +1153,31 @@ def figures_command(quick, out_dir, studies, jobs, scheduler, results_dir, force
         click.echo(f"partition study {path.stem}: figures and section done")
     index = write_index_sections([study.section for study in drawn], out_dir, quick, sections)
     click.echo(f"index: {index}  {index.with_name('index.html')}")
+
+
+# --- wsnmec warmup (compile the kernels ahead) -----------------------------------------------------------
+
+
+@main.command("warmup")
+@click.option("--studies", "studies", default=None, metavar="DIR",
+              help="Directory of study files.  [default: ./studies in the working directory, else the repository's]")
+@click.option("--jobs", type=int, default=None, metavar="J", help="Local worker processes [default: all cores].")
+def warmup_command(studies, jobs):
+    """Compile every numba kernel that `wsnmec run` and the studies' quick and full runs use (or load it
+    when numba's cache already holds it): each distinct configuration of the study files runs for a few
+    rounds or frames, spread over J processes, one line per group as it finishes. Nothing but numba's cache
+    is written; a second warm-up only loads the kernels (see wsnmec.warmup)."""
+    from .warmup import warmup
+
+    _check_jobs(jobs)
+    if studies is not None and not os.path.isdir(studies):
+        fail("--studies", f"must be a directory of study files (*.toml), got {studies!r}")
+    click.echo("warmup: compiling the kernels of `wsnmec run` and of every study (once; later runs load them)",
+               err=True)
+    totals = warmup(studies, jobs, echo=click.echo)
+    click.echo(f"warmup: {totals['configurations']} configurations in {totals['groups']} groups, "
+               f"{len(totals['kernels'])} kernels ready ({len(totals['compiled'])} compiled now, the others loaded "
+               f"from the cache) in {totals['seconds']:.1f} s")
 
 
 if __name__ == "__main__":  # pragma: no cover

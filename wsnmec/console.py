@@ -1,7 +1,8 @@
 """What the command line shows while it works: progress bars on stderr and the first-compile notice.
 
-Both appear only where a person watches: never with ``--json`` and never when stderr is not a terminal
-(a log file, a pipe, a test), so machine-read output stays clean.
+Neither appears with ``--json`` (machine-read output stays clean). Progress bars appear only where a person
+watches (stderr a terminal); the compile notice, one line, is printed also when stderr is a log file or a
+pipe (``nohup``, CI), so that minutes of compilation are never silent.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import sys
 #: Seconds a command must run before its progress bar appears (short runs show none).
 PROGRESS_DELAY_S = 1.0
 #: The notice printed before the numba kernels compile for the first time.
-COMPILE_NOTICE = "compiling kernels, once: about 30 s (later runs load them from the cache)"
+COMPILE_NOTICE = ("compiling kernels, once: up to a few minutes (later runs load them from the cache; "
+                  "`wsnmec warmup` compiles every kernel ahead)")
 
 
 def stderr_is_terminal() -> bool:
@@ -56,7 +58,8 @@ def offload_kernels() -> tuple:
 
 
 def compile_notice(enabled: bool, kernels) -> bool:
-    """Print :data:`COMPILE_NOTICE` on stderr (one line) when ``enabled`` and a kernel is not compiled yet.
+    """Print :data:`COMPILE_NOTICE` on stderr (one line, flushed, whether or not stderr is a terminal) when
+    ``enabled`` and a kernel is not compiled yet. A command calls it once, before its first kernel runs.
 
     ``kernels``: a callable returning the dispatchers to check (imported only when needed). Returns
     whether the notice was printed."""

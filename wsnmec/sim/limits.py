@@ -134,11 +134,14 @@ def check_finite(quantity: str, values, hint: str = "") -> None:
 def check_run_result(result) -> None:
     """Every number of a ``wsnmec run`` result finite (summary energies, per-round energies)."""
     hint = "the magnitudes of --field, --sink, --e0, --harvest or the radio constants overflow the energy accounting"
+    import numpy as np
+
+    replicas = result.replica_data()  # the summary rows and per-round columns, without building tables
     for column in ("energy_initial_j", "energy_harvested_j", "energy_consumed_j", "energy_residual_j"):
-        check_finite(column, result.summary[column].to_numpy(), hint)
+        check_finite(column, [replica["row"][column] for replica in replicas], hint)
     for column in ("residual_j", "consumed_j", "harvested_j"):
-        if column in result.rounds.columns:
-            check_finite(column, result.rounds[column].to_numpy(), hint)
+        if all(column in replica["columns"] for replica in replicas):
+            check_finite(column, np.concatenate([replica["columns"][column] for replica in replicas]), hint)
 
 
 # --- memory ----------------------------------------------------------------------------------------------

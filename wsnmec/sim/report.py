@@ -2,8 +2,10 @@
 ``--out`` files of ``wsnmec run``.
 
 Everything here reads the tables of a :class:`~wsnmec.sim.simulation.SimulationResult` (``config``, ``rounds``,
-``summary``); nothing is recomputed that the tables do not hold, except the mean and 95 % confidence
-interval of the lifetime metrics over replicas (:func:`wsnmec.sim.metrics.mean_ci`).
+``summary``; the JSON object and the summary read the same values through
+:meth:`~wsnmec.sim.simulation.SimulationResult.replica_data`, without pandas, so that ``wsnmec run`` without
+``--out`` never imports it); nothing is recomputed that the tables do not hold, except the mean and 95 %
+confidence interval of the lifetime metrics over replicas (:func:`wsnmec.sim.metrics.mean_ci`).
 
 Output files of ``--out DIR`` (see :data:`RUN_FILES`):
 
@@ -32,10 +34,10 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from .. import io
 from ..errors import ParameterError
@@ -95,7 +97,7 @@ def jsonable(value):
         return [jsonable(v) for v in value]
     if isinstance(value, np.ndarray):
         return [jsonable(v) for v in value.tolist()]
-    if value is None or value is pd.NA or value is pd.NaT:
+    if value is None or _is_pandas_missing(value):
         return None
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
@@ -115,19 +117,22 @@ def jsonable(value):
     return str(value)
 
 
+def _is_pandas_missing(value) -> bool:
+    """Whether ``value`` is pandas' ``NA`` or ``NaT`` (never, when pandas was not imported)."""
+    pd = sys.modules.get("pandas")
+    return pd is not None and (value is pd.NA or value is pd.NaT)
+
+
 def _optional_int(value) -> int | None:
     """An int, or ``None`` for a missing value (pandas ``<NA>``, NaN, ``None``)."""
-    if value is None or value is pd.NA:
+    if value is None or _is_pandas_missing(value):
         return None
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
+    if isinstance(value, (float, np.floating)) and math.isnan(value):
+        return None
     return int(value)
 
 
-def _alive_by_replica(rounds: pd.DataFrame) -> dict[int, list[int]]:
+def _alive_by_replica(rounds) -> dict[int, list[int]]:
     """Alive count at the end of rounds 1, 2, ... for each replica index."""
     out: dict[int, list[int]] = {}
     if rounds.empty:
@@ -138,12 +143,14 @@ def _alive_by_replica(rounds: pd.DataFrame) -> dict[int, list[int]]:
     return out
 
 
-def summary_table(result, lifetime_threshold: float | None = None) -> pd.DataFrame:
+def summary_table(result, lifetime_threshold: float | None = None):
     """The per-replica summary as ``--out`` writes it: ``result.summary`` (every column kept) followed by
     :data:`SUMMARY_EXTRA_COLUMNS`, computed from the rounds table, and with ``lifetime_threshold`` (a
     percent in (0, 100]) ``lifetime_threshold_pct`` and ``lifetime_threshold_round`` (nullable Int64: the
     first round at whose end at least that percent of the nodes were dead,
     :func:`wsnmec.sim.metrics.lifetime_at_threshold`)."""
+    import pandas as pd
+
     from .metrics import lifetime_at_threshold, stability_period
 
     table = result.summary.sort_values("replica", kind="stable").reset_index(drop=True).copy()
@@ -181,26 +188,38 @@ def replica_records(result, lifetime_threshold: float | None = None) -> list[dic
     ``lifetime_threshold`` (``percent`` [%] and ``round``: the first round at whose end at least that
     percent of the nodes were dead, ``None`` when not reached).
     """
-    summary = summary_table(result, lifetime_threshold)
-    alive = _alive_by_replica(result.rounds)
+    from .metrics import lifetime_at_threshold, stability_period
+
+    nodes = int(result.config["nodes"])
     records = []
-    for row in summary.to_dict("records"):
+    for replica in result.replica_data():
+        row, columns = replica["row"], replica["columns"]
+        count = columns["alive"].shape[0]
+        # per-round sums and means as summary_table computes them; the columns hold whole numbers (packets,
+        # bits of whole packets), so every partial sum is exact and the order of summation does not matter
+        packets_total = int(columns["packets_to_sink"].sum())
+        fnd = _optional_int(row["fnd"])
         record = {
             "seed": int(row["seed"]),
-            "fnd": _optional_int(row["fnd"]),
+            "fnd": fnd,
             "hnd": _optional_int(row["hnd"]),
             "lnd": _optional_int(row["lnd"]),
             "rounds": int(row["rounds"]),
             "energy": {key: float(row[column]) for key, column in ENERGY_COLUMNS.items()},
-            "alive": alive.get(int(row["replica"]), []),
+            "alive": [int(v) for v in columns["alive"]],
             "utility": {key: float(row[column]) for key, column in UTILITY_COLUMNS.items()},
-            "stability_period": _optional_int(row["stability_period"]),
-            "delivered": {key: (int(row[column]) if key == "packets_total" else float(row[column]))
-                          for key, column in DELIVERED_COLUMNS.items()},
+            "stability_period": stability_period(fnd),
+            "delivered": {
+                "bits_total": float(row["delivered_bits_total"]),
+                "bits_per_round_mean": float(columns["delivered_bits"].sum()) / count if count else math.nan,
+                "packets_total": packets_total,
+                "packets_per_round_mean": packets_total / count if count else math.nan,
+            },
         }
         if lifetime_threshold is not None:
             record["lifetime_threshold"] = {"percent": float(lifetime_threshold),
-                                            "round": _optional_int(row["lifetime_threshold_round"])}
+                                            "round": _optional_int(lifetime_at_threshold(record["alive"], nodes,
+                                                                                         lifetime_threshold))}
         records.append(record)
     return records
 

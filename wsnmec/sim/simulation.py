@@ -19,7 +19,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from .. import __version__
 from ..clustering.leach import epoch_length
@@ -45,9 +44,13 @@ CHUNK_NODE_ROUNDS = 2_000_000
 LOOPS = ("auto", "fused", "policy")
 
 
-@dataclass
 class SimulationResult:
     """Tables of a simulation.
+
+    ``rounds``, ``summary`` and ``nodes`` are pandas DataFrames built on first access from the arrays the
+    simulation returned (so that a command printing only the summary never imports pandas); they may also
+    be given (or assigned) directly. :meth:`replica_data` gives each replica's summary row and per-round
+    columns without pandas.
 
     Attributes
     ----------
@@ -78,10 +81,134 @@ class SimulationResult:
         nodes of a replica sum to its ``energy_residual_j``). Else None.
     """
 
-    config: dict
-    rounds: pd.DataFrame
-    summary: pd.DataFrame
-    nodes: pd.DataFrame | None = None
+    def __init__(self, config: dict, rounds=None, summary=None, nodes=None, *, replicas: list | None = None,
+                 per_node: bool = False):
+        self.config = config
+        self._replicas = replicas  # one _ReplicaTables per replica (simulate), or None (tables given)
+        self._per_node = per_node
+        self._rounds, self._summary, self._nodes = rounds, summary, nodes
+
+    def __repr__(self) -> str:
+        return f"SimulationResult(replicas={len(self.config.get('replica_seeds', []))}, nodes={self.config.get('nodes')})"
+
+    def _release(self) -> None:
+        """Drop the simulation's arrays once every table is built (they would double the memory held)."""
+        if self._rounds is not None and self._summary is not None and (self._nodes is not None or not self._per_node):
+            self._replicas = None
+
+    @property
+    def rounds(self):
+        if self._rounds is None and self._replicas is not None:
+            self._rounds = _rounds_frame(self._replicas)
+            self._release()
+        return self._rounds
+
+    @rounds.setter
+    def rounds(self, value):
+        self._rounds = value
+
+    @property
+    def summary(self):
+        if self._summary is None and self._replicas is not None:
+            self._summary = _summary_frame(self._replicas)
+            self._release()
+        return self._summary
+
+    @summary.setter
+    def summary(self, value):
+        self._summary = value
+
+    @property
+    def nodes(self):
+        if self._nodes is None and self._replicas is not None and self._per_node:
+            self._nodes = _nodes_frame(self._replicas)
+            self._release()
+        return self._nodes
+
+    @nodes.setter
+    def nodes(self, value):
+        self._nodes = value
+
+    def replica_data(self) -> list[dict]:
+        """Per replica, in replica order: ``row`` (its summary row as plain Python values: the
+        :data:`~wsnmec.sim.columns.SUMMARY_COLUMNS`, ``fnd``/``hnd``/``lnd`` None when not reached) and
+        ``columns`` (its per-round numpy columns of :data:`~wsnmec.sim.columns.INT_COLUMNS` and
+        :data:`~wsnmec.sim.columns.FLOAT_COLUMNS`, rounds 1, 2, ...). From the simulation's arrays while the
+        tables are not built (no pandas), else from the ``summary`` and ``rounds`` tables."""
+        if self._replicas is not None and self._rounds is None and self._summary is None:
+            return [{"row": dict(replica.row), "columns": {**replica.ints, **replica.floats}}
+                    for replica in self._replicas]
+        import pandas as pd
+
+        summary = self.summary.sort_values("replica", kind="stable")
+        ordered = self.rounds.sort_values(["replica", "round"], kind="stable")
+        groups = {int(replica): group for replica, group in ordered.groupby("replica", sort=True)}
+        empty = ordered.iloc[0:0]
+        data = []
+        for row in summary.to_dict("records"):
+            group = groups.get(int(row["replica"]), empty)
+            data.append({"row": {key: (None if value is pd.NA else value) for key, value in row.items()},
+                         "columns": {name: group[name].to_numpy() for name in (*INT_COLUMNS, *FLOAT_COLUMNS)
+                                     if name in group.columns}})
+        return data
+
+
+@dataclass
+class _ReplicaTables:
+    """What :func:`simulate` keeps of a replica: its index, seed, per-round columns and summary row."""
+
+    index: int
+    seed: int
+    nodes: int
+    ints: dict
+    floats: dict
+    row: dict
+    node_table: dict | None
+
+
+def _rounds_frame(replicas: list[_ReplicaTables]):
+    import pandas as pd
+
+    frames = []
+    for replica in replicas:
+        ints, floats = replica.ints, replica.floats
+        count = ints["alive"].shape[0]
+        frame = {
+            "replica": np.full(count, replica.index, dtype=np.int64),
+            "seed": np.full(count, replica.seed, dtype=np.int64),
+            "round": np.arange(1, count + 1, dtype=np.int64),
+            "dead": replica.nodes - ints["alive"],
+            "energy_j": floats["consumed_j"],
+        }
+        frame.update(ints)
+        frame.update(floats)
+        frames.append(pd.DataFrame({name: frame[name] for name in ROUND_COLUMNS}, columns=list(ROUND_COLUMNS)))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _summary_frame(replicas: list[_ReplicaTables]):
+    import pandas as pd
+
+    summary = pd.DataFrame([replica.row for replica in replicas], columns=list(SUMMARY_COLUMNS))
+    for column in ("fnd", "hnd", "lnd"):
+        summary[column] = summary[column].astype("Int64")
+    summary["replica"] = summary["replica"].astype(np.int64)
+    summary["seed"] = summary["seed"].astype(np.int64)
+    summary["rounds"] = summary["rounds"].astype(np.int64)
+    return summary
+
+
+def _nodes_frame(replicas: list[_ReplicaTables]):
+    import pandas as pd
+
+    parts = []
+    for replica in replicas:
+        count = replica.node_table["x"].shape[0]
+        parts.append(pd.DataFrame({"replica": np.full(count, replica.index, dtype=np.int64),
+                                   "seed": np.full(count, replica.seed, dtype=np.int64),
+                                   "node": np.arange(count, dtype=np.int64), **replica.node_table},
+                                  columns=list(NODE_COLUMNS)))
+    return pd.concat(parts, ignore_index=True)
 
 
 #: Columns of :attr:`SimulationResult.nodes` (``nodes.parquet`` of ``wsnmec run --out``).
@@ -336,27 +463,17 @@ def simulate(scenario: Scenario, seed: int | None = None, replicas: int = 1, *,
             runs = list(pool.map(one, seeds))
 
     nodes = runs[0].nodes
-    frames, rows = [], []
+    tables = []
     for index, (replica_seed, run) in enumerate(zip(seeds, runs)):
         count = run.out_int.shape[0]
         ints = dict(zip(INT_COLUMNS, run.out_int.T))
         floats = dict(zip(FLOAT_COLUMNS, run.out_float.T))
-        frame = {
-            "replica": np.full(count, index, dtype=np.int64),
-            "seed": np.full(count, replica_seed, dtype=np.int64),
-            "round": np.arange(1, count + 1, dtype=np.int64),
-            "dead": nodes - ints["alive"],
-            "energy_j": floats["consumed_j"],
-        }
-        frame.update(ints)
-        frame.update(floats)
-        frames.append(pd.DataFrame({name: frame[name] for name in ROUND_COLUMNS}, columns=list(ROUND_COLUMNS)))
         fnd, hnd, lnd = lifetime_rounds(ints["alive"], nodes)
 
         def mean(values):
             return float(values.mean()) if count else float("nan")
 
-        rows.append({
+        row = {
             "replica": index, "seed": replica_seed, "fnd": fnd, "hnd": hnd, "lnd": lnd, "rounds": count,
             "energy_initial_j": run.energy_initial,
             "energy_harvested_j": float(floats["harvested_j"].sum()),
@@ -367,14 +484,8 @@ def simulate(scenario: Scenario, seed: int | None = None, replicas: int = 1, *,
             "latency_s_mean": mean(floats["latency_s"]),
             "system_utility_mean": mean(floats["system_utility"]),
             "delivered_bits_total": float(floats["delivered_bits"].sum()),
-        })
-    rounds = pd.concat(frames, ignore_index=True)
-    summary = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
-    for column in ("fnd", "hnd", "lnd"):
-        summary[column] = summary[column].astype("Int64")
-    summary["replica"] = summary["replica"].astype(np.int64)
-    summary["seed"] = summary["seed"].astype(np.int64)
-    summary["rounds"] = summary["rounds"].astype(np.int64)
+        }
+        tables.append(_ReplicaTables(index, replica_seed, nodes, ints, floats, row, run.node_table))
 
     config = scenario.to_config()
     config.update({
@@ -399,14 +510,4 @@ def simulate(scenario: Scenario, seed: int | None = None, replicas: int = 1, *,
         config.update(protocol_record(scenario.protocol))  # a plug-in's module:Class and module SHA-256
     if scenario.positions is not None:
         config["positions_sha256"] = runs[0].positions_sha256
-    node_frame = None
-    if per_node:
-        parts = []
-        for index, (replica_seed, run) in enumerate(zip(seeds, runs)):
-            count = run.node_table["x"].shape[0]
-            parts.append(pd.DataFrame({"replica": np.full(count, index, dtype=np.int64),
-                                       "seed": np.full(count, replica_seed, dtype=np.int64),
-                                       "node": np.arange(count, dtype=np.int64), **run.node_table},
-                                      columns=list(NODE_COLUMNS)))
-        node_frame = pd.concat(parts, ignore_index=True)
-    return SimulationResult(config=config, rounds=rounds, summary=summary, nodes=node_frame)
+    return SimulationResult(config=config, replicas=tables, per_node=per_node)

@@ -218,7 +218,7 @@ def available_cores() -> int:
 
 
 #: Modules the forkserver of the local worker processes imports once (``__main__`` is the default).
-WORKER_PRELOAD = ["__main__", "wsnmec.study.runner", "wsnmec.sim.simulation"]
+WORKER_PRELOAD = ["__main__", "wsnmec.study.runner", "wsnmec.sim.simulation", "wsnmec.study.worker_start"]
 
 #: Tasks submitted ahead to a Dask cluster at most (claimed as they are submitted).
 DASK_WINDOW = 256
