@@ -273,10 +273,25 @@ def test_probe_refuses_a_read_only_directory(tmp_path):
 # --- non-finite results -----------------------------------------------------------------------------------
 
 
-def test_non_finite_run_result_is_an_error_naming_the_quantity():
-    """A 1e300 m field under the MATLAB accounting (energies not clipped) overflows: exit 2, never inf."""
-    result = invoke(["run", "--field", "1e300", "--nodes", "10", "--rounds", "3", "--semantics", "matlab",
-                     "--seed", "1", "--json"])
+def _overflowing_simulate(monkeypatch):
+    """Make every simulation report an infinite consumed energy (the field, sink and energy limits leave no
+    input that overflows any more; the check behind them stays the last line of defence)."""
+    from wsnmec.sim import simulation
+
+    real = simulation.simulate
+
+    def simulate(*args, **kwargs):
+        result = real(*args, **kwargs)
+        result.summary["energy_consumed_j"] = np.inf
+        return result
+
+    monkeypatch.setattr(simulation, "simulate", simulate)
+
+
+def test_non_finite_run_result_is_an_error_naming_the_quantity(monkeypatch):
+    """A result that overflowed (once: a 1e300 m field under the MATLAB accounting): exit 2, never inf."""
+    _overflowing_simulate(monkeypatch)
+    result = invoke(["run", "--nodes", "10", "--rounds", "3", "--semantics", "matlab", "--seed", "1", "--json"])
     line = assert_one_line_error(result, "energy_")
     assert "is not finite" in line and result.stdout == ""
 
@@ -342,11 +357,13 @@ def test_parameter_error_survives_pickling():
     assert (error.parameter, error.message, str(error)) == ("--e0", "must be > 0", "--e0: must be > 0")
 
 
-def test_study_task_with_non_finite_energies_fails_in_one_line(tmp_path):
-    path = tmp_path / "nf.toml"
-    path.write_text('seeds = 1\n[base]\nnodes = 10\nrounds = 3\nsemantics = "matlab"\nfield = 1e300\n', encoding="utf-8")
-    result = invoke(["study", "run", str(path), "--jobs", "1", "--results", str(tmp_path / "r")])
-    assert result.exit_code == 1
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "ParameterError: energy_" in lines[0] and "is not finite" in lines[0], lines
-    assert list((tmp_path / "r" / "nf" / "tasks").glob("*.parquet")) == []
+def test_study_task_with_non_finite_energies_fails_in_one_line(monkeypatch):
+    """A worker's task whose result overflowed fails with the one-line error naming the quantity (the runner
+    reports a task's ParameterError in one line, exit 1) and is never cached."""
+    from wsnmec.sim.scenario import Scenario
+    from wsnmec.study.runner import compute_task
+
+    _overflowing_simulate(monkeypatch)
+    scenario = Scenario.from_mapping({"nodes": 10, "rounds": 3, "semantics": "matlab"})
+    with pytest.raises(ParameterError, match=r"^energy_consumed_j: is not finite \(inf\)"):
+        compute_task(scenario, 1)

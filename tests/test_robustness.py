@@ -169,3 +169,72 @@ def test_a_file_system_error_after_the_work_is_one_line_exit_1(tmp_path, monkeyp
     errors = [line for line in result.stderr.splitlines() if "Error" in line]  # (beside the progress bar)
     assert len(errors) == 1 and "m.npz" in errors[0] and "File too large" in errors[0], result.stderr
     assert "Traceback" not in result.stderr and result.stderr.strip().endswith(errors[0].strip())
+
+
+# --- item 10: huge fields, sinks and positions -------------------------------------------------------------
+
+
+def invoke_quietly(args):
+    """``invoke`` recording every warning (pytest would otherwise swallow the ones a user sees on stderr)."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = invoke(args)
+    return result, [str(w.message) for w in caught]
+
+
+@pytest.mark.parametrize("protocol", ["ddnn", "ddnn-rule", "heed", "spread", "lp-schedule"])
+def test_a_field_of_1e160_is_one_line_naming_field_without_warnings(protocol, tmp_path):
+    # used to make k_opt NaN (ddnn: an error naming `sizes`, warnings around it), warnings and tracebacks
+    for option, value in (("--field", "1e160"), ("--sink", "0,1e160"), ("--field", "1e300,1")):
+        result, warned = invoke_quietly(["run", "--protocol", protocol, option, value, *TINY_RUN, "--seed", "1",
+                                         "--out", str(tmp_path / "o")])
+        line = assert_one_line_error(result, option)
+        assert "1e+09" in line and "sizes" not in line and warned == [], (line, warned)
+
+
+def test_map_and_bound_refuse_a_field_of_1e160_in_one_line(tmp_path):
+    for command in (["map", "--protocol", "ddnn", "--round", "1", "--out", str(tmp_path / "m.png")],
+                    ["bound", "--seed", "1"]):
+        result, warned = invoke_quietly([*command, "--field", "1e160", "--nodes", "10"])
+        assert "1e+09" in assert_one_line_error(result, "--field") and warned == []
+
+
+@pytest.mark.parametrize("protocol", ["direct", "leach", "leach-c", "deec", "heed", "ddnn", "ddnn-rule", "spread",
+                                      "anneal"])
+def test_every_policy_runs_at_the_largest_field_without_warnings(protocol):
+    # at 1e9 m every packet costs more than a node holds: all die in round 1 (clipped, finite, no overflow)
+    result, warned = invoke_quietly(["run", "--protocol", protocol, "--field", "1e9", "--sink", "1e9,1e9",
+                                     *TINY_RUN, "--seed", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)["replicas"][0]
+    assert record["rounds"] == 1 and warned == [], warned
+
+
+def test_a_bound_whose_links_exceed_the_lp_range_is_one_line_naming_field(tmp_path):
+    # HiGHS refused the master LP ("Model error") with a RuntimeError traceback from a 1e7 m field
+    for command in (["bound", "--seed", "1"], ["run", "--protocol", "lp-schedule", "--rounds", "3", "--seed", "1",
+                                                "--out", str(tmp_path / "o")]):
+        result, warned = invoke_quietly([*command, "--field", "1e7", "--nodes", "10"])
+        line = assert_one_line_error(result, "--field")
+        assert "1e+14 J" in line and warned == [], (line, warned)
+
+
+def test_positions_beyond_the_limits_are_one_line_naming_the_file(tmp_path):
+    for text, message in (("x,y,energy\n1,1,1e13\n5,5,0.5\n", "column energy must be at most 1e+12 [J]"),
+                          ("x,y\n1,1\n5,2e9\n", "column y must be at most 1e+09 [m]")):
+        path = tmp_path / "p.csv"
+        path.write_text(text)
+        for command in (["run", *TINY_RUN], ["map", "--round", "1", "--out", str(tmp_path / "m.png")]):
+            result, warned = invoke_quietly([*command, "--positions", str(path), "--seed", "1"])
+            line = assert_one_line_error(result, "--positions")
+            assert message in line and warned == [], line
+
+
+def test_a_study_with_a_huge_field_fails_before_any_task(tmp_path):
+    path = tmp_path / "huge.toml"
+    path.write_text("seeds = 1\n[base]\nnodes = 10\nrounds = 3\n[grid]\nfield = [100, 1e160]\n", encoding="utf-8")
+    result, warned = invoke_quietly(["study", "run", str(path), "--jobs", "1", "--results", str(tmp_path / "r")])
+    assert "1e+09" in assert_one_line_error(result, "field") and warned == []
+    assert not (tmp_path / "r" / "huge" / "tasks").exists() or not any((tmp_path / "r" / "huge" / "tasks").iterdir())

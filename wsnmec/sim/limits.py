@@ -8,8 +8,10 @@ Magnitudes
     :func:`check_magnitudes` bounds every quantity of a :class:`~wsnmec.sim.scenario.Scenario` that enters
     the energy accounting (see :data:`MAGNITUDE_LIMITS`): stored energies stay below 1e12 J per node, so
     sums over 1e8 nodes and 1e5 rounds of harvest stay below 1e25 J, far from the float64 range (1.8e308).
-    Link costs ``packet_bits (e_elec + eps d^n)`` may still be huge in a huge field; the kernel clips what a
-    node spends at what it holds. :func:`check_finite` is the last line of defence: a non-finite number in a
+    Field sides, sink coordinates and node positions are at most 1e9 m (``distance_m``), so squared and
+    fourth-power distances stay finite in every policy and in the bound (a 1e160 m field once made k_opt NaN
+    in ddnn); link costs ``packet_bits (e_elec + eps d^n)`` may still exceed what a node holds, and the kernel
+    clips what a node spends at what it holds. :func:`check_finite` is the last line of defence: a non-finite number in a
     result is an error naming the quantity, never printed or written.
 
 Memory
@@ -37,7 +39,7 @@ from ..errors import ParameterError
 #: Largest allowed magnitude of each scenario quantity that enters the energy accounting.
 MAGNITUDE_LIMITS = {
     "energy_j": 1e12,  # initial energy of a node (E0 (1 + a)), battery, revive threshold, harvest [J]
-    "distance_m": 1e9,  # d0 [m]
+    "distance_m": 1e9,  # d0, field sides, sink coordinates, node positions [m]
     "packet_bits": 10**12,  # [bit]
     "radio_j_per_bit": 1.0,  # e_elec, e_da [J/bit], eps_fs [J/bit/m^2], eps_mp [J/bit/m^4]
 }
@@ -92,8 +94,9 @@ def check_magnitudes(scenario) -> None:
             "--packet-bits", f"must be an integer in [1, {MAGNITUDE_LIMITS['packet_bits']}] [bit]; got "
             f"{_short(scenario.packet_bits)}",
         )
-    # Field and sink sizes are not bounded: a link longer than a node's energy allows (up to an infinite
-    # amplifier cost) is clipped at the node's stored energy; check_run_result catches what is left.
+    # Field sides, sink coordinates and positions are bounded by distance_m when parsed (Scenario, positions
+    # files): a link longer than a node's energy allows is clipped at the node's stored energy, and no squared
+    # or fourth-power distance overflows; check_run_result catches what is left.
     if scenario.d0 is not None and scenario.d0 > distance:
         raise _too_large("--d0", distance, "m", scenario.d0)
     for name in ("e_elec", "eps_fs", "eps_mp", "e_da"):
