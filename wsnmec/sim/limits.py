@@ -240,13 +240,15 @@ def _gb(count: float) -> str:
     return f"{count / 1e9:.3g} GB"
 
 
-def check_memory(needed: int, what: str, parameter: str, options: str, force: bool) -> None:
+def check_memory(needed: int, what: str, parameter: str, options: str, force: bool,
+                 force_option: str | None = "--force") -> None:
     """Refuse a job whose estimated peak memory ``needed`` [bytes] exceeds the available memory.
 
     Raises
     ------
     ParameterError
-        ``parameter``: the estimate, the memory available and ``options`` to change (or ``--force``).
+        ``parameter``: the estimate, the memory available and ``options`` to change (or ``force_option``,
+        not named when None).
     """
     if force:
         return
@@ -255,8 +257,8 @@ def check_memory(needed: int, what: str, parameter: str, options: str, force: bo
         return
     raise ParameterError(
         parameter,
-        f"{what} needs about {_gb(needed)} of memory but {_gb(available)} is available; reduce {options} "
-        "(or pass --force to run anyway)",
+        f"{what} needs about {_gb(needed)} of memory but {_gb(available)} is available; reduce {options}"
+        + (f" (or pass {force_option} to run anyway)" if force_option else ""),
     )
 
 
