@@ -238,3 +238,38 @@ def test_a_study_with_a_huge_field_fails_before_any_task(tmp_path):
     result, warned = invoke_quietly(["study", "run", str(path), "--jobs", "1", "--results", str(tmp_path / "r")])
     assert "1e+09" in assert_one_line_error(result, "field") and warned == []
     assert not (tmp_path / "r" / "huge" / "tasks").exists() or not any((tmp_path / "r" / "huge" / "tasks").iterdir())
+
+
+# --- lesser: study show -------------------------------------------------------------------------------------
+
+
+def test_study_show_prints_integer_grid_values_as_integers(tmp_path):
+    # issue 21 (lesser): an all-number grid row came through iterrows as floats: `nodes=20.0, e0=1.0  n=2.0`
+    path = tmp_path / "ints.toml"
+    path.write_text("seeds = 1\n[base]\nrounds = 3\n[grid]\nnodes = [10, 20]\ne0 = [0.5, 1]\n", encoding="utf-8")
+    results = str(tmp_path / "r")
+    assert invoke(["study", "run", str(path), "--jobs", "1", "--results", results]).exit_code == 0
+    result = invoke(["study", "show", str(path), "--results", results])
+    assert result.exit_code == 0, result.output
+    points = [line.split("n=")[0].strip() for line in result.stdout.splitlines() if "nodes=" in line]
+    assert points == ["nodes=10, e0=0.5", "nodes=10, e0=1", "nodes=20, e0=0.5", "nodes=20, e0=1"], points
+    assert all(" n=1 " in line for line in result.stdout.splitlines() if "nodes=" in line), result.stdout
+
+
+def test_study_show_of_a_huge_grid_without_results_does_not_expand_it(tmp_path, monkeypatch):
+    # issue 21 (lesser): a 1e5-task grid took 62 s (expanding and looking up every task of both variants)
+    # before saying there were no results
+    from wsnmec.study import runner
+
+    def no_expansion(*args, **kwargs):
+        raise AssertionError("expanded the tasks")
+
+    monkeypatch.setattr(runner, "expand_tasks", no_expansion)
+    path = tmp_path / "big.toml"
+    values = ", ".join(str(10 + i) for i in range(1000))
+    path.write_text(f"seeds = 100\n[base]\nrounds = 5\n[grid]\nnodes = [{values}]\n", encoding="utf-8")
+    (tmp_path / "r" / "big" / "tasks").mkdir(parents=True)  # (an empty cache as well as none)
+    for results in (tmp_path / "none", tmp_path / "r"):
+        result = invoke(["study", "show", str(path), "--results", str(results)])
+        line = assert_one_line_error(result, "FILE")
+        assert "no results of study big" in line
