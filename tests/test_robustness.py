@@ -273,3 +273,58 @@ def test_study_show_of_a_huge_grid_without_results_does_not_expand_it(tmp_path, 
         result = invoke(["study", "show", str(path), "--results", str(results)])
         line = assert_one_line_error(result, "FILE")
         assert "no results of study big" in line
+
+
+# --- lesser: warnings beside one-line errors, internal names --------------------------------------------------
+
+
+def _warn_then(monkeypatch, refuse: bool):
+    import warnings
+
+    from wsnmec.errors import ParameterError
+    from wsnmec.sim import limits
+
+    real = limits.check_magnitudes
+
+    def check(scenario):
+        warnings.warn("overflow encountered in square", RuntimeWarning)
+        if refuse:
+            raise ParameterError("--field", "must be W[,H] with numbers in (0, 1e+09] [m]; got '1e160'")
+        return real(scenario)
+
+    monkeypatch.setattr(limits, "check_magnitudes", check)
+
+
+def test_warnings_never_reach_the_user_beside_a_one_line_error(monkeypatch, tmp_path, recwarn):
+    # issue 21 (lesser): numerical warnings printed around the one-line error (e.g. a 1e160 m field)
+    _warn_then(monkeypatch, refuse=True)
+    result = invoke(["run", *TINY_RUN, "--seed", "1", "--out", str(tmp_path / "o")])
+    assert assert_one_line_error(result, "--field").startswith("Error: --field:")
+    assert "Warning" not in result.stderr and [str(w.message) for w in recwarn] == []
+
+
+def test_warnings_of_a_successful_command_are_still_shown(monkeypatch, tmp_path, recwarn):
+    _warn_then(monkeypatch, refuse=False)
+    result = invoke(["run", *TINY_RUN, "--seed", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    assert [str(w.message) for w in recwarn if w.category is RuntimeWarning] == ["overflow encountered in square"]
+
+
+def test_a_model_whose_arrays_do_not_fit_its_architecture_names_the_option(tmp_path):
+    # issue 21 (lesser): "Error: model: array w1 has shape (3, 32, 8), expected (3, 32, 16)"
+    import numpy as np
+
+    from wsnmec.clustering.ddnn import DEFAULT_MODEL
+    from wsnmec.learn.persist import _META, CHECKSUM_KEY, content_digest, model_checksum
+
+    with np.load(DEFAULT_MODEL, allow_pickle=False) as stored:
+        arrays = {key: stored[key] for key in stored.files}
+    metadata = json.loads(str(arrays.pop(_META)))
+    arrays["w1"] = np.ascontiguousarray(arrays["w1"][:, :, :8])  # consistent checksums, wrong shape
+    metadata["content_sha256"] = content_digest(arrays)
+    metadata[CHECKSUM_KEY] = model_checksum(arrays, metadata)
+    path = tmp_path / "m.npz"
+    np.savez(path, **arrays, **{_META: np.array(json.dumps(metadata))})
+    result = invoke(["run", "--protocol", "ddnn", "--policy-model", str(path), *TINY_RUN, "--seed", "1"])
+    line = assert_one_line_error(result, "--policy-model")
+    assert line.startswith("Error: --policy-model: ") and "has shape (3, 32, 8), expected (3, 32, 16)" in line

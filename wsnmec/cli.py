@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 
 import click
 
@@ -38,6 +39,24 @@ class WsnmecGroup(click.Group):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        # Warnings of this process are held back until the command ends: shown after a success, dropped
+        # beside a one-line error (a numerical warning on the way to a refusal only buries the line). Worker
+        # processes of a study write their own stderr.
+        one_line_error = False
+        try:
+            with warnings.catch_warnings(record=True) as held:
+                try:
+                    return self._main_reporting_errors(args, prog_name, complete_var, **extra)
+                except SystemExit as exc:
+                    one_line_error = exc.code not in (0, None)
+                    raise
+        finally:
+            if not one_line_error:  # (success, or an unexpected exception: its warnings may explain it)
+                for message in held:
+                    warnings.showwarning(message.message, message.category, message.filename, message.lineno,
+                                         message.file, message.line)
+
+    def _main_reporting_errors(self, args, prog_name, complete_var, **extra):
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except ParameterError as exc:

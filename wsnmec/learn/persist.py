@@ -177,5 +177,8 @@ def load_model(path, name: str = "model") -> SavedModel:
     missing = [k for k in net.state() if k not in arrays]
     if missing:
         raise ParameterError(name, f"{str(path)!r} lacks array(s) {', '.join(missing)}")
-    net.load_state(arrays)
+    try:
+        net.load_state(arrays)
+    except ParameterError as exc:  # (named the option, not the internal `model`)
+        raise ParameterError(name, f"{str(path)!r}: {exc.message} by its architecture metadata") from None
     return SavedModel(net=net, metadata=metadata, arrays=arrays)
