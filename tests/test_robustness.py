@@ -328,3 +328,35 @@ def test_a_model_whose_arrays_do_not_fit_its_architecture_names_the_option(tmp_p
     result = invoke(["run", "--protocol", "ddnn", "--policy-model", str(path), *TINY_RUN, "--seed", "1"])
     line = assert_one_line_error(result, "--policy-model")
     assert line.startswith("Error: --policy-model: ") and "has shape (3, 32, 8), expected (3, 32, 16)" in line
+
+
+def _one_frame_dataset(tmp_path, source: str):
+    from scipy.io import loadmat, savemat
+
+    data = {k: v for k, v in loadmat(str(Path(__file__).parent / "data" / source)).items() if not k.startswith("__")}
+    frames = data["input_h" if "input_h" in data else "task_size"].shape[0]
+    path = tmp_path / f"one-{source}"
+    savemat(str(path), {k: (v[:1] if v.shape[0] == frames else v[:, :1]) for k, v in data.items()})
+    return path
+
+
+@pytest.mark.parametrize("model, source", [("mumt", "ddlo_mumt_3x3_first300.mat"),
+                                           ("wpmec", "droo_data_10_first300.mat")])
+def test_a_one_frame_data_set_names_the_data_set_not_an_impossible_range(tmp_path, model, source):
+    # issue 21 (lesser): "--frames: must be an integer in [2, 1], got 1"
+    path = _one_frame_dataset(tmp_path, source)
+    extra = ["--devices", "3", "--tasks", "3"] if model == "mumt" else []
+    result = invoke(["offload", "--model", model, *extra, "--dataset", str(path), "--seed", "1",
+                     "--out", str(tmp_path / "o")])
+    line = assert_one_line_error(result, "--dataset")
+    assert line.startswith("Error: --dataset: must hold at least 2 frames") and "holds 1" in line, line
+
+
+def test_check_int_never_states_an_empty_range():
+    from wsnmec.errors import ParameterError, check_int
+
+    with pytest.raises(ParameterError) as info:
+        check_int("--frames", 1, 2, 1)
+    assert str(info.value) == "--frames: must be an integer >= 2, but at most 1 is possible here, got 1"
+    with pytest.raises(ParameterError, match=r"must be an integer in \[2, 5\], got 7"):
+        check_int("--frames", 7, 2, 5)
