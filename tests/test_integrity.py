@@ -810,3 +810,21 @@ def test_fuzz_any_flipped_bit_of_a_bound_entry_is_solved_again(bound_entry, data
         assert not cached and len(lines) == 1 and _same_result(again, first)
     finally:
         entry.write_bytes(intact)
+
+
+def test_the_task_fingerprint_covers_the_bound_code_lp_schedule_runs(monkeypatch):
+    # lp-schedule (a clustering policy) solves its schedule with wsnmec/bound: a change there changes its
+    # tasks' results, so it must change their keys
+    from wsnmec.study import cache
+
+    target = (Path(cache.__file__).resolve().parents[1] / "bound" / "colgen.py").resolve()
+    real = Path.read_bytes
+    cache.simulator_fingerprint.cache_clear()
+    before = cache.simulator_fingerprint()
+    monkeypatch.setattr(Path, "read_bytes", lambda self: real(self) + (b"#" if self.resolve() == target else b""))
+    cache.simulator_fingerprint.cache_clear()
+    try:
+        assert cache.simulator_fingerprint() != before
+    finally:
+        monkeypatch.undo()
+        cache.simulator_fingerprint.cache_clear()
