@@ -360,3 +360,12 @@ def test_check_int_never_states_an_empty_range():
     assert str(info.value) == "--frames: must be an integer >= 2, but at most 1 is possible here, got 1"
     with pytest.raises(ParameterError, match=r"must be an integer in \[2, 5\], got 7"):
         check_int("--frames", 7, 2, 5)
+
+
+def test_a_control_character_quoted_in_an_error_keeps_it_one_line(tmp_path):
+    # found by the study-file fuzz test: a key "\u001e" (a record separator, a line break to splitlines)
+    path = tmp_path / "ctrl.toml"
+    path.write_text('"\\u001e" = []\n"a\\nb" = 1\n', encoding="utf-8")
+    result = invoke(["study", "show", str(path), "--results", str(tmp_path / "r")])
+    line = assert_one_line_error(result, "\\x1e: is not a known key")
+    assert line.isprintable()

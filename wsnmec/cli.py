@@ -33,6 +33,15 @@ def _exit(code: int):
     sys.exit(code)
 
 
+def _printable(line: str) -> str:
+    """``line`` with every character that is not printable escaped (``\\x1e``, ``\\n``, ...): a key or value
+    quoted from a file may hold a control character that a terminal (or ``splitlines``) takes for a line
+    break; the error stays one line."""
+    if line.isprintable():
+        return line
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in line)
+
+
 class WsnmecGroup(click.Group):
     """A click group that reports bad input on one line with exit code 2 (no usage block, no traceback)."""
 
@@ -60,21 +69,21 @@ class WsnmecGroup(click.Group):
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except ParameterError as exc:
-            click.echo(f"Error: {exc.parameter}: {exc.message}", err=True)
+            click.echo(_printable(f"Error: {exc.parameter}: {exc.message}"), err=True)
             sys.exit(EXIT_BAD_INPUT)
         except click.exceptions.NoArgsIsHelpError as exc:  # pragma: no cover - click >= 8.2
             click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
             sys.exit(EXIT_BAD_INPUT)
         except click.UsageError as exc:
-            click.echo(f"Error: {exc.format_message()}".replace("\n", " "), err=True)
+            click.echo(_printable(f"Error: {exc.format_message()}".replace("\n", " ")), err=True)
             sys.exit(EXIT_BAD_INPUT)
         except click.ClickException as exc:
-            click.echo(f"Error: {exc.format_message()}".replace("\n", " "), err=True)
+            click.echo(_printable(f"Error: {exc.format_message()}".replace("\n", " ")), err=True)
             _exit(exc.exit_code)
         except OSError as exc:  # a file-system failure after the checks (disk full, file too large, ...)
             where = f"{exc.filename}: " if exc.filename else ""
-            click.echo(f"Error: {where}{exc.strerror or exc} (file-system error; the files finished before it are kept)",
-                       err=True)
+            click.echo(_printable(f"Error: {where}{exc.strerror or exc} (file-system error; the files finished before it "
+                                  "are kept)"), err=True)
             _exit(EXIT_IO_ERROR)
         except MemoryError:
             click.echo(
