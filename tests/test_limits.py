@@ -391,3 +391,29 @@ def test_the_study_estimate_covers_the_parents_memory_per_task(tmp_path):
     assert not missing and len(summary) == 400
     estimate = study_memory_estimate(spec, 1)["parent_bytes"] - PROCESS_BASE_BYTES
     assert peak <= estimate, (peak, estimate)
+
+
+def test_a_study_task_failing_in_one_line_drops_its_warnings(monkeypatch, recwarn):
+    # issue 21 (lesser): a worker's warnings reached the terminal beside the parent's one-line error
+    import warnings
+
+    from wsnmec.sim import simulation
+    from wsnmec.sim.scenario import Scenario
+    from wsnmec.study.runner import compute_task
+
+    real = simulation.simulate
+
+    def warn_then(*args, **kwargs):
+        warnings.warn("overflow encountered in square", RuntimeWarning)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(simulation, "simulate", warn_then)
+    scenario = Scenario.from_mapping({"nodes": 10, "rounds": 3})
+    compute_task(scenario, 1)  # a success shows its warning
+    assert [str(w.message) for w in recwarn] == ["overflow encountered in square"]
+    recwarn.clear()
+    monkeypatch.setattr("wsnmec.sim.limits.check_run_result",
+                        lambda result: (_ for _ in ()).throw(ParameterError("energy_consumed_j", "is not finite")))
+    with pytest.raises(ParameterError):
+        compute_task(scenario, 1)
+    assert [str(w.message) for w in recwarn] == []
