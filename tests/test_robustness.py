@@ -369,3 +369,26 @@ def test_a_control_character_quoted_in_an_error_keeps_it_one_line(tmp_path):
     result = invoke(["study", "show", str(path), "--results", str(tmp_path / "r")])
     line = assert_one_line_error(result, "\\x1e: is not a known key")
     assert line.isprintable()
+
+
+@pytest.mark.parametrize("change", ["complex", "text", "nan"])
+def test_a_model_with_complex_text_or_nan_weights_is_refused_in_one_line(tmp_path, change, recwarn):
+    # found by the model-file fuzz test: complex weights were cast to real with a ComplexWarning (the
+    # imaginary part dropped) and the run went on; NaN weights ran too
+    import numpy as np
+
+    from wsnmec.clustering.ddnn import DEFAULT_MODEL
+    from wsnmec.learn.persist import _META, CHECKSUM_KEY, content_digest, model_checksum
+
+    with np.load(DEFAULT_MODEL, allow_pickle=False) as stored:
+        arrays = {key: stored[key] for key in stored.files}
+    metadata = json.loads(str(arrays.pop(_META)))
+    arrays["w0"] = {"complex": lambda a: a.astype(np.complex128) + 1j, "text": lambda a: a.astype("U3"),
+                    "nan": lambda a: np.full_like(a, np.nan)}[change](arrays["w0"])
+    metadata["content_sha256"] = content_digest(arrays)
+    metadata[CHECKSUM_KEY] = model_checksum(arrays, metadata)
+    path = tmp_path / "m.npz"
+    np.savez(path, **arrays, **{_META: np.array(json.dumps(metadata))})
+    result = invoke(["run", "--protocol", "ddnn", "--policy-model", str(path), *TINY_RUN, "--seed", "1"])
+    line = assert_one_line_error(result, "--policy-model")
+    assert "array w0 holds" in line and [str(w.message) for w in recwarn] == [], line
