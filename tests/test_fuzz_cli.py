@@ -184,6 +184,8 @@ def test_fuzz_offload(model, extra, devices, frames, params):
 # figure, quick variant) before it looks for results, and computes nothing: a valid file ends in the one-line
 # "no results" error, an invalid one in the one line naming its key. Never a traceback, never exit 1.
 
+import warnings  # noqa: E402
+
 import numpy as np  # noqa: E402
 from hypothesis import assume  # noqa: E402
 
@@ -251,7 +253,10 @@ def test_fuzz_study_files(tmp_path_factory, table, raw):
     folder = tmp_path_factory.mktemp("study")
     path = folder / "fuzz.toml"
     path.write_text(raw if raw is not None else toml_document(table), encoding="utf-8", errors="surrogatepass")
-    result = CliRunner().invoke(cli.main, ["study", "show", str(path), "--results", str(folder / "results")])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = CliRunner().invoke(cli.main, ["study", "show", str(path), "--results", str(folder / "results")])
+    assert [str(w.message) for w in caught] == []  # (never beside a one-line error)
     assert result.exit_code == 2, (result.exit_code, result.stderr, repr(result.exception))
     assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
     lines = result.stderr.strip().splitlines()
@@ -344,8 +349,11 @@ def test_fuzz_model_files(tmp_path_factory, data):
     text = data.draw(st.text(max_size=40)) if form == "text" else json.dumps(metadata)
     path = tmp_path_factory.mktemp("model") / "m.npz"
     np.savez(path, **arrays, **{_META: np.array(text)})
-    result = CliRunner().invoke(cli.main, ["run", "--protocol", "ddnn", "--policy-model", str(path), "--nodes", "8",
-                                           "--rounds", "3", "--seed", "1", "--json"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = CliRunner().invoke(cli.main, ["run", "--protocol", "ddnn", "--policy-model", str(path), "--nodes",
+                                               "8", "--rounds", "3", "--seed", "1", "--json"])
+    assert [str(w.message) for w in caught] == []  # (no cast dropping a part, no overflow)
     data_out = check(result)
     event(f"{form}, restamped {restamp}: exit {result.exit_code}")
     if data_out is not None:
