@@ -82,8 +82,8 @@ class WsnmecGroup(click.Group):
             _exit(exc.exit_code)
         except OSError as exc:  # a file-system failure after the checks (disk full, file too large, ...)
             where = f"{exc.filename}: " if exc.filename else ""
-            click.echo(_printable(f"Error: {where}{exc.strerror or exc} (file-system error; the files finished before it "
-                                  "are kept)"), err=True)
+            click.echo(_printable(f"Error: {where}{exc.strerror or exc} (file-system error; the files finished "
+                                  "before it are kept)"), err=True)
             _exit(EXIT_IO_ERROR)
         except MemoryError:
             click.echo(

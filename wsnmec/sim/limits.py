@@ -11,8 +11,8 @@ Magnitudes
     Field sides, sink coordinates and node positions are at most 1e9 m (``distance_m``), so squared and
     fourth-power distances stay finite in every policy and in the bound (a 1e160 m field once made k_opt NaN
     in ddnn); link costs ``packet_bits (e_elec + eps d^n)`` may still exceed what a node holds, and the kernel
-    clips what a node spends at what it holds. :func:`check_finite` is the last line of defence: a non-finite number in a
-    result is an error naming the quantity, never printed or written.
+    clips what a node spends at what it holds. :func:`check_finite` is the last line of defence: a non-finite
+    number in a result is an error naming the quantity, never printed or written.
 
 Memory
     :func:`run_memory_estimate` and :func:`study_memory_estimate` estimate peak memory from the problem's
