@@ -272,10 +272,10 @@ def test_huge_nodes_and_replicas_are_rejected_before_allocating():
     assert "100000" in result.stderr
 
 
-@pytest.mark.parametrize("field, survives", [("1e-300", True), ("5e-324", True), ("1e-300,1e300", False),
-                                             ("1e300", False)])
+@pytest.mark.parametrize("field, survives", [("1e-300", True), ("5e-324", True), ("1e-300,1e9", False),
+                                             ("1e9", False)])
 def test_extreme_fields_run(field, survives):
-    """Degenerate fields run (no ZeroDivisionError in the grid); in a 1e300 m field every packet costs
+    """Degenerate fields run (no ZeroDivisionError in the grid); in a 1e9 m field (the largest) every packet costs
     more than a node holds, so all die in round 1 (clean accounting: energy drawn is clipped at zero)."""
     data = run_json(["--field", field, "--nodes", "50", "--rounds", "20", "--seed", "3"])
     record = data["replicas"][0]

@@ -204,3 +204,38 @@ def test_reset_refuses_a_seed_that_is_not_an_integer(seed):
     with pytest.raises(ParameterError, match="seed: must be an integer"):
         env.reset(seed=seed)
     assert env.reset(seed=np.int64(5))[1]["replica_seed"] == 5
+
+
+def test_an_environment_too_large_for_the_memory_is_one_line_before_allocating(monkeypatch):
+    # issue 21 (lesser): ClusteringEnv(nodes=10**8) raised a raw MemoryError (numpy's 1.49 GiB allocation)
+    monkeypatch.setenv("WSNMEC_AVAILABLE_MEMORY", str(10**9))
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(ParameterError) as info:
+            ClusteringEnv(nodes=10**8)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    message = str(info.value)
+    assert info.value.parameter == "nodes" and "\n" not in message and "--force" not in message, message
+    assert "needs about" in message and "is available" in message
+    assert peak < 50 * 2**20  # refused before the deployment's arrays (1.6 GB) exist
+    ClusteringEnv(nodes=10)  # a small one still fits the same budget
+
+
+def test_an_environment_refuses_what_the_cli_refuses():
+    with pytest.raises(ParameterError, match=r"^--e0: must be at most 1e\+12 J"):
+        ClusteringEnv(nodes=5, e0=1e13)
+
+
+def test_an_environment_running_out_of_memory_while_deploying_is_one_line(monkeypatch):
+    from wsnmec import gym as gym_module
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError()
+
+    monkeypatch.setattr(gym_module, "RoundLoop", no_memory)
+    with pytest.raises(ParameterError, match=r"^nodes: this environment \(5 nodes\) ran out of memory"):
+        ClusteringEnv(nodes=5)

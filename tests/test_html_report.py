@@ -55,7 +55,7 @@ def report(tmp_path_factory):
 def test_index_html_has_the_readme_content(report):
     page = (report / "index.html").read_text(encoding="utf-8")
     readme = (report / "README.md").read_text(encoding="utf-8")
-    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", readme)
+    images = re.findall(r"!\[(?:\\.|[^\]\\])*\]\(([^)]+)\)", readme)  # (alt text with escaped brackets too)
     assert images and re.findall(r'<img src="([^"]+)"', page) == images
     assert page.count("<table>") == len(re.findall(r"^\|---", readme, flags=re.M)) == 1  # lifetime table
     for heading in re.findall(r"^#+ (.*)$", readme, flags=re.M):
@@ -89,7 +89,7 @@ def test_index_html_loads_in_a_headless_browser(report):
     assert lines[0] == "TITLE wsnmec figures"
     images = [line.split() for line in lines if line.startswith("IMG ")]
     readme = (report / "README.md").read_text(encoding="utf-8")
-    assert [src for _, src, _ in images] == re.findall(r"!\[[^\]]*\]\(([^)]+)\)", readme)
+    assert [src for _, src, _ in images] == re.findall(r"!\[(?:\\.|[^\]\\])*\]\(([^)]+)\)", readme)
     assert all(state == "ok" for _, _, state in images), images
     assert lines[-1] == "TABLES 1"
     console = [line for line in done.stderr.splitlines() if "CONSOLE" in line]
@@ -101,3 +101,23 @@ def test_an_image_followed_by_a_link_is_drawn_as_an_image():
     page = markdown_to_html("![p-scaling](p.png) ([PDF](p.pdf))\n", "t")
     assert '<img src="p.png" alt="p-scaling">' in page and '<a href="p.pdf">PDF</a>' in page
     assert "!<a" not in page
+
+
+@pytest.mark.parametrize("title, name", [("FND [rounds] vs p", "study-fnd.png"), ("Alive nodes", "my study-alive.png"),
+                                         ("a ] b [ c \\ d", "x (1).png")])
+def test_a_title_with_brackets_or_a_file_name_with_spaces_is_drawn_as_an_image(title, name):
+    # issue 21 (lesser): the HTML report showed a literal ![...](...) for such figures
+    import re
+
+    from wsnmec.study.report import markdown_text, markdown_url
+
+    markdown = f"![{markdown_text(title)}]({markdown_url(name)})\n\n- files: [{markdown_text(name)}]({markdown_url(name)})\n"
+    page = markdown_to_html(markdown, "t")
+    assert "![" not in page and "](" not in page, page
+    image = re.search(r'<img src="([^"]*)" alt="([^"]*)">', page)
+    from html import unescape
+    from urllib.parse import unquote
+
+    assert image and unquote(unescape(image.group(1))) == name and unescape(image.group(2)) == title
+    link = re.search(r'<a href="([^"]*)">([^<]*)</a>', page)
+    assert link and unquote(unescape(link.group(1))) == name and unescape(link.group(2)) == name

@@ -699,3 +699,132 @@ def test_model_settings_of_the_wrong_type_are_one_line(tmp_path, edit):
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and "--policy-model" in lines[0] and "setting" in lines[0]
     assert "Traceback" not in result.output
+
+
+# ------------------------------------------------------------------------------------- the bound cache (issue 17)
+def _bound_network(seed=6):
+    from wsnmec.bound.costs import Network
+    from wsnmec.sim.deployment import deploy
+    from wsnmec.sim.scenario import Scenario
+
+    scenario = Scenario.from_mapping({"nodes": 10, "e0": 0.05})
+    return Network.from_scenario(scenario, deploy(scenario, np.random.default_rng(seed)))
+
+
+def _same_result(a, b) -> bool:
+    keep = lambda r: {k: v for k, v in r.to_dict().items() if k != "seconds"}  # noqa: E731
+    return keep(a) == keep(b)
+
+
+def _flip_bit(path, position: int, bit: int = 0):
+    data = bytearray(path.read_bytes())
+    data[position % len(data)] ^= 1 << bit
+    path.write_bytes(bytes(data))
+
+
+@pytest.fixture
+def bound_entry(tmp_path):
+    """A solved bound stored in a private cache: (network, directory, its entry, the result)."""
+    from wsnmec.bound.cache import solve_cached
+
+    net = _bound_network()
+    directory = tmp_path / "bound-cache"
+    result, cached = solve_cached(net, directory=directory)
+    assert not cached
+    (entry,) = directory.glob("*.json")
+    return net, directory, entry, result
+
+
+def _digits(path) -> list[int]:
+    """Positions of the decimal digits of the stored result's numbers (a flip there keeps valid JSON)."""
+    text = path.read_bytes()
+    start = text.index(b'"result"')
+    return [i for i in range(start, len(text)) if chr(text[i]).isdigit()]
+
+
+@pytest.mark.parametrize("damage", ["digit", "separator", "truncated", "empty", "checksum"])
+def test_a_damaged_bound_cache_entry_is_solved_again_in_one_line(bound_entry, damage):
+    from wsnmec.bound.cache import solve_cached
+
+    net, directory, entry, first = bound_entry
+    if damage == "digit":  # one flipped bit in a stored number: '1' <-> '0' (still valid JSON)
+        _flip_bit(entry, _digits(entry)[0])
+    elif damage == "separator":  # ',' -> '-' would not parse; ':' -> ';' neither: flip a key's letter case
+        _flip_bit(entry, entry.read_bytes().index(b'"stopped"') + 1, 5)
+    elif damage == "truncated":
+        entry.write_bytes(entry.read_bytes()[:-20])
+    elif damage == "empty":
+        entry.write_bytes(b"")
+    else:
+        text = entry.read_bytes()
+        at = text.index(b'"sha256":"') + len(b'"sha256":"')
+        _flip_bit(entry, at, 0)
+    lines = []
+    again, cached = solve_cached(net, directory=directory, report=lines.append)
+    assert not cached and _same_result(again, first)
+    assert len(lines) == 1 and str(entry) in lines[0] and lines[0].endswith("solving the deployment again")
+    # the solve was stored again, intact: read back without a notice
+    third, cached = solve_cached(net, directory=directory, report=lines.append)
+    assert cached and len(lines) == 1 and _same_result(third, first)
+
+
+def test_an_edited_and_resealed_bound_entry_of_another_key_is_not_trusted(bound_entry):
+    from wsnmec.bound.cache import solve_cached
+    from wsnmec.integrity import load_sealed_bytes, sealed_bytes
+
+    net, directory, entry, first = bound_entry
+    record = load_sealed_bytes(entry)
+    record["result"]["upper"] = record["result"]["upper"] * 10  # a forged, consistently sealed entry...
+    record["key"] = "0" * 64  # ... copied from another deployment's key
+    entry.write_bytes(sealed_bytes(record))
+    lines = []
+    again, cached = solve_cached(net, directory=directory, report=lines.append)
+    assert not cached and _same_result(again, first) and "another deployment" in lines[0]
+
+
+def test_the_bound_cache_key_holds_the_code_fingerprint(bound_entry, monkeypatch):
+    from wsnmec.bound import cache
+
+    net, directory, entry, first = bound_entry
+    before = cache.cache_key(net, 0.01)
+    assert entry.name == f"{before}.json"
+    monkeypatch.setattr(cache, "code_fingerprint", lambda: "0123456789abcdef")
+    assert cache.cache_key(net, 0.01) != before
+    again, cached = cache.solve_cached(net, directory=directory)
+    assert not cached and len(list(directory.glob("*.json"))) == 2
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_fuzz_any_flipped_bit_of_a_bound_entry_is_solved_again(bound_entry, data):
+    from wsnmec.bound.cache import solve_cached
+
+    net, directory, entry, first = bound_entry
+    intact = entry.read_bytes()
+    position = data.draw(st.integers(0, len(intact) - 1))
+    bit = data.draw(st.integers(0, 7))
+    try:
+        _flip_bit(entry, position, bit)
+        lines = []
+        again, cached = solve_cached(net, directory=directory, report=lines.append)
+        assert not cached and len(lines) == 1 and _same_result(again, first)
+    finally:
+        entry.write_bytes(intact)
+
+
+def test_the_task_fingerprint_covers_the_bound_code_lp_schedule_runs(monkeypatch):
+    # lp-schedule (a clustering policy) solves its schedule with wsnmec/bound: a change there changes its
+    # tasks' results, so it must change their keys
+    from wsnmec.study import cache
+
+    target = (Path(cache.__file__).resolve().parents[1] / "bound" / "colgen.py").resolve()
+    real = Path.read_bytes
+    cache.simulator_fingerprint.cache_clear()
+    before = cache.simulator_fingerprint()
+    monkeypatch.setattr(Path, "read_bytes", lambda self: real(self) + (b"#" if self.resolve() == target else b""))
+    cache.simulator_fingerprint.cache_clear()
+    try:
+        assert cache.simulator_fingerprint() != before
+    finally:
+        monkeypatch.undo()
+        cache.simulator_fingerprint.cache_clear()

@@ -180,3 +180,23 @@ def test_map_shows_a_progress_bar_on_a_terminal_only(monkeypatch, tmp_path):
     result = CliRunner().invoke(cli.main, args)
     assert result.exit_code == 0, result.output
     assert "round" in result.stderr
+
+
+def test_a_round_past_the_rounds_cap_is_refused_before_simulating(monkeypatch):
+    # issue 21 (lesser): without --rounds the refusal named "the run's --rounds (100000)", an option never given,
+    # and came after simulating 100,000 rounds (18 s)
+    from wsnmec.sim import rounds as rounds_module
+
+    def no_simulation(*args, **kwargs):
+        raise AssertionError("simulated before refusing")
+
+    monkeypatch.setattr(rounds_module.RoundLoop, "step", no_simulation)
+    for extra, cap, wording in (([], 100_000, "100000, the rounds a run simulates at most without --rounds"),
+                                (["--rounds", "5"], 5, "the run's --rounds (5)")):
+        result = CliRunner().invoke(cli.main, ["map", "--nodes", "5", "--harvest", "constant:0.01", "--seed", "1",
+                                               "--round", str(cap + 1), *extra])
+        assert result.exit_code == 2, result.output
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0] == f"Error: --round: must be at most {wording}; got {cap + 1}", lines
+    with pytest.raises(AssertionError, match="simulated"):  # (the check is not just skipping the simulation)
+        map_states(Scenario.from_mapping({"nodes": 5, "rounds": 5}), 1, [5])

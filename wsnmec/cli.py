@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 
 import click
 
@@ -32,30 +33,57 @@ def _exit(code: int):
     sys.exit(code)
 
 
+def _printable(line: str) -> str:
+    """``line`` with every character that is not printable escaped (``\\x1e``, ``\\n``, ...): a key or value
+    quoted from a file may hold a control character that a terminal (or ``splitlines``) takes for a line
+    break; the error stays one line."""
+    if line.isprintable():
+        return line
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in line)
+
+
 class WsnmecGroup(click.Group):
     """A click group that reports bad input on one line with exit code 2 (no usage block, no traceback)."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        # Warnings of this process are held back until the command ends: shown after a success, dropped
+        # beside a one-line error (a numerical warning on the way to a refusal only buries the line). Worker
+        # processes of a study write their own stderr.
+        one_line_error = False
+        try:
+            with warnings.catch_warnings(record=True) as held:
+                try:
+                    return self._main_reporting_errors(args, prog_name, complete_var, **extra)
+                except SystemExit as exc:
+                    one_line_error = exc.code not in (0, None)
+                    raise
+        finally:
+            if not one_line_error:  # (success, or an unexpected exception: its warnings may explain it)
+                for message in held:
+                    warnings.showwarning(message.message, message.category, message.filename, message.lineno,
+                                         message.file, message.line)
+
+    def _main_reporting_errors(self, args, prog_name, complete_var, **extra):
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except ParameterError as exc:
-            click.echo(f"Error: {exc.parameter}: {exc.message}", err=True)
+            click.echo(_printable(f"Error: {exc.parameter}: {exc.message}"), err=True)
             sys.exit(EXIT_BAD_INPUT)
         except click.exceptions.NoArgsIsHelpError as exc:  # pragma: no cover - click >= 8.2
             click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
             sys.exit(EXIT_BAD_INPUT)
         except click.UsageError as exc:
-            click.echo(f"Error: {exc.format_message()}".replace("\n", " "), err=True)
+            click.echo(_printable(f"Error: {exc.format_message()}".replace("\n", " ")), err=True)
             sys.exit(EXIT_BAD_INPUT)
         except click.ClickException as exc:
-            click.echo(f"Error: {exc.format_message()}".replace("\n", " "), err=True)
+            click.echo(_printable(f"Error: {exc.format_message()}".replace("\n", " ")), err=True)
             _exit(exc.exit_code)
         except OSError as exc:  # a file-system failure after the checks (disk full, file too large, ...)
             where = f"{exc.filename}: " if exc.filename else ""
-            click.echo(f"Error: {where}{exc.strerror or exc} (file-system error; the files finished before it are kept)",
-                       err=True)
+            click.echo(_printable(f"Error: {where}{exc.strerror or exc} (file-system error; the files finished "
+                                  "before it are kept)"), err=True)
             _exit(EXIT_IO_ERROR)
         except MemoryError:
             click.echo(
@@ -179,8 +207,8 @@ def _output_options(table_format, lifetime_threshold) -> tuple[str, float | None
 @main.command("run")
 @click.option("--protocol", metavar="NAME", help="Clustering policy: direct, leach, leach-dchs (alias ileach), leach-c, deec, heed, ddnn (the sink picks each round's heads among learned proposals scored by a one-round model of the network), ddnn-rule (the same without learning), spread, anneal, lp-schedule; or a plug-in: MODULE:CLASS (importable from PYTHONPATH) or the name of an installed wsnmec.policies entry point (see wsnmec.clustering.registry).  [default: leach]")
 @click.option("--nodes", metavar="N", help="Number of sensor nodes, 1 to 100000000 (about 200 bytes of memory per node and running replica).  [default: 100]")
-@click.option("--field", metavar="W[,H]", help="Field width and height [m].  [default: 100,100]")
-@click.option("--sink", metavar="X,Y", help="Sink position [m] (coordinates >= 0), inside or outside the field.  [default: field centre]")
+@click.option("--field", metavar="W[,H]", help="Field width and height [m], each in (0, 1e9].  [default: 100,100]")
+@click.option("--sink", metavar="X,Y", help="Sink position [m] (coordinates in [0, 1e9]), inside or outside the field.  [default: field centre]")
 @click.option("--e0", metavar="J|LOW..HIGH", help="Initial energy of a node [J], or a range LOW..HIGH drawn uniformly per node.  [default: 0.5]")
 @click.option("--p", "p", metavar="P|auto", help="Desired cluster-head fraction, in [1e-9, 1], or auto: k_opt / N of each replica's deployment and sink (Heinzelman et al. 2002), recorded as p_resolved.  [default: auto; 0.1 with --preset classic]")
 @click.option("--packet-bits", metavar="L", help="Data packet length [bit].  [default: 4000]")
@@ -984,10 +1012,22 @@ def study_show(file, results_dir):
     Shows the full study when all its tasks are cached, else its quick variant when that is complete,
     else the grid points computed so far.
     """
+    import numpy as np
+
     from .study.runner import collect, expand_tasks, summary_table, task_cache
     from .study.spec import load_study, resolve_study_file
 
     full = load_study(resolve_study_file(file))
+    # Fast path: the task files present, listed once (a 1e5-task grid with an empty cache took 62 s to expand
+    # and look up every task of both variants before saying there were no results).
+    cache_directory = task_cache(results_dir, full).directory
+    try:
+        with os.scandir(cache_directory) as entries:
+            stored = {entry.name for entry in entries if entry.name.endswith(".parquet")}
+    except OSError:  # (no directory: nothing stored)
+        stored = set()
+    if not stored:
+        fail("FILE", f"no results of study {full.name} in {results_dir}/; run `wsnmec study run {file}` first")
     chosen = None
     reported = set()
 
@@ -998,9 +1038,12 @@ def study_show(file, results_dir):
 
     for spec in (full, full.variant(True)):
         tasks = expand_tasks(spec)
+        present = [task for task in tasks if f"{task.key}.parquet" in stored]
         _rounds, summary, missing = collect(
-            spec, tasks, task_cache(results_dir, spec), report=report,
+            spec, present, task_cache(results_dir, spec), report=report,
             action=f"leaving its task out (`wsnmec study run {file}` recomputes it)")
+        if len(present) < len(tasks):
+            missing = missing + [task for task in tasks if f"{task.key}.parquet" not in stored]
         if chosen is None or not missing:
             chosen = (spec, tasks, summary, missing)
         if not missing:
@@ -1022,17 +1065,24 @@ def study_show(file, results_dir):
     mode = "quick variant" if spec.quick else "full study"
     click.echo(f"{spec.name}: {spec.title} ({mode}; {len(tasks) - len(missing)} of {len(tasks)} tasks)")
     lines = []
-    for _, row in table.iterrows():
-        point = ", ".join(f"{name}={row[name]}" for name in spec.grid) or "base"
+
+    def shown(value) -> str:  # (iterrows turns an all-number row into floats: nodes=20 showed as 20.0)
+        if isinstance(value, (float, np.floating)) and float(value).is_integer():
+            return f"{float(value):g}"
+        return str(value.item() if isinstance(value, np.generic) else value)
+
+    for index, row in table.iterrows():
+        point = ", ".join(f"{name}={shown(table.at[index, name])}" for name in spec.grid) or "base"
+        seeds = int(row["seeds"])
         cells = []
         for metric in ("fnd", "hnd", "lnd"):
             mean, low, high = row[f"{metric}_mean"], row[f"{metric}_low"], row[f"{metric}_high"]
             reached = int(row[f"{metric}_reached"])
             text = "not reached" if reached == 0 else f"{mean:8.1f} [{low:8.1f}, {high:8.1f}]"
-            if 0 < reached < row["seeds"]:
-                text += f" ({reached}/{row['seeds']} seeds)"
+            if 0 < reached < seeds:
+                text += f" ({reached}/{seeds} seeds)"
             cells.append(f"{metric.upper()} {text}")
-        lines.append(f"  {point:<32} n={row['seeds']:<3} " + "  ".join(cells))
+        lines.append(f"  {point:<32} n={seeds:<3} " + "  ".join(cells))
     click.echo("  mean [95 % CI] in rounds over seeds")
     click.echo("\n".join(lines))
     if missing:

@@ -34,7 +34,9 @@ class ParameterError(ValueError):
 def check_int(name: str, value, minimum: int | None = None, maximum: int | None = None) -> int:
     """Return ``value`` as an int, or raise :class:`ParameterError` naming ``name``."""
     allowed = "an integer"
-    if minimum is not None and maximum is not None:
+    if minimum is not None and maximum is not None and minimum > maximum:  # (an empty range: say why)
+        allowed += f" >= {minimum}, but at most {maximum} is possible here"
+    elif minimum is not None and maximum is not None:
         allowed += f" in [{minimum}, {maximum}]"
     elif minimum is not None:
         allowed += f" >= {minimum}"

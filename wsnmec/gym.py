@@ -151,6 +151,19 @@ class _ActionOffload(OffloadPolicy):
         return self.bits
 
 
+def _check_limits(scenario) -> None:
+    """The checks of ``wsnmec run`` before any allocation: magnitudes that would overflow and the memory of
+    one replica (its nodes, the observation's float32 features and positions, no rounds table) against the
+    memory available (:func:`wsnmec.sim.limits.check_memory`; one line naming ``nodes``)."""
+    from .sim.limits import BYTES_PER_NODE, PROCESS_BASE_BYTES, _node_count, check_magnitudes, check_memory
+
+    check_magnitudes(scenario)
+    nodes = _node_count(scenario)
+    needed = nodes * (BYTES_PER_NODE + 4 * (len(FEATURES) + 2)) + PROCESS_BASE_BYTES
+    check_memory(needed, f"this environment ({nodes} nodes)", "nodes", "nodes (or the positions file's rows)",
+                 force=False, force_option=None)
+
+
 class ClusteringEnv(gymnasium.Env):
     """Cluster-head election and per-head offloading, one round per step (see the module docstring).
 
@@ -193,8 +206,13 @@ class ClusteringEnv(gymnasium.Env):
                                  f"got {render_mode!r}")
         self.render_mode = render_mode
         self.max_rounds = int(self.scenario.max_rounds)
+        _check_limits(self.scenario)
         # N (and the energy bounds of the observation) from a deployment; reset deploys again with its seed.
-        self._start(0)
+        try:
+            self._start(0)
+        except MemoryError:  # (an estimate below a process limit such as ulimit -v)
+            raise ParameterError("nodes", f"this environment ({self.scenario.nodes} nodes) ran out of memory "
+                                 "while deploying; reduce nodes") from None
         n = self.n
         if not isinstance(observe_positions, (bool, np.bool_)):
             raise ParameterError("observe_positions", f"must be True or False; got {observe_positions!r}")

@@ -112,6 +112,35 @@ def unseal(record) -> dict:
     return body
 
 
+def sealed_bytes(record: dict) -> bytes:
+    """The bytes of a sealed file holding ``record``: the canonical JSON (sorted keys, no whitespace, no NaN)
+    of :func:`seal` of it. :func:`load_sealed_bytes` accepts exactly these bytes back."""
+    sealed = seal(record)
+    return json.dumps(sealed, sort_keys=True, separators=(",", ":"), allow_nan=False).encode("utf-8")
+
+
+def load_sealed_bytes(path: str | os.PathLike) -> dict:
+    """The record of a file written as :func:`sealed_bytes`, every byte verified: the seal must match the
+    content and the file must be exactly the canonical bytes of the sealed record (so even a flipped bit
+    that leaves the JSON equivalent, e.g. in a separator, is refused). Raises :class:`ValueError` (one line)
+    otherwise, FileNotFoundError for a missing file."""
+    try:
+        data = Path(path).read_bytes()
+        record = json.loads(data.decode("utf-8"))
+    except FileNotFoundError:
+        raise
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ValueError(f"unreadable or truncated ({type(exc).__name__})") from None
+    body = unseal(record)
+    try:
+        exact = sealed_bytes(body) == data
+    except (TypeError, ValueError):
+        exact = False
+    if not exact:
+        raise ValueError("checksum mismatch: its bytes were damaged or edited")
+    return body
+
+
 def load_sealed_json(path: str | os.PathLike) -> dict:
     """The sealed JSON record in ``path``, unsealed; raises :class:`ValueError` (one line) for a file that
     is unreadable, truncated, not JSON or whose seal differs (a missing file raises FileNotFoundError)."""

@@ -88,12 +88,14 @@ def map_states(scenario, seed: int, rounds, progress=None) -> list[MapState]:
     wanted = sorted({int(r) for r in rounds})
     if not wanted or wanted[0] < 1:
         raise ParameterError("--round", f"must be >= 1, got {wanted[0] if wanted else 'nothing'}")
+    cap = scenario.max_rounds
+    if wanted[-1] > cap:  # (before simulating: once found after the cap's rounds, naming an absent --rounds)
+        limit = (f"the run's --rounds ({cap})" if scenario.rounds is not None
+                 else f"{cap}, the rounds a run simulates at most without --rounds")
+        raise ParameterError("--round", f"must be at most {limit}; got {wanted[-1]}")
     loop = RoundLoop(scenario, seed)
     states = []
-    cap = scenario.max_rounds
     for r in range(1, wanted[-1] + 1):
-        if r > cap:
-            raise ParameterError("--round", f"must be at most the run's --rounds ({cap}), got {wanted[-1]}")
         alive_after = loop.step()
         if progress is not None:
             progress(1)

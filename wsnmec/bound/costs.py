@@ -86,6 +86,11 @@ BOUND_CONTROL = "centralized"
 #: Energy given to every node when a configuration is scored, so that nobody runs short [J].
 SCORING_ENERGY = 1e30
 
+#: Largest energy [J] one link (a packet with its control header over the deployment's longest distance) may
+#: cost for a bound: HiGHS refuses constraint coefficients of 1e15 and more ("Model error"); the order of
+#: magnitude of margin covers a head's members and aggregation on top of its link.
+LARGEST_LINK_COST_J = 1e14
+
 #: Decisions a head may take under each ``--offload`` rule.
 RULE_DECISIONS = {"local": (LOCAL,), "edge": (EDGE,), "greedy": (LOCAL, EDGE), "exact": (LOCAL, EDGE)}
 
@@ -121,6 +126,21 @@ class Network:
         self.n = int(self.x.shape[0])
         self.d_sink = sink_distances(self.x, self.y, self.sink[0], self.sink[1])
         self.bbox = bounding_box(self.x, self.y)
+        self._check_link_costs()
+
+    def _check_link_costs(self) -> None:
+        """Refuse a deployment whose longest link costs more than :data:`LARGEST_LINK_COST_J` (one line naming
+        ``--field``, instead of the LP solver's model error after the setup)."""
+        p = self.params
+        span_x, span_y = float(self.bbox[2]), float(self.bbox[3])
+        longest = max(float(np.max(self.d_sink)) if self.n else 0.0, float(np.hypot(span_x, span_y)))
+        cost = _tx(p[P_BITS] + p[P_CONTROL_BITS], longest, p)
+        if not cost <= LARGEST_LINK_COST_J:
+            raise ParameterError(
+                "--field", f"must keep every link's cost at most {LARGEST_LINK_COST_J:g} J for a bound or "
+                f"lp-schedule (the LP solver's range); the longest link of this deployment ({longest:.3g} m) costs "
+                f"{cost:.3g} J: use a smaller --field, a nearer --sink or fewer --packet-bits",
+            )
 
     @classmethod
     def from_scenario(cls, scenario, deployment) -> "Network":

@@ -177,5 +177,15 @@ def load_model(path, name: str = "model") -> SavedModel:
     missing = [k for k in net.state() if k not in arrays]
     if missing:
         raise ParameterError(name, f"{str(path)!r} lacks array(s) {', '.join(missing)}")
-    net.load_state(arrays)
+    for key in net.state():  # (a cast would drop an imaginary part with a warning, or parse text)
+        array = arrays[key]
+        if array.dtype.kind not in "fiu":
+            raise ParameterError(name, f"{str(path)!r}: array {key} holds {array.dtype} values; a model's arrays "
+                                       "hold real numbers")
+        if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
+            raise ParameterError(name, f"{str(path)!r}: array {key} holds non-finite values (NaN or infinite)")
+    try:
+        net.load_state(arrays)
+    except ParameterError as exc:  # (named the option, not the internal `model`)
+        raise ParameterError(name, f"{str(path)!r}: {exc.message} by its architecture metadata") from None
     return SavedModel(net=net, metadata=metadata, arrays=arrays)

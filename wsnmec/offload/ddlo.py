@@ -338,11 +338,17 @@ class DDLO:
                       adaptive_k=cfg.get("adaptive_k", 0), train_through_test=cfg.get("train_through_test", False),
                       rng=np.random.default_rng(0))
         learner.rng = rng  # the initial draws above are overwritten; rng only drives future batches
-        learner.net.load_state(saved.arrays)
-        if "adam_t" in saved.arrays:
-            learner.optimizer.load_state(saved.arrays)
-        if "memory_stored" in saved.arrays:
-            learner.memory.load_state(saved.arrays)
+        try:
+            learner.net.load_state(saved.arrays)
+            if "adam_t" in saved.arrays:
+                learner.optimizer.load_state(saved.arrays)
+            if "memory_stored" in saved.arrays:
+                learner.memory.load_state(saved.arrays)
+        except ParameterError as exc:  # (an internal name such as `model` or `memory`: name the option)
+            if exc.parameter == name:
+                raise
+            raise ParameterError(name, f"{str(path)!r} does not fit its learner configuration ({exc.parameter}: "
+                                       f"{exc.message})") from None
         learner.steps = int(saved.metadata.get("steps", 0))
         learner.k = int(saved.metadata.get("k", learner.candidates))
         return learner

@@ -409,6 +409,9 @@ def run_experiment(
                 n, offload_model.config["weight_even"], offload_model.config["weight_odd"]))
         else:
             raise ParameterError("--dataset", f"data sets hold mumt (DDLO) or wpmec (DROO) states; got --model {model!r}")
+        if samples < 2:  # (else "--frames: must be an integer in [2, 1]")
+            raise ParameterError("--dataset", f"must hold at least 2 frames (the first 80% train, the rest test); "
+                                              f"{str(dataset)!r} holds {samples}")
         if frames is None:
             frames = samples
         frames = _check_frames(check_int("--frames", frames, 2, samples), offload_model)

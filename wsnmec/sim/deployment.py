@@ -365,6 +365,13 @@ def read_positions_file(path) -> tuple[np.ndarray, np.ndarray, np.ndarray | None
                     f"column {column} must be >= 0 [m] (the field starts at 0,0); got {_raw(cells[number])} "
                     f"in data row {number + 1}"
                 )
+            bad = numbers > MAGNITUDE_LIMITS["distance_m"]
+            if bad.any():
+                number = int(np.flatnonzero(bad)[0])
+                raise _positions_error(
+                    f"column {column} must be at most {MAGNITUDE_LIMITS['distance_m']:g} [m] (as --field: larger "
+                    f"values would overflow the distances); got {_raw(cells[number])} in data row {number + 1}"
+                )
         values[column] = numbers
     return values["x"], values["y"], values.get("energy"), digest
 

@@ -8,9 +8,11 @@ Magnitudes
     :func:`check_magnitudes` bounds every quantity of a :class:`~wsnmec.sim.scenario.Scenario` that enters
     the energy accounting (see :data:`MAGNITUDE_LIMITS`): stored energies stay below 1e12 J per node, so
     sums over 1e8 nodes and 1e5 rounds of harvest stay below 1e25 J, far from the float64 range (1.8e308).
-    Link costs ``packet_bits (e_elec + eps d^n)`` may still be huge in a huge field; the kernel clips what a
-    node spends at what it holds. :func:`check_finite` is the last line of defence: a non-finite number in a
-    result is an error naming the quantity, never printed or written.
+    Field sides, sink coordinates and node positions are at most 1e9 m (``distance_m``), so squared and
+    fourth-power distances stay finite in every policy and in the bound (a 1e160 m field once made k_opt NaN
+    in ddnn); link costs ``packet_bits (e_elec + eps d^n)`` may still exceed what a node holds, and the kernel
+    clips what a node spends at what it holds. :func:`check_finite` is the last line of defence: a non-finite
+    number in a result is an error naming the quantity, never printed or written.
 
 Memory
     :func:`run_memory_estimate` and :func:`study_memory_estimate` estimate peak memory from the problem's
@@ -37,7 +39,7 @@ from ..errors import ParameterError
 #: Largest allowed magnitude of each scenario quantity that enters the energy accounting.
 MAGNITUDE_LIMITS = {
     "energy_j": 1e12,  # initial energy of a node (E0 (1 + a)), battery, revive threshold, harvest [J]
-    "distance_m": 1e9,  # d0 [m]
+    "distance_m": 1e9,  # d0, field sides, sink coordinates, node positions [m]
     "packet_bits": 10**12,  # [bit]
     "radio_j_per_bit": 1.0,  # e_elec, e_da [J/bit], eps_fs [J/bit/m^2], eps_mp [J/bit/m^4]
 }
@@ -52,6 +54,10 @@ BYTES_PER_ROUND_ROW = 256
 #: Bytes per row of a study's long-form rounds table in the parent (the table, the labels including the
 #: 32-character task key, and the concatenation copy).
 BYTES_PER_STUDY_ROW = 400
+#: Bytes per task of a study in the parent beside its rows (each task's rounds and summary frames with
+#: their labels before the concatenation, its cache record): measured, a 2,000-task study of 5-round tasks
+#: (10,000 rows) peaked at 0.394 GB in the parent against 0.319 GB estimated from its rows alone.
+BYTES_PER_STUDY_TASK = 72_000
 #: Memory of a Python process with numpy, pandas and the compiled kernels loaded [bytes].
 PROCESS_BASE_BYTES = 300 * 2**20
 
@@ -92,8 +98,9 @@ def check_magnitudes(scenario) -> None:
             "--packet-bits", f"must be an integer in [1, {MAGNITUDE_LIMITS['packet_bits']}] [bit]; got "
             f"{_short(scenario.packet_bits)}",
         )
-    # Field and sink sizes are not bounded: a link longer than a node's energy allows (up to an infinite
-    # amplifier cost) is clipped at the node's stored energy; check_run_result catches what is left.
+    # Field sides, sink coordinates and positions are bounded by distance_m when parsed (Scenario, positions
+    # files): a link longer than a node's energy allows is clipped at the node's stored energy, and no squared
+    # or fourth-power distance overflows; check_run_result catches what is left.
     if scenario.d0 is not None and scenario.d0 > distance:
         raise _too_large("--d0", distance, "m", scenario.d0)
     for name in ("e_elec", "eps_fs", "eps_mp", "e_da"):
@@ -220,7 +227,8 @@ def study_memory_estimate(spec, jobs: int) -> dict:
     """Estimated peak memory of running study ``spec`` with ``jobs`` local workers [bytes].
 
     The parent holds the long-form rounds table of every task (seeds x the sum over grid points of
-    :func:`rounds_bound`, x :data:`BYTES_PER_STUDY_ROW`); each worker runs one task at a time (the largest
+    :func:`rounds_bound`, x :data:`BYTES_PER_STUDY_ROW`) and a frame overhead per task
+    (:data:`BYTES_PER_STUDY_TASK`); each worker runs one task at a time (the largest
     task's nodes and rounds). Grid points are visited, not tasks (a point's seeds have the same bound).
     """
     rows = 0
@@ -231,7 +239,8 @@ def study_memory_estimate(spec, jobs: int) -> dict:
         rows += bound * spec.seeds
         task = _node_count(scenario) * BYTES_PER_NODE + bound * BYTES_PER_ROUND_ROW
         worst_task = max(worst_task, task)
-    parent = rows * BYTES_PER_STUDY_ROW + PROCESS_BASE_BYTES
+    tasks = len(spec.points) * spec.seeds  # (the points visited above, extra points included)
+    parent = rows * BYTES_PER_STUDY_ROW + tasks * BYTES_PER_STUDY_TASK + PROCESS_BASE_BYTES
     workers = jobs * (worst_task + PROCESS_BASE_BYTES)
     return {"rows": rows, "parent_bytes": parent, "workers_bytes": workers, "total": parent + workers}
 
@@ -240,13 +249,15 @@ def _gb(count: float) -> str:
     return f"{count / 1e9:.3g} GB"
 
 
-def check_memory(needed: int, what: str, parameter: str, options: str, force: bool) -> None:
+def check_memory(needed: int, what: str, parameter: str, options: str, force: bool,
+                 force_option: str | None = "--force") -> None:
     """Refuse a job whose estimated peak memory ``needed`` [bytes] exceeds the available memory.
 
     Raises
     ------
     ParameterError
-        ``parameter``: the estimate, the memory available and ``options`` to change (or ``--force``).
+        ``parameter``: the estimate, the memory available and ``options`` to change (or ``force_option``,
+        not named when None).
     """
     if force:
         return
@@ -255,8 +266,8 @@ def check_memory(needed: int, what: str, parameter: str, options: str, force: bo
         return
     raise ParameterError(
         parameter,
-        f"{what} needs about {_gb(needed)} of memory but {_gb(available)} is available; reduce {options} "
-        "(or pass --force to run anyway)",
+        f"{what} needs about {_gb(needed)} of memory but {_gb(available)} is available; reduce {options}"
+        + (f" (or pass {force_option} to run anyway)" if force_option else ""),
     )
 
 

@@ -171,9 +171,19 @@ def _energy_range(value, high=None) -> tuple[float, float | None]:
     return low, high
 
 
+def _shown(value) -> str:
+    """``repr(value)`` cut to 60 characters (a file's 10,000-digit number stays one short line)."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:40] + "..." + text[-12:]
+
+
 def _pair(parameter: str, value, *, positive: bool, allow_single: bool) -> tuple[float, float]:
     """Parse ``"A,B"`` / ``"A"`` / ``[A, B]`` / ``A`` into two finite floats (> 0 when ``positive``, else
-    >= 0)."""
+    >= 0), each at most the distance limit of :data:`wsnmec.sim.limits.MAGNITUDE_LIMITS` (1e9 m: beyond it
+    squared and fourth-power distances of the policies and of the bound overflow float64)."""
+    from .limits import MAGNITUDE_LIMITS
+
+    longest = MAGNITUDE_LIMITS["distance_m"]
     if isinstance(value, str):
         parts = [p.strip() for p in value.split(",")]
     elif isinstance(value, (list, tuple)):
@@ -191,10 +201,10 @@ def _pair(parameter: str, value, *, positive: bool, allow_single: bool) -> tuple
             number = float(part)
         except (TypeError, ValueError):
             raise ParameterError(parameter, f"must be {syntax} with finite numbers; got {value!r}") from None
-        if not math.isfinite(number) or (positive and number <= 0) or number < 0:
-            what = "finite numbers > 0" if positive else (
-                "finite numbers >= 0 (it may lie outside the field, beyond W or H)")
-            raise ParameterError(parameter, f"must be {syntax} with {what}; got {value!r}")
+        if not math.isfinite(number) or (positive and number <= 0) or number < 0 or number > longest:
+            what = f"numbers in (0, {longest:g}] [m]" if positive else (
+                f"numbers in [0, {longest:g}] [m] (it may lie outside the field, beyond W or H)")
+            raise ParameterError(parameter, f"must be {syntax} with {what}; got {_shown(value)}")
         out.append(number)
     return out[0], out[1]
 

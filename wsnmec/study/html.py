@@ -23,9 +23,16 @@ td:first-child, th:first-child { text-align: left; }
 h2 { border-bottom: 1px solid #ccc; margin-top: 2.5rem; }
 """
 
-_LINK = re.compile(r"\[([^\]]*)\]\(([^)\s]+)\)")
+#: ``[text](href)``; the text may hold backslash-escaped characters (``\\[``, ``\\]``: :func:`_unescape`).
+_LINK = re.compile(r"\[((?:\\.|[^\]\\])*)\]\(([^)\s]+)\)")
 _CODE = re.compile(r"`([^`]*)`")
-_IMAGE = re.compile(r"^!\[([^\]]*)\]\(([^)\s]+)\)(.*)$")
+_IMAGE = re.compile(r"^!\[((?:\\.|[^\]\\])*)\]\(([^)\s]+)\)(.*)$")
+_ESCAPED = re.compile(r"\\(.)")
+
+
+def _unescape(text: str) -> str:
+    """Markdown backslash escapes removed (``\\[`` -> ``[``)."""
+    return _ESCAPED.sub(r"\1", text)
 
 
 def inline(text: str) -> str:
@@ -44,7 +51,7 @@ def _links(text: str) -> str:
     out, position = [], 0
     for match in _LINK.finditer(text):
         out.append(html.escape(text[position:match.start()]))
-        out.append(f'<a href="{html.escape(match.group(2), quote=True)}">{html.escape(match.group(1))}</a>')
+        out.append(f'<a href="{html.escape(match.group(2), quote=True)}">{html.escape(_unescape(match.group(1)))}</a>')
         position = match.end()
     out.append(html.escape(text[position:]))
     return "".join(out)
@@ -82,7 +89,7 @@ def markdown_to_html(text: str, title: str) -> str:
         elif image:
             flush()
             alt, src, rest = image.groups()
-            body.append(f'<p><img src="{html.escape(src, quote=True)}" alt="{html.escape(alt, quote=True)}">'
+            body.append(f'<p><img src="{html.escape(src, quote=True)}" alt="{html.escape(_unescape(alt), quote=True)}">'
                         + (f" {inline(rest.strip())}" if rest.strip() else "") + "</p>")
             i += 1
         elif line.startswith("- "):

@@ -17,10 +17,23 @@ import pandas as pd
 from .. import __version__
 from ..io import write_text
 from ..sim.seeding import replica_seeds
-from .columns import METRIC_SHORT, add_derived_columns, label
 from .claims import claims_reading
+from .columns import METRIC_SHORT, add_derived_columns, label
 from .figures import BOOTSTRAP_SEED, N_BOOT, _levels, axis_note
 from .spec import FigureSpec
+
+
+def markdown_text(text: str) -> str:
+    """``text`` for a Markdown link's or image's bracketed part: brackets and backslashes escaped (a title
+    such as ``FND [rounds]`` once left a literal ``![...](...)`` in the HTML report)."""
+    return text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
+
+
+def markdown_url(path: str) -> str:
+    """A relative file name as a Markdown link target: percent-encoded (spaces, parentheses), ``/`` kept."""
+    from urllib.parse import quote
+
+    return quote(path, safe="/")
 
 
 def _groups(figure: FigureSpec) -> list[str]:
@@ -305,9 +318,9 @@ def figure_entry(figure: FigureSpec, run, paths: list[Path], out_dir: Path) -> s
     lines = [
         f"### {title}",
         "",
-        f"![{title}]({png})",
+        f"![{markdown_text(title)}]({markdown_url(png)})",
         "",
-        f"- files: [{png}]({png}), [{pdf}]({pdf})",
+        f"- files: [{markdown_text(png)}]({markdown_url(png)}), [{markdown_text(pdf)}]({markdown_url(pdf)})",
         f"- study: `{spec.name}` ({spec.title}); file `{spec.path.name}`"
         + (", `--quick` variant" if spec.quick else ""),
         f"- swept: {swept or 'nothing'}" + ("; field scaled with N to keep the density of the base scenario" if spec.scale_field else ""),

@@ -203,9 +203,25 @@ def compute_task(scenario: Scenario, seed: int) -> tuple[TaskResult, float]:
 
     from ..sim.limits import check_run_result
 
+    import warnings
+
     start = time.perf_counter()
-    result = simulate(scenario, seed=seed, replicas=1, workers=1)
-    check_run_result(result)  # a non-finite energy fails the task (one line), never enters the cache
+    # A worker's warnings are held until the task ends: dropped when it fails with the one-line error the
+    # parent reports (as the command line does), shown when it succeeds.
+    one_line_error = False
+    try:
+        with warnings.catch_warnings(record=True) as held:
+            try:
+                result = simulate(scenario, seed=seed, replicas=1, workers=1)
+                check_run_result(result)  # a non-finite energy fails the task (one line), never enters the cache
+            except ParameterError:
+                one_line_error = True
+                raise
+    finally:
+        if not one_line_error:
+            for message in held:
+                warnings.showwarning(message.message, message.category, message.filename, message.lineno,
+                                     message.file, message.line)
     return TaskResult(rounds=result.rounds, summary=result.summary), time.perf_counter() - start
 
 
