@@ -82,6 +82,10 @@ class NaiveNetwork:
         self.bits = float(scenario.packet_bits)
         self.d_sink = [distance(self.x[i], self.y[i], self.sink[0], self.sink[1]) for i in range(self.n)]
         self.p = naive_head_fraction(scenario, self.d_sink)
+        # the previous round's clusters: {node alive then: its receiver (a head itself, -1 the sink)}; None
+        # before round 1 (wsnmec.sim.accounting Notes, "Kept clusters")
+        self.previous = None
+        self.last_kept = False
 
     # --- harvest ---------------------------------------------------------------------------------------
     def harvest(self, r):
@@ -260,6 +264,18 @@ class NaiveNetwork:
         self.exact_objective = best
         return dict(zip(heads, best_choice))
 
+    def keeps_clusters(self, heads, receivers):
+        """Whether this round keeps the previous round's clusters: every previous head is a head again and
+        every node alive now has the receiver it had (a node not alive in the previous round had none)."""
+        if self.previous is None:
+            return False
+        now = {c: c for c in heads}
+        now.update({i: t for i, (t, _d) in receivers.items()})
+        for node, receiver in self.previous.items():
+            if receiver == node and now.get(node) != node:
+                return False
+        return all(self.previous.get(i) == receiver for i, receiver in now.items())
+
     def account(self, heads, extra_control=None):
         radio, bits = self.radio, self.bits
         sc = self.scenario
@@ -295,6 +311,12 @@ class NaiveNetwork:
         from wsnmec.clustering.registry import policy_class
 
         kind = policy_class(sc.protocol).control if B > 0 else "none"
+        kept = self.keeps_clusters(heads, receivers)
+        if kept:  # the members hold their head and slot: no set-up message
+            kind = "none"
+        self.last_kept = kept
+        self.previous = {c: c for c in heads}
+        self.previous.update({i: t for i, (t, _d) in receivers.items()})
         joins = {c: 0 for c in heads}
         farthest = {c: 0.0 for c in heads}
         for i in members:

@@ -275,5 +275,5 @@ def score_configurations(net: Network, masks) -> np.ndarray:
     score_candidates_jit(masks, np.zeros((k, n), dtype=np.uint8), rule, net.x, net.y, net.d_sink, energy, alive,
                          np.zeros(0), net.params, net.bbox, w.is_ch, w.ch_list, w.target, w.distance, w.drawn,
                          w.received, w.members, w.fgrid, w.igrid, w.result, np.empty(n), np.empty(n, dtype=np.uint8),
-                         out[0], out[1], out[2], out[3], drawn)
+                         out[0], out[1], out[2], out[3], drawn, np.zeros(0, dtype=np.int64))
     return drawn

@@ -8,6 +8,11 @@ own per-node state (set up in :meth:`ClusteringPolicy.reset`). The policy round 
 the receivers, the offloading decisions, :meth:`ClusteringPolicy.control_energy`, the accounting and the
 record.
 
+**Keeping clusters.** A round whose clusters equal the previous round's pays no set-up messages (no
+advertisement, join request or schedule: :mod:`wsnmec.sim.accounting` Notes, *Kept clusters*). A policy keeps
+them by returning :meth:`ClusteringPolicy.keep_previous` from ``elect``; :meth:`ClusteringPolicy.can_keep` says
+whether that is still possible (every previous head alive, no node revived since).
+
 A policy of one's own is a subclass defining :meth:`ClusteringPolicy.elect`, in any importable module:
 ``--protocol module:Class``, or an installed package's entry point of the group ``wsnmec.policies`` (see
 :mod:`wsnmec.clustering.registry` and ``examples/mypolicy``). A built-in policy is one file in
@@ -67,6 +72,33 @@ class ClusteringPolicy:
     def elect(self, state, rng: np.random.Generator) -> np.ndarray:  # pragma: no cover - interface
         """The cluster-head mask of this round (bool[N], alive nodes only)."""
         raise NotImplementedError
+
+    @staticmethod
+    def previous_heads(state) -> np.ndarray:
+        """The previous round's cluster heads that are alive now (bool[N]; none before round 2)."""
+        previous = state.previous_receivers
+        if previous.shape[0] != state.n:
+            return np.zeros(state.n, dtype=np.bool_)
+        return (previous == np.arange(state.n)) & state.alive
+
+    @staticmethod
+    def can_keep(state) -> bool:
+        """Whether electing :meth:`keep_previous` keeps the previous round's clusters, so that the round pays
+        no set-up messages: there was a previous round, each of its heads is alive and every alive node took
+        part in it (a node revived since must join a cluster). The receivers then repeat: they depend only on
+        the positions and the heads."""
+        previous = state.previous_receivers
+        if state.round <= 1 or previous.shape[0] != state.n:
+            return False
+        heads = previous == np.arange(state.n)
+        alive = state.alive
+        return bool(np.all(alive[heads]) and np.all(previous[alive] >= -1))
+
+    def keep_previous(self, state) -> np.ndarray:
+        """The head mask that keeps the previous round's clusters (the previous heads still alive). Returned
+        from :meth:`elect` when :meth:`can_keep` holds, the round pays no set-up messages; otherwise (a head
+        died, a node revived) it is an ordinary election of those heads, set-up charged."""
+        return self.previous_heads(state)
 
     def control_energy(self, state, heads: np.ndarray) -> np.ndarray | None:
         """Extra per-node control energy of this round [J] beyond the pattern in :attr:`control`

@@ -126,7 +126,7 @@ class CandidateScorer:
                              state.d_sink, state.energy, state.alive_u8, np.zeros(0), state.params, self.bbox,
                              w.is_ch, w.ch_list, w.target, w.distance, w.drawn, w.received, w.members, w.fgrid,
                              w.igrid, w.result, self._scratch_energy, self._scratch_alive, energy, latency,
-                             utility, delivered, drawn)
+                             utility, delivered, drawn, state.previous_receivers)
         self.scored += c
         return drawn, latency, utility
 

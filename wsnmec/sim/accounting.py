@@ -65,6 +65,28 @@ A round, after the harvest and the election, is accounted in this order (l = pac
   policy's broadcast). ``direct`` has no control messages. Each protocol's module docstring lists its
   messages.
 
+**Kept clusters** (issue 18): the pattern above is the *set-up* of new clusters, so it is charged only in a
+round whose clusters differ from the previous round's. The round loops remember each round's receivers
+(:func:`remember_clusters_jit`: a CH's receiver is itself, a member's its CH, -1 the sink, -2 a dead node);
+a round *keeps* the previous round's clusters (:func:`clusters_kept_jit`) when
+
+- every CH of the previous round is alive and CH again, and
+- every node alive now has the receiver it had in the previous round (so no new CH, no member moved, no
+  node revived since; a node that died since simply drops out of its cluster).
+
+A kept round charges no advertisement, join request, schedule, status upload or assignment (neither
+``distributed`` nor ``centralized``): the members already hold their CH and their TDMA slot. The fixed
+consumption ``--idle-j`` and a policy's own extra control energy (its
+:meth:`~wsnmec.clustering.base.ClusteringPolicy.control_energy`, which the policy itself knows to drop when
+it keeps) are charged as in any round. Round 1 never keeps (there is no previous round). A policy asks to
+keep by electing the previous round's heads again
+(:meth:`wsnmec.clustering.base.ClusteringPolicy.keep_previous`); a policy that happens to elect the same
+heads gets the same saving (the rule depends only on the clusters, not on how they were chosen). Dry-run
+scoring (:func:`score_candidates_jit`) applies the same rule against the live loop's previous receivers,
+so a candidate equal to the previous clusters is scored without set-up; the lifetime bound
+(:mod:`wsnmec.bound`) scores configurations without a previous round, i.e. always with set-up. With
+``--control-bits 0`` nothing changes.
+
 References
 ----------
 .. [1] W. B. Heinzelman, A. P. Chandrakasan, H. Balakrishnan, "An application-specific protocol
@@ -84,6 +106,7 @@ from numba import njit
 from ..energy.radio import amplifier_energy_jit, tx_energy_jit
 from ..errors import ParameterError
 from .nearest import (
+    NO_TARGET,
     TO_SINK,
     _alive_view,
     _as_float_array,
@@ -232,6 +255,8 @@ class Workspace:
         self.igrid = np.zeros((8, n + 2), dtype=np.int64)
         #: per-round results of the last :func:`charge_round_jit` call
         self.result = np.zeros(N_RESULTS, dtype=np.float64)
+        #: receivers of the previous round (Notes, *Kept clusters*; -2 everywhere before round 1)
+        self.previous = np.full(n, NO_TARGET, dtype=np.int64)
 
 
 # --- head costs ------------------------------------------------------------------------------------------
@@ -720,9 +745,36 @@ def decide_offload_jit(rule, alive, is_ch, ch_list, n_ch, target, d_sink, params
 
 # --- charging ----------------------------------------------------------------------------------------------
 
-#: Entries of the result vector of :func:`charge_round_jit`.
-RES_CONSUMED, RES_TO_SINK, RES_TO_CH, RES_LATENCY, RES_DELIVERED, RES_OFFLOADED, RES_CONTROL = range(7)
-N_RESULTS = 7
+#: Entries of the result vector of :func:`charge_round_jit` (``RES_KEPT``: 1 when the round kept the previous
+#: round's clusters and paid no set-up messages, Notes *Kept clusters*).
+RES_CONSUMED, RES_TO_SINK, RES_TO_CH, RES_LATENCY, RES_DELIVERED, RES_OFFLOADED, RES_CONTROL, RES_KEPT = range(8)
+N_RESULTS = 8
+
+
+@njit(cache=True, nogil=True)
+def clusters_kept_jit(alive, target, previous):
+    """Whether this round keeps the previous round's clusters (Notes, *Kept clusters*): every previous CH
+    (``previous[c] == c``) is CH again (``target[c] == c``) and every alive node has its previous receiver.
+    ``target``: this round's receivers; ``previous``: the previous round's (an array of another length,
+    e.g. empty: no previous round, never kept)."""
+    n = target.shape[0]
+    if previous.shape[0] != n:
+        return False
+    for i in range(n):
+        if previous[i] == i and target[i] != i:
+            return False
+        if alive[i] != 0 and target[i] != previous[i]:
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def remember_clusters_jit(target, previous):
+    """Store this round's receivers as the previous round's of the next one (``previous`` of another length
+    than ``target``: nothing to remember)."""
+    if previous.shape[0] == target.shape[0]:
+        for i in range(target.shape[0]):
+            previous[i] = target[i]
 
 
 @njit(cache=True, nogil=True)
@@ -743,12 +795,14 @@ def _charge(energy, drawn, i, cost, clean):
 
 @njit(cache=True, nogil=True)
 def charge_round_jit(d_sink, energy, alive, is_ch, ch_list, n_ch, target, distance, decision, extra_control,
-                     params, drawn, received, result):
+                     params, drawn, received, result, kept=False):
     """Charge one round's energy for given receivers and decisions (compiled, in place); Notes 3-6.
 
     ``extra_control`` (float64[N], or an empty array) is added to each alive node's control energy [J].
+    ``kept``: the round keeps the previous round's clusters (:func:`clusters_kept_jit`), so the set-up
+    messages of the control pattern are not charged (Notes, *Kept clusters*).
     Writes ``result`` (:data:`N_RESULTS` entries: consumed [J], packets to the sink, packets to CHs, latency
-    [s], delivered bits, offloading CHs, control energy [J]) and marks nodes with energy <= 0 dead.
+    [s], delivered bits, offloading CHs, control energy [J], kept) and marks nodes with energy <= 0 dead.
     """
     n = d_sink.shape[0]
     bits = params[P_BITS]
@@ -774,7 +828,7 @@ def charge_round_jit(d_sink, energy, alive, is_ch, ch_list, n_ch, target, distan
     kind = int(params[P_CONTROL_KIND])
     has_extra = extra_control.shape[0] == n
     if idle_j > 0.0 or control_bits > 0.0 or has_extra:
-        controlled = control_bits > 0.0 and kind != CONTROL_NONE
+        controlled = control_bits > 0.0 and kind != CONTROL_NONE and not kept
         far = np.zeros(n if controlled else 0, dtype=np.float64)
         if controlled:
             # each CH's join requests (in ``received``, reset below) and farthest member [m]
@@ -930,6 +984,7 @@ def charge_round_jit(d_sink, energy, alive, is_ch, ch_list, n_ch, target, distan
     result[RES_DELIVERED] = delivered
     result[RES_OFFLOADED] = offloading
     result[RES_CONTROL] = control_total
+    result[RES_KEPT] = 1.0 if kept else 0.0
     return consumed
 
 
@@ -950,26 +1005,31 @@ def heads_from_mask(mask, alive, is_ch, ch_list):
 
 @njit(cache=True, nogil=True)
 def account_round_jit(x, y, d_sink, energy, alive, is_ch, ch_list, n_ch, decision, rule, extra_control, params,
-                      bbox, target, distance, drawn, received, members, fgrid, igrid, result):
+                      bbox, target, distance, drawn, received, members, fgrid, igrid, result, previous):
     """Receivers, built-in decisions (``rule`` >= 0; ``rule`` < 0 keeps ``decision`` as given) and charges
-    of one round (compiled, in place). Returns the energy consumed [J]."""
+    of one round (compiled, in place). ``previous``: the previous round's receivers (int64[N]; empty: no
+    previous round), which decide whether the round keeps its clusters (Notes, *Kept clusters*); not
+    updated here (the round loops call :func:`remember_clusters_jit`). Returns the energy consumed [J]."""
     assign_receivers_jit(x, y, d_sink, alive, is_ch, ch_list, n_ch, bbox, target, distance, fgrid, igrid,
                          params[P_JOIN_CLUSTER] != 0.0)
     if rule >= 0:
         decide_offload_jit(rule, alive, is_ch, ch_list, n_ch, target, d_sink, params, members, decision,
                            fgrid[6:10], igrid[6])
+    kept = clusters_kept_jit(alive, target, previous)
     return charge_round_jit(d_sink, energy, alive, is_ch, ch_list, n_ch, target, distance, decision,
-                            extra_control, params, drawn, received, result)
+                            extra_control, params, drawn, received, result, kept)
 
 
 @njit(cache=True, nogil=True)
 def score_candidates_jit(masks, decisions, rule, x, y, d_sink, energy, alive, extra_control, params, bbox,
                          is_ch, ch_list, target, distance, drawn, received, members, fgrid, igrid, result,
                          scratch_energy, scratch_alive, out_energy, out_latency, out_utility, out_delivered,
-                         out_drawn):
+                         out_drawn, previous):
     """Dry-run K candidates (compiled): each row of ``masks`` (uint8[K, N], CHs) with the decisions of the
     same row of ``decisions`` (uint8[K, N]; used when ``rule`` < 0, else the built-in rule decides) is
-    accounted on copies of ``energy`` and ``alive``; the state is not changed.
+    accounted on copies of ``energy`` and ``alive``; the state is not changed. ``previous``: the live loop's
+    previous-round receivers (a candidate that keeps those clusters pays no set-up, Notes *Kept clusters*),
+    or an empty int64 array (every candidate pays its set-up).
 
     Writes per candidate the energy drawn [J], the latency [s], the system utility [J], the delivered bits
     and the per-node draw [J] (``out_drawn``, float64[K, N], or an empty (0, 0) array to skip it).
@@ -986,7 +1046,7 @@ def score_candidates_jit(masks, decisions, rule, x, y, d_sink, energy, alive, ex
         dec = decisions[k]
         consumed = account_round_jit(x, y, d_sink, scratch_energy, scratch_alive, is_ch, ch_list, n_ch, dec,
                                      rule, extra_control, params, bbox, target, distance, drawn, received,
-                                     members, fgrid, igrid, result)
+                                     members, fgrid, igrid, result, previous)
         out_energy[k] = consumed
         out_latency[k] = result[RES_LATENCY]
         out_utility[k] = consumed + w * result[RES_LATENCY]
@@ -1023,6 +1083,9 @@ class RoundAccount:
         Each CH's offloading decision (1 edge).
     system_utility : float
         ``consumed + w_T latency_s`` [J].
+    clusters_kept : bool
+        Whether the round kept the previous round's clusters and paid no set-up messages (module Notes,
+        *Kept clusters*; only with ``previous_receivers``).
     """
 
     drawn: np.ndarray
@@ -1035,6 +1098,7 @@ class RoundAccount:
     delivered_bits: float = 0.0
     decision: np.ndarray | None = None
     system_utility: float = 0.0
+    clusters_kept: bool = False
 
     def cluster_sizes(self) -> np.ndarray:
         """Nodes per CH including the CH itself (index = node; 0 for non-CH nodes)."""
@@ -1046,7 +1110,7 @@ def account_round(x, y, energy, alive, ch_mask, sink, radio, packet_bits: int, s
                   idle_without_ch: bool | None = None, offload="local", workload: str = "fusion",
                   hardware: str = "msp430f1611", time_weight: float = 0.01, join: str = "nearest",
                   control_bits: float = 0.0, control: str = "none", idle_j: float = 0.0, medium: str = "ideal",
-                  sink_channels: int = 1) -> RoundAccount:
+                  sink_channels: int = 1, previous_receivers=None) -> RoundAccount:
     """Account the radio energy of one round for a cluster-head mask chosen outside (e.g. by a policy).
 
     The same compiled function as the built-in protocols' loop (:func:`account_round_jit`).
@@ -1087,6 +1151,10 @@ def account_round(x, y, energy, alive, ch_mask, sink, radio, packet_bits: int, s
         How sink-bound transmissions share the sink's radio (module Notes, 6).
     sink_channels : int
         Channels at the sink under the shared medium, >= 1.
+    previous_receivers : array_like of int, optional
+        The previous round's receivers (:attr:`RoundAccount.target` of that round): when this round keeps
+        those clusters, no set-up message is charged (module Notes, *Kept clusters*). Default: no previous
+        round (set-up charged).
     """
     from ..energy.workload import hardware_preset, workload_preset
     from ..errors import check_choice, check_int
@@ -1121,11 +1189,18 @@ def account_round(x, y, energy, alive, ch_mask, sink, radio, packet_bits: int, s
     else:
         rule = -1
         work.decision[:] = np.asarray(offload, dtype=np.uint8)
+    previous = np.zeros(0, dtype=np.int64)
+    if previous_receivers is not None:
+        previous = np.array(previous_receivers, dtype=np.int64, copy=True)
+        if previous.shape != (n,):
+            raise ParameterError("previous_receivers", f"must hold one receiver per node ({n}), got shape "
+                                                       f"{previous.shape}")
     consumed = account_round_jit(x, y, d_sink, energy, alive_u8, is_ch, ch_list, n_ch, work.decision, rule,
                                  np.zeros(0), params, bbox, work.target, work.distance, work.drawn,
-                                 work.received, work.members, work.fgrid, work.igrid, work.result)
+                                 work.received, work.members, work.fgrid, work.igrid, work.result, previous)
     res = work.result
     return RoundAccount(drawn=work.drawn, target=work.target, distance=work.distance, consumed=float(consumed),
                         packets_to_sink=int(res[RES_TO_SINK]), packets_to_ch=int(res[RES_TO_CH]),
                         latency_s=float(res[RES_LATENCY]), delivered_bits=float(res[RES_DELIVERED]),
-                        decision=work.decision.copy(), system_utility=float(consumed + time_weight * res[RES_LATENCY]))
+                        decision=work.decision.copy(), system_utility=float(consumed + time_weight * res[RES_LATENCY]),
+                        clusters_kept=bool(res[RES_KEPT]))

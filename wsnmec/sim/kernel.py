@@ -18,7 +18,8 @@ Notes
    in a round, so the stream of a replica is: deployment (2 N uniforms unless a CSV is given), then per
    round the harvest draws followed by the election draws.
 3. *account* (:func:`wsnmec.sim.accounting.account_round_jit`): receivers, offloading decisions, the
-   radio, computation and control energy of the round, its latency (``--medium ideal``, or the schedule of
+   radio, computation and control energy of the round (set-up messages only when the clusters differ from
+   the previous round's: accounting Notes, *Kept clusters*), its latency (``--medium ideal``, or the schedule of
    the sink's shared channels under ``--medium shared``: accounting Notes, 6), then every node whose energy
    is <= 0 is marked dead (it takes no part in later rounds).
 4. *record* (:func:`record_round_jit`): the columns of :mod:`wsnmec.sim.columns`.
@@ -94,6 +95,7 @@ from .accounting import (
     RES_TO_CH,
     RES_TO_SINK,
     account_round_jit,
+    remember_clusters_jit,
 )
 from .columns import FLOAT_COLUMNS, INT_COLUMNS
 
@@ -177,7 +179,8 @@ def run_rounds_jit(rng, first_round, n_rounds, protocol, p, epoch_len, draw_all,
         ``(alive, ch_epoch, rounds_since_ch, markov_state)``; updated.
     work : tuple
         ``(is_ch, ch_list, target, distance, drawn, received, members, decision, extra_control, fgrid, igrid,
-        result)`` scratch and per-round outputs (:class:`wsnmec.sim.accounting.Workspace`).
+        result, previous)`` scratch and per-round outputs (:class:`wsnmec.sim.accounting.Workspace`);
+        ``previous`` holds the previous round's receivers (updated: accounting Notes, *Kept clusters*).
 
     Writes one row per round into ``out_int`` and ``out_float``. Stops early after a round that leaves no
     node alive when reviving is impossible. Returns ``(rounds_done, finished)``.
@@ -186,7 +189,8 @@ def run_rounds_jit(rng, first_round, n_rounds, protocol, p, epoch_len, draw_all,
     x, y, d_sink, bbox = geometry
     initial, capacity, energy = energies
     alive, ch_epoch, rounds_since_ch, markov_state = node_state
-    is_ch, ch_list, target, distance, drawn, received, members, decision, extra_control, fgrid, igrid, result = work
+    (is_ch, ch_list, target, distance, drawn, received, members, decision, extra_control, fgrid, igrid, result,
+     previous) = work
     for k in range(n_rounds):
         r = first_round + k
         harvested = harvest_round(rng, harvest_kind, harvest_params, r, energy, capacity, alive, markov_state,
@@ -199,7 +203,8 @@ def run_rounds_jit(rng, first_round, n_rounds, protocol, p, epoch_len, draw_all,
                                       initial, ch_epoch, rounds_since_ch, is_ch, ch_list)
         consumed = account_round_jit(x, y, d_sink, energy, alive, is_ch, ch_list, n_ch, decision, rule,
                                      extra_control, params, bbox, target, distance, drawn, received, members,
-                                     fgrid, igrid, result)
+                                     fgrid, igrid, result, previous)
+        remember_clusters_jit(target, previous)
         n_alive = record_round_jit(k, energy, alive, capacity, n_ch, harvested, consumed, result, params,
                                    out_int, out_float)
         if n_alive == 0 and not can_revive:

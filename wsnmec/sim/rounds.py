@@ -32,11 +32,14 @@ from .accounting import (
     CONTROL_KINDS,
     OFFLOAD_RULES,
     P_CONTROL_BITS,
+    RES_KEPT,
     Workspace,
     charge_round_jit,
+    clusters_kept_jit,
     count_members,
     decide_offload_jit,
     heads_from_mask,
+    remember_clusters_jit,
     score_candidates_jit,
 )
 from .columns import FLOAT_COLUMNS, INT_COLUMNS
@@ -94,13 +97,17 @@ def _prepare_round_jit(mask, x, y, d_sink, alive, rounds_since_ch, bbox, join_cl
 @njit(cache=True, nogil=True)
 def _finish_round_jit(k, rule, n_ch, harvested, d_sink, energy, alive, capacity, is_ch, ch_list, target, distance,
                       decision, extra_control, params, drawn, received, members, fgrid, igrid, result, out_int,
-                      out_float):
-    """Built-in decisions (``rule`` >= 0), charges and the record of row ``k``; returns the alive count."""
+                      out_float, previous):
+    """Built-in decisions (``rule`` >= 0), charges (set-up only when the clusters differ from ``previous``,
+    the previous round's receivers, which then become this round's) and the record of row ``k``; returns
+    the alive count."""
     if rule >= 0:
         decide_offload_jit(rule, alive, is_ch, ch_list, n_ch, target, d_sink, params, members, decision,
                            fgrid[6:10], igrid[6])
+    kept = clusters_kept_jit(alive, target, previous)
     consumed = charge_round_jit(d_sink, energy, alive, is_ch, ch_list, n_ch, target, distance, decision,
-                                extra_control, params, drawn, received, result)
+                                extra_control, params, drawn, received, result, kept)
+    remember_clusters_jit(target, previous)
     return record_round_jit(k, energy, alive, capacity, n_ch, harvested, consumed, result, params, out_int,
                             out_float)
 
@@ -195,7 +202,7 @@ class RoundLoop:
             capacity=read_only(self.capacity), alive_u8=read_only(self.alive),
             rounds_since_ch=read_only(self.rounds_since_ch), harvested=read_only(self.harvested),
             consumed_last=read_only(w.drawn), receivers=read_only(w.target), members=read_only(w.members),
-            scenario=scenario, params=read_only(self.params))
+            scenario=scenario, params=read_only(self.params), previous_receivers=read_only(w.previous))
         self.clustering.reset(self.state, self.rng)
         self.offloading.reset(self.state, self.rng)
         self._row_int = np.zeros((1, len(INT_COLUMNS)), dtype=np.int64)
@@ -240,7 +247,14 @@ class RoundLoop:
         np.copyto(self.last_heads, w.is_ch.view(np.bool_))
         return _finish_round_jit(k, self.rule, n_ch, harvested, self.d_sink, self.energy, self.alive, self.capacity,
                                  w.is_ch, w.ch_list, w.target, w.distance, w.decision, extra, self.params, w.drawn,
-                                 w.received, w.members, w.fgrid, w.igrid, w.result, out_int, out_float)
+                                 w.received, w.members, w.fgrid, w.igrid, w.result, out_int, out_float,
+                                 w.previous)
+
+    @property
+    def last_kept(self) -> bool:
+        """Whether the last :meth:`step` kept the previous round's clusters and paid no set-up messages
+        (:mod:`wsnmec.sim.accounting` Notes, *Kept clusters*)."""
+        return bool(self.work.result[RES_KEPT])
 
     @property
     def last_record(self) -> dict:
@@ -283,7 +297,8 @@ class RoundLoop:
         Notes
         -----
         The scores include the scenario's idle energy and the control pattern of the clustering policy
-        (``--control-bits``), but not a policy's own extra control energy
+        (``--control-bits``; none for a candidate that keeps the previous round's clusters, accounting Notes
+        *Kept clusters*), but not a policy's own extra control energy
         (:meth:`wsnmec.clustering.base.ClusteringPolicy.control_energy`), which the policy knows itself.
         """
         masks = np.ascontiguousarray(np.asarray(masks), dtype=np.uint8)
@@ -313,5 +328,5 @@ class RoundLoop:
         score_candidates_jit(masks, decisions, code, self.x, self.y, self.d_sink, self.energy, self.alive, EMPTY,
                              self.params, self.bbox, w.is_ch, w.ch_list, w.target, w.distance, w.drawn,
                              w.received, w.members, w.fgrid, w.igrid, w.result, self._scratch_energy,
-                             self._scratch_alive, energy, latency, utility, delivered, drawn)
+                             self._scratch_alive, energy, latency, utility, delivered, drawn, self.work.previous)
         return CandidateScores(energy, latency, utility, delivered, drawn if per_node else None)

@@ -190,7 +190,7 @@ def _run_fused(scenario: Scenario, seed: int, report, per_node: bool = False) ->
     energies = (initial, capacity, energy)
     node_state = (alive, ch_epoch, rounds_since_ch, markov_state)
     scratch = (work.is_ch, work.ch_list, work.target, work.distance, work.drawn, work.received, work.members,
-               work.decision, np.zeros(0, dtype=np.float64), work.fgrid, work.igrid, work.result)
+               work.decision, np.zeros(0, dtype=np.float64), work.fgrid, work.igrid, work.result, work.previous)
     # per-node death rounds (see _replay_rounds): chunks of PER_NODE_CHUNK rounds, a chunk in which a node
     # died replayed one round per call; one round per call when dead nodes can revive
     if per_node:
@@ -198,7 +198,7 @@ def _run_fused(scenario: Scenario, seed: int, report, per_node: bool = False) ->
     else:
         chunk = max(1, CHUNK_NODE_ROUNDS // n)
     deaths = _DeathRounds(alive) if per_node else None
-    mutable = (energy, alive, ch_epoch, rounds_since_ch, markov_state, stored)
+    mutable = (energy, alive, ch_epoch, rounds_since_ch, markov_state, stored, work.previous)
     ints, floats = [], []
     done = 0
     total = scenario.max_rounds

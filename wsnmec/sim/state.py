@@ -6,7 +6,7 @@ writing to it raises ``ValueError``): only the accounting changes energies.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -59,6 +59,10 @@ class NetworkState:
         The run's validated parameters (``p``, ``packet_bits``, radio, workload, ...).
     params : float64[:]
         The packed round constants (:func:`wsnmec.sim.accounting.round_parameters`).
+    previous_receivers : int64[N]
+        The previous round's receiver of each node (CH index, a CH's own index for itself, -1 sink, -2 not
+        sending; -2 everywhere before round 1; empty in a state built without a round loop): a round whose
+        clusters equal these pays no set-up messages (:mod:`wsnmec.sim.accounting` Notes, *Kept clusters*).
     """
 
     n: int
@@ -79,6 +83,7 @@ class NetworkState:
     members: np.ndarray
     scenario: object
     params: np.ndarray
+    previous_receivers: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @property
     def alive(self) -> np.ndarray:
