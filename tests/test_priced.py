@@ -116,3 +116,37 @@ def test_cross_entropy_training_scores_the_mean_and_never_returns_worse_than_zer
     assert [r["generation"] for r in out["history"]] == [1, 2]
     again = relative_lifetime(scenarios, np.asarray(out["weights"]), out["reference"], 400)
     assert again == out["fitness"]
+
+
+def test_train_command_writes_a_loadable_model_and_its_curves(tmp_path):
+    from click.testing import CliRunner
+
+    from wsnmec.cli import main
+    from wsnmec.learn import load_model
+
+    out = tmp_path / "price.npz"
+    result = CliRunner().invoke(main, ["train", "--protocol", "ddnn-price", "--seed", "3", "--generations", "1",
+                                       "--population", "2", "--rounds", "30", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "generation 1:" in result.output
+    weights = load_price_weights(out)
+    assert weights.shape == (N_PRICE_FEATURES + 1,)
+    meta = load_model(out).metadata
+    assert meta["command"].startswith("wsnmec train --protocol ddnn-price --seed 3 --generations 1 --population 2")
+    assert "--rounds 30" in meta["command"]
+    curves = (tmp_path / "price.npz.training.csv").read_text().splitlines()
+    assert curves[0].startswith("generation,") and len(curves) == 2
+    assert "validation_fitness" in curves[0]
+
+
+@pytest.mark.parametrize("option,value", [("--population", "1"), ("--generations", "0")])
+def test_train_bad_search_sizes_are_one_line_errors(tmp_path, option, value):
+    from click.testing import CliRunner
+
+    from wsnmec.cli import main
+
+    result = CliRunner().invoke(main, ["train", "--protocol", "ddnn-price", option, value, "--out",
+                                       str(tmp_path / "m.npz")])
+    assert result.exit_code == 2
+    assert option in result.output and len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "m.npz").exists()

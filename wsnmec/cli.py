@@ -402,7 +402,14 @@ def _train_price(out, seed: int, generations: int, population: int, rounds) -> N
             "training": {"scenarios": [[dict(v, field=list(v["field"]), sink=list(v["sink"])), s] for v, s in scenarios],
                          "rounds": rounds, **{k: v for k, v in result.items() if k != "weights"}}}
     save_price_weights(out, result["weights"], meta)
-    click.echo(f"wrote {out}: training fitness {result['fitness']:.4f}, validation fitness "
+    curves = Path(str(out) + ".training.csv")  # the training and validation curves, beside the model
+    import pandas as pd
+
+    from .io import atomic_path
+
+    with atomic_path(curves) as tmp:
+        pd.DataFrame(result["history"]).to_csv(tmp, index=False)
+    click.echo(f"wrote {out} and {curves.name}: training fitness {result['fitness']:.4f}, validation fitness "
                f"{result['validation_fitness']:.4f} (1 = the non-learned prices 1/e) ({command})")
     if result["validation_fitness"] < 1.0:
         click.echo("warning: the learned prices do worse than the non-learned prices on the validation deployments",
