@@ -4,6 +4,7 @@ errors; plug-in policies. Scenarios are tiny (20 nodes dying within about 100 ro
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 
@@ -129,12 +130,104 @@ def test_out_writes_json_markdown_and_alive_figure(tmp_path):
     out = tmp_path / "cmp"
     args = ["--protocols", "direct,leach", *DYING, "--replicas", "2", "--out", str(out)]
     printed = compare_json(*args)
-    assert sorted(p.name for p in out.iterdir()) == ["alive.pdf", "alive.png", "compare.json", "compare.md"]
+    assert sorted(p.name for p in out.iterdir()) == ["alive.parquet", "alive.pdf", "alive.png", "compare.json",
+                                                     "compare.md", "summary.parquet"]
     assert json.loads((out / "compare.json").read_text()) == printed
     assert (out / "alive.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (out / "alive.pdf").read_bytes()[:5] == b"%PDF-"
     markdown = (out / "compare.md").read_text()
     assert "| direct |" in markdown and "| leach - direct |" in markdown
+
+
+def test_lifetime_threshold_and_csv_tables_as_in_run(tmp_path):
+    """`--lifetime-threshold PCT` compares the lifetime at PCT % dead (the value `wsnmec run` reports for the
+    same seed; at 50 % it is HND) and `--format csv` writes the tables as CSV, as `wsnmec run` does."""
+    import pandas as pd
+
+    out = tmp_path / "cmp"
+    report = compare_json("--protocols", "leach,direct", *DYING, "--replicas", "3", "--lifetime-threshold", "50",
+                          "--format", "csv", "--out", str(out))
+    assert report["lifetime_threshold"] == 50.0
+    assert report["metrics"]["lifetime_threshold"]["unit"] == "round"
+    for name in ("leach", "direct"):
+        values = report["protocols_table"][name]["lifetime_threshold"]["values"]
+        assert values == report["protocols_table"][name]["hnd"]["values"]  # 50 % dead is HND
+        run = run_json("--protocol", name, *DYING, "--replicas", "3", "--lifetime-threshold", "50")
+        assert values == [r["lifetime_threshold"]["round"] for r in run["replicas"]]
+    differences = report["paired_difference"]["direct"]["lifetime_threshold"]["values"]
+    assert differences == [d - r for d, r in zip(report["protocols_table"]["direct"]["lifetime_threshold"]["values"],
+                                                   report["protocols_table"]["leach"]["lifetime_threshold"]["values"])]
+    assert sorted(p.name for p in out.iterdir()) == ["alive.csv", "alive.pdf", "alive.png", "compare.json",
+                                                     "compare.md", "summary.csv"]
+    summary = pd.read_csv(out / "summary.csv")
+    assert list(summary["protocol"]) == ["leach"] * 3 + ["direct"] * 3
+    assert list(summary["lifetime_threshold_pct"].unique()) == [50.0]
+    assert list(summary["lifetime_threshold_round"]) == (report["protocols_table"]["leach"]["lifetime_threshold"]["values"]
+                                                         + report["protocols_table"]["direct"]["lifetime_threshold"]["values"])
+    alive = pd.read_csv(out / "alive.csv")
+    assert list(alive.columns) == ["round", "leach", "direct"] and alive["leach"].iloc[0] == 20
+    assert "50 % dead" in (out / "compare.md").read_text()
+    text = invoke("compare", "--protocols", "leach,direct", *DYING, "--replicas", "3", "--lifetime-threshold", "10")
+    header = next(line for line in text.stdout.splitlines() if line.startswith("protocol "))
+    assert text.exit_code == 0 and header.split()[-3:] == ["10", "%", "dead"]  # the table's last column
+
+
+def test_tables_default_to_parquet_without_a_threshold(tmp_path):
+    import pandas as pd
+
+    out = tmp_path / "cmp"
+    report = compare_json("--protocols", "direct", *DYING, "--replicas", "2", "--out", str(out))
+    assert "lifetime_threshold" not in report and "lifetime_threshold" not in report["metrics"]
+    summary = pd.read_parquet(out / "summary.parquet")
+    assert "lifetime_threshold_round" not in summary.columns
+    assert list(summary["fnd"]) == report["protocols_table"]["direct"]["fnd"]["values"]
+
+
+@pytest.mark.parametrize("option, value", [
+    ("--lifetime-threshold", "0"), ("--lifetime-threshold", "100.5"), ("--lifetime-threshold", "half"),
+    ("--format", "xlsx"),
+])
+def test_bad_threshold_or_format_is_the_one_line_error_of_run(option, value, tmp_path):
+    """The same validation as `wsnmec run` (one shared function): the same one line, exit code 2."""
+    compared = invoke("compare", "--protocols", "leach", *DYING, "--replicas", "2", option, value,
+                      "--out", str(tmp_path / "c"))
+    ran = invoke("run", "--protocol", "leach", *DYING, option, value, "--out", str(tmp_path / "r"))
+    assert compared.exit_code == ran.exit_code == 2
+    assert compared.stdout == "" and "Traceback" not in compared.output
+    assert compared.stderr == ran.stderr and compared.stderr.startswith(f"Error: {option}:")
+    assert len(compared.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "c").exists()
+
+
+def test_alive_figure_draws_each_protocol_in_its_style(tmp_path):
+    from wsnmec.sim.compare import alive_figure
+    from wsnmec.sim.scenario import Scenario
+    from wsnmec.sim.simulation import simulate
+    from wsnmec.study.styles import series_styles
+
+    import matplotlib.colors
+    import matplotlib.pyplot
+
+    results = {name: simulate(Scenario(protocol=name, nodes=6, e0=0.02), seed=5, replicas=2)
+               for name in ("ddnn", "direct", "leach")}
+    fig = alive_figure(results)
+    try:
+        (ax,) = fig.axes
+        lines = ax.get_lines()
+        styles = series_styles(list(results))
+        for name, line in zip(results, lines):
+            assert matplotlib.colors.to_hex(line.get_color()) == styles[name].colour.lower()
+            assert line.get_marker() == styles[name].marker
+        for a, b in itertools.combinations(lines, 2):
+            assert a.get_color() != b.get_color() and (a.get_marker() != b.get_marker()
+                                                       or a.get_linestyle() != b.get_linestyle())
+        fig.canvas.draw()
+        for axis, (low, high) in ((ax.xaxis, ax.get_xlim()), (ax.yaxis, ax.get_ylim())):
+            ticks = [t for t in axis.get_majorticklocs() if low <= t <= high]
+            assert ticks and all(float(t).is_integer() for t in ticks)  # rounds and nodes
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == list(results)
+    finally:
+        matplotlib.pyplot.close(fig)
 
 
 def test_alive_curve_is_the_mean_over_replicas_padded_with_the_last_count():

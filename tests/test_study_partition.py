@@ -35,11 +35,31 @@ events = ["server-down:0", "bandwidth:0.5"]
 """
 
 
-def test_tiny_study_draws_figures_and_claims_table(tmp_path):
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """The tiny study run once: its file, figure and results directories, its section and its figures
+    (stem -> matplotlib Figure, kept as they were saved)."""
+    from wsnmec.study import figures
+
+    tmp_path = tmp_path_factory.mktemp("tiny_partition")
+    drawn = {}
+    save = figures.save
+
+    def keep(fig, out_dir, stem):
+        drawn[stem] = fig
+        return save(fig, out_dir, stem)
+
     path = tmp_path / "tiny.toml"
     path.write_text(TINY)
     out, results = tmp_path / "fig", tmp_path / "res"
-    section = run_partition_study(path, out, results, echo=lambda *_: None)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(figures, "save", keep)
+        section = run_partition_study(path, out, results, echo=lambda *_: None)
+    return path, out, results, section, drawn
+
+
+def test_tiny_study_draws_figures_and_claims_table(tiny):
+    path, out, results, section, _ = tiny
     for stem in ("tiny-scaling", "tiny-events", "tiny-utilization"):
         assert (out / f"{stem}.png").stat().st_size > 1000 and (out / f"{stem}.pdf").is_file()
     assert "### Claims table" in section and "queueing batch-ps" in section
@@ -56,6 +76,45 @@ def test_tiny_study_draws_figures_and_claims_table(tmp_path):
     assert len([c for c in cached if c.endswith(".json")]) == 2 * 2 + 2 + 2  # scaling, claims, events
     assert run_partition_study(path, out, results, echo=lambda *_: None) == section  # from the cache
     assert sorted(p.name for p in (results / "partition").iterdir()) == cached
+
+
+def test_partition_figures_share_the_study_style(tiny):
+    """The partition figures (issue 19) use the study figures' style (rc settings, policy colours, markers and
+    dash patterns), whole-number device and frame ticks, every drawn policy (random included) in a legend
+    right of the data, and a labelled marker at the event."""
+    import matplotlib
+    import matplotlib.colors
+
+    from wsnmec.study.figures import STYLE_RC
+    from wsnmec.study.styles import series_styles
+
+    drawn = tiny[-1]
+    assert sorted(drawn) == ["tiny-events", "tiny-scaling", "tiny-utilization"]
+    scaling, events = drawn["tiny-scaling"], drawn["tiny-events"]
+    frame_ticks = []
+    for fig in drawn.values():
+        fig.canvas.draw()
+        for ax in fig.axes:  # the study style: its spine colour and grid (matplotlib's default has neither)
+            assert ax.spines["left"].get_edgecolor() == matplotlib.colors.to_rgba(STYLE_RC["axes.edgecolor"])
+            assert ax.xaxis.get_gridlines()[0].get_visible()
+            low, high = ax.get_xlim()
+            ticks = [t for t in ax.get_xticks() if low <= t <= high]
+            assert ticks and all(float(t).is_integer() for t in ticks), ax.get_xlabel()  # devices, frames
+            frame_ticks += ticks if ax.get_xlabel() == "frame" else []
+    assert frame_ticks
+    policies = [t.get_text() for t in scaling.axes[-1].get_legend().get_texts()]
+    assert "random" in policies and len(policies) == len(set(policies)) >= 8
+    styles = series_styles(policies)
+    for ax in scaling.axes:
+        lines = {line.get_label(): line for line in ax.get_lines()}
+        assert set(lines) == set(policies)  # every drawn series is in the legend
+        for name, line in lines.items():
+            assert matplotlib.colors.to_hex(line.get_color()).lower() == styles[name].colour.lower()
+            assert line.get_marker() == styles[name].marker
+    for fig in (scaling, events, drawn["tiny-utilization"]):
+        ax = fig.axes[-1]
+        assert ax.get_legend().get_window_extent().x0 >= ax.get_window_extent().x1  # outside the data
+    assert all("event" in [t.get_text() for t in ax.texts] for ax in events.axes)
 
 
 def test_kind_filter_and_validation(tmp_path):

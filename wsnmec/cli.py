@@ -150,6 +150,31 @@ def _simulate_run(scenario, seed, replicas, workers, quiet: bool, per_node: bool
     return result
 
 
+def table_format_option(tables: str):
+    """The ``--format`` option of a command whose ``--out`` writes ``tables`` (run, compare)."""
+    return click.option("--format", "table_format", metavar="[parquet|csv]",
+                        help=f"Format of the tables --out writes ({tables}: .parquet or .csv).  [default: parquet]")
+
+
+def lifetime_threshold_option(what: str = ""):
+    """The ``--lifetime-threshold`` option (run, compare); ``what`` ends its first sentence."""
+    return click.option("--lifetime-threshold", metavar="PCT", help=(
+        f"Also report the lifetime at PCT % dead{what}: the first round at whose end at least PCT % of the nodes "
+        "are dead, PCT in (0, 100] (50 is HND, 100 LND).  [default: none]"))
+
+
+def _output_options(table_format, lifetime_threshold) -> tuple[str, float | None]:
+    """``--format`` and ``--lifetime-threshold`` of run and compare, validated: the table format (default
+    parquet) and the percent (or None)."""
+    from .errors import check_choice, check_float
+    from .sim.report import TABLE_FORMATS
+
+    table_format = "parquet" if table_format is None else check_choice("--format", table_format, TABLE_FORMATS)
+    if lifetime_threshold is not None:
+        lifetime_threshold = check_float("--lifetime-threshold", lifetime_threshold, 0.0, 100.0, min_inclusive=False)
+    return table_format, lifetime_threshold
+
+
 @main.command("run")
 @click.option("--protocol", metavar="NAME", help="Clustering policy: direct, leach, leach-dchs (alias ileach), leach-c, deec, heed, ddnn (the sink picks each round's heads among learned proposals scored by a one-round model of the network), ddnn-rule (the same without learning), spread, anneal, lp-schedule; or a plug-in: MODULE:CLASS (importable from PYTHONPATH) or the name of an installed wsnmec.policies entry point (see wsnmec.clustering.registry).  [default: leach]")
 @click.option("--nodes", metavar="N", help="Number of sensor nodes, 1 to 100000000 (about 200 bytes of memory per node and running replica).  [default: 100]")
@@ -188,8 +213,8 @@ def _simulate_run(scenario, seed, replicas, workers, quiet: bool, per_node: bool
 @click.option("--preset", metavar="NAME", help="Named scenario preset for the options not given (classic: the v0.1 defaults, p 0.1, no control messages); explicit options override it.  [default: none, the package defaults]")
 @click.option("--workers", metavar="W", help="Parallel workers for the replicas.  [default: all cores]")
 @click.option("--out", "out", metavar="DIR", help="Write rounds.parquet, summary.parquet, nodes.parquet (each node's position, initial energy, death round and residual energy) and config.json into DIR.")
-@click.option("--format", "table_format", metavar="[parquet|csv]", help="Format of the tables --out writes (rounds, summary, nodes: .parquet or .csv).  [default: parquet]")
-@click.option("--lifetime-threshold", metavar="PCT", help="Also report the lifetime at PCT % dead: the first round at whose end at least PCT % of the nodes are dead, PCT in (0, 100] (50 is HND, 100 LND).  [default: none]")
+@table_format_option("rounds, summary, nodes")
+@lifetime_threshold_option()
 @click.option("--policy-model", metavar="MODEL.npz", help="Model of a learned policy (ddnn; from 'wsnmec train').  [default: the shipped model]")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of the summary.")
 @click.option("--force", is_flag=True, help="Run even when the memory estimate exceeds the available memory.")
@@ -197,8 +222,8 @@ def run(out, as_json, seed, replicas, workers, force, table_format, lifetime_thr
     """Simulate the lifetime of a clustered sensor network and summarise FND/HND/LND, the stability period
     (rounds before the first death, FND - 1, as SEP's "stability period", Smaragdakis et al. 2004), the
     lifetime at --lifetime-threshold % dead and the bits and packets delivered to the sink."""
-    from .errors import check_choice, check_float, check_int
-    from .sim.report import TABLE_FORMATS, run_json, summary_text, write_run
+    from .errors import check_int
+    from .sim.report import run_json, summary_text, write_run
     from .sim.scenario import MAX_REPLICAS, Scenario
     from .sim.seeding import check_seed, fresh_seed
 
@@ -206,9 +231,7 @@ def run(out, as_json, seed, replicas, workers, force, table_format, lifetime_thr
     seed = fresh_seed() if seed is None else check_seed(seed, "--seed")
     replicas = 1 if replicas is None else check_int("--replicas", replicas, 1, MAX_REPLICAS)
     workers = None if workers is None else check_int("--workers", workers, 1, MAX_JOBS)
-    table_format = "parquet" if table_format is None else check_choice("--format", table_format, TABLE_FORMATS)
-    if lifetime_threshold is not None:
-        lifetime_threshold = check_float("--lifetime-threshold", lifetime_threshold, 0.0, 100.0, min_inclusive=False)
+    table_format, lifetime_threshold = _output_options(table_format, lifetime_threshold)
     _check_run_limits(scenario, replicas, workers, force, out)
     # the per-node table (nodes.parquet) only when it is written
     result = _simulate_run(scenario, seed, replicas, workers, quiet=as_json, per_node=out is not None)
@@ -232,13 +255,15 @@ RUN_OUTPUT_ONLY = ("table_format", "lifetime_threshold")
 @main.command("compare")
 @click.option("--protocols", metavar="P1,P2,...", required=True, help="Comma-separated clustering policies to compare, each as --protocol accepts it (a built-in name, MODULE:CLASS or an installed entry point), each at most once; the first is the reference of the paired differences.")
 @click.option("--replicas", metavar="K", help="Replicas per protocol, 1 to 100000; replica i of every protocol has the same seed and deployment (paired).  [default: 30]")
-@click.option("--out", "out", metavar="DIR", help="Write compare.json, compare.md and the alive-vs-round figure alive.png / alive.pdf into DIR.")
+@click.option("--out", "out", metavar="DIR", help="Write compare.json, compare.md, the alive-vs-round figure alive.png / alive.pdf and the tables summary (every protocol's per-replica summary) and alive (the figure's curves) into DIR.")
+@table_format_option("summary, alive")
+@lifetime_threshold_option(" for every protocol (a column of the table, with its interval and paired differences)")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout (means, intervals, per-replica values, every run's config) instead of the table.")
-def compare(protocols, out, as_json, seed, replicas, workers, force, **parameters):
+def compare(protocols, out, as_json, seed, replicas, workers, force, table_format, lifetime_threshold, **parameters):
     """Run several clustering policies on the same replicas (the same seed, hence the same deployments) and
     print one table: FND/HND/LND, delivered bits, energy efficiency [bit/J], mean round latency and mean
-    utility per round, each as the mean with its 95 % Student-t interval, and each protocol's paired
-    difference to the first (see wsnmec.sim.compare)."""
+    utility per round (and with --lifetime-threshold the lifetime at PCT % dead), each as the mean with its
+    95 % Student-t interval, and each protocol's paired difference to the first (see wsnmec.sim.compare)."""
     from .errors import check_int
     from .sim.compare import compare_json, compare_results, compare_text, parse_protocols, write_compare
     from .sim.scenario import MAX_REPLICAS, Scenario
@@ -250,6 +275,7 @@ def compare(protocols, out, as_json, seed, replicas, workers, force, **parameter
     seed = fresh_seed() if seed is None else check_seed(seed, "--seed")
     replicas = 30 if replicas is None else check_int("--replicas", replicas, 1, MAX_REPLICAS)
     workers = None if workers is None else check_int("--workers", workers, 1, MAX_JOBS)
+    table_format, lifetime_threshold = _output_options(table_format, lifetime_threshold)
     for scenario in scenarios.values():
         _check_run_limits(scenario, replicas, workers, force, out)
     results = {}
@@ -258,13 +284,13 @@ def compare(protocols, out, as_json, seed, replicas, workers, force, **parameter
             click.echo(f"{name}: {replicas} replicas", err=True)
         results[name] = _simulate_run(scenario, seed, replicas, workers, quiet=as_json)
     if out is not None:
-        write_compare(results, seed, out, "--out")
+        write_compare(results, seed, out, "--out", table_format=table_format, lifetime_threshold=lifetime_threshold)
     if as_json:
         import json
 
-        click.echo(json.dumps(compare_json(results, seed), allow_nan=False))
+        click.echo(json.dumps(compare_json(results, seed, lifetime_threshold), allow_nan=False))
     else:
-        click.echo(compare_text(compare_results(results), seed))
+        click.echo(compare_text(compare_results(results, lifetime_threshold), seed))
 
 
 # the scenario options, --seed, --workers and --force of `wsnmec run`, shared (the same names, help and defaults)

@@ -20,6 +20,9 @@ Metrics, per replica (:data:`METRICS`):
 - ``latency_s`` [s]: the mean over the replica's rounds of the round latency.
 - ``system_utility`` [J]: the mean over the replica's rounds of ``energy_j + w_T latency_s``
   (:mod:`wsnmec.sim.accounting`; lower is better).
+- ``lifetime_threshold`` [round], with ``--lifetime-threshold PCT`` only: the first round at whose end at
+  least PCT % of the nodes are dead (:func:`wsnmec.sim.metrics.lifetime_at_threshold`, as ``wsnmec run``
+  reports it); left out like FND/HND/LND where not reached.
 
 Intervals are two-sided Student-t intervals at 95 %: ``mean +/- t_{n-1, 0.975} s / sqrt(n)`` with ``s`` the
 sample standard deviation of the n values (:func:`wsnmec.sim.metrics.mean_ci`, the quantile of
@@ -40,8 +43,12 @@ import pandas as pd
 from ..errors import ParameterError
 from .metrics import mean_ci
 
-#: Files written by ``wsnmec compare --out DIR``.
+#: Files written by ``wsnmec compare --out DIR`` besides its tables (:func:`compare_files`).
 COMPARE_FILES = ("compare.json", "compare.md", "alive.png", "alive.pdf")
+#: Tables written by ``wsnmec compare --out DIR`` in the ``--format`` (``.parquet`` or ``.csv``): every
+#: protocol's per-replica summary (as ``wsnmec run --out`` writes it, with a first column ``protocol``) and
+#: the alive-vs-round curves the figure draws (``round`` and one column per protocol).
+COMPARE_TABLES = ("summary", "alive")
 
 #: Confidence level of every interval.
 CONFIDENCE = 0.95
@@ -87,9 +94,21 @@ def parse_protocols(text, parameter: str = "--protocols") -> list[str]:
     return names
 
 
-def replica_metrics(result) -> pd.DataFrame:
+def compare_metrics(lifetime_threshold: float | None = None) -> dict:
+    """The compared metrics: :data:`METRICS`, and with ``lifetime_threshold`` (a percent in (0, 100])
+    ``lifetime_threshold``, the lifetime at that percent dead [round]."""
+    if lifetime_threshold is None:
+        return dict(METRICS)
+    pct = f"{float(lifetime_threshold):g}"
+    return {**METRICS, "lifetime_threshold": (
+        f"{pct} % dead", "round", f"lifetime at {pct} % dead: the first round at whose end at least {pct} % of the "
+        "nodes are dead")}
+
+
+def replica_metrics(result, lifetime_threshold: float | None = None) -> pd.DataFrame:
     """One row per replica (in replica order) of a :class:`~wsnmec.sim.simulation.SimulationResult`: its
-    ``replica``, ``seed`` and the :data:`METRICS` as floats (NaN when a lifetime metric was not reached)."""
+    ``replica``, ``seed`` and the metrics of :func:`compare_metrics` as floats (NaN when a lifetime metric
+    was not reached)."""
     summary = result.summary.sort_values("replica", kind="stable")
     consumed = summary["energy_consumed_j"].to_numpy(dtype=float)
     delivered = summary["delivered_bits_total"].to_numpy(dtype=float)
@@ -105,6 +124,11 @@ def replica_metrics(result) -> pd.DataFrame:
     frame["energy_efficiency"] = efficiency
     frame["latency_s"] = summary["latency_s_mean"].to_numpy(dtype=float)
     frame["system_utility"] = summary["system_utility_mean"].to_numpy(dtype=float)
+    if lifetime_threshold is not None:  # the column wsnmec run reports (the same rows: replica order)
+        from .report import summary_table
+
+        lifetime = summary_table(result, lifetime_threshold)["lifetime_threshold_round"]
+        frame["lifetime_threshold"] = lifetime.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
     return frame
 
 
@@ -118,11 +142,12 @@ def _values(series) -> list:
     return [None if not math.isfinite(float(v)) else float(v) for v in series]
 
 
-def compare_results(results: dict) -> dict:
-    """The comparison of ``results`` (protocol name -> SimulationResult, first = the reference B).
+def compare_results(results: dict, lifetime_threshold: float | None = None) -> dict:
+    """The comparison of ``results`` (protocol name -> SimulationResult, first = the reference B), with
+    ``lifetime_threshold`` (a percent) also of the lifetime at that percent dead.
 
     Returns a dict with ``protocols`` (names in order), ``reference`` (the first), ``confidence``,
-    ``metrics`` (key -> ``unit``, ``description``), ``protocols_table`` (name -> metric -> ``mean``,
+    ``metrics`` (key -> ``unit``, ``description``, ``title``), ``protocols_table`` (name -> metric -> ``mean``,
     ``low``, ``high``, ``n``, ``values``: the per-replica values in replica order, ``None`` when not
     reached) and ``paired_difference`` (name -> metric -> the same for ``m_name,i - m_B,i`` over the
     replicas where both are defined; the reference's own differences are all zero).
@@ -134,7 +159,8 @@ def compare_results(results: dict) -> dict:
     """
     names = list(results)
     reference = names[0]
-    metrics = {name: replica_metrics(result) for name, result in results.items()}
+    compared = compare_metrics(lifetime_threshold)
+    metrics = {name: replica_metrics(result, lifetime_threshold) for name, result in results.items()}
     seeds = metrics[reference]["seed"].tolist()
     for name in names[1:]:
         if metrics[name]["seed"].tolist() != seeds:
@@ -142,7 +168,7 @@ def compare_results(results: dict) -> dict:
     table, paired = {}, {}
     for name in names:
         table[name], paired[name] = {}, {}
-        for metric in METRICS:
+        for metric in compared:
             values = metrics[name][metric].to_numpy(dtype=float)
             table[name][metric] = {**_interval(values), "values": _values(values)}
             differences = values - metrics[reference][metric].to_numpy(dtype=float)  # NaN where either is missing
@@ -152,22 +178,25 @@ def compare_results(results: dict) -> dict:
         "reference": reference,
         "confidence": CONFIDENCE,
         "replica_seeds": seeds,
-        "metrics": {key: {"unit": unit, "description": text} for key, (_, unit, text) in METRICS.items()},
+        "metrics": {key: {"unit": unit, "description": text, "title": title}
+                    for key, (title, unit, text) in compared.items()},
         "protocols_table": table,
         "paired_difference": paired,
     }
 
 
-def compare_json(results: dict, seed: int) -> dict:
+def compare_json(results: dict, seed: int, lifetime_threshold: float | None = None) -> dict:
     """The object ``wsnmec compare --json`` prints (and ``compare.json`` holds): :func:`compare_results`
-    plus ``command``, ``seed`` (the user seed), ``replicas`` and ``runs`` (protocol -> that run's full
-    ``config``: every effective parameter, the seed and every replica seed)."""
+    plus ``command``, ``seed`` (the user seed), ``replicas``, ``runs`` (protocol -> that run's full
+    ``config``: every effective parameter, the seed and every replica seed) and, when given,
+    ``lifetime_threshold`` [%]."""
     from .report import jsonable
 
-    comparison = compare_results(results)
+    comparison = compare_results(results, lifetime_threshold)
     first = next(iter(results.values()))
-    return jsonable({"command": "compare", "seed": seed, "replicas": first.config["replicas"], **comparison,
-                     "runs": {name: result.config for name, result in results.items()}})
+    threshold = {} if lifetime_threshold is None else {"lifetime_threshold": float(lifetime_threshold)}
+    return jsonable({"command": "compare", "seed": seed, "replicas": first.config["replicas"], **threshold,
+                     **comparison, "runs": {name: result.config for name, result in results.items()}})
 
 
 def _fmt(value, unit: str) -> str:
@@ -190,7 +219,8 @@ def _cell(entry: dict, unit: str, compact: bool) -> str:
 
 def _rows(comparison: dict, compact: bool = False) -> tuple[list[str], list[list[str]]]:
     """Header and rows of the comparison table: one row per protocol, then one per paired difference."""
-    header = ["protocol", *(title for title, _, _ in METRICS.values())]
+    metrics = comparison["metrics"]
+    header = ["protocol", *(entry["title"] for entry in metrics.values())]
     replicas = len(comparison["replica_seeds"])
     reference = comparison["reference"]
     labelled = [(name, comparison["protocols_table"][name]) for name in comparison["protocols"]]
@@ -199,9 +229,9 @@ def _rows(comparison: dict, compact: bool = False) -> tuple[list[str], list[list
     rows = []
     for label, entries in labelled:
         cells = [label]
-        for metric, (_, unit, _) in METRICS.items():
+        for metric, described in metrics.items():
             entry = entries[metric]
-            text = _cell(entry, unit, compact)
+            text = _cell(entry, described["unit"], compact)
             if 0 < entry["n"] < replicas:
                 text += f" (n={entry['n']})"
             cells.append(text)
@@ -249,8 +279,8 @@ def compare_markdown(comparison: dict, seed: int) -> str:
     for row in rows:
         lines.append("| " + " | ".join(row) + " |")
     lines.append("")
-    for key, (title, unit, text) in METRICS.items():
-        lines.append(f"- {title}: {text} [{unit}]")
+    for entry in comparison["metrics"].values():
+        lines.append(f"- {entry['title']}: {entry['description']} [{entry['unit']}]")
     return "\n".join(lines) + "\n"
 
 
@@ -270,40 +300,68 @@ def alive_curves(results: dict) -> pd.DataFrame:
 
 
 def alive_figure(results: dict):
-    """Alive nodes vs round, the mean over replicas, one line per protocol (the study figures' style,
-    colours and dash patterns: :mod:`wsnmec.study.figures`). Returns the matplotlib Figure."""
+    """Alive nodes vs round, the mean over replicas, one line per protocol (the study figures' style: each
+    policy in its own colour, marker and dash pattern, whole-number ticks; :mod:`wsnmec.study.styles`).
+    Returns the matplotlib Figure."""
     from ..study import figures as style
+    from ..study.styles import integer_ticks, legend_right, plot_series, series_styles
 
     curves = alive_curves(results)
     names = list(results)
-    colours = style._palette(names)
+    styles = series_styles(names, policies=True)
     with style.style_context():
         fig, ax = style.plt.subplots(figsize=(8.4, 4.3))
         for i, name in enumerate(names):
-            ax.plot(curves.index.to_numpy(), curves[name].to_numpy(), color=colours[name],
-                    linestyle=style.LINE_DASHES[i % len(style.LINE_DASHES)], linewidth=1.6, label=name)
+            plot_series(ax, curves.index.to_numpy(), curves[name].to_numpy(), styles[name], index=i,
+                        count=len(names), linewidth=1.6, label=name)
         ax.set_xlabel("Round")
         ax.set_ylabel("Alive nodes (mean over replicas)")
         ax.set_xlim(0, max(1, int(curves.index[-1])))
         ax.set_ylim(bottom=0)
-        ax.legend(title="protocol", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+        integer_ticks(ax.xaxis)
+        integer_ticks(ax.yaxis)
+        legend_right(ax, title="protocol", fontsize=None, title_fontsize=None)
         replicas = next(iter(results.values())).config["replicas"]
         ax.set_title(f"Alive nodes, mean over {replicas} paired replica{'s' if replicas != 1 else ''}")
         fig.tight_layout()
     return fig
 
 
-def write_compare(results: dict, seed: int, directory, parameter: str = "--out") -> list[Path]:
-    """Write :data:`COMPARE_FILES` into ``directory`` as one set (:func:`wsnmec.io.write_set`):
-    ``compare.json`` (:func:`compare_json`), ``compare.md`` (:func:`compare_markdown`) and the alive-vs-round
-    figure (:func:`alive_figure`) as PNG and PDF."""
+def compare_files(table_format: str = "parquet") -> tuple[str, ...]:
+    """Names of the files ``wsnmec compare --out`` writes: :data:`COMPARE_FILES` and the
+    :data:`COMPARE_TABLES` in ``table_format`` (:data:`wsnmec.sim.report.TABLE_FORMATS`)."""
+    return (*COMPARE_FILES, *(f"{name}.{table_format}" for name in COMPARE_TABLES))
+
+
+def summary_tables(results: dict, lifetime_threshold: float | None = None) -> pd.DataFrame:
+    """Every protocol's per-replica summary as ``wsnmec run --out`` writes it
+    (:func:`wsnmec.sim.report.summary_table`, with ``lifetime_threshold`` its lifetime columns), one block per
+    protocol in order, under a first column ``protocol``."""
+    from .report import summary_table
+
+    blocks = [summary_table(result, lifetime_threshold).assign(protocol=name) for name, result in results.items()]
+    table = pd.concat(blocks, ignore_index=True)
+    return table[["protocol", *[c for c in table.columns if c != "protocol"]]]
+
+
+def write_compare(results: dict, seed: int, directory, parameter: str = "--out", table_format: str = "parquet",
+                  lifetime_threshold: float | None = None) -> list[Path]:
+    """Write :func:`compare_files` into ``directory`` as one set (:func:`wsnmec.io.write_set`):
+    ``compare.json`` (:func:`compare_json`), ``compare.md`` (:func:`compare_markdown`), the alive-vs-round
+    figure (:func:`alive_figure`) as PNG and PDF, and in ``table_format`` (``parquet`` or ``csv``, as
+    ``wsnmec run --format``) the per-replica summaries (:func:`summary_tables`) and the figure's curves
+    (:func:`alive_curves`). ``lifetime_threshold`` [%]: the lifetime at that percent dead is compared too."""
     import json
 
     from .. import io
+    from ..errors import check_choice
     from ..study import figures as style
+    from .report import TABLE_FORMATS, _table_writer
 
-    report = compare_json(results, seed)
-    comparison = compare_results(results)
+    check_choice("--format", table_format, TABLE_FORMATS)
+    report = compare_json(results, seed, lifetime_threshold)
+    comparison = compare_results(results, lifetime_threshold)
+    tables = {"summary": summary_tables(results, lifetime_threshold), "alive": alive_curves(results).reset_index()}
     fig = alive_figure(results)
 
     def figure_writer(fmt, options):
@@ -317,10 +375,11 @@ def write_compare(results: dict, seed: int, directory, parameter: str = "--out")
                 "compare.md": lambda path: path.write_text(compare_markdown(comparison, seed), encoding="utf-8"),
                 "alive.png": figure_writer("png", {"dpi": style.PNG_DPI, "metadata": style.PNG_METADATA}),
                 "alive.pdf": figure_writer("pdf", {"metadata": style.PDF_METADATA}),
+                **{f"{name}.{table_format}": _table_writer(tables[name], table_format) for name in COMPARE_TABLES},
             })
     except OSError as exc:
         reason = exc.strerror or str(exc) or type(exc).__name__
         raise ParameterError(parameter, f"cannot write into {os.fspath(directory)!r}: {reason}") from exc
     finally:
         style.plt.close(fig)
-    return [Path(directory) / name for name in COMPARE_FILES]
+    return [Path(directory) / name for name in compare_files(table_format)]

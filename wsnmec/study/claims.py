@@ -63,7 +63,8 @@ unplanned comparison at the primary's 95 % level. Without seeds enough for verdi
 decision column also says ``indicative (N seeds)``.
 
 The figure shows every change as a bar with its interval (the primary at 95 %, in orange; the secondary ones
-Holm-adjusted) and the claims as dashed lines; the reading is the two tables, written from that run's numbers.
+Holm-adjusted) and the claims as dashed lines, on a symmetric-log axis with the outliers' values written beside
+them; the reading is the two tables, written from that run's numbers.
 """
 
 from __future__ import annotations
@@ -376,14 +377,47 @@ def _run_table(figure, spec, summary) -> pd.DataFrame:
                         seeds=spec.seeds)
 
 
+#: The claims figure's axis is symmetric-logarithmic: linear within +/- this change [%], logarithmic beyond,
+#: so that one change of thousands of percent does not flatten the others.
+LINEAR_WITHIN_PCT = 100.0
+#: Colours of the claims figure: the primary comparison, the secondary ones (Okabe & Ito 2008).
+PRIMARY_COLOUR, SECONDARY_COLOUR = "#D55E00", "#0072B2"
+
+
+def _pct_label(value: float) -> str:
+    """A change [%] as a bar label: ``+13,960 %``."""
+    return f"{value:+,.0f} %"
+
+
+def symlog_ticks(low: float, high: float, linear: float = LINEAR_WITHIN_PCT) -> list[float]:
+    """Tick positions [%] of a symmetric-log axis from ``low`` to ``high``: every ``linear / 2`` within the
+    linear part (-linear..linear; every ``linear`` when the axis goes beyond it), then each decade
+    (1,000 %, 10,000 %, ...) beyond."""
+    beyond = max(abs(low), abs(high)) >= linear * 10
+    ticks = [v for v in np.arange(-linear, linear + 1e-9, linear if beyond else linear / 2) if low <= v <= high]
+    decade = linear * 10
+    while decade <= max(abs(low), abs(high)):
+        ticks += [t for t in (-decade, decade) if low <= t <= high]
+        decade *= 10
+    return sorted(set(float(t) for t in ticks))
+
+
 def claims_figure(figure, spec, rounds: pd.DataFrame, summary: pd.DataFrame):
-    """Bars of the proposed policy's relative change against each baseline, with intervals and the claims."""
+    """Bars of the proposed policy's relative change against each baseline, with intervals and the claims.
+
+    The change axis is symmetric-logarithmic (linear within +/- :data:`LINEAR_WITHIN_PCT` %, logarithmic
+    beyond): a bar outside the linear part (an outlier such as +13,960 %) keeps the others readable and is
+    labelled with its value. The legend is under the panels, outside the data."""
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+    from matplotlib.ticker import FixedLocator, FuncFormatter
 
     by = _other_swept(spec, figure.hue)
     table = _run_table(figure, spec, summary)
     blocks = list(table.groupby(by, sort=False) if by else [((), table)])
-    fig, axes = plt.subplots(len(blocks) or 1, 2, figsize=(10, 3.2 * max(1, len(blocks))), squeeze=False)
+    height = 3.2 * max(1, len(blocks)) + 0.6
+    fig, axes = plt.subplots(len(blocks) or 1, 2, figsize=(10, height), squeeze=False)
     for row_axes, (key, block) in zip(axes, blocks):
         key = key if isinstance(key, tuple) else (key,)
         where = ", ".join(f"{n} = {v}" for n, v in zip(by, key))
@@ -393,22 +427,44 @@ def claims_figure(figure, spec, rounds: pd.DataFrame, summary: pd.DataFrame):
             change = 100 * rows["change"].to_numpy(float)
             low = 100 * rows["low"].to_numpy(float)
             high = 100 * rows["high"].to_numpy(float)
-            colors = ["#D55E00" if role == "primary" else "#0072B2" for role in rows["role"]]
+            colors = [PRIMARY_COLOUR if role == "primary" else SECONDARY_COLOUR for role in rows["role"]]
             ax.barh(y, change, xerr=[change - low, high - change], color=colors, alpha=0.8, capsize=3)
-            ax.axvline(100 * claim, color="#D55E00", linestyle="--", label=f"thesis claim {100 * claim:+.0f} %")
+            ax.axvline(100 * claim, color=PRIMARY_COLOUR, linestyle="--")
+            ax.text(100 * claim, 1.0, f"claim {100 * claim:+.0f} %", transform=ax.get_xaxis_transform(),
+                    ha="center", va="bottom", fontsize="x-small", color=PRIMARY_COLOUR)
             ax.axvline(0, color="black", linewidth=0.8)
+            ax.set_xscale("symlog", linthresh=LINEAR_WITHIN_PCT, linscale=1.0)
+            values = np.concatenate([change, low, high, [100 * claim, 0.0]])
+            values = values[np.isfinite(values)]
+            left, right = min(-LINEAR_WITHIN_PCT, values.min()), max(LINEAR_WITHIN_PCT, values.max())
+            beyond = np.abs(values).max() > LINEAR_WITHIN_PCT
+            ax.set_xlim(left * (1.6 if left < -LINEAR_WITHIN_PCT else 1.05), right * (3.0 if beyond else 1.05))
+            ax.xaxis.set_major_locator(FixedLocator(symlog_ticks(*ax.get_xlim())))
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+            ax.xaxis.set_minor_locator(FixedLocator([]))
+            for position, value in zip(y, change):
+                if np.isfinite(value) and abs(value) > LINEAR_WITHIN_PCT:  # an outlier: its value beside the bar
+                    ax.annotate(_pct_label(value), (value, position), xytext=(4 if value > 0 else -4, 0),
+                                textcoords="offset points", ha="left" if value > 0 else "right", va="center",
+                                fontsize="x-small", color="0.15")
             ax.set_yticks(y)
             ax.set_yticklabels([f"{b} (primary, 95 %)" if r == "primary" else b
                                 for b, r in zip(rows["baseline"], rows["role"])])
             ax.set_xlabel(f"change of {figure.reference} in {name} [%]")
-            ax.set_title(where or name, fontsize="small")
-            ax.legend(loc="best", fontsize="small")
+            ax.set_title(where or name, fontsize="small", pad=14)
+    handles = [Patch(color=PRIMARY_COLOUR, alpha=0.8), Patch(color=SECONDARY_COLOUR, alpha=0.8),
+               Line2D([], [], color=PRIMARY_COLOUR, linestyle="--")]
+    texts = ["primary comparison (95 % interval)", "secondary comparison (Holm-adjusted interval)",
+             "thesis claim"]
+    legend_in = 0.55 / height  # the figure's bottom strip, under the panels
+    fig.legend(handles, texts, loc="lower center", ncol=3, frameon=False, fontsize="small",
+               bbox_to_anchor=(0.5, 0.0))
     title = figure.title
     if not verdicts_shown(spec.quick, spec.seeds):
         title = f"{title} ({indicative(spec.seeds)})" if title else indicative(spec.seeds)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, legend_in, 1, 1))
     return fig
 
 

@@ -55,6 +55,15 @@ SUMMARY_METRICS: dict[str, str] = {
     "bound_upper": "Upper bound on rounds all nodes survive [round]",
 }
 
+#: Columns (per-round, summary, swept or offloading parameters) whose values count things: rounds, nodes,
+#: devices, frames. A figure's axis of one of them has whole-number ticks only (no "2.25 devices").
+COUNTS = frozenset({
+    "round", "rounds", "alive", "dead", "cluster_heads", "packets_to_sink", "packets_to_ch", "nodes_ge_90pct",
+    "offloaded", "fnd", "hnd", "lnd", "bound_fnd", "bound_upper", "nodes", "sink_channels",
+    "frame", "frames", "devices", "servers", "tasks", "train_frames", "test_frames", "candidates", "networks",
+    "memory_size", "batch_size", "train_interval", "training_start", "last_recovery_frames",
+})
+
 #: Short names of summary metrics used in titles and readings.
 METRIC_SHORT = {"fnd": "FND", "hnd": "HND", "lnd": "LND", "energy_j_mean": "energy", "latency_s_mean": "latency",
                 "system_utility_mean": "utility",

@@ -22,7 +22,10 @@ Figure kinds (:data:`FIGURE_KINDS`; a new kind is one function here and one name
     The network of every grid point at one ``round`` (first seed), as ``wsnmec map`` draws it.
 
 Legends sit right of the plot, outside the data; line figures end their x-axis at the 95th percentile of
-the run lengths (a note under the plot says so); colours are the colour-blind-safe :data:`LINE_COLOURS`.
+the run lengths (a note under the plot says so). Every series is drawn in the style of
+:mod:`wsnmec.study.styles`: a policy in its own colour, marker and dash pattern in every figure (colour-blind
+safe), with staggered markers so that overlapping curves stay visible; axes that count things (rounds,
+nodes, frames: :data:`~wsnmec.study.columns.COUNTS`) have whole-number ticks.
 """
 
 from __future__ import annotations
@@ -44,9 +47,12 @@ from ..io import atomic_path  # noqa: E402
 from ..sim.scenario import PROTOCOLS  # noqa: E402
 from . import aggregates  # noqa: E402
 from .aggregates import MAX_LINE_POINTS, Aggregates  # noqa: E402
-from .columns import METRIC_SHORT, ROUND_COLUMNS, add_derived_columns, label  # noqa: E402
+from .columns import COUNTS, METRIC_SHORT, ROUND_COLUMNS, add_derived_columns, label  # noqa: E402
 from .claims import claims_figure  # noqa: E402
 from .spec import FigureSpec, StudySpec  # noqa: E402
+from .styles import (  # noqa: E402,F401  (LINE_COLOURS, LINE_DASHES: re-exported, as before)
+    LINE_COLOURS, LINE_DASHES, SeriesStyle, integer_ticks, legend_handle, legend_right, plot_series, series_styles,
+)
 
 #: Seed of the bootstrap generator (fixed: reruns draw identical bands).
 BOOTSTRAP_SEED = 20_240_607
@@ -94,7 +100,7 @@ def bootstrap_ci(values) -> tuple[float, float]:
 
 def _levels(spec: StudySpec, frame: pd.DataFrame, column: str | None) -> list | None:
     """Levels of a grouping column in a stable order: the study's grid order for a swept parameter, else
-    (protocols) the registry's order (each protocol keeps its colour across figures: :func:`_palette`)."""
+    (protocols) the registry's order (each protocol keeps its style across figures: :func:`_styles`)."""
     if column is None:
         return None
     present = list(dict.fromkeys(frame[column]))
@@ -116,27 +122,27 @@ def _point_text(value):
     return value
 
 
-#: Colour-blind-safe line colours (Okabe & Ito 2008, "Color Universal Design"), ordered so that the first
-#: five differ in lightness as well as hue (blue, orange, bluish green, reddish purple, black) and stay
-#: apart under deuteranopia and protanopia; then sky blue, vermillion, yellow; then indigo and wine from
-#: Paul Tol's colour-blind-safe "muted" scheme (Tol 2021), so that ten protocols keep ten colours.
-LINE_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#000000", "#56B4E9", "#D55E00", "#F0E442",
-                "#332288", "#882255")
-#: Dash patterns of the ``style`` levels (solid first), as matplotlib (offset, on-off) dash tuples.
-LINE_DASHES = ((0, ()), (0, (5, 2)), (0, (1.2, 1.6)), (0, (6, 2, 1.2, 2)), (0, (9, 3)), (0, (3, 1.5, 1, 1.5, 1, 1.5)))
-
-
-def _palette(levels: list | None) -> dict | None:
-    """Level -> colour: one colour per protocol across every figure, else :data:`LINE_COLOURS` in order."""
+def _styles(levels: list | None) -> dict | None:
+    """Level -> :class:`~wsnmec.study.styles.SeriesStyle`: a policy's own style in every figure (its
+    colour, marker and dash pattern: :data:`~wsnmec.study.styles.POLICY_STYLES`), else the palette's colours
+    and markers in order (:func:`~wsnmec.study.styles.series_styles`)."""
     if levels is None:
         return None
-    colours = [matplotlib.colors.to_rgb(c) for c in LINE_COLOURS]
-    if all(level in PROTOCOLS for level in levels):
-        from ..clustering.registry import CLUSTERING_POLICIES, canonical_name
+    return series_styles(levels)
 
-        order = list(CLUSTERING_POLICIES)  # an alias (ileach) gets its policy's colour
-        return {level: colours[order.index(canonical_name(level)) % len(colours)] for level in levels}
-    return {level: colours[i % len(colours)] for i, level in enumerate(levels)}
+
+#: The style of the series of a figure without ``hue``.
+PLAIN_STYLE = SeriesStyle(LINE_COLOURS[0], LINE_DASHES[0], "o")
+
+
+def _series_style(styles: dict | None, hue) -> SeriesStyle:
+    return styles[hue] if styles else PLAIN_STYLE
+
+
+def _dashes(figure, style: SeriesStyle, j: int):
+    """The dash pattern of a series: its ``style`` level's (when the figure has a ``style`` column), else
+    its hue level's own (a policy's)."""
+    return LINE_DASHES[j % len(LINE_DASHES)] if figure.style is not None else style.dashes
 
 
 def _as_text(frame: pd.DataFrame, columns, levels: dict) -> tuple[pd.DataFrame, dict]:
@@ -213,11 +219,12 @@ def line_figure(figure: FigureSpec, spec: StudySpec, rounds, summary: pd.DataFra
     curves = agg.curve_columns([y])
     xs = np.unique(curves["round"].to_numpy())
     wide = curves.pivot(index="task", columns="round", values=y)
-    colours = _palette(levels.get(figure.hue))
+    styles = _styles(levels.get(figure.hue))
     hue_levels = levels.get(figure.hue) or [None]
     style_levels = levels.get(figure.style) or [None]
     fig, ax = plt.subplots(figsize=(8.4 if groups else 7.0, 4.3))
     low_y = 0.0
+    count = len(hue_levels) * len(style_levels)
     for i, hue in enumerate(hue_levels):
         for j, style in enumerate(style_levels):
             chosen = labels
@@ -231,18 +238,21 @@ def line_figure(figure: FigureSpec, spec: StudySpec, rounds, summary: pd.DataFra
             values = wide.loc[keys, xs].to_numpy(dtype=float)
             mean = values.mean(axis=0)
             low, high = _bootstrap_band(values)
-            colour = colours[hue] if colours else LINE_COLOURS[0]
-            dashes = LINE_DASHES[j % len(LINE_DASHES)] if style is not None else LINE_DASHES[0]
-            ax.fill_between(xs, low, high, color=colour, alpha=0.2, linewidth=0)
-            ax.plot(xs, mean, color=colour, linestyle=dashes, linewidth=1.4,
-                    label="/".join(str(v) for v in (hue, style) if v is not None) or y)
+            series = _series_style(styles, hue)
+            ax.fill_between(xs, low, high, color=series.colour, alpha=0.2, linewidth=0)
+            plot_series(ax, xs, mean, series, index=i * len(style_levels) + j, count=count,
+                        dashes=_dashes(figure, series, j),
+                        label="/".join(str(v) for v in (hue, style) if v is not None) or y)
             low_y = min(low_y, float(np.nanmin(low)))
     ax.set_xlabel(label("round"))
     ax.set_ylabel(label(y))
     ax.set_xlim(xs[0], xs[-1])
     ax.set_ylim(bottom=low_y)
+    integer_ticks(ax.xaxis)
+    if y in COUNTS:
+        integer_ticks(ax.yaxis)
     if groups:
-        _line_legend(ax, figure, levels, colours)
+        _line_legend(ax, figure, levels, styles)
     ax.set_title(figure.title or label(y))
     if agg.cut:
         fig.text(0.01, 0.01, axis_note(agg), fontsize="x-small", color="0.35", ha="left", va="bottom")
@@ -258,9 +268,10 @@ def axis_note(agg: Aggregates) -> str:
             f"run lengths; the longest run lasted {agg.last_round:,} rounds")
 
 
-def _line_legend(ax, figure: FigureSpec, levels: dict, colours: dict | None):
-    """Legend right of the plot (outside the data): hue levels in colour, style levels as dash patterns,
-    each block under its column's label when both are used."""
+def _line_legend(ax, figure, levels: dict, styles: dict | None):
+    """Legend right of the plot (outside the data): hue levels in their colour and marker (and a policy's
+    dash pattern when no ``style`` column is drawn), style levels as dash patterns, each block under its
+    column's label when both are used."""
     from matplotlib.lines import Line2D
 
     handles, texts = [], []
@@ -271,7 +282,8 @@ def _line_legend(ax, figure: FigureSpec, levels: dict, colours: dict | None):
             handles.append(blank)
             texts.append(label(figure.hue))
         for level in levels[figure.hue]:
-            handles.append(Line2D([], [], color=colours[level], linewidth=1.6))
+            series = _series_style(styles, level)
+            handles.append(legend_handle(series, dashes=LINE_DASHES[0] if both else None))
             texts.append(level)
     if figure.style is not None:
         if both:
@@ -281,8 +293,7 @@ def _line_legend(ax, figure: FigureSpec, levels: dict, colours: dict | None):
             handles.append(Line2D([], [], color="0.25", linewidth=1.4, linestyle=LINE_DASHES[j % len(LINE_DASHES)]))
             texts.append(level)
     title = None if both else label(figure.hue or figure.style)
-    ax.legend(handles, texts, title=title, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
-              fontsize="small", title_fontsize="small", handlelength=2.6)
+    legend_right(ax, handles, texts, title=title)
 
 
 def _groups_of(frame: pd.DataFrame, figure: FigureSpec, levels: dict):
@@ -312,33 +323,50 @@ def metric_figure(figure: FigureSpec, spec: StudySpec, rounds, summary: pd.DataF
     for metric in figure.y:
         data[metric] = pd.to_numeric(data[metric], errors="coerce").astype(float)
     numeric_x = pd.api.types.is_numeric_dtype(data[figure.x])
-    colours = _palette(levels.get(figure.hue))
+    styles = _styles(levels.get(figure.hue))
     panels = len(figure.y)
     fig, axes = plt.subplots(1, panels, figsize=(4.3 * panels + (2.4 if groups else 0.8), 4.1), squeeze=False)
     for i, (ax, metric) in enumerate(zip(axes[0], figure.y)):
-        metric_groups(ax, data, figure, levels, colours, metric, x_order, numeric_x)
+        metric_groups(ax, data, figure, levels, styles, metric, x_order, numeric_x)
         if not numeric_x:
             ax.set_xticks(range(len(x_order)), [_text(v) for v in x_order])
         ax.set_xlabel(label(figure.x))
         ax.set_ylabel(label(metric))
         ax.set_title(METRIC_SHORT.get(metric, metric))
         ax.set_ylim(bottom=0)
+        count_ticks(ax, figure.x, metric, data[figure.x] if numeric_x else None)
         if i == panels - 1 and groups:
-            _line_legend(ax, figure, levels, colours)
+            _line_legend(ax, figure, levels, styles)
     if figure.title:
         fig.suptitle(figure.title)
     fig.tight_layout()
     return fig
 
 
-def metric_groups(ax, data: pd.DataFrame, figure, levels: dict, colours: dict | None, metric: str, x_order: list,
+def count_ticks(ax, x: str | None, y: str | None, x_values=None) -> None:
+    """Whole-number ticks on the axes that count things (:data:`~wsnmec.study.columns.COUNTS`; a numeric
+    ``x`` whose values are all whole numbers too, e.g. a swept number of nodes)."""
+    if x_values is not None and (x in COUNTS or _whole_numbers(x_values)):
+        integer_ticks(ax.xaxis)
+    if y in COUNTS:
+        integer_ticks(ax.yaxis)
+
+
+def _whole_numbers(values) -> bool:
+    numbers = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
+    return bool(numbers.size) and bool(np.all(np.isfinite(numbers) & (numbers == np.round(numbers))))
+
+
+def metric_groups(ax, data: pd.DataFrame, figure, levels: dict, styles: dict | None, metric: str, x_order: list,
                   numeric_x: bool, *, joined: bool = True, dodge: float = 0.0) -> None:
     """Draw one metric panel: per hue/style group, the mean and 95 % bootstrap interval over seeds at each
     ``x`` (finite values only; an ``x`` with none is skipped). Numeric ``x``: a line with a band. Other
     ``x`` (categories at positions 0, 1, ...): points with error bars, joined by the group's line when
-    ``joined``, else unjoined and larger, the hue levels spread over ``dodge`` around each position."""
+    ``joined``, else unjoined and larger, the hue levels spread over ``dodge`` around each position. Each
+    group in its style (``styles``: hue level -> :class:`~wsnmec.study.styles.SeriesStyle`)."""
     hues = levels.get(figure.hue) or [None]
-    for j, hue, style, rows in _groups_of(data, figure, levels):
+    groups = list(_groups_of(data, figure, levels))
+    for index, (j, hue, style, rows) in enumerate(groups):
         offset = 0.0 if len(hues) == 1 else dodge * (hues.index(hue) / (len(hues) - 1) - 0.5)
         xs, means, lows, highs = [], [], [], []
         for position, x in enumerate(x_order):
@@ -351,15 +379,15 @@ def metric_groups(ax, data: pd.DataFrame, figure, levels: dict, colours: dict | 
             means.append(values.mean())
             lows.append(low)
             highs.append(high)
-        colour = colours[hue] if colours else LINE_COLOURS[0]
-        dashes = LINE_DASHES[j % len(LINE_DASHES)] if style is not None else LINE_DASHES[0]
+        series = _series_style(styles, hue)
+        dashes = _dashes(figure, series, j)
         if numeric_x:
-            ax.fill_between(xs, lows, highs, color=colour, alpha=0.2, linewidth=0)
-            ax.plot(xs, means, color=colour, linestyle=dashes, marker="o", markersize=5, linewidth=1.4)
+            ax.fill_between(xs, lows, highs, color=series.colour, alpha=0.2, linewidth=0)
+            plot_series(ax, xs, means, series, index=index, count=len(groups), dashes=dashes)
         else:
-            ax.errorbar(xs, means, yerr=[np.subtract(means, lows), np.subtract(highs, means)], color=colour,
-                        linestyle=dashes if joined else "none", marker="o", markersize=5 if joined else 6,
-                        linewidth=1.4 if joined else 2.0, capsize=0)
+            ax.errorbar(xs, means, yerr=[np.subtract(means, lows), np.subtract(highs, means)], color=series.colour,
+                        linestyle=dashes if joined else "none", marker=series.marker, markersize=5 if joined else 6,
+                        markeredgecolor="white", markeredgewidth=0.6, linewidth=1.4 if joined else 2.0, capsize=0)
 
 
 #: Dash pattern of a metric figure's reference level (a horizontal line).
@@ -392,7 +420,7 @@ def panel_metric_figure(figure: FigureSpec, spec: StudySpec, summary: pd.DataFra
     data, levels = _as_text(data, groups, levels)
     for metric in figure.y:
         data[metric] = pd.to_numeric(data[metric], errors="coerce").astype(float)
-    colours = _palette(levels.get(figure.hue))
+    styles = _styles(levels.get(figure.hue))
     drawn_levels = dict(levels)
     if figure.reference is not None:
         drawn_levels[figure.hue] = [v for v in levels[figure.hue] if v != figure.reference]
@@ -406,12 +434,12 @@ def panel_metric_figure(figure: FigureSpec, spec: StudySpec, summary: pd.DataFra
             ax = axes[i, j]
             chosen = data if panel is None else data[data[figure.panel] == panel]
             # categories on x (e.g. policies): unjoined points with intervals, no line between categories
-            metric_groups(ax, chosen, figure, drawn_levels, colours, metric, x_order, numeric_x, joined=numeric_x)
+            metric_groups(ax, chosen, figure, drawn_levels, styles, metric, x_order, numeric_x, joined=numeric_x)
             if metric == "fnd_over_bound":  # the limit itself (wsnmec.study.limit): no policy reaches above it
                 ax.axhline(1.0, color="0.3", linestyle=REFERENCE_DASHES, linewidth=1.0)
             if figure.reference is not None:
                 mean, low, high, _ = reference_level(figure, chosen, metric)
-                colour = colours[figure.reference] if colours else LINE_COLOURS[0]
+                colour = _series_style(styles, figure.reference).colour
                 if np.isfinite(mean):
                     ax.axhspan(low, high, color=colour, alpha=0.15, linewidth=0)
                     ax.axhline(mean, color=colour, linestyle=REFERENCE_DASHES, linewidth=1.6)
@@ -424,13 +452,15 @@ def panel_metric_figure(figure: FigureSpec, spec: StudySpec, summary: pd.DataFra
             ax.set_title(f"{METRIC_SHORT.get(metric, metric)}{', ' + _text(panel) if panel is not None else ''}",
                          fontsize="medium")
             ax.set_ylim(bottom=0)
+            count_ticks(ax, figure.x, metric, chosen[figure.x] if numeric_x else None)
     if groups:
-        _line_legend(axes[0, -1], figure, levels, colours)
-        if figure.reference is not None:  # the reference's legend entry: dashed, as drawn
+        _line_legend(axes[0, -1], figure, levels, styles)
+        if figure.reference is not None:  # the reference's legend entry: dashed, no marker, as drawn
             legend = axes[0, -1].get_legend()
             for handle, text in zip(legend.legend_handles, legend.get_texts()):
                 if text.get_text() == figure.reference:
                     handle.set_linestyle(REFERENCE_DASHES)
+                    handle.set_marker("")
                     text.set_text(f"{figure.reference} (horizontal line)")
     if figure.title:
         fig.suptitle(figure.title)

@@ -471,20 +471,82 @@ def _levels_text(figure, data: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     return _as_text(data, groups, levels)
 
 
+def change_marks(options: dict, frames: int) -> list[tuple[int, str]]:
+    """The changes of conditions of a task as ``(frame, label)``, one per frame at which something changes,
+    in frame order: the frame is floor(fraction x ``frames``), where
+    :func:`wsnmec.offload.conditions.apply_conditions` puts the change; the label counts the events there
+    (``1 off``, ``2 on``, ``weights``: an alternation of the weights, ``N=5``: the active devices set)."""
+    conditions = task_conditions(options)
+    events: dict[int, dict[str, int]] = {}
+
+    def add(fraction, kind):
+        frame = min(int(np.floor(fraction * frames)), frames)
+        kinds = events.setdefault(frame, {})
+        kinds[kind] = kinds.get(kind, 0) + 1
+
+    for fraction, active in conditions.devices_at:
+        add(fraction, f"N={int(active)}")
+    for fraction in conditions.switch_off:
+        add(fraction, "off")
+    for fraction in conditions.switch_on:
+        add(fraction, "on")
+    for fraction in conditions.alternate_weights:
+        add(fraction, "weights")
+    marks = []
+    for frame in sorted(events):
+        parts = [kind if kind.startswith("N=") or kind == "weights" else f"{count} {kind}"
+                 for kind, count in events[frame].items()]
+        marks.append((frame, ", ".join(parts)))
+    return marks
+
+
+def _task_marks(spec, data: pd.DataFrame) -> dict:
+    """Task key -> :func:`change_marks` of the task (its frames: the largest frame + 1)."""
+    marks = {}
+    for task, frame in data.groupby("task", sort=False):
+        options = spec.options(_point_of(spec, frame.iloc[0]))
+        marks[task] = change_marks(options, int(frame["frame"].max()) + 1)
+    return marks
+
+
+#: Height [points] of one row of change labels above a frames figure.
+MARK_ROW_PT = 9.0
+
+
+def draw_change_marks(ax, marks: list, colour, row: int = 0) -> None:
+    """Vertical dotted lines at the frames where conditions change, each labelled above the plot (outside
+    the data) in row ``row`` (one row per group, so that groups changing at the same frame stay readable)."""
+    import matplotlib.transforms as transforms
+
+    shift = transforms.ScaledTranslation(0.0, (2.0 + MARK_ROW_PT * row) / 72.0, ax.figure.dpi_scale_trans)
+    for frame, text in marks:
+        ax.axvline(frame, color=colour, linestyle=":", linewidth=1.0, alpha=0.8, zorder=1.5)
+        ax.text(frame, 1.0, text, transform=ax.get_xaxis_transform() + shift, ha="center", va="bottom",
+                fontsize=6.5, color=colour, clip_on=False)
+
+
 def frames_figure(figure, spec, rounds, summary):
     """A per-frame column vs frame: rolling mean per task, then mean and 95 % bootstrap band over seeds
-    (the tasks of a hue/style group) at up to :data:`~wsnmec.study.figures.MAX_LINE_POINTS` frames."""
+    (the tasks of a hue/style group) at up to :data:`~wsnmec.study.figures.MAX_LINE_POINTS` frames. Where
+    conditions change (``align = "start"``), a dotted vertical line in the group's colour, labelled with
+    what changed (:func:`change_marks`)."""
     import matplotlib.pyplot as plt
 
-    from .figures import LINE_COLOURS, LINE_DASHES, MAX_LINE_POINTS, _bootstrap_band, _groups_of, _line_legend, _palette
+    from .columns import COUNTS
+    from .figures import (MAX_LINE_POINTS, _bootstrap_band, _dashes, _groups_of, _line_legend, _series_style,
+                          _styles)
+    from .styles import integer_ticks, plot_series
 
     y = figure.y[0]
     data = rounds[rounds["policy"] == figure.policy] if figure.policy else rounds
     data = aligned_frames(figure, spec, data)
+    task_marks = _task_marks(spec, data) if figure.align == "start" and not data.empty else {}
     data, levels = _levels_text(figure, data)
-    colours = _palette(levels.get(figure.hue))
+    styles = _styles(levels.get(figure.hue))
     fig, ax = plt.subplots(figsize=(8.4 if levels else 7.0, 4.3))
-    for j, hue, style, rows in _groups_of(data, figure, levels):
+    groups = list(_groups_of(data, figure, levels))
+    drawn_marks: dict = {}
+    for index, (j, hue, style, rows) in enumerate(groups):
         series = []
         for _, task in rows.groupby("task", sort=False):
             task = task.sort_values("frame")
@@ -495,15 +557,23 @@ def frames_figure(figure, spec, rounds, summary):
         values = np.vstack([v[shown] for v in series])
         low, high = _bootstrap_band(values)
         xs = np.sort(rows["frame"].unique())[shown]
-        colour = colours[hue] if colours else LINE_COLOURS[0]
-        dashes = LINE_DASHES[j % len(LINE_DASHES)] if style is not None else LINE_DASHES[0]
-        ax.fill_between(xs, low, high, color=colour, alpha=0.2, linewidth=0)
-        ax.plot(xs, values.mean(axis=0), color=colour, linestyle=dashes, linewidth=1.2)
+        look = _series_style(styles, hue)
+        ax.fill_between(xs, low, high, color=look.colour, alpha=0.2, linewidth=0)
+        plot_series(ax, xs, values.mean(axis=0), look, index=index, count=len(groups),
+                    dashes=_dashes(figure, look, j), linewidth=1.2)
+        marks = sorted({mark for task in rows["task"].unique() for mark in task_marks.get(task, ())})
+        if marks:
+            drawn_marks.setdefault(look.colour if styles else "0.3", set()).update(marks)
+    for row, (colour, marks) in enumerate(drawn_marks.items()):
+        draw_change_marks(ax, sorted(marks), colour, row=row)
     ax.set_xlabel("frame" if figure.align == "start" else "frames (training steps) since the last change")
     ax.set_ylabel(f"{y.replace('_', ' ')} (rolling mean, {figure.window} frames)")
+    integer_ticks(ax.xaxis)
+    if y in COUNTS:
+        integer_ticks(ax.yaxis)
     if levels:
-        _line_legend(ax, figure, levels, colours)
-    ax.set_title(textwrap.fill(figure.title or y, 62))
+        _line_legend(ax, figure, levels, styles)
+    ax.set_title(textwrap.fill(figure.title or y, 62), pad=6.0 + MARK_ROW_PT * len(drawn_marks))
     fig.tight_layout()
     return fig
 
@@ -513,7 +583,7 @@ def offload_metric_figure(figure, spec, rounds, summary):
     a line with a band for a numeric parameter, points with error bars (not joined) for cases."""
     import matplotlib.pyplot as plt
 
-    from .figures import _line_legend, _palette, _text, metric_groups
+    from .figures import _line_legend, _styles, _text, count_ticks, metric_groups
 
     data = summary[summary["policy"] == figure.policy] if figure.policy else summary
     x_order = list(dict.fromkeys(data[figure.x]))
@@ -521,12 +591,12 @@ def offload_metric_figure(figure, spec, rounds, summary):
     for metric in figure.y:
         data[metric] = pd.to_numeric(data[metric], errors="coerce").astype(float)
     numeric_x = pd.api.types.is_numeric_dtype(data[figure.x])
-    colours = _palette(levels.get(figure.hue))
+    styles = _styles(levels.get(figure.hue))
     panels = len(figure.y)
     fig, axes = plt.subplots(1, panels, figsize=(4.3 * panels + (2.4 if levels else 0.8), 4.1), squeeze=False)
     for i, (ax, metric) in enumerate(zip(axes[0], figure.y)):
         # cases: unjoined points (their order means nothing), the hue levels side by side
-        metric_groups(ax, data, figure, levels, colours, metric, x_order, numeric_x, joined=False, dodge=0.25)
+        metric_groups(ax, data, figure, levels, styles, metric, x_order, numeric_x, joined=False, dodge=0.25)
         if numeric_x and figure.logx:
             ax.set_xscale("log")
         if not numeric_x:
@@ -534,8 +604,9 @@ def offload_metric_figure(figure, spec, rounds, summary):
             ax.set_xlim(-0.5, len(x_order) - 0.5)
         ax.set_xlabel(figure.x.replace("_", " "))
         ax.set_ylabel(metric.replace("_", " "))
+        count_ticks(ax, figure.x, metric, data[figure.x] if numeric_x else None)
         if i == panels - 1 and levels:
-            _line_legend(ax, figure, levels, colours)
+            _line_legend(ax, figure, levels, styles)
     if figure.title:
         fig.suptitle(textwrap.fill(figure.title, 40 * panels + 10))
     fig.tight_layout()

@@ -305,7 +305,8 @@ def run_partition_study(path, out_dir, results_dir, quick: bool = False, echo=pr
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .figures import save
+    from .figures import save, style_context
+    from .styles import integer_ticks, legend_right, plot_series, series_styles
 
     spec = load_partition_study(path, quick)
     out_dir, results_dir = Path(out_dir), Path(results_dir)
@@ -323,29 +324,31 @@ def run_partition_study(path, out_dir, results_dir, quick: bool = False, echo=pr
             for policy, row in result["policies"].items():
                 rows.append({"devices": d, "seed": s, "policy": policy, **row})
     scaling = pd.DataFrame(rows)
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
-    for ax, col, unit, scale in zip(axes, ("latency_s_mean", "energy_j_mean", "normalized_utility"),
-                                    ("latency [ms]", "device energy per inference [mJ]", "normalized utility"),
-                                    (1e3, 1e3, 1.0)):
-        for policy, grp in scaling.groupby("policy", sort=False):
-            if policy == "random":
-                continue
-            stats = [(_ci(g[col] * scale), dev) for dev, g in grp.groupby("devices")]
-            x = [dev for _, dev in stats]
-            mean = [m for (m, _, _), _ in stats]
-            lo = [a for (_, a, _), _ in stats]
-            hi = [b for (_, _, b), _ in stats]
-            ax.plot(x, mean, marker="o", label=policy)
-            ax.fill_between(x, lo, hi, alpha=0.2)
-        ax.set_xlabel("devices")
-        ax.set_ylabel(unit)
-        if col != "normalized_utility":
-            ax.set_yscale("log")
-    axes[0].legend(fontsize=7)
-    fig.suptitle(f"{sc['network']} {sc['precision']}, {sc['servers']} servers: test-frame means over {len(seeds)} seeds")
-    fig.tight_layout()
-    paths = save(fig, out_dir, f"{name}-scaling")
-    plt.close(fig)
+    policies = list(dict.fromkeys(scaling["policy"]))
+    styles = series_styles(policies, policies=True)
+    with style_context():  # the study figures' style (wsnmec.study.figures), every policy in its own style
+        fig, axes = plt.subplots(1, 3, figsize=(16.5, 4.4))
+        for ax, col, unit, scale in zip(axes, ("latency_s_mean", "energy_j_mean", "normalized_utility"),
+                                        ("latency [ms]", "device energy per inference [mJ]", "normalized utility"),
+                                        (1e3, 1e3, 1.0)):
+            for index, (policy, grp) in enumerate(scaling.groupby("policy", sort=False)):
+                stats = [(_ci(g[col] * scale), dev) for dev, g in grp.groupby("devices")]
+                x = [dev for _, dev in stats]
+                mean = [m for (m, _, _), _ in stats]
+                lo = [a for (_, a, _), _ in stats]
+                hi = [b for (_, _, b), _ in stats]
+                plot_series(ax, x, mean, styles[policy], index=index, count=len(policies), label=policy)
+                ax.fill_between(x, lo, hi, color=styles[policy].colour, alpha=0.2, linewidth=0)
+            ax.set_xlabel("devices")
+            ax.set_ylabel(unit)
+            if col != "normalized_utility":
+                ax.set_yscale("log")
+            integer_ticks(ax.xaxis)
+        legend_right(axes[-1], title="policy")
+        fig.suptitle(f"{sc['network']} {sc['precision']}, {sc['servers']} servers: test-frame means over {len(seeds)} seeds")
+        fig.tight_layout()
+        paths = save(fig, out_dir, f"{name}-scaling")
+        plt.close(fig)
     lines += [f"### Latency, energy and normalized utility vs devices ({sc['servers']} servers)", "",
               f"![{name}-scaling]({paths[0].name}) ([PDF]({paths[1].name}))", "",
               f"{sc['frames']} frames per run (80 % train, 20 % test), {len(seeds)} seeds; exact optimum as the"
@@ -397,46 +400,57 @@ def run_partition_study(path, out_dir, results_dir, quick: bool = False, echo=pr
     # the event summary's windows (1,000 frames each, wsnmec.offload.partition_online.event_summary), cut by the run's end
     first_window = min(1000, ev["frames"] - frame)
     next_window = min(1000, max(0, ev["frames"] - frame - 1000))
-    fig_u, ax_u = plt.subplots(figsize=(8, 4))
-    fig_n, axes_n = plt.subplots(1, len(ev["events"]), figsize=(5 * len(ev["events"]), 4), squeeze=False)
-    lines += [f"### Events at frame {frame} of {ev['frames']} ({ev['devices']} devices x {ev['servers']} servers,"
-              f" seed {seeds[0]})", "",
-              f"| event | policy | normalized utility, the {first_window} frames after it | the {next_window} frames after"
-              f" those{' (none left: n/a)' if next_window == 0 else ''} | frames to a 100-frame mean >= 0.99 |",
-              "|---|---|---|---|---|"]
-    for e_i, text in enumerate(ev["events"]):
-        full = f"{frame}:{text}"
-        result, table = _cached_run(results_dir, _params(ev, ev["devices"], seeds[0], [full]), True)
-        ax = axes_n[0, e_i]
-        lo, hi = max(0, frame - 500), min(ev["frames"], frame + 2000)
-        for policy in ("ddlo", "coordinate-descent", "jsq-neurosurgeon", "capacity-proportional", "neurosurgeon"):
-            rows = table[(table["policy"] == policy) & (table["frame"] >= lo) & (table["frame"] < hi)]
-            ax.plot(rows["frame"], rows["normalized_utility"].rolling(20, min_periods=1).mean(), label=policy, lw=1)
-        ax.axvline(frame, color="k", ls="--", lw=0.8)
-        ax.set_title(text)
-        ax.set_xlabel("frame")
-        ax.set_ylabel("normalized utility (20-frame mean)")
-        for p_name, row in result["events"][0]["policies"].items():
-            first = row.get("normalized_utility_first_1000")
-            nxt = row.get("normalized_utility_next_1000")
-            lines.append(f"| {text} | {p_name} | {first:.4f} | {'n/a' if nxt is None else f'{nxt:.4f}'} | "
-                         f"{'never' if row['recovery_frames'] is None else row['recovery_frames']} |")
-        if text.startswith("server-down"):
-            led = table[table["policy"] == "ddlo"].sort_values("frame")
-            for c in [c for c in led.columns if c.startswith("utilization_")]:
-                ax_u.plot(led["frame"], led[c].rolling(50, min_periods=1).mean(), label=f"server {c.split('_')[1]}", lw=1)
-            ax_u.axvline(frame, color="k", ls="--", lw=0.8)
-            ax_u.set_xlabel("frame")
-            ax_u.set_ylabel("utilization (50-frame mean)")
-            ax_u.set_title(f"learner (ddlo): utilization per server, {text} at frame {frame}")
-            ax_u.legend(fontsize=8)
-    axes_n[0, 0].legend(fontsize=7)
-    fig_n.tight_layout()
-    fig_u.tight_layout()
-    p_n = save(fig_n, out_dir, f"{name}-events")
-    p_u = save(fig_u, out_dir, f"{name}-utilization")
-    plt.close(fig_n)
-    plt.close(fig_u)
+    from .offload import MARK_ROW_PT, draw_change_marks
+
+    event_policies = ("ddlo", "coordinate-descent", "jsq-neurosurgeon", "capacity-proportional", "neurosurgeon")
+    styles = series_styles(event_policies, policies=True)
+    with style_context():  # the study figures' style for both figures, until they are saved
+        fig_u, ax_u = plt.subplots(figsize=(9.2, 4.2))
+        fig_n, axes_n = plt.subplots(1, len(ev["events"]), figsize=(5 * len(ev["events"]) + 2.2, 4.2), squeeze=False)
+        lines += [f"### Events at frame {frame} of {ev['frames']} ({ev['devices']} devices x {ev['servers']} servers,"
+                  f" seed {seeds[0]})", "",
+                  f"| event | policy | normalized utility, the {first_window} frames after it | the {next_window} frames"
+                  f" after those{' (none left: n/a)' if next_window == 0 else ''} | frames to a 100-frame mean >= 0.99 |",
+                  "|---|---|---|---|---|"]
+        for e_i, text in enumerate(ev["events"]):
+            full = f"{frame}:{text}"
+            result, table = _cached_run(results_dir, _params(ev, ev["devices"], seeds[0], [full]), True)
+            ax = axes_n[0, e_i]
+            lo, hi = max(0, frame - 500), min(ev["frames"], frame + 2000)
+            for index, policy in enumerate(event_policies):
+                rows = table[(table["policy"] == policy) & (table["frame"] >= lo) & (table["frame"] < hi)]
+                plot_series(ax, rows["frame"].to_numpy(), rows["normalized_utility"].rolling(20, min_periods=1).mean(),
+                            styles[policy], index=index, count=len(event_policies), label=policy, linewidth=1.0)
+            draw_change_marks(ax, [(frame, "event")], "0.2")
+            ax.set_title(text, pad=6.0 + MARK_ROW_PT)
+            ax.set_xlabel("frame")
+            ax.set_ylabel("normalized utility (20-frame mean)")
+            integer_ticks(ax.xaxis)
+            for p_name, row in result["events"][0]["policies"].items():
+                first = row.get("normalized_utility_first_1000")
+                nxt = row.get("normalized_utility_next_1000")
+                lines.append(f"| {text} | {p_name} | {first:.4f} | {'n/a' if nxt is None else f'{nxt:.4f}'} | "
+                             f"{'never' if row['recovery_frames'] is None else row['recovery_frames']} |")
+            if text.startswith("server-down"):
+                led = table[table["policy"] == "ddlo"].sort_values("frame")
+                servers = [c for c in led.columns if c.startswith("utilization_")]
+                server_styles = series_styles([f"server {c.split('_')[1]}" for c in servers], policies=False)
+                for index, (c, (server, look)) in enumerate(zip(servers, server_styles.items())):
+                    plot_series(ax_u, led["frame"].to_numpy(), led[c].rolling(50, min_periods=1).mean(), look,
+                                index=index, count=len(servers), label=server, linewidth=1.0)
+                draw_change_marks(ax_u, [(frame, text)], "0.2")
+                ax_u.set_xlabel("frame")
+                ax_u.set_ylabel("utilization (50-frame mean)")
+                ax_u.set_title(f"learner (ddlo): utilization per server, {text} at frame {frame}", pad=6.0 + MARK_ROW_PT)
+                integer_ticks(ax_u.xaxis)
+                legend_right(ax_u)
+        legend_right(axes_n[0, -1], title="policy")
+        fig_n.tight_layout()
+        fig_u.tight_layout()
+        p_n = save(fig_n, out_dir, f"{name}-events")
+        p_u = save(fig_u, out_dir, f"{name}-utilization")
+        plt.close(fig_n)
+        plt.close(fig_u)
     lines += ["", f"![{name}-events]({p_n[0].name}) ([PDF]({p_n[1].name}))", "",
               f"![{name}-utilization]({p_u[0].name}) ([PDF]({p_u[1].name}))", ""]
     echo(f"partition study {name}: events done")
