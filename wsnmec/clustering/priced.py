@@ -53,10 +53,12 @@ d_i [m] the distance to the sink, d0 [m] the radio's crossover distance):
 
 The output is clipped to [-20, 20] before the exponential.
 
-**Control**: the ``centralized`` pattern's charge (upload B bits, receive the assignment) covers what the
-sink needs (energies; positions once); the density feature needs round 1's hello exchange, and the
-broadcast values (e_bar, the alive fraction) ride in the assignment; both are charged as for ``ddnn``
-(:meth:`PricedPolicy.control_energy`).
+**Control**: the ``centralized`` pattern's charge (upload B bits, receive the assignment; nothing in a round
+that keeps the clusters, :mod:`wsnmec.sim.accounting`) covers what the sink needs: the features and prices
+are computed at the sink from the uploaded energies and the positions. The density feature needs round 1's
+hello exchange, charged as ``ddnn``'s (:meth:`PricedPolicy.control_energy`). In a kept round no energy is
+uploaded; the sink then uses the energies its own dry run of the executed round predicts (exact without
+harvesting; with harvesting it misses the round's harvest until the next set-up).
 
 References
 ----------
@@ -188,11 +190,14 @@ class PricedPolicy(AnnealPolicy):
         return mask
 
     def control_energy(self, state, heads):
-        """The sink's broadcast and round 1's hellos, charged as for ``ddnn``
-        (:meth:`wsnmec.clustering.ddnn.DDNNPolicy.control_energy`)."""
-        from .ddnn import DDNNPolicy
+        """Round 1's hello exchange (the density feature, as ``ddnn``'s round 1) [J]; nothing after: the prices
+        are computed at the sink from the values the ``centralized`` pattern already uploads (module Notes)."""
+        from ..sim.accounting import P_CONTROL_BITS
+        from .ddnn import hello_energy
 
-        return DDNNPolicy.control_energy(self, state, heads)
+        if state.round != 1 or float(state.params[P_CONTROL_BITS]) <= 0.0:
+            return None
+        return hello_energy(state, self.density)
 
     def describe(self):
         out = super().describe()
