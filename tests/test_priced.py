@@ -150,3 +150,9 @@ def test_train_bad_search_sizes_are_one_line_errors(tmp_path, option, value):
     assert result.exit_code == 2
     assert option in result.output and len(result.output.strip().splitlines()) == 1
     assert not (tmp_path / "m.npz").exists()
+
+
+def test_training_in_worker_processes_gives_the_same_result():
+    scenarios = [({**SMALL, "e0": 0.02}, 5), ({**SMALL, "e0": 0.02, "sink": (50, 50)}, 6)]
+    kwargs = dict(seed=2, generations=1, population=3, elite=2, rounds=300)
+    assert train_prices(scenarios, jobs=2, **kwargs) == train_prices(scenarios, **kwargs)

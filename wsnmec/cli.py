@@ -322,8 +322,10 @@ compare.params.extend(p for p in run.params if p.name not in ("protocol", "out",
               help="ddnn-price: generations of the cross-entropy search.")
 @click.option("--population", metavar="P", default="12", show_default=True,
               help="ddnn-price: weight samples per generation (each run on every training scenario).")
+@click.option("--jobs", metavar="J", default="1", show_default=True,
+              help="ddnn-price: worker processes for the lifetimes of a generation (the same model for every J).")
 def train(protocol, out, seed, scenarios, rounds, networks, validation_scenarios, validate_every, generations,
-          population):
+          population, jobs):
     """Pretrain a learned clustering policy on sampled scenarios and save it (.npz with metadata).
 
     After each stage it prints the mean training loss and, on the held-out validation scenarios, the
@@ -342,7 +344,8 @@ def train(protocol, out, seed, scenarios, rounds, networks, validation_scenarios
     seed = fresh_seed() if seed is None else check_seed(seed, "--seed")
     if protocol == "ddnn-price":
         return _train_price(out, seed, check_int("--generations", generations, 1, 1_000),
-                            check_int("--population", population, 2, 1_000), 5000 if rounds is None else rounds)
+                            check_int("--population", population, 2, 1_000), 5000 if rounds is None else rounds,
+                            check_int("--jobs", jobs, 1, 256))
     rounds = "300" if rounds is None else rounds
     scenarios = check_int("--scenarios", scenarios, 1, 100_000)
     rounds = check_int("--rounds", rounds, 1, 100_000)
@@ -395,7 +398,7 @@ def train(protocol, out, seed, scenarios, rounds, networks, validation_scenarios
                    f"scenarios: {'; '.join(worse)}", err=True)
 
 
-def _train_price(out, seed: int, generations: int, population: int, rounds) -> None:
+def _train_price(out, seed: int, generations: int, population: int, rounds, jobs: int = 1) -> None:
     """``wsnmec train --protocol ddnn-price`` (:func:`wsnmec.clustering.priced.train_prices`)."""
     from pathlib import Path
 
@@ -421,7 +424,7 @@ def _train_price(out, seed: int, generations: int, population: int, rounds) -> N
     with tqdm(total=generations * population, unit="sample", file=sys.stderr, dynamic_ncols=True, leave=False,
               disable=not _stderr_is_terminal()) as bar:
         result = train_prices(scenarios, seed=seed, generations=generations, population=population, rounds=rounds,
-                              validation=validation, progress=bar.update, on_generation=generation_line)
+                              validation=validation, progress=bar.update, on_generation=generation_line, jobs=jobs)
     command = (f"wsnmec train --protocol ddnn-price --seed {seed} --generations {generations} "
                f"--population {population}{'' if rounds == 5000 else f' --rounds {rounds}'} --out {Path(out).name}")
     meta = {"seed": int(seed), "command": command, "objective": "ddnn-price",

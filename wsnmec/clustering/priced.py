@@ -290,19 +290,29 @@ def validation_deployments(scenarios) -> list:
     return [(dict(values), int(seed) + 10_000) for values, seed in scenarios]
 
 
-def relative_lifetime(scenarios, weights, reference, rounds: int) -> float:
+def relative_lifetime(scenarios, weights, reference, rounds: int, pool=None) -> float:
     """Mean over ``scenarios`` of (FND / FND_0 + HND / HND_0) / 2 with ``reference`` the zero-weight
-    ``(FND_0, HND_0)`` of each (module Notes)."""
-    total = 0.0
-    for (values, run_seed), (f0, h0) in zip(scenarios, reference):
-        f, h = lifetime(values, run_seed, weights, rounds)
-        total += 0.5 * (f / f0 + h / h0)
+    ``(FND_0, HND_0)`` of each (module Notes); ``pool``, an executor, runs the lifetimes in parallel (the
+    same numbers: every lifetime is deterministic)."""
+    runs = _lifetimes(scenarios, [weights] * len(scenarios), rounds, pool)
+    total = sum(0.5 * (f / f0 + h / h0) for (f, h), (f0, h0) in zip(runs, reference))
     return total / len(scenarios)
+
+
+def _lifetime_task(task):
+    values, seed, weights, rounds = task
+    return lifetime(values, seed, weights, rounds)
+
+
+def _lifetimes(scenarios, weights_per_scenario, rounds: int, pool=None) -> list:
+    tasks = [(values, seed, np.asarray(w, dtype=np.float64), rounds)
+             for (values, seed), w in zip(scenarios, weights_per_scenario)]
+    return list(pool.map(_lifetime_task, tasks)) if pool is not None else [_lifetime_task(t) for t in tasks]
 
 
 def train_prices(scenarios, *, seed: int, generations: int = 8, population: int = 12, elite: int = 4,
                  initial_std: float = 1.0, rounds: int = 5000, validation=None, progress=None,
-                 on_generation=None) -> dict:
+                 on_generation=None, jobs: int = 1) -> dict:
     """Cross-entropy search of the price weights over ``scenarios`` (a list of ``(values, run seed)``;
     module Notes). Returns the chosen weights, their training fitness, the history and the reference
     lifetimes.
@@ -313,18 +323,40 @@ def train_prices(scenarios, *, seed: int, generations: int = 8, population: int 
     subscript 0 for zero weights (the non-learned prices 1 / e_i), so zero weights score 1. With
     ``validation`` (:func:`validation_deployments`), each generation's mean is also scored there (the
     validation curve). The weights returned are the best scored sample (the zero weights included), so
-    training never returns weights worse on its own scenarios than the non-learned prices.
+    training never returns weights worse on its own scenarios than the non-learned prices. ``jobs`` > 1 runs
+    a generation's lifetimes in that many processes (the same result).
     """
+    if jobs > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("forkserver" if "forkserver" in methods else None)
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            return _train_prices(scenarios, seed, generations, population, elite, initial_std, rounds, validation,
+                                 progress, on_generation, pool)
+    return _train_prices(scenarios, seed, generations, population, elite, initial_std, rounds, validation,
+                         progress, on_generation, None)
+
+
+def _train_prices(scenarios, seed, generations, population, elite, initial_std, rounds, validation, progress,
+                  on_generation, pool) -> dict:
     dim = N_PRICE_FEATURES + 1
     zero = np.zeros(dim)
-    reference = [lifetime(v, s, zero, rounds) for v, s in scenarios]
-    checked = [lifetime(v, s, zero, rounds) for v, s in validation] if validation else None
+    reference = _lifetimes(scenarios, [zero] * len(scenarios), rounds, pool)
+    checked = _lifetimes(validation, [zero] * len(validation), rounds, pool) if validation else None
 
-    def fitness(weights):
-        value = relative_lifetime(scenarios, weights, reference, rounds)
-        if progress is not None:
-            progress(1)
-        return value
+    def fitnesses(samples):
+        """Fitness of every sample, all their lifetimes submitted at once."""
+        m = len(scenarios)
+        runs = _lifetimes(scenarios * len(samples), [w for w in samples for _ in range(m)], rounds, pool)
+        out = []
+        for k in range(len(samples)):
+            mine = runs[k * m:(k + 1) * m]
+            out.append(sum(0.5 * (f / f0 + h / h0) for (f, h), (f0, h0) in zip(mine, reference)) / m)
+            if progress is not None:
+                progress(1)
+        return np.array(out)
 
     mean = np.zeros(dim)
     std = np.full(dim, float(initial_std))
@@ -334,14 +366,14 @@ def train_prices(scenarios, *, seed: int, generations: int = 8, population: int 
         z = np.random.default_rng([seed, t]).standard_normal((population, dim))
         z[0] = 0.0
         samples = mean + std * z
-        fits = np.array([fitness(w) for w in samples])
+        fits = fitnesses(samples)
         order = np.argsort(-fits, kind="stable")
         if fits[order[0]] > best_fit:
             best_fit, best_weights = float(fits[order[0]]), samples[order[0]].copy()
         record = {"generation": t + 1, "mean_fitness": float(fits[0]), "best_fitness": float(fits[order[0]]),
                   "median_fitness": float(np.median(fits))}
         if validation:
-            record["validation_fitness"] = relative_lifetime(validation, mean, checked, rounds)
+            record["validation_fitness"] = relative_lifetime(validation, mean, checked, rounds, pool)
         history.append(record)
         if on_generation is not None:
             on_generation(record)
@@ -351,6 +383,6 @@ def train_prices(scenarios, *, seed: int, generations: int = 8, population: int 
     out = {"weights": [float(v) for v in best_weights], "fitness": best_fit, "history": history,
            "reference": [[int(f), int(h)] for f, h in reference]}
     if validation:
-        out["validation_fitness"] = relative_lifetime(validation, best_weights, checked, rounds)
+        out["validation_fitness"] = relative_lifetime(validation, best_weights, checked, rounds, pool)
         out["validation_reference"] = [[int(f), int(h)] for f, h in checked]
     return out
