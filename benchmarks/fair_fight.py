@@ -40,7 +40,9 @@ SCENARIOS = {
     "n400": {"nodes": 400, "field": (200, 200), "sink": (100, 250)},
 }
 POLICIES = ("direct", "leach", "leach-dchs", "leach-c", "deec", "heed", "spread", "anneal", "ddnn-rule", "ddnn")
-LEARNED = ("ddnn",)
+LEARNED = ("ddnn", "ddnn-price")
+#: Each learned policy's non-learned twin (the same pipeline without the learned part: the ablation).
+TWINS = {"ddnn": "ddnn-rule", "ddnn-price": "ddnn-price-rule"}
 #: Baselines whose cluster-head fraction p is swept on the tuning seeds.
 TUNED = ("leach", "leach-dchs", "deec", "leach-c")
 TUNE_P = (0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2)
@@ -74,6 +76,10 @@ def main(argv=None) -> int:
     parser.add_argument("--tune-seeds", type=int, default=5, help="replicas per p in the sweep (0: no tuning)")
     parser.add_argument("--tune-seed", type=int, default=4242, help="user seed of the sweep (not --seed)")
     parser.add_argument("--tune-p", default=",".join(str(p) for p in TUNE_P))
+    parser.add_argument("--suite", metavar="TOML",
+                        help="add the scenarios of a suite file (studies/suite.toml) of the --split part to the named "
+                             "ones (each as its case name; the suite's [base] under the case)")
+    parser.add_argument("--split", default="heldout", help="part of --suite to add (train or heldout)")
     parser.add_argument("--merge", nargs="+", metavar="JSON",
                         help="no run: merge these fair_fight.json files (same --seed) into one table in --out")
     args = parser.parse_args(argv)
@@ -86,6 +92,8 @@ def main(argv=None) -> int:
         print(render(merged))
         return 0
     extra = _parse_sets(args.set)
+    if args.suite:
+        SCENARIOS.update(suite_scenarios(args.suite, args.split))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     policies = [p for p in args.policies.split(",") if p]
@@ -97,9 +105,11 @@ def main(argv=None) -> int:
     results: dict = {"seed": args.seed, "seeds": args.seeds, "set": extra, "missing_policies": missing,
                      "tune_seed": args.tune_seed, "tune_seeds": args.tune_seeds, "tune_p": tune_ps,
                      "tuning": {}, "scenarios": {}}
-    for name in args.scenarios.split(","):
+    for name in (args.scenarios.split(";") if ";" in args.scenarios or args.scenarios in SCENARIOS
+                 else args.scenarios.split(",")):
         base = {**SCENARIOS[name], **extra}
         results["scenarios"][name] = {}
+        results.setdefault("scenario_values", {})[name] = str(base)
         runs = [(policy, {}) for policy in policies]
         if args.tune_seeds > 0:
             results["tuning"][name] = {}
@@ -135,6 +145,27 @@ def main(argv=None) -> int:
     return 0
 
 
+def suite_scenarios(path, split: str) -> dict:
+    """``{case name: scenario values}`` of the ``split`` part of a suite file: the suite's ``[base]`` with the
+    case's keys over it (``name`` and ``split`` removed)."""
+    import tomllib
+
+    spec = tomllib.loads(Path(path).read_text())
+    base = dict(spec.get("base", {}))
+    out = {}
+    for case in spec["grid"]["case"]:
+        if case.get("split") != split:
+            continue
+        values = {**base, **{k: v for k, v in case.items() if k not in ("name", "split")}}
+        for key in ("field", "sink"):
+            if key in values:
+                values[key] = tuple(values[key])
+        out[case["name"]] = values
+    if not out:
+        sys.exit(f"--suite: {path} has no case of split {split!r}")
+    return out
+
+
 def merge(parts: list[dict]) -> dict:
     """One result from several runs of this script with the same user seed (replica i is the same
     deployment in every run, so runs of different lengths pair on their common replicas); a policy run
@@ -145,8 +176,9 @@ def merge(parts: list[dict]) -> dict:
     merged = {"seed": parts[0]["seed"], "seeds": max(part["seeds"] for part in parts),
               "set": parts[0]["set"], "missing_policies": [], "tune_seed": parts[0]["tune_seed"],
               "tune_seeds": max(part["tune_seeds"] for part in parts), "tune_p": parts[0]["tune_p"],
-              "tuning": {}, "scenarios": {}}
+              "tuning": {}, "scenarios": {}, "scenario_values": {}}
     for part in parts:
+        merged["scenario_values"].update(part.get("scenario_values", {}))
         if part["set"] != merged["set"]:
             sys.exit(f"--merge: the runs set different parameters ({part['set']} vs {merged['set']})")
         for name, tuning in part.get("tuning", {}).items():
@@ -176,7 +208,7 @@ def render(results: dict) -> str:
     if results["missing_policies"]:
         lines += [f"Not registered (skipped): {', '.join(results['missing_policies'])}.", ""]
     for name, runs in results["scenarios"].items():
-        lines += [f"### {name}: {SCENARIOS[name]}", ""]
+        lines += [f"### {name}: {SCENARIOS.get(name, results.get('scenario_values', {}).get(name, ''))}", ""]
         for policy, tuned in results.get("tuning", {}).get(name, {}).items():
             sweep = ", ".join(f"{p}: {v[0]:.0f}/{v[1]:.0f}" for p, v in tuned["mean_fnd_hnd"].items())
             lines.append(f"- {policy}: best p = {tuned['best_p']} on {results['tune_seeds']} tuning replicas "
@@ -197,7 +229,8 @@ def render(results: dict) -> str:
                 best = max(others, key=lambda p: np.nanmean(runs[p][metric]))
                 diff = _paired(runs[policy][metric], runs[best][metric])
                 lines.append(f"- {metric.upper()}: {policy} - {best} = {_cell(diff)} ({diff.size} paired replicas)")
-            for tuned in [p for p in runs if p.endswith("@best") or p in ("spread", "anneal", "ddnn-rule")]:
+            references = ("spread", "anneal", "leach-c", "ddnn-rule", "ddnn-price-rule", "ddnn")
+            for tuned in [p for p in runs if p != policy and (p.endswith("@best") or p in references)]:
                 cells = ", ".join(
                     f"{m.upper()} {_cell(_paired(runs[policy][m], runs[tuned][m]))}"
                     for m in ("fnd", "hnd"))

@@ -330,11 +330,16 @@ compare.params.extend(p for p in run.params if p.name not in ("protocol", "out",
 
 
 @main.command("train")
-@click.option("--protocol", default="ddnn", show_default=True, metavar="[ddnn]", help="Learned policy to pretrain.")
+@click.option("--protocol", default="ddnn", show_default=True, metavar="[ddnn|ddnn-price]",
+              help="Learned policy to pretrain (ddnn-price: price weights by the cross-entropy method over whole "
+                   "lifetimes of its fixed training scenarios; --scenarios, --networks and the validation options "
+                   "do not apply to it).")
 @click.option("--out", "out", required=True, metavar="MODEL.npz", help="Model file to write.")
 @click.option("--seed", metavar="S", help="Seed (integer in [0, 2**63-1]).  [default: a fresh seed, recorded in the model]")
 @click.option("--scenarios", metavar="M", default="40", show_default=True, help="Sampled training scenarios (episodes).")
-@click.option("--rounds", metavar="R", default="300", show_default=True, help="Rounds per episode at most.")
+@click.option("--rounds", metavar="R", default=None,
+              help="Rounds per episode at most.  [default: 300; ddnn-price: 5000 (every training lifetime ends "
+                   "before)]")
 @click.option("--networks", metavar="K", default="3", show_default=True, help="Networks proposing candidates.")
 @click.option("--validation-scenarios", metavar="V", default="4", show_default=True,
               help="Held-out validation scenarios (fixed, never training ones; the same for every model), run for "
@@ -342,7 +347,14 @@ compare.params.extend(p for p in run.params if p.name not in ("protocol", "out",
 @click.option("--validate-every", metavar="E", default=None,
               help="Episodes per training stage (loss and validation metrics after each stage).  [default: M/4 "
                    "rounded up]")
-def train(protocol, out, seed, scenarios, rounds, networks, validation_scenarios, validate_every):
+@click.option("--generations", metavar="G", default="8", show_default=True,
+              help="ddnn-price: generations of the cross-entropy search.")
+@click.option("--population", metavar="P", default="12", show_default=True,
+              help="ddnn-price: weight samples per generation (each run on every training scenario).")
+@click.option("--jobs", metavar="J", default="1", show_default=True,
+              help="ddnn-price: worker processes for the lifetimes of a generation (the same model for every J).")
+def train(protocol, out, seed, scenarios, rounds, networks, validation_scenarios, validate_every, generations,
+          population, jobs):
     """Pretrain a learned clustering policy on sampled scenarios and save it (.npz with metadata).
 
     After each stage it prints the mean training loss and, on the held-out validation scenarios, the
@@ -357,8 +369,13 @@ def train(protocol, out, seed, scenarios, rounds, networks, validation_scenarios
     from .errors import check_choice, check_int
     from .sim.seeding import check_seed, fresh_seed
 
-    check_choice("--protocol", protocol, ("ddnn",))
+    check_choice("--protocol", protocol, ("ddnn", "ddnn-price"))
     seed = fresh_seed() if seed is None else check_seed(seed, "--seed")
+    if protocol == "ddnn-price":
+        return _train_price(out, seed, check_int("--generations", generations, 1, 1_000),
+                            check_int("--population", population, 2, 1_000), 5000 if rounds is None else rounds,
+                            check_int("--jobs", jobs, 1, 256))
+    rounds = "300" if rounds is None else rounds
     scenarios = check_int("--scenarios", scenarios, 1, 100_000)
     rounds = check_int("--rounds", rounds, 1, 100_000)
     networks = check_int("--networks", networks, 1, 64)
@@ -408,6 +425,53 @@ def train(protocol, out, seed, scenarios, rounds, networks, validation_scenarios
     if worse:
         click.echo(f"warning: the new model does worse than the shipped model on the {validation_count} validation "
                    f"scenarios: {'; '.join(worse)}", err=True)
+
+
+def _train_price(out, seed: int, generations: int, population: int, rounds, jobs: int = 1) -> None:
+    """``wsnmec train --protocol ddnn-price`` (:func:`wsnmec.clustering.priced.train_prices`)."""
+    from pathlib import Path
+
+    from .clustering.priced import (TRAINING_SCENARIOS, save_price_weights, train_prices,
+                                    validation_deployments)
+    from .errors import check_int
+
+    rounds = check_int("--rounds", rounds, 1, 100_000)
+    if Path(out).is_dir():
+        fail("--out", f"must be a file path, got the directory {out!r}")
+    _check_output_file(out, "--out")
+    from tqdm import tqdm
+
+    scenarios = list(TRAINING_SCENARIOS)
+    validation = validation_deployments(scenarios)
+
+    def generation_line(record):
+        bar.write(f"generation {record['generation']}: training fitness of the mean {record['mean_fitness']:.4f}, "
+                  f"best sample {record['best_fitness']:.4f}, median {record['median_fitness']:.4f}, validation "
+                  f"fitness of the mean {record['validation_fitness']:.4f} (1 = the non-learned prices)",
+                  file=sys.stdout)
+
+    with tqdm(total=generations * population, unit="sample", file=sys.stderr, dynamic_ncols=True, leave=False,
+              disable=not _stderr_is_terminal()) as bar:
+        result = train_prices(scenarios, seed=seed, generations=generations, population=population, rounds=rounds,
+                              validation=validation, progress=bar.update, on_generation=generation_line, jobs=jobs)
+    command = (f"wsnmec train --protocol ddnn-price --seed {seed} --generations {generations} "
+               f"--population {population}{'' if rounds == 5000 else f' --rounds {rounds}'} --out {Path(out).name}")
+    meta = {"seed": int(seed), "command": command, "objective": "ddnn-price",
+            "training": {"scenarios": [[dict(v, field=list(v["field"]), sink=list(v["sink"])), s] for v, s in scenarios],
+                         "rounds": rounds, **{k: v for k, v in result.items() if k != "weights"}}}
+    save_price_weights(out, result["weights"], meta)
+    curves = Path(str(out) + ".training.csv")  # the training and validation curves, beside the model
+    import pandas as pd
+
+    from .io import atomic_path
+
+    with atomic_path(curves) as tmp:
+        pd.DataFrame(result["history"]).to_csv(tmp, index=False)
+    click.echo(f"wrote {out} and {curves.name}: training fitness {result['fitness']:.4f}, validation fitness "
+               f"{result['validation_fitness']:.4f} (1 = the non-learned prices 1/e) ({command})")
+    if result["validation_fitness"] < 1.0:
+        click.echo("warning: the learned prices do worse than the non-learned prices on the validation deployments",
+                   err=True)
 
 
 def _metric(value, spec: str) -> str:

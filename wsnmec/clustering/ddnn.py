@@ -320,6 +320,23 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def hello_energy(state, density) -> np.ndarray:
+    """Per-node energy [J] of round 1's hello exchange behind the density feature (module Notes): each alive
+    node sends one B-bit hello over the grid's 3-cell range, E_tx(B, 1.5 D / G), and receives its expected
+    neighbours' hellos, E_rx(B) each (D the field diagonal, G the density grid's side)."""
+    from ..energy.radio import tx_energy_jit
+    from ..sim.accounting import P_CONTROL_BITS, R_D0, R_E_ELEC, R_EPS_FS, R_EPS_MP
+
+    params = state.params
+    bits = float(params[P_CONTROL_BITS])
+    rx = bits * params[R_E_ELEC]
+    g = max(1, int(round(math.sqrt(state.n / 4.0))))
+    reach = 1.5 * math.hypot(state.field[0], state.field[1]) / g
+    tx = tx_energy_jit(bits, reach, params[R_E_ELEC], params[R_EPS_FS], params[R_EPS_MP], params[R_D0])
+    expected = density * 9.0 * state.n / (g * g)  # neighbours heard (3 x 3 cells)
+    return np.where(state.alive, tx + expected * rx, 0.0)
+
+
 # --- the policy --------------------------------------------------------------------------------------------
 
 
@@ -477,22 +494,15 @@ class DDNNPolicy(ClusteringPolicy):
 
     def control_energy(self, state, heads):
         """Per-node extra control energy [J]: the sink's context broadcast (E_rx(B) per alive node) and, in
-        round 1, the hello exchange of the density feature (module Notes)."""
-        from ..energy.radio import tx_energy_jit
-        from ..sim.accounting import P_CONTROL_BITS, R_D0, R_E_ELEC, R_EPS_FS, R_EPS_MP
+        round 1, the hello exchange of the density feature (module Notes; :func:`hello_energy`)."""
+        from ..sim.accounting import P_CONTROL_BITS, R_E_ELEC
 
-        params = state.params
-        bits = float(params[P_CONTROL_BITS])
+        bits = float(state.params[P_CONTROL_BITS])
         if bits <= 0.0:
             return None
-        rx = bits * params[R_E_ELEC]
-        extra = np.where(state.alive, rx, 0.0)
+        extra = np.where(state.alive, bits * state.params[R_E_ELEC], 0.0)
         if state.round == 1:
-            g = max(1, int(round(math.sqrt(state.n / 4.0))))
-            reach = 1.5 * math.hypot(state.field[0], state.field[1]) / g
-            tx = tx_energy_jit(bits, reach, params[R_E_ELEC], params[R_EPS_FS], params[R_EPS_MP], params[R_D0])
-            expected = self.density * 9.0 * state.n / (g * g)  # neighbours heard (3 x 3 cells)
-            extra += np.where(state.alive, tx + expected * rx, 0.0)
+            extra += hello_energy(state, self.density)
         return extra
 
     def describe(self):

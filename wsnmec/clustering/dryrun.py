@@ -106,7 +106,16 @@ class CandidateScorer:
     def __call__(self, state, masks):
         """``(J [C], latency [C] [s], utility [C] [J])`` of the head sets ``masks`` (uint8 [C, N]) on the
         current state, with the scenario's offloading rule (module Notes)."""
-        from ..sim.accounting import OFFLOAD_RULES, P_TIME_WEIGHT, score_candidates_jit
+        from ..sim.accounting import P_TIME_WEIGHT
+
+        drawn, latency, utility = self.draws(state, masks)
+        j = candidate_objective(drawn, latency, state.energy, state.alive, float(state.params[P_TIME_WEIGHT]))
+        return j, latency, utility
+
+    def draws(self, state, masks):
+        """``(drawn [C, N] [J], latency [C] [s], utility [C] [J])``: each node's draw in the dry run of each
+        head set, with the round latency and the system utility."""
+        from ..sim.accounting import OFFLOAD_RULES, score_candidates_jit
 
         masks = np.ascontiguousarray(masks, dtype=np.uint8)
         c, n = masks.shape
@@ -123,8 +132,7 @@ class CandidateScorer:
                              w.igrid, w.result, self._scratch_energy, self._scratch_alive, energy, latency,
                              utility, delivered, drawn, state.previous_receivers)
         self.scored += c
-        j = candidate_objective(drawn, latency, state.energy, state.alive, float(state.params[P_TIME_WEIGHT]))
-        return j, latency, utility
+        return drawn, latency, utility
 
 
 def refine(score, state, mask, value: float, alive, passes: int = REFINE_PASSES) -> np.ndarray:

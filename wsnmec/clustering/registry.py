@@ -47,6 +47,8 @@ CLUSTERING_POLICIES: dict[str, str] = {
     "spread": "wsnmec.clustering.spread:SpreadPolicy",
     "anneal": "wsnmec.clustering.anneal:AnnealPolicy",
     "lp-schedule": "wsnmec.clustering.lp_schedule:LPSchedulePolicy",
+    "ddnn-price": "wsnmec.clustering.priced:PricedPolicy",
+    "ddnn-price-rule": "wsnmec.clustering.priced:PricedRulePolicy",
 }
 
 #: Other names of registered policies (kept for existing scripts and study files).

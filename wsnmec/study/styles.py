@@ -30,10 +30,10 @@ from dataclasses import dataclass
 #: five differ in lightness as well as hue (blue, orange, bluish green, reddish purple, black) and stay
 #: apart under deuteranopia and protanopia; then sky blue, vermillion, yellow; then indigo and wine from
 #: Paul Tol's colour-blind-safe "muted" scheme (Tol 2021) and a dark brown, so that eleven policies keep
-#: eleven colours.
+#: eleven colours; then Tol's dark green and pink (Tol 2021, "bright" and "light"), for thirteen.
 LINE_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#000000", "#56B4E9", "#D55E00", "#F0E442",
-                "#332288", "#882255", "#663300")
-BLUE, ORANGE, GREEN, PURPLE, BLACK, SKY, VERMILLION, YELLOW, INDIGO, WINE, BROWN = LINE_COLOURS
+                "#332288", "#882255", "#663300", "#117733", "#FFAABB")
+BLUE, ORANGE, GREEN, PURPLE, BLACK, SKY, VERMILLION, YELLOW, INDIGO, WINE, BROWN, DARK_GREEN, PINK = LINE_COLOURS
 
 #: Dash patterns (solid first), as matplotlib (offset, on-off) dash tuples: of a figure's ``style`` levels,
 #: and of the policies when no ``style`` column is drawn.
@@ -43,7 +43,7 @@ SOLID, DASHED, DOTTED, DASH_DOT, LONG_DASH, DASH_DOT_DOT = LINE_DASHES
 #: Markers of levels that are not policies, in order (filled markers: they keep a white edge).
 LEVEL_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "h", "*")
 #: Markers and dash patterns of policies the table does not know (none of them is in the table).
-FREE_MARKERS = ("p", "d", "H", "8")
+FREE_MARKERS = ("p", "H")
 FREE_DASHES = ((0, (2, 1)), (0, (7, 1.5, 1.5, 1.5)), (0, (12, 2)), (0, (1, 3)))
 
 #: Markers on a long series (more points than :data:`EVERY_POINT_UP_TO`): about this many, staggered.
@@ -84,6 +84,8 @@ POLICY_STYLES: dict[str, SeriesStyle] = {
         ("spread", INDIGO, SOLID, ">"),
         ("anneal", WINE, DOTTED, "h"),
         ("lp-schedule", YELLOW, LONG_DASH, "*"),
+        ("ddnn-price", DARK_GREEN, SOLID, "d"),
+        ("ddnn-price-rule", PINK, DASHED, "8"),
     ),
     **_family(
         ("ddlo", BLUE, SOLID, "o"),

@@ -1,0 +1,158 @@
+"""ddnn-price and ddnn-price-rule: the priced objective, zero prices as the shared objective, reproducibility,
+model files and the cross-entropy training loop."""
+
+import numpy as np
+import pytest
+
+from wsnmec.clustering.dryrun import CandidateScorer
+from wsnmec.clustering.priced import (
+    N_PRICE_FEATURES,
+    PricedPolicy,
+    PricedRulePolicy,
+    PricedScorer,
+    lifetime,
+    load_price_weights,
+    price_features,
+    save_price_weights,
+    train_prices,
+    relative_lifetime,
+    validation_deployments,
+)
+from wsnmec.errors import ParameterError
+from wsnmec.sim.rounds import RoundLoop
+from wsnmec.sim.scenario import Scenario
+
+SMALL = {"nodes": 40, "field": (100, 100), "sink": (50, 150), "e0": 0.05}
+
+
+def _loop(protocol, seed=3, weights=None, **more):
+    scenario = Scenario.from_mapping({**SMALL, "protocol": protocol, **more})
+    cls = PricedRulePolicy if protocol == "ddnn-price-rule" else PricedPolicy
+    policy = cls(scenario, weights=weights) if weights is not None else cls(scenario)
+    return RoundLoop(scenario, seed, clustering=policy), policy
+
+
+def test_priced_objective_with_inverse_energy_prices_is_the_shared_objective():
+    loop, policy = _loop("ddnn-price-rule")
+    for _ in range(5):
+        loop.step()
+    state = loop.state
+    rng = np.random.default_rng(0)
+    masks = (rng.random((6, state.n)) < 0.1).astype(np.uint8)
+    masks[:, ~state.alive] = 0
+    plain = CandidateScorer(state)(state, masks)[0]
+    priced = PricedScorer(state)
+    priced.prices = np.where(state.alive, 1.0 / np.maximum(state.energy, 1e-300), 0.0)
+    assert np.allclose(priced(state, masks)[0], plain, rtol=1e-12, atol=0.0)
+
+
+def test_zero_weights_give_inverse_energy_prices_and_the_rule_twin():
+    loop, policy = _loop("ddnn-price", weights=np.zeros(N_PRICE_FEATURES + 1))
+    loop.step()
+    state = loop.state
+    expected = np.where(state.alive, 1.0 / state.energy, 0.0)
+    assert np.allclose(policy.prices(state), expected)
+    fresh, _ = _loop("ddnn-price", weights=np.zeros(N_PRICE_FEATURES + 1))
+    twin, _ = _loop("ddnn-price-rule")
+    assert [fresh.step() for _ in range(30)] == [twin.step() for _ in range(30)]
+    assert np.array_equal(fresh.state.energy, twin.state.energy)
+
+
+def test_prices_follow_the_weights():
+    weights = np.zeros(N_PRICE_FEATURES + 1)
+    weights[2] = 1.0  # price rises with the distance to the sink over d0
+    loop, policy = _loop("ddnn-price", weights=weights)
+    loop.step()
+    state = loop.state
+    rows, alive = price_features(state, policy.density, policy.harvest_avg, policy.consumption_avg,
+                                 policy.radio.d0)
+    p = policy.prices(state)
+    assert np.allclose(p[alive], np.exp(rows[:, 2]) / state.energy[alive])
+    assert np.all(p[~state.alive] == 0.0)
+
+
+def test_seeded_run_identical_twice():
+    """(energy balance: every registered policy in tests/test_control_messages.py)"""
+    weights = np.linspace(-0.5, 0.5, N_PRICE_FEATURES + 1)
+    runs = []
+    for _ in range(2):
+        loop, _ = _loop("ddnn-price", seed=9, weights=weights)
+        alive = [loop.step() for _ in range(60)]
+        runs.append((alive, loop.state.energy.copy()))
+    assert runs[0][0] == runs[1][0]
+    assert np.array_equal(runs[0][1], runs[1][1])
+
+
+def test_saved_model_gives_identical_decisions(tmp_path):
+    weights = np.array([0.3, -0.2, 0.5, 0.1, 0.0, -0.1, 0.0, 0.2, -0.4])
+    path = save_price_weights(tmp_path / "m.npz", weights, {"note": "test"})
+    assert np.array_equal(load_price_weights(path), weights)
+    given, _ = _loop("ddnn-price", seed=4, weights=weights)
+    loaded, policy = _loop("ddnn-price", seed=4, policy_model=str(path))
+    assert [given.step() for _ in range(40)] == [loaded.step() for _ in range(40)]
+    assert np.array_equal(given.state.energy, loaded.state.energy)
+    assert policy.describe()["model"] == str(path)
+
+
+def test_a_model_of_another_shape_is_refused_in_one_line(tmp_path):
+    with pytest.raises(ParameterError, match="--policy-model"):
+        save_path = save_price_weights(tmp_path / "m.npz", np.zeros(N_PRICE_FEATURES + 1), {})
+        from wsnmec.learn import StackedMLP, save_model
+
+        save_model(save_path, StackedMLP(3, (), 1, rng=np.random.default_rng(0)), {})
+        load_price_weights(save_path)
+
+
+def test_cross_entropy_training_scores_the_mean_and_never_returns_worse_than_zero_weights():
+    scenarios = [({**SMALL, "e0": 0.02}, 5)]
+    out = train_prices(scenarios, seed=1, generations=2, population=3, elite=2, rounds=400,
+                       validation=validation_deployments(scenarios))
+    assert len(out["weights"]) == N_PRICE_FEATURES + 1
+    assert out["fitness"] >= 1.0  # the zero weights score exactly 1 and are the first sample
+    assert out["history"][0]["mean_fitness"] == 1.0
+    assert out["history"][0]["validation_fitness"] == 1.0  # generation 1's mean is the zero weights
+    f0, h0 = out["reference"][0]
+    assert (f0, h0) == lifetime(scenarios[0][0], 5, np.zeros(N_PRICE_FEATURES + 1), 400)
+    assert [r["generation"] for r in out["history"]] == [1, 2]
+    again = relative_lifetime(scenarios, np.asarray(out["weights"]), out["reference"], 400)
+    assert again == out["fitness"]
+
+
+def test_train_command_writes_a_loadable_model_and_its_curves(tmp_path):
+    from click.testing import CliRunner
+
+    from wsnmec.cli import main
+    from wsnmec.learn import load_model
+
+    out = tmp_path / "price.npz"
+    result = CliRunner().invoke(main, ["train", "--protocol", "ddnn-price", "--seed", "3", "--generations", "1",
+                                       "--population", "2", "--rounds", "30", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "generation 1:" in result.output
+    weights = load_price_weights(out)
+    assert weights.shape == (N_PRICE_FEATURES + 1,)
+    meta = load_model(out).metadata
+    assert meta["command"].startswith("wsnmec train --protocol ddnn-price --seed 3 --generations 1 --population 2")
+    assert "--rounds 30" in meta["command"]
+    curves = (tmp_path / "price.npz.training.csv").read_text().splitlines()
+    assert curves[0].startswith("generation,") and len(curves) == 2
+    assert "validation_fitness" in curves[0]
+
+
+@pytest.mark.parametrize("option,value", [("--population", "1"), ("--generations", "0")])
+def test_train_bad_search_sizes_are_one_line_errors(tmp_path, option, value):
+    from click.testing import CliRunner
+
+    from wsnmec.cli import main
+
+    result = CliRunner().invoke(main, ["train", "--protocol", "ddnn-price", option, value, "--out",
+                                       str(tmp_path / "m.npz")])
+    assert result.exit_code == 2
+    assert option in result.output and len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_training_in_worker_processes_gives_the_same_result():
+    scenarios = [({**SMALL, "e0": 0.02}, 5), ({**SMALL, "e0": 0.02, "sink": (50, 50)}, 6)]
+    kwargs = dict(seed=2, generations=1, population=3, elite=2, rounds=300)
+    assert train_prices(scenarios, jobs=2, **kwargs) == train_prices(scenarios, **kwargs)
