@@ -174,7 +174,7 @@ def test_shipped_studies_are_valid_and_quick_is_smaller():
     for path in paths:
         spec = load_study(path)
         quick = spec.variant(True)
-        assert spec.figures, path
+        assert spec.figures or spec.name == "suite", path  # the scenario suite is tables only
         assert quick.task_count < spec.task_count, path
         if getattr(spec, "kind", "lifetime") == "offload":  # options dicts (tests/test_study_offload.py)
             continue

@@ -110,6 +110,10 @@ def test_no_training_code_path_draws_a_held_out_scenario():
             assert geometry_key(raw) not in heldout
     for raw, _seed in ddnn.validation_scenarios(20, 10):
         assert geometry_key(raw) not in heldout
+    from wsnmec.clustering import priced
+
+    for values, _seed in priced.TRAINING_SCENARIOS + tuple(priced.validation_deployments(priced.TRAINING_SCENARIOS)):
+        assert geometry_key(values) not in heldout  # ddnn-price's training and validation
     pattern = re.compile(r"heldout_scenarios|suite\.toml|split\s*==\s*[\"']heldout")
     allowed = {ROOT / "wsnmec" / "study" / "suite.py"}
     for path in (ROOT / "wsnmec").rglob("*.py"):

@@ -1253,6 +1253,11 @@ def figures_command(quick, out_dir, studies, jobs, scheduler, results_dir, force
     if not specs:
         fail("--studies" if studies is not None else "studies/",
              f"no study files (*.toml) in {studies if studies is not None else studies_dir()}")
+    # a study without [[figures]] (the scenario suite: tables only, `wsnmec study run`) has nothing to draw
+    for spec in specs:
+        if not spec.figures:
+            click.echo(f"study {spec.name}: no figures, not run (run it with 'wsnmec study run {spec.name}')")
+    specs = [spec for spec in specs if spec.figures]
     partition_paths = find_studies(studies, kind="partition")
     from .study.partition import load_partition_study
 

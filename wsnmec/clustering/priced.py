@@ -273,7 +273,7 @@ def lifetime(values: dict, seed: int, weights, rounds: int) -> tuple[int, int]:
 #: Training scenarios ``(values, run seed)`` of ``wsnmec train --protocol ddnn-price``: six geometries (sink at
 #: the centre, outside, at a corner, at an edge; uniform, Gaussian, clustered and corridor deployments; 80 to
 #: 200 nodes), initial energies small enough that a lifetime takes about 100-400 rounds. Never a scenario
-#: of the held-out part of ``studies/suite.toml``.
+#: of the held-out part of the scenario suite (``wsnmec.study.suite``).
 TRAINING_SCENARIOS = (
     ({"nodes": 100, "field": (100, 100), "sink": (50, 50), "e0": 0.1}, 101),
     ({"nodes": 100, "field": (100, 100), "sink": (50, 175), "e0": 0.1}, 102),
