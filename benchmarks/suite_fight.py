@@ -27,17 +27,10 @@ from wsnmec.sim.compare import compare_results, parse_protocols  # noqa: E402
 from wsnmec.sim.simulation import simulate  # noqa: E402
 from wsnmec.study.suite import SUITE_PATH, load_suite  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fair_fight import _parse_sets  # noqa: E402  (the same --set parsing)
+
 METRICS = ("fnd", "hnd")
-
-
-def _parse_sets(pairs: list[str]) -> dict:
-    out = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            sys.exit(f"--set: expected key=value, got {pair!r}")
-        out[key.strip()] = value.strip()
-    return out
 
 
 def _cell(entry: dict) -> str:

@@ -310,8 +310,9 @@ def test_warnings_of_a_successful_command_are_still_shown(monkeypatch, tmp_path,
     assert [str(w.message) for w in recwarn if w.category is RuntimeWarning] == ["overflow encountered in square"]
 
 
-def test_a_model_whose_arrays_do_not_fit_its_architecture_names_the_option(tmp_path):
-    # issue 21 (lesser): "Error: model: array w1 has shape (3, 32, 8), expected (3, 32, 16)"
+def _shipped_model_with(tmp_path, name: str, change):
+    """The shipped ddnn model with array ``name`` replaced by ``change(array)`` and its checksums made
+    consistent again (a file only the content checks can refuse), written to ``tmp_path / 'm.npz'``."""
     import numpy as np
 
     from wsnmec.clustering.ddnn import DEFAULT_MODEL
@@ -320,11 +321,19 @@ def test_a_model_whose_arrays_do_not_fit_its_architecture_names_the_option(tmp_p
     with np.load(DEFAULT_MODEL, allow_pickle=False) as stored:
         arrays = {key: stored[key] for key in stored.files}
     metadata = json.loads(str(arrays.pop(_META)))
-    arrays["w1"] = np.ascontiguousarray(arrays["w1"][:, :, :8])  # consistent checksums, wrong shape
+    arrays[name] = change(arrays[name])
     metadata["content_sha256"] = content_digest(arrays)
     metadata[CHECKSUM_KEY] = model_checksum(arrays, metadata)
     path = tmp_path / "m.npz"
     np.savez(path, **arrays, **{_META: np.array(json.dumps(metadata))})
+    return path
+
+
+def test_a_model_whose_arrays_do_not_fit_its_architecture_names_the_option(tmp_path):
+    # issue 21 (lesser): "Error: model: array w1 has shape (3, 32, 8), expected (3, 32, 16)"
+    import numpy as np
+
+    path = _shipped_model_with(tmp_path, "w1", lambda a: np.ascontiguousarray(a[:, :, :8]))  # wrong shape
     result = invoke(["run", "--protocol", "ddnn", "--policy-model", str(path), *TINY_RUN, "--seed", "1"])
     line = assert_one_line_error(result, "--policy-model")
     assert line.startswith("Error: --policy-model: ") and "has shape (3, 32, 8), expected (3, 32, 16)" in line
@@ -377,18 +386,9 @@ def test_a_model_with_complex_text_or_nan_weights_is_refused_in_one_line(tmp_pat
     # imaginary part dropped) and the run went on; NaN weights ran too
     import numpy as np
 
-    from wsnmec.clustering.ddnn import DEFAULT_MODEL
-    from wsnmec.learn.persist import _META, CHECKSUM_KEY, content_digest, model_checksum
-
-    with np.load(DEFAULT_MODEL, allow_pickle=False) as stored:
-        arrays = {key: stored[key] for key in stored.files}
-    metadata = json.loads(str(arrays.pop(_META)))
-    arrays["w0"] = {"complex": lambda a: a.astype(np.complex128) + 1j, "text": lambda a: a.astype("U3"),
-                    "nan": lambda a: np.full_like(a, np.nan)}[change](arrays["w0"])
-    metadata["content_sha256"] = content_digest(arrays)
-    metadata[CHECKSUM_KEY] = model_checksum(arrays, metadata)
-    path = tmp_path / "m.npz"
-    np.savez(path, **arrays, **{_META: np.array(json.dumps(metadata))})
+    path = _shipped_model_with(tmp_path, "w0", {"complex": lambda a: a.astype(np.complex128) + 1j,
+                                                "text": lambda a: a.astype("U3"),
+                                                "nan": lambda a: np.full_like(a, np.nan)}[change])
     result = invoke(["run", "--protocol", "ddnn", "--policy-model", str(path), *TINY_RUN, "--seed", "1"])
     line = assert_one_line_error(result, "--policy-model")
     assert "array w0 holds" in line and [str(w.message) for w in recwarn] == [], line
