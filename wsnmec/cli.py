@@ -205,7 +205,7 @@ def _output_options(table_format, lifetime_threshold) -> tuple[str, float | None
 
 
 @main.command("run")
-@click.option("--protocol", metavar="NAME", help="Clustering policy: direct, leach, leach-dchs (alias ileach), leach-c, deec, heed, ddnn (the sink picks each round's heads among learned proposals scored by a one-round model of the network), ddnn-rule (the same without learning), spread, anneal, lp-schedule; or a plug-in: MODULE:CLASS (importable from PYTHONPATH) or the name of an installed wsnmec.policies entry point (see wsnmec.clustering.registry).  [default: leach]")
+@click.option("--protocol", metavar="NAME", help="Clustering policy: direct, leach, leach-dchs (alias ileach), leach-c, deec, heed, ddnn (the sink picks each round's heads among learned proposals scored by a one-round model of the network), ddnn-rule (the same without learning), spread, anneal, lp-schedule, ddnn-price (learned per-node energy prices over anneal's start pool), ddnn-price-rule (the same with prices 1/e); or a plug-in: MODULE:CLASS (importable from PYTHONPATH) or the name of an installed wsnmec.policies entry point (see wsnmec.clustering.registry).  [default: leach]")
 @click.option("--nodes", metavar="N", help="Number of sensor nodes, 1 to 100000000 (about 200 bytes of memory per node and running replica).  [default: 100]")
 @click.option("--field", metavar="W[,H]", help="Field width and height [m], each in (0, 1e9].  [default: 100,100]")
 @click.option("--sink", metavar="X,Y", help="Sink position [m] (coordinates in [0, 1e9]), inside or outside the field.  [default: field centre]")
