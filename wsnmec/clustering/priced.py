@@ -28,8 +28,10 @@ Notes
 linear program over time-shared configurations; its dual weights are per-node energy prices, and a
 configuration enters the optimal schedule only if its priced cost is minimal. A one-round objective with
 the fixed prices 1 / e_i cannot know which nodes will be the bottleneck later (the far nodes with a far
-sink; the nodes that must relay near the sink with a central one): measured, an exponential weight on the
-consumed fraction gains FND with the sink outside the field and loses it with the sink at the centre. The
+sink; the nodes that must relay near the sink with a central one). Measured on 3 seeds of 100 nodes (before
+kept clusters paid no set-up), the price exp(3 x consumed fraction) / e_i moved the mean FND from 749 to 763
+with the sink at (50, 175) and from 1,373 to 1,274 with the sink at the centre: the best prices depend on
+the geometry. The
 weights of g are therefore learned from whole simulated lifetimes, by the cross-entropy method (Rubinstein
 1999 [1]_; a policy search of the evolution-strategies family for reinforcement learning, Salimans et al.
 2017 [2]_): a Gaussian over the weights, sampled, each sample scored by the mean of FND / FND_0 and
