@@ -24,7 +24,7 @@ import pytest
 from wsnmec.sim.rounds import RoundLoop
 from wsnmec.sim.scenario import Scenario
 
-POLICIES = ("ddnn", "ddnn-rule", "spread", "anneal", "leach-c")
+POLICIES = ("ddnn", "ddnn-rule", "ddnn-price", "ddnn-price-rule", "spread", "anneal", "leach-c")
 SIZES = (100, 10_000)
 #: Timed rounds at N = 10,000 (each decision of the searching policies takes seconds there).
 LARGE_ROUNDS = 3
