@@ -156,3 +156,66 @@ def test_training_in_worker_processes_gives_the_same_result():
     scenarios = [({**SMALL, "e0": 0.02}, 5), ({**SMALL, "e0": 0.02, "sink": (50, 50)}, 6)]
     kwargs = dict(seed=2, generations=1, population=3, elite=2, rounds=300)
     assert train_prices(scenarios, jobs=2, **kwargs) == train_prices(scenarios, **kwargs)
+
+
+def test_training_workers_exit_when_the_training_process_is_killed(tmp_path):
+    """``wsnmec train --protocol ddnn-price --jobs 2`` killed with SIGTERM leaves no worker behind (the workers
+    watch their parent, as the study runner's do)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "train.py"
+    script.write_text(
+        "from wsnmec.clustering.priced import train_prices\n"
+        "def report(_):\n"
+        "    print('sample', flush=True)\n"
+        "if __name__ == '__main__':\n"
+        f"    train_prices([({SMALL!r}, 5)] * 4, seed=1, generations=50, population=4, elite=2, rounds=100000, "
+        "jobs=2, progress=report)\n")
+    process = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
+                               cwd=os.getcwd(), env={**os.environ, "PYTHONPATH": os.getcwd()})
+    try:
+        assert process.stdout.readline().strip() == "sample"  # the workers are running
+        workers = _descendants(process.pid)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
+    assert len(workers) >= 2  # the forkserver and its workers
+    deadline = time.monotonic() + 10
+    alive = workers
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.2)
+        alive = [pid for pid in workers if _running(pid)]
+    assert alive == []
+
+
+def _descendants(root: int) -> list[int]:
+    """Every process below ``root`` (Linux /proc)."""
+    import os
+
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    parents[int(entry)] = int(fh.read().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+    found, frontier = [], [root]
+    while frontier:
+        pid = frontier.pop()
+        children = [child for child, parent in parents.items() if parent == pid]
+        found += children
+        frontier += children
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

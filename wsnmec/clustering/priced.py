@@ -330,13 +330,24 @@ def train_prices(scenarios, *, seed: int, generations: int = 8, population: int 
     """
     if jobs > 1:
         import multiprocessing
+        import os
         from concurrent.futures import ProcessPoolExecutor
+
+        from ..study.interrupts import stop_workers, worker_init
 
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("forkserver" if "forkserver" in methods else None)
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            return _train_prices(scenarios, seed, generations, population, elite, initial_std, rounds, validation,
-                                 progress, on_generation, pool)
+        # the study runner's workers: they ignore Ctrl-C (the parent stops them) and exit when the parent dies
+        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=worker_init,
+                                   initargs=(os.getpid(),))
+        try:
+            result = _train_prices(scenarios, seed, generations, population, elite, initial_std, rounds,
+                                   validation, progress, on_generation, pool)
+        except BaseException:
+            stop_workers(pool)
+            raise
+        pool.shutdown(wait=True)
+        return result
     return _train_prices(scenarios, seed, generations, population, elite, initial_std, rounds, validation,
                          progress, on_generation, None)
 
