@@ -337,40 +337,22 @@ def read_positions_file(path) -> tuple[np.ndarray, np.ndarray, np.ndarray | None
                         f"column {column} must hold finite numbers; got {_raw(cell)} in data row {number}"
                     ) from None
             raise _positions_error(f"column {column} must hold finite numbers")  # pragma: no cover
-        bad = ~np.isfinite(numbers)
-        if bad.any():
-            number = int(np.flatnonzero(bad)[0])
-            raise _positions_error(
-                f"column {column} must hold finite numbers; got {_raw(cells[number])} in data row {number + 1}"
-            )
         if column == "energy":
-            bad = numbers <= 0
-            if bad.any():
-                number = int(np.flatnonzero(bad)[0])
-                raise _positions_error(
-                    f"column energy must be > 0 [J]; got {_raw(cells[number])} in data row {number + 1}"
-                )
-            bad = numbers > MAGNITUDE_LIMITS["energy_j"]
-            if bad.any():
-                number = int(np.flatnonzero(bad)[0])
-                raise _positions_error(
-                    f"column energy must be at most {MAGNITUDE_LIMITS['energy_j']:g} [J] (as --e0: larger values "
-                    f"would overflow the energy accounting); got {_raw(cells[number])} in data row {number + 1}"
-                )
+            limits = ((lambda v: v <= 0, "must be > 0 [J]"),
+                      (lambda v: v > MAGNITUDE_LIMITS["energy_j"],
+                       f"must be at most {MAGNITUDE_LIMITS['energy_j']:g} [J] (as --e0: larger values would overflow "
+                       "the energy accounting)"))
         else:
-            bad = numbers < 0
+            limits = ((lambda v: v < 0, "must be >= 0 [m] (the field starts at 0,0)"),
+                      (lambda v: v > MAGNITUDE_LIMITS["distance_m"],
+                       f"must be at most {MAGNITUDE_LIMITS['distance_m']:g} [m] (as --field: larger values would "
+                       "overflow the distances)"))
+        for refused, requirement in ((lambda v: ~np.isfinite(v), "must hold finite numbers"), *limits):
+            bad = refused(numbers)  # in this order: each test sees only finite numbers after the first
             if bad.any():
                 number = int(np.flatnonzero(bad)[0])
                 raise _positions_error(
-                    f"column {column} must be >= 0 [m] (the field starts at 0,0); got {_raw(cells[number])} "
-                    f"in data row {number + 1}"
-                )
-            bad = numbers > MAGNITUDE_LIMITS["distance_m"]
-            if bad.any():
-                number = int(np.flatnonzero(bad)[0])
-                raise _positions_error(
-                    f"column {column} must be at most {MAGNITUDE_LIMITS['distance_m']:g} [m] (as --field: larger "
-                    f"values would overflow the distances); got {_raw(cells[number])} in data row {number + 1}"
+                    f"column {column} {requirement}; got {_raw(cells[number])} in data row {number + 1}"
                 )
         values[column] = numbers
     return values["x"], values["y"], values.get("energy"), digest
