@@ -320,6 +320,18 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def smooth_harvest_and_consumption(state, harvest_avg, consumption_avg: float, alive) -> float:
+    """One round's update of feature 6's averages (module Notes, weight :data:`SMOOTHING`): ``harvest_avg``
+    [J] per node in place, and the new mean per-node consumption [J] of the ``alive`` nodes (indices),
+    returned (unchanged in round 1, before any consumption)."""
+    a = SMOOTHING
+    harvest_avg *= 1.0 - a
+    harvest_avg += a * state.harvested
+    if state.round > 1 and alive.shape[0] > 0:
+        consumption_avg = (1.0 - a) * consumption_avg + a * float(state.consumed_last[alive].mean())
+    return consumption_avg
+
+
 def hello_energy(state, density) -> np.ndarray:
     """Per-node energy [J] of round 1's hello exchange behind the density feature (module Notes): each alive
     node sends one B-bit hello over the grid's 3-cell range, E_tx(B, 1.5 D / G), and receives its expected
@@ -485,11 +497,7 @@ class DDNNPolicy(ClusteringPolicy):
                     self.loss_sum += float(np.mean(self.last_losses))
                     self.loss_steps += 1
         # smoothed harvest and consumption (feature 6), for the next round
-        a = SMOOTHING
-        self.harvest_avg *= 1.0 - a
-        self.harvest_avg += a * state.harvested
-        if state.round > 1 and alive.shape[0] > 0:
-            self.consumption_avg = (1.0 - a) * self.consumption_avg + a * float(state.consumed_last[alive].mean())
+        self.consumption_avg = smooth_harvest_and_consumption(state, self.harvest_avg, self.consumption_avg, alive)
         return mask
 
     def control_energy(self, state, heads):

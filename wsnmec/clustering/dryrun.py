@@ -52,17 +52,19 @@ REFINE_PASSES = 4
 OBJECTIVE = "sum_i drawn_i / e_i + w_T latency / mean_alive(e)"
 
 
-def candidate_objective(drawn, latency, energy, alive, time_weight: float) -> np.ndarray:
+def candidate_objective(drawn, latency, energy, alive, time_weight: float, prices=None) -> np.ndarray:
     """The objective J [1/1] of K candidates (module Notes; lower is better).
 
     ``drawn`` [J] per-node draws [K, N], ``latency`` [s] [K], ``energy`` [J] residual energies [N] at
-    election time, ``alive`` bool [N], ``time_weight`` w_T [J/s].
+    election time, ``alive`` bool [N], ``time_weight`` w_T [J/s]. ``prices`` [1/J] [N]: each node's price of
+    a joule in place of 1 / e_i (``ddnn-price``, :mod:`wsnmec.clustering.priced`); the time term is the same.
     """
     alive = np.asarray(alive, dtype=bool)
-    inverse = np.zeros(energy.shape[0])
-    inverse[alive] = 1.0 / np.maximum(energy[alive], 1e-300)
+    if prices is None:
+        prices = np.zeros(energy.shape[0])
+        prices[alive] = 1.0 / np.maximum(energy[alive], 1e-300)
     mean_e = float(energy[alive].mean()) if alive.any() else 1.0
-    return np.asarray(drawn) @ inverse + time_weight * np.asarray(latency) / mean_e
+    return np.asarray(drawn) @ prices + time_weight * np.asarray(latency) / mean_e
 
 
 def head_set_sizes(state, size_factors, radio, alive_count: int) -> np.ndarray:

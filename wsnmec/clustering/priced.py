@@ -79,7 +79,7 @@ import numpy as np
 
 from ..errors import ParameterError
 from .anneal import AnnealPolicy
-from .dryrun import CandidateScorer
+from .dryrun import CandidateScorer, candidate_objective
 
 #: Per-node inputs of the price network, in column order (module Notes).
 PRICE_FEATURES = (
@@ -127,9 +127,8 @@ class PricedScorer(CandidateScorer):
         from ..sim.accounting import P_TIME_WEIGHT
 
         drawn, latency, utility = self.draws(state, masks)
-        alive = state.alive
-        mean_e = float(state.energy[alive].mean()) if alive.any() else 1.0
-        j = drawn @ self.prices + float(state.params[P_TIME_WEIGHT]) * latency / mean_e
+        j = candidate_objective(drawn, latency, state.energy, state.alive, float(state.params[P_TIME_WEIGHT]),
+                                prices=self.prices)
         return j, latency, utility
 
 
@@ -181,14 +180,12 @@ class PricedPolicy(AnnealPolicy):
         return out
 
     def elect(self, state, rng):
+        from .ddnn import smooth_harvest_and_consumption
+
         self.scorer.prices = self.prices(state)
         mask = super().elect(state, rng)
-        alive = state.alive
-        a = 0.1  # smoothed harvest and consumption, as ddnn's feature 6
-        self.harvest_avg *= 1.0 - a
-        self.harvest_avg += a * state.harvested
-        if state.round > 1 and alive.any():
-            self.consumption_avg = (1.0 - a) * self.consumption_avg + a * float(state.consumed_last[alive].mean())
+        self.consumption_avg = smooth_harvest_and_consumption(state, self.harvest_avg, self.consumption_avg,
+                                                              np.flatnonzero(state.alive_u8))
         return mask
 
     def control_energy(self, state, heads):
@@ -296,9 +293,12 @@ def relative_lifetime(scenarios, weights, reference, rounds: int, pool=None) -> 
     """Mean over ``scenarios`` of (FND / FND_0 + HND / HND_0) / 2 with ``reference`` the zero-weight
     ``(FND_0, HND_0)`` of each (module Notes); ``pool``, an executor, runs the lifetimes in parallel (the
     same numbers: every lifetime is deterministic)."""
-    runs = _lifetimes(scenarios, [weights] * len(scenarios), rounds, pool)
-    total = sum(0.5 * (f / f0 + h / h0) for (f, h), (f0, h0) in zip(runs, reference))
-    return total / len(scenarios)
+    return _relative(_lifetimes(scenarios, [weights] * len(scenarios), rounds, pool), reference)
+
+
+def _relative(runs, reference) -> float:
+    """Mean of (FND / FND_0 + HND / HND_0) / 2 over paired ``(FND, HND)`` runs and their references."""
+    return sum(0.5 * (f / f0 + h / h0) for (f, h), (f0, h0) in zip(runs, reference)) / len(runs)
 
 
 def _lifetime_task(task):
@@ -365,8 +365,7 @@ def _train_prices(scenarios, seed, generations, population, elite, initial_std, 
         runs = _lifetimes(scenarios * len(samples), [w for w in samples for _ in range(m)], rounds, pool)
         out = []
         for k in range(len(samples)):
-            mine = runs[k * m:(k + 1) * m]
-            out.append(sum(0.5 * (f / f0 + h / h0) for (f, h), (f0, h0) in zip(mine, reference)) / m)
+            out.append(_relative(runs[k * m:(k + 1) * m], reference))
             if progress is not None:
                 progress(1)
         return np.array(out)
