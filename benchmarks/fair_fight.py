@@ -146,21 +146,18 @@ def main(argv=None) -> int:
 
 
 def suite_scenarios(path, split: str) -> dict:
-    """``{case name: scenario values}`` of the ``split`` part of a suite file: the suite's ``[base]`` with the
-    case's keys over it (``name`` and ``split`` removed)."""
-    import tomllib
+    """``{case name: scenario values}`` of the ``split`` part of a suite file
+    (:func:`wsnmec.study.suite.load_suite`: the suite's ``[base]`` with the case's keys over it)."""
+    from wsnmec.study.suite import load_suite
 
-    spec = tomllib.loads(Path(path).read_text())
-    base = dict(spec.get("base", {}))
     out = {}
-    for case in spec["grid"]["case"]:
-        if case.get("split") != split:
-            continue
-        values = {**base, **{k: v for k, v in case.items() if k not in ("name", "split")}}
-        for key in ("field", "sink"):
-            if key in values:
-                values[key] = tuple(values[key])
-        out[case["name"]] = values
+    for case in load_suite(path):
+        if case.split == split:
+            values = dict(case.values)
+            for key in ("field", "sink"):
+                if key in values:
+                    values[key] = tuple(values[key])
+            out[case.name] = values
     if not out:
         sys.exit(f"--suite: {path} has no case of split {split!r}")
     return out

@@ -167,6 +167,8 @@ def test_training_workers_exit_when_the_training_process_is_killed(tmp_path):
     import sys
     import time
 
+    from processes import descendants, running
+
     script = tmp_path / "train.py"
     script.write_text(
         "from wsnmec.clustering.priced import train_prices\n"
@@ -179,43 +181,12 @@ def test_training_workers_exit_when_the_training_process_is_killed(tmp_path):
                                cwd=os.getcwd(), env={**os.environ, "PYTHONPATH": os.getcwd()})
     try:
         assert process.stdout.readline().strip() == "sample"  # the workers are running
-        workers = _descendants(process.pid)
+        workers = descendants(process.pid)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(30)
     assert len(workers) >= 2  # the forkserver and its workers
     deadline = time.monotonic() + 10
-    alive = workers
-    while alive and time.monotonic() < deadline:
+    while running(workers) and time.monotonic() < deadline:
         time.sleep(0.2)
-        alive = [pid for pid in workers if _running(pid)]
-    assert alive == []
-
-
-def _descendants(root: int) -> list[int]:
-    """Every process below ``root`` (Linux /proc)."""
-    import os
-
-    parents = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as fh:
-                    parents[int(entry)] = int(fh.read().rsplit(")", 1)[1].split()[1])
-            except OSError:
-                continue
-    found, frontier = [], [root]
-    while frontier:
-        pid = frontier.pop()
-        children = [child for child, parent in parents.items() if parent == pid]
-        found += children
-        frontier += children
-    return found
-
-
-def _running(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+    assert running(workers) == []
