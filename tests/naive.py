@@ -477,3 +477,50 @@ def simulate_naive(scenario, seed):
     network = NaiveNetwork(scenario, np.random.default_rng(seed))
     records = network.run()
     return records, lifetime_rounds([rec["alive"] for rec in records], network.n)
+
+
+def spread_heads_naive(x, y, energy, k, rng, max_passes=10):
+    """Reference of :func:`wsnmec.clustering.spread.spread_heads` in NumPy (its module Notes, steps 1-4): the
+    weighted k-means++ seeding by cumulative sums, then assign / update passes with ``bincount`` and a
+    ``lexsort`` per cluster (nearest eligible member to the weighted centroid, ties to the lower index)."""
+    n = x.shape[0]
+    weight = 1.0 / np.maximum(energy, 1e-300)
+    draws = rng.random(k)
+    heads = np.empty(k, dtype=np.int64)
+    is_head = np.zeros(n, dtype=bool)
+    nearest = np.full(n, np.inf)
+    for s in range(k):
+        p = weight if s == 0 else weight * nearest
+        total = float(p.sum())
+        if total > 0.0 and np.isfinite(total):
+            cumulative = np.cumsum(p) / total
+            pick = int(np.searchsorted(cumulative, draws[s], side="right"))
+            pick = min(pick, n - 1)
+            while is_head[pick]:  # (a head has D = 0: only reachable through rounding at the end)
+                pick = (pick - 1) % n
+        else:
+            pick = int(np.flatnonzero(~is_head)[0])
+        heads[s] = pick
+        is_head[pick] = True
+        nearest = np.minimum(nearest, (x - x[pick]) ** 2 + (y - y[pick]) ** 2)
+    index = np.arange(n)
+    for _ in range(max_passes):
+        d2 = (x[:, None] - x[heads][None, :]) ** 2 + (y[:, None] - y[heads][None, :]) ** 2
+        owner = np.argmin(d2, axis=1)
+        owner[heads] = np.arange(k)
+        s0 = np.bincount(owner, weights=weight, minlength=k)
+        cx = np.bincount(owner, weights=weight * x, minlength=k) / s0
+        cy = np.bincount(owner, weights=weight * y, minlength=k) / s0
+        size = np.bincount(owner, minlength=k)
+        mean_e = np.bincount(owner, weights=energy, minlength=k) / size
+        top_e = np.full(k, -np.inf)
+        np.maximum.at(top_e, owner, energy)
+        eligible = energy >= np.minimum(mean_e, top_e)[owner]
+        distance = np.where(eligible, (x - cx[owner]) ** 2 + (y - cy[owner]) ** 2, np.inf)
+        order = np.lexsort((index, distance, owner))
+        first = np.flatnonzero(np.r_[True, owner[order][1:] != owner[order][:-1]])
+        new_heads = order[first]  # one per cluster, in slot order (owner sorted ascending)
+        if np.array_equal(new_heads, heads):
+            break
+        heads = new_heads
+    return heads

@@ -13,7 +13,8 @@ from wsnmec.clustering.anneal import NEIGHBOURS, AnnealPolicy, propose
 from wsnmec.clustering.ddnn import DDNNRulePolicy
 from wsnmec.clustering.dryrun import REFINE_MAX_ALIVE
 from wsnmec.clustering.registry import policy_class
-from wsnmec.clustering.spread import SpreadPolicy, spread_heads
+from wsnmec.clustering.spread import SpreadPolicy, _numpy_sum_jit, spread_heads
+from naive import spread_heads_naive
 from wsnmec.sim.rounds import RoundLoop
 from wsnmec.sim.scenario import Scenario
 from wsnmec.sim.simulation import simulate
@@ -161,6 +162,42 @@ def test_spread_heads_are_a_k_medoids_fixed_point_on_rich_nodes(seed):
         return d.min(axis=1).sum()
     random_costs = [cost(g.choice(n, k, replace=False)) for _ in range(50)]
     assert cost(heads) < np.percentile(random_costs, 5)
+
+
+@pytest.mark.parametrize("case", range(40))
+def test_spread_heads_kernel_matches_the_numpy_reference_on_the_same_draws(case):
+    """The compiled kernel and the NumPy reference (tests/naive.py) give the same heads from the same
+    Generator state, and leave it in the same state: random fields, lattices with tied distances, equal
+    energies, stacked nodes, k from 1 to n, one pass or many."""
+    g = np.random.default_rng(case)
+    n = int(g.integers(1, 260))
+    k = int(g.integers(1, n + 1))
+    layout = case % 4
+    if layout == 0:
+        x, y = g.random(n) * 100.0, g.random(n) * 100.0
+    elif layout == 1:  # lattice: many tied distances
+        side = int(np.ceil(np.sqrt(n)))
+        x, y = (np.arange(n) % side) * 10.0, (np.arange(n) // side) * 10.0
+    elif layout == 2:  # nodes stacked on a few points
+        x, y = g.integers(0, 3, n) * 5.0, g.integers(0, 3, n) * 5.0
+    else:
+        x, y = g.normal(50.0, 5.0, n), g.normal(50.0, 40.0, n)
+    e = np.full(n, 0.25) if case % 5 == 0 else g.uniform(1e-6, 0.5, n)
+    passes = int(g.choice([1, 2, 10, 1000]))
+    a, b = np.random.default_rng(1000 + case), np.random.default_rng(1000 + case)
+    kernel = spread_heads(x, y, e, k, a, max_passes=passes)
+    reference = spread_heads_naive(x, y, e, k, b, max_passes=passes)
+    assert kernel.tolist() == reference.tolist()
+    assert a.random() == b.random()
+
+
+def test_compiled_sum_adds_in_numpys_order():
+    """The seeding total of the kernel is NumPy's ``sum`` bit for bit (pairwise order), across the block
+    and split sizes (< 8, <= 128, halves rounded to multiples of 8) and magnitudes 1e-6 to 1e6."""
+    g = np.random.default_rng(11)
+    for n in list(range(0, 300)) + [511, 512, 1000, 1029, 4099, 20000]:
+        values = g.random(n) * 10.0 ** g.uniform(-6, 6, n)
+        assert _numpy_sum_jit(values) == values.sum(), n
 
 
 def test_spread_heads_draw_one_uniform_per_head_and_cover_edge_sizes():

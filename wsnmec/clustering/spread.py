@@ -39,8 +39,8 @@ proposals are then scored with the empty set (direct transmission) and the argmi
 
 Random draws, per round: one uniform per head of every size (sum of the sizes), in increasing size
 order, from the replica's Generator; nothing else is random (a seeded run is identical twice). Cost per
-round: O(n k) per pass and size; measured 1.2 ms (far sink) to 3.5 ms (centre, larger sizes) of CPU per
-decision at n = 100 and 5.3 ms at n = 400 (far sink) (``benchmarks/bench_spread_anneal.py``).
+round: O(n k) per pass and size, in a compiled kernel (the NumPy reference in ``tests/naive.py`` gives the
+same heads from the same draws); measured by ``benchmarks/bench_spread_anneal.py``.
 
 References
 ----------
@@ -59,6 +59,7 @@ References
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from .base import ClusteringPolicy
 from .dryrun import OBJECTIVE, SIZE_FACTORS, CandidateScorer, choose, distinct_rows, head_set_sizes
@@ -73,46 +74,168 @@ def spread_heads(x, y, energy, k: int, rng: np.random.Generator, max_passes: int
     ``x``, ``y`` [m] and ``energy`` [J] of the n alive nodes in index order, 1 <= k <= n. Draws k uniforms
     from ``rng``. Returns int64[k] in slot order.
     """
-    n = x.shape[0]
-    weight = 1.0 / np.maximum(energy, 1e-300)
     draws = rng.random(k)
+    return _spread_heads_jit(np.ascontiguousarray(x, dtype=np.float64), np.ascontiguousarray(y, dtype=np.float64),
+                             np.ascontiguousarray(energy, dtype=np.float64), int(k), draws, int(max_passes))
+
+
+#: NumPy's pairwise summation adds blocks of at most this many values directly.
+_NUMPY_SUM_BLOCK = 128
+
+
+@njit(cache=True, nogil=True)
+def _numpy_block_sum_jit(values, start, count):
+    """One leaf of NumPy's pairwise summation (``count`` <= 128): in order below 8 values, else eight
+    interleaved partial sums combined as ((0+1)+(2+3))+((4+5)+(6+7)), then the rest in order."""
+    if count < 8:
+        total = -0.0
+        for i in range(start, start + count):
+            total += values[i]
+        return total
+    partial = values[start:start + 8].copy()
+    i = 8
+    stop = count - count % 8
+    while i < stop:
+        for lane in range(8):
+            partial[lane] += values[start + i + lane]
+        i += 8
+    total = ((partial[0] + partial[1]) + (partial[2] + partial[3])) + ((partial[4] + partial[5]) + (partial[6] + partial[7]))
+    while i < count:
+        total += values[start + i]
+        i += 1
+    return total
+
+
+@njit(cache=True, nogil=True)
+def _numpy_sum_jit(values):
+    """``values.sum()`` of a contiguous float64 array added in the order NumPy adds it (pairwise: a range
+    above 128 values is split at half its length rounded down to a multiple of 8, and the two halves'
+    sums are added), so that the seeding probabilities equal, bit for bit, those of the NumPy reference
+    in ``tests/naive.py``. Evaluated with an explicit stack (numba's cache does not take recursion)."""
+    seg_start = np.empty(64, dtype=np.int64)
+    seg_count = np.empty(64, dtype=np.int64)
+    stage = np.zeros(64, dtype=np.int64)  # 0: new, 1: left half pending, 2: right half pending
+    left = np.empty(64)
+    depth = 0
+    seg_start[0] = 0
+    seg_count[0] = values.shape[0]
+    while True:
+        count = seg_count[depth]
+        if count > _NUMPY_SUM_BLOCK:
+            half = count // 2
+            half -= half % 8
+            stage[depth] = 1
+            seg_start[depth + 1] = seg_start[depth]
+            seg_count[depth + 1] = half
+            stage[depth + 1] = 0
+            depth += 1
+            continue
+        value = _numpy_block_sum_jit(values, seg_start[depth], count)
+        while True:  # hand the finished range's sum to the ranges it belongs to
+            depth -= 1
+            if depth < 0:
+                return value
+            if stage[depth] == 1:
+                left[depth] = value
+                stage[depth] = 2
+                half = seg_count[depth] // 2
+                half -= half % 8
+                seg_start[depth + 1] = seg_start[depth] + half
+                seg_count[depth + 1] = seg_count[depth] - half
+                stage[depth + 1] = 0
+                depth += 1
+                break
+            value = left[depth] + value
+
+
+@njit(cache=True, nogil=True)
+def _spread_heads_jit(x, y, energy, k, draws, max_passes):
+    """:func:`spread_heads` with its k uniforms ``draws`` drawn (module Notes, steps 1-4)."""
+    n = x.shape[0]
+    weight = np.empty(n)
+    for i in range(n):
+        weight[i] = 1.0 / max(energy[i], 1e-300)
     heads = np.empty(k, dtype=np.int64)
-    is_head = np.zeros(n, dtype=bool)
+    is_head = np.zeros(n, dtype=np.bool_)
     nearest = np.full(n, np.inf)
-    for s in range(k):
-        p = weight if s == 0 else weight * nearest
-        total = float(p.sum())
+    probability = np.empty(n)
+    for s in range(k):  # 1. weighted k-means++ seeding
+        for i in range(n):
+            probability[i] = weight[i] if s == 0 else weight[i] * nearest[i]
+        total = _numpy_sum_jit(probability)
         if total > 0.0 and np.isfinite(total):
-            cumulative = np.cumsum(p) / total
-            pick = int(np.searchsorted(cumulative, draws[s], side="right"))
+            pick = 0
+            running = 0.0
+            while pick < n:  # the first node whose cumulative probability exceeds the draw
+                running += probability[pick]
+                if running / total > draws[s]:
+                    break
+                pick += 1
             pick = min(pick, n - 1)
             while is_head[pick]:  # (a head has D = 0: only reachable through rounding at the end)
-                pick = (pick - 1) % n
+                pick = pick - 1 if pick > 0 else n - 1
         else:
-            pick = int(np.flatnonzero(~is_head)[0])
+            pick = 0
+            while is_head[pick]:
+                pick += 1
         heads[s] = pick
         is_head[pick] = True
-        nearest = np.minimum(nearest, (x - x[pick]) ** 2 + (y - y[pick]) ** 2)
-    index = np.arange(n)
+        for i in range(n):
+            dx = x[i] - x[pick]
+            dy = y[i] - y[pick]
+            d2 = dx * dx + dy * dy
+            if d2 < nearest[i]:
+                nearest[i] = d2
+    owner = np.empty(n, dtype=np.int64)
+    new_heads = np.empty(k, dtype=np.int64)
+    best = np.empty(k)
     for _ in range(max_passes):
-        d2 = (x[:, None] - x[heads][None, :]) ** 2 + (y[:, None] - y[heads][None, :]) ** 2
-        owner = np.argmin(d2, axis=1)
-        owner[heads] = np.arange(k)
-        s0 = np.bincount(owner, weights=weight, minlength=k)
-        cx = np.bincount(owner, weights=weight * x, minlength=k) / s0
-        cy = np.bincount(owner, weights=weight * y, minlength=k) / s0
-        size = np.bincount(owner, minlength=k)
-        mean_e = np.bincount(owner, weights=energy, minlength=k) / size
+        for i in range(n):  # 2. assign: nearest head, ties to the earlier one, a head owns itself
+            own = 0
+            closest = np.inf
+            for h in range(k):
+                dx = x[i] - x[heads[h]]
+                dy = y[i] - y[heads[h]]
+                d2 = dx * dx + dy * dy
+                if d2 < closest:
+                    closest = d2
+                    own = h
+            owner[i] = own
+        for h in range(k):
+            owner[heads[h]] = h
+        mass = np.zeros(k)  # 3. update: the eligible member nearest the weighted centroid
+        sum_x = np.zeros(k)
+        sum_y = np.zeros(k)
+        sum_e = np.zeros(k)
+        size = np.zeros(k, dtype=np.int64)
         top_e = np.full(k, -np.inf)
-        np.maximum.at(top_e, owner, energy)
-        eligible = energy >= np.minimum(mean_e, top_e)[owner]
-        distance = np.where(eligible, (x - cx[owner]) ** 2 + (y - cy[owner]) ** 2, np.inf)
-        order = np.lexsort((index, distance, owner))
-        first = np.flatnonzero(np.r_[True, owner[order][1:] != owner[order][:-1]])
-        new_heads = order[first]  # one per cluster, in slot order (owner sorted ascending)
-        if np.array_equal(new_heads, heads):
+        for i in range(n):
+            c = owner[i]
+            mass[c] += weight[i]
+            sum_x[c] += weight[i] * x[i]
+            sum_y[c] += weight[i] * y[i]
+            sum_e[c] += energy[i]
+            size[c] += 1
+            top_e[c] = max(top_e[c], energy[i])
+        new_heads[:] = -1
+        for i in range(n):
+            c = owner[i]
+            if energy[i] >= min(sum_e[c] / size[c], top_e[c]):
+                dx = x[i] - sum_x[c] / mass[c]
+                dy = y[i] - sum_y[c] / mass[c]
+                d2 = dx * dx + dy * dy
+            else:
+                d2 = np.inf
+            if new_heads[c] < 0 or d2 < best[c]:
+                new_heads[c] = i
+                best[c] = d2
+        changed = False
+        for h in range(k):
+            if new_heads[h] != heads[h]:
+                changed = True
+        if not changed:
             break
-        heads = new_heads
+        heads[:] = new_heads
     return heads
 
 
