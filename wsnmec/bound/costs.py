@@ -116,11 +116,12 @@ class Network:
     """
 
     def __init__(self, x, y, energy, sink, params, offload="local", harvest_j=0.0):
-        self.x = np.ascontiguousarray(x, dtype=np.float64)
-        self.y = np.ascontiguousarray(y, dtype=np.float64)
-        self.energy = np.ascontiguousarray(energy, dtype=np.float64)
+        # own writable copies: the compiled scorer is compiled for writable inputs (sim.state.kernel_input)
+        self.x = np.array(x, dtype=np.float64, order="C")
+        self.y = np.array(y, dtype=np.float64, order="C")
+        self.energy = np.array(energy, dtype=np.float64, order="C")
         self.sink = (float(sink[0]), float(sink[1]))
-        self.params = np.ascontiguousarray(params, dtype=np.float64)
+        self.params = np.array(params, dtype=np.float64, order="C")
         self.offload = offload
         self.harvest_j = float(harvest_j)
         self.n = int(self.x.shape[0])

@@ -118,6 +118,7 @@ class CandidateScorer:
         """``(drawn [C, N] [J], latency [C] [s], utility [C] [J])``: each node's draw in the dry run of each
         head set, with the round latency and the system utility."""
         from ..sim.accounting import OFFLOAD_RULES, score_candidates_jit
+        from ..sim.state import kernel_input
 
         masks = np.ascontiguousarray(masks, dtype=np.uint8)
         c, n = masks.shape
@@ -128,11 +129,13 @@ class CandidateScorer:
         drawn = np.empty((c, n))
         decisions = np.zeros((c, n), dtype=np.uint8)
         w = self.work
-        score_candidates_jit(masks, decisions, OFFLOAD_RULES[state.scenario.offload], state.x, state.y,
-                             state.d_sink, state.energy, state.alive_u8, np.zeros(0), state.params, self.bbox,
+        x, y, d_sink, residual, alive, params, previous = (kernel_input(a) for a in (
+            state.x, state.y, state.d_sink, state.energy, state.alive_u8, state.params, state.previous_receivers))
+        score_candidates_jit(masks, decisions, OFFLOAD_RULES[state.scenario.offload], x, y,
+                             d_sink, residual, alive, np.zeros(0), params, self.bbox,
                              w.is_ch, w.ch_list, w.target, w.distance, w.drawn, w.received, w.members, w.fgrid,
                              w.igrid, w.result, self._scratch_energy, self._scratch_alive, energy, latency,
-                             utility, delivered, drawn, state.previous_receivers)
+                             utility, delivered, drawn, previous)
         self.scored += c
         return drawn, latency, utility
 

@@ -18,6 +18,25 @@ def read_only(array: np.ndarray) -> np.ndarray:
     return view
 
 
+def kernel_input(array: np.ndarray) -> np.ndarray:
+    """``array`` as the package's compiled kernels take their inputs: writable.
+
+    numba compiles one machine code per argument type, and a read-only array is another type than a
+    writable one, so a kernel that read the state's views (:func:`read_only`) in one caller and the live
+    arrays in another would be compiled (and cached, and warmed up) twice or more. The kernels only read
+    these inputs. Returns the live array a :func:`read_only` view was made from (same memory, shape and
+    strides), ``array`` itself when it is writable, else a copy.
+    """
+    if array.flags.writeable:
+        return array
+    base = array.base
+    if (isinstance(base, np.ndarray) and base.flags.writeable and base.dtype == array.dtype
+            and base.shape == array.shape and base.strides == array.strides
+            and base.__array_interface__["data"][0] == array.__array_interface__["data"][0]):
+        return base
+    return array.copy()
+
+
 @dataclass
 class NetworkState:
     """The state of one replica as a policy sees it, at the moment the policy is called.
