@@ -90,18 +90,10 @@ def distinct_rows(masks: np.ndarray) -> np.ndarray:
 
 
 class CandidateScorer:
-    """Scores head sets of one replica's network with the compiled dry-run scorer (own scratch arrays, set
-    up once per run from the deployment's positions)."""
+    """ddnn's objective J of head sets of one replica's network, scored through the state
+    (:meth:`wsnmec.sim.state.NetworkState.score`), with a count of the sets scored."""
 
     def __init__(self, state):
-        from ..sim.accounting import Workspace
-        from ..sim.nearest import bounding_box
-
-        n = state.n
-        self.bbox = bounding_box(state.x, state.y)
-        self.work = Workspace(n)
-        self._scratch_energy = np.zeros(n)
-        self._scratch_alive = np.zeros(n, dtype=np.uint8)
         #: candidate sets scored since the scorer was made (for budgets and diagnostics)
         self.scored = 0
 
@@ -116,28 +108,11 @@ class CandidateScorer:
 
     def draws(self, state, masks):
         """``(drawn [C, N] [J], latency [C] [s], utility [C] [J])``: each node's draw in the dry run of each
-        head set, with the round latency and the system utility."""
-        from ..sim.accounting import OFFLOAD_RULES, score_candidates_jit
-        from ..sim.state import kernel_input
-
-        masks = np.ascontiguousarray(masks, dtype=np.uint8)
-        c, n = masks.shape
-        energy = np.empty(c)
-        latency = np.empty(c)
-        utility = np.empty(c)
-        delivered = np.empty(c)
-        drawn = np.empty((c, n))
-        decisions = np.zeros((c, n), dtype=np.uint8)
-        w = self.work
-        x, y, d_sink, residual, alive, params, previous = (kernel_input(a) for a in (
-            state.x, state.y, state.d_sink, state.energy, state.alive_u8, state.params, state.previous_receivers))
-        score_candidates_jit(masks, decisions, OFFLOAD_RULES[state.scenario.offload], x, y,
-                             d_sink, residual, alive, np.zeros(0), params, self.bbox,
-                             w.is_ch, w.ch_list, w.target, w.distance, w.drawn, w.received, w.members, w.fgrid,
-                             w.igrid, w.result, self._scratch_energy, self._scratch_alive, energy, latency,
-                             utility, delivered, drawn, previous)
-        self.scored += c
-        return drawn, latency, utility
+        head set, with the round latency and the system utility (:meth:`wsnmec.sim.state.NetworkState.score`
+        with the scenario's offloading rule)."""
+        scores = state.score(masks, rule=state.scenario.offload, per_node=True)
+        self.scored += scores.energy_j.shape[0]
+        return scores.drawn, scores.latency_s, scores.system_utility
 
 
 def refine(score, state, mask, value: float, alive, passes: int = REFINE_PASSES) -> np.ndarray:

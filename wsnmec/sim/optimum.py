@@ -19,7 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ParameterError
-from .rounds import CandidateScores, RoundLoop
+from .rounds import RoundLoop
+from .scoring import CandidateScores
 
 #: Largest number of alive nodes enumerated (2^20 candidates).
 MAX_ENUMERATED_NODES = 20

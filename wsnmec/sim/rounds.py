@@ -20,7 +20,6 @@ the current state without changing it: the primitive of learned policies and per
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
@@ -40,17 +39,15 @@ from .accounting import (
     decide_offload_jit,
     heads_from_mask,
     remember_clusters_jit,
-    score_candidates_jit,
 )
 from .columns import FLOAT_COLUMNS, INT_COLUMNS
 from .deployment import deploy
 from .kernel import record_round_jit
 from .nearest import assign_receivers_jit, bounding_box, sink_distances
 from .setup import round_parameters_for
+from .scoring import EMPTY, CandidateScores, HeadSetScorer  # noqa: F401 (CandidateScores re-exported)
 from .state import NetworkState, read_only
 
-EMPTY = np.zeros(0, dtype=np.float64)
-EMPTY_2D = np.zeros((0, 0), dtype=np.float64)
 
 
 class OffloadPolicy:
@@ -112,31 +109,6 @@ def _finish_round_jit(k, rule, n_ch, harvested, d_sink, energy, alive, capacity,
                             out_float)
 
 
-@dataclass
-class CandidateScores:
-    """Dry-run results of K candidates (:meth:`RoundLoop.score`).
-
-    Attributes
-    ----------
-    energy_j : float64[K]
-        Energy the round would draw [J].
-    latency_s : float64[K]
-        The round's latency [s].
-    system_utility : float64[K]
-        ``energy_j + w_T latency_s`` [J].
-    delivered_bits : float64[K]
-        Sensed bits that would reach the sink [bit].
-    drawn : float64[K, N] or None
-        Per-node draw [J] (when requested).
-    """
-
-    energy_j: np.ndarray
-    latency_s: np.ndarray
-    system_utility: np.ndarray
-    delivered_bits: np.ndarray
-    drawn: np.ndarray | None
-
-
 class RoundLoop:
     """One replica simulated round by round (see module docstring).
 
@@ -196,20 +168,20 @@ class RoundLoop:
         self.round = 0
         self.last_heads = np.zeros(n, dtype=np.bool_)
         w = self.work
+        self._scorer = HeadSetScorer(self.x, self.y, self.d_sink, self.energy, self.alive, self.params, self.bbox,
+                                     w.previous)
         self.state = NetworkState(
             n=n, round=0, x=read_only(net.x), y=read_only(net.y), sink=net.sink, field=scenario.field,
             d_sink=read_only(self.d_sink), energy=read_only(self.energy), initial_energy=read_only(self.initial),
             capacity=read_only(self.capacity), alive_u8=read_only(self.alive),
             rounds_since_ch=read_only(self.rounds_since_ch), harvested=read_only(self.harvested),
             consumed_last=read_only(w.drawn), receivers=read_only(w.target), members=read_only(w.members),
-            scenario=scenario, params=read_only(self.params), previous_receivers=read_only(w.previous))
+            scenario=scenario, params=read_only(self.params), previous_receivers=read_only(w.previous),
+            scorer=self._scorer)
         self.clustering.reset(self.state, self.rng)
         self.offloading.reset(self.state, self.rng)
         self._row_int = np.zeros((1, len(INT_COLUMNS)), dtype=np.int64)
         self._row_float = np.zeros((1, len(FLOAT_COLUMNS)), dtype=np.float64)
-        self._scratch_energy = np.zeros(n, dtype=np.float64)
-        self._scratch_alive = np.zeros(n, dtype=np.uint8)
-        self._score_work = Workspace(n)
 
     @property
     def alive_count(self) -> int:
@@ -280,7 +252,7 @@ class RoundLoop:
         return n_rounds, False
 
     def score(self, masks, decisions=None, *, rule: str | None = None, per_node: bool = False) -> CandidateScores:
-        """Dry-run K candidates against the current state (after this round's harvest, e.g. from a policy's
+        """Dry-run K candidates (:class:`wsnmec.sim.scoring.HeadSetScorer`) against the current state (after this round's harvest, e.g. from a policy's
         ``elect``) without changing it.
 
         Parameters
@@ -301,32 +273,4 @@ class RoundLoop:
         *Kept clusters*), but not a policy's own extra control energy
         (:meth:`wsnmec.clustering.base.ClusteringPolicy.control_energy`), which the policy knows itself.
         """
-        masks = np.ascontiguousarray(np.asarray(masks), dtype=np.uint8)
-        if masks.ndim == 1:
-            masks = masks[None, :]
-        if masks.ndim != 2 or masks.shape[1] != self.n:
-            raise ParameterError("masks", f"must have shape (K, {self.n}), got {masks.shape}")
-        k = masks.shape[0]
-        if rule is not None:
-            if rule not in OFFLOAD_RULES:
-                raise ParameterError("rule", f"must be one of {', '.join(OFFLOAD_RULES)}; got {rule!r}")
-            code = OFFLOAD_RULES[rule]
-            decisions = np.zeros((k, self.n), dtype=np.uint8)
-        else:
-            if decisions is None:
-                raise ParameterError("decisions", "are required unless a built-in rule is given")
-            decisions = np.array(decisions, dtype=np.uint8, copy=True, order="C")
-            code = -1
-            if decisions.shape != masks.shape:
-                raise ParameterError("decisions", f"must have shape {masks.shape}, got {decisions.shape}")
-        energy = np.empty(k)
-        latency = np.empty(k)
-        utility = np.empty(k)
-        delivered = np.empty(k)
-        drawn = np.empty((k, self.n)) if per_node else EMPTY_2D
-        w = self._score_work
-        score_candidates_jit(masks, decisions, code, self.x, self.y, self.d_sink, self.energy, self.alive, EMPTY,
-                             self.params, self.bbox, w.is_ch, w.ch_list, w.target, w.distance, w.drawn,
-                             w.received, w.members, w.fgrid, w.igrid, w.result, self._scratch_energy,
-                             self._scratch_alive, energy, latency, utility, delivered, drawn, self.work.previous)
-        return CandidateScores(energy, latency, utility, delivered, drawn if per_node else None)
+        return self._scorer.score(masks, decisions, rule=rule, per_node=per_node)

@@ -82,6 +82,8 @@ class NetworkState:
         The previous round's receiver of each node (CH index, a CH's own index for itself, -1 sink, -2 not
         sending; -2 everywhere before round 1; empty in a state built without a round loop): a round whose
         clusters equal these pays no set-up messages (:mod:`wsnmec.sim.accounting` Notes, *Kept clusters*).
+    scorer : HeadSetScorer or None
+        What :meth:`score` runs on (the round loop's; made from the state's arrays when None).
     """
 
     n: int
@@ -103,6 +105,18 @@ class NetworkState:
     scenario: object
     params: np.ndarray
     previous_receivers: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    scorer: object = field(default=None, repr=False)
+
+    def score(self, masks, decisions=None, *, rule: str | None = None, per_node: bool = False):
+        """Dry-run the head sets ``masks`` (bool or uint8 [K, N]) on this state without changing it:
+        :class:`~wsnmec.sim.scoring.CandidateScores` (energy [J], latency [s], utility [J], delivered bits,
+        per-node draws [J] when ``per_node``), as :meth:`wsnmec.sim.rounds.RoundLoop.score`. Scores on the
+        round loop's scorer when the state belongs to one, else on a scorer of its own arrays (made once)."""
+        if self.scorer is None:
+            from .scoring import HeadSetScorer
+
+            self.scorer = HeadSetScorer.for_state(self)
+        return self.scorer.score(masks, decisions, rule=rule, per_node=per_node)
 
     @property
     def alive(self) -> np.ndarray:
