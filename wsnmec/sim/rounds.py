@@ -252,25 +252,8 @@ class RoundLoop:
         return n_rounds, False
 
     def score(self, masks, decisions=None, *, rule: str | None = None, per_node: bool = False) -> CandidateScores:
-        """Dry-run K candidates (:class:`wsnmec.sim.scoring.HeadSetScorer`) against the current state (after this round's harvest, e.g. from a policy's
-        ``elect``) without changing it.
-
-        Parameters
-        ----------
-        masks : bool or uint8 array (K, N)
-            Cluster heads of each candidate (dead nodes are ignored).
-        decisions : uint8 array (K, N), optional
-            Offloading decision of each node as CH (1 edge); required unless ``rule`` is given.
-        rule : str, optional
-            A built-in rule (``local``, ``edge``, ``greedy``, ``exact``) deciding each candidate's heads.
-        per_node : bool
-            Also return each candidate's per-node draw [J].
-
-        Notes
-        -----
-        The scores include the scenario's idle energy and the control pattern of the clustering policy
-        (``--control-bits``; none for a candidate that keeps the previous round's clusters, accounting Notes
-        *Kept clusters*), but not a policy's own extra control energy
-        (:meth:`wsnmec.clustering.base.ClusteringPolicy.control_energy`), which the policy knows itself.
-        """
+        """Dry-run K candidate head sets against the current state (after this round's harvest, e.g. from a
+        policy's ``elect``) without changing it; parameters, result and Notes as
+        :meth:`wsnmec.sim.scoring.HeadSetScorer.score` (the state's :meth:`~wsnmec.sim.state.NetworkState.score`
+        runs the same scorer)."""
         return self._scorer.score(masks, decisions, rule=rule, per_node=per_node)
