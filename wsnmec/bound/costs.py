@@ -3,7 +3,7 @@
 A *configuration* is one round's head set H plus each other node's receiver (a head or the sink). Two cost
 functions of a configuration, both per node [J per round]:
 
-- :func:`score_configurations`: the simulator's dry-run scorer (:func:`wsnmec.sim.accounting.score_candidates_jit`,
+- :func:`score_configurations`: the simulator's dry-run scorer (:class:`wsnmec.sim.scoring.HeadSetScorer`,
   the compiled accounting of every round) on head masks; members join their nearest head or the sink by the
   simulator's own rule (``--join``), the heads decide by the scenario's ``--offload`` rule, and idle energy and
   control messages are charged as in a run: a round that sets up its clusters, or (``kept=True``) a round that
@@ -64,7 +64,6 @@ from ..sim.accounting import (
     CONTROL_KINDS,
     EDGE,
     LOCAL,
-    OFFLOAD_RULES,
     P_BITS,
     P_CONTROL_BITS,
     P_IDLE_J,
@@ -72,11 +71,10 @@ from ..sim.accounting import (
     R_E_ELEC,
     R_EPS_FS,
     R_EPS_MP,
-    Workspace,
     head_energy,
-    score_candidates_jit,
 )
 from ..sim.nearest import bounding_box, sink_distances
+from ..sim.scoring import HeadSetScorer
 from ..sim.setup import round_parameters_for
 
 #: The control pattern of the schedules the bound executes under the simulator's rules (``lp-schedule``, as
@@ -303,14 +301,6 @@ def score_configurations(net: Network, masks, kept: bool = False) -> np.ndarray:
     if kept:
         params = params.copy()
         params[P_CONTROL_BITS] = 0.0
-    rule = OFFLOAD_RULES[net.offload]
-    w = Workspace(n)
-    energy = np.full(n, SCORING_ENERGY)
-    alive = np.ones(n, dtype=np.uint8)
-    drawn = np.empty((k, n))
-    out = [np.empty(k) for _ in range(4)]
-    score_candidates_jit(masks, np.zeros((k, n), dtype=np.uint8), rule, net.x, net.y, net.d_sink, energy, alive,
-                         np.zeros(0), params, net.bbox, w.is_ch, w.ch_list, w.target, w.distance, w.drawn,
-                         w.received, w.members, w.fgrid, w.igrid, w.result, np.empty(n), np.empty(n, dtype=np.uint8),
-                         out[0], out[1], out[2], out[3], drawn, np.zeros(0, dtype=np.int64))
-    return drawn
+    scorer = HeadSetScorer(net.x, net.y, net.d_sink, np.full(n, SCORING_ENERGY), np.ones(n, dtype=np.uint8), params,
+                           net.bbox, np.zeros(0, dtype=np.int64))
+    return scorer.score(masks, rule=net.offload, per_node=True).drawn
