@@ -25,14 +25,13 @@ import numpy as np
 from numba import njit
 
 from ..clustering.registry import make_policy
-from ..energy.harvest import can_ever_harvest, harvest_code, harvest_round
+from ..energy.harvest import harvest_round
 from ..errors import ParameterError
 from .accounting import (
     CONTROL_KINDS,
     OFFLOAD_RULES,
     P_CONTROL_BITS,
     RES_KEPT,
-    Workspace,
     charge_round_jit,
     clusters_kept_jit,
     count_members,
@@ -41,9 +40,9 @@ from .accounting import (
     remember_clusters_jit,
 )
 from .columns import FLOAT_COLUMNS, INT_COLUMNS
-from .deployment import deploy
+from .replica import build_replica
 from .kernel import record_round_jit
-from .nearest import assign_receivers_jit, bounding_box, sink_distances
+from .nearest import assign_receivers_jit
 from .setup import round_parameters_for
 from .scoring import EMPTY, CandidateScores, HeadSetScorer  # noqa: F401 (CandidateScores re-exported)
 from .state import NetworkState, read_only
@@ -129,25 +128,18 @@ class RoundLoop:
     def __init__(self, scenario, seed: int, clustering=None, offloading=None):
         self.scenario = scenario
         self.rng = np.random.default_rng(seed)
-        net = deploy(scenario, self.rng)
-        self.deployment = net
-        n = net.nodes
-        self.n = n
+        replica = build_replica(scenario, self.rng)
+        net = self.deployment = replica.deployment
+        n = self.n = replica.n
         self.x = net.x
         self.y = net.y
-        self.initial = net.energy.copy()
-        self.capacity = net.capacity
-        self.energy = net.energy.copy()
-        self.alive = np.ones(n, dtype=np.uint8)
-        self.rounds_since_ch = np.zeros(n, dtype=np.int64)
-        self.markov_state = np.zeros(n, dtype=np.int8)
-        self.harvested = np.zeros(n, dtype=np.float64)
-        self.work = Workspace(n)
-        self.d_sink = sink_distances(net.x, net.y, net.sink[0], net.sink[1])
-        self.bbox = bounding_box(net.x, net.y)
+        self.initial, self.capacity, self.energy = replica.initial, replica.capacity, replica.energy
+        self.alive, self.rounds_since_ch = replica.alive, replica.rounds_since_ch
+        self.markov_state, self.harvested = replica.markov_state, replica.harvested
+        self.work, self.d_sink, self.bbox = replica.work, replica.d_sink, replica.bbox
         # ``--p auto``: p = k_opt / N of this deployment, fixed for the run; the policies (and the state)
         # see a scenario with the number in place of "auto".
-        self.p_resolved = scenario.head_fraction(n, self.d_sink)
+        self.p_resolved = replica.p_resolved
         if scenario.p != self.p_resolved:
             scenario = dataclasses.replace(scenario, p=self.p_resolved)
             self.scenario = scenario
@@ -160,11 +152,8 @@ class RoundLoop:
         self.rule = -1 if getattr(offloading, "rule", None) is None else int(offloading.rule)
         self.params = round_parameters_for(scenario, self.bbox, CONTROL_KINDS[clustering.control])
         self.join_cluster = scenario.join == "cluster"
-        kind, hparams = harvest_code(scenario.harvest, scenario.round_seconds)
-        self.harvest_kind = kind
-        self.harvest_params = hparams
-        self.revive = scenario.revive_threshold if scenario.revive_threshold is not None else 0.0
-        self.can_revive = scenario.revive_threshold is not None and can_ever_harvest(scenario.harvest)
+        self.harvest_kind, self.harvest_params = replica.harvest_kind, replica.harvest_params
+        self.revive, self.can_revive = replica.revive, replica.can_revive
         self.round = 0
         self.last_heads = np.zeros(n, dtype=np.bool_)
         w = self.work

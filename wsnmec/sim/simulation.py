@@ -23,15 +23,13 @@ import numpy as np
 from .. import __version__
 from ..clustering.leach import epoch_length
 from ..clustering.registry import canonical_name, policy_class, protocol_record, runs_fused
-from ..energy.harvest import can_ever_harvest, harvest_code
 from ..energy.workload import hardware_preset, workload_preset
 from ..errors import ParameterError, check_choice, check_int
-from .accounting import CONTROL_KINDS, OFFLOAD_RULES, Workspace
+from .accounting import CONTROL_KINDS, OFFLOAD_RULES
 from .columns import FLOAT_COLUMNS, INT_COLUMNS, ROUND_COLUMNS, SUMMARY_COLUMNS
-from .deployment import deploy
 from .kernel import SEMANTICS_CODES, run_rounds_jit
 from .metrics import lifetime_rounds
-from .nearest import bounding_box, sink_distances
+from .replica import build_replica
 from .rounds import RoundLoop
 from .scenario import MAX_REPLICAS, Scenario
 from .seeding import check_seed, fresh_seed, replica_seeds
@@ -290,29 +288,22 @@ def _uses_fused_loop(scenario: Scenario, loop: str, custom: bool) -> bool:
 
 def _run_fused(scenario: Scenario, seed: int, report, per_node: bool = False) -> _ReplicaRun:
     rng = np.random.default_rng(seed)
-    net = deploy(scenario, rng)
-    n = net.nodes
-    kind, hparams = harvest_code(scenario.harvest, scenario.round_seconds)
-    revive = scenario.revive_threshold if scenario.revive_threshold is not None else 0.0
-    can_revive = scenario.revive_threshold is not None and can_ever_harvest(scenario.harvest)
-    energy = net.energy.copy()
-    initial = net.energy.copy()
-    capacity = net.capacity
-    alive = np.ones(n, dtype=np.uint8)
+    replica = build_replica(scenario, rng)
+    net = replica.deployment
+    n = replica.n
+    energy, initial, capacity = replica.energy, replica.initial, replica.capacity
+    alive, rounds_since_ch, markov_state = replica.alive, replica.rounds_since_ch, replica.markov_state
     ch_epoch = np.full(n, -1, dtype=np.int64)
-    rounds_since_ch = np.zeros(n, dtype=np.int64)
-    markov_state = np.zeros(n, dtype=np.int8)
-    stored = np.zeros(n, dtype=np.float64)
-    work = Workspace(n)
-    d_sink = sink_distances(net.x, net.y, net.sink[0], net.sink[1])
-    bbox = bounding_box(net.x, net.y)
+    stored = replica.harvested
+    work, d_sink, bbox = replica.work, replica.d_sink, replica.bbox
+    can_revive = replica.can_revive
     policy = policy_class(scenario.protocol)
     params = round_parameters_for(scenario, bbox, CONTROL_KINDS[policy.control])
     rule = OFFLOAD_RULES[scenario.offload]
-    p = scenario.head_fraction(n, d_sink)
+    p = replica.p_resolved
     epoch_len = epoch_length(p)
     draw_all = scenario.semantics == "matlab"
-    harvest = (kind, hparams, float(revive), bool(can_revive), stored)
+    harvest = (replica.harvest_kind, replica.harvest_params, float(replica.revive), bool(can_revive), stored)
     geometry = (net.x, net.y, d_sink, bbox)
     energies = (initial, capacity, energy)
     node_state = (alive, ch_epoch, rounds_since_ch, markov_state)
