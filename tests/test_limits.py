@@ -417,3 +417,17 @@ def test_a_study_task_failing_in_one_line_drops_its_warnings(monkeypatch, recwar
     with pytest.raises(ParameterError):
         compute_task(scenario, 1)
     assert [str(w.message) for w in recwarn] == []
+
+
+def test_former_module_paths_are_the_same_modules():
+    """``wsnmec.sim.limits`` and ``wsnmec.sim.seeding`` (their former places) are aliases of the modules."""
+    import wsnmec.limits
+    import wsnmec.seeding
+    import wsnmec.sim.limits
+    import wsnmec.sim.seeding
+
+    assert wsnmec.sim.limits is wsnmec.limits
+    assert wsnmec.sim.seeding is wsnmec.seeding
+    from wsnmec.sim.seeding import replica_seeds
+
+    assert replica_seeds is wsnmec.seeding.replica_seeds

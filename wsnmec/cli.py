@@ -141,7 +141,7 @@ def _check_run_limits(scenario, replicas, workers, force, out):
     """Before any work: magnitudes that could overflow, the memory estimate, the output directory."""
     import os
 
-    from .sim.limits import check_magnitudes, check_memory, probe_output_dir, run_memory_estimate
+    from .limits import check_magnitudes, check_memory, probe_output_dir, run_memory_estimate
 
     check_magnitudes(scenario)
     estimate = run_memory_estimate(scenario, replicas, workers or os.cpu_count() or 1)
@@ -160,7 +160,7 @@ def _simulate_run(scenario, seed, replicas, workers, quiet: bool, per_node: bool
     thread (``per_node``: also the per-node table), then the check that every energy is finite. Returns the
     :class:`~wsnmec.sim.simulation.SimulationResult`."""
     from .console import compile_notice, simulator_kernels
-    from .sim.limits import check_run_result
+    from .limits import check_run_result
     from .sim.simulation import simulate
     from .threads import single_blas_thread
 
@@ -254,7 +254,7 @@ def run(out, as_json, seed, replicas, workers, force, table_format, lifetime_thr
     from .errors import check_int
     from .sim.report import run_json, summary_text, write_run
     from .sim.scenario import MAX_REPLICAS, Scenario
-    from .sim.seeding import check_seed, fresh_seed
+    from .seeding import check_seed, fresh_seed
 
     scenario = Scenario.from_mapping({k: v for k, v in parameters.items() if v is not None})
     seed = fresh_seed() if seed is None else check_seed(seed, "--seed")
@@ -296,7 +296,7 @@ def compare(protocols, out, as_json, seed, replicas, workers, force, table_forma
     from .errors import check_int
     from .sim.compare import compare_json, compare_results, compare_text, parse_protocols, write_compare
     from .sim.scenario import MAX_REPLICAS, Scenario
-    from .sim.seeding import check_seed, fresh_seed
+    from .seeding import check_seed, fresh_seed
 
     names = parse_protocols(protocols, "--protocols")
     given = {k: v for k, v in parameters.items() if v is not None}
@@ -367,7 +367,7 @@ def train(protocol, out, seed, scenarios, rounds, networks, validation_scenarios
                                   validate, worse_than)
     from .clustering.ddnn import validation_scenarios as held_out
     from .errors import check_choice, check_int
-    from .sim.seeding import check_seed, fresh_seed
+    from .seeding import check_seed, fresh_seed
 
     check_choice("--protocol", protocol, ("ddnn", "ddnn-price"))
     seed = fresh_seed() if seed is None else check_seed(seed, "--seed")
@@ -505,9 +505,9 @@ def bound(seed, replicas, gap, time_limit, use_cache, out, as_json, **parameters
     from .bound.costs import Network
     from .errors import check_float, check_int
     from .sim.deployment import deploy
-    from .sim.limits import probe_output_dir
+    from .limits import probe_output_dir
     from .sim.scenario import MAX_REPLICAS, Scenario
-    from .sim.seeding import check_seed, fresh_seed, replica_seeds
+    from .seeding import check_seed, fresh_seed, replica_seeds
 
     parameters.pop("force", None)
     parameters.pop("workers", None)
@@ -589,7 +589,7 @@ def map_command(round_number, animate, replica, out, seed, **parameters):
     from .errors import check_int
     from .network_map import map_states, parse_animate, write_animation, write_map
     from .sim.scenario import Scenario
-    from .sim.seeding import check_seed, fresh_seed, replica_seeds
+    from .seeding import check_seed, fresh_seed, replica_seeds
 
     if (round_number is None) == (animate is None):
         fail("--round", "give either --round R or --animate FROM:TO")
@@ -741,7 +741,7 @@ def offload(model_name, devices, tasks, frames, networks, seed, dataset, params,
     from .offload.conditions import make_conditions
     from .offload.ddlo import MAX_INPUT_SCALE, MAX_LEARNING_RATE, learner_settings
     from .offload.online import run_experiment
-    from .sim.seeding import check_seed, fresh_seed
+    from .seeding import check_seed, fresh_seed
 
     seed = fresh_seed() if seed is None else check_seed(seed, "--seed")
     if model_name == "partition":
@@ -776,7 +776,7 @@ def offload(model_name, devices, tasks, frames, networks, seed, dataset, params,
         _fractions(alternate_weights, "--alternate-weights"), _devices_at(devices_at), conditions_name,
     )
     if out is not None:
-        from .sim.limits import probe_output_dir
+        from .limits import probe_output_dir
 
         probe_output_dir(out, "--out")
     from .console import compile_notice, offload_kernels, progress_bar
@@ -881,7 +881,7 @@ def _offload_partition(*, devices, tasks, frames, networks, seed, dataset, param
     settings["candidates"] = opt(candidates, check_int, "--candidates", 1)  # None: all 1 + D + S
     settings["refine"] = check_int("--refine", refine, 0, 100)
     if out is not None:
-        from .sim.limits import probe_output_dir
+        from .limits import probe_output_dir
 
         probe_output_dir(out, "--out")
     table, result = run_partition_experiment(
@@ -928,11 +928,11 @@ def _check_jobs(jobs):
 
 def _check_output_file(path, option: str):
     """Fail early (exit 2) when the file ``path`` cannot be written at the end: its directory is probed
-    (:func:`~wsnmec.sim.limits.probe_output_dir`) and its name must leave room for the temporary name it is
+    (:func:`~wsnmec.limits.probe_output_dir`) and its name must leave room for the temporary name it is
     written under first (``.<name>.<8 characters>.tmp``, 14 bytes longer)."""
     from pathlib import Path
 
-    from .sim.limits import STAGING_NAME_EXTRA, _name_max, probe_output_dir
+    from .limits import STAGING_NAME_EXTRA, _name_max, probe_output_dir
 
     path = Path(os.fspath(path))
     probe_output_dir(path.parent if str(path.parent) else ".", option)
@@ -946,7 +946,7 @@ def _check_output_file(path, option: str):
 def _check_dirs(**options):
     """Fail early (exit 2) when a directory option is empty, names a file or cannot be written (a probe file
     is created and removed in it before any work)."""
-    from .sim.limits import probe_output_dir
+    from .limits import probe_output_dir
 
     for option, path in options.items():
         probe_output_dir(path, option)
@@ -954,7 +954,7 @@ def _check_dirs(**options):
 
 def _check_study_memory(specs, jobs, scheduler, force):
     """Refuse studies whose estimated peak memory exceeds the available memory (unless --force)."""
-    from .sim.limits import check_memory, study_memory_estimate
+    from .limits import check_memory, study_memory_estimate
     from .study.runner import available_cores
 
     workers = 0 if scheduler else (jobs or available_cores())  # Dask workers run elsewhere

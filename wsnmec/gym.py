@@ -84,7 +84,7 @@ from .errors import ParameterError
 from .sim.columns import FLOAT_COLUMNS, INT_COLUMNS
 from .sim.rounds import OffloadPolicy, RoundLoop
 from .sim.scenario import Scenario
-from .sim.seeding import MAX_SEED, check_seed
+from .seeding import MAX_SEED, check_seed
 
 __all__ = ["ENV_ID", "FEATURES", "REWARDS", "ClusteringEnv"]
 
@@ -154,8 +154,8 @@ class _ActionOffload(OffloadPolicy):
 def _check_limits(scenario) -> None:
     """The checks of ``wsnmec run`` before any allocation: magnitudes that would overflow and the memory of
     one replica (its nodes, the observation's float32 features and positions, no rounds table) against the
-    memory available (:func:`wsnmec.sim.limits.check_memory`; one line naming ``nodes``)."""
-    from .sim.limits import BYTES_PER_NODE, PROCESS_BASE_BYTES, _node_count, check_magnitudes, check_memory
+    memory available (:func:`wsnmec.limits.check_memory`; one line naming ``nodes``)."""
+    from .limits import BYTES_PER_NODE, PROCESS_BASE_BYTES, _node_count, check_magnitudes, check_memory
 
     check_magnitudes(scenario)
     nodes = _node_count(scenario)

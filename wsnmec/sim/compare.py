@@ -2,7 +2,7 @@
 and paired differences, and an alive-vs-round figure.
 
 Every protocol runs with the same user seed and the same number of replicas K, so replica i of every
-protocol has the same replica seed (:func:`wsnmec.sim.seeding.replica_seeds`) and hence the same deployment
+protocol has the same replica seed (:func:`wsnmec.seeding.replica_seeds`) and hence the same deployment
 (positions, initial energies, sink: drawn first from that seed, :mod:`wsnmec.sim.kernel`). The comparison is
 therefore *paired*: the difference of protocol P to the first protocol B is computed per replica,
 ``d_i = m_P,i - m_B,i``, and its mean and interval are those of the ``d_i``.

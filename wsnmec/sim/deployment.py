@@ -73,7 +73,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ParameterError
-from .limits import MAGNITUDE_LIMITS
+from ..limits import MAGNITUDE_LIMITS
 from .scenario import Scenario, advanced_count, check_energy_limits
 
 __all__ = ["CSV_COLUMNS", "DEPLOYMENT_FORMS", "DEPLOYMENT_KINDS", "DEPLOYMENT_SYNTAX", "Deployment", "DeploymentSpec", "advanced_count",
@@ -89,7 +89,7 @@ DEPLOYMENT_KINDS = tuple(DEPLOYMENT_FORMS)
 #: What ``--deployment`` accepts, for error messages and help.
 DEPLOYMENT_SYNTAX = ("uniform, grid, gaussian:SIGMA, clusters:K,SIGMA or corridor:WIDTH "
                      "(SIGMA, WIDTH [m] numbers > 0; K an integer >= 1)")
-#: Largest SIGMA / WIDTH [m] (the magnitude limit of a distance, :data:`wsnmec.sim.limits.MAGNITUDE_LIMITS`).
+#: Largest SIGMA / WIDTH [m] (the magnitude limit of a distance, :data:`wsnmec.limits.MAGNITUDE_LIMITS`).
 _MAX_LENGTH_M = MAGNITUDE_LIMITS["distance_m"]
 #: Largest K of ``clusters:K,SIGMA`` (the largest ``--nodes``).
 _MAX_CLUSTERS = 100_000_000

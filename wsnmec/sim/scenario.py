@@ -179,9 +179,9 @@ def _shown(value) -> str:
 
 def _pair(parameter: str, value, *, positive: bool, allow_single: bool) -> tuple[float, float]:
     """Parse ``"A,B"`` / ``"A"`` / ``[A, B]`` / ``A`` into two finite floats (> 0 when ``positive``, else
-    >= 0), each at most the distance limit of :data:`wsnmec.sim.limits.MAGNITUDE_LIMITS` (1e9 m: beyond it
+    >= 0), each at most the distance limit of :data:`wsnmec.limits.MAGNITUDE_LIMITS` (1e9 m: beyond it
     squared and fourth-power distances of the policies and of the bound overflow float64)."""
-    from .limits import MAGNITUDE_LIMITS
+    from ..limits import MAGNITUDE_LIMITS
 
     longest = MAGNITUDE_LIMITS["distance_m"]
     if isinstance(value, str):

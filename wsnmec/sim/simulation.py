@@ -32,7 +32,7 @@ from .metrics import lifetime_rounds
 from .replica import build_replica
 from .rounds import RoundLoop
 from .scenario import MAX_REPLICAS, Scenario
-from .seeding import check_seed, fresh_seed, replica_seeds
+from ..seeding import check_seed, fresh_seed, replica_seeds
 from .setup import round_parameters_for
 
 #: Node-rounds simulated per call of the compiled loop (between progress reports).

@@ -83,7 +83,7 @@ def task_scenario_config(scenario) -> dict:
 
 
 #: The modules whose code decides a task's result (paths relative to the wsnmec package).
-SIMULATOR_SOURCES = ("sim", "energy", "clustering", "offload", "learn", "bound", "errors.py")  # (bound: lp-schedule)
+SIMULATOR_SOURCES = ("sim", "energy", "clustering", "offload", "learn", "bound", "errors.py", "seeding.py")  # (bound: lp-schedule)
 
 
 @functools.lru_cache(maxsize=1)
