@@ -192,12 +192,7 @@ def compare_policies(
     train_frames = min(max(train_frames, 1), count - 1)
     test = slice(train_frames, count)
     learner_seed, random_seed = np.random.SeedSequence(seed).spawn(2)
-    options = dict(learner_options or {})
-    networks = options.pop("networks", networks)  # learner_settings() dicts carry K
-    if options.get("candidates") == "n":  # a preset's "one candidate per decision" (DROO's K = N)
-        options["candidates"] = model.n_decisions
-    learner = DDLO(model.features(states[:1]).shape[1], model.n_decisions, networks=networks,
-                   rng=np.random.default_rng(learner_seed), **options)
+    learner = _learner(model, states, networks, learner_seed, learner_options)
 
     have_optimum = model.n_decisions <= exact_limit
     runs = {}
@@ -233,37 +228,71 @@ def compare_policies(
         reference_test = optimum[test]
         reference_kind = "optimal"
     else:
-        stacked = np.vstack([ddlo_table["utility"].to_numpy()[test]] + [u for u, _, _ in runs.values()])
-        reference_test = (stacked.min(axis=0) if model.sense < 0 else stacked.max(axis=0))
+        reference_test = _best_known_reference(model, ddlo_table, runs, train_frames, test)
         reference_kind = "best-known"
-        ddlo_table["reference_utility"] = np.nan
-        ddlo_table.loc[ddlo_table["frame"] >= train_frames, "reference_utility"] = reference_test
-        ddlo_table["reference"] = reference_kind
-        ddlo_table["normalized_utility"] = normalized_utility(
-            ddlo_table["utility"].to_numpy(), ddlo_table["reference_utility"].to_numpy(), model.sense
-        )
 
     frames = [ddlo_table]
     test_frames = np.arange(train_frames, count)
     for name, (util, ms, dec) in runs.items():
-        frames.append(pd.DataFrame({
-            "policy": name,
-            "frame": test_frames,
-            "phase": "test",
-            "utility": util,
-            "winner": -1,
-            "candidates": -1,
-            "decision_ms": ms,
-            "train_ms": 0.0,
-            "reference_utility": reference_test,
-            "reference": reference_kind,
-            "normalized_utility": normalized_utility(util, reference_test, model.sense),
-            "decision": _decision_strings(dec),
-        }))
+        frames.append(_baseline_rows(name, test_frames, util, ms, dec, reference_test, reference_kind, model.sense))
     table = pd.concat(frames, ignore_index=True)
     table["winner"] = table["winner"].astype(np.int64)
     table["candidates"] = table["candidates"].astype(np.int64)
+    summary = {
+        "test_frames": int(count - train_frames),
+        "train_frames": int(train_frames),
+        "reference": reference_kind,
+        "learner": learner.config(),
+        "policies": _policy_summaries(table),
+    }
+    return table, summary
 
+
+def _learner(model: OffloadModel, states, networks: int, learner_seed, learner_options: dict | None) -> DDLO:
+    """The DDLO learner of :func:`compare_policies`, seeded from ``learner_seed`` (a SeedSequence)."""
+    options = dict(learner_options or {})
+    networks = options.pop("networks", networks)  # learner_settings() dicts carry K
+    if options.get("candidates") == "n":  # a preset's "one candidate per decision" (DROO's K = N)
+        options["candidates"] = model.n_decisions
+    return DDLO(model.features(states[:1]).shape[1], model.n_decisions, networks=networks,
+                rng=np.random.default_rng(learner_seed), **options)
+
+
+def _best_known_reference(model: OffloadModel, ddlo_table: pd.DataFrame, runs: dict, train_frames: int, test):
+    """The best utility any policy found on each test frame (no optimum computed); the learner's rows of
+    ``ddlo_table`` are normalized by it (in place)."""
+    stacked = np.vstack([ddlo_table["utility"].to_numpy()[test]] + [u for u, _, _ in runs.values()])
+    reference_test = (stacked.min(axis=0) if model.sense < 0 else stacked.max(axis=0))
+    ddlo_table["reference_utility"] = np.nan
+    ddlo_table.loc[ddlo_table["frame"] >= train_frames, "reference_utility"] = reference_test
+    ddlo_table["reference"] = "best-known"
+    ddlo_table["normalized_utility"] = normalized_utility(
+        ddlo_table["utility"].to_numpy(), ddlo_table["reference_utility"].to_numpy(), model.sense
+    )
+    return reference_test
+
+
+def _baseline_rows(name: str, test_frames, util, ms, dec, reference_test, reference_kind: str, sense) -> pd.DataFrame:
+    """A baseline's per-frame rows on the test frames (module docstring's columns)."""
+    return pd.DataFrame({
+        "policy": name,
+        "frame": test_frames,
+        "phase": "test",
+        "utility": util,
+        "winner": -1,
+        "candidates": -1,
+        "decision_ms": ms,
+        "train_ms": 0.0,
+        "reference_utility": reference_test,
+        "reference": reference_kind,
+        "normalized_utility": normalized_utility(util, reference_test, sense),
+        "decision": _decision_strings(dec),
+    })
+
+
+def _policy_summaries(table: pd.DataFrame) -> dict:
+    """Per policy (in :data:`POLICY_ORDER`): mean normalized utility, median decision time [ms] and mean
+    utility on the test frames."""
     summary_policies = {}
     test_rows = table[table["phase"] == "test"]
     for name in POLICY_ORDER:
@@ -275,14 +304,7 @@ def compare_policies(
             "decision_ms_median": float(rows["decision_ms"].median()),
             "mean_objective": float(rows["utility"].mean()),
         }
-    summary = {
-        "test_frames": int(count - train_frames),
-        "train_frames": int(train_frames),
-        "reference": reference_kind,
-        "learner": learner.config(),
-        "policies": summary_policies,
-    }
-    return table, summary
+    return summary_policies
 
 
 def check_finite_results(table: pd.DataFrame, result: dict) -> None:
@@ -373,49 +395,13 @@ def run_experiment(
         ``{"config": {...}, "test_frames": int, "policies": {...}}`` (JSON-ready).
     """
     from ..sim.seeding import check_seed
-    from . import make_model
-    from .datasets import load_ddlo, load_droo
 
     seed = check_seed(seed)
     networks = check_int("--networks", networks, 1)
-    if tasks is None:
-        tasks = 3 if model == "mumt" else 1
-    droo = None
-    if dataset is not None and model == "wpmec":
-        droo = load_droo(dataset, devices)
-        devices = droo.devices
-    if devices is None:
-        devices = 3
-    offload_model = make_model(model, devices, tasks, **(model_params or {}))
-    n = offload_model.n_decisions
-    if n > MAX_LEARNER_DECISIONS:
-        option = "--devices" if offload_model.name != "mumt" else "--devices x --tasks"
-        raise ParameterError(
-            option, f"the learner allows n <= {MAX_LEARNER_DECISIONS} decisions, got n = {devices} x {tasks} = {n}"
-            if offload_model.name == "mumt" else
-            f"the learner allows n <= {MAX_LEARNER_DECISIONS} decisions, got {n}"
-        )
+    offload_model, droo = _experiment_model(model, devices, tasks, dataset, model_params)
     config = {"seed": seed, **offload_model.config, "n_decisions": offload_model.n_decisions}
     if dataset is not None:
-        if offload_model.name == "mumt":
-            data = load_ddlo(dataset, n_decisions=offload_model.n_decisions)
-            samples = data.samples
-            all_states = data.task_size
-        elif offload_model.name == "wpmec":
-            from .wpmec import default_weights, wpmec_states
-
-            samples = droo.samples
-            all_states = wpmec_states(droo.input_h, default_weights(
-                n, offload_model.config["weight_even"], offload_model.config["weight_odd"]))
-        else:
-            raise ParameterError("--dataset", f"data sets hold mumt (DDLO) or wpmec (DROO) states; got --model {model!r}")
-        if samples < 2:  # (else "--frames: must be an integer in [2, 1]")
-            raise ParameterError("--dataset", f"must hold at least 2 frames (the first 80% train, the rest test); "
-                                              f"{str(dataset)!r} holds {samples}")
-        if frames is None:
-            frames = samples
-        frames = _check_frames(check_int("--frames", frames, 2, samples), offload_model)
-        states = all_states[:frames]
+        states, frames = _dataset_states(offload_model, model, dataset, droo, frames)
         config["dataset"] = str(dataset)
     else:
         frames = _check_frames(10_000 if frames is None else frames, offload_model)
@@ -452,3 +438,55 @@ def run_experiment(
             if "normalized_utility" in learner_rows and learner_rows["normalized_utility"].notna().all() else None,
         }
     return table, result
+
+
+def _experiment_model(model: str, devices: int | None, tasks: int | None, dataset, model_params: dict | None):
+    """The offloading model of :func:`run_experiment` (devices from a DROO ``dataset`` for wpmec), checked
+    against the learner's :data:`MAX_LEARNER_DECISIONS`; and the DROO data set read (or None)."""
+    from . import make_model
+    from .datasets import load_droo
+
+    if tasks is None:
+        tasks = 3 if model == "mumt" else 1
+    droo = None
+    if dataset is not None and model == "wpmec":
+        droo = load_droo(dataset, devices)
+        devices = droo.devices
+    if devices is None:
+        devices = 3
+    offload_model = make_model(model, devices, tasks, **(model_params or {}))
+    n = offload_model.n_decisions
+    if n > MAX_LEARNER_DECISIONS:
+        option = "--devices" if offload_model.name != "mumt" else "--devices x --tasks"
+        raise ParameterError(
+            option, f"the learner allows n <= {MAX_LEARNER_DECISIONS} decisions, got n = {devices} x {tasks} = {n}"
+            if offload_model.name == "mumt" else
+            f"the learner allows n <= {MAX_LEARNER_DECISIONS} decisions, got {n}"
+        )
+    return offload_model, droo
+
+
+def _dataset_states(offload_model: OffloadModel, model: str, dataset, droo, frames: int | None):
+    """The first ``frames`` states of a DDLO (mumt) or DROO (wpmec) data set, in file order (default: all),
+    and their number."""
+    from .datasets import load_ddlo
+
+    if offload_model.name == "mumt":
+        data = load_ddlo(dataset, n_decisions=offload_model.n_decisions)
+        samples = data.samples
+        all_states = data.task_size
+    elif offload_model.name == "wpmec":
+        from .wpmec import default_weights, wpmec_states
+
+        samples = droo.samples
+        all_states = wpmec_states(droo.input_h, default_weights(
+            offload_model.n_decisions, offload_model.config["weight_even"], offload_model.config["weight_odd"]))
+    else:
+        raise ParameterError("--dataset", f"data sets hold mumt (DDLO) or wpmec (DROO) states; got --model {model!r}")
+    if samples < 2:  # (else "--frames: must be an integer in [2, 1]")
+        raise ParameterError("--dataset", f"must hold at least 2 frames (the first 80% train, the rest test); "
+                                          f"{str(dataset)!r} holds {samples}")
+    if frames is None:
+        frames = samples
+    frames = _check_frames(check_int("--frames", frames, 2, samples), offload_model)
+    return all_states[:frames], frames

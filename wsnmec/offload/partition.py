@@ -401,19 +401,7 @@ def partition_model(
     if device not in DEVICE_PRESETS:
         raise ParameterError("device", f"unknown device preset {device!r}; valid: {', '.join(DEVICE_PRESETS)}")
     profile = load_profile(network)
-    allowed = {*PARTITION_DEFAULTS, "device_rate", "device_energy"}
-    for key in overrides:
-        if key not in allowed:
-            raise ParameterError(f"--param {key}", f"not a partition parameter; valid: {', '.join(sorted(allowed))}")
-    cfg = {**PARTITION_DEFAULTS, **DEVICE_PRESETS[device]}
-    for key, value in overrides.items():
-        cfg[key] = check_float(f"--param {key}", value, 0.0)
-    for key in ("edge_capacity", "frame_period", "bandwidth", "distance_min", "device_rate", "distance_max"):
-        cfg[key] = check_float(f"--param {key}", cfg[key], 0.0, min_inclusive=False)
-    cfg["rho_cap"] = check_float("--param rho_cap", cfg["rho_cap"], 0.0, 1.0, min_inclusive=False, max_inclusive=False)
-    cfg["background_max"] = check_float("--param background_max", cfg["background_max"], 0.0, 1.0, max_inclusive=False)
-    if cfg["distance_max"] < cfg["distance_min"]:
-        raise ParameterError("--param distance_max", f"must be >= distance_min ({cfg['distance_min']:g})")
+    cfg = _partition_constants(device, overrides)
     if distances is None:
         rng = np.random.default_rng(layout_seed)
         distances = rng.uniform(cfg["distance_min"], cfg["distance_max"], size=(devices, servers))
@@ -429,38 +417,11 @@ def partition_model(
     # candidate cuts and the precisions allowed at each under the accuracy floor
     names = [precision] if precision != "learned" else list(PRECISION_BITS)
     loss_table = ACCURACY_LOSS[network]
-    L = profile.n_layers
-    cut_layers, local, remote, bits, loss = [], [], [], [], []
-    for s in profile.cuts:
-        b_row, l_row = [], []
-        for p in names:
-            a = 0.0 if s == 0 else loss_table[p]
-            per_elem = min(PRECISION_BITS[p], 8.0) if s == 0 else PRECISION_BITS[p]
-            ok = a <= cfg["accuracy_floor"]
-            b_row.append(profile.elements(int(s)) * per_elem if ok else np.inf)
-            l_row.append(a)
-        if not np.all(np.isinf(b_row)):
-            cut_layers.append(int(s))
-            m_l = profile.local_macs(int(s))
-            local.append(m_l)
-            remote.append(profile.total_macs - m_l)
-            bits.append(b_row)
-            loss.append(l_row)
+    cut_layers, local, remote, bits, loss = _candidate_cuts(profile, names, loss_table, cfg["accuracy_floor"])
     K = len(cut_layers)
     opt_cut = [-1] + [k for k in range(K) for _ in range(servers)]
     opt_server = [-1] + [j for _ in range(K) for j in range(servers)]
-    scalars = np.zeros(11)
-    scalars[_SC_FDEV] = cfg["device_rate"]
-    scalars[_SC_EMAC] = cfg["device_energy"]
-    scalars[_SC_PTX] = cfg["tx_power"]
-    scalars[_SC_TF] = cfg["frame_period"]
-    scalars[_SC_WT] = cfg["time_weight"]
-    scalars[_SC_WE] = cfg["energy_weight"]
-    scalars[_SC_WA] = cfg["accuracy_weight"]
-    scalars[_SC_RHOCAP] = cfg["rho_cap"]
-    scalars[_SC_TIMEOUT] = cfg["timeout_s"]
-    scalars[_SC_TOTAL] = profile.total_macs
-    scalars[_SC_MM1] = 1.0 if queueing == "mm1" else 0.0
+    scalars = _kernel_scalars(cfg, profile.total_macs, queueing)
     config = {
         "model": "partition", "devices": devices, "servers": servers, "network": network,
         "precision": precision, "device": device, "queueing": queueing, "layout_seed": int(layout_seed), **cfg,
@@ -479,6 +440,64 @@ def partition_model(
         cut_loss=np.array(loss, dtype=np.float64).reshape(K, len(names)),
         capacity=capacities, distances=distances, scalars=scalars, config=config,
     )
+
+
+def _partition_constants(device: str, overrides: dict) -> dict:
+    """:data:`PARTITION_DEFAULTS` with the ``device`` preset and the ``--param`` overrides, each checked."""
+    allowed = {*PARTITION_DEFAULTS, "device_rate", "device_energy"}
+    for key in overrides:
+        if key not in allowed:
+            raise ParameterError(f"--param {key}", f"not a partition parameter; valid: {', '.join(sorted(allowed))}")
+    cfg = {**PARTITION_DEFAULTS, **DEVICE_PRESETS[device]}
+    for key, value in overrides.items():
+        cfg[key] = check_float(f"--param {key}", value, 0.0)
+    for key in ("edge_capacity", "frame_period", "bandwidth", "distance_min", "device_rate", "distance_max"):
+        cfg[key] = check_float(f"--param {key}", cfg[key], 0.0, min_inclusive=False)
+    cfg["rho_cap"] = check_float("--param rho_cap", cfg["rho_cap"], 0.0, 1.0, min_inclusive=False, max_inclusive=False)
+    cfg["background_max"] = check_float("--param background_max", cfg["background_max"], 0.0, 1.0, max_inclusive=False)
+    if cfg["distance_max"] < cfg["distance_min"]:
+        raise ParameterError("--param distance_max", f"must be >= distance_min ({cfg['distance_min']:g})")
+    return cfg
+
+
+def _candidate_cuts(profile, names: list[str], loss_table: dict, accuracy_floor: float):
+    """The cuts with at least one precision of ``names`` within the accuracy floor: their layers, local and
+    remote MACs, and per precision the transmitted bits [bit] (inf where the accuracy loss is over the floor)
+    and the accuracy loss [pp]."""
+    cut_layers, local, remote, bits, loss = [], [], [], [], []
+    for s in profile.cuts:
+        b_row, l_row = [], []
+        for p in names:
+            a = 0.0 if s == 0 else loss_table[p]
+            per_elem = min(PRECISION_BITS[p], 8.0) if s == 0 else PRECISION_BITS[p]
+            ok = a <= accuracy_floor
+            b_row.append(profile.elements(int(s)) * per_elem if ok else np.inf)
+            l_row.append(a)
+        if not np.all(np.isinf(b_row)):
+            cut_layers.append(int(s))
+            m_l = profile.local_macs(int(s))
+            local.append(m_l)
+            remote.append(profile.total_macs - m_l)
+            bits.append(b_row)
+            loss.append(l_row)
+    return cut_layers, local, remote, bits, loss
+
+
+def _kernel_scalars(cfg: dict, total_macs: float, queueing: str) -> np.ndarray:
+    """The scalar constants the compiled kernels read, at the ``_SC_*`` indices."""
+    scalars = np.zeros(11)
+    scalars[_SC_FDEV] = cfg["device_rate"]
+    scalars[_SC_EMAC] = cfg["device_energy"]
+    scalars[_SC_PTX] = cfg["tx_power"]
+    scalars[_SC_TF] = cfg["frame_period"]
+    scalars[_SC_WT] = cfg["time_weight"]
+    scalars[_SC_WE] = cfg["energy_weight"]
+    scalars[_SC_WA] = cfg["accuracy_weight"]
+    scalars[_SC_RHOCAP] = cfg["rho_cap"]
+    scalars[_SC_TIMEOUT] = cfg["timeout_s"]
+    scalars[_SC_TOTAL] = total_macs
+    scalars[_SC_MM1] = 1.0 if queueing == "mm1" else 0.0
+    return scalars
 
 
 # ----------------------------------------------------------------------------------------------- kernels

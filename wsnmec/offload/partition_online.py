@@ -292,35 +292,65 @@ def run_partition_experiment(
     else:
         reference, ref_kind = np.minimum(pre_reference, l_util), "best-known"
 
-    event_text = [""] * frames
-    for ev in parsed:
-        event_text[ev["frame"]] = (event_text[ev["frame"]] + " " + ev["text"].split(":", 1)[1]).strip()
-    phase = np.where(np.arange(frames) < train_frames, "train", "test")
     all_runs = {"ddlo": (l_dec, l_util, l_ms)}
     all_runs.update(runs)
-    parts = []
-    for name in POLICY_ORDER:
-        if name not in all_runs:
-            continue
-        dec, util, ms = all_runs[name]
-        br = model.breakdown(states, dec)
-        is_l = name == "ddlo"
-        part = pd.DataFrame({
-            "policy": name, "frame": np.arange(frames), "phase": phase, "utility": util,
-            "reference_utility": reference, "reference": ref_kind, "normalized_utility": reference / util,
-            "winner": l_win if is_l else -1, "decision_ms": ms, "train_ms": l_tms if is_l else 0.0,
-            "decision": _decision_strings(dec), "latency_s": br["latency_s"], "energy_j": br["energy_j"],
-            "utilization": br["utilization"].mean(axis=1),
-        })
-        for j in range(model.servers):
-            part[f"utilization_{j}"] = br["utilization"][:, j]
-        part["event"] = event_text
-        part["drift"] = fired if is_l else False
-        part["fast_training"] = fast if is_l else False
-        parts.append(part)
+    phase = np.where(np.arange(frames) < train_frames, "train", "test")
+    event_text = _event_texts(parsed, frames)
+    learner_columns = {"winner": l_win, "train_ms": l_tms, "drift": fired, "fast_training": fast}
+    parts = [
+        _policy_rows(model, states, name, *all_runs[name], phase, reference, ref_kind, event_text,
+                     learner_columns if name == "ddlo" else None)
+        for name in POLICY_ORDER if name in all_runs
+    ]
     table = pd.concat(parts, ignore_index=True)
     table["winner"] = table["winner"].astype(np.int64)
 
+    result_events = [event_summary(table, ev) for ev in parsed]
+    config = {"seed": seed, **model.config, "frames": frames, "train_frames": int(train_frames),
+              "train_fraction": train_fraction, "reference": ref_kind, "events": [e["text"] for e in parsed],
+              "drift_detector": None if detector is None else {"recent": detector.recent, "reference": detector.reference,
+                                                               "threshold": detector.threshold, "z": detector.z,
+                                                               "boost_frames": boost_frames},
+              "learner": learner.config()}
+    result = {"config": config, "test_frames": int(frames - train_frames), "policies": _policy_summaries(table),
+              "events": result_events, "drift_frames": [int(f) for f in np.flatnonzero(fired)]}
+    return table, result
+
+
+def _event_texts(parsed: list[dict], frames: int) -> list[str]:
+    """Per frame, the events taking effect there (their texts without the frame, space-separated; "" none)."""
+    event_text = [""] * frames
+    for ev in parsed:
+        event_text[ev["frame"]] = (event_text[ev["frame"]] + " " + ev["text"].split(":", 1)[1]).strip()
+    return event_text
+
+
+def _policy_rows(model: P.PartitionModel, states, name: str, dec, util, ms, phase, reference, ref_kind: str,
+                 event_text: list[str], learner_columns: dict | None) -> pd.DataFrame:
+    """One policy's per-frame rows of the monitoring table (module docstring); ``learner_columns`` (the
+    learner's winner, train_ms, drift and fast_training per frame) for the learner, None for a baseline."""
+    frames = len(phase)
+    br = model.breakdown(states, dec)
+    is_l = learner_columns is not None
+    part = pd.DataFrame({
+        "policy": name, "frame": np.arange(frames), "phase": phase, "utility": util,
+        "reference_utility": reference, "reference": ref_kind, "normalized_utility": reference / util,
+        "winner": learner_columns["winner"] if is_l else -1, "decision_ms": ms,
+        "train_ms": learner_columns["train_ms"] if is_l else 0.0,
+        "decision": _decision_strings(dec), "latency_s": br["latency_s"], "energy_j": br["energy_j"],
+        "utilization": br["utilization"].mean(axis=1),
+    })
+    for j in range(model.servers):
+        part[f"utilization_{j}"] = br["utilization"][:, j]
+    part["event"] = event_text
+    part["drift"] = learner_columns["drift"] if is_l else False
+    part["fast_training"] = learner_columns["fast_training"] if is_l else False
+    return part
+
+
+def _policy_summaries(table: pd.DataFrame) -> dict:
+    """Per policy (in the table's order): means over the test frames of the normalized utility, latency
+    [s], device energy [J] and utilization, and the median decision time [ms]."""
     summary = {}
     test = table[table["phase"] == "test"]
     for name, rows in test.groupby("policy", sort=False):
@@ -331,16 +361,7 @@ def run_partition_experiment(
             "energy_j_mean": float(rows["energy_j"].mean()),
             "utilization_mean": float(rows["utilization"].mean()),
         }
-    result_events = [event_summary(table, ev) for ev in parsed]
-    config = {"seed": seed, **model.config, "frames": frames, "train_frames": int(train_frames),
-              "train_fraction": train_fraction, "reference": ref_kind, "events": [e["text"] for e in parsed],
-              "drift_detector": None if detector is None else {"recent": detector.recent, "reference": detector.reference,
-                                                               "threshold": detector.threshold, "z": detector.z,
-                                                               "boost_frames": boost_frames},
-              "learner": learner.config()}
-    result = {"config": config, "test_frames": int(frames - train_frames), "policies": summary, "events": result_events,
-              "drift_frames": [int(f) for f in np.flatnonzero(fired)]}
-    return table, result
+    return summary
 
 
 def event_summary(table: pd.DataFrame, event: dict, window: int = 1000, target: float = 0.99,

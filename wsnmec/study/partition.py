@@ -298,24 +298,41 @@ def _pct(value) -> str:
     return "n/a" if not np.isfinite(value) else f"{100 * value:+.1f} %"
 
 
+#: The policies the events figures draw, in the legend's order.
+EVENT_POLICIES = ("ddlo", "coordinate-descent", "jsq-neurosurgeon", "capacity-proportional", "neurosurgeon")
+
+#: The header of the per-policy Markdown tables (scaling and claims sections).
+_POLICY_TABLE_HEADER = [
+    "| policy | normalized utility | latency [ms] | energy [mJ] | utilization | decision [ms] |",
+    "|---|---|---|---|---|---|",
+]
+
+
 def run_partition_study(path, out_dir, results_dir, quick: bool = False, echo=print) -> str:
     """Run the study's experiments (cached), draw its figures into ``out_dir``; return its Markdown section."""
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from .figures import save, style_context
-    from .styles import integer_ticks, legend_right, plot_series, series_styles
 
     spec = load_partition_study(path, quick)
     out_dir, results_dir = Path(out_dir), Path(results_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     seeds = replica_seeds(spec["seed"], spec["seeds"])
-    name = spec["name"]
     lines = [f"## {spec['title']}", "", spec["description"].strip(), ""] if spec["description"] else [f"## {spec['title']}", ""]
+    lines += _scaling_section(spec, seeds, out_dir, results_dir, echo)
+    lines += _claims_section(spec, results_dir, quick, echo)
+    lines += _events_section(spec, seeds, out_dir, results_dir, echo)
+    return "\n".join(lines)
 
-    # ---- scaling: latency and energy vs devices per policy
+
+def _scaling_section(spec: dict, seeds, out_dir: Path, results_dir: Path, echo) -> list[str]:
+    """Latency, energy and normalized utility vs devices per policy: the figure and the Markdown lines."""
+    import matplotlib.pyplot as plt
+
+    from .figures import save, style_context
+    from .styles import integer_ticks, legend_right, plot_series, series_styles
+
+    name = spec["name"]
     sc = spec["scaling"]
     rows = []
     for d in sc["devices"]:
@@ -349,21 +366,27 @@ def run_partition_study(path, out_dir, results_dir, quick: bool = False, echo=pr
         fig.tight_layout()
         paths = save(fig, out_dir, f"{name}-scaling")
         plt.close(fig)
-    lines += [f"### Latency, energy and normalized utility vs devices ({sc['servers']} servers)", "",
-              f"![{name}-scaling]({paths[0].name}) ([PDF]({paths[1].name}))", "",
-              f"{sc['frames']} frames per run (80 % train, 20 % test), {len(seeds)} seeds; exact optimum as the"
-              " reference where feasible, else the best policy found on each frame.", ""]
+    lines = [f"### Latency, energy and normalized utility vs devices ({sc['servers']} servers)", "",
+             f"![{name}-scaling]({paths[0].name}) ([PDF]({paths[1].name}))", "",
+             f"{sc['frames']} frames per run (80 % train, 20 % test), {len(seeds)} seeds; exact optimum as the"
+             " reference where feasible, else the best policy found on each frame.", ""]
     biggest = scaling[scaling["devices"] == max(sc["devices"])].groupby("policy", sort=False).mean(numeric_only=True)
-    lines += [f"At {max(sc['devices'])} devices (mean over seeds):", "",
-              "| policy | normalized utility | latency [ms] | energy [mJ] | utilization | decision [ms] |",
-              "|---|---|---|---|---|---|"]
+    lines += [f"At {max(sc['devices'])} devices (mean over seeds):", "", *_POLICY_TABLE_HEADER]
     for policy, r in biggest.iterrows():
-        lines.append(f"| {policy} | {r['normalized_utility']:.4f} | {1e3 * r['latency_s_mean']:.2f} | "
-                     f"{1e3 * r['energy_j_mean']:.2f} | {r['utilization_mean']:.3f} | {r['decision_ms_median']:.3f} |")
+        lines.append(_policy_row(policy, r))
     lines.append("")
     echo(f"partition study {name}: scaling done ({len(scaling)} rows)")
+    return lines
 
-    # ---- claims: the learner against the primary reference (verdicts) and every other policy (Holm)
+
+def _policy_row(policy: str, values) -> str:
+    """One row of a per-policy Markdown table (``values``: the policy's mean result columns)."""
+    return (f"| {policy} | {values['normalized_utility']:.4f} | {1e3 * values['latency_s_mean']:.2f} | "
+            f"{1e3 * values['energy_j_mean']:.2f} | {values['utilization_mean']:.3f} | {values['decision_ms_median']:.3f} |")
+
+
+def _claims_section(spec: dict, results_dir: Path, quick: bool, echo) -> list[str]:
+    """The learner against the primary reference (verdicts) and every other policy (Holm): Markdown lines."""
     cl = spec["claims"]
     claim_seeds = replica_seeds(spec["seed"] + 1, int(cl.get("seeds", spec["seeds"])))
     results = [_cached_run(results_dir, _params(cl, cl["devices"], s), False)[0] for s in claim_seeds]
@@ -371,79 +394,63 @@ def run_partition_study(path, out_dir, results_dir, quick: bool = False, echo=pr
     cfg = results[0]["config"]
     losses = "; ".join(f"{p}: {cfg['accuracy_loss'][p]:g} pp ({cfg['accuracy_loss_source'][p]})"
                        for p in cfg.get("accuracy_loss", {}))
-    lines += [f"### Claims table ({cl['network']}, {cl['precision']}, {cl['devices']} devices x {cl['servers']}"
-              f" servers, {cl['frames']} frames, {len(claim_seeds)} seeds, queueing {cl['queueing']})", "",
-              "Change of the learner (ddlo) against each policy on the test frames, mean over seeds. Latency change"
-              " = L_ddlo / L_base - 1 (negative is better); energy-efficiency change = E_base / E_ddlo - 1"
-              " (inferences per joule of device energy; positive is better). The primary comparison, fixed in the"
-              f" study file before the run, is against `{cl['primary']}` with a two-sided 95 % bootstrap interval:"
-              " reproduced when the whole interval is at least as good as the thesis's figure, contradicted when it"
-              " is wholly on the wrong side of zero, else not shown"
-              + ("" if verdicts_shown(quick, len(claim_seeds)) else
-                 f" (this run: {indicative(len(claim_seeds))}, verdicts need a full run with >= {MIN_VERDICT_SEEDS}"
-                 " seeds)")
-              + ". Every other policy is a secondary comparison (Holm 1979 step-down, `wsnmec.study.claims`).", "",
-              f"Accuracy loss of the transmitted features: {losses or 'n/a'}.", "",
-              claims_markdown(table, [], "against", CLAIM_LABELS), ""]
-    lines += ["", "Per policy (mean over seeds, test frames):", "",
-              "| policy | normalized utility | latency [ms] | energy [mJ] | utilization | decision [ms] |", "|---|---|---|---|---|---|"]
+    lines = [f"### Claims table ({cl['network']}, {cl['precision']}, {cl['devices']} devices x {cl['servers']}"
+             f" servers, {cl['frames']} frames, {len(claim_seeds)} seeds, queueing {cl['queueing']})", "",
+             "Change of the learner (ddlo) against each policy on the test frames, mean over seeds. Latency change"
+             " = L_ddlo / L_base - 1 (negative is better); energy-efficiency change = E_base / E_ddlo - 1"
+             " (inferences per joule of device energy; positive is better). The primary comparison, fixed in the"
+             f" study file before the run, is against `{cl['primary']}` with a two-sided 95 % bootstrap interval:"
+             " reproduced when the whole interval is at least as good as the thesis's figure, contradicted when it"
+             " is wholly on the wrong side of zero, else not shown"
+             + ("" if verdicts_shown(quick, len(claim_seeds)) else
+                f" (this run: {indicative(len(claim_seeds))}, verdicts need a full run with >= {MIN_VERDICT_SEEDS}"
+                " seeds)")
+             + ". Every other policy is a secondary comparison (Holm 1979 step-down, `wsnmec.study.claims`).", "",
+             f"Accuracy loss of the transmitted features: {losses or 'n/a'}.", "",
+             claims_markdown(table, [], "against", CLAIM_LABELS), ""]
+    lines += ["", "Per policy (mean over seeds, test frames):", "", *_POLICY_TABLE_HEADER]
     for policy in results[0]["policies"]:
         vals = {k: np.mean([r["policies"][policy][k] for r in results]) for k in results[0]["policies"][policy]}
-        lines.append(f"| {policy} | {vals['normalized_utility']:.4f} | {1e3 * vals['latency_s_mean']:.2f} | "
-                     f"{1e3 * vals['energy_j_mean']:.2f} | {vals['utilization_mean']:.3f} | {vals['decision_ms_median']:.3f} |")
+        lines.append(_policy_row(policy, vals))
     lines.append("")
-    echo(f"partition study {name}: claims done")
+    echo(f"partition study {spec['name']}: claims done")
+    return lines
 
-    # ---- events: utilization per server with a failure, normalized utility around each event
+
+def _events_section(spec: dict, seeds, out_dir: Path, results_dir: Path, echo) -> list[str]:
+    """Normalized utility around each event and utilization per server with a failure: the two figures and
+    the Markdown lines."""
+    import matplotlib.pyplot as plt
+
+    from .figures import save, style_context
+    from .styles import legend_right, series_styles
+
+    name = spec["name"]
     ev = spec["events"]
     frame = int(ev["event_at"] * ev["frames"])
     # the event summary's windows (1,000 frames each, wsnmec.offload.partition_online.event_summary), cut by the run's end
     first_window = min(1000, ev["frames"] - frame)
     next_window = min(1000, max(0, ev["frames"] - frame - 1000))
-    from .offload import MARK_ROW_PT, draw_change_marks
-
-    event_policies = ("ddlo", "coordinate-descent", "jsq-neurosurgeon", "capacity-proportional", "neurosurgeon")
-    styles = series_styles(event_policies, policies=True)
+    styles = series_styles(EVENT_POLICIES, policies=True)
     with style_context():  # the study figures' style for both figures, until they are saved
         fig_u, ax_u = plt.subplots(figsize=(9.2, 4.2))
         fig_n, axes_n = plt.subplots(1, len(ev["events"]), figsize=(5 * len(ev["events"]) + 2.2, 4.2), squeeze=False)
-        lines += [f"### Events at frame {frame} of {ev['frames']} ({ev['devices']} devices x {ev['servers']} servers,"
-                  f" seed {seeds[0]})", "",
-                  f"| event | policy | normalized utility, the {first_window} frames after it | the {next_window} frames"
-                  f" after those{' (none left: n/a)' if next_window == 0 else ''} | frames to a 100-frame mean >= 0.99 |",
-                  "|---|---|---|---|---|"]
+        lines = [f"### Events at frame {frame} of {ev['frames']} ({ev['devices']} devices x {ev['servers']} servers,"
+                 f" seed {seeds[0]})", "",
+                 f"| event | policy | normalized utility, the {first_window} frames after it | the {next_window} frames"
+                 f" after those{' (none left: n/a)' if next_window == 0 else ''} | frames to a 100-frame mean >= 0.99 |",
+                 "|---|---|---|---|---|"]
         for e_i, text in enumerate(ev["events"]):
             full = f"{frame}:{text}"
             result, table = _cached_run(results_dir, _params(ev, ev["devices"], seeds[0], [full]), True)
-            ax = axes_n[0, e_i]
-            lo, hi = max(0, frame - 500), min(ev["frames"], frame + 2000)
-            for index, policy in enumerate(event_policies):
-                rows = table[(table["policy"] == policy) & (table["frame"] >= lo) & (table["frame"] < hi)]
-                plot_series(ax, rows["frame"].to_numpy(), rows["normalized_utility"].rolling(20, min_periods=1).mean(),
-                            styles[policy], index=index, count=len(event_policies), label=policy, linewidth=1.0)
-            draw_change_marks(ax, [(frame, "event")], "0.2")
-            ax.set_title(text, pad=6.0 + MARK_ROW_PT)
-            ax.set_xlabel("frame")
-            ax.set_ylabel("normalized utility (20-frame mean)")
-            integer_ticks(ax.xaxis)
+            _draw_event_utility(axes_n[0, e_i], table, frame, ev["frames"], text, styles)
             for p_name, row in result["events"][0]["policies"].items():
                 first = row.get("normalized_utility_first_1000")
                 nxt = row.get("normalized_utility_next_1000")
                 lines.append(f"| {text} | {p_name} | {first:.4f} | {'n/a' if nxt is None else f'{nxt:.4f}'} | "
                              f"{'never' if row['recovery_frames'] is None else row['recovery_frames']} |")
             if text.startswith("server-down"):
-                led = table[table["policy"] == "ddlo"].sort_values("frame")
-                servers = [c for c in led.columns if c.startswith("utilization_")]
-                server_styles = series_styles([f"server {c.split('_')[1]}" for c in servers], policies=False)
-                for index, (c, (server, look)) in enumerate(zip(servers, server_styles.items())):
-                    plot_series(ax_u, led["frame"].to_numpy(), led[c].rolling(50, min_periods=1).mean(), look,
-                                index=index, count=len(servers), label=server, linewidth=1.0)
-                draw_change_marks(ax_u, [(frame, text)], "0.2")
-                ax_u.set_xlabel("frame")
-                ax_u.set_ylabel("utilization (50-frame mean)")
-                ax_u.set_title(f"learner (ddlo): utilization per server, {text} at frame {frame}", pad=6.0 + MARK_ROW_PT)
-                integer_ticks(ax_u.xaxis)
-                legend_right(ax_u)
+                _draw_server_utilization(ax_u, table, frame, text)
         legend_right(axes_n[0, -1], title="policy")
         fig_n.tight_layout()
         fig_u.tight_layout()
@@ -454,4 +461,41 @@ def run_partition_study(path, out_dir, results_dir, quick: bool = False, echo=pr
     lines += ["", f"![{name}-events]({p_n[0].name}) ([PDF]({p_n[1].name}))", "",
               f"![{name}-utilization]({p_u[0].name}) ([PDF]({p_u[1].name}))", ""]
     echo(f"partition study {name}: events done")
-    return "\n".join(lines)
+    return lines
+
+
+def _draw_event_utility(ax, table: pd.DataFrame, frame: int, frames: int, text: str, styles):
+    """One event's panel: each policy's normalized utility (20-frame mean) from 500 frames before the event
+    at ``frame`` to 2,000 after it."""
+    from .offload import MARK_ROW_PT, draw_change_marks
+    from .styles import integer_ticks, plot_series
+
+    lo, hi = max(0, frame - 500), min(frames, frame + 2000)
+    for index, policy in enumerate(EVENT_POLICIES):
+        rows = table[(table["policy"] == policy) & (table["frame"] >= lo) & (table["frame"] < hi)]
+        plot_series(ax, rows["frame"].to_numpy(), rows["normalized_utility"].rolling(20, min_periods=1).mean(),
+                    styles[policy], index=index, count=len(EVENT_POLICIES), label=policy, linewidth=1.0)
+    draw_change_marks(ax, [(frame, "event")], "0.2")
+    ax.set_title(text, pad=6.0 + MARK_ROW_PT)
+    ax.set_xlabel("frame")
+    ax.set_ylabel("normalized utility (20-frame mean)")
+    integer_ticks(ax.xaxis)
+
+
+def _draw_server_utilization(ax, table: pd.DataFrame, frame: int, text: str):
+    """The learner's (ddlo) utilization per server (50-frame mean) around a server failure at ``frame``."""
+    from .offload import MARK_ROW_PT, draw_change_marks
+    from .styles import integer_ticks, legend_right, plot_series, series_styles
+
+    led = table[table["policy"] == "ddlo"].sort_values("frame")
+    servers = [c for c in led.columns if c.startswith("utilization_")]
+    server_styles = series_styles([f"server {c.split('_')[1]}" for c in servers], policies=False)
+    for index, (c, (server, look)) in enumerate(zip(servers, server_styles.items())):
+        plot_series(ax, led["frame"].to_numpy(), led[c].rolling(50, min_periods=1).mean(), look,
+                    index=index, count=len(servers), label=server, linewidth=1.0)
+    draw_change_marks(ax, [(frame, text)], "0.2")
+    ax.set_xlabel("frame")
+    ax.set_ylabel("utilization (50-frame mean)")
+    ax.set_title(f"learner (ddlo): utilization per server, {text} at frame {frame}", pad=6.0 + MARK_ROW_PT)
+    integer_ticks(ax.xaxis)
+    legend_right(ax)

@@ -474,19 +474,43 @@ def run_study(
         remove_stale_temporaries(folder)
     directory = study_directory(results_dir, spec) / ("quick" if spec.quick else "full")
     lifetime = getattr(spec, "kind", "lifetime") != "offload"  # aggregates: per-round curves of lifetime studies
+    unchanged = _unchanged_run(spec, tasks, cache, directory, lifetime, started)
+    if unchanged is not None:
+        return unchanged
+    pending, loaded = _split_by_cache(tasks, cache, report)
+    computation = _PendingComputation(spec, cache, loaded, len(loaded) + len(pending), report, on_task_done)
+    if pending:
+        computation.run(
+            list(pending.values()), executor=executor, jobs=jobs, scheduler=scheduler, progress=progress,
+            task_function=task_function, worker_retries=worker_retries,
+        )
+    return _written_run(spec, tasks, cache, results_dir, lifetime, computation, started, report)
+
+
+def _unchanged_run(
+    spec: StudySpec, tasks: list[Task], cache: TaskCache, directory: Path, lifetime: bool, started: float,
+) -> StudyRun | None:
+    """The run read from the stored summary and aggregates when the cache files are those of the last run
+    (nothing to compute or write); None otherwise."""
     if lifetime:
         current = aggregates.load_current(directory, tasks, cache)
     else:  # offloading studies: the per-frame rows their figures draw
         current = aggregates.load_current_frames(directory, spec, tasks, cache)
-    if current is not None:  # the cache files are those of the last run: read its summary and aggregates
-        summary, stored = current
-        if getattr(spec, "bound", None) is not None and not _bound_current(directory, summary, spec):
-            summary = _with_bound(summary, spec, tasks, None)  # from the bound cache (or solved again)
-        return StudyRun(
-            spec=spec, tasks=tasks, rounds=None if lifetime else stored, summary=summary, computed=0,
-            cached=len({t.key for t in tasks}), seconds=time.perf_counter() - started, directory=directory,
-            aggregates=stored if lifetime else None,
-        )
+    if current is None:
+        return None
+    summary, stored = current
+    if getattr(spec, "bound", None) is not None and not _bound_current(directory, summary, spec):
+        summary = _with_bound(summary, spec, tasks, None)  # from the bound cache (or solved again)
+    return StudyRun(
+        spec=spec, tasks=tasks, rounds=None if lifetime else stored, summary=summary, computed=0,
+        cached=len({t.key for t in tasks}), seconds=time.perf_counter() - started, directory=directory,
+        aggregates=stored if lifetime else None,
+    )
+
+
+def _split_by_cache(tasks: list[Task], cache: TaskCache, report) -> tuple[dict[str, Task], dict[str, TaskResult]]:
+    """The distinct tasks missing from the cache (``pending``) and the results found in it (``loaded``),
+    both by task key."""
     pending: dict[str, Task] = {}
     loaded: dict[str, TaskResult] = {}
     for task in tasks:
@@ -497,151 +521,199 @@ def run_study(
             pending[task.key] = task
         else:
             loaded[task.key] = result
-    cached = len(loaded)
-    unique = cached + len(pending)
-    task_seconds: list[float] = []
-    stored: set[str] = set()
-    worker_failures = 0
+    return pending, loaded
 
-    def finished() -> str:  # `loaded`: found in the cache at the start or computed by another runner
-        return f"{len(loaded) + len(stored)} of {unique} tasks finished and kept in the cache"
 
-    claims = TaskClaims(cache.directory)  # runners sharing the results directory split the tasks
+class _PendingComputation:
+    """The computation of the tasks missing from the cache, in a window of claimed tasks.
 
-    def store(task: Task, result: TaskResult, seconds: float):
-        cache.store(task.key, task.config, result)
-        claims.release(task.key)
-        stored.add(task.key)
-        task_seconds.append(seconds)
-        bar.update(1)
-        if on_task_done is not None:
-            on_task_done(task)
+    Each result is stored in the cache as it arrives; after a dead worker the unfinished tasks are
+    re-queued in a fresh pool; an interruption or a failure keeps every result that arrived before it.
+    ``loaded`` (results found in the cache at the start or computed by another runner) and ``stored``
+    (results this runner computed) are the finished tasks.
+    """
 
-    def store_finished(futures: dict):
+    def __init__(self, spec: StudySpec, cache: TaskCache, loaded: dict, unique: int, report, on_task_done):
+        self.spec = spec
+        self.cache = cache
+        self.loaded = loaded
+        self.unique = unique
+        self.report = report
+        self.on_task_done = on_task_done
+        self.claims = TaskClaims(cache.directory)  # runners sharing the results directory split the tasks
+        self.stored: set[str] = set()
+        self.task_seconds: list[float] = []
+        self.worker_failures = 0
+        self.futures: dict = {}  # the futures of the current window
+        self.bar = None
+
+    def finished(self) -> str:
+        return f"{len(self.loaded) + len(self.stored)} of {self.unique} tasks finished and kept in the cache"
+
+    def store(self, task: Task, result: TaskResult, seconds: float):
+        self.cache.store(task.key, task.config, result)
+        self.claims.release(task.key)
+        self.stored.add(task.key)
+        self.task_seconds.append(seconds)
+        self.bar.update(1)
+        if self.on_task_done is not None:
+            self.on_task_done(task)
+
+    def store_finished(self):
         """Keep the results that arrived before an interruption (best effort: never masks the cause)."""
-        for future, task in futures.items():
-            if task.key in stored or not future.done() or future.cancelled() or future.exception() is not None:
+        for future, task in self.futures.items():
+            if task.key in self.stored or not future.done() or future.cancelled() or future.exception() is not None:
                 continue
             result, seconds = future.result()
-            cache.store(task.key, task.config, result)
-            claims.release(task.key)
-            stored.add(task.key)
+            self.cache.store(task.key, task.config, result)
+            self.claims.release(task.key)
+            self.stored.add(task.key)
 
-    if pending:
+    def run(self, queue: list[Task], *, executor, jobs, scheduler, progress, task_function, worker_retries):
+        """Compute the tasks of ``queue`` (and those other runners held and freed); raise
+        :class:`StudyRunError` or :class:`StudyInterrupted` once the finished results are stored."""
         from tqdm import tqdm
 
         show = sys.stderr.isatty() if progress is None else progress
-        bar = tqdm(
-            total=unique, initial=cached, desc=spec.name, unit="task", file=sys.stderr,
+        self.bar = tqdm(
+            total=self.unique, initial=len(self.loaded), desc=self.spec.name, unit="task", file=sys.stderr,
             disable=not show, dynamic_ncols=True,
         )
         own = executor is None
         handle = executor or ExecutorHandle(jobs=jobs, scheduler=scheduler)
-        queue, others = list(pending.values()), []
-        window = handle.window
-        failures_in_a_row = 0
-        futures: dict = {}
         scope = contextlib.ExitStack()
         interrupt = scope.enter_context(deferred_interrupts())  # Ctrl-C / SIGTERM set a flag, checked here
         try:
             try:
-                while queue or others:
-                    interrupt.check()
-                    if not queue:  # the tasks other runners hold: read them, or compute those freed
-                        queue, others = claims.wait_for_others(
-                            others, cache, loaded, report, _advance(bar), check=interrupt.check
-                        )
-                        continue
-                    # Tasks are claimed as they are submitted (at most `window` running or queued), so that
-                    # runners sharing the results directory split the work (wsnmec.study.task_claims).
-                    futures, requeue, progressed, active, backlog = {}, [], False, set(), deque(queue)
-
-                    def top_up():
-                        while backlog and len(active) < window and not requeue:
-                            task = backlog.popleft()
-                            if not claims.acquire(task.key):
-                                others.append(task)
-                                continue
-                            if cache.path(task.key).exists():  # finished by another runner meanwhile?
-                                result = cache.load(task.key, task.config)  # (a bad file was reported before)
-                                if result is not None:
-                                    claims.release(task.key)
-                                    loaded[task.key] = result
-                                    bar.update(1)
-                                    continue
-                            try:
-                                future = handle.executor.submit(task_function, task.scenario, task.seed)
-                            except BrokenProcessPool:  # a worker died while tasks were being submitted
-                                requeue.append(task)
-                                break
-                            futures[future] = task
-                            active.add(future)
-                        if requeue:
-                            requeue.extend(backlog)
-                            backlog.clear()
-
-                    top_up()
-                    while active:
-                        done, _ = wait(active, timeout=CHECK_INTERVAL_S, return_when=FIRST_COMPLETED)
-                        interrupt.check()
-                        for future in sorted(done, key=lambda f: futures[f].index):
-                            active.discard(future)
-                            task = futures[future]
-                            try:
-                                error = future.exception()
-                            except CancelledError:
-                                raise _Stop(
-                                    f"the executor cancelled task {task.point} seed {task.seed} (lost the Dask cluster?)"
-                                ) from None
-                            if isinstance(error, BrokenProcessPool):
-                                requeue.append(task)
-                            elif error is not None:
-                                raise _Stop(f"task {task.point} seed {task.seed} failed: {_one_line(error)}") from error
-                            else:
-                                store(task, *future.result())
-                                progressed = True
-                        top_up()
-                    queue = []
-                    if not requeue:
-                        continue
-                    # the pool broke: every result that arrived is stored; re-run the rest in a fresh pool
-                    worker_failures += 1
-                    failures_in_a_row = 1 if progressed else failures_in_a_row + 1
-                    if failures_in_a_row > worker_retries or not handle.restartable:
-                        raise _Stop(
-                            f"a worker process died {failures_in_a_row} time(s) in a row with no task finishing "
-                            f"(a task that kills its worker, e.g. out of memory?)"
-                        )
-                    requeue.sort(key=lambda t: t.index)
-                    report(f"study {spec.name}: worker died; {len(requeue)} task{'s' * (len(requeue) != 1)} re-queued")
-                    handle.restart()
-                    queue = requeue
+                self._run_queue(queue, handle, task_function, worker_retries, interrupt)
             except BaseException as exc:
-                with signals_ignored():  # a second Ctrl-C does not cut the clean-up short (bounded: seconds)
-                    if own:
-                        handle.abort()  # terminates the local workers now
-                    if own or not isinstance(handle.executor, ProcessPoolExecutor):
-                        for future in futures:  # (a shared local pool is stopped by its owner)
-                            future.cancel()
-                    try:
-                        store_finished(futures)
-                    except Exception:  # pragma: no cover - e.g. a full disk while interrupted
-                        pass
+                self._abandon(handle, own)
                 if isinstance(exc, _Stop):
-                    raise StudyRunError(f"study {spec.name}: {exc}; {finished()}") from exc.__cause__
+                    raise StudyRunError(f"study {self.spec.name}: {exc}; {self.finished()}") from exc.__cause__
                 if isinstance(exc, Exception):  # the executor itself failed (lost connection, ...)
-                    raise StudyRunError(f"study {spec.name}: {_one_line(exc)}; {finished()}") from exc
+                    raise StudyRunError(f"study {self.spec.name}: {_one_line(exc)}; {self.finished()}") from exc
                 if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, StudyInterrupted):  # SIGINT, SIGTERM
-                    kept = len(loaded) + len(stored)
-                    raise StudyInterrupted(spec.name, kept, unique - kept, signal_number(exc)) from None
+                    kept = len(self.loaded) + len(self.stored)
+                    raise StudyInterrupted(self.spec.name, kept, self.unique - kept, signal_number(exc)) from None
                 raise
             if own:
                 handle.close()
         finally:
-            claims.release_all()
-            bar.close()
+            self.claims.release_all()
+            self.bar.close()
             scope.close()
-    rounds, summary, missing = collect(spec, tasks, cache, report=report, loaded=loaded)
+
+    def _run_queue(self, queue: list[Task], handle: ExecutorHandle, task_function, worker_retries: int, interrupt):
+        """Submit the queue window by window; after a broken pool, restart it and re-queue the unfinished
+        tasks (raise :class:`_Stop` after too many failures in a row)."""
+        others: list[Task] = []
+        window = handle.window
+        failures_in_a_row = 0
+        while queue or others:
+            interrupt.check()
+            if not queue:  # the tasks other runners hold: read them, or compute those freed
+                queue, others = self.claims.wait_for_others(
+                    others, self.cache, self.loaded, self.report, _advance(self.bar), check=interrupt.check
+                )
+                continue
+            requeue, progressed = self._run_window(queue, others, handle, window, task_function, interrupt)
+            queue = []
+            if not requeue:
+                continue
+            # the pool broke: every result that arrived is stored; re-run the rest in a fresh pool
+            self.worker_failures += 1
+            failures_in_a_row = 1 if progressed else failures_in_a_row + 1
+            if failures_in_a_row > worker_retries or not handle.restartable:
+                raise _Stop(
+                    f"a worker process died {failures_in_a_row} time(s) in a row with no task finishing "
+                    f"(a task that kills its worker, e.g. out of memory?)"
+                )
+            requeue.sort(key=lambda t: t.index)
+            self.report(
+                f"study {self.spec.name}: worker died; {len(requeue)} task{'s' * (len(requeue) != 1)} re-queued"
+            )
+            handle.restart()
+            queue = requeue
+
+    def _run_window(
+        self, queue: list[Task], others: list[Task], handle: ExecutorHandle, window: int, task_function, interrupt,
+    ) -> tuple[list[Task], bool]:
+        """Run ``queue`` with at most ``window`` tasks running or queued; return the tasks to re-queue after a
+        broken pool and whether any task finished.
+
+        Tasks are claimed as they are submitted, so that runners sharing the results directory split the work
+        (wsnmec.study.task_claims); a task another runner holds goes to ``others``."""
+        self.futures, requeue, progressed, active, backlog = {}, [], False, set(), deque(queue)
+        futures = self.futures
+
+        def top_up():
+            while backlog and len(active) < window and not requeue:
+                task = backlog.popleft()
+                if not self.claims.acquire(task.key):
+                    others.append(task)
+                    continue
+                if self.cache.path(task.key).exists():  # finished by another runner meanwhile?
+                    result = self.cache.load(task.key, task.config)  # (a bad file was reported before)
+                    if result is not None:
+                        self.claims.release(task.key)
+                        self.loaded[task.key] = result
+                        self.bar.update(1)
+                        continue
+                try:
+                    future = handle.executor.submit(task_function, task.scenario, task.seed)
+                except BrokenProcessPool:  # a worker died while tasks were being submitted
+                    requeue.append(task)
+                    break
+                futures[future] = task
+                active.add(future)
+            if requeue:
+                requeue.extend(backlog)
+                backlog.clear()
+
+        top_up()
+        while active:
+            done, _ = wait(active, timeout=CHECK_INTERVAL_S, return_when=FIRST_COMPLETED)
+            interrupt.check()
+            for future in sorted(done, key=lambda f: futures[f].index):
+                active.discard(future)
+                task = futures[future]
+                try:
+                    error = future.exception()
+                except CancelledError:
+                    raise _Stop(
+                        f"the executor cancelled task {task.point} seed {task.seed} (lost the Dask cluster?)"
+                    ) from None
+                if isinstance(error, BrokenProcessPool):
+                    requeue.append(task)
+                elif error is not None:
+                    raise _Stop(f"task {task.point} seed {task.seed} failed: {_one_line(error)}") from error
+                else:
+                    self.store(task, *future.result())
+                    progressed = True
+            top_up()
+        return requeue, progressed
+
+    def _abandon(self, handle: ExecutorHandle, own: bool):
+        """Stop the workers of an interrupted or failed run and keep the results that arrived."""
+        with signals_ignored():  # a second Ctrl-C does not cut the clean-up short (bounded: seconds)
+            if own:
+                handle.abort()  # terminates the local workers now
+            if own or not isinstance(handle.executor, ProcessPoolExecutor):
+                for future in self.futures:  # (a shared local pool is stopped by its owner)
+                    future.cancel()
+            try:
+                self.store_finished()
+            except Exception:  # pragma: no cover - e.g. a full disk while interrupted
+                pass
+
+
+def _written_run(
+    spec: StudySpec, tasks: list[Task], cache: TaskCache, results_dir, lifetime: bool,
+    computation: _PendingComputation, started: float, report,
+) -> StudyRun:
+    """Collect every task's result into the study's tables, write them with their aggregates (or frames)
+    and return the run."""
+    rounds, summary, missing = collect(spec, tasks, cache, report=report, loaded=computation.loaded)
     if missing:
         raise StudyRunError(
             f"study {spec.name}: {len(missing)} task result(s) vanished from {cache.directory}; rerun to recompute them"
@@ -656,10 +728,12 @@ def run_study(
         aggregates.write(directory, tasks, cache, computed_aggregates, tables)
     else:
         aggregates.write_frames(directory, spec, tasks, cache, aggregates.frames_table(rounds, spec), tables)
+    stored = computation.stored
     return StudyRun(
-        spec=spec, tasks=tasks, rounds=rounds, summary=summary, computed=len(stored), cached=unique - len(stored),
-        seconds=time.perf_counter() - started, directory=directory, task_seconds=task_seconds,
-        worker_failures=worker_failures, aggregates=computed_aggregates,
+        spec=spec, tasks=tasks, rounds=rounds, summary=summary, computed=len(stored),
+        cached=computation.unique - len(stored), seconds=time.perf_counter() - started, directory=directory,
+        task_seconds=computation.task_seconds, worker_failures=computation.worker_failures,
+        aggregates=computed_aggregates,
     )
 
 

@@ -1,0 +1,139 @@
+"""The package's layering rule, checked on its import graph (read with ``ast``, every import counted: module level
+and inside functions).
+
+A *unit* is a subpackage of ``wsnmec`` (``sim``, ``clustering``, ...) or a top-level module (``cli``, ``errors``,
+...); ``from wsnmec import __version__`` (the root package, which imports nothing of its own) is not an edge.
+The rule, lowest layer first: a unit may import units of strictly lower layers only.
+
+==  ==============================================  ===================================================
+ 0  __init__, errors, io, threads                   foundations: no wsnmec import (__init__: the version)
+ 1  integrity, energy, learn                        checksums; radio, harvest and workload models; MLPs
+ 2  clustering                                      policies: see a network state, elect the heads
+ 3  sim                                             the round simulator: runs the policies
+ 4  bound, offload, network_map                     lifetime bound; offloading experiments; network maps
+ 5  study                                           studies: grids of runs, cache, figures, report
+ 6  console, gym, warmup                            terminal helpers, Gymnasium environment, compilation
+ 7  cli                                             the command line
+ 8  __main__                                        ``python -m wsnmec``
+==  ==============================================  ===================================================
+
+Today some edges break the rule (import cycles between subpackages: issue 20). They are listed in
+:data:`KNOWN_VIOLATIONS`; the test fails when a new violating edge appears and when a listed one is gone (then
+remove it from the list), so the list only shrinks.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "wsnmec"
+
+#: The layers, lowest first (module docstring).
+LAYERS: tuple[frozenset[str], ...] = tuple(frozenset(layer) for layer in (
+    {"__init__", "errors", "io", "threads"},
+    {"integrity", "energy", "learn"},
+    {"clustering"},
+    {"sim"},
+    {"bound", "offload", "network_map"},
+    {"study"},
+    {"console", "gym", "warmup"},
+    {"cli"},
+    {"__main__"},
+))
+
+#: Edges (importer, imported) that break the rule today; untangling them is issue 20's work.
+KNOWN_VIOLATIONS: set[tuple[str, str]] = {
+    ("clustering", "sim"),  # policies read accounting constants, call the compiled scorer, train on RoundLoop
+    ("clustering", "bound"),  # lp-schedule solves its deployment's lifetime bound
+    ("clustering", "study"),  # ddnn-price's training uses the study runner's worker start and stop
+    ("sim", "study"),  # sim.compare draws with the study figures' styles
+    ("bound", "study"),  # the bound cache keys on the study cache's simulator fingerprint
+}
+
+
+def unit_of(path: Path, package: Path = PACKAGE) -> str:
+    """The unit a module file belongs to (its subpackage, or the top-level module's name)."""
+    parts = path.relative_to(package).parts
+    return parts[0] if len(parts) > 1 else parts[0].removesuffix(".py")
+
+
+def imported_modules(path: Path, package_root: Path = PACKAGE) -> list[tuple[str, int]]:
+    """Absolute names of the modules (or module attributes) a file imports, with their line numbers."""
+    module = list(path.relative_to(package_root.parent).with_suffix("").parts)
+    package = module[:-1]  # where a relative import starts (an __init__'s own package, a module's package)
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found += [(alias.name, node.lineno) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - node.level + 1]
+            else:
+                base = []
+            stem = ".".join(base + ([node.module] if node.module else []))
+            if node.module:
+                found.append((stem, node.lineno))
+            else:  # from .. import name: each name may be a subpackage or module
+                found += [(f"{stem}.{alias.name}", node.lineno) for alias in node.names]
+    return found
+
+
+def import_graph(package: Path = PACKAGE) -> dict[tuple[str, str], list[str]]:
+    """``{(importer unit, imported unit): ["file:line", ...]}`` over every module of the package."""
+    units = {unit_of(p, package) for p in package.rglob("*.py")}
+    edges: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for path in sorted(package.rglob("*.py")):
+        source = unit_of(path, package)
+        for name, line in imported_modules(path, package):
+            parts = name.split(".")
+            if parts[0] != package.name or len(parts) < 2 or parts[1] not in units or parts[1] == source:
+                continue
+            edges[(source, parts[1])].append(f"{path.relative_to(package.parent).as_posix()}:{line}")
+    return dict(edges)
+
+
+def layer_of(unit: str) -> int:
+    for index, layer in enumerate(LAYERS):
+        if unit in layer:
+            return index
+    raise AssertionError(f"unit {unit!r} is in no layer of LAYERS: add it where it belongs")
+
+
+def violations(graph: dict[tuple[str, str], list[str]]) -> dict[tuple[str, str], list[str]]:
+    """The edges whose importer is not in a strictly higher layer than what it imports."""
+    return {edge: where for edge, where in graph.items() if layer_of(edge[0]) <= layer_of(edge[1])}
+
+
+def test_every_unit_has_a_layer():
+    for path in PACKAGE.rglob("*.py"):
+        layer_of(unit_of(path))
+
+
+def test_no_new_import_breaks_the_layering():
+    new = {edge: where for edge, where in violations(import_graph()).items() if edge not in KNOWN_VIOLATIONS}
+    assert not new, "imports against the layering rule (tests/test_layering.py): " + "; ".join(
+        f"{a} -> {b} at {', '.join(where)}" for (a, b), where in sorted(new.items())
+    )
+
+
+def test_every_known_violation_still_exists():
+    """A violation that was untangled must leave KNOWN_VIOLATIONS, so that the list only shrinks."""
+    gone = KNOWN_VIOLATIONS - set(violations(import_graph()))
+    assert not gone, f"no longer violated, remove from KNOWN_VIOLATIONS: {sorted(gone)}"
+
+
+def test_the_graph_reads_relative_absolute_and_function_level_imports(tmp_path):
+    package = tmp_path / "wsnmec"
+    for folder in ("low", "high"):
+        (package / folder).mkdir(parents=True)
+        (package / folder / "__init__.py").write_text("", encoding="utf-8")
+    (package / "__init__.py").write_text("__version__ = '0'\n", encoding="utf-8")
+    (package / "errors.py").write_text("", encoding="utf-8")
+    (package / "low" / "a.py").write_text(
+        "from .. import __version__\nfrom ..errors import x\n\ndef f():\n    from ..high import b\n", encoding="utf-8")
+    (package / "high" / "b.py").write_text("import wsnmec.low.a\nfrom . import c\n", encoding="utf-8")
+    graph = import_graph(package)
+    assert set(graph) == {("low", "errors"), ("low", "high"), ("high", "low")}
+    assert graph[("low", "high")] == ["wsnmec/low/a.py:5"]
