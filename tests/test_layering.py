@@ -7,8 +7,10 @@ The rule, lowest layer first: a unit may import units of strictly lower layers o
 
 ==  ==============================================  ===================================================
  0  __init__, errors, io, threads                   foundations: no wsnmec import (__init__: the version)
- 1  integrity, energy, learn                        checksums; radio, harvest and workload models; MLPs
- 2  clustering                                      policies: see a network state, elect the heads
+ 1  integrity, energy, learn, seeding              checksums; radio, harvest and workload models; MLPs;
+                                                    user and replica seeds
+ 2  clustering, limits                              policies: see a network state, elect the heads;
+                                                    checks made before any work
  3  sim                                             the round simulator: runs the policies
  4  bound, offload, network_map                     lifetime bound; offloading experiments; network maps
  5  study                                           studies: grids of runs, cache, figures, report
@@ -33,8 +35,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "wsnmec"
 #: The layers, lowest first (module docstring).
 LAYERS: tuple[frozenset[str], ...] = tuple(frozenset(layer) for layer in (
     {"__init__", "errors", "io", "threads"},
-    {"integrity", "energy", "learn"},
-    {"clustering"},
+    {"integrity", "energy", "learn", "seeding"},
+    {"clustering", "limits"},
     {"sim"},
     {"bound", "offload", "network_map"},
     {"study"},
