@@ -381,7 +381,9 @@ def test_reported_gap_is_upper_minus_achievable():
     assert result.gap == pytest.approx(result.upper - result.achievable, rel=0, abs=1e-9)
     assert result.relative_gap == pytest.approx(result.gap / result.upper)
     assert result.upper >= result.relaxed * (1 - 1e-9) >= 0
-    assert result.relaxed >= result.achievable * (1 - 1e-9)  # the model never costs more than the scorer
+    assert result.upper >= result.achievable * (1 - 1e-9)  # the bound holds for the schedule
+    if result.stopped == "optimal":  # the model never costs more than the scorer; (stopped by the gap, the
+        assert result.relaxed >= result.achievable * (1 - 1e-9)  # schedule's own pricing may find more)
     assert (result.upper - result.relaxed) <= 0.01 * result.upper or result.stopped == "optimal"
     assert result.fnd_upper == math.floor(result.upper) + 1
     assert sum(e["integer_rounds"] for e in result.schedule) == result.integer_rounds
