@@ -66,9 +66,10 @@ receivers. Mixes of the master's own columns are tried as well: with the master'
 ``sum_c t_c y_i(c) / T``, :data:`MASTER_ROUNDING_PER_NODE` head sets per node are drawn by randomised
 rounding (*Warm start*) and priced at the master's duals (members at their cheapest receivers); each that
 improves the master enters it. A basis of (P) may hold up to N columns, and these draws give a pricing round
-many improving columns at the cost of an evaluation each, where the local searches give a few. Every :data:`BOUND_EVERY` rounds (while the relaxations have taken at most :data:`BOUND_TIME_SHARE` of the
-column generation's time), and whenever the heuristics find no improving column, the LP relaxation gives a
-bound L(v) (and its rounded ``y``, improved by the local search, one more candidate).
+many improving columns at the cost of an evaluation each, where the local searches give a few. Every
+:data:`BOUND_EVERY` rounds (while the relaxations have taken at most :data:`BOUND_TIME_SHARE` of the column
+generation's time), and whenever the heuristics find no improving column, the LP relaxation gives a bound
+L(v) (and its rounded ``y``, improved by the local search, one more candidate).
 When nothing improves the master at its own duals and the gap is not reached, the exact pricing MILP decides
 (with the time left): no improving column there means the master is optimal. The heuristic only chooses
 columns, so it never touches the bound's validity.
@@ -189,8 +190,8 @@ ROUNDING_MAX = 2000
 #: shares (module Notes, *Heuristic pricing*).
 MASTER_ROUNDING_PER_NODE = 1
 
-#: Seed of the randomised rounding's generator (the solve is deterministic: the same deployment gives the
-#: same columns, bound and schedule).
+#: Seed of the randomised rounding's generator (the same deployment draws the same head sets in the same
+#: order, so a solve without a time limit is repeatable).
 ROUNDING_SEED = 17
 
 #: The restricted master keeps at most this many columns per node (:class:`_MasterLP`).
