@@ -37,8 +37,9 @@ from .costs import Network
 #: Changes whenever the solver's results or the entries' format could change for the same inputs (``bound-4``:
 #: sealed canonical JSON entries, and no set-up control messages in the cost model, kept clusters; an entry of
 #: ``bound-2`` charged them in every round, so its bound may be below a schedule that keeps its clusters, and
-#: is never read again).
-CACHE_VERSION = "bound-4"
+#: is never read again; ``bound-5``: the warm start's and the pricing's randomised rounding give other
+#: columns, so other bounds and schedules within a time limit).
+CACHE_VERSION = "bound-5"
 
 FINISHED = ("gap", "optimal", "unbounded")
 

@@ -62,8 +62,14 @@ every candidate's change of cost computed at once; members at their cheapest rec
 round's best head set and from no head. The best head set is then re-optimised with each of its first
 :data:`EXTRA_COLUMNS` heads forbidden, and every head set found that improves the master
 (``w_master . (a(c) - h) < 1``) enters it as a column, with its cheapest receivers and with the nearest rule's
-receivers. Every :data:`BOUND_EVERY` rounds, and whenever the local search finds no improving column, the LP
-relaxation gives a bound L(v) (and its rounded ``y``, improved by the local search, one more candidate).
+receivers. Mixes of the master's own columns are tried as well: with the master's head shares
+``sum_c t_c y_i(c) / T``, :data:`MASTER_ROUNDING_PER_NODE` head sets per node are drawn by randomised
+rounding (*Warm start*) and priced at the master's duals (members at their cheapest receivers); each that
+improves the master enters it. A basis of (P) may hold up to N columns, and these draws give a pricing round
+many improving columns at the cost of an evaluation each, where the local searches give a few. Every
+:data:`BOUND_EVERY` rounds (while the relaxations have taken at most :data:`BOUND_TIME_SHARE` of the column
+generation's time), and whenever the heuristics find no improving column, the LP relaxation gives a bound
+L(v) (and its rounded ``y``, improved by the local search, one more candidate).
 When nothing improves the master at its own duals and the gap is not reached, the exact pricing MILP decides
 (with the time left): no improving column there means the master is optimal. The heuristic only chooses
 columns, so it never touches the bound's validity.
@@ -79,10 +85,20 @@ S_j = sum_c t_c s_j(c) and X_ji = sum_c t_c x_ji(c), every feasible t of (P) giv
 optimum does without them). (P') is (P) with each configuration replaced by a point of the pricing problem's
 LP relaxation; its optimum is not used as the bound, only its energy rows' duals, as weights w of a Farley
 bound (any w is allowed, above) and as the first smoothing centre. Where the pricing LP relaxation is tight,
-these are optimal duals of (P) and the bound is tight from the start. The shares Y_i / T, cut at each of
-their distinct values (head sets {i : Y_i / T >= level}, a layered decomposition of the shares), give the
-master its first columns. HiGHS (interior point) may take :data:`COMPACT_SHARE` of the time limit; without
-a solution in time the column generation starts from the single-head columns alone.
+these are optimal duals of (P) and the bound is tight from the start. The shares Y_i / T give the master
+its first columns in two ways: cut at each of their distinct values (head sets {i : Y_i / T >= level}, a
+layered decomposition of the shares), and by *randomised rounding*: :data:`ROUNDING_PER_NODE` head sets per
+node (at most :data:`ROUNDING_MAX`) drawn with node i a head with probability Y_i / T, independently (a
+generator seeded with :data:`ROUNDING_SEED`), every other node at its cheapest receiver at the aggregated
+LP's weights. The layered sets alone mix poorly; the drawn ones mix like the aggregate (N = 400, 200 x 200
+m, sink (100, 250), seed 1, the aggregated LP over the 100 nearest heads worth 926 rounds: the master over
+the layered sets is worth 238 rounds, over 400 drawn sets 783, over 2000 drawn sets 892). Either kind is
+only a column, so neither touches the bound. When the member-head pairs are more than
+:data:`COMPACT_PAIRS`, the first round takes each node's :data:`COMPACT_NEAREST` nearest heads and each
+further round adds the pairs the pricing LP relaxation's duals v price below zero (C_ji - v_j < 0, the
+reduced cost of a missing X_ji), until none is left or the time is up. HiGHS (interior point) may take
+:data:`COMPACT_SHARE` of the time limit; without a solution in time the column generation starts from the
+single-head columns alone.
 
 **Restricted master.** The master is one HiGHS instance to which columns are added, so each solve starts
 from the previous basis (SciPy's bundled bindings; a solve from scratch by ``linprog`` when they are not
@@ -148,6 +164,10 @@ EXTRA_COLUMNS = 8
 #: heuristic finds no improving column.
 BOUND_EVERY = 3
 
+#: Share of the column generation's time the pricing LP relaxation may take when a round found improving
+#: columns without it (N = 400: about 16 s a relaxation, against 2 s for the rest of a pricing round).
+BOUND_TIME_SHARE = 0.25
+
 #: Share of the time limit the aggregated LP of the warm start may take (module Notes).
 COMPACT_SHARE = 0.4
 
@@ -157,8 +177,22 @@ COMPACT_ROUNDS = 8
 #: Pairs the aggregated LP takes at once; beyond, it starts from each node's nearest heads.
 COMPACT_PAIRS = 20_000
 
-#: Nearest heads per node of the aggregated LP's first round when the pairs are too many.
-COMPACT_NEAREST = 20
+#: Nearest heads per node of the aggregated LP's first round when the pairs are too many (N = 400, 200 x 200 m,
+#: seed 1: the aggregated LP is worth 818 rounds over the 60 nearest, 926 over the 100 nearest, 933 over all).
+COMPACT_NEAREST = 100
+
+#: Head sets drawn per node by randomised rounding of the aggregated LP's head shares (module Notes, *Warm
+#: start*), at most :data:`ROUNDING_MAX` per aggregated LP solved.
+ROUNDING_PER_NODE = 5
+ROUNDING_MAX = 2000
+
+#: Head sets drawn per node, in each pricing round, by randomised rounding of the restricted master's head
+#: shares (module Notes, *Heuristic pricing*).
+MASTER_ROUNDING_PER_NODE = 1
+
+#: Seed of the randomised rounding's generator (the same deployment draws the same head sets in the same
+#: order, so a solve without a time limit is repeatable).
+ROUNDING_SEED = 17
 
 #: The restricted master keeps at most this many columns per node (:class:`_MasterLP`).
 POOL_PER_NODE = 4
@@ -308,6 +342,14 @@ class _MasterLP:
             solved = solved[0], solved[1][keep], solved[2]
         return solved
 
+    def head_masks(self) -> np.ndarray:
+        """Head set of every column (bool[K, N]), read from its key (the packed head mask comes first)."""
+        if not self.keys:
+            return np.zeros((0, self.n), dtype=bool)
+        width = (self.n + 7) // 8
+        packed = np.frombuffer(b"".join(key[:width] for key in self.keys), dtype=np.uint8).reshape(-1, width)
+        return np.unpackbits(packed, axis=1)[:, :self.n].astype(bool)
+
     def _prune(self, rounds: np.ndarray, duals: np.ndarray) -> np.ndarray:
         """Drop columns (class docstring); returns the indices of those kept."""
         reduced = (np.array(self.columns) - self.harvest) @ duals
@@ -355,6 +397,15 @@ def _compact_duals(model: LinearCosts, energy: np.ndarray, h: float, pairs: np.n
         return None
     w = np.maximum(-np.asarray(res.ineqlin.marginals[n_pair:], dtype=np.float64), 0.0)
     return w, np.clip(res.x[1:1 + n] / res.x[0], 0.0, 1.0)
+
+
+def rounded_head_sets(share: np.ndarray, count: int, rng: np.random.Generator) -> list:
+    """``count`` head sets drawn by independent randomised rounding of the head shares ``share`` (float[N] in
+    [0, 1]): node i is a head with probability ``share[i]`` (module Notes, *Warm start*); distinct sets only,
+    no empty one."""
+    draws = rng.random((count, share.shape[0])) < share[None, :]
+    draws = draws[draws.any(axis=1)]
+    return list(np.unique(draws, axis=0)) if draws.size else []
 
 
 def initial_upper(model: LinearCosts, energy: np.ndarray, harvest: float) -> float:
@@ -707,6 +758,7 @@ def solve_bound(net: Network, *, gap: float = 0.01, time_limit: float | None = N
         np.put_along_axis(pairs, nearest, True, axis=1)
         pairs &= allowed
     compact_end = None if time_limit is None else start + COMPACT_SHARE * time_limit
+    rounding = np.random.default_rng(ROUNDING_SEED)
     for _ in range(COMPACT_ROUNDS):
         left = None if compact_end is None else compact_end - time.perf_counter()
         if left is not None and left <= 0:
@@ -727,18 +779,22 @@ def solve_bound(net: Network, *, gap: float = 0.01, time_limit: float | None = N
         for level in np.unique(share[share > 1e-9]):
             heads = share >= level
             add_model(heads, instance.evaluate(heads)[1])
+        for heads in rounded_head_sets(share, min(ROUNDING_PER_NODE * n, ROUNDING_MAX), rounding):
+            add_model(heads, instance.evaluate(heads)[1])
         v = np.clip(relaxation[3], 0.0, instance.S)
         profitable = allowed & ~pairs & (instance.C - v[:, None] < 0.0)
         if not profitable.any():
             break
         pairs |= profitable
 
+    loop_start = time.perf_counter()
+    relaxation_seconds = 0.0  # spent on the pricing's LP relaxation in the loop below
     while iterations < max_iterations:
         solved = master.solve()
         if solved is None:
             upper, relaxed, stopped = math.inf, math.inf, "unbounded"
             break
-        relaxed, _rounds, w_master = solved
+        relaxed, rounds, w_master = solved
         if math.isfinite(upper) and upper - relaxed <= gap * upper:
             stopped = "gap"
             break
@@ -757,6 +813,10 @@ def solve_bound(net: Network, *, gap: float = 0.01, time_limit: float | None = N
             if value < threshold:
                 found.setdefault(np.packbits(mask).tobytes(), (mask, receivers))
 
+        if relaxed > 0:  # mixes of the master's columns (module Notes, *Heuristic pricing*)
+            shares = np.clip(rounds @ master.head_masks() / relaxed, 0.0, 1.0)
+            for mask in rounded_head_sets(shares, min(MASTER_ROUNDING_PER_NODE * n, ROUNDING_MAX), rounding):
+                consider(mask)
         while True:
             w = alpha * centre + (1.0 - alpha) * w_master if alpha > 0 else w_master
             instance = at_master if alpha == 0 else FacilityInstance(model, member, w)
@@ -772,9 +832,12 @@ def solve_bound(net: Network, *, gap: float = 0.01, time_limit: float | None = N
                 variant, _v, _r = instance.local_search(best & ~forbidden, forbidden)
                 consider(variant)
             exact = None
-            if not found or iterations % BOUND_EVERY == 0:
+            affordable = relaxation_seconds <= BOUND_TIME_SHARE * (time.perf_counter() - loop_start)
+            if not found or (iterations % BOUND_EVERY == 0 and affordable):
                 left = time_left()
+                began = time.perf_counter()
                 relaxation = instance.lp_relaxation(left) if left is None or left > 0 else None
+                relaxation_seconds += time.perf_counter() - began
                 if relaxation is not None:
                     lower, rounded, integral, _v = relaxation
                     farley(w, lower)
