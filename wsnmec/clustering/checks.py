@@ -119,6 +119,16 @@ def check_energy_balance(policy) -> None:
         _fail(policy, "the check's network harvested nothing (the balance would not cover harvesting)")
     if not (result.rounds["consumed_j"] > 0).any():
         _fail(policy, "consumed no energy in any round")
+    problems = energy_balance_problems(result)
+    if problems:
+        _fail(policy, problems[0])
+
+
+def energy_balance_problems(result) -> list[str]:
+    """What breaks initial + harvested - consumed = stored [J] in a :class:`~wsnmec.sim.SimulationResult`
+    (every round and replica, to :data:`BALANCE_RTOL` of the energy in play; residual = stored >= 0 under
+    clean semantics; the summary's totals equal the rounds' sums): one message per problem, empty when none."""
+    problems = []
     for replica, rounds in result.rounds.groupby("replica"):
         summary = result.summary.iloc[replica]
         initial = summary["energy_initial_j"]
@@ -127,16 +137,17 @@ def check_energy_balance(policy) -> None:
         error = np.abs(balance.to_numpy() - rounds["stored_j"].to_numpy())
         if error.max() > tolerance:
             worst = int(rounds["round"].to_numpy()[error.argmax()])
-            _fail(policy, f"replica {replica} round {worst}: initial + harvested - consumed differs from the "
-                          f"stored energy by {error.max():.3g} J")
+            problems.append(f"replica {replica} round {worst}: initial + harvested - consumed differs from the "
+                            f"stored energy by {error.max():.3g} J")
         if not np.array_equal(rounds["residual_j"].to_numpy(), rounds["stored_j"].to_numpy()):
-            _fail(policy, f"replica {replica}: residual_j differs from stored_j under clean semantics")
+            problems.append(f"replica {replica}: residual_j differs from stored_j under clean semantics")
         if (rounds["residual_j"] < 0).any():
-            _fail(policy, f"replica {replica}: a negative residual energy")
+            problems.append(f"replica {replica}: a negative residual energy")
         totals = {"energy_harvested_j": rounds["harvested_j"].sum(), "energy_consumed_j": rounds["consumed_j"].sum()}
         for column, total in totals.items():
             if abs(summary[column] - total) > tolerance:
-                _fail(policy, f"replica {replica}: summary {column} = {summary[column]!r}, rounds sum to {total!r}")
+                problems.append(f"replica {replica}: summary {column} = {summary[column]!r}, rounds sum to {total!r}")
+    return problems
 
 
 def check_seeded_reproducibility(policy) -> None:
