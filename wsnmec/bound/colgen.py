@@ -683,6 +683,182 @@ def _improve_achievable(net: Network, model: LinearCosts, member: np.ndarray, he
     return np.array(masks), np.array(master.columns), solved
 
 
+class _ColumnGeneration:
+    """The state of one solve of :func:`solve_bound` (module Notes): the restricted master, the columns found,
+    the best bound and its weights, and the clock."""
+
+    def __init__(self, net: Network, gap: float, time_limit: float | None):
+        self.start = time.perf_counter()
+        self.net = net
+        self.gap = gap
+        self.time_limit = time_limit
+        self.model = LinearCosts(net)
+        self.member = np.array(self.model.member, dtype=np.float64)
+        self.energy = net.energy
+        self.h = net.harvest_j
+        self.n = net.n
+        self.upper = initial_upper(self.model, self.energy, self.h)
+        self.centre = None  # the weights of the best bound so far (dual smoothing, module Notes)
+        self.seen: dict[bytes, int] = {}
+        self.head_sets: list[np.ndarray] = []
+        self.generated = 0  # model columns added to the master
+        self.master = _MasterLP(self.energy, self.h, POOL_PER_NODE * self.n)
+        self.none = np.zeros(self.n, dtype=bool)
+        self.best_heads = self.none
+        self.rounding = np.random.default_rng(ROUNDING_SEED)
+        self.pricing = Pricing(self.model)
+        self.loop_start = self.start
+        self.relaxation_seconds = 0.0  # spent on the pricing's LP relaxation in the pricing rounds
+
+    def add_heads(self, heads):
+        key = np.packbits(heads).tobytes()
+        if key not in self.seen:
+            self.seen[key] = len(self.head_sets)
+            self.head_sets.append(heads.copy())
+
+    def add_model(self, heads, receivers):
+        receivers = np.where(heads, -1, receivers)
+        key = np.packbits(heads).tobytes() + receivers.astype(np.int64).tobytes()
+        if self.master.add(key, self.model.node_costs(heads, receivers)):
+            self.generated += 1
+            self.add_heads(heads)
+
+    def time_left(self):
+        return None if self.time_limit is None else self.time_limit - (time.perf_counter() - self.start)
+
+    def farley(self, w, lower):
+        """Lower the upper bound by the Farley bound of weights ``w`` and pricing lower bound ``lower``."""
+        bound_l = lower - float(w.sum() * self.h)
+        if bound_l > 0 and float(w @ self.energy) / bound_l < self.upper:
+            self.upper = float(w @ self.energy) / bound_l
+            self.centre = w
+
+    def reached_gap(self, relaxed) -> bool:
+        return math.isfinite(self.upper) and self.upper - relaxed <= self.gap * self.upper
+
+    def single_heads(self):
+        """The empty head set and each single-head configuration by the nearest rule: a cheap start."""
+        self.add_model(self.none, np.full(self.n, -1))
+        for i in range(self.n):
+            heads = self.none.copy()
+            heads[i] = True
+            self.add_model(heads, self.model.nearest_receivers(self.net, heads))
+
+    def warm_start(self):
+        """The aggregated LP's duals and the head sets of its solution (module Notes, *Warm start*)."""
+        model, member, net, n = self.model, self.member, self.net, self.n
+        allowed = member < model.direct[:, None]  # a member nearer than the sink (module Notes)
+        np.fill_diagonal(allowed, False)
+        pairs = allowed.copy()
+        if pairs.sum() > COMPACT_PAIRS:  # start from each node's nearest heads, then add pairs (module Notes)
+            nearest = np.argsort(np.where(allowed, member, np.inf), axis=1, kind="stable")[:, :COMPACT_NEAREST]
+            pairs = np.zeros_like(allowed)
+            np.put_along_axis(pairs, nearest, True, axis=1)
+            pairs &= allowed
+        compact_end = None if self.time_limit is None else self.start + COMPACT_SHARE * self.time_limit
+        for _ in range(COMPACT_ROUNDS):
+            left = None if compact_end is None else compact_end - time.perf_counter()
+            if left is not None and left <= 0:
+                break
+            compact = _compact_duals(model, self.energy, self.h, pairs, left)
+            if compact is None:
+                break
+            w_compact, share = compact
+            for level in np.unique(share[share > 1e-9]):
+                heads = share >= level
+                self.add_model(heads, model.nearest_receivers(net, heads))
+            instance = FacilityInstance(model, member, w_compact)
+            left = self.time_left()
+            relaxation = instance.lp_relaxation(left) if left is None or left > 0 else None
+            if relaxation is None:
+                break
+            self.farley(w_compact, relaxation[0])
+            for level in np.unique(share[share > 1e-9]):
+                heads = share >= level
+                self.add_model(heads, instance.evaluate(heads)[1])
+            for heads in rounded_head_sets(share, min(ROUNDING_PER_NODE * n, ROUNDING_MAX), self.rounding):
+                self.add_model(heads, instance.evaluate(heads)[1])
+            v = np.clip(relaxation[3], 0.0, instance.S)
+            profitable = allowed & ~pairs & (instance.C - v[:, None] < 0.0)
+            if not profitable.any():
+                break
+            pairs |= profitable
+
+    def heuristic_columns(self, w_master, relaxed, rounds, iterations, consider: "_Considered") -> bool:
+        """One pricing round's heuristic columns, offered to ``consider`` (module Notes, *Heuristic pricing*,
+        *Dual smoothing*); evaluates the LP relaxation's Farley bound when due. Returns whether
+        ``consider`` took any column."""
+        model, member, n = self.model, self.member, self.n
+        at_master = consider.at_master
+        alpha = SMOOTHING if self.centre is not None else 0.0
+        taken = consider.found
+        if relaxed > 0:  # mixes of the master's columns (module Notes, *Heuristic pricing*)
+            shares = np.clip(rounds @ self.master.head_masks() / relaxed, 0.0, 1.0)
+            for mask in rounded_head_sets(shares, min(MASTER_ROUNDING_PER_NODE * n, ROUNDING_MAX), self.rounding):
+                consider(mask)
+        while True:
+            w = alpha * self.centre + (1.0 - alpha) * w_master if alpha > 0 else w_master
+            instance = at_master if alpha == 0 else FacilityInstance(model, member, w)
+            best, best_value, _ = instance.local_search(self.best_heads)
+            other, other_value, _ = instance.local_search(self.none)
+            if other_value < best_value:
+                best, best_value = other, other_value
+            self.best_heads = best
+            consider(best)
+            for k in np.flatnonzero(best)[:EXTRA_COLUMNS]:  # diversification: one head of the best forbidden
+                forbidden = self.none.copy()
+                forbidden[k] = True
+                variant, _v, _r = instance.local_search(best & ~forbidden, forbidden)
+                consider(variant)
+            affordable = self.relaxation_seconds <= BOUND_TIME_SHARE * (time.perf_counter() - self.loop_start)
+            if not taken or (iterations % BOUND_EVERY == 0 and affordable):
+                left = self.time_left()
+                began = time.perf_counter()
+                relaxation = instance.lp_relaxation(left) if left is None or left > 0 else None
+                self.relaxation_seconds += time.perf_counter() - began
+                if relaxation is not None:
+                    lower, rounded, _integral, _v = relaxation
+                    self.farley(w, lower)
+                    heads_lp, _v, _r = instance.local_search(rounded)
+                    consider(heads_lp)
+            if taken or alpha == 0.0:
+                return bool(taken)
+            alpha = 0.0  # mispriced at the smoothed weights: price at the master's own
+
+    def achievable(self, solved):
+        """The achievable schedule under the simulator's rules (module Notes, *Achievable schedule*):
+        (head masks, fractional rounds, integer rounds, achievable value)."""
+        net, n = self.net, self.n
+        deadline = None if self.time_limit is None else self.start + self.time_limit
+        head_sets = self.head_sets
+        if solved is not None:  # the head sets of the master's columns (and no head) start it
+            support = [self.none] + [np.unpackbits(np.frombuffer(key[:(n + 7) // 8], dtype=np.uint8))[:n].astype(bool)
+                                     for key in self.master.keys]
+            head_sets = list({np.packbits(m).tobytes(): m for m in support}.values())
+        masks, kept_cols, solved = _improve_achievable(net, self.model, self.member, head_sets, self.energy, self.h,
+                                                       deadline)
+        if solved is None:
+            return masks, np.zeros(len(masks)), np.zeros(len(masks), dtype=np.int64), math.inf
+        setup = np.maximum(score_configurations(net, masks) - kept_cols, 0.0)
+        achievable, rounds, whole = _schedule_with_setups(kept_cols, setup, solved[1], self.energy, self.h)
+        return masks, rounds, whole, achievable
+
+
+class _Considered:
+    """The improving columns of one pricing round at the master's weights (``found``: key -> (mask,
+    receivers))."""
+
+    def __init__(self, at_master: FacilityInstance, threshold: float):
+        self.at_master = at_master
+        self.threshold = threshold
+        self.found: dict[bytes, tuple] = {}
+
+    def __call__(self, mask):
+        value, receivers = self.at_master.evaluate(mask)
+        if value < self.threshold:
+            self.found.setdefault(np.packbits(mask).tobytes(), (mask, receivers))
+
+
 def solve_bound(net: Network, *, gap: float = 0.01, time_limit: float | None = None, max_iterations: int = 100_000,
                 progress=None) -> BoundResult:
     """Column generation for the lifetime limit of ``net`` (module Notes).
@@ -697,203 +873,66 @@ def solve_bound(net: Network, *, gap: float = 0.01, time_limit: float | None = N
     progress : callable, optional
         ``progress(iteration, upper, relaxed)`` after each pricing round.
     """
-    start = time.perf_counter()
-    model = LinearCosts(net)
-    member = np.array(model.member, dtype=np.float64)
-    energy = net.energy
-    h = net.harvest_j
-    n = net.n
-    upper = initial_upper(model, energy, h)
-    seen: dict[bytes, int] = {}
-    head_sets: list[np.ndarray] = []
-    generated = 0  # model columns added to the master
-    master = _MasterLP(energy, h, POOL_PER_NODE * n)
-
-    def add_heads(heads):
-        key = np.packbits(heads).tobytes()
-        if key not in seen:
-            seen[key] = len(head_sets)
-            head_sets.append(heads.copy())
-
-    def add_model(heads, receivers):
-        receivers = np.where(heads, -1, receivers)
-        key = np.packbits(heads).tobytes() + receivers.astype(np.int64).tobytes()
-        column = model.node_costs(heads, receivers)
-        if master.add(key, column):
-            nonlocal generated
-            generated += 1
-            add_heads(heads)
-
-    def time_left():
-        return None if time_limit is None else time_limit - (time.perf_counter() - start)
-
-    none = np.zeros(n, dtype=bool)
-    add_model(none, np.full(n, -1))
-    for i in range(n):  # single-head configurations by the nearest rule: a cheap start
-        heads = none.copy()
-        heads[i] = True
-        add_model(heads, model.nearest_receivers(net, heads))
+    cg = _ColumnGeneration(net, gap, time_limit)
+    cg.single_heads()
     relaxed = 0.0
     iterations = 0
     stopped = "iterations"
-    centre = None  # the weights of the best bound so far (dual smoothing, module Notes)
-    best_heads = none
-    pricing = Pricing(model)
-
-    def farley(w, lower):
-        """Lower the upper bound by the Farley bound of weights ``w`` and pricing lower bound ``lower``."""
-        nonlocal upper, centre
-        bound_l = lower - float(w.sum() * h)
-        if bound_l > 0 and float(w @ energy) / bound_l < upper:
-            upper = float(w @ energy) / bound_l
-            centre = w
-
-    # warm start (module Notes): the aggregated LP's duals and the layered head sets of its solution
-    allowed = member < model.direct[:, None]  # a member nearer than the sink (module Notes)
-    np.fill_diagonal(allowed, False)
-    pairs = allowed.copy()
-    if pairs.sum() > COMPACT_PAIRS:  # start from each node's nearest heads, then add pairs (module Notes)
-        nearest = np.argsort(np.where(allowed, member, np.inf), axis=1, kind="stable")[:, :COMPACT_NEAREST]
-        pairs = np.zeros_like(allowed)
-        np.put_along_axis(pairs, nearest, True, axis=1)
-        pairs &= allowed
-    compact_end = None if time_limit is None else start + COMPACT_SHARE * time_limit
-    rounding = np.random.default_rng(ROUNDING_SEED)
-    for _ in range(COMPACT_ROUNDS):
-        left = None if compact_end is None else compact_end - time.perf_counter()
-        if left is not None and left <= 0:
-            break
-        compact = _compact_duals(model, energy, h, pairs, left)
-        if compact is None:
-            break
-        w_compact, share = compact
-        for level in np.unique(share[share > 1e-9]):
-            heads = share >= level
-            add_model(heads, model.nearest_receivers(net, heads))
-        instance = FacilityInstance(model, member, w_compact)
-        left = time_left()
-        relaxation = instance.lp_relaxation(left) if left is None or left > 0 else None
-        if relaxation is None:
-            break
-        farley(w_compact, relaxation[0])
-        for level in np.unique(share[share > 1e-9]):
-            heads = share >= level
-            add_model(heads, instance.evaluate(heads)[1])
-        for heads in rounded_head_sets(share, min(ROUNDING_PER_NODE * n, ROUNDING_MAX), rounding):
-            add_model(heads, instance.evaluate(heads)[1])
-        v = np.clip(relaxation[3], 0.0, instance.S)
-        profitable = allowed & ~pairs & (instance.C - v[:, None] < 0.0)
-        if not profitable.any():
-            break
-        pairs |= profitable
-
-    loop_start = time.perf_counter()
-    relaxation_seconds = 0.0  # spent on the pricing's LP relaxation in the loop below
+    cg.warm_start()
+    cg.loop_start = time.perf_counter()
     while iterations < max_iterations:
-        solved = master.solve()
+        solved = cg.master.solve()
         if solved is None:
-            upper, relaxed, stopped = math.inf, math.inf, "unbounded"
+            cg.upper, relaxed, stopped = math.inf, math.inf, "unbounded"
             break
         relaxed, rounds, w_master = solved
-        if math.isfinite(upper) and upper - relaxed <= gap * upper:
+        if cg.reached_gap(relaxed):
             stopped = "gap"
             break
-        left = time_left()
+        left = cg.time_left()
         if left is not None and left <= 0:
             stopped = "time"
             break
         iterations += 1
-        at_master = FacilityInstance(model, member, w_master)
-        threshold = 1.0 - 1e-9 + float(w_master.sum() * h)  # w_master . a(c) below it: an improving column
-        alpha = SMOOTHING if centre is not None else 0.0
-        found: dict[bytes, tuple] = {}
-
-        def consider(mask):
-            value, receivers = at_master.evaluate(mask)
-            if value < threshold:
-                found.setdefault(np.packbits(mask).tobytes(), (mask, receivers))
-
-        if relaxed > 0:  # mixes of the master's columns (module Notes, *Heuristic pricing*)
-            shares = np.clip(rounds @ master.head_masks() / relaxed, 0.0, 1.0)
-            for mask in rounded_head_sets(shares, min(MASTER_ROUNDING_PER_NODE * n, ROUNDING_MAX), rounding):
-                consider(mask)
-        while True:
-            w = alpha * centre + (1.0 - alpha) * w_master if alpha > 0 else w_master
-            instance = at_master if alpha == 0 else FacilityInstance(model, member, w)
-            best, best_value, _ = instance.local_search(best_heads)
-            other, other_value, _ = instance.local_search(none)
-            if other_value < best_value:
-                best, best_value = other, other_value
-            best_heads = best
-            consider(best)
-            for k in np.flatnonzero(best)[:EXTRA_COLUMNS]:  # diversification: one head of the best forbidden
-                forbidden = none.copy()
-                forbidden[k] = True
-                variant, _v, _r = instance.local_search(best & ~forbidden, forbidden)
-                consider(variant)
-            exact = None
-            affordable = relaxation_seconds <= BOUND_TIME_SHARE * (time.perf_counter() - loop_start)
-            if not found or (iterations % BOUND_EVERY == 0 and affordable):
-                left = time_left()
-                began = time.perf_counter()
-                relaxation = instance.lp_relaxation(left) if left is None or left > 0 else None
-                relaxation_seconds += time.perf_counter() - began
-                if relaxation is not None:
-                    lower, rounded, integral, _v = relaxation
-                    farley(w, lower)
-                    heads_lp, _v, _r = instance.local_search(rounded)
-                    consider(heads_lp)
-                    exact = integral
-            if found or alpha == 0.0:
-                break
-            alpha = 0.0  # mispriced at the smoothed weights: price at the master's own
-        if not found:
-            if math.isfinite(upper) and upper - relaxed <= gap * upper:
+        at_master = FacilityInstance(cg.model, cg.member, w_master)
+        # w_master . a(c) below the threshold: an improving column
+        consider = _Considered(at_master, 1.0 - 1e-9 + float(w_master.sum() * cg.h))
+        if not cg.heuristic_columns(w_master, relaxed, rounds, iterations, consider):
+            if cg.reached_gap(relaxed):
                 stopped = "gap"
                 break
-            left = time_left()
+            left = cg.time_left()
             if left is not None and left <= 0:
                 stopped = "time"
                 break
-            lower, value, heads, receivers = pricing.solve(w_master, left)  # exact pricing (module Notes)
-            farley(w_master, lower - abs(lower) * DUAL_SAFETY)
+            lower, _value, heads, _receivers = cg.pricing.solve(w_master, left)  # exact pricing (module Notes)
+            cg.farley(w_master, lower - abs(lower) * DUAL_SAFETY)
             if heads is None:
                 stopped = "time"
                 break
             consider(heads)
-            if not found:
+            if not consider.found:
                 stopped = "optimal"
                 if progress is not None:
-                    progress(iterations, upper, relaxed)
-                if math.isfinite(upper) and upper - relaxed <= gap * upper:
+                    progress(iterations, cg.upper, relaxed)
+                if cg.reached_gap(relaxed):
                     stopped = "gap"
                 break
-        for mask, receivers in found.values():
-            add_model(mask, receivers)
-            nearest = model.nearest_receivers(net, mask)
+        for mask, receivers in consider.found.values():
+            cg.add_model(mask, receivers)
+            nearest = cg.model.nearest_receivers(net, mask)
             if not np.array_equal(nearest[~mask], receivers[~mask]):
-                add_model(mask, nearest)
+                cg.add_model(mask, nearest)
         if progress is not None:
-            progress(iterations, upper, relaxed)
-    # the achievable schedule under the simulator's rules
-    deadline = None if time_limit is None else start + time_limit
-    if solved is not None:  # the head sets of the master's columns (and no head) start it
-        support = [none] + [np.unpackbits(np.frombuffer(key[:(n + 7) // 8], dtype=np.uint8))[:n].astype(bool)
-                            for key in master.keys]
-        head_sets = list({np.packbits(m).tobytes(): m for m in support}.values())
-    masks, kept_cols, solved = _improve_achievable(net, model, member, head_sets, energy, h, deadline)
-    if solved is None:
-        achievable, rounds = math.inf, np.zeros(len(masks))
-        whole = np.zeros(len(masks), dtype=np.int64)
-    else:
-        setup = np.maximum(score_configurations(net, masks) - kept_cols, 0.0)
-        achievable, rounds, whole = _schedule_with_setups(kept_cols, setup, solved[1], energy, h)
+            progress(iterations, cg.upper, relaxed)
+    masks, rounds, whole, achievable = cg.achievable(solved)
     schedule = [{"heads": np.flatnonzero(masks[k]).tolist(), "rounds": float(rounds[k]),
                  "integer_rounds": int(whole[k])} for k in np.flatnonzero((rounds > 1e-9) | (whole > 0))]
+    upper = cg.upper
     finite = math.isfinite(upper)
     gap_abs = upper - achievable if finite else math.inf
     return BoundResult(upper=upper, fnd_upper=int(math.floor(upper)) + 1 if finite else None, relaxed=relaxed,
                        achievable=achievable, integer_rounds=int(whole.sum()), gap=gap_abs,
                        relative_gap=gap_abs / upper if finite and upper > 0 else math.inf, iterations=iterations,
-                       columns=generated, seconds=time.perf_counter() - start, stopped=stopped,
+                       columns=cg.generated, seconds=time.perf_counter() - cg.start, stopped=stopped,
                        schedule=schedule)
