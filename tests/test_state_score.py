@@ -44,3 +44,22 @@ def test_no_clustering_policy_calls_the_compiled_scorer():
             if isinstance(node, ast.ImportFrom) and any(a.name == "score_candidates_jit" for a in node.names):
                 offenders.append(path.name)
     assert offenders == []
+
+
+def test_a_replaced_state_scores_its_own_arrays():
+    """``dataclasses.replace`` keeps the loop's scorer in the field, yet the new state's scores read the new
+    state's energies (as a state built from those arrays alone, at their current values), and the loop's
+    own scores are left as they were."""
+    loop = _loop()
+    masks = np.random.default_rng(1).random((5, loop.n)) < 0.2
+    before = loop.state.score(masks, rule="local", per_node=True)
+    starved = loop.energy * 1e-6  # too little for a round: every draw is cut at what the node holds
+    poorer = dataclasses.replace(loop.state, energy=starved)
+    by_poorer = poorer.score(masks, rule="local", per_node=True)
+    assert not np.array_equal(by_poorer.drawn, before.drawn)
+    by_alone = dataclasses.replace(poorer, scorer=None).score(masks, rule="local", per_node=True)
+    for name in ("energy_j", "latency_s", "system_utility", "drawn"):
+        assert np.array_equal(getattr(by_poorer, name), getattr(by_alone, name)), name
+    assert np.array_equal(loop.state.score(masks, rule="local", per_node=True).drawn, before.drawn)
+    starved[:] = loop.energy  # the replaced state's array, changed in place, is read at its new values
+    assert np.array_equal(poorer.score(masks, rule="local", per_node=True).drawn, before.drawn)

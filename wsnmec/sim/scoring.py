@@ -75,13 +75,34 @@ class HeadSetScorer:
         self._scratch_energy = np.zeros(self.n, dtype=np.float64)
         self._scratch_alive = np.zeros(self.n, dtype=np.uint8)
 
+    @staticmethod
+    def _state_inputs(state) -> tuple:
+        """The kernel inputs of a :class:`~wsnmec.sim.state.NetworkState` (their live arrays when the state's
+        arrays are read-only views: :func:`~wsnmec.sim.state.kernel_input`): x, y, d_sink, energy, alive,
+        params, previous."""
+        return tuple(kernel_input(a) for a in (state.x, state.y, state.d_sink, state.energy, state.alive_u8,
+                                                state.params, state.previous_receivers))
+
     @classmethod
     def for_state(cls, state) -> "HeadSetScorer":
-        """A scorer on the arrays of a :class:`~wsnmec.sim.state.NetworkState` (their live arrays when the
-        state's arrays are read-only views: :func:`~wsnmec.sim.state.kernel_input`)."""
-        x, y, d_sink, energy, alive, params, previous = (kernel_input(a) for a in (
-            state.x, state.y, state.d_sink, state.energy, state.alive_u8, state.params, state.previous_receivers))
-        return cls(x, y, d_sink, energy, alive, params, bounding_box(state.x, state.y), previous)
+        """A scorer on the arrays of a :class:`~wsnmec.sim.state.NetworkState`."""
+        x, y, d_sink, energy, alive, params, previous = cls._state_inputs(state)
+        return cls(x, y, d_sink, energy, alive, params, bounding_box(x, y), previous)
+
+    def _inputs(self) -> tuple:
+        return self.x, self.y, self.d_sink, self.energy, self.alive, self.params, self.previous
+
+    def reads(self, state) -> bool:
+        """Whether this scorer reads exactly ``state``'s arrays (the same objects)."""
+        return all(a is b for a, b in zip(self._state_inputs(state), self._inputs()))
+
+    def bind(self, state) -> None:
+        """Read ``state``'s arrays from now on (same N; the bounding box follows new positions)."""
+        x, y, d_sink, energy, alive, params, previous = self._state_inputs(state)
+        if x is not self.x or y is not self.y:
+            self.bbox = bounding_box(x, y)
+        self.x, self.y, self.d_sink, self.energy, self.alive = x, y, d_sink, energy, alive
+        self.params, self.previous = params, previous
 
     def score(self, masks, decisions=None, *, rule: str | None = None, per_node: bool = False) -> CandidateScores:
         """Dry-run K candidates against the current state (after this round's harvest, e.g. from a policy's

@@ -83,7 +83,8 @@ class NetworkState:
         sending; -2 everywhere before round 1; empty in a state built without a round loop): a round whose
         clusters equal these pays no set-up messages (:mod:`wsnmec.sim.accounting` Notes, *Kept clusters*).
     scorer : HeadSetScorer or None
-        What :meth:`score` runs on (the round loop's; made from the state's arrays when None).
+        The round loop's scorer, which :meth:`score` runs on while it reads this state's arrays (None for
+        a state built without a round loop).
     """
 
     n: int
@@ -108,15 +109,22 @@ class NetworkState:
     scorer: object = field(default=None, repr=False)
 
     def score(self, masks, decisions=None, *, rule: str | None = None, per_node: bool = False):
-        """Dry-run the head sets ``masks`` (bool or uint8 [K, N]) on this state without changing it:
-        :class:`~wsnmec.sim.scoring.CandidateScores` (energy [J], latency [s], utility [J], delivered bits,
-        per-node draws [J] when ``per_node``), as :meth:`wsnmec.sim.rounds.RoundLoop.score`. Scores on the
-        round loop's scorer when the state belongs to one, else on a scorer of its own arrays (made once)."""
-        if self.scorer is None:
-            from .scoring import HeadSetScorer
+        """Dry-run the head sets ``masks`` (bool or uint8 [K, N]) on this state's arrays without changing
+        them: :class:`~wsnmec.sim.scoring.CandidateScores` (energy [J], latency [s], utility [J], delivered
+        bits, per-node draws [J] when ``per_node``), as :meth:`wsnmec.sim.rounds.RoundLoop.score`. Scores on
+        the round loop's scorer when it reads this state's arrays, else on a scorer of this state's own
+        (made once, pointed at the state's current arrays at each call: a state made with
+        :func:`dataclasses.replace` scores its own arrays)."""
+        scorer = self.scorer
+        if scorer is None or not scorer.reads(self):
+            scorer = self.__dict__.get("_own_scorer")
+            if scorer is None:
+                from .scoring import HeadSetScorer
 
-            self.scorer = HeadSetScorer.for_state(self)
-        return self.scorer.score(masks, decisions, rule=rule, per_node=per_node)
+                scorer = self._own_scorer = HeadSetScorer.for_state(self)
+            else:
+                scorer.bind(self)
+        return scorer.score(masks, decisions, rule=rule, per_node=per_node)
 
     @property
     def alive(self) -> np.ndarray:
