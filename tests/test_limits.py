@@ -1,5 +1,5 @@
 """Issue 12: limits checked before work, non-finite values, and every input of the adversarial pass exits 2 with
-one line (``wsnmec.sim.limits``, the offload model bounds, the .mat field checks)."""
+one line (``wsnmec.limits``, the offload model bounds, the .mat field checks)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from wsnmec import cli
 from wsnmec.errors import ParameterError
-from wsnmec.sim.limits import (
+from wsnmec.limits import (
     AVAILABLE_MEMORY_ENV,
     check_finite,
     probe_output_dir,
@@ -237,7 +237,7 @@ def test_directory_removed_during_the_probe_is_made_again(tmp_path, monkeypatch)
     what this probe made is removed as before. A path that is a file still fails."""
     import tempfile
 
-    from wsnmec.sim import limits
+    from wsnmec import limits
 
     target = tmp_path / "results"
     target.mkdir()  # made by the other runner, seen by us as existing
@@ -372,7 +372,7 @@ def test_the_study_estimate_covers_the_parents_memory_per_task(tmp_path):
     """issue 21 (lesser): the parent reached 1.0 GB against an estimate of 0.34 GB: it holds every task's
     labelled frames (tens of kB each) beside the rows the estimate counted. Measured here: the memory
     Python and numpy allocate while the parent collects 400 tiny tasks stays within the estimate."""
-    from wsnmec.sim.limits import PROCESS_BASE_BYTES, study_memory_estimate
+    from wsnmec.limits import PROCESS_BASE_BYTES, study_memory_estimate
     from wsnmec.study.runner import collect, compute_task, expand_tasks, task_cache
     from wsnmec.study.spec import load_study
 
@@ -412,7 +412,7 @@ def test_a_study_task_failing_in_one_line_drops_its_warnings(monkeypatch, recwar
     compute_task(scenario, 1)  # a success shows its warning
     assert [str(w.message) for w in recwarn] == ["overflow encountered in square"]
     recwarn.clear()
-    monkeypatch.setattr("wsnmec.sim.limits.check_run_result",
+    monkeypatch.setattr("wsnmec.limits.check_run_result",
                         lambda result: (_ for _ in ()).throw(ParameterError("energy_consumed_j", "is not finite")))
     with pytest.raises(ParameterError):
         compute_task(scenario, 1)

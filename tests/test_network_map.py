@@ -13,7 +13,7 @@ from wsnmec.network_map import ALIVE, DEAD, HEADS, LINKS, SINK, SINK_LINKS, map_
 from wsnmec.sim.deployment import deploy
 from wsnmec.sim.nearest import assign_receivers
 from wsnmec.sim.scenario import Scenario
-from wsnmec.sim.seeding import replica_seeds
+from wsnmec.seeding import replica_seeds
 from wsnmec.sim.simulation import simulate
 
 SCENARIO = {"protocol": "leach", "nodes": 40, "e0": 0.05, "field": "60,40", "sink": "30,55"}

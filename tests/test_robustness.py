@@ -282,7 +282,7 @@ def _warn_then(monkeypatch, refuse: bool):
     import warnings
 
     from wsnmec.errors import ParameterError
-    from wsnmec.sim import limits
+    from wsnmec import limits
 
     real = limits.check_magnitudes
 

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from wsnmec import cli
 from wsnmec.clustering.registry import CLUSTERING_POLICIES
 from wsnmec.errors import ParameterError
-from wsnmec.sim.seeding import replica_seeds
+from wsnmec.seeding import replica_seeds
 from wsnmec.study.runner import expand_tasks
 from wsnmec.study.spec import find_studies, load_study, resolve_study_file
 

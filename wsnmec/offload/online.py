@@ -312,7 +312,7 @@ def check_finite_results(table: pd.DataFrame, result: dict) -> None:
 
     The model constants are bounded up front (:data:`wsnmec.offload.models.MAX_CONSTANT`), so this is the
     last line of defence: a non-finite number is never printed or written as a result."""
-    from ..sim.limits import check_finite
+    from ..limits import check_finite
 
     for column in ("utility", "reference_utility", "normalized_utility"):
         values = table[column].to_numpy(dtype=np.float64)
@@ -394,7 +394,7 @@ def run_experiment(
     result : dict
         ``{"config": {...}, "test_frames": int, "policies": {...}}`` (JSON-ready).
     """
-    from ..sim.seeding import check_seed
+    from ..seeding import check_seed
 
     seed = check_seed(seed)
     networks = check_int("--networks", networks, 1)

@@ -257,7 +257,7 @@ def run_partition_experiment(
         from the event and the next 1000, and the frames until a 100-frame mean reaches 0.99, see
         :func:`event_summary`; ``drift_frames``: where the learner's drift detector fired).
     """
-    from ..sim.seeding import check_seed
+    from ..seeding import check_seed
 
     seed = check_seed(seed)
     frames = check_int("--frames", frames, 2, MAX_FRAMES)

@@ -40,13 +40,12 @@ from .accounting import (
     remember_clusters_jit,
 )
 from .columns import FLOAT_COLUMNS, INT_COLUMNS
-from .replica import build_replica
 from .kernel import record_round_jit
 from .nearest import assign_receivers_jit
-from .setup import round_parameters_for
+from .replica import build_replica
 from .scoring import EMPTY, CandidateScores, HeadSetScorer  # noqa: F401 (CandidateScores re-exported)
+from .setup import round_parameters_for
 from .state import NetworkState, read_only
-
 
 
 class OffloadPolicy:

@@ -25,6 +25,7 @@ from ..clustering.leach import epoch_length
 from ..clustering.registry import canonical_name, policy_class, protocol_record, runs_fused
 from ..energy.workload import hardware_preset, workload_preset
 from ..errors import ParameterError, check_choice, check_int
+from ..seeding import check_seed, fresh_seed, replica_seeds
 from .accounting import CONTROL_KINDS, OFFLOAD_RULES
 from .columns import FLOAT_COLUMNS, INT_COLUMNS, ROUND_COLUMNS, SUMMARY_COLUMNS
 from .kernel import SEMANTICS_CODES, run_rounds_jit
@@ -32,7 +33,6 @@ from .metrics import lifetime_rounds
 from .replica import build_replica
 from .rounds import RoundLoop
 from .scenario import MAX_REPLICAS, Scenario
-from ..seeding import check_seed, fresh_seed, replica_seeds
 from .setup import round_parameters_for
 
 #: Node-rounds simulated per call of the compiled loop (between progress reports).

@@ -61,7 +61,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError
-from ..sim.seeding import MAX_SEED
+from ..seeding import MAX_SEED
 
 #: Parameters of an offloading task and their TOML types.
 OFFLOAD_TYPES = {
@@ -375,7 +375,7 @@ def offload_task_config(options: dict, seed: int) -> dict:
 
 
 def expand_offload_tasks(spec: OffloadStudySpec) -> list:
-    from ..sim.seeding import replica_seeds
+    from ..seeding import replica_seeds
     from .cache import task_key
     from .runner import Task
 

@@ -5,7 +5,7 @@ title; ``[quick]`` overrides any of them, a table at a time key by key)::
 
     kind = "partition"
     title = "..."
-    seed = 10                 # study seed; replica seeds: wsnmec.sim.seeding.replica_seeds(seed, seeds)
+    seed = 10                 # study seed; replica seeds: wsnmec.seeding.replica_seeds(seed, seeds)
     seeds = 5
     [scaling]                 # latency and energy vs devices, per policy
     devices = [2, 4, 8, 12, 16, 20]
@@ -62,9 +62,9 @@ import pandas as pd
 
 from ..errors import ParameterError
 from ..io import write_json
+from ..seeding import replica_seeds
 from .claims import MIN_VERDICT_SEEDS, indicative, verdicts_shown
 from .claims import markdown as claims_markdown
-from ..sim.seeding import replica_seeds
 
 #: Published claims of the thesis (DDLRO) beside which the measured changes are shown.
 THESIS_CLAIMS = {"latency": -0.60, "energy_efficiency": +0.40}
@@ -133,7 +133,7 @@ def load_partition_study(path, quick: bool = False) -> dict:
 
     Every key is checked (type and range, in the full and the quick variant) before any work: an error is a
     :class:`ParameterError` naming ``FILE: KEY``."""
-    from ..sim.seeding import MAX_SEED
+    from ..seeding import MAX_SEED
     from .spec import MAX_SEEDS, _Checker, _describe, parse_toml
 
     path = Path(path)

@@ -16,7 +16,7 @@ import pandas as pd
 
 from .. import __version__
 from ..io import write_text
-from ..sim.seeding import replica_seeds
+from ..seeding import replica_seeds
 from .claims import claims_reading
 from .columns import METRIC_SHORT, add_derived_columns, label
 from .figures import BOOTSTRAP_SEED, N_BOOT, _levels, axis_note

@@ -44,8 +44,8 @@ import pandas as pd
 from .. import __version__
 from ..errors import ParameterError
 from ..io import write_set
+from ..seeding import replica_seeds
 from ..sim.scenario import Scenario
-from ..sim.seeding import replica_seeds
 from ..threads import limit_process_threads
 from . import aggregates
 from .aggregates import Aggregates
@@ -201,7 +201,7 @@ def compute_task(scenario: Scenario, seed: int) -> tuple[TaskResult, float]:
     """
     from ..sim.simulation import simulate
 
-    from ..sim.limits import check_run_result
+    from ..limits import check_run_result
 
     import warnings
 

@@ -5,7 +5,7 @@ A study is a TOML file::
     kind = "lifetime"     # optional (the default); kind = "partition" files are wsnmec.study.partition's
     title = "Alive nodes vs round in the classic scenario"
     description = "Optional longer text."
-    seed = 1              # study seed; the task seeds are wsnmec.sim.seeding.replica_seeds(seed, seeds)
+    seed = 1              # study seed; the task seeds are wsnmec.seeding.replica_seeds(seed, seeds)
     seeds = 30            # seeds per grid point (the same seeds at every grid point)
     scale_field = false   # true: scale the field with the node count to keep nodes / area of [base]
 
@@ -77,8 +77,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import ParameterError
+from ..seeding import MAX_SEED
 from ..sim.scenario import Scenario
-from ..sim.seeding import MAX_SEED
 from .columns import DERIVED_COLUMNS, ROUND_COLUMNS, SUMMARY_METRICS
 
 #: Figure kinds a study may declare (drawn by :data:`wsnmec.study.figures.FIGURE_KINDS`).
@@ -304,7 +304,7 @@ class StudySpec:
 
     def scenario(self, point: dict) -> Scenario:
         """The validated scenario of a grid point (magnitudes that could overflow refused, as for `run`)."""
-        from ..sim.limits import check_magnitudes
+        from ..limits import check_magnitudes
 
         scenario = Scenario.from_mapping(self.point_raw(point))
         check_magnitudes(scenario)
@@ -485,7 +485,7 @@ class _Checker:
 
     def scenario_mapping(self, key: str, raw: dict):
         """Validate a whole scenario mapping; errors name ``key.<parameter>``."""
-        from ..sim.limits import check_magnitudes
+        from ..limits import check_magnitudes
 
         try:
             scenario = Scenario.from_mapping(raw)
@@ -530,7 +530,7 @@ def _expand_range(check: _Checker, key: str, table: dict) -> tuple:
 
 
 def _grid(check: _Checker, key: str, table: dict, base: dict, seeds: int = 1) -> dict:
-    from ..sim.limits import check_magnitudes
+    from ..limits import check_magnitudes
 
     check.table(key, table, (*Scenario.keys(), CASE))
     _check_grid_size(check, key, table, seeds)

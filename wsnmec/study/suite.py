@@ -51,7 +51,7 @@ class SuiteScenario:
         """The validated :class:`Scenario` of this suite scenario for ``protocol`` (default: the file's or
         the package's), with ``overrides`` (scenario parameters) applied last; the same checks as
         ``wsnmec run``, one-line :class:`ParameterError` on bad input."""
-        from ..sim.limits import check_magnitudes
+        from ..limits import check_magnitudes
 
         values = dict(self.values)
         if protocol is not None:
