@@ -366,6 +366,7 @@ class _MasterLP:
         self.active = set(self.keys)
         return keep
 
+
 def _compact_duals(model: LinearCosts, energy: np.ndarray, h: float, pairs: np.ndarray, time_limit: float | None):
     """The aggregated LP (P') of the module Notes (*Warm start*) over the member-head ``pairs`` (bool[N, N]) by
     HiGHS: (its energy rows' duals w >= 0, each node's share of the rounds as a head), or None when HiGHS stops
@@ -791,7 +792,6 @@ class _ColumnGeneration:
         model, member, n = self.model, self.member, self.n
         at_master = consider.at_master
         alpha = SMOOTHING if self.centre is not None else 0.0
-        taken = consider.found
         if relaxed > 0:  # mixes of the master's columns (module Notes, *Heuristic pricing*)
             shares = np.clip(rounds @ self.master.head_masks() / relaxed, 0.0, 1.0)
             for mask in rounded_head_sets(shares, min(MASTER_ROUNDING_PER_NODE * n, ROUNDING_MAX), self.rounding):
@@ -811,7 +811,7 @@ class _ColumnGeneration:
                 variant, _v, _r = instance.local_search(best & ~forbidden, forbidden)
                 consider(variant)
             affordable = self.relaxation_seconds <= BOUND_TIME_SHARE * (time.perf_counter() - self.loop_start)
-            if not taken or (iterations % BOUND_EVERY == 0 and affordable):
+            if not consider.found or (iterations % BOUND_EVERY == 0 and affordable):
                 left = self.time_left()
                 began = time.perf_counter()
                 relaxation = instance.lp_relaxation(left) if left is None or left > 0 else None
@@ -821,19 +821,18 @@ class _ColumnGeneration:
                     self.farley(w, lower)
                     heads_lp, _v, _r = instance.local_search(rounded)
                     consider(heads_lp)
-            if taken or alpha == 0.0:
-                return bool(taken)
+            if consider.found or alpha == 0.0:
+                return bool(consider.found)
             alpha = 0.0  # mispriced at the smoothed weights: price at the master's own
 
     def achievable(self, solved):
         """The achievable schedule under the simulator's rules (module Notes, *Achievable schedule*):
         (head masks, fractional rounds, integer rounds, achievable value)."""
-        net, n = self.net, self.n
+        net = self.net
         deadline = None if self.time_limit is None else self.start + self.time_limit
         head_sets = self.head_sets
         if solved is not None:  # the head sets of the master's columns (and no head) start it
-            support = [self.none] + [np.unpackbits(np.frombuffer(key[:(n + 7) // 8], dtype=np.uint8))[:n].astype(bool)
-                                     for key in self.master.keys]
+            support = [self.none, *self.master.head_masks()]
             head_sets = list({np.packbits(m).tobytes(): m for m in support}.values())
         masks, kept_cols, solved = _improve_achievable(net, self.model, self.member, head_sets, self.energy, self.h,
                                                        deadline)
