@@ -484,7 +484,7 @@ def run_study(
             list(pending.values()), executor=executor, jobs=jobs, scheduler=scheduler, progress=progress,
             task_function=task_function, worker_retries=worker_retries,
         )
-    return _written_run(spec, tasks, cache, results_dir, lifetime, computation, started, report)
+    return _written_run(spec, tasks, cache, directory, lifetime, computation, started, report)
 
 
 def _unchanged_run(
@@ -550,10 +550,14 @@ class _PendingComputation:
     def finished(self) -> str:
         return f"{len(self.loaded) + len(self.stored)} of {self.unique} tasks finished and kept in the cache"
 
-    def store(self, task: Task, result: TaskResult, seconds: float):
+    def _keep(self, task: Task, result: TaskResult):
+        """Store a computed result in the cache and free its claim."""
         self.cache.store(task.key, task.config, result)
         self.claims.release(task.key)
         self.stored.add(task.key)
+
+    def store(self, task: Task, result: TaskResult, seconds: float):
+        self._keep(task, result)
         self.task_seconds.append(seconds)
         self.bar.update(1)
         if self.on_task_done is not None:
@@ -564,10 +568,7 @@ class _PendingComputation:
         for future, task in self.futures.items():
             if task.key in self.stored or not future.done() or future.cancelled() or future.exception() is not None:
                 continue
-            result, seconds = future.result()
-            self.cache.store(task.key, task.config, result)
-            self.claims.release(task.key)
-            self.stored.add(task.key)
+            self._keep(task, future.result()[0])
 
     def run(self, queue: list[Task], *, executor, jobs, scheduler, progress, task_function, worker_retries):
         """Compute the tasks of ``queue`` (and those other runners held and freed); raise
@@ -708,17 +709,16 @@ class _PendingComputation:
 
 
 def _written_run(
-    spec: StudySpec, tasks: list[Task], cache: TaskCache, results_dir, lifetime: bool,
+    spec: StudySpec, tasks: list[Task], cache: TaskCache, directory: Path, lifetime: bool,
     computation: _PendingComputation, started: float, report,
 ) -> StudyRun:
     """Collect every task's result into the study's tables, write them with their aggregates (or frames)
-    and return the run."""
+    into ``directory`` and return the run."""
     rounds, summary, missing = collect(spec, tasks, cache, report=report, loaded=computation.loaded)
     if missing:
         raise StudyRunError(
             f"study {spec.name}: {len(missing)} task result(s) vanished from {cache.directory}; rerun to recompute them"
         )
-    directory = study_directory(results_dir, spec) / ("quick" if spec.quick else "full")
     if getattr(spec, "bound", None) is not None:
         summary = _with_bound(summary, spec, tasks, None)
     tables = write_final_tables(directory, rounds, summary, study_record(spec, tasks))
