@@ -157,7 +157,7 @@ class DEECPolicy(ClusteringPolicy):
     def control_energy(self, state, heads):
         """The sink's E_mean broadcast received by every alive node, E_rx(B) = B E_elec [J] (module Notes);
         None when B = 0."""
-        from ..sim.accounting import P_CONTROL_BITS, R_E_ELEC
+        from ..energy.layout import P_CONTROL_BITS, R_E_ELEC
 
         bits = float(state.params[P_CONTROL_BITS])
         if bits <= 0.0:

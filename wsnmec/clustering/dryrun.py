@@ -100,7 +100,7 @@ class CandidateScorer:
     def __call__(self, state, masks):
         """``(J [C], latency [C] [s], utility [C] [J])`` of the head sets ``masks`` (uint8 [C, N]) on the
         current state, with the scenario's offloading rule (module Notes)."""
-        from ..sim.accounting import P_TIME_WEIGHT
+        from ..energy.layout import P_TIME_WEIGHT
 
         drawn, latency, utility = self.draws(state, masks)
         j = candidate_objective(drawn, latency, state.energy, state.alive, float(state.params[P_TIME_WEIGHT]))

@@ -119,7 +119,7 @@ from numba import njit
 
 from ..energy.radio import tx_energy_jit
 from ..errors import ParameterError
-from ..sim.accounting import P_CONTROL_BITS
+from ..energy.layout import P_CONTROL_BITS
 from .base import ClusteringPolicy, described_p, resolved_p
 from .optimal import optimal_cluster_count_for
 

@@ -103,6 +103,45 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from ..energy.layout import (  # noqa: F401  (the round-parameter layout; re-exported)
+    R_E_ELEC,
+    R_EPS_FS,
+    R_EPS_MP,
+    R_D0,
+    R_E_DA,
+    P_BITS,
+    P_RESULT_BITS,
+    P_PROC_J_PER_BIT,
+    P_CYCLES_PER_BIT,
+    P_MCU_HZ,
+    P_RATE,
+    P_EDGE_HZ,
+    P_EDGE_CORES,
+    P_EDGE_CYCLES_PER_BIT,
+    P_TIME_WEIGHT,
+    P_CONTROL_BITS,
+    P_IDLE_J,
+    P_SEMANTICS,
+    P_IDLE_WITHOUT_CH,
+    P_JOIN_CLUSTER,
+    P_CONTROL_KIND,
+    P_DIAMETER,
+    P_MEDIUM,
+    P_SINK_CHANNELS,
+    N_PARAMS,
+    CLEAN,
+    MATLAB,
+    CONTROL_NONE,
+    CONTROL_DISTRIBUTED,
+    CONTROL_CENTRALIZED,
+    CONTROL_KINDS,
+    MEDIUM_IDEAL,
+    MEDIUM_SHARED,
+    MEDIUMS,
+    MAX_SINK_CHANNELS,
+    LOCAL,
+    EDGE,
+)
 from ..energy.radio import amplifier_energy_jit, tx_energy_jit
 from ..errors import ParameterError
 from .nearest import (
@@ -117,47 +156,6 @@ from .nearest import (
     sink_distances,
 )
 
-# --- packed round parameters (float64 vector; built by :func:`round_parameters`) -------------------------
-R_E_ELEC, R_EPS_FS, R_EPS_MP, R_D0, R_E_DA = 0, 1, 2, 3, 4
-P_BITS = 5  # packet length l [bit]
-P_RESULT_BITS = 6  # local result size r [bit]
-P_PROC_J_PER_BIT = 7  # local processing energy per input bit [J/bit]
-P_CYCLES_PER_BIT = 8  # [cycles/bit] on the node
-P_MCU_HZ = 9  # [Hz]
-P_RATE = 10  # radio data rate [bit/s]
-P_EDGE_HZ = 11  # edge clock per core [Hz]
-P_EDGE_CORES = 12
-P_EDGE_CYCLES_PER_BIT = 13  # [cycles/bit] at the edge
-P_TIME_WEIGHT = 14  # w_T [J/s]
-P_CONTROL_BITS = 15  # B [bit]
-P_IDLE_J = 16  # [J] per alive node and round
-P_SEMANTICS = 17  # 0 clean, 1 matlab
-P_IDLE_WITHOUT_CH = 18  # matlab rule: non-CH nodes silent in a round without CH
-P_JOIN_CLUSTER = 19  # 1: members join their nearest CH even when the sink is nearer
-P_CONTROL_KIND = 20  # CONTROL_* code
-P_DIAMETER = 21  # network diameter [m] (advertisement range)
-P_MEDIUM = 22  # MEDIUM_* code: how sink-bound transmissions share the sink's radio (Notes, 6)
-P_SINK_CHANNELS = 23  # C: channels at the radio rate R at the sink (shared medium)
-N_PARAMS = 24
-
-CLEAN = 0
-MATLAB = 1
-
-CONTROL_NONE = 0
-CONTROL_DISTRIBUTED = 1
-CONTROL_CENTRALIZED = 2
-CONTROL_KINDS = {"none": CONTROL_NONE, "distributed": CONTROL_DISTRIBUTED, "centralized": CONTROL_CENTRALIZED}
-
-MEDIUM_IDEAL = 0
-MEDIUM_SHARED = 1
-#: ``--medium`` values (Notes, 6): ``ideal`` gives every sink-bound transmission a channel of its own,
-#: ``shared`` serves them on the sink's ``--sink-channels`` channels.
-MEDIUMS = {"ideal": MEDIUM_IDEAL, "shared": MEDIUM_SHARED}
-#: Largest ``--sink-channels`` (more channels than sink-bound transmissions change nothing).
-MAX_SINK_CHANNELS = 10**9
-
-LOCAL = 0
-EDGE = 1
 
 #: Built-in offloading rules of the cluster heads (see :func:`decide_offload_jit`).
 OFFLOAD_RULES: dict[str, int] = {"local": 0, "edge": 1, "greedy": 2, "exact": 3}
