@@ -10,17 +10,14 @@ from wsnmec.clustering.priced import (
     PricedPolicy,
     PricedRulePolicy,
     PricedScorer,
-    lifetime,
     load_price_weights,
     price_features,
     save_price_weights,
-    train_prices,
-    relative_lifetime,
-    validation_deployments,
 )
 from wsnmec.errors import ParameterError
 from wsnmec.sim.rounds import RoundLoop
 from wsnmec.sim.scenario import Scenario
+from wsnmec.training.prices import lifetime, relative_lifetime, train_prices, validation_deployments
 
 SMALL = {"nodes": 40, "field": (100, 100), "sink": (50, 150), "e0": 0.05}
 
@@ -171,7 +168,7 @@ def test_training_workers_exit_when_the_training_process_is_killed(tmp_path):
 
     script = tmp_path / "train.py"
     script.write_text(
-        "from wsnmec.clustering.priced import train_prices\n"
+        "from wsnmec.training.prices import train_prices\n"
         "def report(_):\n"
         "    print('sample', flush=True)\n"
         "if __name__ == '__main__':\n"

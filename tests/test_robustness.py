@@ -157,7 +157,7 @@ def test_a_file_system_error_after_the_work_is_one_line_exit_1(tmp_path, monkeyp
     one line naming the path, exit 1, no traceback."""
     import errno
 
-    from wsnmec.clustering import ddnn
+    from wsnmec.training import ddnn
 
     def too_large(path, *args, **kwargs):
         raise OSError(errno.EFBIG, os.strerror(errno.EFBIG), str(path))

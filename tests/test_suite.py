@@ -102,7 +102,7 @@ def test_split_is_checked(tmp_path):
 def test_no_training_code_path_draws_a_held_out_scenario():
     """ddnn's training and validation episodes never have a held-out network, and no module of the package
     besides the suite's own names the held-out scenarios or the suite file."""
-    from wsnmec.clustering import ddnn
+    from wsnmec.training import ddnn
 
     heldout = {geometry_key(s.values) for s in heldout_scenarios()}
     for seed in (0, 1, 2024):
@@ -110,7 +110,7 @@ def test_no_training_code_path_draws_a_held_out_scenario():
             assert geometry_key(raw) not in heldout
     for raw, _seed in ddnn.validation_scenarios(20, 10):
         assert geometry_key(raw) not in heldout
-    from wsnmec.clustering import priced
+    from wsnmec.training import prices as priced
 
     for values, _seed in priced.TRAINING_SCENARIOS + tuple(priced.validation_deployments(priced.TRAINING_SCENARIOS)):
         assert geometry_key(values) not in heldout  # ddnn-price's training and validation

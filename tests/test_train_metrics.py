@@ -4,7 +4,7 @@ worse than the shipped one on the held-out validation scenarios (issue 19)."""
 from click.testing import CliRunner
 
 from wsnmec import cli
-from wsnmec.clustering.ddnn import training_scenarios, validation_scenarios, worse_than
+from wsnmec.training.ddnn import training_scenarios, validation_scenarios, worse_than
 from wsnmec.learn import load_model
 
 
