@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from wsnmec.clustering.checks import energy_balance_problems
+from wsnmec.sim.checks import energy_balance_problems
 from wsnmec.clustering.registry import CLUSTERING_POLICIES, policy_class
 from wsnmec.sim.scenario import Scenario
 from wsnmec.sim.simulation import simulate
@@ -36,7 +36,7 @@ def small(protocol):
 
 def assert_conserved(result):
     """initial + harvested - consumed = stored, every round (per replica); clean: residual = stored >= 0; the
-    summary's totals equal the rounds' (:func:`wsnmec.clustering.checks.energy_balance_problems`)."""
+    summary's totals equal the rounds' (:func:`wsnmec.sim.checks.energy_balance_problems`)."""
     assert energy_balance_problems(result) == []
 
 

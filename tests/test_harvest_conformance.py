@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from wsnmec.energy.harvest import HARVEST_CODES, HARVEST_KINDS, HarvestSpec, can_ever_harvest, harvest_code
-from wsnmec.clustering.checks import energy_balance_problems
+from wsnmec.sim.checks import energy_balance_problems
 from wsnmec.errors import ParameterError
 from wsnmec.sim.scenario import Scenario
 from wsnmec.sim.simulation import simulate

@@ -1,7 +1,7 @@
-"""Every clustering policy passes the conformance checks of :mod:`wsnmec.clustering.checks`.
+"""Every clustering policy passes the conformance checks of :mod:`wsnmec.sim.checks`.
 
-The cases are generated from the registry (:func:`wsnmec.clustering.checks.registered_policies`: the built-in
-names and the installed ``wsnmec.policies`` entry points) times :func:`~wsnmec.clustering.checks.policy_checks`,
+The cases are generated from the registry (:func:`wsnmec.sim.checks.registered_policies`: the built-in
+names and the installed ``wsnmec.policies`` entry points) times :func:`~wsnmec.sim.checks.policy_checks`,
 so a newly registered policy is checked without being listed here; the last tests register a tiny policy from a
 temporary module (as ``module:Class`` and as an entry point) and show that it is checked, and that the checks
 catch a policy electing dead nodes or drawing from an unseeded generator.
@@ -16,8 +16,8 @@ import uuid
 import pytest
 from plugin_examples import GROUP, add_entry_points
 
-from wsnmec.clustering import checks
-from wsnmec.clustering.checks import PolicyCheckError, check_policy, policy_checks, registered_policies
+from wsnmec.sim import checks
+from wsnmec.sim.checks import PolicyCheckError, check_policy, policy_checks, registered_policies
 
 
 def conformance_cases() -> list:

@@ -11,7 +11,7 @@ import pytest
 
 from naive import spread_heads_naive
 from wsnmec.clustering.anneal import NEIGHBOURS, AnnealPolicy, propose
-from wsnmec.clustering.checks import energy_balance_problems
+from wsnmec.sim.checks import energy_balance_problems
 from wsnmec.clustering.ddnn import DDNNRulePolicy
 from wsnmec.clustering.dryrun import REFINE_MAX_ALIVE
 from wsnmec.clustering.registry import policy_class

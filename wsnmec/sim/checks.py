@@ -65,14 +65,14 @@ class PolicyCheckError(AssertionError):
 
 def registered_policies() -> tuple[str, ...]:
     """Every policy to check: the registered names (not the aliases) and the installed entry-point plug-ins."""
-    from .registry import CLUSTERING_POLICIES, is_builtin, plugin_names
+    from ..clustering.registry import CLUSTERING_POLICIES, is_builtin, plugin_names
 
     return tuple(CLUSTERING_POLICIES) + tuple(name for name in plugin_names() if not is_builtin(name))
 
 
 def settings_for(policy) -> dict:
     """The scenario settings of the checks for ``policy`` (:data:`DEFAULT_SETTINGS` with its overrides)."""
-    from .registry import canonical_name
+    from ..clustering.registry import canonical_name
 
     name = canonical_name(policy) if isinstance(policy, str) else None
     return {**DEFAULT_SETTINGS, **POLICY_SETTINGS.get(name, {})}
@@ -87,7 +87,7 @@ def _fail(policy, message: str):
 
 
 def _scenario(policy, **overrides):
-    from ..sim.scenario import Scenario
+    from .scenario import Scenario
 
     params = {**settings_for(policy), **overrides}
     if isinstance(policy, str):
@@ -97,8 +97,8 @@ def _scenario(policy, **overrides):
 
 def _simulate(policy, seed: int, *, clustering=None, **overrides):
     """A run of ``policy`` on the checks' network (per-node table included; two replicas)."""
-    from ..sim.simulation import simulate
-    from .registry import check_policy_class
+    from .simulation import simulate
+    from ..clustering.registry import check_policy_class
 
     scenario = _scenario(policy, **overrides)
     if clustering is None and not isinstance(policy, str):
@@ -180,7 +180,7 @@ def _recording_class(cls, record: list):
 
 def check_heads_alive(policy) -> None:
     """Every head mask ``elect`` returns is bool[N] and names alive nodes only (in a run where nodes die)."""
-    from .registry import policy_class
+    from ..clustering.registry import policy_class
 
     cls = policy_class(policy) if isinstance(policy, str) else policy
     record: list = []
@@ -246,7 +246,7 @@ def check_policy(policy) -> None:
     :class:`PolicyCheckError` (or the :class:`~wsnmec.errors.ParameterError` of an unusable value) on the
     first failure."""
     if isinstance(policy, str):
-        from .registry import check_protocol
+        from ..clustering.registry import check_protocol
 
         check_protocol(policy)
     for check in policy_checks(policy):
