@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import ClusteringPolicy
+from ..clustering.base import ClusteringPolicy
 
 #: Relative gap target of the bound the policy solves.
 SCHEDULE_GAP = 0.01
@@ -48,8 +48,8 @@ class LPSchedulePolicy(ClusteringPolicy):
         self.plan = None
 
     def _solve(self, state):
-        from ..bound.cache import solve_cached
-        from ..bound.costs import Network, check_boundable, planning_harvest, score_configurations
+        from .cache import solve_cached
+        from .costs import Network, check_boundable, planning_harvest, score_configurations
 
         scenario = state.scenario
         check_boundable(scenario, state.x, state.y, state.initial_energy, state.sink, harvest=False)

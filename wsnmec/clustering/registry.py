@@ -23,7 +23,8 @@ missing attribute, a class that is not a policy) is a :class:`~wsnmec.errors.Par
 ``--protocol``. Runs record the value as given (``protocol``) and, for a plug-in, :func:`protocol_record`
 (its ``module:Class`` and the SHA-256 of its module file), which is also part of a study task's cache key.
 
-A built-in policy is one file in :mod:`wsnmec.clustering` plus one line in :data:`CLUSTERING_POLICIES`.
+A built-in policy is one file plus one line in :data:`CLUSTERING_POLICIES`: the file is in :mod:`wsnmec.clustering`,
+or in the package of the layer it builds on (``lp-schedule`` executes the lifetime bound: :mod:`wsnmec.bound.lp_schedule`).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ CLUSTERING_POLICIES: dict[str, str] = {
     "ddnn-rule": "wsnmec.clustering.ddnn:DDNNRulePolicy",
     "spread": "wsnmec.clustering.spread:SpreadPolicy",
     "anneal": "wsnmec.clustering.anneal:AnnealPolicy",
-    "lp-schedule": "wsnmec.clustering.lp_schedule:LPSchedulePolicy",
+    "lp-schedule": "wsnmec.bound.lp_schedule:LPSchedulePolicy",
     "ddnn-price": "wsnmec.clustering.priced:PricedPolicy",
     "ddnn-price-rule": "wsnmec.clustering.priced:PricedRulePolicy",
 }
@@ -57,7 +58,7 @@ ALIASES: dict[str, str] = {"ileach": "leach-dchs"}
 #: Entry-point group of installed plug-in policies (name -> ``"module:Class"``).
 ENTRY_POINT_GROUP = "wsnmec.policies"
 
-#: Control-message patterns a policy may declare (the keys of :data:`wsnmec.sim.accounting.CONTROL_KINDS`).
+#: Control-message patterns a policy may declare (the keys of :data:`wsnmec.energy.layout.CONTROL_KINDS`).
 CONTROL_PATTERNS = ("none", "distributed", "centralized")
 
 #: What ``--protocol`` accepts besides the listed names (the error messages say it).
