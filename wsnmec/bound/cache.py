@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..fingerprint import simulator_fingerprint
 from ..integrity import load_sealed_bytes, sealed_bytes
 from .colgen import BoundResult, solve_bound
 from .costs import Network
@@ -56,9 +57,7 @@ def cache_dir() -> Path:
 @functools.lru_cache(maxsize=1)
 def code_fingerprint() -> str:
     """SHA-256 (first 16 hex digits) of the simulator's fingerprint
-    (:func:`wsnmec.study.cache.simulator_fingerprint`) and of this package's sources (``wsnmec/bound``)."""
-    from ..study.cache import simulator_fingerprint
-
+    (:func:`wsnmec.fingerprint.simulator_fingerprint`) and of this package's sources (``wsnmec/bound``)."""
     digest = hashlib.sha256(simulator_fingerprint().encode("ascii") + b"\0")
     package = Path(__file__).resolve().parent
     for file in sorted(package.glob("*.py")):

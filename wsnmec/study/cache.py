@@ -32,6 +32,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import __version__
+from ..fingerprint import SIMULATOR_SOURCES, simulator_fingerprint  # noqa: F401  (re-exported)
 from ..integrity import file_sha256, sha256_bytes
 from ..io import atomic_path
 
@@ -80,30 +81,6 @@ def task_scenario_config(scenario) -> dict:
         scenario_config["policy_model_sha256"] = _file_digest(scenario_config["policy_model"])
     scenario_config.update(protocol_record(scenario.protocol))
     return scenario_config
-
-
-#: The modules whose code decides a task's result (paths relative to the wsnmec package).
-SIMULATOR_SOURCES = ("sim", "energy", "clustering", "offload", "learn", "bound", "errors.py", "seeding.py")  # (bound: lp-schedule)
-
-
-@functools.lru_cache(maxsize=1)
-def simulator_fingerprint() -> str:
-    """SHA-256 (first 16 hex digits) of the simulator's source files (and shipped models, ``*.npz``).
-
-    Part of every task key, so that a change to the simulator's code in a development checkout (where the
-    package version stays the same) invalidates the cached results computed with the old code.
-    """
-    package = Path(__file__).resolve().parents[1]
-    digest = hashlib.sha256()
-    for name in SIMULATOR_SOURCES:
-        path = package / name
-        if not path.exists():
-            continue
-        files = sorted([*path.rglob("*.py"), *path.rglob("*.npz")]) if path.is_dir() else [path]
-        for file in files:
-            digest.update(file.relative_to(package).as_posix().encode("utf-8") + b"\0")
-            digest.update(file.read_bytes() + b"\0")
-    return digest.hexdigest()[:16]
 
 
 def task_key(config: dict) -> str:
