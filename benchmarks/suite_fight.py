@@ -6,7 +6,7 @@ smaller scenarios; ``--quick`` for the suite's quick variant; ``--set key=value`
 parameter for every run; ``--out DIR`` writes ``suite_fight.json`` and ``suite_fight.md``).
 
 For each scenario every policy runs ``seeds`` replicas with the same user seed, so replica i of every policy
-sees the same deployment and the comparison is paired (:mod:`wsnmec.sim.compare`): per scenario, FND and HND
+sees the same deployment and the comparison is paired (:mod:`wsnmec.study.compare`): per scenario, FND and HND
 (mean and 95 % Student-t interval over the replicas) and each policy's paired difference to the first policy
 of ``--policies`` (mean and 95 % t interval of the per-replica differences; a pair is left out when either
 replica did not reach the metric, ``n`` says how many remained).
@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout this script belongs to
 
-from wsnmec.sim.compare import compare_results, parse_protocols  # noqa: E402
+from wsnmec.study.compare import compare_results, parse_protocols  # noqa: E402
 from wsnmec.sim.simulation import simulate  # noqa: E402
 from wsnmec.study.suite import SUITE_PATH, load_suite  # noqa: E402
 

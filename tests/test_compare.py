@@ -15,7 +15,7 @@ from plugin_examples import install_examples
 from scipy import stats
 
 from wsnmec import cli
-from wsnmec.sim.compare import METRICS, alive_curves
+from wsnmec.study.compare import METRICS, alive_curves
 
 # e0 drawn per node: a replica's initial energy identifies its deployment
 DYING = ["--nodes", "20", "--e0", "0.01..0.03", "--rounds", "400", "--seed", "7"]
@@ -200,7 +200,7 @@ def test_bad_threshold_or_format_is_the_one_line_error_of_run(option, value, tmp
 
 
 def test_alive_figure_draws_each_protocol_in_its_style(tmp_path):
-    from wsnmec.sim.compare import alive_figure
+    from wsnmec.study.compare import alive_figure
     from wsnmec.sim.scenario import Scenario
     from wsnmec.sim.simulation import simulate
     from wsnmec.study.styles import series_styles

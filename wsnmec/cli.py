@@ -292,9 +292,9 @@ def compare(protocols, out, as_json, seed, replicas, workers, force, table_forma
     """Run several clustering policies on the same replicas (the same seed, hence the same deployments) and
     print one table: FND/HND/LND, delivered bits, energy efficiency [bit/J], mean round latency and mean
     utility per round (and with --lifetime-threshold the lifetime at PCT % dead), each as the mean with its
-    95 % Student-t interval, and each protocol's paired difference to the first (see wsnmec.sim.compare)."""
+    95 % Student-t interval, and each protocol's paired difference to the first (see wsnmec.study.compare)."""
     from .errors import check_int
-    from .sim.compare import compare_json, compare_results, compare_text, parse_protocols, write_compare
+    from .study.compare import compare_json, compare_results, compare_text, parse_protocols, write_compare
     from .sim.scenario import MAX_REPLICAS, Scenario
     from .seeding import check_seed, fresh_seed
 
@@ -363,9 +363,10 @@ def train(protocol, out, seed, scenarios, rounds, networks, validation_scenarios
     warning says when the new model does worse than the shipped one on the validation scenarios."""
     from pathlib import Path
 
-    from .clustering.ddnn import (DEFAULT_MODEL, VALIDATION_SEED, pretrain, save_pretrained, training_scenarios,
-                                  validate, worse_than)
-    from .clustering.ddnn import validation_scenarios as held_out
+    from .clustering.ddnn import DEFAULT_MODEL
+    from .training.ddnn import (VALIDATION_SEED, pretrain, save_pretrained, training_scenarios, validate,
+                                worse_than)
+    from .training.ddnn import validation_scenarios as held_out
     from .errors import check_choice, check_int
     from .seeding import check_seed, fresh_seed
 
@@ -428,11 +429,11 @@ def train(protocol, out, seed, scenarios, rounds, networks, validation_scenarios
 
 
 def _train_price(out, seed: int, generations: int, population: int, rounds, jobs: int = 1) -> None:
-    """``wsnmec train --protocol ddnn-price`` (:func:`wsnmec.clustering.priced.train_prices`)."""
+    """``wsnmec train --protocol ddnn-price`` (:func:`wsnmec.training.prices.train_prices`)."""
     from pathlib import Path
 
-    from .clustering.priced import (TRAINING_SCENARIOS, save_price_weights, train_prices,
-                                    validation_deployments)
+    from .clustering.priced import save_price_weights
+    from .training.prices import TRAINING_SCENARIOS, train_prices, validation_deployments
     from .errors import check_int
 
     rounds = check_int("--rounds", rounds, 1, 100_000)

@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError
-from .metrics import mean_ci
+from ..sim.metrics import mean_ci
 
 #: Files written by ``wsnmec compare --out DIR`` besides its tables (:func:`compare_files`).
 COMPARE_FILES = ("compare.json", "compare.md", "alive.png", "alive.pdf")
@@ -125,7 +125,7 @@ def replica_metrics(result, lifetime_threshold: float | None = None) -> pd.DataF
     frame["latency_s"] = summary["latency_s_mean"].to_numpy(dtype=float)
     frame["system_utility"] = summary["system_utility_mean"].to_numpy(dtype=float)
     if lifetime_threshold is not None:  # the column wsnmec run reports (the same rows: replica order)
-        from .report import summary_table
+        from ..sim.report import summary_table
 
         lifetime = summary_table(result, lifetime_threshold)["lifetime_threshold_round"]
         frame["lifetime_threshold"] = lifetime.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
@@ -190,7 +190,7 @@ def compare_json(results: dict, seed: int, lifetime_threshold: float | None = No
     plus ``command``, ``seed`` (the user seed), ``replicas``, ``runs`` (protocol -> that run's full
     ``config``: every effective parameter, the seed and every replica seed) and, when given,
     ``lifetime_threshold`` [%]."""
-    from .report import jsonable
+    from ..sim.report import jsonable
 
     comparison = compare_results(results, lifetime_threshold)
     first = next(iter(results.values()))
@@ -303,8 +303,8 @@ def alive_figure(results: dict):
     """Alive nodes vs round, the mean over replicas, one line per protocol (the study figures' style: each
     policy in its own colour, marker and dash pattern, whole-number ticks; :mod:`wsnmec.study.styles`).
     Returns the matplotlib Figure."""
-    from ..study import figures as style
-    from ..study.styles import integer_ticks, legend_right, plot_series, series_styles
+    from . import figures as style
+    from .styles import integer_ticks, legend_right, plot_series, series_styles
 
     curves = alive_curves(results)
     names = list(results)
@@ -337,7 +337,7 @@ def summary_tables(results: dict, lifetime_threshold: float | None = None) -> pd
     """Every protocol's per-replica summary as ``wsnmec run --out`` writes it
     (:func:`wsnmec.sim.report.summary_table`, with ``lifetime_threshold`` its lifetime columns), one block per
     protocol in order, under a first column ``protocol``."""
-    from .report import summary_table
+    from ..sim.report import summary_table
 
     blocks = [summary_table(result, lifetime_threshold).assign(protocol=name) for name, result in results.items()]
     table = pd.concat(blocks, ignore_index=True)
@@ -355,8 +355,8 @@ def write_compare(results: dict, seed: int, directory, parameter: str = "--out",
 
     from .. import io
     from ..errors import check_choice
-    from ..study import figures as style
-    from .report import TABLE_FORMATS, _table_writer
+    from . import figures as style
+    from ..sim.report import TABLE_FORMATS, _table_writer
 
     check_choice("--format", table_format, TABLE_FORMATS)
     report = compare_json(results, seed, lifetime_threshold)
