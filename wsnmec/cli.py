@@ -204,47 +204,59 @@ def _output_options(table_format, lifetime_threshold) -> tuple[str, float | None
     return table_format, lifetime_threshold
 
 
-@main.command("run")
-@click.option("--protocol", metavar="NAME", help="Clustering policy: direct, leach, leach-dchs (alias ileach), leach-c, deec, heed, ddnn (the sink picks each round's heads among learned proposals scored by a one-round model of the network), ddnn-rule (the same without learning), spread, anneal, lp-schedule, ddnn-price (learned per-node energy prices over anneal's start pool), ddnn-price-rule (the same with prices 1/e); or a plug-in: MODULE:CLASS (importable from PYTHONPATH) or the name of an installed wsnmec.policies entry point (see wsnmec.clustering.registry).  [default: leach]")
-@click.option("--nodes", metavar="N", help="Number of sensor nodes, 1 to 100000000 (about 200 bytes of memory per node and running replica).  [default: 100]")
-@click.option("--field", metavar="W[,H]", help="Field width and height [m], each in (0, 1e9].  [default: 100,100]")
-@click.option("--sink", metavar="X,Y", help="Sink position [m] (coordinates in [0, 1e9]), inside or outside the field.  [default: field centre]")
-@click.option("--e0", metavar="J|LOW..HIGH", help="Initial energy of a node [J], or a range LOW..HIGH drawn uniformly per node.  [default: 0.5]")
-@click.option("--p", "p", metavar="P|auto", help="Desired cluster-head fraction, in [1e-9, 1], or auto: k_opt / N of each replica's deployment and sink (Heinzelman et al. 2002), recorded as p_resolved.  [default: auto; 0.1 with --preset classic]")
-@click.option("--packet-bits", metavar="L", help="Data packet length [bit].  [default: 4000]")
-@click.option("--rounds", metavar="R", help="Rounds to simulate.  [default: until all nodes are dead, at most 100000]")
+class ScenarioCommand(click.Command):
+    """A command whose options are arranged on first use (parsing, help, completion) by ``options(declared)``
+    from its declared options, e.g. with the scenario options of :func:`scenario_options`: the parameter table
+    (:mod:`wsnmec.sim.parameters`) imports the simulator, and ``wsnmec --help`` imports neither numba nor
+    numpy (README, "First runs and start-up")."""
+
+    def __init__(self, *args, options, **kwargs):
+        self._arrange = options
+        self._arranged = None
+        super().__init__(*args, **kwargs)
+
+    @property
+    def params(self) -> list:
+        if self._arranged is None:
+            self._arranged = self._arrange(self._declared)
+        return self._arranged
+
+    @params.setter
+    def params(self, value):
+        self._declared, self._arranged = list(value), None
+
+
+def scenario_options(own: list, after: dict[str, tuple[str, ...]]) -> list:
+    """The options of a command taking a scenario: one per command-line parameter of
+    :data:`wsnmec.sim.parameters.SCENARIO_PARAMETERS` (its option, metavar and help, in the table's order),
+    the command's ``own`` options named in ``after[parameter]`` placed after that parameter's option."""
+    from .sim.parameters import SCENARIO_PARAMETERS
+
+    own_by_name = {option.name: option for option in own}
+    options = []
+    for parameter in SCENARIO_PARAMETERS.values():
+        if parameter.command_line:
+            options.append(click.Option([parameter.option, parameter.name], metavar=parameter.shown_metavar,
+                                        help=parameter.option_help))
+        options += [own_by_name.pop(name) for name in after.get(parameter.name, ())]
+    return list(own_by_name.values()) + options
+
+
+def shared_options(command: click.Command, leave_out: tuple[str, ...]):
+    """``options`` of a :class:`ScenarioCommand` whose own options come first, followed by the options of
+    ``command`` (the same objects: the same names, help and defaults) but those in ``leave_out``."""
+    return lambda own: own + [p for p in command.params if p.name not in leave_out]
+
+
+@main.command("run", cls=ScenarioCommand, options=lambda own: scenario_options(own, after={
+    "rounds": ("seed", "replicas"), "preset": ("workers", "out", "table_format", "lifetime_threshold"),
+    "policy_model": ("as_json", "force")}))
 @click.option("--seed", metavar="S", help="Seed (integer in [0, 2**63-1]).  [default: a fresh seed, recorded in the output]")
 @click.option("--replicas", metavar="K", help="Independent replicas, 1 to 100000.  [default: 1]")
-@click.option("--semantics", metavar="[clean|matlab]", help="Energy accounting: exact, or that of the MATLAB LEACH/SEP code (energies may go below zero there; the reported residual sums the positive energies, as the MATLAB code does, and stored_j keeps the signed sum).  [default: clean]")
-@click.option("--radio", metavar="[heinzelman2002|heinzelman2000]", help="Radio model preset.  [default: heinzelman2002]")
-@click.option("--e-elec", metavar="J/BIT", help="Override the preset's electronics energy [J/bit].")
-@click.option("--eps-fs", metavar="J/BIT/M2", help="Override the free-space amplifier energy [J/bit/m^2].")
-@click.option("--eps-mp", metavar="J/BIT/M4", help="Override the multipath amplifier energy [J/bit/m^4].")
-@click.option("--e-da", metavar="J/BIT", help="Override the aggregation energy [J/bit/signal].")
-@click.option("--d0", metavar="M", help="Override the crossover distance [m].  [default: sqrt(eps_fs/eps_mp)]")
-@click.option("--harvest", metavar="SPEC", help="Energy harvesting: none, constant:J, bernoulli:J,Q, markov:J_GOOD,J_BAD,P_GOOD_TO_BAD,P_BAD_TO_GOOD, markov-shared:(same; one chain for all nodes, stationary start), solar:J_PEAK,PERIOD_ROUNDS (energies [J] per round), or in power units constant-w:W, solar-w:P_PEAK_W,PERIOD_S (need --round-seconds).  [default: none]")
-@click.option("--round-seconds", metavar="S", help="Round duration [s], converting power harvest specs (constant-w, solar-w) to energy per round.")
-@click.option("--offload", metavar="[local|edge|greedy|exact]", help="Cluster heads' offloading rule: process locally, offload to the edge server at the sink, each head's own best, or the round's exact optimum of energy + w_T x latency (under --medium shared up to 16 heads, greedy above).  [default: local]")
-@click.option("--workload", metavar="[fusion|dnn-inference]", help="What a cluster head computes on the gathered data (fusion: the classic E_DA aggregation).  [default: fusion]")
-@click.option("--hardware", metavar="[msp430f1611|cc2650]", help="Node MCU/radio and edge-server preset.  [default: msp430f1611]")
-@click.option("--time-weight", metavar="J/S", help="w_T in system_utility = energy_j + w_T x latency_s [J/s].  [default: 0.01]")
-@click.option("--join", metavar="[nearest|cluster]", help="nearest: a member sends to the sink when it is at least as near as every head (MATLAB rule); cluster: members always join their nearest head.  [default: nearest]")
-@click.option("--control-bits", metavar="B", help="Control-message length [bit]; charges each protocol's advertisements, joins, schedules, uploads and broadcasts, set-up messages only in rounds whose clusters change (0: none, as published LEACH curves).  [default: 200, the 25-byte header of Heinzelman et al. 2002; 0 with --preset classic]")
-@click.option("--medium", metavar="[ideal|shared]", help="Sink radio: ideal gives every transmission to the sink a channel of its own (round latency = slowest transmitter); shared serves direct packets, head uploads and edge offloads on --sink-channels channels in order of readiness (round latency = last delivery). Energy is the same.  [default: shared; ideal with --preset classic]")
-@click.option("--sink-channels", metavar="C", help="Channels at the radio rate at the sink under --medium shared, an integer >= 1.  [default: 1]")
-@click.option("--idle-j", metavar="J", help="Fixed sensing/idle consumption of every alive node per round [J].  [default: 0]")
-@click.option("--battery", metavar="J", help="Battery capacity [J], at least every node's initial energy.  [default: each node's initial energy]")
-@click.option("--positions", metavar="CSV", help="CSV with columns x,y [m] (>= 0) and optionally energy [J], one row per node.")
-@click.option("--deployment", metavar="LAYOUT", help="Node layout: uniform, grid (a lattice of N nodes), gaussian:SIGMA (around the field centre), clusters:K,SIGMA (around K uniform centres), corridor:WIDTH (a horizontal strip on the mid-height); SIGMA, WIDTH [m]; seeded by --seed, inside the field.  [default: uniform]")
-@click.option("--advanced-fraction", metavar="M", help="SEP heterogeneity: fraction of advanced nodes, in [0, 1].  [default: 0]")
-@click.option("--advanced-factor", metavar="A", help="SEP heterogeneity: advanced nodes start with (1 + A) E0.  [default: 0]")
-@click.option("--revive-threshold", metavar="J", help="Let a dead node revive once its stored energy reaches J [J] (at most the battery capacity).  [default: dead nodes stay dead]")
-@click.option("--preset", metavar="NAME", help="Named scenario preset for the options not given (classic: the v0.1 defaults, p 0.1, no control messages); explicit options override it.  [default: none, the package defaults]")
 @click.option("--workers", metavar="W", help="Parallel workers for the replicas.  [default: all cores]")
 @click.option("--out", "out", metavar="DIR", help="Write rounds.parquet, summary.parquet, nodes.parquet (each node's position, initial energy, death round and residual energy) and config.json into DIR.")
 @table_format_option("rounds, summary, nodes")
 @lifetime_threshold_option()
-@click.option("--policy-model", metavar="MODEL.npz", help="Model of a learned policy (ddnn; from 'wsnmec train').  [default: the shipped model]")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of the summary.")
 @click.option("--force", is_flag=True, help="Run even when the memory estimate exceeds the available memory.")
 def run(out, as_json, seed, replicas, workers, force, table_format, lifetime_threshold, **parameters):
@@ -281,7 +293,8 @@ RUN_OUTPUT_ONLY = ("table_format", "lifetime_threshold")
 # --- wsnmec compare (several protocols on the same replicas) -------------------------------------------
 
 
-@main.command("compare")
+@main.command("compare", cls=ScenarioCommand, options=shared_options(
+    run, ("protocol", "out", "as_json", "replicas", *RUN_OUTPUT_ONLY)))
 @click.option("--protocols", metavar="P1,P2,...", required=True, help="Comma-separated clustering policies to compare, each as --protocol accepts it (a built-in name, MODULE:CLASS or an installed entry point), each at most once; the first is the reference of the paired differences.")
 @click.option("--replicas", metavar="K", help="Replicas per protocol, 1 to 100000; replica i of every protocol has the same seed and deployment (paired).  [default: 30]")
 @click.option("--out", "out", metavar="DIR", help="Write compare.json, compare.md, the alive-vs-round figure alive.png / alive.pdf and the tables summary (every protocol's per-replica summary) and alive (the figure's curves) into DIR.")
@@ -320,10 +333,6 @@ def compare(protocols, out, as_json, seed, replicas, workers, force, table_forma
         click.echo(json.dumps(compare_json(results, seed, lifetime_threshold), allow_nan=False))
     else:
         click.echo(compare_text(compare_results(results, lifetime_threshold), seed))
-
-
-# the scenario options, --seed, --workers and --force of `wsnmec run`, shared (the same names, help and defaults)
-compare.params.extend(p for p in run.params if p.name not in ("protocol", "out", "as_json", "replicas", *RUN_OUTPUT_ONLY))
 
 
 # --- wsnmec train (learned clustering policies) -------------------------------------------------------
@@ -482,7 +491,8 @@ def _metric(value, spec: str) -> str:
 # --- wsnmec bound (the lifetime limit) ------------------------------------------------------------------
 
 
-@main.command("bound")
+@main.command("bound", cls=ScenarioCommand, options=shared_options(run, (
+    "out", "as_json", "replicas", "workers", "seed", "force", *RUN_OUTPUT_ONLY)))
 @click.option("--seed", metavar="S", help="Seed (integer in [0, 2**63-1]) of the deployments, as in `wsnmec run`.  [default: a fresh seed, recorded in the output]")
 @click.option("--replicas", metavar="K", help="Deployments (replica i is replica i of `wsnmec run --seed S --replicas K`), 1 to 100000.  [default: 1]")
 @click.option("--gap", "gap", metavar="G", help="Relative gap target (upper - relaxed) / upper of the column generation, in (0, 1).  [default: 0.01]")
@@ -569,15 +579,11 @@ def bound(seed, replicas, gap, time_limit, use_cache, out, as_json, **parameters
                "schedule; achievable / integer: the best schedule under the simulator's rules; gap = upper - achievable")
 
 
-# the scenario options of `wsnmec run`, shared (the same names, help and defaults)
-bound.params.extend(p for p in run.params if p.name not in ("out", "as_json", "replicas", "workers", "seed", "force",
-                                                           *RUN_OUTPUT_ONLY))
-
-
 # --- wsnmec map (network map at a round) -----------------------------------------------------------
 
 
-@main.command("map")
+@main.command("map", cls=ScenarioCommand, options=shared_options(run, (
+    "out", "as_json", "replicas", "workers", *RUN_OUTPUT_ONLY)))
 @click.option("--round", "round_number", metavar="R", help="Draw the network at the end of round R (>= 1).")
 @click.option("--animate", metavar="FROM:TO", help="Write an animation with one frame per round FROM..TO (a .gif --out).")
 @click.option("--replica", metavar="I", default="0", show_default=True,
@@ -625,11 +631,6 @@ def map_command(round_number, animate, replica, out, seed, **parameters):
     path = write_animation(states, out) if animate is not None else write_map(states[0], out)
     click.echo(f"{path}  (seed {seed}, replica {replica}: seed {replica_seed}; rounds {first}-{last})"
                if animate is not None else f"{path}  (seed {seed}, replica {replica}: seed {replica_seed}; round {first})")
-
-
-# the scenario options and --seed of `wsnmec run`, shared (the same names, help and defaults)
-map_command.params.extend(p for p in run.params if p.name not in ("out", "as_json", "replicas", "workers",
-                                                                   *RUN_OUTPUT_ONLY))
 
 
 # --- wsnmec offload (offloading engine) ----------------------------------------------------------------
