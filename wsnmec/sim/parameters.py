@@ -34,6 +34,18 @@ from .scenario import (
     _pair, advanced_count, check_energy_limits, check_nodes, check_p, option_name,
 )
 
+#: The study-file (TOML) types of the scenario parameters (:attr:`Parameter.kind`), as the docs and the
+#: study-file errors word them.
+TYPE_WORDS = {
+    "int": "an integer",
+    "number": "a number",
+    "str": "a string",
+    "pair": "a number or a list [W, H] of numbers",
+    "xy": "a list [X, Y] of numbers",
+    "numstr": "a number or a string LOW..HIGH",
+    "number_or_auto": 'a number or the string "auto"',
+}
+
 #: A check: ``check(value, option)`` returns the validated value or raises :class:`ParameterError` naming
 #: ``option``.
 Check = Callable[[object, str], object]
@@ -201,7 +213,7 @@ _PARAMETERS = (
     Parameter("e0", "numstr", "Initial energy of a node [J], or a range LOW..HIGH drawn uniformly per node.", check_e0,
               metavar="J|LOW..HIGH", default_text="0.5", unit="[J]", example="e0 = 0.5"),
     Parameter("e0_high", "number", "Upper end of the initial-energy range (initial energies uniform in [e0, e0_high)); "
-              "usually set through e0 = LOW..HIGH.", check_e0_high, unit="[J]", example="e0_high = 0.6",
+              "usually set through e0 = LOW..HIGH.", check_e0_high, metavar="J", unit="[J]", example="e0_high = 0.6",
               command_line=False),
     Parameter("p", "number_or_auto", "Desired cluster-head fraction, in [1e-9, 1], or auto: k_opt / N of each "
               "replica's deployment and sink (Heinzelman et al. 2002), recorded as p_resolved.",
@@ -346,3 +358,46 @@ def check_together(out: dict) -> None:
         check_energy_limits(out["battery"], largest,
                             out["battery"] if out["battery"] is not None else smallest_initial,
                             out["revive_threshold"])
+
+
+# --- reference docs ---------------------------------------------------------------------------------------
+
+
+def _cell(text: str) -> str:
+    """Text for a cell of a Markdown table (``|`` escaped)."""
+    return text.replace("|", "\\|")
+
+
+def _allowed(parameter: Parameter) -> str:
+    listed = f"One of {', '.join(f'`{c}`' for c in parameter.choices)}. " if parameter.choices else ""
+    return _cell(listed + parameter.help)
+
+
+def study_base_rows() -> list[str]:
+    """The rows of the ``[base]`` table of docs/studies.md (key, type, unit, allowed values, default, example),
+    in the order of the Scenario's fields."""
+    rows = []
+    for name in Scenario.keys():
+        parameter = SCENARIO_PARAMETERS[name]
+        rows.append(f"| `{name}` | {TYPE_WORDS[parameter.kind]} | {_cell(parameter.unit)} | {_allowed(parameter)} | "
+                    f"{_cell(parameter.default_text or 'none')} | `{parameter.example}` |")
+    return rows
+
+
+def scenario_markdown() -> str:
+    """The scenario section of docs/parameters.md: one row per parameter, in the order of ``wsnmec run --help``."""
+    lines = [
+        "## Scenario parameters (`wsnmec run`, `compare`, `bound`, `map`; lifetime studies' `[base]` and `[grid]`)",
+        "",
+        "Generated from `wsnmec.sim.parameters.SCENARIO_PARAMETERS`. The study-file key is the option without its",
+        "dashes, with underscores (`--packet-bits`: `packet_bits`); a bad value gives one line naming the option",
+        "and what is allowed, with exit code 2.",
+        "",
+        "| Option | Study-file key | Type | Unit | Default | Meaning |",
+        "|---|---|---|---|---|---|",
+    ]
+    for parameter in SCENARIO_PARAMETERS.values():
+        option = f"`{parameter.option} {parameter.shown_metavar}`" if parameter.command_line else "(none)"
+        lines.append(f"| {_cell(option)} | `{parameter.name}` | {TYPE_WORDS[parameter.kind]} | "
+                     f"{_cell(parameter.unit)} | {_cell(parameter.default_text or 'none')} | {_allowed(parameter)} |")
+    return "\n".join(lines)

@@ -78,7 +78,7 @@ from pathlib import Path
 
 from ..errors import ParameterError
 from ..seeding import MAX_SEED
-from ..sim.parameters import scenario_types
+from ..sim.parameters import TYPE_WORDS, scenario_types
 from ..sim.scenario import Scenario
 from .columns import DERIVED_COLUMNS, ROUND_COLUMNS, SUMMARY_METRICS
 
@@ -122,15 +122,6 @@ RANGE_KEYS = ("start", "stop", "step")
 #: The TOML type each scenario parameter takes (the words of :data:`TYPE_WORDS`), generated from the parameter
 #: table :data:`wsnmec.sim.parameters.SCENARIO_PARAMETERS`.
 SCENARIO_TYPES = scenario_types()
-TYPE_WORDS = {
-    "int": "an integer",
-    "number": "a number",
-    "str": "a string",
-    "pair": "a number or a list [W, H] of numbers",
-    "xy": "a list [X, Y] of numbers",
-    "numstr": "a number or a string LOW..HIGH",
-    "number_or_auto": 'a number or the string "auto"',
-}
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
