@@ -358,6 +358,9 @@ class Scenario:
     def from_mapping(cls, values: dict | None = None, **more) -> "Scenario":
         """Validate raw values (CLI strings or study-file values); missing keys take the defaults.
 
+        Each value goes through the check of its entry of the parameter table
+        (:func:`wsnmec.sim.parameters.validate`), after the ``preset``'s values were applied to the keys not given.
+
         Raises
         ------
         ParameterError
