@@ -204,47 +204,59 @@ def _output_options(table_format, lifetime_threshold) -> tuple[str, float | None
     return table_format, lifetime_threshold
 
 
-@main.command("run")
-@click.option("--protocol", metavar="NAME", help="Clustering policy: direct, leach, leach-dchs (alias ileach), leach-c, deec, heed, ddnn (the sink picks each round's heads among learned proposals scored by a one-round model of the network), ddnn-rule (the same without learning), spread, anneal, lp-schedule, ddnn-price (learned per-node energy prices over anneal's start pool), ddnn-price-rule (the same with prices 1/e); or a plug-in: MODULE:CLASS (importable from PYTHONPATH) or the name of an installed wsnmec.policies entry point (see wsnmec.clustering.registry).  [default: leach]")
-@click.option("--nodes", metavar="N", help="Number of sensor nodes, 1 to 100000000 (about 200 bytes of memory per node and running replica).  [default: 100]")
-@click.option("--field", metavar="W[,H]", help="Field width and height [m], each in (0, 1e9].  [default: 100,100]")
-@click.option("--sink", metavar="X,Y", help="Sink position [m] (coordinates in [0, 1e9]), inside or outside the field.  [default: field centre]")
-@click.option("--e0", metavar="J|LOW..HIGH", help="Initial energy of a node [J], or a range LOW..HIGH drawn uniformly per node.  [default: 0.5]")
-@click.option("--p", "p", metavar="P|auto", help="Desired cluster-head fraction, in [1e-9, 1], or auto: k_opt / N of each replica's deployment and sink (Heinzelman et al. 2002), recorded as p_resolved.  [default: auto; 0.1 with --preset classic]")
-@click.option("--packet-bits", metavar="L", help="Data packet length [bit].  [default: 4000]")
-@click.option("--rounds", metavar="R", help="Rounds to simulate.  [default: until all nodes are dead, at most 100000]")
+class LazyOptionsCommand(click.Command):
+    """A command whose options are arranged on first use (parsing, help, completion) by ``options(declared)``
+    from its declared options, e.g. with the scenario options of :func:`scenario_options`: the parameter table
+    (:mod:`wsnmec.sim.parameters`) imports the simulator, and ``wsnmec --help`` imports neither numba nor
+    numpy (README, "First runs and start-up")."""
+
+    def __init__(self, *args, options, **kwargs):
+        self._arrange = options
+        self._arranged = None
+        super().__init__(*args, **kwargs)
+
+    @property
+    def params(self) -> list:
+        if self._arranged is None:
+            self._arranged = self._arrange(self._declared)
+        return self._arranged
+
+    @params.setter
+    def params(self, value):
+        self._declared, self._arranged = list(value), None
+
+
+def scenario_options(own: list, after: dict[str, tuple[str, ...]]) -> list:
+    """The options of a command taking a scenario: one per command-line parameter of
+    :data:`wsnmec.sim.parameters.SCENARIO_PARAMETERS` (its option, metavar and help, in the table's order),
+    the command's ``own`` options named in ``after[parameter]`` placed after that parameter's option."""
+    from .sim.parameters import SCENARIO_PARAMETERS
+
+    own_by_name = {option.name: option for option in own}
+    options = []
+    for parameter in SCENARIO_PARAMETERS.values():
+        if parameter.command_line:
+            options.append(click.Option([parameter.option, parameter.name], metavar=parameter.shown_metavar,
+                                        help=parameter.option_help))
+        options += [own_by_name.pop(name) for name in after.get(parameter.name, ())]
+    return list(own_by_name.values()) + options
+
+
+def shared_options(command: click.Command, leave_out: tuple[str, ...]):
+    """``options`` of a :class:`LazyOptionsCommand` whose own options come first, followed by the options of
+    ``command`` (the same objects: the same names, help and defaults) but those in ``leave_out``."""
+    return lambda own: own + [p for p in command.params if p.name not in leave_out]
+
+
+@main.command("run", cls=LazyOptionsCommand, options=lambda own: scenario_options(own, after={
+    "rounds": ("seed", "replicas"), "preset": ("workers", "out", "table_format", "lifetime_threshold"),
+    "policy_model": ("as_json", "force")}))
 @click.option("--seed", metavar="S", help="Seed (integer in [0, 2**63-1]).  [default: a fresh seed, recorded in the output]")
 @click.option("--replicas", metavar="K", help="Independent replicas, 1 to 100000.  [default: 1]")
-@click.option("--semantics", metavar="[clean|matlab]", help="Energy accounting: exact, or that of the MATLAB LEACH/SEP code (energies may go below zero there; the reported residual sums the positive energies, as the MATLAB code does, and stored_j keeps the signed sum).  [default: clean]")
-@click.option("--radio", metavar="[heinzelman2002|heinzelman2000]", help="Radio model preset.  [default: heinzelman2002]")
-@click.option("--e-elec", metavar="J/BIT", help="Override the preset's electronics energy [J/bit].")
-@click.option("--eps-fs", metavar="J/BIT/M2", help="Override the free-space amplifier energy [J/bit/m^2].")
-@click.option("--eps-mp", metavar="J/BIT/M4", help="Override the multipath amplifier energy [J/bit/m^4].")
-@click.option("--e-da", metavar="J/BIT", help="Override the aggregation energy [J/bit/signal].")
-@click.option("--d0", metavar="M", help="Override the crossover distance [m].  [default: sqrt(eps_fs/eps_mp)]")
-@click.option("--harvest", metavar="SPEC", help="Energy harvesting: none, constant:J, bernoulli:J,Q, markov:J_GOOD,J_BAD,P_GOOD_TO_BAD,P_BAD_TO_GOOD, markov-shared:(same; one chain for all nodes, stationary start), solar:J_PEAK,PERIOD_ROUNDS (energies [J] per round), or in power units constant-w:W, solar-w:P_PEAK_W,PERIOD_S (need --round-seconds).  [default: none]")
-@click.option("--round-seconds", metavar="S", help="Round duration [s], converting power harvest specs (constant-w, solar-w) to energy per round.")
-@click.option("--offload", metavar="[local|edge|greedy|exact]", help="Cluster heads' offloading rule: process locally, offload to the edge server at the sink, each head's own best, or the round's exact optimum of energy + w_T x latency (under --medium shared up to 16 heads, greedy above).  [default: local]")
-@click.option("--workload", metavar="[fusion|dnn-inference]", help="What a cluster head computes on the gathered data (fusion: the classic E_DA aggregation).  [default: fusion]")
-@click.option("--hardware", metavar="[msp430f1611|cc2650]", help="Node MCU/radio and edge-server preset.  [default: msp430f1611]")
-@click.option("--time-weight", metavar="J/S", help="w_T in system_utility = energy_j + w_T x latency_s [J/s].  [default: 0.01]")
-@click.option("--join", metavar="[nearest|cluster]", help="nearest: a member sends to the sink when it is at least as near as every head (MATLAB rule); cluster: members always join their nearest head.  [default: nearest]")
-@click.option("--control-bits", metavar="B", help="Control-message length [bit]; charges each protocol's advertisements, joins, schedules, uploads and broadcasts, set-up messages only in rounds whose clusters change (0: none, as published LEACH curves).  [default: 200, the 25-byte header of Heinzelman et al. 2002; 0 with --preset classic]")
-@click.option("--medium", metavar="[ideal|shared]", help="Sink radio: ideal gives every transmission to the sink a channel of its own (round latency = slowest transmitter); shared serves direct packets, head uploads and edge offloads on --sink-channels channels in order of readiness (round latency = last delivery). Energy is the same.  [default: shared; ideal with --preset classic]")
-@click.option("--sink-channels", metavar="C", help="Channels at the radio rate at the sink under --medium shared, an integer >= 1.  [default: 1]")
-@click.option("--idle-j", metavar="J", help="Fixed sensing/idle consumption of every alive node per round [J].  [default: 0]")
-@click.option("--battery", metavar="J", help="Battery capacity [J], at least every node's initial energy.  [default: each node's initial energy]")
-@click.option("--positions", metavar="CSV", help="CSV with columns x,y [m] (>= 0) and optionally energy [J], one row per node.")
-@click.option("--deployment", metavar="LAYOUT", help="Node layout: uniform, grid (a lattice of N nodes), gaussian:SIGMA (around the field centre), clusters:K,SIGMA (around K uniform centres), corridor:WIDTH (a horizontal strip on the mid-height); SIGMA, WIDTH [m]; seeded by --seed, inside the field.  [default: uniform]")
-@click.option("--advanced-fraction", metavar="M", help="SEP heterogeneity: fraction of advanced nodes, in [0, 1].  [default: 0]")
-@click.option("--advanced-factor", metavar="A", help="SEP heterogeneity: advanced nodes start with (1 + A) E0.  [default: 0]")
-@click.option("--revive-threshold", metavar="J", help="Let a dead node revive once its stored energy reaches J [J] (at most the battery capacity).  [default: dead nodes stay dead]")
-@click.option("--preset", metavar="NAME", help="Named scenario preset for the options not given (classic: the v0.1 defaults, p 0.1, no control messages); explicit options override it.  [default: none, the package defaults]")
 @click.option("--workers", metavar="W", help="Parallel workers for the replicas.  [default: all cores]")
 @click.option("--out", "out", metavar="DIR", help="Write rounds.parquet, summary.parquet, nodes.parquet (each node's position, initial energy, death round and residual energy) and config.json into DIR.")
 @table_format_option("rounds, summary, nodes")
 @lifetime_threshold_option()
-@click.option("--policy-model", metavar="MODEL.npz", help="Model of a learned policy (ddnn; from 'wsnmec train').  [default: the shipped model]")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of the summary.")
 @click.option("--force", is_flag=True, help="Run even when the memory estimate exceeds the available memory.")
 def run(out, as_json, seed, replicas, workers, force, table_format, lifetime_threshold, **parameters):
@@ -281,7 +293,8 @@ RUN_OUTPUT_ONLY = ("table_format", "lifetime_threshold")
 # --- wsnmec compare (several protocols on the same replicas) -------------------------------------------
 
 
-@main.command("compare")
+@main.command("compare", cls=LazyOptionsCommand, options=shared_options(
+    run, ("protocol", "out", "as_json", "replicas", *RUN_OUTPUT_ONLY)))
 @click.option("--protocols", metavar="P1,P2,...", required=True, help="Comma-separated clustering policies to compare, each as --protocol accepts it (a built-in name, MODULE:CLASS or an installed entry point), each at most once; the first is the reference of the paired differences.")
 @click.option("--replicas", metavar="K", help="Replicas per protocol, 1 to 100000; replica i of every protocol has the same seed and deployment (paired).  [default: 30]")
 @click.option("--out", "out", metavar="DIR", help="Write compare.json, compare.md, the alive-vs-round figure alive.png / alive.pdf and the tables summary (every protocol's per-replica summary) and alive (the figure's curves) into DIR.")
@@ -320,10 +333,6 @@ def compare(protocols, out, as_json, seed, replicas, workers, force, table_forma
         click.echo(json.dumps(compare_json(results, seed, lifetime_threshold), allow_nan=False))
     else:
         click.echo(compare_text(compare_results(results, lifetime_threshold), seed))
-
-
-# the scenario options, --seed, --workers and --force of `wsnmec run`, shared (the same names, help and defaults)
-compare.params.extend(p for p in run.params if p.name not in ("protocol", "out", "as_json", "replicas", *RUN_OUTPUT_ONLY))
 
 
 # --- wsnmec train (learned clustering policies) -------------------------------------------------------
@@ -483,7 +492,8 @@ def _metric(value, spec: str) -> str:
 # --- wsnmec bound (the lifetime limit) ------------------------------------------------------------------
 
 
-@main.command("bound")
+@main.command("bound", cls=LazyOptionsCommand, options=shared_options(run, (
+    "out", "as_json", "replicas", "workers", "seed", "force", *RUN_OUTPUT_ONLY)))
 @click.option("--seed", metavar="S", help="Seed (integer in [0, 2**63-1]) of the deployments, as in `wsnmec run`.  [default: a fresh seed, recorded in the output]")
 @click.option("--replicas", metavar="K", help="Deployments (replica i is replica i of `wsnmec run --seed S --replicas K`), 1 to 100000.  [default: 1]")
 @click.option("--gap", "gap", metavar="G", help="Relative gap target (upper - relaxed) / upper of the column generation, in (0, 1).  [default: 0.01]")
@@ -570,15 +580,11 @@ def bound(seed, replicas, gap, time_limit, use_cache, out, as_json, **parameters
                "schedule; achievable / integer: the best schedule under the simulator's rules; gap = upper - achievable")
 
 
-# the scenario options of `wsnmec run`, shared (the same names, help and defaults)
-bound.params.extend(p for p in run.params if p.name not in ("out", "as_json", "replicas", "workers", "seed", "force",
-                                                           *RUN_OUTPUT_ONLY))
-
-
 # --- wsnmec map (network map at a round) -----------------------------------------------------------
 
 
-@main.command("map")
+@main.command("map", cls=LazyOptionsCommand, options=shared_options(run, (
+    "out", "as_json", "replicas", "workers", *RUN_OUTPUT_ONLY)))
 @click.option("--round", "round_number", metavar="R", help="Draw the network at the end of round R (>= 1).")
 @click.option("--animate", metavar="FROM:TO", help="Write an animation with one frame per round FROM..TO (a .gif --out).")
 @click.option("--replica", metavar="I", default="0", show_default=True,
@@ -626,11 +632,6 @@ def map_command(round_number, animate, replica, out, seed, **parameters):
     path = write_animation(states, out) if animate is not None else write_map(states[0], out)
     click.echo(f"{path}  (seed {seed}, replica {replica}: seed {replica_seed}; rounds {first}-{last})"
                if animate is not None else f"{path}  (seed {seed}, replica {replica}: seed {replica_seed}; round {first})")
-
-
-# the scenario options and --seed of `wsnmec run`, shared (the same names, help and defaults)
-map_command.params.extend(p for p in run.params if p.name not in ("out", "as_json", "replicas", "workers",
-                                                                   *RUN_OUTPUT_ONLY))
 
 
 # --- wsnmec offload (offloading engine) ----------------------------------------------------------------
@@ -686,32 +687,35 @@ def _devices_at(value):
     return tuple(pairs)
 
 
-@main.command("offload")
-@click.option("--model", "model_name", default="mumt", show_default=True, metavar="[mumt|wsn-ch|wpmec|partition]", help="Offloading model.")
-@click.option("--devices", metavar="N", help="mumt, wpmec, partition: devices; wsn-ch: cluster heads (>= 1).  [default: 3, or the N of a wpmec --dataset]")
-@click.option("--tasks", metavar="M", help="Tasks per device (mumt; >= 1).  [default: 3 for mumt, 1 otherwise]")
-@click.option("--frames", metavar="F", help="Frames (>= 2); the first 80% train, the rest test.  [default: 10000, or the whole --dataset]")
-@click.option("--networks", metavar="K", help="Networks of the DDLO learner (>= 1).  [default: 3; preset droo: 1]")
+#: The order of the options in `wsnmec offload --help`: the table's (wsnmec.offload.params.OFFLOAD_OPTIONS) and
+#: the command's own (seed, list_params, the partition model's, out, as_json).
+OFFLOAD_HELP_ORDER = (
+    "model", "devices", "tasks", "frames", "networks", "seed", "dataset", "params", "list_params", "preset",
+    "memory_size", "batch_size", "train_interval", "learning_rate", "batch_norm", "quantization", "candidates",
+    "adaptive_k", "input_scale", "exact_limit", "conditions", "switch_off", "switch_on", "alternate_weights",
+    "devices_at", "servers", "network", "precision", "events", "refine", "queueing", "out", "as_json")
+#: The learner settings `wsnmec offload` takes, in the order they are checked.
+OFFLOAD_LEARNER_OPTIONS = ("candidates", "networks", "memory_size", "batch_size", "train_interval", "learning_rate",
+                           "batch_norm", "quantization", "adaptive_k", "input_scale")
+
+
+def offload_options(own: list) -> list:
+    """The options of `wsnmec offload`: one per command-line entry of the table
+    :data:`wsnmec.offload.params.OFFLOAD_OPTIONS` (its option and aliases, metavar, help and click settings) and
+    the command's ``own``, in :data:`OFFLOAD_HELP_ORDER`."""
+    from .offload.params import OFFLOAD_OPTIONS
+
+    options = {option.name: option for option in own}
+    for entry in OFFLOAD_OPTIONS.values():
+        if entry.option is not None:
+            options[entry.name] = click.Option([entry.option, *entry.aliases, entry.name], metavar=entry.metavar,
+                                               help=entry.help, **entry.click)
+    return [options[name] for name in OFFLOAD_HELP_ORDER]
+
+
+@main.command("offload", cls=LazyOptionsCommand, options=offload_options)
 @click.option("--seed", metavar="S", help="Seed (integer in [0, 2**63-1]).  [default: a fresh seed, recorded in the output]")
-@click.option("--dataset", metavar="FILE.mat", help="DDLO data file (mumt: task_size, gain_min, gain_mode) or DROO data file (wpmec: input_h, output_mode, output_a, output_tau, output_obj): its states instead of random draws.")
-@click.option("--param", "params", metavar="KEY=VALUE", multiple=True, help="Override a model constant in SI units, e.g. uplink_rate=1.0 [MB/s] (mumt), energy_exponent=1 or workload=fusion (wsn-ch; hardware and workload name presets of the simulator) or weight_odd=1 (wpmec); repeatable; keys, units and defaults: --list-params.")
 @click.option("--list-params", is_flag=True, help="List the --param keys of --model with units and defaults, and exit.")
-@click.option("--preset", metavar="[ddlo|droo]", help="Learner settings of a published code (DDLO's or DROO's); explicit options override it.")
-@click.option("--memory", metavar="ENTRIES", help="Replay-memory size.  [default: 1024]")
-@click.option("--batch", metavar="B", help="Training batch per network.  [default: 128]")
-@click.option("--train-interval", metavar="FRAMES", help="Frames between training steps.  [default: 2]")
-@click.option("--learning-rate", metavar="LR", help="Adam step size.  [default: 0.01]")
-@click.option("--batch-norm", is_flag=True, default=None, help="Batch-normalize the first hidden layer.")
-@click.option("--quantization", metavar="[threshold|order-preserving]", help="How relaxed decisions become candidates.  [default: order-preserving]")
-@click.option("--candidates", metavar="C", help="Candidates per network (order-preserving: 1..n+1; partition: 1..1+D+S).  [default: 4 (capped at n+1; 1 with threshold); preset droo: n; partition: 1+D+S]")
-@click.option("--adaptive-k", metavar="INTERVAL", help="DROO's adaptive K: every INTERVAL frames, candidates = 2 + the largest 0-based index of a winning candidate, in [1, n]; 0 = off.  [default: 0; preset droo: 32]")
-@click.option("--input-scale", metavar="X", help="Factor applied to the learner's input features.  [default: 10]")
-@click.option("--exact-limit", metavar="N", default="22", show_default=True, help="Compute the exact optimum when n <= N; otherwise normalize by the best policy found.")
-@click.option("--conditions", "conditions_name", metavar="NAME", help="Changing-conditions schedule (wpmec): droo-on-off or droo-alternate.")
-@click.option("--switch-off", metavar="F[,F...]", help="Frames (fractions in [0, 1]) at which the active device with the highest index is switched off (wpmec).")
-@click.option("--switch-on", metavar="F[,F...]", help="Fractions at which the switched-off device with the lowest index comes back (wpmec).")
-@click.option("--alternate-weights", metavar="F[,F...]", help="Fractions at which every device's weight switches between weight_even and weight_odd (wpmec).")
-@click.option("--devices-at", metavar="F:N[,F:N...]", help="From fraction F on, only the first N devices are active (wpmec).")
 @click.option("--servers", metavar="S", default="3", show_default=True, help="partition: edge servers (>= 1).")
 @click.option("--network", metavar="[alexnet|vgg16|mobilenetv2]", default="alexnet", show_default=True, help="partition: the DNN each device runs.")
 @click.option("--precision", metavar="[fp32|fp16|int8|learned]", default="int8", show_default=True, help="partition: precision of transmitted features (learned: part of the decision).")
@@ -720,16 +724,14 @@ def _devices_at(value):
 @click.option("--queueing", metavar="[batch-ps|mm1]", default="batch-ps", show_default=True, help="partition: server model (batch-ps: the frame's jobs share the server from a common start; mm1: steady-state M/M/1 processor-sharing mean).")
 @click.option("--out", "out", metavar="DIR", help="Write frames.parquet (per-frame table) and offload.json into DIR.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of the table.")
-def offload(model_name, devices, tasks, frames, networks, seed, dataset, params, list_params, preset, memory, batch,
-            train_interval, learning_rate, batch_norm, quantization, candidates, adaptive_k, input_scale, exact_limit,
-            conditions_name, switch_off, switch_on, alternate_weights, devices_at, servers, network, precision, events,
-            refine, queueing, out, as_json):
+def offload(seed, list_params, servers, network, precision, events, refine, queueing, out, as_json, **options):
     """Train the DDLO learner online and compare it with the optimum and the baselines.
 
     The learner runs with one BLAS thread (steady speed on a busy machine); a progress bar on stderr counts
     the decisions (not with --json or when stderr is not a terminal)."""
     import contextlib
 
+    model_name = options["model"]
     if list_params:
         from .offload.params import PARAMETERS, parameter_table
 
@@ -738,43 +740,23 @@ def offload(model_name, devices, tasks, frames, networks, seed, dataset, params,
         click.echo(parameter_table(model_name))
         return
 
-    from .errors import check_float, check_int
     from .offload.conditions import make_conditions
-    from .offload.ddlo import MAX_INPUT_SCALE, MAX_LEARNING_RATE, learner_settings
+    from .offload.ddlo import learner_settings
     from .offload.online import run_experiment
+    from .offload.params import checked
     from .seeding import check_seed, fresh_seed
 
     seed = fresh_seed() if seed is None else check_seed(seed, "--seed")
     if model_name == "partition":
-        return _offload_partition(
-            devices=devices, tasks=tasks, frames=frames, networks=networks, seed=seed, dataset=dataset, params=params,
-            preset=preset, memory=memory, batch=batch, train_interval=train_interval, learning_rate=learning_rate,
-            batch_norm=batch_norm, quantization=quantization, candidates=candidates, adaptive_k=adaptive_k,
-            input_scale=input_scale, unused={"--conditions": conditions_name, "--switch-off": switch_off,
-                                             "--switch-on": switch_on, "--alternate-weights": alternate_weights,
-                                             "--devices-at": devices_at},
-            servers=servers, network=network, precision=precision, events=events, refine=refine, queueing=queueing,
-            out=out, as_json=as_json)
-    opt = lambda value, check, name, *a, **kw: None if value is None else check(name, value, *a, **kw)  # noqa: E731
-    if candidates is not None and str(candidates).strip() != "n":
-        candidates = check_int("--candidates", candidates, 1)
-    settings = learner_settings(
-        preset,
-        networks=opt(networks, check_int, "--networks", 1),
-        memory_size=opt(memory, check_int, "--memory", 1),
-        batch_size=opt(batch, check_int, "--batch", 1),
-        train_interval=opt(train_interval, check_int, "--train-interval", 1),
-        learning_rate=opt(learning_rate, check_float, "--learning-rate", 0.0, MAX_LEARNING_RATE, min_inclusive=False),
-        batch_norm=batch_norm,
-        quantization=quantization,
-        candidates=None if candidates is None else ("n" if candidates == "n" else candidates),
-        adaptive_k=opt(adaptive_k, check_int, "--adaptive-k", 0),
-        input_scale=opt(input_scale, check_float, "--input-scale", 0.0, MAX_INPUT_SCALE, min_inclusive=False),
-    )
+        return _offload_partition(options, seed=seed, servers=servers, network=network, precision=precision,
+                                  events=events, refine=refine, queueing=queueing, out=out, as_json=as_json)
+    settings = learner_settings(options["preset"],
+                                **{name: checked(name, options[name]) for name in OFFLOAD_LEARNER_OPTIONS})
     networks = settings.pop("networks")
     conditions = make_conditions(
-        _fractions(switch_off, "--switch-off"), _fractions(switch_on, "--switch-on"),
-        _fractions(alternate_weights, "--alternate-weights"), _devices_at(devices_at), conditions_name,
+        _fractions(options["switch_off"], "--switch-off"), _fractions(options["switch_on"], "--switch-on"),
+        _fractions(options["alternate_weights"], "--alternate-weights"), _devices_at(options["devices_at"]),
+        options["conditions"],
     )
     if out is not None:
         from .limits import probe_output_dir
@@ -798,19 +780,19 @@ def offload(model_name, devices, tasks, frames, networks, seed, dataset, params,
             stack.callback(bar.close)
         table, result = run_experiment(
             model=model_name,
-            devices=opt(devices, check_int, "--devices", 1),
-            tasks=None if tasks is None else check_int("--tasks", tasks, 1),
-            frames=None if frames is None else check_int("--frames", frames, 2),
+            devices=checked("devices", options["devices"]),
+            tasks=checked("tasks", options["tasks"]),
+            frames=checked("frames", options["frames"]),
             networks=networks,
             seed=seed,
-            dataset=dataset,
-            model_params=_offload_params(params),
+            dataset=options["dataset"],
+            model_params=_offload_params(options["params"]),
             learner_options=settings,
-            exact_limit=check_int("--exact-limit", exact_limit, 1, 30),
+            exact_limit=checked("exact_limit", options["exact_limit"]),
             conditions=conditions,
             progress=progress if bar is not None else None,
         )
-    result["config"]["preset"] = preset
+    result["config"]["preset"] = options["preset"]
     if _finish_offload(table, result, out, as_json):
         return
     cfg = result["config"]
@@ -847,49 +829,43 @@ def _finish_offload(table, result, out, as_json) -> bool:
         click.echo(json.dumps(result, allow_nan=False))
     return bool(as_json)
 
-def _offload_partition(*, devices, tasks, frames, networks, seed, dataset, params, preset, memory, batch,
-                       train_interval, learning_rate, batch_norm, quantization, candidates, adaptive_k, input_scale,
-                       unused, servers, network, precision, events, refine, queueing, out, as_json):
-    """``wsnmec offload --model partition`` (issue 10): DNN partitioning over several edge servers."""
-    from .errors import check_float, check_int
-    from .offload.ddlo import MAX_INPUT_SCALE, MAX_LEARNING_RATE, learner_settings
+def _offload_partition(options: dict, *, seed, servers, network, precision, events, refine, queueing, out, as_json):
+    """``wsnmec offload --model partition`` (issue 10): DNN partitioning over several edge servers; ``options``:
+    the table's options (:data:`wsnmec.offload.params.OFFLOAD_OPTIONS`) as given."""
+    from .errors import check_int
+    from .offload.ddlo import learner_settings
+    from .offload.params import OFFLOAD_OPTIONS, checked
     from .offload.partition_online import run_partition_experiment
 
-    if tasks is not None:
+    if options["tasks"] is not None:
         fail("--tasks", "is not used by --model partition (one inference per device per frame)")
-    if dataset is not None:
+    if options["dataset"] is not None:
         fail("--dataset", "DDLO/DROO data sets hold mumt/wpmec states; --model partition draws its own frames")
-    if batch_norm:
+    if options["batch_norm"]:
         fail("--batch-norm", "is not supported by the partition learner")
-    not_used = {"--preset": preset, "--quantization": quantization, "--adaptive-k": adaptive_k, **unused}
-    for option, value in not_used.items():
-        if value is not None:
-            fail(option, "is not used by --model partition (categorical candidates: see --candidates, --refine;"
-                         " changing conditions: see --event)")
-    opt = lambda value, check, name, *a, **kw: None if value is None else check(name, value, *a, **kw)  # noqa: E731
-    settings = learner_settings(
-        None,
-        networks=opt(networks, check_int, "--networks", 1),
-        memory_size=opt(memory, check_int, "--memory", 1),
-        batch_size=opt(batch, check_int, "--batch", 1),
-        train_interval=opt(train_interval, check_int, "--train-interval", 1),
-        learning_rate=opt(learning_rate, check_float, "--learning-rate", 0.0, MAX_LEARNING_RATE, min_inclusive=False),
-        input_scale=opt(input_scale, check_float, "--input-scale", 0.0, MAX_INPUT_SCALE, min_inclusive=False),
-    )
+    for name in ("preset", "quantization", "adaptive_k", "conditions", "switch_off", "switch_on", "alternate_weights",
+                 "devices_at"):
+        if options[name] is not None:
+            fail(OFFLOAD_OPTIONS[name].option, "is not used by --model partition (categorical candidates: see "
+                                                "--candidates, --refine; changing conditions: see --event)")
+    settings = learner_settings(None, **{name: checked(name, options[name]) for name in (
+        "networks", "memory_size", "batch_size", "train_interval", "learning_rate", "input_scale")})
     for key in ("batch_norm", "quantization", "adaptive_k"):
         settings.pop(key)
     networks = settings.pop("networks")
-    settings["candidates"] = opt(candidates, check_int, "--candidates", 1)  # None: all 1 + D + S
+    candidates = options["candidates"]  # None: all 1 + D + S
+    settings["candidates"] = None if candidates is None else check_int("--candidates", candidates, 1)
     settings["refine"] = check_int("--refine", refine, 0, 100)
     if out is not None:
         from .limits import probe_output_dir
 
         probe_output_dir(out, "--out")
+    devices, frames = options["devices"], options["frames"]
     table, result = run_partition_experiment(
         devices=check_int("--devices", 3 if devices is None else devices, 1),
         servers=check_int("--servers", servers, 1), network=network, precision=precision,
         frames=10_000 if frames is None else check_int("--frames", frames, 2), networks=networks, seed=seed,
-        events=events, model_params=_offload_params(params), learner_options=settings, queueing=queueing,
+        events=events, model_params=_offload_params(options["params"]), learner_options=settings, queueing=queueing,
     )
     if _finish_offload(table, result, out, as_json):
         return

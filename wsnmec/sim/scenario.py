@@ -17,16 +17,15 @@ ideal medium), which reproduce the published LEACH curves and the v0.1 regressio
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import asdict, dataclass, fields
 
 from ..energy.harvest import HARVEST_KINDS, HARVEST_SYNTAX, HarvestSpec
 from ..clustering.optimal import auto_head_fraction
-from ..clustering.registry import canonical_name, check_protocol, protocol_names
-from ..energy.radio import RADIO_PRESETS, RadioModel, radio_model
-from ..energy.workload import DEFAULT_HARDWARE, DEFAULT_WORKLOAD, HARDWARE_PRESETS, WORKLOAD_PRESETS
-from ..errors import ParameterError, check_choice, check_float, check_int
-from .presets import PRESETS, preset_names
+from ..clustering.registry import canonical_name, protocol_names
+from ..energy.radio import RadioModel, radio_model
+from ..energy.workload import DEFAULT_HARDWARE, DEFAULT_WORKLOAD
+from ..errors import ParameterError, check_float, check_int
+from .presets import PRESETS
 
 #: Accepted ``--protocol`` values (the clustering registry's names and aliases).
 PROTOCOLS = protocol_names()
@@ -359,6 +358,9 @@ class Scenario:
     def from_mapping(cls, values: dict | None = None, **more) -> "Scenario":
         """Validate raw values (CLI strings or study-file values); missing keys take the defaults.
 
+        Each value goes through the check of its entry of the parameter table
+        (:func:`wsnmec.sim.parameters.validate`), after the ``preset``'s values were applied to the keys not given.
+
         Raises
         ------
         ParameterError
@@ -373,90 +375,14 @@ class Scenario:
                     option_name(str(key)), f"is not a scenario parameter; allowed: {', '.join(cls.keys())}"
                 )
         raw = {k: v for k, v in raw.items() if v is not None}  # None means "the default"
-        out = {}
+        from .parameters import check_preset, validate  # (the parameter table reads this module)
+
         preset = raw.get("preset")
         if preset is not None:
-            if not isinstance(preset, str) or preset not in PRESETS:
-                raise ParameterError("--preset", f"must be one of {', '.join(preset_names())}; got {preset!r}")
-            for key, value in PRESETS[preset].items():
+            for key, value in PRESETS[check_preset(preset)].items():
                 if key in known:  # (a preset may name a parameter this version lacks)
                     raw.setdefault(key, value)
-        out["preset"] = preset
-        out["protocol"] = check_protocol(raw.get("protocol", cls.protocol), "--protocol")
-        out["nodes"] = check_nodes(raw.get("nodes", cls.nodes))
-        out["field"] = _pair("--field", raw.get("field", (100.0, 100.0)), positive=True, allow_single=True)
-        sink = raw.get("sink")
-        out["sink"] = None if sink is None else _pair("--sink", sink, positive=False, allow_single=False)
-        out["e0"], out["e0_high"] = _energy_range(raw.get("e0", cls.e0), raw.get("e0_high"))
-        out["p"] = check_p(raw.get("p", cls.p), allow_auto=True)
-        out["packet_bits"] = check_int("--packet-bits", raw.get("packet_bits", cls.packet_bits), 1)
-        rounds = raw.get("rounds")
-        out["rounds"] = None if rounds is None else check_int("--rounds", rounds, 1, MAX_ROUNDS)
-        out["semantics"] = check_choice("--semantics", raw.get("semantics", cls.semantics), SEMANTICS)
-        out["radio"] = check_choice("--radio", raw.get("radio", cls.radio), RADIO_PRESETS)
-        for name in RADIO_CONSTANTS:
-            value = raw.get(name)
-            out[name] = None if value is None else check_float(
-                option_name(name), value, 0.0, min_inclusive=(name != "d0")
-            )
-        out["harvest"] = HarvestSpec.parse(raw.get("harvest", "none"))
-        battery = raw.get("battery")
-        out["battery"] = None if battery is None else check_float("--battery", battery, 0.0, min_inclusive=False)
-        positions = raw.get("positions")
-        if positions is not None:
-            positions = os.fspath(positions)
-            if not os.path.isfile(positions) or not os.access(positions, os.R_OK):
-                raise ParameterError("--positions", f"must be a readable CSV file; got {positions!r}")
-        out["positions"] = positions
-        from .deployment import parse_deployment  # (deployment imports this module)
-
-        out["deployment"] = str(parse_deployment(raw.get("deployment", cls.deployment), out["field"]))
-        if positions is not None and out["deployment"] != "uniform":
-            raise ParameterError("--deployment", f"must be uniform (the default) with --positions (the CSV gives the "
-                                                 f"positions); got {raw['deployment']!r}")
-        out["advanced_fraction"] = check_float(
-            "--advanced-fraction", raw.get("advanced_fraction", cls.advanced_fraction), 0.0, 1.0
-        )
-        out["advanced_factor"] = check_float("--advanced-factor", raw.get("advanced_factor", cls.advanced_factor), 0.0)
-        revive = raw.get("revive_threshold")
-        out["revive_threshold"] = (
-            None if revive is None else check_float("--revive-threshold", revive, 0.0, min_inclusive=False)
-        )
-        out["offload"] = check_choice("--offload", raw.get("offload", cls.offload), OFFLOAD_CHOICES)
-        out["workload"] = check_choice("--workload", raw.get("workload", cls.workload), tuple(WORKLOAD_PRESETS))
-        out["hardware"] = check_choice("--hardware", raw.get("hardware", cls.hardware), tuple(HARDWARE_PRESETS))
-        out["time_weight"] = check_float("--time-weight", raw.get("time_weight", cls.time_weight), 0.0, 1e12)
-        out["join"] = check_choice("--join", raw.get("join", cls.join), JOIN_RULES)
-        out["control_bits"] = check_int("--control-bits", raw.get("control_bits", cls.control_bits), 0, 10**9)
-        out["idle_j"] = check_float("--idle-j", raw.get("idle_j", cls.idle_j), 0.0, 1e9)
-        seconds = raw.get("round_seconds")
-        out["round_seconds"] = None if seconds is None else check_float(
-            "--round-seconds", seconds, 0.0, 1e9, min_inclusive=False)
-        model = raw.get("policy_model")
-        if model is not None:
-            model = os.fspath(model)
-            if not os.path.isfile(model) or not os.access(model, os.R_OK):
-                raise ParameterError("--policy-model", f"must be a readable model file (.npz); got {model!r}")
-        out["policy_model"] = model
-        out["medium"] = check_choice("--medium", raw.get("medium", cls.medium), MEDIUM_CHOICES)
-        out["sink_channels"] = check_int("--sink-channels", raw.get("sink_channels", cls.sink_channels), 1,
-                                         MAX_SINK_CHANNELS)
-        if out["semantics"] == "matlab" and out["offload"] != "local":
-            raise ParameterError("--offload", f"must be local under --semantics matlab (the MATLAB code has no "
-                                              f"offloading); got {out['offload']!r}")
-        if out["harvest"].needs_round_seconds and out["round_seconds"] is None:
-            raise ParameterError("--round-seconds", f"is required by --harvest {out['harvest']} (a power [W] "
-                                                    "needs the round duration [s])")
-        if positions is None:
-            # Nodes start full; the CSV case (energies from the file) is checked by the deployment.
-            normal = out["nodes"] - advanced_count(out["nodes"], out["advanced_fraction"])
-            top = out["e0"] if out["e0_high"] is None else out["e0_high"]
-            initial_advanced = top * (1.0 + out["advanced_factor"])
-            largest = top if normal == out["nodes"] else max(top, initial_advanced)
-            smallest_initial = out["e0"] if normal > 0 else out["e0"] * (1.0 + out["advanced_factor"])
-            check_energy_limits(out["battery"], largest,
-                                out["battery"] if out["battery"] is not None else smallest_initial,
-                                out["revive_threshold"])
+        out = validate(raw)
         return cls(**out)
 
     def replace(self, **changes) -> "Scenario":

@@ -61,24 +61,13 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError
+from ..offload.params import learner_keys, offload_study_types
 from ..seeding import MAX_SEED
 
-#: Parameters of an offloading task and their TOML types.
-OFFLOAD_TYPES = {
-    "model": "str", "devices": "int", "tasks": "int", "frames": "int", "dataset": "str",
-    "train_fraction": "number", "train_frames": "int", "test_frames": "int", "exact_limit": "int",
-    "params": "table", "preset": "str",
-    "networks": "int", "learning_rate": "number", "memory_size": "int", "batch_size": "int",
-    "train_interval": "int", "training_start": "int", "batch_norm": "bool", "quantization": "str",
-    "candidates": "int_or_n", "input_scale": "number", "init": "str", "bias_init": "number", "beta1": "number",
-    "adaptive_k": "int", "train_through_test": "bool", "hidden": "int_list",
-    "conditions": "str", "switch_off": "number_list", "switch_on": "number_list",
-    "alternate_weights": "number_list", "devices_at": "pair_list",
-    "case": "case",
-}
-LEARNER_KEYS = ("networks", "learning_rate", "memory_size", "batch_size", "train_interval", "training_start",
-                "batch_norm", "quantization", "candidates", "input_scale", "init", "bias_init", "beta1",
-                "adaptive_k", "train_through_test", "hidden")
+#: Parameters of an offloading task and their TOML types (generated from the parameter table
+#: :data:`wsnmec.offload.params.OFFLOAD_OPTIONS`), and ``case``: a table of them with a name.
+OFFLOAD_TYPES = {**offload_study_types(), "case": "case"}
+LEARNER_KEYS = learner_keys()
 FIGURE_KEYS = ("name", "kind", "x", "y", "hue", "style", "title", "policy", "window", "logx", "align")
 #: The keys each offload figure kind takes (the parser refuses the others; docs/studies.md documents them).
 FIGURE_KIND_KEYS = {

@@ -78,6 +78,7 @@ from pathlib import Path
 
 from ..errors import ParameterError
 from ..seeding import MAX_SEED
+from ..sim.parameters import TYPE_WORDS, scenario_types
 from ..sim.scenario import Scenario
 from .columns import DERIVED_COLUMNS, ROUND_COLUMNS, SUMMARY_METRICS
 
@@ -118,54 +119,9 @@ CASE_LABELS = ("name", "split")
 SPLITS = ("train", "heldout")
 RANGE_KEYS = ("start", "stop", "step")
 
-# The TOML type each scenario parameter takes: "int", "number", "str", "pair" (a number or [A, B]),
-# "xy" ([X, Y]).
-SCENARIO_TYPES = {
-    "protocol": "str",
-    "nodes": "int",
-    "field": "pair",
-    "sink": "xy",
-    "e0": "numstr",
-    "p": "number_or_auto",
-    "packet_bits": "int",
-    "rounds": "int",
-    "semantics": "str",
-    "radio": "str",
-    "e_elec": "number",
-    "eps_fs": "number",
-    "eps_mp": "number",
-    "e_da": "number",
-    "d0": "number",
-    "harvest": "str",
-    "battery": "number",
-    "positions": "str",
-    "deployment": "str",
-    "advanced_fraction": "number",
-    "advanced_factor": "number",
-    "revive_threshold": "number",
-    "offload": "str",
-    "workload": "str",
-    "hardware": "str",
-    "time_weight": "number",
-    "join": "str",
-    "control_bits": "int",
-    "idle_j": "number",
-    "e0_high": "number",
-    "round_seconds": "number",
-    "policy_model": "str",
-    "medium": "str",
-    "sink_channels": "int",
-    "preset": "str",
-}
-TYPE_WORDS = {
-    "int": "an integer",
-    "number": "a number",
-    "str": "a string",
-    "pair": "a number or a list [W, H] of numbers",
-    "xy": "a list [X, Y] of numbers",
-    "numstr": "a number or a string LOW..HIGH",
-    "number_or_auto": 'a number or the string "auto"',
-}
+#: The TOML type each scenario parameter takes (the words of :data:`TYPE_WORDS`), generated from the parameter
+#: table :data:`wsnmec.sim.parameters.SCENARIO_PARAMETERS`.
+SCENARIO_TYPES = scenario_types()
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
