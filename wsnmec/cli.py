@@ -1076,9 +1076,7 @@ def study_show(file, results_dir):
     Shows the full study when all its tasks are cached, else its quick variant when that is complete,
     else the grid points computed so far.
     """
-    import numpy as np
-
-    from .study.runner import collect, expand_tasks, summary_table, task_cache
+    from .study.runner import collect, expand_tasks, task_cache
     from .study.spec import load_study, resolve_study_file
 
     full = load_study(resolve_study_file(file))
@@ -1115,42 +1113,10 @@ def study_show(file, results_dir):
     spec, tasks, summary, missing = chosen
     if summary.empty:
         fail("FILE", f"no results of study {spec.name} in {results_dir}/; run `wsnmec study run {file}` first")
-    if getattr(spec, "kind", "lifetime") == "offload":  # mean normalized utility per grid point and policy
-        mode = "quick variant" if spec.quick else "full study"
-        click.echo(f"{spec.name}: {spec.title} ({mode}; {len(tasks) - len(missing)} of {len(tasks)} tasks)")
-        keys = [*spec.grid, "policy"]
-        means = summary.groupby(keys, sort=False)["normalized_utility"].agg(["mean", "count"])
-        for key, row in means.iterrows():
-            key = key if isinstance(key, tuple) else (key,)
-            click.echo(f"  {', '.join(f'{k}={v}' for k, v in zip(keys, key)):<60} normalized utility "
-                       f"{row['mean']:.5f} (n={int(row['count'])})")
-        return
-    table = summary_table(summary, spec)
-    mode = "quick variant" if spec.quick else "full study"
-    click.echo(f"{spec.name}: {spec.title} ({mode}; {len(tasks) - len(missing)} of {len(tasks)} tasks)")
-    lines = []
+    from .study.kinds import kind_of
 
-    def shown(value) -> str:  # (iterrows turns an all-number row into floats: nodes=20 showed as 20.0)
-        if isinstance(value, (float, np.floating)) and float(value).is_integer():
-            return f"{float(value):g}"
-        return str(value.item() if isinstance(value, np.generic) else value)
-
-    for index, row in table.iterrows():
-        point = ", ".join(f"{name}={shown(table.at[index, name])}" for name in spec.grid) or "base"
-        seeds = int(row["seeds"])
-        cells = []
-        for metric in ("fnd", "hnd", "lnd"):
-            mean, low, high = row[f"{metric}_mean"], row[f"{metric}_low"], row[f"{metric}_high"]
-            reached = int(row[f"{metric}_reached"])
-            text = "not reached" if reached == 0 else f"{mean:8.1f} [{low:8.1f}, {high:8.1f}]"
-            if 0 < reached < seeds:
-                text += f" ({reached}/{seeds} seeds)"
-            cells.append(f"{metric.upper()} {text}")
-        lines.append(f"  {point:<32} n={seeds:<3} " + "  ".join(cells))
-    click.echo("  mean [95 % CI] in rounds over seeds")
-    click.echo("\n".join(lines))
-    if missing:
-        click.echo(f"  ({len(missing)} tasks not computed yet: `wsnmec study run {file}`)")
+    for line in kind_of(spec).show_lines(spec, tasks, summary, missing, file):  # its kind's text
+        click.echo(line)
 
 
 @study_group.command("figures")

@@ -64,6 +64,7 @@ from ..errors import ParameterError
 from ..io import write_json
 from ..seeding import replica_seeds
 from .claims import MIN_VERDICT_SEEDS, indicative, verdicts_shown
+from .kinds import StudyKind, study_kind  # noqa: F401  (study_kind: its old place)
 from .claims import markdown as claims_markdown
 
 #: Published claims of the thesis (DDLRO) beside which the measured changes are shown.
@@ -85,14 +86,6 @@ DEFAULTS = {
 SECTION_KEYS = {name: (*DEFAULTS[name], "seeds") for name in SECTIONS}
 #: Keys of the ``[quick]`` table of a partition study.
 QUICK_KEYS = ("seeds", *SECTIONS)
-
-
-def study_kind(path) -> str:
-    """The ``kind`` a study file declares (``"lifetime"`` when it declares none or cannot be read)."""
-    try:
-        return str(tomllib.loads(Path(path).read_text(encoding="utf-8")).get("kind", "lifetime"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
-        return "lifetime"
 
 
 def _check_section(check, name: str, section: dict, kind: str):
@@ -499,3 +492,21 @@ def _draw_server_utilization(ax, table: pd.DataFrame, frame: int, text: str):
     ax.set_title(f"learner (ddlo): utilization per server, {text} at frame {frame}", pad=6.0 + MARK_ROW_PT)
     integer_ticks(ax.xaxis)
     legend_right(ax)
+
+
+class PartitionKind(StudyKind):
+    """``kind = "partition"``: partitioned-inference experiments. They still run outside the study pipeline
+    (:func:`run_partition_study`, its own cache under ``results/partition/``); the study commands and
+    ``wsnmec figures`` call it for these files."""
+
+    name = "partition"
+    program = "offload-partition"
+    separate = True
+
+    def parse(self, data, path, name=None):
+        raise ParameterError(
+            f"{path}: kind", "'partition' studies are read by wsnmec.study.partition (`wsnmec figures`, "
+            "`wsnmec study run|figures FILE`); this parser reads kind = \"lifetime\" (the default) and \"offload\"")
+
+
+PARTITION = PartitionKind()

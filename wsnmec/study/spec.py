@@ -80,6 +80,7 @@ from ..errors import ParameterError
 from ..seeding import MAX_SEED
 from ..sim.scenario import Scenario
 from .columns import DERIVED_COLUMNS, ROUND_COLUMNS, SUMMARY_METRICS
+from .kinds import DEFAULT_KIND, STUDY_KINDS
 
 #: Figure kinds a study may declare (drawn by :data:`wsnmec.study.figures.FIGURE_KINDS`).
 FIGURE_KIND_NAMES = ("line", "metric", "claims", "map")
@@ -90,8 +91,8 @@ MAX_TASKS = 1_000_000
 TOP_KEYS = ("kind", "title", "description", "seed", "seeds", "scale_field", "base", "grid", "extra", "quick",
             "figures", "bound")
 #: Study kinds: ``lifetime`` (wsnmec run scenarios, this module, the default), ``offload`` (:mod:`.offload`) and
-#: ``partition`` (:mod:`wsnmec.study.partition`, drawn by ``wsnmec figures``).
-STUDY_KINDS = ("lifetime", "offload", "partition")
+#: ``partition`` (:mod:`wsnmec.study.partition`, drawn by ``wsnmec figures``): the registry of
+#: :mod:`wsnmec.study.kinds` (name -> ``"module:object"``), imported above.
 QUICK_KEYS = ("seeds", "base", "grid", "bound", "extra")
 #: Keys of a ``[bound]`` table (:mod:`wsnmec.study.limit`).
 BOUND_KEYS = ("gap", "time_limit")
@@ -265,6 +266,7 @@ class StudySpec:
     templates: dict = field(default_factory=dict)
     extra: tuple = ()
     bound: dict | None = None
+    kind: str = "lifetime"
 
     @property
     def points(self) -> list[dict]:
@@ -679,17 +681,29 @@ def _map_figure(check: _Checker, key: str, table, name: str) -> FigureSpec:
 
 
 def _figure(check: _Checker, index: int, table, grid: dict, extra: tuple = (), base: dict | None = None) -> FigureSpec:
-    figure = _figure_of_kind(check, index, table, grid, extra, base)
+    figure_kind, figure = _figure_of_kind(check, index, table, grid, extra, base)
     for name in table:  # (after the kind's own checks, whose messages say more)
-        if name not in FIGURE_KIND_KEYS[figure.kind]:
+        if name not in figure_kind.keys:
             check.fail(f"figures[{index}].{name}", f"is not used by a {figure.kind} figure; its keys: "
-                                                   f"{', '.join(FIGURE_KIND_KEYS[figure.kind])}")
+                                                   f"{', '.join(figure_kind.keys)}")
     return figure
 
 
-def _figure_of_kind(check: _Checker, index: int, table, grid: dict, extra: tuple = (), base: dict | None = None) -> FigureSpec:
+def _figure_kinds() -> dict:
+    """The lifetime study kind's figure kinds (:attr:`wsnmec.study.lifetime.LifetimeKind.figure_kinds`, read
+    through the registry: figure kinds registered later count)."""
+    from .kinds import study_kind_object
+
+    return study_kind_object("lifetime").figure_kinds
+
+
+def _figure_of_kind(check: _Checker, index: int, table, grid: dict, extra: tuple = (), base: dict | None = None):
+    """``(figure kind, figure spec)`` of one ``[[figures]]`` table: the keys every kind shares, then the
+    figure kind's own ``parse(check, key, name, table, grid, extra, base)``."""
+    kinds = _figure_kinds()
     key = f"figures[{index}]"
-    check.table(key, table, FIGURE_KEYS)
+    every = FIGURE_KEYS + tuple(dict.fromkeys(k for kind in kinds.values() for k in kind.keys if k not in FIGURE_KEYS))
+    check.table(key, table, every)
     for required in ("name", "kind"):
         if required not in table:
             check.fail(f"{key}.{required}", "is missing")
@@ -697,12 +711,25 @@ def _figure_of_kind(check: _Checker, index: int, table, grid: dict, extra: tuple
     if not NAME_PATTERN.match(name):
         check.fail(f"{key}.name", f"must use only letters, digits, '-' and '_', got {name!r}")
     kind = check.string(f"{key}.kind", table["kind"])
-    if kind not in FIGURE_KIND_NAMES:
-        check.fail(f"{key}.kind", f"must be one of {', '.join(FIGURE_KIND_NAMES)}; got {kind!r}")
-    if kind == "claims":
-        return _claims_figure(check, key, name, table, grid, base or {})
-    if kind == "map":
-        return _map_figure(check, key, table, name)
+    if kind not in kinds:
+        check.fail(f"{key}.kind", f"must be one of {', '.join(kinds)}; got {kind!r}")
+    return kinds[kind], kinds[kind].parse(check, key, name, table, grid, extra, base or {})
+
+
+def claims_figure_spec(check: _Checker, key: str, name: str, table, grid: dict, extra: tuple, base: dict) -> FigureSpec:
+    """A ``claims`` figure (:func:`_claims_figure`), as the lifetime figure kinds' table calls it."""
+    return _claims_figure(check, key, name, table, grid, base)
+
+
+def map_figure_spec(check: _Checker, key: str, name: str, table, grid: dict, extra: tuple, base: dict) -> FigureSpec:
+    """A ``map`` figure (:func:`_map_figure`), as the lifetime figure kinds' table calls it."""
+    return _map_figure(check, key, table, name)
+
+
+def plot_figure_spec(check: _Checker, key: str, name: str, table, grid: dict, extra: tuple, base: dict) -> FigureSpec:
+    """A ``line`` figure (a per-round column vs round) or a ``metric`` figure (summary metrics vs a swept
+    parameter)."""
+    kind = table["kind"]
     if "y" not in table:
         check.fail(f"{key}.y", "is missing")
     if "round" in table:
@@ -852,19 +879,26 @@ def _primary_comparison(check, key, table, grid, base, hue, reference) -> tuple:
     return tuple(out)
 
 
-def parse_study(data: dict, path: Path, name: str | None = None) -> StudySpec:
-    """Validate a parsed study table (see the module docstring; ``kind = "offload"``: :mod:`.offload`)."""
-    check = _Checker(path)
-    kind = data.get("kind", "lifetime")  # before the keys: another kind has other keys
-    if kind not in STUDY_KINDS:
-        check.fail("kind", f"must be one of {', '.join(STUDY_KINDS)}; got {_describe(kind)}")
-    if kind == "offload":
-        from .offload import parse_offload_study
+def parse_study(data: dict, path: Path, name: str | None = None):
+    """Validate a parsed study table: read by the parser of its ``kind`` (:mod:`wsnmec.study.kinds`; the
+    lifetime kind's is :func:`parse_lifetime_study`, ``kind = "offload"``'s :mod:`.offload`)."""
+    from .kinds import ENTRY_POINT_GROUP, kind_names, study_kind_object
 
-        return parse_offload_study(data, path, name)
-    if kind == "partition":
-        check.fail("kind", "'partition' studies are read by wsnmec.study.partition (`wsnmec figures`, `wsnmec study run|figures FILE`); "
-                           "this parser reads kind = \"lifetime\" (the default) and \"offload\"")
+    check = _Checker(path)
+    kind = data.get("kind", DEFAULT_KIND)  # before the keys: another kind has other keys
+    if not isinstance(kind, str) or not (kind in kind_names() or ":" in kind):
+        check.fail("kind", f"must be one of {', '.join(kind_names())}; got {_describe(kind)} (or MODULE:OBJECT, "
+                           f"a plug-in study kind, or an entry point of {ENTRY_POINT_GROUP})")
+    try:
+        study_kind = study_kind_object(kind)
+    except ParameterError as exc:
+        check.fail("kind", exc.message)
+    return study_kind.parse(data, path, name)
+
+
+def parse_lifetime_study(data: dict, path: Path, name: str | None = None) -> StudySpec:
+    """Validate a parsed ``kind = "lifetime"`` study table (the module docstring)."""
+    check = _Checker(path)
     check.table("", data, TOP_KEYS)
     title = check.string("title", data.get("title", path.stem))
     description = check.string("description", data.get("description", ""))
@@ -1004,7 +1038,7 @@ def find_studies(directory: str | os.PathLike | None = None, kind: str | None = 
 
     ``kind=None``: the files this module parses (every kind but ``"partition"``); ``kind="partition"``:
     the partition studies read by :mod:`wsnmec.study.partition` (top-level ``kind = "partition"``)."""
-    from .partition import study_kind
+    from .kinds import study_kind
 
     directory = Path(directory) if directory is not None else studies_dir()
     files = sorted(directory.glob("*.toml"))
