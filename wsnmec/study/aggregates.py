@@ -333,23 +333,16 @@ def load_current(directory: str | os.PathLike, tasks, cache) -> tuple[pd.DataFra
                                directory=directory, checksums=manifest["tables_sha256"])
 
 
-def stored_tables_current(directory: str | os.PathLike, spec, tasks, cache) -> bool:
-    """Whether a rerun of ``spec`` would read only the stored tables of ``directory`` (its mode directory):
-    the manifest is intact and every task file and derived table has the checksum it records (the bytes
-    are hashed, nothing is parsed)."""
-    from .kinds import kind_of
-
-    return kind_of(spec).tables_current(Path(directory), spec, tasks, cache)
-
-
 def lifetime_tables_current(directory: str | os.PathLike, tasks, cache) -> bool:
-    """:func:`stored_tables_current` of a lifetime study (its aggregates manifest)."""
+    """Whether a rerun of a lifetime study would read only the stored tables of ``directory`` (its mode
+    directory): the manifest is intact and every task file and derived table has the checksum it records (the
+    bytes are hashed, nothing is parsed)."""
     return _current_manifest(Path(directory) / "aggregates.json", tasks, cache,
                              {"version": AGGREGATES_VERSION, **_settings()}, LIFETIME_TABLES) is not None
 
 
 def frames_current(directory: str | os.PathLike, spec, tasks, cache) -> bool:
-    """:func:`stored_tables_current` of an offloading study (its frames manifest)."""
+    """:func:`lifetime_tables_current` of an offloading study (its frames manifest)."""
     return _current_manifest(Path(directory) / FRAMES_MANIFEST, tasks, cache, _frames_settings(spec),
                              ("summary.parquet", "study.json", FRAMES_FILE)) is not None
 

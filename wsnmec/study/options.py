@@ -86,7 +86,7 @@ class OptionsStudySpec:
             return self
         if not quick:
             raise ValueError("the full study cannot be derived from its quick variant; load the file again")
-        from .spec import render_texts
+        from .texts import render_texts
 
         override = self.quick_override
         return render_texts(replace(self, seeds=override.get("seeds", self.seeds),
@@ -96,7 +96,7 @@ class OptionsStudySpec:
     def text_values(self) -> dict:
         """Placeholders of the study's texts (:mod:`wsnmec.study.spec`): ``seeds``, ``seed``, ``tasks``,
         every ``[base]`` parameter and each swept parameter's values."""
-        from .spec import common_text_values, grid_text_values
+        from .texts import common_text_values, grid_text_values
 
         return {**common_text_values(self), **self.base, **grid_text_values(self.grid)}
 
@@ -210,7 +210,7 @@ def parse_options_study(kind, data: dict, path: Path, name: str | None = None, s
         figures=figures, quick_override={"seeds": quick.get("seeds", seeds), "base": quick_base, "grid": quick_grid},
         kind=kind_name,
     )
-    from .spec import render_texts
+    from .texts import render_texts
 
     spec = render_texts(spec)
     for variant in (spec, spec.variant(True)):

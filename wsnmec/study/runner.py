@@ -338,7 +338,7 @@ def cached_run_line(spec: StudySpec, results_dir: str | os.PathLike) -> str | No
     """The run line of ``wsnmec figures`` (``NAME (MODE): T tasks, C from cache, 0 computed in 0.0 s ->
     DIR``) when a cache file exists for every task of ``spec`` and the stored tables are current (every
     task file and derived table has the checksum the manifest records:
-    :func:`~wsnmec.study.aggregates.stored_tables_current`; files are hashed, not parsed); None otherwise
+    :meth:`~wsnmec.study.kinds.StudyKind.tables_current`; files are hashed, not parsed); None otherwise
     (the study must run: a damaged task file is reported and its task recomputed)."""
     tasks = expand_tasks(spec)
     cache = task_cache(results_dir, spec)
@@ -346,7 +346,7 @@ def cached_run_line(spec: StudySpec, results_dir: str | os.PathLike) -> str | No
     if not all(cache.path(key).is_file() for key in keys):
         return None
     directory = study_directory(results_dir, spec) / ("quick" if spec.quick else "full")
-    if not aggregates.stored_tables_current(directory, spec, tasks, cache):
+    if not kind_of(spec).tables_current(directory, spec, tasks, cache):
         return None
     return (f"{spec.name} ({'quick' if spec.quick else 'full'}): {len(tasks)} tasks, {len(keys)} from cache, "
             f"0 computed in 0.0 s -> {directory}")
