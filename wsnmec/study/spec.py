@@ -261,6 +261,9 @@ class StudySpec:
     bound : dict or None
         ``[bound]`` (``gap``, ``time_limit`` [s]) of a study that asks for the lifetime bound of each task's
         deployment (:mod:`wsnmec.study.limit`); None: no bound.
+    kind : str
+        ``"lifetime"``: its study kind (:mod:`wsnmec.study.lifetime`, through the registry of
+        :mod:`wsnmec.study.kinds`).
     """
 
     name: str
