@@ -239,3 +239,49 @@ def test_a_figure_kind_is_one_entry_in_an_existing_kinds_table(tmp_path, monkeyp
         sys.modules.pop(module, None)
     with pytest.raises(ParameterError, match="must be one of line, metric, claims, map"):
         load_study(path)
+
+
+# --- every registered study kind (generated from the registry: a new kind is checked without being listed) --
+
+
+@pytest.mark.parametrize("name", list(kinds.STUDY_KINDS))
+def test_every_registered_kind_resolves_and_its_figure_kinds_are_complete(name):
+    kind = kinds.study_kind_object(name)
+    assert isinstance(kind, kinds.StudyKind) and kind.name == name and kind.reference == kinds.STUDY_KINDS[name]
+    assert kinds.study_kind_object(name) is kind  # imported once
+    for figure_name, figure_kind in kind.figure_kinds.items():
+        assert callable(figure_kind.parse) and callable(figure_kind.draw) and callable(figure_kind.reading)
+        assert {"name", "kind"} <= set(figure_kind.keys), figure_name
+    if not kind.separate:
+        assert kind.figure_kinds and callable(kind.task_function)
+
+
+def test_the_builtin_kinds_tables_are_the_documented_figure_kinds():
+    from wsnmec.study import offload, spec
+
+    assert tuple(kinds.study_kind_object("lifetime").figure_kinds) == spec.FIGURE_KIND_NAMES
+    assert tuple(kinds.study_kind_object("offload").figure_kinds) == offload.OFFLOAD_FIGURE_KIND_NAMES
+    for name, kind in (("lifetime", spec.FIGURE_KIND_KEYS), ("offload", offload.FIGURE_KIND_KEYS)):
+        assert {k: v.keys for k, v in kinds.study_kind_object(name).figure_kinds.items()} == kind
+
+
+def test_a_shipped_study_of_each_kind_is_read_by_its_kind(tmp_path):
+    from wsnmec.study.spec import find_studies, studies_dir
+
+    seen = {}
+    for path in find_studies(studies_dir()):
+        spec = load_study(path)
+        seen.setdefault(spec.kind, spec)
+        assert kinds.kind_of(spec).name == spec.kind
+    assert set(seen) == {"lifetime", "offload"}
+    with pytest.raises(ParameterError, match="'partition' studies are read by wsnmec.study.partition"):
+        load_study(find_studies(studies_dir(), kind="partition")[0])
+
+
+def test_kinds_pickle_by_reference(plugin):
+    import pickle
+
+    kind = kinds.study_kind_object(f"{plugin}:KIND")
+    assert pickle.loads(pickle.dumps(kind)) is kind
+    lazy = kinds.Lazy("wsnmec.study.figures:line_figure")
+    assert pickle.loads(pickle.dumps(lazy)).function is lazy.function
