@@ -1055,7 +1055,7 @@ def study_run(file, jobs, scheduler, quick, results_dir, force):
     _check_jobs(jobs)
     _check_dirs(**{"--results": results_dir})
     path = resolve_study_file(file)
-    if _partition_study(path, quick, results_dir, out_dir=None):
+    if _partition_study(path, quick, results_dir, out_dir=None, jobs=jobs, scheduler=scheduler):
         return
     spec = load_study(path).variant(quick)
     _check_study_memory([spec], jobs, scheduler, force)
@@ -1134,34 +1134,39 @@ def study_figures(file, quick, out_dir, jobs, scheduler, results_dir):
     _check_jobs(jobs)
     _check_dirs(**{"--out": out_dir, "--results": results_dir})
     path = resolve_study_file(file)
-    if _partition_study(path, quick, results_dir, out_dir=out_dir):
+    if _partition_study(path, quick, results_dir, out_dir=out_dir, jobs=jobs, scheduler=scheduler):
         return
     specs = [load_study(path).variant(quick)]
     _interruptible(lambda: _run_and_draw(specs, out_dir, jobs, scheduler, results_dir))
 
 
-def _partition_study(path, quick: bool, results_dir, out_dir) -> bool:
-    """``study run`` / ``study figures`` of a ``kind = "partition"`` file: its experiments (cached in
-    ``results_dir``, computed in this process) and, with ``out_dir``, its figures and its index section
+def _partition_study(path, quick: bool, results_dir, out_dir, jobs=None, scheduler=None) -> bool:
+    """``study run`` / ``study figures`` of a ``kind = "partition"`` file: its experiments (tasks of the study
+    runner, cached in ``results_dir``) and, with ``out_dir``, its figures and its index section
     (``OUT/<name>.md``). Returns False for other kinds (nothing done)."""
     from pathlib import Path
 
-    from .study.partition import load_partition_study, run_partition_study, study_kind
+    from .study.partition import load_partition_study, partition_spec, run_partition_study, study_kind
+    from .study.runner import ExecutorHandle, StudyRunError, run_study, study_directory
 
     if study_kind(path) != "partition":
         return False
     load_partition_study(path, quick)  # bad input before any work
-    if out_dir is None:  # run only: the figures go to a scratch folder that is removed
-        import tempfile
+    try:
+        if out_dir is None:  # run only
+            spec = partition_spec(path, quick)
+            run = _interruptible(lambda: run_study(spec, results_dir, jobs=jobs, scheduler=scheduler))
+            click.echo(_run_line(run))
+            click.echo(f"{Path(path).stem} ({'quick' if quick else 'full'}): partition experiments in "
+                       f"{study_directory(results_dir, spec) / 'tasks'}; `wsnmec study figures {path}` draws them")
+            return True
+        from .io import write_text
 
-        with tempfile.TemporaryDirectory(prefix="wsnmec-partition-") as scratch:
-            _interruptible(lambda: run_partition_study(path, scratch, results_dir, quick, echo=click.echo))
-        click.echo(f"{Path(path).stem} ({'quick' if quick else 'full'}): partition experiments in "
-                   f"{Path(results_dir) / 'partition'}; `wsnmec study figures {path}` draws them")
-        return True
-    from .io import write_text
-
-    section = _interruptible(lambda: run_partition_study(path, out_dir, results_dir, quick, echo=click.echo))
+        with ExecutorHandle(jobs=jobs, scheduler=scheduler) as executor:
+            section = _interruptible(lambda: run_partition_study(path, out_dir, results_dir, quick, echo=click.echo,
+                                                                 executor=executor))
+    except StudyRunError as exc:  # one line, exit code 1, no traceback; finished experiments stay cached
+        raise click.ClickException(str(exc)) from None
     page = write_text(Path(out_dir) / f"{Path(path).stem}.md", section + "\n")
     click.echo(f"{Path(path).stem}: figures in {out_dir}, section {page}")
     return True
@@ -1173,11 +1178,13 @@ def _run_and_draw(specs, out_dir, jobs, scheduler, results_dir, partition_jobs=(
     (:class:`~wsnmec.study.drawing.DrawnStudy`) and the partition studies' sections."""
     from .console import compile_notice, simulator_kernels
     from .study.drawing import DrawingError, draw_studies
+    from .study.partition import partition_spec
     from .study.runner import ExecutorHandle, StudyRunError, cached_run_line, run_study
 
     compile_notice(True, simulator_kernels)
     with ExecutorHandle(jobs=jobs, scheduler=scheduler) as executor:
-        for spec in specs:
+        # the partition studies' experiments run here too (their drawing jobs then read them from the cache)
+        for spec in [*specs, *(partition_spec(path, quick) for path, quick in partition_jobs)]:
             line = cached_run_line(spec, results_dir)  # every task cached: nothing to load here
             if line is None:
                 try:

@@ -150,7 +150,9 @@ class StudyKind:
     figure_kinds: dict = {}
     #: The sealed manifest of a mode directory that records the checksums of its tables.
     manifest_name: str = "tables.json"
-    #: True for a kind that still runs outside this pipeline (its own commands; ``partition``).
+    #: True for a kind whose studies are listed apart (``find_studies(kind=...)``) and drawn as one Markdown
+    #: section of their own after the other studies' (``partition``: :func:`wsnmec.study.partition.run_partition_study`;
+    #: its tasks run on this pipeline).
     separate: bool = False
     #: The ``module:object`` the registry imported it from (set by the registry).
     reference: str = ""
