@@ -203,8 +203,25 @@ def test_sealed_records_refuse_any_change():
 
 
 # ------------------------------------------------------------------------------------------------ item 4
-PARTITION_PARAMS = {"devices": 2, "servers": 1, "network": "alexnet", "precision": "int8", "frames": 40, "seed": 1,
-                    "events": [], "queueing": "batch-ps"}
+PARTITION_STUDY = """
+kind = "partition"
+title = "integrity"
+seed = 1
+seeds = 1
+[scaling]
+devices = [2]
+servers = 1
+frames = 40
+[claims]
+devices = 3
+servers = 1
+frames = 40
+[events]
+devices = 2
+servers = 1
+frames = 40
+events = ["server-down:0"]
+"""
 
 
 @pytest.fixture
@@ -231,72 +248,93 @@ def fake_experiment(monkeypatch):
     return calls
 
 
-def _partition_file(results: Path, suffix: str = ".json") -> Path:
-    files = sorted((results / "partition").glob(f"*{suffix}"))
-    assert len(files) == 1
-    return files[0]
+class _InProcess:
+    """An executor handle running tasks on a thread of this process (the patched experiment is seen)."""
+
+    def __init__(self):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.executor, self.window, self.restartable, self.client = ThreadPoolExecutor(1), 2, False, None
+
+    def abort(self):
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+    def close(self):
+        self.executor.shutdown(wait=True)
 
 
-@pytest.mark.parametrize("damage", ["truncated", "scaled latency", "not an object", "seal removed", "empty"])
-def test_a_damaged_partition_cache_file_is_run_again_in_one_line(tmp_path, fake_experiment, capsys, damage):
-    from wsnmec.study.partition import _cached_run
+def _partition_run(tmp_path: Path, reports: list | None = None):
+    """Run the small partition study's experiments (three: scaling, claims, one event) through the study runner;
+    returns its tasks' results by section."""
+    from wsnmec.study.partition import partition_spec
 
-    first, _ = _cached_run(tmp_path, dict(PARTITION_PARAMS), False)
-    path = _partition_file(tmp_path)
-    text = path.read_text()
-    record = json.loads(text)
+    path = tmp_path / "integrity.toml"
+    path.write_text(PARTITION_STUDY, encoding="utf-8")
+    handle = _InProcess()
+    try:
+        run = run_study(partition_spec(path), tmp_path / "res", executor=handle, progress=False,
+                        report=(reports if reports is not None else []).append)
+    finally:
+        handle.close()
+    cache = TaskCache(tmp_path / "res" / "integrity" / "tasks")
+    return {task.point["section"]: cache.load(task.key, task.config) for task in run.tasks}, run
+
+
+def _partition_files(tmp_path: Path) -> list[Path]:
+    return sorted((tmp_path / "res" / "integrity" / "tasks").glob("*.parquet"))
+
+
+@pytest.mark.parametrize("damage", ["truncated", "another experiment's", "empty"])
+def test_a_damaged_partition_task_file_is_run_again_in_one_line(tmp_path, fake_experiment, damage):
+    first, run = _partition_run(tmp_path)
+    assert len(fake_experiment) == 3 and len(_partition_files(tmp_path)) == 3
+    path = next(p for p in _partition_files(tmp_path) if p.stem == run.tasks[0].key)  # the scaling experiment
     if damage == "truncated":
-        path.write_text(text[: len(text) // 2])
-    elif damage == "scaled latency":
-        record["policies"]["ddlo"]["latency_s_mean"] *= 0.1
-        path.write_text(json.dumps(record, indent=2))
-    elif damage == "not an object":
-        path.write_text("[1, 2]")
-    elif damage == "seal removed":
-        record.pop("sha256", None)
-        path.write_text(json.dumps(record, indent=2))
+        path.write_bytes(path.read_bytes()[:-100])
+    elif damage == "another experiment's":
+        shutil.copyfile(next(p for p in _partition_files(tmp_path) if p != path), path)
     else:
-        path.write_text("")
-    capsys.readouterr()
-    again, _ = _cached_run(tmp_path, dict(PARTITION_PARAMS), False)
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(fake_experiment) == 2  # run again, not trusted
-    assert again["policies"] == first["policies"]
-    assert len(err) == 1 and str(path) in err[0] and "running the experiment again" in err[0]
-    third, _ = _cached_run(tmp_path, dict(PARTITION_PARAMS), False)  # the rewritten file is used
-    assert len(fake_experiment) == 2 and third["policies"] == first["policies"]
+        path.write_bytes(b"")
+    reports = []
+    again, _ = _partition_run(tmp_path, reports)
+    assert len(fake_experiment) == 4  # run again, not trusted
+    assert again["scaling"].summary.equals(first["scaling"].summary)
+    assert len(reports) == 1 and str(path) in reports[0], reports
+    _partition_run(tmp_path)  # the rewritten file is used
+    assert len(fake_experiment) == 4
 
 
-def test_an_intact_partition_cache_file_is_reused(tmp_path, fake_experiment, capsys):
-    from wsnmec.study.partition import _cached_run
+def test_an_intact_partition_task_file_is_reused(tmp_path, fake_experiment):
+    first, _ = _partition_run(tmp_path)
+    reports = []
+    again, _ = _partition_run(tmp_path, reports)
+    assert len(fake_experiment) == 3 and reports == []
+    assert json.loads(again["claims"].summary["result"].iloc[0]) == json.loads(first["claims"].summary["result"].iloc[0])
+    table = again["events"].rounds
+    assert list(table["normalized_utility"]) == [0.9, 0.8] and "utilization_0" in table.columns
+    assert first["scaling"].rounds.empty  # only event runs keep their per-frame table
 
-    first, table = _cached_run(tmp_path, dict(PARTITION_PARAMS), True)
-    again, stored = _cached_run(tmp_path, dict(PARTITION_PARAMS), True)
-    assert len(fake_experiment) == 1 and again["policies"] == first["policies"]
-    pd.testing.assert_frame_equal(stored.reset_index(drop=True), table[stored.columns].reset_index(drop=True))
-    assert capsys.readouterr().err == ""
 
-
-def test_an_edited_partition_table_is_run_again(tmp_path, fake_experiment, capsys):
-    from wsnmec.study.partition import _cached_run
-
-    _cached_run(tmp_path, dict(PARTITION_PARAMS), True)
-    rewrite_parquet(_partition_file(tmp_path, ".parquet"), lambda f: f.assign(normalized_utility=0.1))
-    _, table = _cached_run(tmp_path, dict(PARTITION_PARAMS), True)
-    assert len(fake_experiment) == 2 and (table["normalized_utility"] != 0.1).all()
-    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+def test_an_edited_partition_table_is_run_again(tmp_path, fake_experiment):
+    _, run = _partition_run(tmp_path)
+    events = next(t for t in run.tasks if t.point["section"] == "events")
+    rewrite_parquet(tmp_path / "res" / "integrity" / "tasks" / f"{events.key}.parquet",
+                    lambda f: f.assign(normalized_utility=0.1))
+    reports = []
+    again, _ = _partition_run(tmp_path, reports)
+    assert len(fake_experiment) == 4 and (again["events"].rounds["normalized_utility"] != 0.1).all()
+    assert len(reports) == 1
 
 
 def test_the_partition_cache_key_holds_the_code_fingerprint(tmp_path, fake_experiment, monkeypatch):
     from wsnmec.study import cache
-    from wsnmec.study.partition import _cached_run
 
-    _cached_run(tmp_path, dict(PARTITION_PARAMS), False)
-    _cached_run(tmp_path, dict(PARTITION_PARAMS), False)
-    assert len(fake_experiment) == 1
+    _partition_run(tmp_path)
+    _partition_run(tmp_path)
+    assert len(fake_experiment) == 3
     monkeypatch.setattr(cache, "simulator_fingerprint", lambda: "0123456789abcdef")  # other code
-    _cached_run(tmp_path, dict(PARTITION_PARAMS), False)
-    assert len(fake_experiment) == 2
+    _partition_run(tmp_path)
+    assert len(fake_experiment) == 6
 
 
 # ------------------------------------------------------------------------------------------------ item 5

@@ -72,10 +72,10 @@ def test_tiny_study_draws_figures_and_claims_table(tiny):
     assert "Holm" in section and "reproduced |" not in section and "contradicted |" not in section
     assert "Accuracy loss of the transmitted features: int8: 0.3 pp (assumption" in section
     assert "| server-down:0 | ddlo |" in section and "| bandwidth:0.5 | jsq-neurosurgeon |" in section
-    cached = sorted(p.name for p in (results / "partition").iterdir())
-    assert len([c for c in cached if c.endswith(".json")]) == 2 * 2 + 2 + 2  # scaling, claims, events
+    cached = sorted(p.name for p in (results / "tiny" / "tasks").iterdir())  # the study runner's task cache
+    assert len([c for c in cached if c.endswith(".parquet")]) == 2 * 2 + 2 + 2  # scaling, claims, events
     assert run_partition_study(path, out, results, echo=lambda *_: None) == section  # from the cache
-    assert sorted(p.name for p in (results / "partition").iterdir()) == cached
+    assert sorted(p.name for p in (results / "tiny" / "tasks").iterdir()) == cached
 
 
 def test_partition_figures_share_the_study_style(tiny):
@@ -167,11 +167,12 @@ def test_study_run_and_study_figures_take_a_partition_file(tmp_path):
     ran = CliRunner().invoke(cli.main, ["study", "run", str(path), "--results", str(results)])
     assert ran.exit_code == 0, ran.output
     assert "partition experiments in" in ran.stdout and not out.exists()
-    cached = sorted((results / "partition").iterdir())
-    assert len([c for c in cached if c.suffix == ".json"]) == 2 * 2 + 2 + 2
+    assert "tiny (full): 8 tasks, 0 from cache, 8 computed" in ran.stdout
+    cached = sorted((results / "tiny" / "tasks").iterdir())
+    assert len([c for c in cached if c.suffix == ".parquet"]) == 2 * 2 + 2 + 2
     drawn = CliRunner().invoke(cli.main, ["study", "figures", str(path), "--results", str(results), "--out", str(out)])
     assert drawn.exit_code == 0, drawn.output
-    assert sorted((results / "partition").iterdir()) == cached  # nothing recomputed
+    assert sorted((results / "tiny" / "tasks").iterdir()) == cached  # nothing recomputed
     for stem in ("tiny-scaling", "tiny-events", "tiny-utilization"):
         assert (out / f"{stem}.png").is_file() and (out / f"{stem}.pdf").is_file()
     assert "### Claims table" in (out / "tiny.md").read_text()

@@ -1032,7 +1032,7 @@ def study_run(file, jobs, scheduler, quick, results_dir, force):
     _check_jobs(jobs)
     _check_dirs(**{"--results": results_dir})
     path = resolve_study_file(file)
-    if _partition_study(path, quick, results_dir, out_dir=None):
+    if _partition_study(path, quick, results_dir, out_dir=None, jobs=jobs, scheduler=scheduler):
         return
     spec = load_study(path).variant(quick)
     _check_study_memory([spec], jobs, scheduler, force)
@@ -1053,9 +1053,7 @@ def study_show(file, results_dir):
     Shows the full study when all its tasks are cached, else its quick variant when that is complete,
     else the grid points computed so far.
     """
-    import numpy as np
-
-    from .study.runner import collect, expand_tasks, summary_table, task_cache
+    from .study.runner import collect, expand_tasks, task_cache
     from .study.spec import load_study, resolve_study_file
 
     full = load_study(resolve_study_file(file))
@@ -1092,42 +1090,10 @@ def study_show(file, results_dir):
     spec, tasks, summary, missing = chosen
     if summary.empty:
         fail("FILE", f"no results of study {spec.name} in {results_dir}/; run `wsnmec study run {file}` first")
-    if getattr(spec, "kind", "lifetime") == "offload":  # mean normalized utility per grid point and policy
-        mode = "quick variant" if spec.quick else "full study"
-        click.echo(f"{spec.name}: {spec.title} ({mode}; {len(tasks) - len(missing)} of {len(tasks)} tasks)")
-        keys = [*spec.grid, "policy"]
-        means = summary.groupby(keys, sort=False)["normalized_utility"].agg(["mean", "count"])
-        for key, row in means.iterrows():
-            key = key if isinstance(key, tuple) else (key,)
-            click.echo(f"  {', '.join(f'{k}={v}' for k, v in zip(keys, key)):<60} normalized utility "
-                       f"{row['mean']:.5f} (n={int(row['count'])})")
-        return
-    table = summary_table(summary, spec)
-    mode = "quick variant" if spec.quick else "full study"
-    click.echo(f"{spec.name}: {spec.title} ({mode}; {len(tasks) - len(missing)} of {len(tasks)} tasks)")
-    lines = []
+    from .study.kinds import kind_of
 
-    def shown(value) -> str:  # (iterrows turns an all-number row into floats: nodes=20 showed as 20.0)
-        if isinstance(value, (float, np.floating)) and float(value).is_integer():
-            return f"{float(value):g}"
-        return str(value.item() if isinstance(value, np.generic) else value)
-
-    for index, row in table.iterrows():
-        point = ", ".join(f"{name}={shown(table.at[index, name])}" for name in spec.grid) or "base"
-        seeds = int(row["seeds"])
-        cells = []
-        for metric in ("fnd", "hnd", "lnd"):
-            mean, low, high = row[f"{metric}_mean"], row[f"{metric}_low"], row[f"{metric}_high"]
-            reached = int(row[f"{metric}_reached"])
-            text = "not reached" if reached == 0 else f"{mean:8.1f} [{low:8.1f}, {high:8.1f}]"
-            if 0 < reached < seeds:
-                text += f" ({reached}/{seeds} seeds)"
-            cells.append(f"{metric.upper()} {text}")
-        lines.append(f"  {point:<32} n={seeds:<3} " + "  ".join(cells))
-    click.echo("  mean [95 % CI] in rounds over seeds")
-    click.echo("\n".join(lines))
-    if missing:
-        click.echo(f"  ({len(missing)} tasks not computed yet: `wsnmec study run {file}`)")
+    for line in kind_of(spec).show_lines(spec, tasks, summary, missing, file):  # its kind's text
+        click.echo(line)
 
 
 @study_group.command("figures")
@@ -1145,34 +1111,39 @@ def study_figures(file, quick, out_dir, jobs, scheduler, results_dir):
     _check_jobs(jobs)
     _check_dirs(**{"--out": out_dir, "--results": results_dir})
     path = resolve_study_file(file)
-    if _partition_study(path, quick, results_dir, out_dir=out_dir):
+    if _partition_study(path, quick, results_dir, out_dir=out_dir, jobs=jobs, scheduler=scheduler):
         return
     specs = [load_study(path).variant(quick)]
     _interruptible(lambda: _run_and_draw(specs, out_dir, jobs, scheduler, results_dir))
 
 
-def _partition_study(path, quick: bool, results_dir, out_dir) -> bool:
-    """``study run`` / ``study figures`` of a ``kind = "partition"`` file: its experiments (cached in
-    ``results_dir``, computed in this process) and, with ``out_dir``, its figures and its index section
+def _partition_study(path, quick: bool, results_dir, out_dir, jobs=None, scheduler=None) -> bool:
+    """``study run`` / ``study figures`` of a ``kind = "partition"`` file: its experiments (tasks of the study
+    runner, cached in ``results_dir``) and, with ``out_dir``, its figures and its index section
     (``OUT/<name>.md``). Returns False for other kinds (nothing done)."""
     from pathlib import Path
 
-    from .study.partition import load_partition_study, run_partition_study, study_kind
+    from .study.partition import load_partition_study, partition_spec, run_partition_study, study_kind
+    from .study.runner import ExecutorHandle, StudyRunError, run_study, study_directory
 
     if study_kind(path) != "partition":
         return False
     load_partition_study(path, quick)  # bad input before any work
-    if out_dir is None:  # run only: the figures go to a scratch folder that is removed
-        import tempfile
+    try:
+        if out_dir is None:  # run only
+            spec = partition_spec(path, quick)
+            run = _interruptible(lambda: run_study(spec, results_dir, jobs=jobs, scheduler=scheduler))
+            click.echo(_run_line(run))
+            click.echo(f"{Path(path).stem} ({'quick' if quick else 'full'}): partition experiments in "
+                       f"{study_directory(results_dir, spec) / 'tasks'}; `wsnmec study figures {path}` draws them")
+            return True
+        from .io import write_text
 
-        with tempfile.TemporaryDirectory(prefix="wsnmec-partition-") as scratch:
-            _interruptible(lambda: run_partition_study(path, scratch, results_dir, quick, echo=click.echo))
-        click.echo(f"{Path(path).stem} ({'quick' if quick else 'full'}): partition experiments in "
-                   f"{Path(results_dir) / 'partition'}; `wsnmec study figures {path}` draws them")
-        return True
-    from .io import write_text
-
-    section = _interruptible(lambda: run_partition_study(path, out_dir, results_dir, quick, echo=click.echo))
+        with ExecutorHandle(jobs=jobs, scheduler=scheduler) as executor:
+            section = _interruptible(lambda: run_partition_study(path, out_dir, results_dir, quick, echo=click.echo,
+                                                                 executor=executor))
+    except StudyRunError as exc:  # one line, exit code 1, no traceback; finished experiments stay cached
+        raise click.ClickException(str(exc)) from None
     page = write_text(Path(out_dir) / f"{Path(path).stem}.md", section + "\n")
     click.echo(f"{Path(path).stem}: figures in {out_dir}, section {page}")
     return True
@@ -1184,11 +1155,13 @@ def _run_and_draw(specs, out_dir, jobs, scheduler, results_dir, partition_jobs=(
     (:class:`~wsnmec.study.drawing.DrawnStudy`) and the partition studies' sections."""
     from .console import compile_notice, simulator_kernels
     from .study.drawing import DrawingError, draw_studies
+    from .study.partition import partition_spec
     from .study.runner import ExecutorHandle, StudyRunError, cached_run_line, run_study
 
     compile_notice(True, simulator_kernels)
     with ExecutorHandle(jobs=jobs, scheduler=scheduler) as executor:
-        for spec in specs:
+        # the partition studies' experiments run here too (their drawing jobs then read them from the cache)
+        for spec in [*specs, *(partition_spec(path, quick) for path, quick in partition_jobs)]:
             line = cached_run_line(spec, results_dir)  # every task cached: nothing to load here
             if line is None:
                 try:

@@ -84,6 +84,8 @@ def warmup_groups(studies: str | os.PathLike | None = None) -> list[WarmupGroup]
     full_specs = []
     for path in find_studies(studies):
         full = load_study(path)
+        if full.kind not in ("lifetime", "offload"):  # a plug-in study kind: no kernel of wsnmec's to compile
+            continue
         spec = full.variant(True)
         full_specs.append(full)
         for point in spec.points:  # every distinct configuration of the quick variant

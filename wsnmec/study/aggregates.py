@@ -333,18 +333,43 @@ def load_current(directory: str | os.PathLike, tasks, cache) -> tuple[pd.DataFra
                                directory=directory, checksums=manifest["tables_sha256"])
 
 
-def stored_tables_current(directory: str | os.PathLike, spec, tasks, cache) -> bool:
-    """Whether a rerun of ``spec`` would read only the stored tables of ``directory`` (its mode directory):
-    the manifest is intact and every task file and derived table has the checksum it records (the bytes
-    are hashed, nothing is parsed)."""
+def lifetime_tables_current(directory: str | os.PathLike, tasks, cache) -> bool:
+    """Whether a rerun of a lifetime study would read only the stored tables of ``directory`` (its mode
+    directory): the manifest is intact and every task file and derived table has the checksum it records (the
+    bytes are hashed, nothing is parsed)."""
+    return _current_manifest(Path(directory) / "aggregates.json", tasks, cache,
+                             {"version": AGGREGATES_VERSION, **_settings()}, LIFETIME_TABLES) is not None
+
+
+def frames_current(directory: str | os.PathLike, spec, tasks, cache) -> bool:
+    """:func:`lifetime_tables_current` of an offloading study (its frames manifest)."""
+    return _current_manifest(Path(directory) / FRAMES_MANIFEST, tasks, cache, _frames_settings(spec),
+                             ("summary.parquet", "study.json", FRAMES_FILE)) is not None
+
+
+# ---------------------------------------------------------------------------- any study kind
+def current_manifest(path: str | os.PathLike, tasks, cache, expected: dict, tables=()) -> dict | None:
+    """The sealed manifest at ``path`` when it holds ``expected``, was made from exactly ``tasks``' cache
+    files as they are now and every derived table ``tables`` beside it has the checksum it records."""
+    return _current_manifest(Path(path), tasks, cache, expected, tables)
+
+
+def write_manifest(path: str | os.PathLike, settings: dict, tasks, cache, tables: dict) -> None:
+    """Write the sealed manifest of a mode directory: ``settings``, the task files the tables were made from
+    (keys, stamps, checksums) and the tables' checksums (file name -> SHA-256)."""
+    write_json(Path(path), seal({**settings, **_made_from(tasks, cache), "tables_sha256": dict(tables)}))
+
+
+def load_current_tables(directory: str | os.PathLike, manifest_name: str, settings: dict, tasks, cache):
+    """``(summary, None, None)`` of a mode directory whose manifest ``manifest_name`` is current
+    (:func:`current_manifest`) and whose summary lists exactly ``tasks``; else None (the rounds table is read
+    on demand: :meth:`wsnmec.study.runner.StudyRun.load_rounds`)."""
     directory = Path(directory)
-    if getattr(spec, "kind", "lifetime") == "offload":
-        manifest = _current_manifest(directory / FRAMES_MANIFEST, tasks, cache, _frames_settings(spec),
-                                     ("summary.parquet", "study.json", FRAMES_FILE))
-    else:
-        manifest = _current_manifest(directory / "aggregates.json", tasks, cache,
-                                     {"version": AGGREGATES_VERSION, **_settings()}, LIFETIME_TABLES)
-    return manifest is not None
+    manifest = _current_manifest(directory / manifest_name, tasks, cache, settings, ("summary.parquet", "study.json"))
+    if manifest is None:
+        return None
+    summary = _current_summary(directory, tasks, manifest)
+    return None if summary is None else (summary, None, None)
 
 
 # ---------------------------------------------------------------------------- offloading studies

@@ -499,21 +499,13 @@ def map_figure(figure: FigureSpec, spec: StudySpec, rounds, summary: pd.DataFram
     return fig
 
 
-#: Figure kinds: name -> function(figure, spec, rounds, summary) -> matplotlib Figure. ``rounds`` is the
-#: study's :class:`~wsnmec.study.aggregates.Aggregates` (or its long-form rounds table); offloading studies'
-#: kinds ``frames`` and ``offload-metric`` live in :mod:`.offload`.
+#: Lifetime figure kinds: name -> function(figure, spec, rounds, summary) -> matplotlib Figure. ``rounds`` is
+#: the study's :class:`~wsnmec.study.aggregates.Aggregates` (or its long-form rounds table). What draws a
+#: figure is its study kind's table (:attr:`wsnmec.study.kinds.StudyKind.figure_kinds`; lifetime:
+#: :mod:`wsnmec.study.lifetime`, offloading: :mod:`wsnmec.study.offload`).
 FIGURE_KINDS: dict[str, Callable] = {
     "line": line_figure, "metric": metric_figure, "claims": claims_figure, "map": map_figure,
 }
-
-
-def _offload_kinds():
-    from .offload import OFFLOAD_FIGURE_KINDS
-
-    FIGURE_KINDS.update(OFFLOAD_FIGURE_KINDS)
-
-
-_offload_kinds()
 
 
 def style_context():
@@ -527,8 +519,10 @@ def draw(figure: FigureSpec, spec: StudySpec, rounds, summary: pd.DataFrame):
 
     ``rounds``: the study's :class:`~wsnmec.study.aggregates.Aggregates`, or its long-form rounds table.
     """
+    from .kinds import kind_of
+
     with style_context():
-        return FIGURE_KINDS[figure.kind](figure, spec, rounds, summary)
+        return kind_of(spec).draw(figure, spec, rounds, summary)
 
 
 def figure_stem(spec: StudySpec, figure: FigureSpec) -> str:

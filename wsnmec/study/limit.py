@@ -39,9 +39,7 @@ import pandas as pd
 #: Summary columns this module adds.
 BOUND_COLUMNS = ("bound_upper", "bound_fnd", "bound_stopped", "fnd_over_bound")
 
-#: Defaults of a study's ``[bound]`` table.
-DEFAULT_GAP = 0.01
-DEFAULT_TIME_LIMIT = 60.0
+from .spec import DEFAULT_GAP, DEFAULT_TIME_LIMIT  # noqa: E402  (defaults of a study's [bound] table)
 
 
 def deployment_network(scenario, seed: int):

@@ -50,11 +50,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import itertools
 import math
 import textwrap
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -62,7 +61,8 @@ import pandas as pd
 
 from ..errors import ParameterError
 from ..offload.params import learner_keys, offload_study_types
-from ..seeding import MAX_SEED
+from .kinds import FigureKind, StudyKind
+from .options import OptionsStudySpec, check_table, fail, parse_options_study
 
 #: Parameters of an offloading task and their TOML types (generated from the parameter table
 #: :data:`wsnmec.offload.params.OFFLOAD_OPTIONS`), and ``case``: a table of them with a name.
@@ -85,7 +85,6 @@ FRAME_COLUMNS = ("normalized_utility", "utility", "candidates")
 SUMMARY_METRICS = ("normalized_utility", "mean_objective", "decision_ms_median", "min_interval_utility",
                    "last_recovery_frames")
 OFFLOAD_FIGURE_KIND_NAMES = ("frames", "offload-metric")
-MAX_SEEDS = 10_000
 
 
 @dataclass(frozen=True)
@@ -106,123 +105,18 @@ class OffloadFigureSpec:
 
 
 @dataclass(frozen=True)
-class OffloadStudySpec:
-    """A validated offloading study (the attributes the study runner and index read, as StudySpec)."""
+class OffloadStudySpec(OptionsStudySpec):
+    """A validated offloading study (:class:`wsnmec.study.options.OptionsStudySpec` of kind ``offload``)."""
 
-    name: str
-    path: Path
-    title: str
-    description: str
-    seed: int
-    seeds: int
-    base: dict
-    grid: dict
-    figures: tuple
-    quick: bool = False
-    quick_override: dict = field(default_factory=dict)
-    scale_field: bool = False
     kind: str = "offload"
-    templates: dict = field(default_factory=dict)
-
-    @property
-    def points(self) -> list[dict]:
-        names = list(self.grid)
-        return [dict(zip(names, values)) for values in itertools.product(*(self.grid[n] for n in names))]
-
-    @property
-    def task_count(self) -> int:
-        return len(self.points) * self.seeds
-
-    def options(self, point: dict) -> dict:
-        """The task options of a grid point: base, the point, ``case`` tables merged (name dropped)."""
-        raw = dict(self.base)
-        for key, value in point.items():
-            if key == "case":
-                raw.update({k: v for k, v in value.items() if k != "name"})
-            else:
-                raw[key] = value
-        return raw
-
-    def variant(self, quick: bool) -> "OffloadStudySpec":
-        if quick == self.quick:
-            return self
-        if not quick:
-            raise ValueError("the full study cannot be derived from its quick variant; load the file again")
-        from .spec import render_texts
-
-        override = self.quick_override
-        return render_texts(replace(self, seeds=override.get("seeds", self.seeds),
-                                    base={**self.base, **override.get("base", {})},
-                                    grid={**self.grid, **override.get("grid", {})}, quick=True))
-
-    def text_values(self) -> dict:
-        """Placeholders of the study's texts (:mod:`wsnmec.study.spec`): ``seeds``, ``seed``, ``tasks``,
-        every ``[base]`` parameter and each swept parameter's values."""
-        from .spec import common_text_values, grid_text_values
-
-        return {**common_text_values(self), **self.base, **grid_text_values(self.grid)}
 
 
 def _fail(path, key, message):
-    raise ParameterError(f"{path}: {key}", message)
-
-
-def _check_value(path, key, name, value):
-    kind = OFFLOAD_TYPES[name]
-    num = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)  # noqa: E731
-    ok = {
-        "str": isinstance(value, str),
-        "int": isinstance(value, int) and not isinstance(value, bool),
-        "number": num(value),
-        "bool": isinstance(value, bool),
-        "table": isinstance(value, dict) and all(num(v) for v in value.values()),
-        "int_or_n": value == "n" or (isinstance(value, int) and not isinstance(value, bool)),
-        "int_list": isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value),
-        "number_list": isinstance(value, list) and all(num(v) for v in value),
-        "pair_list": isinstance(value, list) and all(isinstance(p, list) and len(p) == 2 and all(num(v) for v in p) for p in value),
-        "case": isinstance(value, dict) and isinstance(value.get("name"), str),
-    }[kind]
-    if not ok:
-        _fail(path, key, f"must be {kind.replace('_', ' ')}, got {value!r}")
-    if kind == "case":
-        for sub, v in value.items():
-            if sub == "name":
-                continue
-            if sub not in OFFLOAD_TYPES or sub == "case":
-                _fail(path, f"{key}.{sub}", f"is not an offload parameter; allowed: {', '.join(k for k in OFFLOAD_TYPES if k != 'case')}")
-            _check_value(path, f"{key}.{sub}", sub, v)
-    return value
+    fail(path, key, message)
 
 
 def _table(path, key, value, allowed):
-    if not isinstance(value, dict):
-        _fail(path, key, f"must be a table, got {value!r}")
-    for name in value:
-        if name not in allowed:
-            _fail(path, f"{key}.{name}" if key else name, f"is not a known key; allowed: {', '.join(allowed)}")
-    return value
-
-
-def _params(path, key, table):
-    _table(path, key, table, tuple(k for k in OFFLOAD_TYPES if k != "case"))
-    for name, value in table.items():
-        _check_value(path, f"{key}.{name}", name, value)
-    return dict(table)
-
-
-def _grid(path, key, table):
-    _table(path, key, table, tuple(OFFLOAD_TYPES))
-    grid = {}
-    for name, values in table.items():
-        if not isinstance(values, list) or not values:
-            _fail(path, f"{key}.{name}", "must be a non-empty list of values")
-        for i, v in enumerate(values):
-            _check_value(path, f"{key}.{name}[{i}]", name, v)
-        labels = [v["name"] if name == "case" else repr(v) for v in values]
-        if len(set(labels)) != len(labels):
-            _fail(path, f"{key}.{name}", "must not repeat a value (case names must differ)")
-        grid[name] = tuple(values)
-    return grid
+    return check_table(path, key, value, allowed)
 
 
 def _figure(path, index, table, grid):
@@ -276,33 +170,7 @@ def _figure(path, index, table, grid):
 
 def parse_offload_study(data: dict, path: Path, name: str | None = None) -> OffloadStudySpec:
     """Validate a parsed ``kind = "offload"`` study table (module docstring)."""
-    _table(path, "", data, TOP_KEYS)
-    seed, seeds = data.get("seed", 0), data.get("seeds", 1)
-    for key, value, hi in (("seed", seed, MAX_SEED), ("seeds", seeds, MAX_SEEDS)):
-        if isinstance(value, bool) or not isinstance(value, int) or not (0 if key == "seed" else 1) <= value <= hi:
-            _fail(path, key, f"must be an integer in [{0 if key == 'seed' else 1}, {hi}], got {value!r}")
-    base = _params(path, "base", data.get("base", {}))
-    grid = _grid(path, "grid", data.get("grid", {}))
-    quick = _table(path, "quick", data.get("quick", {}), QUICK_KEYS)
-    quick_base = _params(path, "quick.base", quick.get("base", {}))
-    quick_grid = _grid(path, "quick.grid", quick.get("grid", {}))
-    figures = tuple(_figure(path, i, f, grid) for i, f in enumerate(data.get("figures", [])))
-    spec = OffloadStudySpec(
-        name=name or path.stem, path=path, title=str(data.get("title", path.stem)),
-        description=str(data.get("description", "")), seed=seed, seeds=seeds, base=base, grid=grid,
-        figures=figures, quick_override={"seeds": quick.get("seeds", seeds), "base": quick_base, "grid": quick_grid},
-    )
-    from .spec import render_texts
-
-    spec = render_texts(spec)
-    for variant in (spec, spec.variant(True)):
-        for point in variant.points:
-            try:
-                task_arguments(variant.options(point), 0, validate_only=True)
-            except ParameterError as exc:
-                where = "quick" if variant.quick else "grid"
-                _fail(path, where, f"point {point}: {exc.parameter}: {exc.message}")
-    return spec
+    return parse_options_study(OFFLOAD, data, path, name, spec_class=OffloadStudySpec)
 
 
 # ---------------------------------------------------------------------------- tasks
@@ -602,6 +470,7 @@ def offload_metric_figure(figure, spec, rounds, summary):
     return fig
 
 
+#: Figure kind -> drawing function (the drawing entries of :attr:`OffloadKind.figure_kinds`).
 OFFLOAD_FIGURE_KINDS = {"frames": frames_figure, "offload-metric": offload_metric_figure}
 
 
@@ -663,3 +532,68 @@ def offload_metric_reading(figure, run) -> str:
 
 
 OFFLOAD_READINGS = {("frames", None): frames_reading, ("offload-metric", None): offload_metric_reading}
+
+
+# ---------------------------------------------------------------------------- the study kind
+class OffloadKind(StudyKind):
+    """``kind = "offload"``: ``wsnmec offload`` experiments over a grid of options and seeds; the figures
+    read the per-frame rows their ``frames`` figures draw (``frames.parquet``) and the summary."""
+
+    name = "offload"
+    program = "offload"
+    parameters = OFFLOAD_TYPES
+    manifest_name = "frames.json"  # (wsnmec.study.aggregates.FRAMES_MANIFEST)
+    figure_kinds = {
+        "frames": FigureKind(parse=_figure, draw=frames_figure, reading=frames_reading,
+                             keys=FIGURE_KIND_KEYS["frames"]),
+        "offload-metric": FigureKind(parse=_figure, draw=offload_metric_figure, reading=offload_metric_reading,
+                                     keys=FIGURE_KIND_KEYS["offload-metric"]),
+    }
+
+    def parse(self, data, path, name=None):
+        return parse_offload_study(data, path, name)
+
+    def parse_figure(self, path, index, table, grid):
+        return _figure(path, index, table, grid)
+
+    def check_options(self, options):
+        task_arguments(options, 0, validate_only=True)
+
+    def expand_tasks(self, spec):
+        return expand_offload_tasks(spec)
+
+    @property
+    def task_function(self):
+        return compute_offload_task
+
+    def write_tables(self, directory, spec, tasks, cache, rounds, summary, tables):
+        from . import aggregates
+
+        aggregates.write_frames(directory, spec, tasks, cache, aggregates.frames_table(rounds, spec), tables)
+        return None
+
+    def load_current(self, directory, spec, tasks, cache):
+        from . import aggregates
+
+        current = aggregates.load_current_frames(directory, spec, tasks, cache)
+        return None if current is None else (current[0], current[1], None)
+
+    def tables_current(self, directory, spec, tasks, cache):
+        from . import aggregates
+
+        return aggregates.frames_current(directory, spec, tasks, cache)
+
+    def show_lines(self, spec, tasks, summary, missing, file):
+        """Mean normalized utility per grid point and policy."""
+        mode = "quick variant" if spec.quick else "full study"
+        lines = [f"{spec.name}: {spec.title} ({mode}; {len(tasks) - len(missing)} of {len(tasks)} tasks)"]
+        keys = [*spec.grid, "policy"]
+        means = summary.groupby(keys, sort=False)["normalized_utility"].agg(["mean", "count"])
+        for key, row in means.iterrows():
+            key = key if isinstance(key, tuple) else (key,)
+            lines.append(f"  {', '.join(f'{k}={v}' for k, v in zip(keys, key)):<60} normalized utility "
+                         f"{row['mean']:.5f} (n={int(row['count'])})")
+        return lines
+
+
+OFFLOAD = OffloadKind()

@@ -38,32 +38,30 @@ intervals. Latency change = mean over seeds of L_ddlo / L_base - 1 (negative is 
 change = mean of E_base / E_ddlo - 1 (inferences per joule of device energy; positive is better); the
 intervals are percentile-bootstrap intervals of those means over the seeds.
 
-Each experiment is :func:`wsnmec.offload.partition_online.run_partition_experiment`; its JSON result (and,
-for event runs, the per-frame table) is cached under ``RESULTS/partition/`` by a hash of its parameters,
-the package version and the simulator's code fingerprint (:func:`wsnmec.study.cache.simulator_fingerprint`,
-the one of the lifetime task cache), so a change to the offloading code gives new keys. The JSON record is
-sealed (``sha256`` over all its other keys, :func:`wsnmec.integrity.seal`) and records the SHA-256 of the
-table's bytes (``table_sha256``): a file that is truncated, not JSON, edited (one stored latency scaled),
-another experiment's, or whose table differs is reported in one line on stderr and the experiment is run
-again, never used.
+Each experiment is :func:`wsnmec.offload.partition_online.run_partition_experiment`, one task of the study
+runner (:func:`wsnmec.study.runner.run_study`: the executors, claims and interrupts of every study): its JSON
+result (the task's ``summary``, column ``result``) and, for event runs, its per-frame table (the task's
+``rounds``) are cached in ``RESULTS/<study>/tasks/`` (:class:`wsnmec.study.cache.TaskCache`: checksummed, a
+damaged or foreign file is reported in one line and the experiment run again) under a key of its
+parameters, the package version and the simulator's code fingerprint
+(:func:`wsnmec.study.cache.simulator_fingerprint`), so a change to the offloading code gives new keys.
 :func:`run_partition_study` draws the figures and returns the Markdown section (with the claims table)
 that ``wsnmec figures`` appends to the figures index.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import tomllib
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError
-from ..io import write_json
 from ..seeding import replica_seeds
 from .claims import MIN_VERDICT_SEEDS, indicative, verdicts_shown
+from .kinds import StudyKind, study_kind  # noqa: F401  (study_kind: its old place)
 from .claims import markdown as claims_markdown
 
 #: Published claims of the thesis (DDLRO) beside which the measured changes are shown.
@@ -85,14 +83,6 @@ DEFAULTS = {
 SECTION_KEYS = {name: (*DEFAULTS[name], "seeds") for name in SECTIONS}
 #: Keys of the ``[quick]`` table of a partition study.
 QUICK_KEYS = ("seeds", *SECTIONS)
-
-
-def study_kind(path) -> str:
-    """The ``kind`` a study file declares (``"lifetime"`` when it declares none or cannot be read)."""
-    try:
-        return str(tomllib.loads(Path(path).read_text(encoding="utf-8")).get("kind", "lifetime"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
-        return "lifetime"
 
 
 def _check_section(check, name: str, section: dict, kind: str):
@@ -180,78 +170,115 @@ def load_partition_study(path, quick: bool = False) -> dict:
     return spec
 
 
-#: Keys a partition cache record adds to the experiment's result (besides ``parameters``).
-_RECORD_KEYS = ("version", "code", "table_sha256")
+@dataclass(frozen=True)
+class PartitionStudySpec:
+    """A validated partition study as the study runner reads it: its experiments are the tasks of
+    :meth:`PartitionKind.expand_tasks`; ``study`` is :func:`load_partition_study`'s dict."""
+
+    name: str
+    path: Path
+    title: str
+    description: str
+    seed: int
+    seeds: int
+    study: dict = field(compare=False)
+    quick: bool = False
+    kind: str = "partition"
+    base: dict = field(default_factory=dict)
+    grid: dict = field(default_factory=dict)
+    figures: tuple = ()
+    scale_field: bool = False
+
+    @property
+    def task_count(self) -> int:
+        return len(_experiments(self.study))
+
+    def variant(self, quick: bool) -> "PartitionStudySpec":
+        return self if quick == self.quick else partition_spec(self.path, quick)
 
 
-def partition_cache_key(params: dict) -> str:
-    """Cache key of a partition experiment: the first 16 hex digits of the SHA-256 of its parameters, the
-    package version and the simulator's code fingerprint."""
+def partition_spec(path, quick: bool = False) -> PartitionStudySpec:
+    """The partition study file ``path`` (:func:`load_partition_study`) as the study runner reads it."""
+    study = load_partition_study(path, quick)
+    return PartitionStudySpec(name=study["name"], path=Path(path), title=study["title"],
+                              description=study["description"], seed=study["seed"], seeds=study["seeds"],
+                              study=study, quick=quick)
+
+
+def _experiments(study: dict) -> list[tuple[dict, int, int, dict, bool]]:
+    """Every experiment of a partition study: ``(point, seed index, seed, parameters, keep the table)`` in
+    the order of the sections (scaling: devices x seeds; claims: its seeds; events: one run per event)."""
+    seeds = replica_seeds(study["seed"], study["seeds"])
+    sc, cl, ev = study["scaling"], study["claims"], study["events"]
+    out = [({"section": "scaling", "devices": int(d)}, i, s, _params(sc, d, s), False)
+           for d in sc["devices"] for i, s in enumerate(seeds)]
+    out += [({"section": "claims"}, i, s, _params(cl, cl["devices"], s), False) for i, s in enumerate(_claim_seeds(study))]
+    frame = int(ev["event_at"] * ev["frames"])
+    out += [({"section": "events", "event": text}, 0, seeds[0], _params(ev, ev["devices"], seeds[0], [f"{frame}:{text}"]),
+             True) for text in ev["events"]]
+    return out
+
+
+def _claim_seeds(study: dict) -> list[int]:
+    cl = study["claims"]
+    return replica_seeds(study["seed"] + 1, int(cl.get("seeds", study["seeds"])))
+
+
+def partition_task_config(params: dict, keep_table: bool) -> dict:
+    """What a partition experiment's cache key hashes: its parameters, whether its per-frame table is kept,
+    the package version and the simulator's code fingerprint."""
     from .. import __version__
-    from .cache import canonical_json, simulator_fingerprint
+    from .cache import simulator_fingerprint
 
-    keyed = {"parameters": params, "version": __version__, "code": simulator_fingerprint()}
-    return hashlib.sha256(canonical_json(keyed).encode()).hexdigest()[:16]
+    return {"partition": params, "table": bool(keep_table), "version": __version__, "code": simulator_fingerprint()}
+
+
+#: Per-frame columns an event experiment keeps (besides ``utilization_*``).
+TABLE_COLUMNS = ("policy", "frame", "normalized_utility", "event", "drift")
+
+
+def compute_partition_task(arguments: tuple, seed: int):
+    """Run one partition experiment in a worker (``arguments``: its parameters and whether its per-frame
+    table is kept); the cached result's ``summary`` holds the experiment's JSON result (one row, column
+    ``result``), its ``rounds`` the per-frame table (event runs) or nothing."""
+    import time
+
+    from ..offload.partition_online import run_partition_experiment
+    from .cache import TaskResult
+
+    params, keep_table = arguments
+    start = time.perf_counter()
+    table, result = run_partition_experiment(**params)
+    rounds = pd.DataFrame()
+    if keep_table:
+        rounds = table[[*TABLE_COLUMNS, *[c for c in table.columns if c.startswith("utilization")]]].reset_index(drop=True)
+    summary = pd.DataFrame({"result": [json.dumps(result)]})
+    return TaskResult(rounds=rounds, summary=summary), time.perf_counter() - start
+
+
+def _experiment_reader(spec: PartitionStudySpec, results_dir):
+    """``experiment(params, keep_table) -> (result, table or None)`` reading the study's verified task cache
+    (every experiment finished: :func:`run_partition_study` ran them first)."""
+    from .cache import task_key
+    from .runner import StudyRunError, task_cache
+
+    cache = task_cache(results_dir, spec)
+
+    def experiment(params: dict, keep_table: bool):
+        config = partition_task_config(params, keep_table)
+        result = cache.load(task_key(config), config, report=_stderr)
+        if result is None:
+            raise StudyRunError(f"study {spec.name}: a partition experiment is missing from {cache.directory}; "
+                                "rerun to compute it")
+        return json.loads(result.summary["result"].iloc[0]), result.rounds if keep_table else None
+
+    return experiment
 
 
 def _stderr(message: str):
     import sys
 
     print(message, file=sys.stderr, flush=True)
-
-
-def _load_cached(json_path: Path, table_path: Path, params: dict, keep_table: bool):
-    """The cached ``(result, table or None)`` of an experiment; raises ValueError (one line) for a record
-    that cannot be trusted, FileNotFoundError when there is none."""
-    from .. import __version__
-    from ..integrity import load_sealed_json, read_parquet_verified
-    from .cache import canonical_json, simulator_fingerprint
-
-    record = load_sealed_json(json_path)
-    if json.loads(canonical_json(record.get("parameters"))) != json.loads(canonical_json(params)):
-        raise ValueError("another experiment's record (its parameters differ)")
-    if record.get("code") != simulator_fingerprint() or record.get("version") != __version__:
-        raise ValueError("made by other code")
-    if not isinstance(record.get("policies"), dict):
-        raise ValueError("no per-policy results")
-    table = None
-    if keep_table:
-        try:
-            table = read_parquet_verified(table_path, record.get("table_sha256"))
-        except FileNotFoundError:
-            raise ValueError(f"its table {table_path.name} is missing") from None
-        except Exception as exc:  # changed, damaged or not Parquet
-            raise ValueError(f"its table: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
-    return {k: v for k, v in record.items() if k not in _RECORD_KEYS}, table
-
-
-def _cached_run(results_dir: Path, params: dict, keep_table: bool, report=_stderr):
-    """Run (or load) one experiment; returns (result dict, per-frame table or None).
-
-    A cached record is used only when its seal, parameters, code fingerprint and table checksum match
-    (:func:`_load_cached`); otherwise ``report`` receives one line and the experiment runs again."""
-    from .. import __version__
-    from ..integrity import seal, write_parquet_checked
-    from ..offload.partition_online import run_partition_experiment
-    from .cache import simulator_fingerprint
-
-    base = results_dir / "partition" / partition_cache_key(params)
-    json_path, table_path = base.with_suffix(".json"), base.with_suffix(".parquet")
-    try:
-        return _load_cached(json_path, table_path, params, keep_table)
-    except FileNotFoundError:
-        pass
-    except (OSError, ValueError) as exc:
-        report(f"partition cache file {json_path}: {str(exc).splitlines()[0]}; ignoring it and running the "
-               "experiment again")
-    table, result = run_partition_experiment(**params)
-    record = {**result, "parameters": params, "version": __version__, "code": simulator_fingerprint()}
-    if keep_table:
-        cols = ["policy", "frame", "normalized_utility", "event", "drift",
-                *[c for c in table.columns if c.startswith("utilization")]]
-        record["table_sha256"] = write_parquet_checked(table_path, table[cols])
-    write_json(json_path, seal(record))
-    return result, table if keep_table else None
 
 
 def _params(section: dict, devices: int, seed: int, events=()) -> dict:
@@ -308,24 +335,32 @@ _POLICY_TABLE_HEADER = [
 ]
 
 
-def run_partition_study(path, out_dir, results_dir, quick: bool = False, echo=print) -> str:
-    """Run the study's experiments (cached), draw its figures into ``out_dir``; return its Markdown section."""
+def run_partition_study(path, out_dir, results_dir, quick: bool = False, echo=print, *, executor=None,
+                        jobs: int | None = None, progress: bool | None = None) -> str:
+    """Run the study's experiments missing from its task cache (the study runner:
+    :func:`wsnmec.study.runner.run_study`, on ``executor`` or ``jobs`` local processes), draw its figures
+    into ``out_dir``; return its Markdown section."""
     import matplotlib
+
+    from .runner import run_study
 
     matplotlib.use("Agg")
 
-    spec = load_partition_study(path, quick)
-    out_dir, results_dir = Path(out_dir), Path(results_dir)
+    runner_spec = partition_spec(path, quick)
+    run_study(runner_spec, results_dir, executor=executor, jobs=jobs, progress=progress)
+    experiment = _experiment_reader(runner_spec, results_dir)
+    spec = runner_spec.study
+    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     seeds = replica_seeds(spec["seed"], spec["seeds"])
     lines = [f"## {spec['title']}", "", spec["description"].strip(), ""] if spec["description"] else [f"## {spec['title']}", ""]
-    lines += _scaling_section(spec, seeds, out_dir, results_dir, echo)
-    lines += _claims_section(spec, results_dir, quick, echo)
-    lines += _events_section(spec, seeds, out_dir, results_dir, echo)
+    lines += _scaling_section(spec, seeds, out_dir, experiment, echo)
+    lines += _claims_section(spec, experiment, quick, echo)
+    lines += _events_section(spec, seeds, out_dir, experiment, echo)
     return "\n".join(lines)
 
 
-def _scaling_section(spec: dict, seeds, out_dir: Path, results_dir: Path, echo) -> list[str]:
+def _scaling_section(spec: dict, seeds, out_dir: Path, experiment, echo) -> list[str]:
     """Latency, energy and normalized utility vs devices per policy: the figure and the Markdown lines."""
     import matplotlib.pyplot as plt
 
@@ -337,7 +372,7 @@ def _scaling_section(spec: dict, seeds, out_dir: Path, results_dir: Path, echo) 
     rows = []
     for d in sc["devices"]:
         for s in seeds:
-            result, _ = _cached_run(results_dir, _params(sc, d, s), False)
+            result, _ = experiment(_params(sc, d, s), False)
             for policy, row in result["policies"].items():
                 rows.append({"devices": d, "seed": s, "policy": policy, **row})
     scaling = pd.DataFrame(rows)
@@ -385,11 +420,11 @@ def _policy_row(policy: str, values) -> str:
             f"{1e3 * values['energy_j_mean']:.2f} | {values['utilization_mean']:.3f} | {values['decision_ms_median']:.3f} |")
 
 
-def _claims_section(spec: dict, results_dir: Path, quick: bool, echo) -> list[str]:
+def _claims_section(spec: dict, experiment, quick: bool, echo) -> list[str]:
     """The learner against the primary reference (verdicts) and every other policy (Holm): Markdown lines."""
     cl = spec["claims"]
-    claim_seeds = replica_seeds(spec["seed"] + 1, int(cl.get("seeds", spec["seeds"])))
-    results = [_cached_run(results_dir, _params(cl, cl["devices"], s), False)[0] for s in claim_seeds]
+    claim_seeds = _claim_seeds(spec)
+    results = [experiment(_params(cl, cl["devices"], s), False)[0] for s in claim_seeds]
     table = claims_assessment(results, cl["primary"], quick=quick)
     cfg = results[0]["config"]
     losses = "; ".join(f"{p}: {cfg['accuracy_loss'][p]:g} pp ({cfg['accuracy_loss_source'][p]})"
@@ -417,7 +452,7 @@ def _claims_section(spec: dict, results_dir: Path, quick: bool, echo) -> list[st
     return lines
 
 
-def _events_section(spec: dict, seeds, out_dir: Path, results_dir: Path, echo) -> list[str]:
+def _events_section(spec: dict, seeds, out_dir: Path, experiment, echo) -> list[str]:
     """Normalized utility around each event and utilization per server with a failure: the two figures and
     the Markdown lines."""
     import matplotlib.pyplot as plt
@@ -442,7 +477,7 @@ def _events_section(spec: dict, seeds, out_dir: Path, results_dir: Path, echo) -
                  "|---|---|---|---|---|"]
         for e_i, text in enumerate(ev["events"]):
             full = f"{frame}:{text}"
-            result, table = _cached_run(results_dir, _params(ev, ev["devices"], seeds[0], [full]), True)
+            result, table = experiment(_params(ev, ev["devices"], seeds[0], [full]), True)
             _draw_event_utility(axes_n[0, e_i], table, frame, ev["frames"], text, styles)
             for p_name, row in result["events"][0]["policies"].items():
                 first = row.get("normalized_utility_first_1000")
@@ -499,3 +534,37 @@ def _draw_server_utilization(ax, table: pd.DataFrame, frame: int, text: str):
     ax.set_title(f"learner (ddlo): utilization per server, {text} at frame {frame}", pad=6.0 + MARK_ROW_PT)
     integer_ticks(ax.xaxis)
     legend_right(ax)
+
+
+class PartitionKind(StudyKind):
+    """``kind = "partition"``: partitioned-inference experiments on the study runner, task cache and executors
+    (:class:`PartitionStudySpec`, :func:`compute_partition_task`); its three sections, figures and claims table
+    are drawn by :func:`run_partition_study`. Its files are read by :func:`partition_spec` (the lifetime parser
+    points them there), listed apart by ``find_studies(kind="partition")``, and their index sections go after
+    the other studies'."""
+
+    name = "partition"
+    program = "offload-partition"
+    separate = True
+
+    def parse(self, data, path, name=None):
+        raise ParameterError(
+            f"{path}: kind", "'partition' studies are read by wsnmec.study.partition (`wsnmec figures`, "
+            "`wsnmec study run|figures FILE`); this parser reads kind = \"lifetime\" (the default) and \"offload\"")
+
+    def expand_tasks(self, spec):
+        from .cache import task_key
+        from .kinds import Task
+
+        tasks = []
+        for point_index, (point, seed_index, seed, params, keep) in enumerate(_experiments(spec.study)):
+            config = partition_task_config(params, keep)
+            tasks.append(Task(len(tasks), point_index, point, seed_index, seed, (params, keep), config, task_key(config)))
+        return tasks
+
+    @property
+    def task_function(self):
+        return compute_partition_task
+
+
+PARTITION = PartitionKind()

@@ -279,11 +279,14 @@ READINGS: dict[tuple[str, str | None], Callable] = {
 
 
 def reading(figure: FigureSpec, run) -> str:
-    """The one-line reading of a figure from its study run's numbers."""
-    from .offload import OFFLOAD_READINGS
+    """The one-line reading of a figure from its study run's numbers (its figure kind's reading)."""
+    from .kinds import kind_of
 
-    if (figure.kind, None) in OFFLOAD_READINGS:
-        return OFFLOAD_READINGS[(figure.kind, None)](figure, run)
+    return kind_of(run.spec).reading(figure, run)
+
+
+def lifetime_reading(figure: FigureSpec, run) -> str:
+    """The reading of a lifetime study's figure: :data:`READINGS` by figure kind and y column."""
     if figure.kind == "metric" and figure.reference is not None:
         return _best_x_reading(figure, run)
     key = (figure.kind, figure.y[0] if len(figure.y) == 1 and figure.kind != "map" else None)
@@ -303,6 +306,8 @@ def _value(value) -> str:
 
 def figure_entry(figure: FigureSpec, run, paths: list[Path], out_dir: Path) -> str:
     """The README section of one figure."""
+    from .kinds import kind_of
+
     spec = run.spec
     png, pdf = (Path(p).relative_to(out_dir).as_posix() for p in paths)
     swept = "; ".join(f"{name} = {', '.join(_value(v) for v in values)}"
@@ -314,7 +319,8 @@ def figure_entry(figure: FigureSpec, run, paths: list[Path], out_dir: Path) -> s
     fixed = ", ".join(f"{name} = {_value(value)}" for name, value in spec.base.items()) or "the defaults"
     seeds = replica_seeds(spec.seed, spec.seeds)
     shown = ", ".join(str(s) for s in seeds[:3]) + (", ..." if len(seeds) > 3 else "")
-    title = figure.title or ("Network map" if figure.kind == "map" else label(figure.y[0]))
+    kind = kind_of(spec)
+    title = kind.figure_title(figure)
     lines = [
         f"### {title}",
         "",
@@ -324,7 +330,7 @@ def figure_entry(figure: FigureSpec, run, paths: list[Path], out_dir: Path) -> s
         f"- study: `{spec.name}` ({spec.title}); file `{spec.path.name}`"
         + (", `--quick` variant" if spec.quick else ""),
         f"- swept: {swept or 'nothing'}" + ("; field scaled with N to keep the density of the base scenario" if spec.scale_field else ""),
-        f"- fixed: {fixed} (other parameters: `wsnmec {'offload' if getattr(spec, 'kind', '') == 'offload' else 'run'}` defaults)",
+        f"- fixed: {fixed} (other parameters: `wsnmec {kind.program or kind.name}` defaults)",
         f"- seeds: {spec.seeds} per grid point, the same at every point: replica_seeds({spec.seed}, {spec.seeds}) = {shown}"
         f" (all in {(Path(run.directory) / 'study.json').as_posix()})",
         f"- reading: {reading(figure, run)}",
@@ -343,8 +349,9 @@ def study_section(run, figures: list[tuple[FigureSpec, list[Path]]], out_dir) ->
     body = [f"## {spec.title}", ""]
     if spec.description:
         body += [spec.description.strip(), ""]
-    if getattr(spec, "kind", "lifetime") == "lifetime":  # offloading studies have no FND/HND/LND
-        body += lifetime_table(run)
+    from .kinds import kind_of
+
+    body += kind_of(spec).index_lines(run)  # lifetime studies: FND/HND/LND per grid point
     body += [figure_entry(figure, run, paths, Path(out_dir)) for figure, paths in figures]
     return "\n".join(body)
 

@@ -49,7 +49,7 @@ from ..sim.scenario import Scenario
 from ..threads import limit_process_threads
 from . import aggregates
 from .aggregates import Aggregates
-from .cache import TaskCache, TaskResult, remove_stale_temporaries, task_config, task_key, task_scenario_config
+from .cache import TaskCache, TaskResult, remove_stale_temporaries
 from .interrupts import (
     CHECK_INTERVAL_S,
     StudyInterrupted,
@@ -59,6 +59,7 @@ from .interrupts import (
     stop_workers,
     worker_init,
 )
+from .kinds import Task, kind_of
 from .task_claims import TaskClaims
 from .spec import StudySpec
 
@@ -77,20 +78,6 @@ class _Stop(Exception):
 
 #: Pool failures in a row (no task finishing in between) after which a run gives up.
 WORKER_RETRIES = 2
-
-
-@dataclass(frozen=True)
-class Task:
-    """One grid point and one seed of a study."""
-
-    index: int
-    point_index: int
-    point: dict
-    seed_index: int
-    seed: int
-    scenario: Scenario
-    config: dict
-    key: str
 
 
 @dataclass
@@ -143,7 +130,7 @@ class StudyRun:
             from ..integrity import load_sealed_json, read_parquet_verified
 
             path = self.directory / "rounds.parquet"
-            manifest = self.directory / ("aggregates.json" if self.aggregates is not None else aggregates.FRAMES_MANIFEST)
+            manifest = self.directory / kind_of(self.spec).manifest_name
             try:
                 expected = load_sealed_json(manifest).get("tables_sha256", {}).get("rounds.parquet")
                 self.rounds = read_parquet_verified(path, expected)
@@ -177,21 +164,7 @@ def expand_tasks(spec: StudySpec) -> list[Task]:
 
 
 def _expand_tasks(spec: StudySpec) -> list[Task]:
-    if getattr(spec, "kind", "lifetime") == "offload":
-        from .offload import expand_offload_tasks
-
-        return expand_offload_tasks(spec)
-    seeds = replica_seeds(spec.seed, spec.seeds)
-    tasks = []
-    for point_index, point in enumerate(spec.points):
-        scenario = spec.scenario(point)
-        shared = task_scenario_config(scenario)  # built once per grid point (it takes a while)
-        for seed_index, seed in enumerate(seeds):
-            config = task_config(scenario, seed, shared)
-            tasks.append(
-                Task(len(tasks), point_index, point, seed_index, seed, scenario, config, task_key(config))
-            )
-    return tasks
+    return kind_of(spec).expand_tasks(spec)
 
 
 def compute_task(scenario: Scenario, seed: int) -> tuple[TaskResult, float]:
@@ -365,7 +338,7 @@ def cached_run_line(spec: StudySpec, results_dir: str | os.PathLike) -> str | No
     """The run line of ``wsnmec figures`` (``NAME (MODE): T tasks, C from cache, 0 computed in 0.0 s ->
     DIR``) when a cache file exists for every task of ``spec`` and the stored tables are current (every
     task file and derived table has the checksum the manifest records:
-    :func:`~wsnmec.study.aggregates.stored_tables_current`; files are hashed, not parsed); None otherwise
+    :meth:`~wsnmec.study.kinds.StudyKind.tables_current`; files are hashed, not parsed); None otherwise
     (the study must run: a damaged task file is reported and its task recomputed)."""
     tasks = expand_tasks(spec)
     cache = task_cache(results_dir, spec)
@@ -373,7 +346,7 @@ def cached_run_line(spec: StudySpec, results_dir: str | os.PathLike) -> str | No
     if not all(cache.path(key).is_file() for key in keys):
         return None
     directory = study_directory(results_dir, spec) / ("quick" if spec.quick else "full")
-    if not aggregates.stored_tables_current(directory, spec, tasks, cache):
+    if not kind_of(spec).tables_current(directory, spec, tasks, cache):
         return None
     return (f"{spec.name} ({'quick' if spec.quick else 'full'}): {len(tasks)} tasks, {len(keys)} from cache, "
             f"0 computed in 0.0 s -> {directory}")
@@ -464,17 +437,15 @@ def run_study(
     """
     started = time.perf_counter()
     report = report or _stderr_report
+    kind = kind_of(spec)
     if task_function is None:
-        from .offload import compute_offload_task
-
-        task_function = compute_offload_task if getattr(spec, "kind", "lifetime") == "offload" else compute_task
+        task_function = kind.task_function
     tasks = expand_tasks(spec)
     cache = task_cache(results_dir, spec)
     for folder in (cache.directory, study_directory(results_dir, spec)):  # left by a killed run
         remove_stale_temporaries(folder)
     directory = study_directory(results_dir, spec) / ("quick" if spec.quick else "full")
-    lifetime = getattr(spec, "kind", "lifetime") != "offload"  # aggregates: per-round curves of lifetime studies
-    unchanged = _unchanged_run(spec, tasks, cache, directory, lifetime, started)
+    unchanged = _unchanged_run(spec, tasks, cache, directory, started)
     if unchanged is not None:
         return unchanged
     pending, loaded = _split_by_cache(tasks, cache, report)
@@ -484,27 +455,24 @@ def run_study(
             list(pending.values()), executor=executor, jobs=jobs, scheduler=scheduler, progress=progress,
             task_function=task_function, worker_retries=worker_retries,
         )
-    return _written_run(spec, tasks, cache, directory, lifetime, computation, started, report)
+    return _written_run(spec, tasks, cache, directory, computation, started, report)
 
 
 def _unchanged_run(
-    spec: StudySpec, tasks: list[Task], cache: TaskCache, directory: Path, lifetime: bool, started: float,
+    spec: StudySpec, tasks: list[Task], cache: TaskCache, directory: Path, started: float,
 ) -> StudyRun | None:
-    """The run read from the stored summary and aggregates when the cache files are those of the last run
-    (nothing to compute or write); None otherwise."""
-    if lifetime:
-        current = aggregates.load_current(directory, tasks, cache)
-    else:  # offloading studies: the per-frame rows their figures draw
-        current = aggregates.load_current_frames(directory, spec, tasks, cache)
+    """The run read from the stored summary and derived tables (the study kind's: aggregates, frames) when
+    the cache files are those of the last run (nothing to compute or write); None otherwise."""
+    kind = kind_of(spec)
+    current = kind.load_current(directory, spec, tasks, cache)
     if current is None:
         return None
-    summary, stored = current
-    if getattr(spec, "bound", None) is not None and not _bound_current(directory, summary, spec):
-        summary = _with_bound(summary, spec, tasks, None)  # from the bound cache (or solved again)
+    summary, rounds, stored = current
+    summary = kind.adjust_summary(directory, spec, tasks, summary, stored=True)
     return StudyRun(
-        spec=spec, tasks=tasks, rounds=None if lifetime else stored, summary=summary, computed=0,
+        spec=spec, tasks=tasks, rounds=rounds, summary=summary, computed=0,
         cached=len({t.key for t in tasks}), seconds=time.perf_counter() - started, directory=directory,
-        aggregates=stored if lifetime else None,
+        aggregates=stored,
     )
 
 
@@ -709,25 +677,20 @@ class _PendingComputation:
 
 
 def _written_run(
-    spec: StudySpec, tasks: list[Task], cache: TaskCache, directory: Path, lifetime: bool,
+    spec: StudySpec, tasks: list[Task], cache: TaskCache, directory: Path,
     computation: _PendingComputation, started: float, report,
 ) -> StudyRun:
-    """Collect every task's result into the study's tables, write them with their aggregates (or frames)
-    into ``directory`` and return the run."""
+    """Collect every task's result into the study's tables, write them with the study kind's derived tables
+    (aggregates, frames) into ``directory`` and return the run."""
+    kind = kind_of(spec)
     rounds, summary, missing = collect(spec, tasks, cache, report=report, loaded=computation.loaded)
     if missing:
         raise StudyRunError(
             f"study {spec.name}: {len(missing)} task result(s) vanished from {cache.directory}; rerun to recompute them"
         )
-    if getattr(spec, "bound", None) is not None:
-        summary = _with_bound(summary, spec, tasks, None)
+    summary = kind.adjust_summary(directory, spec, tasks, summary, stored=False)
     tables = write_final_tables(directory, rounds, summary, study_record(spec, tasks))
-    computed_aggregates = None
-    if lifetime:
-        computed_aggregates = aggregates.compute(rounds, summary, list(spec.grid))
-        aggregates.write(directory, tasks, cache, computed_aggregates, tables)
-    else:
-        aggregates.write_frames(directory, spec, tasks, cache, aggregates.frames_table(rounds, spec), tables)
+    computed_aggregates = kind.write_tables(directory, spec, tasks, cache, rounds, summary, tables)
     stored = computation.stored
     return StudyRun(
         spec=spec, tasks=tasks, rounds=rounds, summary=summary, computed=len(stored),
@@ -735,28 +698,6 @@ def _written_run(
         task_seconds=computation.task_seconds, worker_failures=computation.worker_failures,
         aggregates=computed_aggregates,
     )
-
-
-def _bound_current(directory: Path, summary: pd.DataFrame, spec: StudySpec) -> bool:
-    """Whether the stored summary already holds the bound columns made with the study's ``[bound]`` settings
-    (``study.json`` records them), so that reading a finished study never solves a bound again."""
-    import json
-
-    from .limit import BOUND_COLUMNS
-
-    try:
-        record = json.loads((directory / "study.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return record.get("bound") == spec.bound and all(c in summary.columns for c in BOUND_COLUMNS)
-
-
-def _with_bound(summary: pd.DataFrame, spec: StudySpec, tasks: list[Task], report) -> pd.DataFrame:
-    """The summary with the lifetime bound of each task's deployment and ``fnd_over_bound``
-    (:mod:`wsnmec.study.limit`; solves through the bound cache, in this process)."""
-    from .limit import add_bound_columns
-
-    return add_bound_columns(summary, tasks, spec.bound, report=report)
 
 
 def _init_worker(parent_pid: int, threads: int) -> None:

@@ -81,6 +81,16 @@ from ..seeding import MAX_SEED
 from ..sim.parameters import TYPE_WORDS, scenario_types
 from ..sim.scenario import Scenario
 from .columns import DERIVED_COLUMNS, ROUND_COLUMNS, SUMMARY_METRICS
+from .kinds import DEFAULT_KIND, STUDY_KINDS
+from .texts import (  # noqa: F401  (the texts' mechanics, shared by every study kind; their old place)
+    _is_number,
+    _text_of,
+    _TextValue,
+    common_text_values,
+    grid_text_values,
+    render_text,
+    render_texts,
+)
 
 #: Figure kinds a study may declare (drawn by :data:`wsnmec.study.figures.FIGURE_KINDS`).
 FIGURE_KIND_NAMES = ("line", "metric", "claims", "map")
@@ -91,11 +101,14 @@ MAX_TASKS = 1_000_000
 TOP_KEYS = ("kind", "title", "description", "seed", "seeds", "scale_field", "base", "grid", "extra", "quick",
             "figures", "bound")
 #: Study kinds: ``lifetime`` (wsnmec run scenarios, this module, the default), ``offload`` (:mod:`.offload`) and
-#: ``partition`` (:mod:`wsnmec.study.partition`, drawn by ``wsnmec figures``).
-STUDY_KINDS = ("lifetime", "offload", "partition")
+#: ``partition`` (:mod:`wsnmec.study.partition`, drawn by ``wsnmec figures``): the registry of
+#: :mod:`wsnmec.study.kinds` (name -> ``"module:object"``), imported above.
 QUICK_KEYS = ("seeds", "base", "grid", "bound", "extra")
 #: Keys of a ``[bound]`` table (:mod:`wsnmec.study.limit`).
 BOUND_KEYS = ("gap", "time_limit")
+#: Defaults of a study's ``[bound]`` table: relative gap target, time limit per deployment [s].
+DEFAULT_GAP = 0.01
+DEFAULT_TIME_LIMIT = 60.0
 #: Summary metrics that exist only in studies with a ``[bound]`` table.
 BOUND_METRICS = ("fnd_over_bound", "bound_fnd", "bound_upper")
 #: The keys each figure kind takes (one source for the parser, which refuses a key its kind does not use, and
@@ -204,6 +217,9 @@ class StudySpec:
     bound : dict or None
         ``[bound]`` (``gap``, ``time_limit`` [s]) of a study that asks for the lifetime bound of each task's
         deployment (:mod:`wsnmec.study.limit`); None: no bound.
+    kind : str
+        ``"lifetime"``: its study kind (:mod:`wsnmec.study.lifetime`, through the registry of
+        :mod:`wsnmec.study.kinds`).
     """
 
     name: str
@@ -221,6 +237,7 @@ class StudySpec:
     templates: dict = field(default_factory=dict)
     extra: tuple = ()
     bound: dict | None = None
+    kind: str = "lifetime"
 
     @property
     def points(self) -> list[dict]:
@@ -292,8 +309,6 @@ class StudySpec:
         values["run_length"] = ("until the last node dies" if rounds is None else
                                 f"until the last node dies or round {rounds:,}, whichever comes first")
         if self.bound is not None:  # studies with a [bound] table (wsnmec.study.limit)
-            from .limit import DEFAULT_GAP, DEFAULT_TIME_LIMIT
-
             values["bound_gap"] = _text_of(self.bound.get("gap", DEFAULT_GAP))
             values["bound_time_limit"] = _text_of(self.bound.get("time_limit", DEFAULT_TIME_LIMIT))
         return {**common_text_values(self), **values, **grid_text_values(self.grid)}
@@ -309,80 +324,6 @@ class StudySpec:
         product = math.prod(len(values) for values in self.grid.values())
         extra = sum(math.prod(len(v) for n, v in self.grid.items() if n not in fixed) for fixed in self.extra)
         return (product + extra) * self.seeds
-
-
-class _TextValue(str):
-    """A placeholder's text that accepts any format specification (``{nodes:,}`` on a list of values gives
-    the list's text)."""
-
-    def __format__(self, spec):
-        return str(self)
-
-
-def _text_of(value):
-    """A configuration value as a placeholder value: numbers and strings as they are (format
-    specifications apply), ``None`` as "none", lists and tables as text."""
-    if value is None:
-        return _TextValue("none")
-    if isinstance(value, dict):
-        return _TextValue(value.get("name", str(value)))
-    if isinstance(value, (list, tuple)):
-        return _TextValue(", ".join(str(_text_of(v)) for v in value))
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return int(value)
-    return value
-
-
-def common_text_values(spec) -> dict:
-    """Placeholders every study kind fills: ``seeds``, ``seed``, ``tasks``."""
-    return {"seeds": spec.seeds, "seed": spec.seed, "tasks": spec.task_count}
-
-
-def grid_text_values(grid: dict) -> dict:
-    """``NAME`` (the values, comma-separated), ``NAME_count``, ``NAME_min`` and ``NAME_max`` of each swept
-    parameter (min and max: numeric parameters only)."""
-    values = {}
-    for name, options in grid.items():
-        values[name] = _text_of(list(options))
-        values[f"{name}_count"] = len(options)
-        numbers = [v for v in options if _is_number(v)]
-        if numbers and len(numbers) == len(options):
-            values[f"{name}_min"], values[f"{name}_max"] = _text_of(min(numbers)), _text_of(max(numbers))
-    return values
-
-
-def render_text(template: str, values: dict, where: str) -> str:
-    """``template`` with its placeholders filled from ``values`` (``str.format`` syntax).
-
-    Raises
-    ------
-    ParameterError
-        ``where`` names the text; the message lists the known placeholders.
-    """
-    shown = {name: _text_of(value) for name, value in values.items()}
-    try:
-        return template.format_map(shown)
-    except KeyError as exc:
-        raise ParameterError(where, f"uses the unknown placeholder {{{exc.args[0]}}}; known: "
-                                    f"{', '.join(sorted(shown))} ({{{{ and }}}} are literal braces)") from None
-    except (ValueError, IndexError, AttributeError, TypeError) as exc:
-        raise ParameterError(where, f"has a malformed placeholder ({exc}); placeholders are {{NAME}} or "
-                                    "{NAME:FORMAT}, and {{ and }} are literal braces") from None
-
-
-def render_texts(spec):
-    """``spec`` with its title, description and figure titles rendered from its templates for its own
-    configuration (:func:`render_text`; lifetime and offload studies alike). The templates are kept in
-    ``spec.templates`` (taken from the spec's texts the first time), so a variant renders them again."""
-    templates = spec.templates or {
-        "title": spec.title, "description": spec.description, "figures": tuple(f.title for f in spec.figures)}
-    values = spec.text_values()
-    where = f"{spec.path}: " + ("quick variant, " if spec.quick else "")
-    figures = tuple(replace(figure, title=render_text(title, values, f"{where}figures[{i}].title"))
-                    for i, (figure, title) in enumerate(zip(spec.figures, templates["figures"])))
-    return replace(spec, title=render_text(templates["title"], values, f"{where}title"),
-                   description=render_text(templates["description"], values, f"{where}description"),
-                   figures=figures, templates=templates)
 
 
 def _as_pair(value) -> tuple[float, float]:
@@ -450,10 +391,6 @@ class _Checker:
         except ParameterError as exc:
             parameter = exc.parameter.split()[0].lstrip("-").replace("-", "_")
             self.fail(f"{key}.{parameter}" if key else parameter, exc.message)
-
-
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _describe(value) -> str:
@@ -635,17 +572,29 @@ def _map_figure(check: _Checker, key: str, table, name: str) -> FigureSpec:
 
 
 def _figure(check: _Checker, index: int, table, grid: dict, extra: tuple = (), base: dict | None = None) -> FigureSpec:
-    figure = _figure_of_kind(check, index, table, grid, extra, base)
+    figure_kind, figure = _figure_of_kind(check, index, table, grid, extra, base)
     for name in table:  # (after the kind's own checks, whose messages say more)
-        if name not in FIGURE_KIND_KEYS[figure.kind]:
+        if name not in figure_kind.keys:
             check.fail(f"figures[{index}].{name}", f"is not used by a {figure.kind} figure; its keys: "
-                                                   f"{', '.join(FIGURE_KIND_KEYS[figure.kind])}")
+                                                   f"{', '.join(figure_kind.keys)}")
     return figure
 
 
-def _figure_of_kind(check: _Checker, index: int, table, grid: dict, extra: tuple = (), base: dict | None = None) -> FigureSpec:
+def _figure_kinds() -> dict:
+    """The lifetime study kind's figure kinds (:attr:`wsnmec.study.lifetime.LifetimeKind.figure_kinds`, read
+    through the registry: figure kinds registered later count)."""
+    from .kinds import study_kind_object
+
+    return study_kind_object("lifetime").figure_kinds
+
+
+def _figure_of_kind(check: _Checker, index: int, table, grid: dict, extra: tuple = (), base: dict | None = None):
+    """``(figure kind, figure spec)`` of one ``[[figures]]`` table: the keys every kind shares, then the
+    figure kind's own ``parse(check, key, name, table, grid, extra, base)``."""
+    kinds = _figure_kinds()
     key = f"figures[{index}]"
-    check.table(key, table, FIGURE_KEYS)
+    every = FIGURE_KEYS + tuple(dict.fromkeys(k for kind in kinds.values() for k in kind.keys if k not in FIGURE_KEYS))
+    check.table(key, table, every)
     for required in ("name", "kind"):
         if required not in table:
             check.fail(f"{key}.{required}", "is missing")
@@ -653,12 +602,25 @@ def _figure_of_kind(check: _Checker, index: int, table, grid: dict, extra: tuple
     if not NAME_PATTERN.match(name):
         check.fail(f"{key}.name", f"must use only letters, digits, '-' and '_', got {name!r}")
     kind = check.string(f"{key}.kind", table["kind"])
-    if kind not in FIGURE_KIND_NAMES:
-        check.fail(f"{key}.kind", f"must be one of {', '.join(FIGURE_KIND_NAMES)}; got {kind!r}")
-    if kind == "claims":
-        return _claims_figure(check, key, name, table, grid, base or {})
-    if kind == "map":
-        return _map_figure(check, key, table, name)
+    if kind not in kinds:
+        check.fail(f"{key}.kind", f"must be one of {', '.join(kinds)}; got {kind!r}")
+    return kinds[kind], kinds[kind].parse(check, key, name, table, grid, extra, base or {})
+
+
+def claims_figure_spec(check: _Checker, key: str, name: str, table, grid: dict, extra: tuple, base: dict) -> FigureSpec:
+    """A ``claims`` figure (:func:`_claims_figure`), as the lifetime figure kinds' table calls it."""
+    return _claims_figure(check, key, name, table, grid, base)
+
+
+def map_figure_spec(check: _Checker, key: str, name: str, table, grid: dict, extra: tuple, base: dict) -> FigureSpec:
+    """A ``map`` figure (:func:`_map_figure`), as the lifetime figure kinds' table calls it."""
+    return _map_figure(check, key, table, name)
+
+
+def plot_figure_spec(check: _Checker, key: str, name: str, table, grid: dict, extra: tuple, base: dict) -> FigureSpec:
+    """A ``line`` figure (a per-round column vs round) or a ``metric`` figure (summary metrics vs a swept
+    parameter)."""
+    kind = table["kind"]
     if "y" not in table:
         check.fail(f"{key}.y", "is missing")
     if "round" in table:
@@ -808,19 +770,26 @@ def _primary_comparison(check, key, table, grid, base, hue, reference) -> tuple:
     return tuple(out)
 
 
-def parse_study(data: dict, path: Path, name: str | None = None) -> StudySpec:
-    """Validate a parsed study table (see the module docstring; ``kind = "offload"``: :mod:`.offload`)."""
-    check = _Checker(path)
-    kind = data.get("kind", "lifetime")  # before the keys: another kind has other keys
-    if kind not in STUDY_KINDS:
-        check.fail("kind", f"must be one of {', '.join(STUDY_KINDS)}; got {_describe(kind)}")
-    if kind == "offload":
-        from .offload import parse_offload_study
+def parse_study(data: dict, path: Path, name: str | None = None):
+    """Validate a parsed study table: read by the parser of its ``kind`` (:mod:`wsnmec.study.kinds`; the
+    lifetime kind's is :func:`parse_lifetime_study`, ``kind = "offload"``'s :mod:`.offload`)."""
+    from .kinds import ENTRY_POINT_GROUP, kind_names, study_kind_object
 
-        return parse_offload_study(data, path, name)
-    if kind == "partition":
-        check.fail("kind", "'partition' studies are read by wsnmec.study.partition (`wsnmec figures`, `wsnmec study run|figures FILE`); "
-                           "this parser reads kind = \"lifetime\" (the default) and \"offload\"")
+    check = _Checker(path)
+    kind = data.get("kind", DEFAULT_KIND)  # before the keys: another kind has other keys
+    if not isinstance(kind, str) or not (kind in kind_names() or ":" in kind):
+        check.fail("kind", f"must be one of {', '.join(kind_names())}; got {_describe(kind)} (or MODULE:OBJECT, "
+                           f"a plug-in study kind, or an entry point of {ENTRY_POINT_GROUP})")
+    try:
+        study_kind = study_kind_object(kind)
+    except ParameterError as exc:
+        check.fail("kind", exc.message)
+    return study_kind.parse(data, path, name)
+
+
+def parse_lifetime_study(data: dict, path: Path, name: str | None = None) -> StudySpec:
+    """Validate a parsed ``kind = "lifetime"`` study table (the module docstring)."""
+    check = _Checker(path)
     check.table("", data, TOP_KEYS)
     title = check.string("title", data.get("title", path.stem))
     description = check.string("description", data.get("description", ""))
@@ -960,7 +929,7 @@ def find_studies(directory: str | os.PathLike | None = None, kind: str | None = 
 
     ``kind=None``: the files this module parses (every kind but ``"partition"``); ``kind="partition"``:
     the partition studies read by :mod:`wsnmec.study.partition` (top-level ``kind = "partition"``)."""
-    from .partition import study_kind
+    from .kinds import study_kind
 
     directory = Path(directory) if directory is not None else studies_dir()
     files = sorted(directory.glob("*.toml"))

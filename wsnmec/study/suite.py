@@ -76,7 +76,7 @@ def load_suite(path=None, quick: bool = False) -> list[SuiteScenario]:
 
     path = Path(SUITE_PATH if path is None else path)
     spec = load_study(path)
-    if getattr(spec, "kind", "lifetime") != "lifetime" or CASE not in getattr(spec, "grid", {}):
+    if spec.kind != "lifetime" or CASE not in spec.grid:
         raise ParameterError(f"{path}: grid.case", "a scenario suite is a lifetime study with a case grid "
                                                    "(one case table per scenario, each with a split)")
     spec = spec.variant(quick)
