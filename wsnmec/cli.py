@@ -42,6 +42,26 @@ def _printable(line: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in line)
 
 
+class GeneratedHelpOption(click.Option):
+    """An option whose help text is generated from a registry when it is first shown (``help_from``: a
+    callable), so that merely importing the CLI imports no model."""
+
+    def __init__(self, *args, help_from=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.help_from = help_from
+
+    def get_help_record(self, ctx):
+        if self.help is None and self.help_from is not None:
+            self.help = self.help_from()
+        return super().get_help_record(ctx)
+
+
+def _harvest_help() -> str:
+    from .energy.harvesters.registry import harvest_help
+
+    return harvest_help()
+
+
 class WsnmecGroup(click.Group):
     """A click group that reports bad input on one line with exit code 2 (no usage block, no traceback)."""
 
@@ -222,7 +242,7 @@ def _output_options(table_format, lifetime_threshold) -> tuple[str, float | None
 @click.option("--eps-mp", metavar="J/BIT/M4", help="Override the multipath amplifier energy [J/bit/m^4].")
 @click.option("--e-da", metavar="J/BIT", help="Override the aggregation energy [J/bit/signal].")
 @click.option("--d0", metavar="M", help="Override the crossover distance [m].  [default: sqrt(eps_fs/eps_mp)]")
-@click.option("--harvest", metavar="SPEC", help="Energy harvesting: none, constant:J, bernoulli:J,Q, markov:J_GOOD,J_BAD,P_GOOD_TO_BAD,P_BAD_TO_GOOD, markov-shared:(same; one chain for all nodes, stationary start), solar:J_PEAK,PERIOD_ROUNDS (energies [J] per round), or in power units constant-w:W, solar-w:P_PEAK_W,PERIOD_S (need --round-seconds).  [default: none]")
+@click.option("--harvest", metavar="SPEC", cls=GeneratedHelpOption, help_from=_harvest_help)  # (help: the registry)
 @click.option("--round-seconds", metavar="S", help="Round duration [s], converting power harvest specs (constant-w, solar-w) to energy per round.")
 @click.option("--offload", metavar="[local|edge|greedy|exact]", help="Cluster heads' offloading rule: process locally, offload to the edge server at the sink, each head's own best, or the round's exact optimum of energy + w_T x latency (under --medium shared up to 16 heads, greedy above).  [default: local]")
 @click.option("--workload", metavar="[fusion|dnn-inference]", help="What a cluster head computes on the gathered data (fusion: the classic E_DA aggregation).  [default: fusion]")

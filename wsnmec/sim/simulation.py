@@ -283,6 +283,10 @@ def _uses_fused_loop(scenario: Scenario, loop: str, custom: bool) -> bool:
     if loop == "fused" and not fused:
         raise ParameterError("loop", f"'fused' needs a built-in protocol (direct, leach, leach-dchs); "
                                      f"got {scenario.protocol!r}")
+    if not scenario.harvest.compiled:  # a plug-in harvest model: its Python step runs in the policy loop only
+        if loop == "fused":
+            raise ParameterError("loop", f"'fused' needs a built-in harvest model; got --harvest {scenario.harvest}")
+        return False
     return fused
 
 
@@ -409,7 +413,8 @@ def simulate(scenario: Scenario, seed: int | None = None, replicas: int = 1, *,
         ``protocol`` and ``offload`` (one new object per replica); they run through the policy loop.
     loop : {"auto", "fused", "policy"}
         ``auto`` runs the built-in protocols (direct, leach, leach-dchs) in the fused compiled loop and any
-        other policy in the policy round loop; ``policy`` forces the policy loop (same tables, slower).
+        other policy, and any plug-in harvest model (:mod:`wsnmec.energy.harvesters.registry`), in the policy
+        round loop; ``policy`` forces the policy loop (same tables, slower).
     per_node : bool
         Also return the per-node table :attr:`SimulationResult.nodes` (death rounds, energies). The same
         draws and tables; a little slower: the fused loop runs chunks of :data:`PER_NODE_CHUNK` rounds and
