@@ -705,8 +705,14 @@ def _devices_at(value):
     return tuple(pairs)
 
 
+def _offload_model_help() -> str:
+    from .offload.registry import model_help
+
+    return model_help()
+
+
 @main.command("offload")
-@click.option("--model", "model_name", default="mumt", show_default=True, metavar="[mumt|wsn-ch|wpmec|partition]", help="Offloading model.")
+@click.option("--model", "model_name", default="mumt", show_default=True, metavar="[mumt|wsn-ch|wpmec|partition]", cls=GeneratedHelpOption, help_from=lambda: _offload_model_help())
 @click.option("--devices", metavar="N", help="mumt, wpmec, partition: devices; wsn-ch: cluster heads (>= 1).  [default: 3, or the N of a wpmec --dataset]")
 @click.option("--tasks", metavar="M", help="Tasks per device (mumt; >= 1).  [default: 3 for mumt, 1 otherwise]")
 @click.option("--frames", metavar="F", help="Frames (>= 2); the first 80% train, the rest test.  [default: 10000, or the whole --dataset]")
@@ -752,7 +758,7 @@ def offload(model_name, devices, tasks, frames, networks, seed, dataset, params,
     if list_params:
         from .offload.params import PARAMETERS, parameter_table
 
-        if model_name not in PARAMETERS:
+        if model_name not in PARAMETERS and ":" not in model_name:  # (a plug-in family: its own table)
             fail("--model", f"must be one of {', '.join(PARAMETERS)}, got {model_name!r}")
         click.echo(parameter_table(model_name))
         return
