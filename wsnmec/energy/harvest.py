@@ -146,7 +146,7 @@ class HarvestSpec:
     def compiled(self) -> bool:
         """Whether the model runs in compiled code (a built-in, or converted to one): both round loops run it;
         otherwise only the policy loop does, through its Python ``offer``."""
-        name, _ = self.model.kernel_values(self.params, 1.0 if self.needs_round_seconds else None)
+        name, _ = _runner(self, 1.0 if self.needs_round_seconds else None)
         return compiled_code(name) is not None
 
     def __str__(self) -> str:
@@ -176,12 +176,20 @@ HARVEST_MARKOV_SHARED = HARVEST_CODES["markov-shared"]
 HARVEST_PLUGIN = -1
 
 
+def _runner(spec: HarvestSpec, round_seconds: float | None) -> tuple[str, tuple]:
+    """The (kind, values) that run ``spec``: its own, or those its model converts to."""
+    model = spec.model
+    if model.convert is None:
+        return spec.kind, tuple(spec.params)
+    return model.kernel_values(spec.params, round_seconds)
+
+
 def _kernel_values(spec: HarvestSpec, round_seconds: float | None) -> tuple[str, tuple]:
     if spec.needs_round_seconds:
         if round_seconds is None or not round_seconds > 0:
             raise ParameterError("--round-seconds", f"is required by --harvest {spec} (a power [W] needs the "
                                                     "round duration [s])")
-    return spec.model.kernel_values(spec.params, round_seconds)
+    return _runner(spec, round_seconds)
 
 
 def harvest_code(spec: HarvestSpec | str, round_seconds: float | None = None) -> tuple[int, np.ndarray]:

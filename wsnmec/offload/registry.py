@@ -39,7 +39,8 @@ ENTRY_POINT_GROUP = "wsnmec.offload"
 #: Modules of the built-in families (their compiled ``kind`` is honoured only there).
 BUILTIN_PACKAGE = "wsnmec.offload"
 
-_LOADED: dict[str, OffloadFamily] = {}
+#: Loaded families: (name, its target) -> family.
+_LOADED: dict[tuple[str, str], OffloadFamily] = {}
 _LOCK = threading.RLock()
 
 
@@ -93,9 +94,9 @@ def check_family(family, spec: str) -> OffloadFamily:
 
 def _load(key: str, target: str, origin: str) -> OffloadFamily:
     with _LOCK:
-        cached = _LOADED.get(key)
+        cached = _LOADED.get((key, target))
         if cached is None:
-            cached = _LOADED[key] = check_family(_import_object(target, origin), key)
+            cached = _LOADED[(key, target)] = check_family(_import_object(target, origin), key)
         return cached
 
 

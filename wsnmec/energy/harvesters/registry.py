@@ -61,8 +61,8 @@ SYNTAX_NOTE = "(energies [J] per round, powers [W], periods in rounds or [s]; th
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
-#: Loaded models: a registered name, an entry-point name or a ``module:object`` -> (model, built in).
-_LOADED: dict[str, tuple[HarvestModel, bool]] = {}
+#: Loaded models: (a registered name, an entry-point name or a ``module:object``; its target) -> (model, built in).
+_LOADED: dict[tuple[str, str], tuple[HarvestModel, bool]] = {}
 _LOCK = threading.RLock()
 
 
@@ -118,11 +118,11 @@ def check_model(model, spec: str, parameter: str = "--harvest") -> HarvestModel:
 
 def _load(key: str, target: str, builtin: bool, parameter: str, origin: str) -> HarvestModel:
     with _LOCK:
-        cached = _LOADED.get(key)
-        if cached is not None and cached[1] == builtin:
+        cached = _LOADED.get((key, target))
+        if cached is not None:
             return cached[0]
         model = check_model(_import_object(target, parameter, origin), key, parameter)
-        _LOADED[key] = (model, builtin)
+        _LOADED[(key, target)] = (model, builtin)
         return model
 
 
