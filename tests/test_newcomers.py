@@ -181,3 +181,25 @@ def test_an_offloading_family_plugs_in(package, monkeypatch):
     assert len(learner) == 60 and np.isfinite(learner["utility"]).all()
     assert set(np.concatenate([list(d) for d in learner["decision"]])) <= {"0", "1"}
     assert (learner["normalized_utility"] <= 1 + 1e-9).all()
+
+
+def test_the_cli_runs_a_plug_in_offloading_family(package, monkeypatch):
+    import json
+
+    from click.testing import CliRunner
+
+    from wsnmec import cli
+
+    module = write_module(package, THRESHOLD)
+    monkeypatch.setitem(offload_registry.OFFLOAD_FAMILIES, "threshold", f"{module}:FAMILY")
+    listed = CliRunner().invoke(cli.main, ["offload", "--model", "threshold", "--list-params"])
+    assert listed.exit_code == 0, listed.output
+    assert "congestion" in listed.stdout and "[J]" in listed.stdout
+    helped = CliRunner().invoke(cli.main, ["offload", "--help"])
+    assert "threshold (a toy congestion model, cost in J)" in " ".join(helped.stdout.split())
+    ran = CliRunner().invoke(cli.main, ["offload", "--model", f"{module}:FAMILY", "--devices", "4", "--frames", "30",
+                                        "--seed", "1", "--networks", "1", "--json"])
+    assert ran.exit_code == 0, ran.output
+    result = json.loads(ran.stdout)
+    assert result["config"]["model"] == "threshold" and result["config"]["n_decisions"] == 4
+    assert all(0 < row["normalized_utility"] <= 1 + 1e-9 for row in result["policies"].values())

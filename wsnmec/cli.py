@@ -757,9 +757,13 @@ def offload(model_name, devices, tasks, frames, networks, seed, dataset, params,
 
     if list_params:
         from .offload.params import PARAMETERS, parameter_table
+        from .offload.registry import offload_family
 
-        if model_name not in PARAMETERS and ":" not in model_name:  # (a plug-in family: its own table)
-            fail("--model", f"must be one of {', '.join(PARAMETERS)}, got {model_name!r}")
+        if model_name not in PARAMETERS and ":" not in model_name:  # (a plug-in: module:object, entry point)
+            try:
+                offload_family(model_name)
+            except ParameterError:
+                fail("--model", f"must be one of {', '.join(PARAMETERS)}, got {model_name!r}")
         click.echo(parameter_table(model_name))
         return
 
