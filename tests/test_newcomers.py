@@ -9,6 +9,7 @@ fused loop refuses it), the family's models are scored through their ``score_bat
 
 from __future__ import annotations
 
+import hashlib
 import textwrap
 import uuid
 
@@ -125,6 +126,8 @@ def test_a_harvest_model_plugs_in(package, monkeypatch, how):
     result = simulate(scenario, seed=4, replicas=2, workers=1, per_node=True)
     assert result.config["loop"] == "policy"
     assert result.config["harvest"] == str(scenario.harvest)
+    assert result.config["harvest_spec"] == f"{module}:MODEL"  # recorded with its module file's SHA-256
+    assert result.config["harvest_sha256"] == hashlib.sha256((package / f"{module}.py").read_bytes()).hexdigest()
     rounds = result.rounds
     assert (rounds["harvested_j"] > 0).any()
     flood = (rounds["round"] % 10) < 5

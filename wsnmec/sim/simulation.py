@@ -23,6 +23,7 @@ import numpy as np
 from .. import __version__
 from ..clustering.leach import epoch_length
 from ..clustering.registry import canonical_name, policy_class, protocol_record, runs_fused
+from ..energy.harvesters.registry import harvest_record
 from ..energy.workload import hardware_preset, workload_preset
 from ..errors import ParameterError, check_choice, check_int
 from ..seeding import check_seed, fresh_seed, replica_seeds
@@ -504,6 +505,7 @@ def simulate(scenario: Scenario, seed: int | None = None, replicas: int = 1, *,
     })
     if clustering is None:
         config.update(protocol_record(scenario.protocol))  # a plug-in's module:Class and module SHA-256
+    config.update(harvest_record(scenario.harvest.kind))  # a plug-in harvest model's module:object and SHA-256
     if scenario.positions is not None:
         config["positions_sha256"] = runs[0].positions_sha256
     return SimulationResult(config=config, replicas=tables, per_node=per_node)

@@ -28,8 +28,10 @@ branch in ``harvest_round`` when it has a compiled draw); the ``--harvest`` help
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import re
+import sys
 import threading
 
 from ...errors import ParameterError
@@ -195,3 +197,32 @@ def harvest_help() -> str:
         text += f", or in power units {power} (need --round-seconds)"
     return (text + "; or a plug-in: MODULE:OBJECT[:VALUES] (importable from PYTHONPATH) or the name of an installed "
             f"{ENTRY_POINT_GROUP} entry point (see wsnmec.energy.harvesters.registry).  [default: none]")
+
+
+def _target(kind: str) -> str:
+    """The ``module:object`` a model name resolves to."""
+    if kind.lower() in HARVEST_MODELS:
+        return HARVEST_MODELS[kind.lower()]
+    if ":" in kind:
+        return kind
+    return next(ep.value for ep in _entry_points() if ep.name == kind)
+
+
+def harvest_record(kind: str) -> dict:
+    """What a run records about a model that is not built in, besides its ``harvest`` value (empty for a built-in):
+    ``harvest_spec`` (its ``module:object``) and ``harvest_sha256`` (SHA-256 of its module file, None when the
+    module has no file)."""
+    if is_builtin(kind):
+        return {}
+    harvest_model(kind)  # imported and checked
+    target = _target(kind)
+    module = sys.modules.get(target.partition(":")[0].strip())
+    path = getattr(module, "__file__", None)
+    digest = None
+    if path:
+        try:
+            with open(path, "rb") as handle:
+                digest = hashlib.sha256(handle.read()).hexdigest()
+        except OSError:
+            digest = None
+    return {"harvest_spec": target, "harvest_sha256": digest}
