@@ -15,21 +15,25 @@ round's energy is drawn:
   ``values`` its converted values (a tuple of floats), ``harvesting`` a read-only bool[N] mask of the nodes
   that harvest this round, ``memory`` a dict the model may keep state in (one per replica, empty at round 1)
   and ``amounts`` float[N], the energy offered to each node (>= 0, finite; ignored where ``harvesting`` is
-  False). The storage rule (:func:`store`) is applied by the package, so a plug-in can never break the energy
+  False). The storage rule (Notes) is applied by the package, so a plug-in can never break the energy
   balance; its random draws come from the replica's Generator, before the election's draws of the round.
 
 Notes
 -----
 Storage (:mod:`wsnmec.energy.harvest` Notes): a node holding ``E_i`` of capacity ``B_i`` [J] offered ``h_i`` [J]
-stores ``max(0, min(h_i, B_i - E_i))``; a dead node whose energy reaches the revive threshold revives.
+stores ``max(0, min(h_i, B_i - E_i))``; a dead node whose energy reaches the revive threshold revives. Each
+compiled draw applies it in its own node loop (written out in each file, as the one loop of ``harvest_round`` did
+before: a shared compiled helper measured about 3 times slower on the ``markov`` loop).
+
+Caveat (numba): a cached kernel is invalidated only when *its own* source file changes. After editing a model's
+draw during development, delete ``wsnmec/energy/__pycache__/*.nbi``, ``*.nbc`` and those of ``wsnmec/sim`` so
+that ``harvest_round`` and the round kernels that call it are recompiled.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Callable
-
-from numba import njit
 
 #: How a value is checked when a ``--harvest`` spec is parsed: probabilities in [0, 1], periods > 0, energies
 #: and powers >= 0.
@@ -100,19 +104,3 @@ class HarvestModel:
             return self.name, tuple(values)
         name, converted = self.convert(tuple(values), round_seconds)
         return name, tuple(converted)
-
-
-@njit(cache=True, nogil=True)
-def store(i, amount, energy, capacity, alive, revive_threshold, stored_per_node):
-    """Store up to ``amount`` [J] in node ``i`` (capped by its room, never negative) and revive it when its
-    energy reaches ``revive_threshold`` (> 0: reviving on); returns the energy stored [J] (module Notes)."""
-    room = capacity[i] - energy[i]
-    stored = amount if amount < room else room
-    if stored > 0.0:
-        energy[i] += stored
-        stored_per_node[i] = stored
-    else:
-        stored = 0.0
-    if alive[i] == 0 and revive_threshold > 0.0 and energy[i] >= revive_threshold:
-        alive[i] = 1
-    return stored

@@ -8,7 +8,7 @@ of energy-harvesting WSN studies (:mod:`wsnmec.energy.harvest` References).
 
 from numba import njit
 
-from .base import HarvestModel, store
+from .base import HarvestModel
 
 
 @njit(cache=True, nogil=True)
@@ -23,7 +23,14 @@ def bernoulli_draw(rng, params, round_number, energy, capacity, alive, chain_sta
         amount = 0.0
         if rng.random() < params[1]:
             amount = params[0]
-        total += store(i, amount, energy, capacity, alive, revive_threshold, stored_per_node)
+        room = capacity[i] - energy[i]
+        stored = amount if amount < room else room
+        if stored > 0.0:
+            energy[i] += stored
+            total += stored
+            stored_per_node[i] = stored
+        if alive[i] == 0 and revive and energy[i] >= revive_threshold:
+            alive[i] = 1
     return total
 
 

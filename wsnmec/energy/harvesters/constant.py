@@ -2,7 +2,7 @@
 
 from numba import njit
 
-from .base import HarvestModel, store
+from .base import HarvestModel
 
 
 @njit(cache=True, nogil=True)
@@ -14,7 +14,15 @@ def constant_draw(rng, params, round_number, energy, capacity, alive, chain_stat
     for i in range(energy.shape[0]):
         if alive[i] == 0 and not revive:
             continue
-        total += store(i, params[0], energy, capacity, alive, revive_threshold, stored_per_node)
+        amount = params[0]
+        room = capacity[i] - energy[i]
+        stored = amount if amount < room else room
+        if stored > 0.0:
+            energy[i] += stored
+            total += stored
+            stored_per_node[i] = stored
+        if alive[i] == 0 and revive and energy[i] >= revive_threshold:
+            alive[i] = 1
     return total
 
 

@@ -12,7 +12,7 @@ energy-harvesting WSN studies (:mod:`wsnmec.energy.harvest` References).
 
 from numba import njit
 
-from .base import HarvestModel, store
+from .base import HarvestModel
 
 #: Chain states (``markov``, ``markov-shared``).
 MARKOV_GOOD = 0
@@ -34,6 +34,7 @@ def markov_draw(rng, params, round_number, energy, capacity, alive, chain_state,
     for i in range(energy.shape[0]):
         if alive[i] == 0 and not revive:
             continue
+        amount = 0.0
         if chain_state[i] == MARKOV_GOOD:
             amount = params[0]
             if rng.random() < params[2]:
@@ -42,7 +43,14 @@ def markov_draw(rng, params, round_number, energy, capacity, alive, chain_state,
             amount = params[1]
             if rng.random() < params[3]:
                 chain_state[i] = MARKOV_GOOD
-        total += store(i, amount, energy, capacity, alive, revive_threshold, stored_per_node)
+        room = capacity[i] - energy[i]
+        stored = amount if amount < room else room
+        if stored > 0.0:
+            energy[i] += stored
+            total += stored
+            stored_per_node[i] = stored
+        if alive[i] == 0 and revive and energy[i] >= revive_threshold:
+            alive[i] = 1
     return total
 
 

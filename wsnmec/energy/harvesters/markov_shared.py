@@ -8,7 +8,7 @@ chain draws one uniform and switches as the per-node chain of ``markov`` does.
 
 from numba import njit
 
-from .base import HarvestModel, store
+from .base import HarvestModel
 from .markov import MARKOV_BAD, MARKOV_CHECKS, MARKOV_GOOD, MARKOV_UNITS, MARKOV_VALUES
 
 
@@ -30,7 +30,14 @@ def markov_shared_draw(rng, params, round_number, energy, capacity, alive, chain
     for i in range(energy.shape[0]):
         if alive[i] == 0 and not revive:
             continue
-        total += store(i, amount, energy, capacity, alive, revive_threshold, stored_per_node)
+        room = capacity[i] - energy[i]
+        stored = amount if amount < room else room
+        if stored > 0.0:
+            energy[i] += stored
+            total += stored
+            stored_per_node[i] = stored
+        if alive[i] == 0 and revive and energy[i] >= revive_threshold:
+            alive[i] = 1
     if chain_state[0] == MARKOV_GOOD:
         if rng.random() < p_gb:
             chain_state[0] = MARKOV_BAD

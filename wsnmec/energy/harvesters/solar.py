@@ -8,7 +8,7 @@ import math
 
 from numba import njit
 
-from .base import HarvestModel, store
+from .base import HarvestModel
 
 
 def solar_energy(peak_energy: float, period: float, round_number: int) -> float:
@@ -27,7 +27,14 @@ def solar_draw(rng, params, round_number, energy, capacity, alive, chain_state, 
     for i in range(energy.shape[0]):
         if alive[i] == 0 and not revive:
             continue
-        total += store(i, amount, energy, capacity, alive, revive_threshold, stored_per_node)
+        room = capacity[i] - energy[i]
+        stored = amount if amount < room else room
+        if stored > 0.0:
+            energy[i] += stored
+            total += stored
+            stored_per_node[i] = stored
+        if alive[i] == 0 and revive and energy[i] >= revive_threshold:
+            alive[i] = 1
     return total
 
 
