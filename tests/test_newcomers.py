@@ -206,3 +206,27 @@ def test_the_cli_runs_a_plug_in_offloading_family(package, monkeypatch):
     result = json.loads(ran.stdout)
     assert result["config"]["model"] == "threshold" and result["config"]["n_decisions"] == 4
     assert all(0 < row["normalized_utility"] <= 1 + 1e-9 for row in result["policies"].values())
+
+
+def test_installed_entry_points_name_plug_ins(package, monkeypatch):
+    """An installed package's entry points (``wsnmec.harvest``, ``wsnmec.offload``) name its models as the
+    registry's lines do; a registered name wins over an entry point of the same name."""
+    import importlib.metadata
+
+    from plugin_examples import add_entry_points
+
+    from wsnmec.offload import make_model
+
+    tidal, threshold = write_module(package, TIDAL), write_module(package, THRESHOLD)
+    add_entry_points(monkeypatch, [
+        importlib.metadata.EntryPoint("tidal-ep", f"{tidal}:MODEL", harvest_registry.ENTRY_POINT_GROUP),
+        importlib.metadata.EntryPoint("markov", f"{tidal}:MODEL", harvest_registry.ENTRY_POINT_GROUP),
+        importlib.metadata.EntryPoint("threshold-ep", f"{threshold}:FAMILY", offload_registry.ENTRY_POINT_GROUP),
+    ])
+    scenario = Scenario.from_mapping(NETWORK, harvest="tidal-ep:0.004,10")
+    assert scenario.harvest.kind == "tidal-ep" and not scenario.harvest.compiled
+    result = simulate(scenario, seed=2, replicas=1, workers=1)
+    assert result.config["harvest_spec"] == f"{tidal}:MODEL" and balance_error(result) < 1e-9
+    assert Scenario.from_mapping(NETWORK, harvest="markov:0.001,0,0.1,0.1").harvest.compiled  # the built-in
+    model = make_model("threshold-ep", 3)
+    assert model.config["model"] == "threshold" and model.n_decisions == 3
