@@ -147,7 +147,7 @@ OFFLOAD_ON_COMMAND_LINE = [o for o in OFFLOAD_TABLE if o.option is not None]
 @pytest.mark.parametrize("entry", OFFLOAD_TABLE, ids=lambda o: o.name)
 def test_every_offload_entry_has_a_type_help_and_an_option_with_a_check_or_a_study_key(entry):
     assert entry.kind in ("str", "int", "number", "bool", "table", "int_or_n", "int_list", "number_list", "pair_list")
-    assert entry.help.strip()
+    assert entry.help_text().strip()
     if entry.option is None:  # a study-file key only
         assert not entry.aliases and not entry.click
     else:
@@ -169,7 +169,7 @@ def test_the_offload_click_options_are_the_table():
     for entry in OFFLOAD_ON_COMMAND_LINE:
         option = options[entry.name]
         assert option.opts == [entry.option, *entry.aliases]
-        assert option.help == entry.help
+        assert option.help == entry.help_text()
         if not entry.click.get("is_flag"):
             assert option.metavar == entry.metavar
         assert option.multiple == entry.click.get("multiple", False)

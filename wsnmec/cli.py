@@ -42,6 +42,19 @@ def _printable(line: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in line)
 
 
+class RegistryHelpOption(click.Option):
+    """An option whose help a registry writes (``help_from() -> str``), asked again whenever the help is shown,
+    so that what was registered after the options were made (a plug-in family) is listed."""
+
+    def __init__(self, *args, help_from, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.help_from = help_from
+
+    def get_help_record(self, ctx):
+        self.help = self.help_from()
+        return super().get_help_record(ctx)
+
+
 class WsnmecGroup(click.Group):
     """A click group that reports bad input on one line with exit code 2 (no usage block, no traceback)."""
 
@@ -708,8 +721,9 @@ def offload_options(own: list) -> list:
     options = {option.name: option for option in own}
     for entry in OFFLOAD_OPTIONS.values():
         if entry.option is not None:
-            options[entry.name] = click.Option([entry.option, *entry.aliases, entry.name], metavar=entry.metavar,
-                                               help=entry.help, **entry.click)
+            make, generated = (RegistryHelpOption, {"help_from": entry.help}) if callable(entry.help) else (click.Option, {})
+            options[entry.name] = make([entry.option, *entry.aliases, entry.name], metavar=entry.metavar,
+                                       help=entry.help_text(), **generated, **entry.click)
     return [options[name] for name in OFFLOAD_HELP_ORDER]
 
 
@@ -734,9 +748,13 @@ def offload(seed, list_params, servers, network, precision, events, refine, queu
     model_name = options["model"]
     if list_params:
         from .offload.params import PARAMETERS, parameter_table
+        from .offload.registry import offload_family
 
-        if model_name not in PARAMETERS:
-            fail("--model", f"must be one of {', '.join(PARAMETERS)}, got {model_name!r}")
+        if model_name not in PARAMETERS and ":" not in model_name:  # (a plug-in: module:object, entry point)
+            try:
+                offload_family(model_name)
+            except ParameterError:
+                fail("--model", f"must be one of {', '.join(PARAMETERS)}, got {model_name!r}")
         click.echo(parameter_table(model_name))
         return
 

@@ -111,9 +111,8 @@ def check_magnitudes(scenario) -> None:
                 f"must be at most {MAGNITUDE_LIMITS['radio_j_per_bit']:g} (joules per bit; larger values would "
                 f"overflow the energy accounting); got {value!r}",
             )
-    from .energy.harvest import HARVEST_KINDS
-
-    names, units = HARVEST_KINDS[scenario.harvest.kind]
+    model = scenario.harvest.model
+    names, units = model.values, model.units
     for name, unit, value in zip(names, units, scenario.harvest.params):
         if unit.startswith("J") and value > energy:
             raise _too_large(f"--harvest {scenario.harvest.kind} {name}", energy, unit, value)

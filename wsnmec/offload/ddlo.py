@@ -39,7 +39,7 @@ from numba import njit
 from ..errors import ParameterError, check_float, check_int
 from ..learn import Adam, ReplayMemory, StackedMLP, order_preserving_into, sigmoid
 from ..learn import order_preserving as _order_preserving
-from .dispatch import score
+from .dispatch import COMPILED_KINDS, score
 
 #: Largest Adam step size (an Adam step moves each weight by at most about the step size).
 MAX_LEARNING_RATE = 10.0
@@ -390,7 +390,10 @@ class DDLO:
         z = self.net.predict(features_row * self.input_scale)[:, 0, :]
         k = self.k
         cand = self._cand if not self.adaptive_k else self._cand[:self.networks * k]
-        u, winner = _quantize_and_score(model.kind, z, state_row, model.params, model.sense, k, cand, self._best)
+        if model.kind in COMPILED_KINDS:
+            u, winner = _quantize_and_score(model.kind, z, state_row, model.params, model.sense, k, cand, self._best)
+        else:  # a plug-in family: the same candidates scored through its score_batch_fn
+            u, winner = _quantize_and_score_model(model, z, state_row, k, cand, self._best)
         if self.adaptive_k:
             self._k_max_index = max(self._k_max_index, winner % k)
             self._k_decisions += 1
@@ -441,6 +444,15 @@ def _quantize_and_score(kind, logits, state, params, sense, per_net, cand, best_
             winner = c
     best_out[:] = cand[winner]
     return best_u, winner
+
+
+def _quantize_and_score_model(model, logits, state, per_net, cand, best_out):
+    """:func:`_quantize_and_score` through ``model.score`` (a family without compiled hooks)."""
+    order_preserving_into(logits, per_net, 0.0, cand)
+    utilities = model.score(state[None, :], cand[None])[0]
+    winner = int(np.argmax(model.sense * utilities))
+    best_out[:] = cand[winner]
+    return float(utilities[winner]), winner
 
 
 def quantize(logits, candidates: int = 1) -> np.ndarray:

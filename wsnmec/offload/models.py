@@ -62,7 +62,8 @@ class OffloadModel:
     params : numpy.ndarray
         The model's packed float64 parameter vector passed to its kernels.
     kind : int
-        The family's id in :data:`wsnmec.offload.constants.MODEL_KINDS` (selects its kernels).
+        The family's kernel id (:data:`wsnmec.offload.dispatch.MODEL_KINDS`; a plug-in family's models:
+        :data:`wsnmec.offload.constants.PLUGIN_KIND`).
     acc_size : int
         Length of the accumulator array used by the Gray-code kernels.
     config : dict

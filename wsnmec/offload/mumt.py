@@ -36,8 +36,11 @@ import numpy as np
 from numba import njit
 
 from ..errors import check_float, check_int
-from .constants import MODEL_KINDS
+from .family import OffloadFamily
 from .models import OffloadModel, check_constant
+
+#: The family's kernel id in the compiled dispatch (:mod:`.dispatch`).
+MUMT_KIND = 0
 
 #: Default constants of the mumt model (SI units unless stated).
 MUMT_DEFAULTS: dict[str, float] = {
@@ -160,7 +163,7 @@ def mumt_model(
         n_state=devices * tasks,
         sense=-1.0,
         params=params,
-        kind=MODEL_KINDS["mumt"],
+        kind=MUMT_KIND,
         acc_size=3 * devices + 1,
         config=config,
         random_states_fn=partial(_mumt_random_states, devices * tasks, lo, hi),
@@ -306,3 +309,35 @@ def mumt_score_batch(states, decisions, params, out):
     for s in range(decisions.shape[0]):
         for c in range(decisions.shape[1]):
             out[s, c] = mumt_score(states[s], decisions[s, c], params)
+
+
+#: ``--param`` keys: unit and meaning (``wsnmec offload --list-params``); defaults: :data:`MUMT_DEFAULTS`.
+MUMT_PARAMETERS: dict[str, tuple[str, str]] = {
+    "local_energy": ("J/bit", "E_l, energy of computing one bit on the device"),
+    "local_time": ("s/bit", "T_l, time of computing one bit on the device"),
+    "tx_energy": ("J/bit", "e_t, energy of transmitting one bit to the edge"),
+    "edge_energy": ("J/bit", "e_a, energy charged for computing one bit at the edge"),
+    "cycles_per_bit": ("cycles/bit", "APP, edge CPU cycles per bit"),
+    "edge_cpu": ("cycles/s", "f_c, edge CPU frequency"),
+    "uplink_rate": ("MB/s", "c_u, each device's uplink rate (default (100/8)/N for N devices)"),
+    "time_weight": ("J/s", "p, weight of latency against energy"),
+    "bits_per_mb": ("bit/MB", "bits per task-size unit"),
+    "size_min": ("MB", "smallest task size of random states (integer)"),
+    "size_max": ("MB", "largest task size of random states (integer)"),
+}
+
+
+def _dataset_states(model: OffloadModel, path, data):
+    """The frames of a DDLO data file: its task sizes [MB] (``--dataset``)."""
+    from .datasets import load_ddlo
+
+    data = load_ddlo(path, n_decisions=model.n_decisions)
+    return data.samples, data.task_size
+
+
+FAMILY = OffloadFamily(
+    name="mumt", build=mumt_model, defaults={**MUMT_DEFAULTS, "uplink_rate": None}, parameters=MUMT_PARAMETERS,
+    takes_tasks=True, default_tasks=3, summary="DDLO's devices x tasks, cost in J",
+    kind=MUMT_KIND, score=mumt_score, gray_init=mumt_gray_init, gray_flip=mumt_gray_flip,
+    dataset_label="DDLO", dataset_states=_dataset_states,
+)

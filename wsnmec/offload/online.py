@@ -356,7 +356,8 @@ def run_experiment(
     Parameters
     ----------
     model : str
-        ``"mumt"``, ``"wsn-ch"`` or ``"wpmec"``.
+        ``"mumt"``, ``"wsn-ch"``, ``"wpmec"`` or another family of :mod:`wsnmec.offload.registry` (a plug-in's
+        ``module:object``).
     devices : int, optional
         mumt: devices N; wsn-ch: cluster heads n; wpmec: devices N (each <= 1024). Default 3, or for
         wpmec with a ``dataset`` the file's N.
@@ -444,23 +445,23 @@ def _experiment_model(model: str, devices: int | None, tasks: int | None, datase
     """The offloading model of :func:`run_experiment` (devices from a DROO ``dataset`` for wpmec), checked
     against the learner's :data:`MAX_LEARNER_DECISIONS`; and the DROO data set read (or None)."""
     from . import make_model
-    from .datasets import load_droo
+    from .registry import offload_family
 
+    family = offload_family(model)
     if tasks is None:
-        tasks = 3 if model == "mumt" else 1
+        tasks = family.default_tasks
     droo = None
-    if dataset is not None and model == "wpmec":
-        droo = load_droo(dataset, devices)
-        devices = droo.devices
+    if dataset is not None and family.load_dataset is not None:  # (wpmec: the DROO file fixes N)
+        droo, devices = family.load_dataset(dataset, devices)
     if devices is None:
         devices = 3
     offload_model = make_model(model, devices, tasks, **(model_params or {}))
     n = offload_model.n_decisions
     if n > MAX_LEARNER_DECISIONS:
-        option = "--devices" if offload_model.name != "mumt" else "--devices x --tasks"
+        option = "--devices x --tasks" if family.takes_tasks else "--devices"
         raise ParameterError(
             option, f"the learner allows n <= {MAX_LEARNER_DECISIONS} decisions, got n = {devices} x {tasks} = {n}"
-            if offload_model.name == "mumt" else
+            if family.takes_tasks else
             f"the learner allows n <= {MAX_LEARNER_DECISIONS} decisions, got {n}"
         )
     return offload_model, droo
@@ -468,21 +469,13 @@ def _experiment_model(model: str, devices: int | None, tasks: int | None, datase
 
 def _dataset_states(offload_model: OffloadModel, model: str, dataset, droo, frames: int | None):
     """The first ``frames`` states of a DDLO (mumt) or DROO (wpmec) data set, in file order (default: all),
-    and their number."""
-    from .datasets import load_ddlo
+    and their number (read by the family's ``dataset_states``; ``droo``: what its ``load_dataset`` read)."""
+    from .registry import dataset_families, offload_family
 
-    if offload_model.name == "mumt":
-        data = load_ddlo(dataset, n_decisions=offload_model.n_decisions)
-        samples = data.samples
-        all_states = data.task_size
-    elif offload_model.name == "wpmec":
-        from .wpmec import default_weights, wpmec_states
-
-        samples = droo.samples
-        all_states = wpmec_states(droo.input_h, default_weights(
-            offload_model.n_decisions, offload_model.config["weight_even"], offload_model.config["weight_odd"]))
-    else:
-        raise ParameterError("--dataset", f"data sets hold mumt (DDLO) or wpmec (DROO) states; got --model {model!r}")
+    family = offload_family(model)
+    if family.dataset_states is None:
+        raise ParameterError("--dataset", f"data sets hold {dataset_families()} states; got --model {model!r}")
+    samples, all_states = family.dataset_states(offload_model, dataset, droo)
     if samples < 2:  # (else "--frames: must be an integer in [2, 1]")
         raise ParameterError("--dataset", f"must hold at least 2 frames (the first 80% train, the rest test); "
                                           f"{str(dataset)!r} holds {samples}")

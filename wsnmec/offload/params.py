@@ -3,8 +3,10 @@ offloading model, with their units and meaning (``wsnmec offload --list-params``
 experiment (:data:`OFFLOAD_OPTIONS`: the options of ``wsnmec offload``, the keys of offload study files and
 their types, and the offloading section of docs/parameters.md are generated from it).
 
-The defaults are read from the model modules (:data:`wsnmec.offload.mumt.MUMT_DEFAULTS`,
-:data:`wsnmec.offload.wsn_ch.WSN_CH_DEFAULTS`); this module only adds the unit and one line of meaning.
+Each family declares its keys, defaults, units and meaning in its own file (its
+:class:`~wsnmec.offload.family.OffloadFamily`: ``parameters`` and ``defaults``, e.g.
+:data:`wsnmec.offload.mumt.MUMT_PARAMETERS` and :data:`wsnmec.offload.mumt.MUMT_DEFAULTS`); this module
+collects them from the registry (:mod:`wsnmec.offload.registry`) and prints the table.
 """
 
 from __future__ import annotations
@@ -14,84 +16,24 @@ from dataclasses import dataclass, field
 
 from ..errors import check_float, check_int
 from .ddlo import MAX_INPUT_SCALE, MAX_LEARNING_RATE, QUANTIZATIONS
+from .registry import OFFLOAD_FAMILIES, model_help, offload_family
 
-#: model -> key -> (unit, meaning). Units in brackets as in the docstrings; [-] dimensionless.
-PARAMETERS: dict[str, dict[str, tuple[str, str]]] = {
-    "mumt": {
-        "local_energy": ("J/bit", "E_l, energy of computing one bit on the device"),
-        "local_time": ("s/bit", "T_l, time of computing one bit on the device"),
-        "tx_energy": ("J/bit", "e_t, energy of transmitting one bit to the edge"),
-        "edge_energy": ("J/bit", "e_a, energy charged for computing one bit at the edge"),
-        "cycles_per_bit": ("cycles/bit", "APP, edge CPU cycles per bit"),
-        "edge_cpu": ("cycles/s", "f_c, edge CPU frequency"),
-        "uplink_rate": ("MB/s", "c_u, each device's uplink rate (default (100/8)/N for N devices)"),
-        "time_weight": ("J/s", "p, weight of latency against energy"),
-        "bits_per_mb": ("bit/MB", "bits per task-size unit"),
-        "size_min": ("MB", "smallest task size of random states (integer)"),
-        "size_max": ("MB", "largest task size of random states (integer)"),
-    },
-    "wsn-ch": {
-        "hardware": ("name", "node and edge hardware preset giving the next six constants (msp430f1611, cc2650)"),
-        "workload": ("name", "workload preset giving the next six constants (fusion, dnn-inference)"),
-        "kappa": ("J s^2/cycle^3", "effective switched capacitance of a cluster head's CPU (preset: e_bit / (c f^2))"),
-        "cpu_frequency": ("cycles/s", "cluster head CPU frequency (preset: MCU clock)"),
-        "cycles_per_bit": ("cycles/bit", "task complexity (preset: the workload's)"),
-        "result_bits": ("bit", "size of the result sent back (preset: the workload's)"),
-        "bandwidth": ("bit/s", "uplink bandwidth shared by the offloading cluster heads (preset: radio rate)"),
-        "edge_cpu": ("cycles/s", "edge server CPU shared by the offloading cluster heads (preset: clock x cores)"),
-        "energy_weight": ("-", "w_E, weight of energy in the utility"),
-        "time_weight": ("J/s", "w_T, weight of latency in the utility"),
-        "reference_energy": ("J", "E_ref, residual energy at which energy costs weight 1"),
-        "energy_exponent": ("-", "a, exponent of (E_ref / residual) on the energy cost (0: off)"),
-        "packet_bits": ("bit", "data packet length"),
-        "field_size": ("m", "side of the square field of random states"),
-        "sink_x": ("m", "edge server (sink) x of random states"),
-        "sink_y": ("m", "edge server (sink) y of random states"),
-        "packets_min": ("packets", "fewest aggregated packets per cluster head in random states"),
-        "packets_max": ("packets", "most aggregated packets per cluster head in random states"),
-        "residual_min": ("J", "lowest residual energy of random states"),
-        "residual_max": ("J", "highest residual energy of random states"),
-    },
-    "wpmec": {
-        "cycles_per_bit": ("cycles/bit", "phi, cycles of local computing per bit"),
-        "ap_power": ("W", "P, wireless power of the access point"),
-        "efficiency": ("-", "mu, energy-harvesting efficiency, in (0, 1]"),
-        "kappa": ("J s^2/cycle^3", "energy efficiency of a device's CPU"),
-        "bandwidth": ("Hz", "B, uplink bandwidth"),
-        "v_u": ("-", "communication overhead factor of the offloaded data"),
-        "noise_power": ("W", "N0, receiver noise power"),
-        "weight_even": ("-", "computation-rate weight of the devices with even (0-based) index"),
-        "weight_odd": ("-", "computation-rate weight of the devices with odd index"),
-        "gain_scale": ("-", "factor on the channel gains fed to the learner (DROO: 1e6)"),
-        "antenna_gain": ("-", "A_d, antenna gain of random states' mean channel gains"),
-        "carrier_frequency": ("Hz", "f_c of random states' mean channel gains"),
-        "path_loss_exponent": ("-", "d_e of random states' mean channel gains"),
-        "distance_first": ("m", "distance of the first device from the access point (random states)"),
-        "distance_step": ("m", "distance increment per device (random states)"),
-    },
-}
+#: model -> key -> (unit, meaning) of the registered families (generated from the registry). Units in
+#: brackets as in the docstrings; [-] dimensionless.
+PARAMETERS: dict[str, dict[str, tuple[str, str]]] = {name: dict(offload_family(name).parameters)
+                                                     for name in OFFLOAD_FAMILIES}
 
 
 def defaults(model: str) -> dict:
     """The model's default constants (``uplink_rate`` of mumt depends on N: shown as None)."""
-    if model == "mumt":
-        from .mumt import MUMT_DEFAULTS
-
-        return {**MUMT_DEFAULTS, "uplink_rate": None}
-    if model == "wpmec":
-        from .wpmec import WPMEC_DEFAULTS
-
-        return dict(WPMEC_DEFAULTS)
-    from .wsn_ch import WSN_CH_DEFAULTS
-
-    return dict(WSN_CH_DEFAULTS)
+    return dict(offload_family(model).defaults)
 
 
 def parameter_table(model: str) -> str:
     """The ``--list-params`` text of ``model``: key, default, unit and meaning, one line each."""
     values = defaults(model)
     lines = [f"--param keys of --model {model} (KEY=VALUE, SI units as listed):"]
-    for key, (unit, meaning) in PARAMETERS[model].items():
+    for key, (unit, meaning) in offload_family(model).parameters.items():
         value = values.get(key)
         shown = "depends on N" if value is None else value if isinstance(value, str) else f"{value:g}"
         lines.append(f"  {key:<17} {shown:>12}  [{unit}]  {meaning}")
@@ -114,8 +56,10 @@ class OffloadOption:
     kind : str
         Its study-file (TOML) type (``int``, ``number``, ``str``, ``bool``, ``table``, ``int_or_n``,
         ``int_list``, ``number_list``, ``pair_list``).
-    help : str
-        The help of the option (or of the study key), without a ``[default: ...]`` click adds itself.
+    help : str or callable
+        The help of the option (or of the study key), without a ``[default: ...]`` click adds itself; a
+        callable ``help() -> str`` when a registry writes it (``--model``: the registered families, read when
+        the help is shown, so a family registered later is listed). :meth:`help_text` gives the text.
     check : callable
         ``check(value, option)``: the value of the command line validated (None: the experiment checks it
         when it builds the model, the learner or the conditions).
@@ -135,7 +79,7 @@ class OffloadOption:
 
     name: str
     kind: str
-    help: str
+    help: str | Callable[[], str]
     check: Callable | None = None
     option: str | None = None
     aliases: tuple[str, ...] = ()
@@ -143,6 +87,10 @@ class OffloadOption:
     unit: str = ""
     click: dict = field(default_factory=dict)
     learner: bool = False
+
+    def help_text(self) -> str:
+        """The help as shown now (a registry's callable is asked again each time)."""
+        return self.help() if callable(self.help) else self.help
 
 
 def _integer(minimum: int, maximum: int | None = None) -> Callable:
@@ -159,7 +107,7 @@ def _candidates(value, option: str = "--candidates"):
 
 
 _EXPERIMENT = (
-    OffloadOption("model", "str", "Offloading model.", option="--model",
+    OffloadOption("model", "str", model_help, option="--model",
                   metavar="[mumt|wsn-ch|wpmec|partition]", click={"default": "mumt", "show_default": True}),
     OffloadOption("devices", "int", "mumt, wpmec, partition: devices; wsn-ch: cluster heads (>= 1).  [default: 3, or "
                   "the N of a wpmec --dataset]", _integer(1), "--devices", metavar="N"),
@@ -264,7 +212,7 @@ def offload_markdown() -> str:
         spelled = ", ".join(f"`{o}{'' if option.metavar is None else ' ' + option.metavar}`"
                             for o in (option.option, *option.aliases)) if option.option else "(none)"
         default = option.click.get("default") if option.click.get("show_default") else None
-        text = option.help + ("" if default is None else f"  [default: {default}]")
+        text = option.help_text() + ("" if default is None else f"  [default: {default}]")
         lines.append(f"| {spelled.replace('|', chr(92) + '|')} | `{option.name}` | {option.kind.replace('_', ' ')} | "
                      f"{text.replace('|', chr(92) + '|')} |")
     return "\n".join(lines)

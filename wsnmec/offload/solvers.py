@@ -18,7 +18,7 @@ import numpy as np
 from numba import njit
 
 from ..errors import ParameterError
-from .dispatch import gray_flip, gray_init, score
+from .dispatch import COMPILED_KINDS, gray_flip, gray_init, score
 from .constants import WORK_COLUMNS
 from .models import OffloadModel
 
@@ -54,6 +54,8 @@ def exact(model: OffloadModel, states, max_decisions: int = MAX_EXACT_DECISIONS)
     n = model.n_decisions
     if n > max_decisions:
         raise ParameterError("n", f"exact enumeration allows n <= {max_decisions} decisions, got {n}")
+    if model.kind not in COMPILED_KINDS:  # a plug-in family: its score_batch_fn, in chunks of candidates
+        return _exact_scored(model, states)
     dec = np.zeros((states.shape[0], n), dtype=np.uint8)
     util = np.empty(states.shape[0], dtype=np.float64)
     _enumerate(model.kind, states, model.params, model.sense, model.acc_size, EXACT_RELATIVE_TOLERANCE,
@@ -148,6 +150,31 @@ def _enumerate(kind, states, params, sense, acc_size, rel_tol, resync_bits, out_
 
 assert WORK_COLUMNS == 4  # the kernel above allocates work[n, 4]
 
+#: Candidates scored per call by the Python paths of the solvers (plug-in families).
+SCORED_CHUNK = 4096
+
+
+def _exact_scored(model: OffloadModel, states: np.ndarray):
+    """:func:`exact` through ``model.score`` (a family without compiled hooks): the same candidates in the same
+    Gray-code order, ties keeping the first."""
+    n = model.n_decisions
+    bits = np.arange(n, dtype=np.int64)
+    total = 1 << n
+    dec = np.zeros((states.shape[0], n), dtype=np.uint8)
+    util = np.empty(states.shape[0], dtype=np.float64)
+    for s in range(states.shape[0]):
+        best, best_u = -np.inf, np.nan
+        for start in range(0, total, SCORED_CHUNK):
+            steps = np.arange(start, min(start + SCORED_CHUNK, total), dtype=np.int64)
+            candidates = (((steps ^ (steps >> 1))[:, None] >> bits) & 1).astype(np.uint8)
+            u = model.score(states[s : s + 1], candidates[None])[0]
+            winner = int(np.argmax(model.sense * u))
+            if model.sense * u[winner] > best or start == 0:
+                best, best_u = model.sense * u[winner], u[winner]
+                dec[s] = candidates[winner]
+        util[s] = best_u
+    return dec, util
+
 
 def coordinate_descent(model: OffloadModel, states, start=None):
     """Steepest 1-flip descent from ``start`` (default all-local) until no single flip improves.
@@ -160,8 +187,30 @@ def coordinate_descent(model: OffloadModel, states, start=None):
     else:
         dec = model.check_decisions(start, states.shape[0], "start")[:, 0, :].copy()
     util = np.empty(states.shape[0], dtype=np.float64)
-    _coordinate_descent(model.kind, states, model.params, model.sense, dec, util)
+    if model.kind not in COMPILED_KINDS:  # a plug-in family
+        _coordinate_descent_scored(model, states, dec, util)
+    else:
+        _coordinate_descent(model.kind, states, model.params, model.sense, dec, util)
     return dec, util
+
+
+def _coordinate_descent_scored(model: OffloadModel, states: np.ndarray, dec: np.ndarray, util: np.ndarray) -> None:
+    """:func:`coordinate_descent` through ``model.score`` (a family without compiled hooks): the same steps
+    (the single flip that improves most, the lowest index among equals)."""
+    n = dec.shape[1]
+    flips = np.eye(n, dtype=np.uint8)
+    for s in range(states.shape[0]):
+        state = states[s : s + 1]
+        x = dec[s]
+        u = model.score(state, x[None, None, :])[0, 0]
+        while True:
+            v = model.score(state, (x[None, :] ^ flips)[None])[0]
+            j = int(np.argmax(model.sense * v))
+            if not model.sense * v[j] > model.sense * u:
+                break
+            x[j] ^= 1
+            u = v[j]
+        util[s] = u
 
 
 @njit(cache=True)

@@ -61,8 +61,11 @@ import numpy as np
 from numba import njit
 
 from ..errors import ParameterError, check_float, check_int
-from .constants import MODEL_KINDS
+from .family import OffloadFamily
 from .models import OffloadModel
+
+#: The family's kernel id in the compiled dispatch (:mod:`.dispatch`).
+WPMEC_KIND = 2
 
 #: Default constants of the wpmec model (SI units).
 WPMEC_DEFAULTS: dict[str, float] = {
@@ -134,7 +137,7 @@ def wpmec_model(devices: int = 10, **overrides) -> OffloadModel:
         n_state=2 * n,
         sense=1.0,
         params=params,
-        kind=MODEL_KINDS["wpmec"],
+        kind=WPMEC_KIND,
         acc_size=(_SCRATCH_PER_DEVICE + 1) * n + 1,
         config=config,
         random_states_fn=partial(_wpmec_random_states, n, cfg),
@@ -439,3 +442,45 @@ def wpmec_greedy(model: OffloadModel, states: np.ndarray) -> np.ndarray:
     out = np.zeros((states.shape[0], model.n_decisions), dtype=np.uint8)
     _wpmec_greedy_kernel(states, model.params, out)
     return out
+
+
+#: ``--param`` keys: unit and meaning (``wsnmec offload --list-params``); defaults: :data:`WPMEC_DEFAULTS`.
+WPMEC_PARAMETERS: dict[str, tuple[str, str]] = {
+    "cycles_per_bit": ("cycles/bit", "phi, cycles of local computing per bit"),
+    "ap_power": ("W", "P, wireless power of the access point"),
+    "efficiency": ("-", "mu, energy-harvesting efficiency, in (0, 1]"),
+    "kappa": ("J s^2/cycle^3", "energy efficiency of a device's CPU"),
+    "bandwidth": ("Hz", "B, uplink bandwidth"),
+    "v_u": ("-", "communication overhead factor of the offloaded data"),
+    "noise_power": ("W", "N0, receiver noise power"),
+    "weight_even": ("-", "computation-rate weight of the devices with even (0-based) index"),
+    "weight_odd": ("-", "computation-rate weight of the devices with odd index"),
+    "gain_scale": ("-", "factor on the channel gains fed to the learner (DROO: 1e6)"),
+    "antenna_gain": ("-", "A_d, antenna gain of random states' mean channel gains"),
+    "carrier_frequency": ("Hz", "f_c of random states' mean channel gains"),
+    "path_loss_exponent": ("-", "d_e of random states' mean channel gains"),
+    "distance_first": ("m", "distance of the first device from the access point (random states)"),
+    "distance_step": ("m", "distance increment per device (random states)"),
+}
+
+
+def _load_dataset(path, devices):
+    """Read a DROO data file before the model is built (its N is the number of devices)."""
+    from .datasets import load_droo
+
+    droo = load_droo(path, devices)
+    return droo, droo.devices
+
+
+def _dataset_states(model: OffloadModel, path, droo):
+    """The frames of a DROO data file: its channel gains with the model's weights."""
+    weights = default_weights(model.n_decisions, model.config["weight_even"], model.config["weight_odd"])
+    return droo.samples, wpmec_states(droo.input_h, weights)
+
+
+FAMILY = OffloadFamily(
+    name="wpmec", build=wpmec_model, defaults=dict(WPMEC_DEFAULTS), parameters=WPMEC_PARAMETERS,
+    summary="DROO's wireless-powered devices, rate in bit/s",
+    kind=WPMEC_KIND, score=wpmec_score, gray_init=wpmec_gray_init, gray_flip=wpmec_gray_flip,
+    dataset_label="DROO", load_dataset=_load_dataset, dataset_states=_dataset_states,
+)

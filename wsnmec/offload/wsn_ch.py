@@ -67,8 +67,11 @@ from numba import njit
 from ..energy.radio import radio_model, tx_energy_jit
 from ..energy.workload import DEFAULT_HARDWARE, HARDWARE_PRESETS, WORKLOAD_PRESETS, hardware_preset, workload_preset
 from ..errors import ParameterError, check_float, check_int
-from .constants import MODEL_KINDS
+from .family import OffloadFamily
 from .models import OffloadModel, check_constant
+
+#: The family's kernel id in the compiled dispatch (:mod:`.dispatch`).
+WSN_CH_KIND = 1
 
 #: Default presets of the CH and edge constants (module Notes).
 WSN_CH_HARDWARE = DEFAULT_HARDWARE
@@ -200,7 +203,7 @@ def wsn_ch_model(
         n_state=3 * n,
         sense=-1.0,
         params=params,
-        kind=MODEL_KINDS["wsn-ch"],
+        kind=WSN_CH_KIND,
         acc_size=4,
         config=config,
         random_states_fn=partial(_wsn_ch_random_states, n, cfg),
@@ -443,3 +446,34 @@ def wsn_ch_score_batch(states, decisions, params, out):
     for s in range(decisions.shape[0]):
         for c in range(decisions.shape[1]):
             out[s, c] = wsn_ch_score(states[s], decisions[s, c], params)
+
+
+#: ``--param`` keys: unit and meaning (``wsnmec offload --list-params``); defaults: :data:`WSN_CH_DEFAULTS`.
+WSN_CH_PARAMETERS: dict[str, tuple[str, str]] = {
+    "hardware": ("name", "node and edge hardware preset giving the next six constants (msp430f1611, cc2650)"),
+    "workload": ("name", "workload preset giving the next six constants (fusion, dnn-inference)"),
+    "kappa": ("J s^2/cycle^3", "effective switched capacitance of a cluster head's CPU (preset: e_bit / (c f^2))"),
+    "cpu_frequency": ("cycles/s", "cluster head CPU frequency (preset: MCU clock)"),
+    "cycles_per_bit": ("cycles/bit", "task complexity (preset: the workload's)"),
+    "result_bits": ("bit", "size of the result sent back (preset: the workload's)"),
+    "bandwidth": ("bit/s", "uplink bandwidth shared by the offloading cluster heads (preset: radio rate)"),
+    "edge_cpu": ("cycles/s", "edge server CPU shared by the offloading cluster heads (preset: clock x cores)"),
+    "energy_weight": ("-", "w_E, weight of energy in the utility"),
+    "time_weight": ("J/s", "w_T, weight of latency in the utility"),
+    "reference_energy": ("J", "E_ref, residual energy at which energy costs weight 1"),
+    "energy_exponent": ("-", "a, exponent of (E_ref / residual) on the energy cost (0: off)"),
+    "packet_bits": ("bit", "data packet length"),
+    "field_size": ("m", "side of the square field of random states"),
+    "sink_x": ("m", "edge server (sink) x of random states"),
+    "sink_y": ("m", "edge server (sink) y of random states"),
+    "packets_min": ("packets", "fewest aggregated packets per cluster head in random states"),
+    "packets_max": ("packets", "most aggregated packets per cluster head in random states"),
+    "residual_min": ("J", "lowest residual energy of random states"),
+    "residual_max": ("J", "highest residual energy of random states"),
+}
+
+FAMILY = OffloadFamily(
+    name="wsn-ch", build=wsn_ch_model, defaults=dict(WSN_CH_DEFAULTS), parameters=WSN_CH_PARAMETERS,
+    summary="the simulator's cluster heads, cost in J",
+    kind=WSN_CH_KIND, score=wsn_ch_score, gray_init=wsn_ch_gray_init, gray_flip=wsn_ch_gray_flip,
+)

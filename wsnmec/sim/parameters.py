@@ -24,7 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 
 from ..clustering.registry import check_protocol
-from ..energy.harvest import HARVEST_SYNTAX, HarvestSpec
+from ..energy.harvest import HarvestSpec
+from ..energy.harvesters.registry import harvest_help
 from ..energy.radio import RADIO_PRESETS
 from ..energy.workload import HARDWARE_PRESETS, WORKLOAD_PRESETS
 from ..errors import ParameterError, check_choice, check_float, check_int
@@ -195,11 +196,9 @@ PROTOCOL_HELP = (
     "ddnn-price-rule (the same with prices 1/e); or a plug-in: MODULE:CLASS (importable from PYTHONPATH) or the name "
     "of an installed wsnmec.policies entry point (see wsnmec.clustering.registry).")
 
-#: The ``--harvest`` help (one entry: a harvest registry may generate it).
-HARVEST_HELP = (
-    "Energy harvesting: none, constant:J, bernoulli:J,Q, markov:J_GOOD,J_BAD,P_GOOD_TO_BAD,P_BAD_TO_GOOD, "
-    "markov-shared:(same; one chain for all nodes, stationary start), solar:J_PEAK,PERIOD_ROUNDS (energies [J] per "
-    "round), or in power units constant-w:W, solar-w:P_PEAK_W,PERIOD_S (need --round-seconds).")
+#: The ``--harvest`` help, generated from the harvest models' registry
+#: (:func:`wsnmec.energy.harvesters.registry.harvest_help`; the table adds the default).
+HARVEST_HELP = harvest_help().removesuffix("  [default: none]")
 
 _PARAMETERS = (
     Parameter("protocol", "str", PROTOCOL_HELP, check_protocol, metavar="NAME", default_text="leach",

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..energy.harvest import can_ever_harvest, harvest_code
+from typing import Callable
+
+from ..energy.harvest import can_ever_harvest, harvest_code, harvest_round, harvest_stepper
 from .accounting import Workspace
 from .deployment import Deployment, deploy
 from .nearest import bounding_box, sink_distances
@@ -48,6 +50,9 @@ class Replica:
         Energy at which a dead node revives [J] (0 when it cannot).
     can_revive : bool
         Whether a dead node can ever revive (a revive threshold and a harvest that can deliver).
+    harvest_step : callable
+        The policy loop's harvest step, called with :func:`~wsnmec.energy.harvest.harvest_round`'s arguments:
+        that compiled dispatch, or for a plug-in harvest model its :class:`~wsnmec.energy.harvest.PluginHarvest`.
     """
 
     deployment: Deployment
@@ -67,6 +72,7 @@ class Replica:
     harvest_params: np.ndarray
     revive: float
     can_revive: bool
+    harvest_step: Callable = harvest_round
 
 
 def build_replica(scenario, rng: np.random.Generator) -> Replica:
@@ -82,4 +88,5 @@ def build_replica(scenario, rng: np.random.Generator) -> Replica:
         d_sink=d_sink, bbox=bounding_box(net.x, net.y), p_resolved=scenario.head_fraction(n, d_sink),
         harvest_kind=kind, harvest_params=hparams,
         revive=scenario.revive_threshold if scenario.revive_threshold is not None else 0.0,
-        can_revive=scenario.revive_threshold is not None and can_ever_harvest(scenario.harvest))
+        can_revive=scenario.revive_threshold is not None and can_ever_harvest(scenario.harvest),
+        harvest_step=harvest_stepper(scenario.harvest, scenario.round_seconds))

@@ -25,7 +25,6 @@ import numpy as np
 from numba import njit
 
 from ..clustering.registry import make_policy
-from ..energy.harvest import harvest_round
 from ..errors import ParameterError
 from .accounting import (
     CONTROL_KINDS,
@@ -152,6 +151,7 @@ class RoundLoop:
         self.params = round_parameters_for(scenario, self.bbox, CONTROL_KINDS[clustering.control])
         self.join_cluster = scenario.join == "cluster"
         self.harvest_kind, self.harvest_params = replica.harvest_kind, replica.harvest_params
+        self.harvest_step = replica.harvest_step  # harvest_round, or a plug-in harvest model's Python step
         self.revive, self.can_revive = replica.revive, replica.can_revive
         self.round = 0
         self.last_heads = np.zeros(n, dtype=np.bool_)
@@ -186,8 +186,8 @@ class RoundLoop:
         state.round = r
         harvested = 0.0
         if self.harvest_kind != 0:  # (no call without harvesting: passing the Generator costs ~10 us)
-            harvested = harvest_round(self.rng, self.harvest_kind, self.harvest_params, r, self.energy,
-                                      self.capacity, self.alive, self.markov_state, self.revive, self.harvested)
+            harvested = self.harvest_step(self.rng, self.harvest_kind, self.harvest_params, r, self.energy,
+                                          self.capacity, self.alive, self.markov_state, self.revive, self.harvested)
         mask = self.clustering.elect(state, self.rng)
         w = self.work
         n_ch = _prepare_round_jit(mask, self.x, self.y, self.d_sink, self.alive, self.rounds_since_ch, self.bbox,

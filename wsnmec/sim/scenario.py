@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, fields
 
-from ..energy.harvest import HARVEST_KINDS, HARVEST_SYNTAX, HarvestSpec
+from ..energy.harvest import HarvestSpec
 from ..clustering.optimal import auto_head_fraction
 from ..clustering.registry import canonical_name, protocol_names
 from ..energy.radio import RadioModel, radio_model

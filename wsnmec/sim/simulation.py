@@ -23,6 +23,7 @@ import numpy as np
 from .. import __version__
 from ..clustering.leach import epoch_length
 from ..clustering.registry import canonical_name, policy_class, protocol_record, runs_fused
+from ..energy.harvesters.registry import harvest_record
 from ..energy.workload import hardware_preset, workload_preset
 from ..errors import ParameterError, check_choice, check_int
 from ..seeding import check_seed, fresh_seed, replica_seeds
@@ -283,6 +284,10 @@ def _uses_fused_loop(scenario: Scenario, loop: str, custom: bool) -> bool:
     if loop == "fused" and not fused:
         raise ParameterError("loop", f"'fused' needs a built-in protocol (direct, leach, leach-dchs); "
                                      f"got {scenario.protocol!r}")
+    if not scenario.harvest.compiled:  # a plug-in harvest model: its Python step runs in the policy loop only
+        if loop == "fused":
+            raise ParameterError("loop", f"'fused' needs a built-in harvest model; got --harvest {scenario.harvest}")
+        return False
     return fused
 
 
@@ -409,7 +414,8 @@ def simulate(scenario: Scenario, seed: int | None = None, replicas: int = 1, *,
         ``protocol`` and ``offload`` (one new object per replica); they run through the policy loop.
     loop : {"auto", "fused", "policy"}
         ``auto`` runs the built-in protocols (direct, leach, leach-dchs) in the fused compiled loop and any
-        other policy in the policy round loop; ``policy`` forces the policy loop (same tables, slower).
+        other policy, and any plug-in harvest model (:mod:`wsnmec.energy.harvesters.registry`), in the policy
+        round loop; ``policy`` forces the policy loop (same tables, slower).
     per_node : bool
         Also return the per-node table :attr:`SimulationResult.nodes` (death rounds, energies). The same
         draws and tables; a little slower: the fused loop runs chunks of :data:`PER_NODE_CHUNK` rounds and
@@ -499,6 +505,7 @@ def simulate(scenario: Scenario, seed: int | None = None, replicas: int = 1, *,
     })
     if clustering is None:
         config.update(protocol_record(scenario.protocol))  # a plug-in's module:Class and module SHA-256
+    config.update(harvest_record(scenario.harvest.kind))  # a plug-in harvest model's module:object and SHA-256
     if scenario.positions is not None:
         config["positions_sha256"] = runs[0].positions_sha256
     return SimulationResult(config=config, replicas=tables, per_node=per_node)
