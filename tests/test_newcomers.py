@@ -230,3 +230,21 @@ def test_installed_entry_points_name_plug_ins(package, monkeypatch):
     assert Scenario.from_mapping(NETWORK, harvest="markov:0.001,0,0.1,0.1").harvest.compiled  # the built-in
     model = make_model("threshold-ep", 3)
     assert model.config["model"] == "threshold" and model.n_decisions == 3
+
+
+def test_a_changed_plug_in_harvest_model_gives_study_tasks_new_keys(package):
+    """A study task's key covers a plug-in harvest model's module file (as a plug-in policy's): editing the file
+    in place runs its tasks again; a built-in model adds nothing to the key."""
+    from wsnmec.study.cache import task_config, task_key
+
+    module = write_module(package, TIDAL)
+    scenario = Scenario.from_mapping(NETWORK, harvest=f"{module}:MODEL:0.004,10")
+    first = task_config(scenario, 4)
+    assert first["scenario"]["harvest_spec"] == f"{module}:MODEL"
+    path = package / f"{module}.py"
+    path.write_text(path.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    second = task_config(scenario, 4)
+    assert second["scenario"]["harvest_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert task_key(second) != task_key(first)
+    built_in = task_config(Scenario.from_mapping(NETWORK, harvest="constant:1e-4"), 4)["scenario"]
+    assert "harvest_spec" not in built_in and "harvest_sha256" not in built_in

@@ -70,9 +70,11 @@ def task_config(scenario, seed: int, scenario_config: dict | None = None) -> dic
 def task_scenario_config(scenario) -> dict:
     """The scenario part of a task's configuration: every effective parameter, plus the SHA-256 of every
     input file it names (a positions file, a policy model), so that a file overwritten in place (same path)
-    gives a new key, and, for a plug-in policy, its ``module:Class`` and the SHA-256 of its module file
-    (:func:`wsnmec.clustering.registry.protocol_record`: a changed plug-in is run again)."""
+    gives a new key, and, for a plug-in policy or harvest model, its ``module:object`` and the SHA-256 of its
+    module file (:func:`wsnmec.clustering.registry.protocol_record`,
+    :func:`wsnmec.energy.harvesters.registry.harvest_record`: a changed plug-in is run again)."""
     from ..clustering.registry import protocol_record
+    from ..energy.harvesters.registry import harvest_record
 
     scenario_config = scenario.to_config()
     if scenario_config.get("positions"):
@@ -80,6 +82,7 @@ def task_scenario_config(scenario) -> dict:
     if scenario_config.get("policy_model"):
         scenario_config["policy_model_sha256"] = _file_digest(scenario_config["policy_model"])
     scenario_config.update(protocol_record(scenario.protocol))
+    scenario_config.update(harvest_record(scenario.harvest.kind))
     return scenario_config
 
 

@@ -205,8 +205,11 @@ def task_arguments(options: dict, seed: int, validate_only: bool = False) -> dic
         check_float("train_fraction", args["train_fraction"], 0.0, 1.0, min_inclusive=False, max_inclusive=False)
         if args["dataset"] is not None and not Path(args["dataset"]).is_file():
             raise ParameterError("dataset", f"no such file {args['dataset']!r}")
+        from ..offload.registry import offload_family
+
         devices = args["devices"] if args["devices"] is not None else 3
-        make_model(args["model"], devices, args["tasks"] or (3 if args["model"] == "mumt" else 1), **(args["model_params"] or {}))
+        tasks = args["tasks"] or offload_family(args["model"]).default_tasks
+        make_model(args["model"], devices, tasks, **(args["model_params"] or {}))
     return args
 
 
