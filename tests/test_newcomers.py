@@ -1,7 +1,9 @@
 """A newcomer's additions, each written into a temporary package and plugged in by one registry line (or used as
 ``module:object``), shown to work end to end: a harvest model (simulated through both ways of naming it, the
 energy balance holding to 1e-9 J) and an offloading model family (built by ``make_model``, solved exactly and by
-coordinate descent, and learned online by DDLO through ``run_experiment``, every decision finite and feasible).
+coordinate descent, and learned online by DDLO through ``run_experiment``, every decision finite and feasible)
+and a clustering policy (run by its registered name, then through every conformance check of
+:mod:`wsnmec.sim.checks`). Study kinds and figure kinds: ``tests/test_study_kind_plugin.py``.
 
 The plug-ins run without compiled hooks: the harvest model's Python ``offer`` runs in the policy round loop (the
 fused loop refuses it), the family's models are scored through their ``score_batch_fn``.
@@ -248,3 +250,41 @@ def test_a_changed_plug_in_harvest_model_gives_study_tasks_new_keys(package):
     assert task_key(second) != task_key(first)
     built_in = task_config(Scenario.from_mapping(NETWORK, harvest="constant:1e-4"), 4)["scenario"]
     assert "harvest_spec" not in built_in and "harvest_sha256" not in built_in
+
+
+RICHEST = '''
+    """The k richest alive nodes are the heads (k = max(1, round(p N_alive))); no random draw."""
+    import numpy as np
+
+    from wsnmec.clustering.base import ClusteringPolicy, described_p, resolved_p
+
+
+    class Richest(ClusteringPolicy):
+        name = "richest"
+        control = "centralized"
+
+        def elect(self, state, rng):
+            heads = np.zeros(state.n, dtype=bool)
+            alive = np.flatnonzero(state.alive)
+            if alive.size:
+                k = max(1, int(round(resolved_p(state) * alive.size)))
+                heads[alive[np.argsort(-state.energy[alive], kind="stable")[:k]]] = True
+            return heads
+
+        def describe(self):
+            return {"name": self.name, "p": described_p(self.scenario)}
+'''
+
+
+def test_a_clustering_policy_plugs_in_and_passes_the_conformance_checks(package, monkeypatch):
+    """One file and one line in the clustering registry: the policy runs (by name, with the energy balance) and
+    passes every conformance check of :mod:`wsnmec.sim.checks` that the registered policies pass."""
+    from wsnmec.clustering import registry
+    from wsnmec.sim.checks import check_policy
+
+    module = write_module(package, RICHEST)
+    monkeypatch.setitem(registry.CLUSTERING_POLICIES, "richest", f"{module}:Richest")  # the one line
+    result = simulate(Scenario.from_mapping({**NETWORK, "protocol": "richest"}), seed=2, replicas=2, workers=1)
+    assert result.config["protocol"] == "richest" and result.config["loop"] == "policy"
+    assert balance_error(result) < 1e-9
+    check_policy("richest")
