@@ -1,6 +1,6 @@
 """A newcomer's additions, each written into a temporary package and plugged in by one registry line (or used as
 ``module:object``), shown to work end to end: a harvest model (simulated through both ways of naming it, the
-energy balance holding to 1e-9 J) and an offloading model family (built by ``make_model``, solved exactly and by
+energy balance holding to 1e-9 J), an offloading model family (built by ``make_model``, solved exactly and by
 coordinate descent, and learned online by DDLO through ``run_experiment``, every decision finite and feasible)
 and a clustering policy (run by its registered name, then through every conformance check of
 :mod:`wsnmec.sim.checks`). Study kinds and figure kinds: ``tests/test_study_kind_plugin.py``.
