@@ -273,3 +273,22 @@ def test_every_drawn_series_is_in_the_legend(kind):
         assert [t.get_text() for t in ax.get_legend().get_texts()] == ["ddnn", "direct"]
     finally:
         matplotlib.pyplot.close(fig)
+
+
+def test_a_title_wider_than_the_figure_is_wrapped_and_one_that_fits_is_not():
+    """fitted_suptitle: a long title of a narrow one-panel figure is wrapped onto lines that fit inside the
+    figure (a saved image cut it at both sides before); a short title is drawn as given."""
+    import matplotlib.pyplot as plt
+
+    from wsnmec.study.styles import fitted_suptitle
+
+    long = "FND / lifetime bound of the same deployment (mean, 95 % interval over 5 seeds)"
+    fig = plt.figure(figsize=(5.0, 4.0))
+    try:
+        text = fitted_suptitle(fig, long)
+        renderer = fig.canvas.get_renderer()
+        assert "\n" in text.get_text() and text.get_text().split() == long.split()
+        assert text.get_window_extent(renderer).width <= fig.bbox.width
+        assert fitted_suptitle(fig, "Alive nodes").get_text() == "Alive nodes"
+    finally:
+        plt.close(fig)

@@ -463,7 +463,9 @@ def claims_figure(figure, spec, rounds: pd.DataFrame, summary: pd.DataFrame):
     if not verdicts_shown(spec.quick, spec.seeds):
         title = f"{title} ({indicative(spec.seeds)})" if title else indicative(spec.seeds)
     if title:
-        fig.suptitle(title)
+        from .styles import fitted_suptitle
+
+        fitted_suptitle(fig, title)
     fig.tight_layout(rect=(0, legend_in, 1, 1))
     return fig
 

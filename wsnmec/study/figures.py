@@ -51,7 +51,8 @@ from .columns import COUNTS, METRIC_SHORT, ROUND_COLUMNS, add_derived_columns, l
 from .claims import claims_figure  # noqa: E402
 from .spec import FigureSpec, StudySpec  # noqa: E402
 from .styles import (  # noqa: E402,F401  (LINE_COLOURS, LINE_DASHES: re-exported, as before)
-    LINE_COLOURS, LINE_DASHES, SeriesStyle, integer_ticks, legend_handle, legend_right, plot_series, series_styles,
+    LINE_COLOURS, LINE_DASHES, SeriesStyle, fitted_suptitle, integer_ticks, legend_handle, legend_right, plot_series,
+    series_styles,
 )
 
 #: Seed of the bootstrap generator (fixed: reruns draw identical bands).
@@ -338,7 +339,7 @@ def metric_figure(figure: FigureSpec, spec: StudySpec, rounds, summary: pd.DataF
         if i == panels - 1 and groups:
             _line_legend(ax, figure, levels, styles)
     if figure.title:
-        fig.suptitle(figure.title)
+        fitted_suptitle(fig, figure.title)
     fig.tight_layout()
     return fig
 
@@ -463,7 +464,7 @@ def panel_metric_figure(figure: FigureSpec, spec: StudySpec, summary: pd.DataFra
                     handle.set_marker("")
                     text.set_text(f"{figure.reference} (horizontal line)")
     if figure.title:
-        fig.suptitle(figure.title)
+        fitted_suptitle(fig, figure.title)
     fig.tight_layout()
     return fig
 
@@ -495,7 +496,7 @@ def map_figure(figure: FigureSpec, spec: StudySpec, rounds, summary: pd.DataFram
     for ax in axes.ravel()[len(states):]:
         ax.set_visible(False)
     fig.colorbar(points, ax=list(axes.ravel()[:len(states)]), label="Residual energy [J]", fraction=0.03, pad=0.02)
-    fig.suptitle(figure.title or f"Network at round {figure.round} (first seed)")
+    fitted_suptitle(fig, figure.title or f"Network at round {figure.round} (first seed)")
     return fig
 
 

@@ -207,3 +207,18 @@ def legend_right(ax, handles=None, labels=None, **options):
 
 __all__ = ["LINE_COLOURS", "LINE_DASHES", "POLICY_STYLES", "SeriesStyle", "integer_ticks", "legend_handle",
            "legend_right", "marker_positions", "plot_series", "series_styles"]
+
+
+def fitted_suptitle(fig, title: str):
+    """``fig.suptitle(title)``, wrapped onto more lines when it is wider than the figure (a saved image would cut
+    it at both sides); a title that fits is drawn as given. Returns the title's Text."""
+    import textwrap
+
+    text = fig.suptitle(title)
+    renderer = fig.canvas.get_renderer()
+    limit = 0.98 * fig.bbox.width
+    width = len(title)
+    while width > 12 and text.get_window_extent(renderer).width > limit:
+        width = int(width * 0.9)
+        text.set_text(textwrap.fill(title, width))
+    return text
