@@ -210,13 +210,13 @@ __all__ = ["LINE_COLOURS", "LINE_DASHES", "POLICY_STYLES", "SeriesStyle", "integ
 
 
 def fitted_suptitle(fig, title: str):
-    """``fig.suptitle(title)``, wrapped onto more lines when it is wider than the figure (a saved image would cut
+    """``fig.suptitle(title)``, wrapped onto more lines when it is wider than 90 % of the figure (a saved image cuts
     it at both sides); a title that fits is drawn as given. Returns the title's Text."""
     import textwrap
 
     text = fig.suptitle(title)
     renderer = fig.canvas.get_renderer()
-    limit = 0.98 * fig.bbox.width
+    limit = 0.9 * fig.bbox.width
     width = len(title)
     while width > 12 and text.get_window_extent(renderer).width > limit:
         width = int(width * 0.9)
