@@ -51,8 +51,11 @@ class RegistryHelpOption(click.Option):
         self.help_from = help_from
 
     def get_help_record(self, ctx):
-        self.help = self.help_from()
-        return super().get_help_record(ctx)
+        arranged, self.help = self.help, self.help_from()
+        try:
+            return super().get_help_record(ctx)
+        finally:
+            self.help = arranged  # (the text shown is never kept: what is registered may change again)
 
 
 class WsnmecGroup(click.Group):
