@@ -93,6 +93,7 @@ def test_plotted_rounds_thin_to_the_limit_and_keep_the_end():
     assert aggregates.display_end(list(range(1, 41))) == 39  # 95th percentile: most runs still going
 
 
+@pytest.mark.slow  # (a few seconds: the fast tier keeps under 3 minutes; the full suite runs it)
 def test_rerun_reads_only_the_aggregates_and_draws_the_same_figures(study, tmp_path):
     spec, root, first = study
     first_files = draw_study(first, tmp_path / "first")

@@ -115,6 +115,7 @@ def test_compile_notice_is_one_line_when_stderr_is_not_a_terminal(monkeypatch, c
     assert CliRunner().invoke(cli.main, [*command, "--json"]).stderr == ""
 
 
+@pytest.mark.slow  # (a few seconds: the fast tier keeps under 3 minutes; the full suite runs it)
 def test_compile_notice_reaches_a_redirected_stderr_of_a_real_process(tmp_path):
     """The same in a real process whose stderr is a file (as under nohup): the notice is its one line."""
     import subprocess

@@ -233,6 +233,7 @@ def test_draw_uses_no_global_style(drawn):
     assert dict(matplotlib.rcParams) == before
 
 
+@pytest.mark.slow  # (a few seconds: the fast tier keeps under 3 minutes; the full suite runs it)
 def test_figures_drawn_in_parallel_equal_the_serial_ones(quick_figures, monkeypatch):
     """`wsnmec figures --jobs 2` draws on two forked processes (wsnmec.study.drawing): the same PNG/PDF bytes,
     README.md and index.html as one process, and the partition study's section is in both index files; its

@@ -167,6 +167,7 @@ def test_stale_claim_of_a_dead_process_is_taken_over(tmp_path):
     assert leftovers(tmp_path / "results") == []
 
 
+@pytest.mark.slow  # (a few seconds: the fast tier keeps under 3 minutes; the full suite runs it)
 def test_live_claim_is_waited_for_then_taken_over_when_its_process_dies(tmp_path):
     study = tmp_path / "tiny.toml"
     study.write_text("seed = 1\nseeds = 2\n[base]\nnodes = 10\nrounds = 5\n", encoding="utf-8")

@@ -368,6 +368,7 @@ def test_study_task_with_non_finite_energies_fails_in_one_line(monkeypatch):
     with pytest.raises(ParameterError, match=r"^energy_consumed_j: is not finite \(inf\)"):
         compute_task(scenario, 1)
 
+@pytest.mark.slow  # (a few seconds: the fast tier keeps under 3 minutes; the full suite runs it)
 def test_the_study_estimate_covers_the_parents_memory_per_task(tmp_path):
     """issue 21 (lesser): the parent reached 1.0 GB against an estimate of 0.34 GB: it holds every task's
     labelled frames (tens of kB each) beside the rows the estimate counted. Measured here: the memory

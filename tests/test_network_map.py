@@ -73,6 +73,7 @@ def test_map_shows_the_simulation_state_of_the_round(states):
     plt.close(fig)
 
 
+@pytest.mark.slow  # (a few seconds: the fast tier keeps under 3 minutes; the full suite runs it)
 def test_map_command_writes_png_and_the_same_replica(tmp_path, states):
     scenario, seed, rounds, r, _ = states
     out = tmp_path / "map.png"

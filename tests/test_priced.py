@@ -155,6 +155,7 @@ def test_training_in_worker_processes_gives_the_same_result():
     assert train_prices(scenarios, jobs=2, **kwargs) == train_prices(scenarios, **kwargs)
 
 
+@pytest.mark.slow  # (a few seconds: the fast tier keeps under 3 minutes; the full suite runs it)
 def test_training_workers_exit_when_the_training_process_is_killed(tmp_path):
     """``wsnmec train --protocol ddnn-price --jobs 2`` killed with SIGTERM leaves no worker behind (the workers
     watch their parent, as the study runner's do)."""

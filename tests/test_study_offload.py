@@ -78,6 +78,7 @@ def test_offload_study_errors_name_file_and_key(tmp_path, edit, key):
     assert info.value.parameter == f"{path}: {key}"
 
 
+@pytest.mark.slow  # (a few seconds: the fast tier keeps under 3 minutes; the full suite runs it)
 def test_offload_study_runs_caches_and_draws(tmp_path):
     from wsnmec.study.figures import draw_study
     from wsnmec.study.report import reading

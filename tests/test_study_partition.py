@@ -154,6 +154,7 @@ def test_lifetime_parser_reads_kind(tmp_path):
     assert {"classic.toml", "scaling.toml", "ddnn_claims.toml"} <= listed and "partition.toml" not in listed
 
 
+@pytest.mark.slow  # (a few seconds: the fast tier keeps under 3 minutes; the full suite runs it)
 def test_study_run_and_study_figures_take_a_partition_file(tmp_path):
     """`wsnmec study run FILE` computes a partition study's experiments into the cache; `wsnmec study figures
     FILE` then draws its figures and writes its section (OUT/<name>.md) from that cache alone."""

@@ -162,6 +162,7 @@ hue = "protocol"
 """
 
 
+@pytest.mark.slow  # (a few seconds: the fast tier keeps under 3 minutes; the full suite runs it)
 def test_killed_run_restarts_without_recomputing(tmp_path):
     """`wsnmec study run` killed (SIGKILL) midway leaves only whole cache files; the restart computes only
     the missing tasks."""
@@ -247,6 +248,7 @@ def assert_cache_whole(results: Path, spec) -> dict[str, int]:
     return cache_files(results, spec.name)
 
 
+@pytest.mark.slow  # (a few seconds: the fast tier keeps under 3 minutes; the full suite runs it)
 def test_killed_worker_is_replaced_and_the_run_completes(tiny, tmp_path):
     """The 6th task's worker is SIGKILLed once, midway through a 2-process run: one line reports the
     re-queued tasks, a fresh pool finishes them, the tasks finished before the kill are not recomputed,
@@ -294,6 +296,7 @@ def test_killed_worker_is_replaced_and_the_run_completes(tiny, tmp_path):
         )
 
 
+@pytest.mark.slow  # (a few seconds: the fast tier keeps under 3 minutes; the full suite runs it)
 def test_task_that_always_kills_its_worker_stops_with_one_line(tmp_path, monkeypatch):
     """A task that kills its worker every time: two restarts, then a one-line error (exit code 1, no
     traceback) naming the study and the tasks finished, which stay cached; a rerun computes the rest."""
@@ -374,6 +377,7 @@ def test_dask_cluster_gives_the_local_results(tiny, tmp_path, monkeypatch):
     assert lines[0].endswith(" of 12 tasks finished and kept in the cache")
 
 
+@pytest.mark.slow  # (a few seconds: the fast tier keeps under 3 minutes; the full suite runs it)
 def test_unreachable_scheduler_is_bad_input(tmp_path, monkeypatch):
     from wsnmec.study import runner
 
