@@ -21,6 +21,8 @@ from wsnmec.sim.scenario import Scenario
 from wsnmec.sim.simulation import simulate
 
 POLICIES = ["spread", "anneal"]
+#: The same, anneal's whole runs (about 3 s each) in the full suite only (the fast tier keeps under 3 minutes).
+POLICIES_ANNEAL_SLOW = ["spread", pytest.param("anneal", marks=pytest.mark.slow)]
 
 
 def _conserved(result):
@@ -46,7 +48,7 @@ def test_energy_conserved(protocol, extras):
     assert (result.rounds["consumed_j"] > 0).any()
 
 
-@pytest.mark.parametrize("protocol", POLICIES)
+@pytest.mark.parametrize("protocol", POLICIES_ANNEAL_SLOW)
 def test_seeded_run_identical_twice(protocol):
     scenario = Scenario.from_mapping(protocol=protocol, nodes=50, e0=0.02, sink="50,175", rounds=60)
     a = simulate(scenario, seed=5, replicas=2, workers=1)
@@ -236,7 +238,7 @@ def test_moves_change_the_set_as_documented():
     assert (empty.sum(axis=1) == 1).all()
 
 
-@pytest.mark.parametrize("protocol", POLICIES)
+@pytest.mark.parametrize("protocol", POLICIES_ANNEAL_SLOW)
 def test_far_sink_lifetime_at_least_leach_c_order(protocol):
     """Far sink, 2 seeds: the references cluster (FND well above direct transmission's)."""
     far = dict(nodes=100, e0=0.03, sink="50,175")
