@@ -58,6 +58,7 @@ def tiny(tmp_path_factory):
     return path, out, results, section, drawn
 
 
+@pytest.mark.slow  # (a few seconds: the fast tier keeps under 3 minutes; the full suite runs it)
 def test_tiny_study_draws_figures_and_claims_table(tiny):
     path, out, results, section, _ = tiny
     for stem in ("tiny-scaling", "tiny-events", "tiny-utilization"):
@@ -78,6 +79,7 @@ def test_tiny_study_draws_figures_and_claims_table(tiny):
     assert sorted(p.name for p in (results / "tiny" / "tasks").iterdir()) == cached
 
 
+@pytest.mark.slow  # (its study is drawn by the fixture of the test above: the full suite runs both)
 def test_partition_figures_share_the_study_style(tiny):
     """The partition figures (issue 19) use the study figures' style (rc settings, policy colours, markers and
     dash patterns), whole-number device and frame ticks, every drawn policy (random included) in a legend
