@@ -83,9 +83,11 @@ def readme_commands() -> list[str]:
 
 
 def _slow(command: str) -> bool:
-    """Commands of many seconds: maps, figures, studies, training and the partition run with events."""
+    """Commands of many seconds: maps, figures, studies, ddnn-price's training (no later command reads its model)
+    and the partition run with events."""
     words = command.split()
-    return words[1] in ("map", "figures", "study", "train") or ("partition" in words and "--event" in words)
+    return (words[1] in ("map", "figures", "study") or words[1:4] == ["train", "--protocol", "ddnn-price"]
+            or ("partition" in words and "--event" in words))
 
 
 @pytest.fixture(scope="module")
