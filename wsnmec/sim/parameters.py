@@ -198,7 +198,7 @@ PROTOCOL_HELP = (
 
 #: The ``--harvest`` help, generated from the harvest models' registry
 #: (:func:`wsnmec.energy.harvesters.registry.harvest_help`; the table adds the default).
-HARVEST_HELP = harvest_help().removesuffix("  [default: none]")
+HARVEST_HELP = harvest_help()
 
 _PARAMETERS = (
     Parameter("protocol", "str", PROTOCOL_HELP, check_protocol, metavar="NAME", default_text="leach",

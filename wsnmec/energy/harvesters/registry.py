@@ -188,7 +188,8 @@ def harvest_syntax() -> str:
 
 
 def harvest_help() -> str:
-    """The ``--harvest`` help text: the energy models, then the power models (which need ``--round-seconds``)."""
+    """The ``--harvest`` help text: the energy models, then the power models (which need ``--round-seconds``), then
+    plug-ins (without the default, which the scenario parameter table adds)."""
     models = _registered_models()
     energy = ", ".join(m.help_text for m in models if not m.needs_round_seconds)
     power = ", ".join(m.help_text for m in models if m.needs_round_seconds)
@@ -196,7 +197,7 @@ def harvest_help() -> str:
     if power:
         text += f", or in power units {power} (need --round-seconds)"
     return (text + "; or a plug-in: MODULE:OBJECT[:VALUES] (importable from PYTHONPATH) or the name of an installed "
-            f"{ENTRY_POINT_GROUP} entry point (see wsnmec.energy.harvesters.registry).  [default: none]")
+            f"{ENTRY_POINT_GROUP} entry point (see wsnmec.energy.harvesters.registry).")
 
 
 def _target(kind: str) -> str:
