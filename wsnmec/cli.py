@@ -724,9 +724,11 @@ def offload_options(own: list) -> list:
     options = {option.name: option for option in own}
     for entry in OFFLOAD_OPTIONS.values():
         if entry.option is not None:
-            make, generated = (RegistryHelpOption, {"help_from": entry.help}) if callable(entry.help) else (click.Option, {})
+            generated = callable(entry.help)  # (a registry writes it: asked again whenever shown)
+            make = RegistryHelpOption if generated else click.Option
             options[entry.name] = make([entry.option, *entry.aliases, entry.name], metavar=entry.metavar,
-                                       help=entry.help_text(), **generated, **entry.click)
+                                       help=entry.help_text(), **({"help_from": entry.help} if generated else {}),
+                                       **entry.click)
     return [options[name] for name in OFFLOAD_HELP_ORDER]
 
 
