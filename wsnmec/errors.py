@@ -100,3 +100,34 @@ def check_choice(name: str, value, choices: Iterable[str]) -> str:
     if value not in choices:
         raise ParameterError(name, f"must be one of {', '.join(choices)}; got {value!r}")
     return value
+
+
+def one_line(exc: BaseException) -> str:
+    """``Type: message`` of an exception on one line (its whitespace runs collapsed to single spaces)."""
+    return " ".join(f"{type(exc).__name__}: {exc}".split())
+
+
+def import_object(target: str, parameter: str, origin: str, *, missing_hint=None):
+    """The object ``target`` = ``"module:attribute"`` names (``attribute`` may be dotted), imported with
+    :mod:`importlib`; every failure is a one-line :class:`ParameterError` naming ``parameter``, with ``origin``
+    (e.g. ``"the plug-in policy"``) saying where the value came from.
+
+    ``missing_hint(module_name) -> str``, when given, is appended to the message when the module is not found
+    (a hint on how to make it importable). The caller checks the form of ``target`` first.
+    """
+    import importlib
+
+    module_name, _, attribute = target.partition(":")
+    module_name, attribute = module_name.strip(), attribute.strip()
+    try:
+        obj = importlib.import_module(module_name)
+    except Exception as exc:  # any failure of the user's module (ImportError, SyntaxError, its own errors)
+        hint = missing_hint(module_name) if missing_hint is not None and isinstance(exc, ModuleNotFoundError) else ""
+        raise ParameterError(parameter, f"cannot import the module {module_name!r} of {origin} {target!r}: "
+                                        f"{one_line(exc)}{hint}") from None
+    for part in attribute.split("."):
+        if not hasattr(obj, part):
+            raise ParameterError(parameter, f"the module {module_name!r} has no attribute {attribute!r} "
+                                            f"(from {origin} {target!r})")
+        obj = getattr(obj, part)
+    return obj

@@ -34,7 +34,7 @@ import importlib
 import sys
 import threading
 
-from ..errors import ParameterError
+from ..errors import ParameterError, import_object, one_line
 
 CLUSTERING_POLICIES: dict[str, str] = {
     "direct": "wsnmec.clustering.direct:DirectPolicy",
@@ -104,10 +104,6 @@ def _allowed() -> str:
     return f"must be one of {', '.join(names)}, or {PLUGIN_SYNTAX}"
 
 
-def _one_line(exc: BaseException) -> str:
-    return " ".join(f"{type(exc).__name__}: {exc}".split())
-
-
 def check_policy_class(cls, spec: str, parameter: str = "--protocol"):
     """``cls`` when it satisfies the policy interface, else :class:`ParameterError` naming ``parameter``:
     a subclass of :class:`~wsnmec.clustering.base.ClusteringPolicy` with its own ``elect`` and a ``control``
@@ -128,30 +124,19 @@ def check_policy_class(cls, spec: str, parameter: str = "--protocol"):
     return cls
 
 
+def _missing_module_hint(module_name: str) -> str:
+    if "/" in module_name or "\\" in module_name or module_name.endswith(".py"):
+        return " (MODULE is a dotted module name, not a file path: put the file's directory on PYTHONPATH)"
+    return " (install its package, or put its directory on PYTHONPATH)"
+
+
 def _import_spec(spec: str, parameter: str, origin: str):
     """Import ``module:Class`` (``origin`` says where the value came from, for the messages)."""
     module_name, _, attribute = spec.partition(":")
-    module_name, attribute = module_name.strip(), attribute.strip()
-    if not module_name or not attribute or ":" in attribute:
+    if not module_name.strip() or not attribute.strip() or ":" in attribute:
         raise ParameterError(parameter, f"a plug-in policy is written MODULE:CLASS (e.g. mypolicy:SpreadRichest); "
                                         f"got {spec!r}")
-    try:
-        module = importlib.import_module(module_name)
-    except Exception as exc:  # any failure of the user's module (ImportError, SyntaxError, its own errors)
-        hint = ""
-        if isinstance(exc, ModuleNotFoundError):
-            hint = (" (MODULE is a dotted module name, not a file path: put the file's directory on PYTHONPATH)"
-                    if "/" in module_name or "\\" in module_name or module_name.endswith(".py")
-                    else " (install its package, or put its directory on PYTHONPATH)")
-        raise ParameterError(parameter, f"cannot import the module {module_name!r} of {origin} {spec!r}: "
-                                        f"{_one_line(exc)}{hint}") from None
-    obj = module
-    for part in attribute.split("."):
-        if not hasattr(obj, part):
-            raise ParameterError(parameter, f"the module {module_name!r} has no attribute {attribute!r} "
-                                            f"(from {origin} {spec!r})")
-        obj = getattr(obj, part)
-    return obj
+    return import_object(spec, parameter, origin, missing_hint=_missing_module_hint)
 
 
 #: Resolved plug-ins: value -> (class, "module:Class", entry-point distribution or None, module file SHA-256).
@@ -206,7 +191,7 @@ def _plugin_unlocked(name: str, parameter: str):
                 importlib.reload(module)
             except Exception as exc:
                 raise ParameterError(parameter, f"cannot re-import the changed module of the plug-in policy "
-                                                f"{spec!r}: {_one_line(exc)}") from None
+                                                f"{spec!r}: {one_line(exc)}") from None
     resolved = _resolve_plugin(name, parameter)
     if resolved is None:
         raise ParameterError(parameter, f"{_allowed()}; got {name!r}")

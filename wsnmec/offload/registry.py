@@ -17,10 +17,9 @@ registered compiled family has them). Every failure is a :class:`~wsnmec.errors.
 
 from __future__ import annotations
 
-import importlib
 import threading
 
-from ..errors import ParameterError
+from ..errors import ParameterError, import_object
 from .family import OffloadFamily
 
 #: ``--model`` name -> ``"module:object"`` (an :class:`OffloadFamily`), in the order of the help text.
@@ -49,10 +48,6 @@ def family_names() -> tuple[str, ...]:
     return tuple(OFFLOAD_FAMILIES)
 
 
-def _one_line(exc: BaseException) -> str:
-    return " ".join(f"{type(exc).__name__}: {exc}".split())
-
-
 def _unknown(name) -> ParameterError:
     return ParameterError("--model", f"unknown model {name!r}; valid models: "
                                      f"{', '.join([*OFFLOAD_FAMILIES, *OTHER_MODELS])}")
@@ -60,21 +55,9 @@ def _unknown(name) -> ParameterError:
 
 def _import_object(target: str, origin: str):
     module_name, _, attribute = target.partition(":")
-    module_name, attribute = module_name.strip(), attribute.strip()
-    if not module_name or not attribute:
+    if not module_name.strip() or not attribute.strip():
         raise ParameterError("--model", f"a plug-in family is written MODULE:OBJECT; got {target!r}")
-    try:
-        module = importlib.import_module(module_name)
-    except Exception as exc:  # any failure of the user's module
-        raise ParameterError("--model", f"cannot import the module {module_name!r} of {origin} {target!r}: "
-                                        f"{_one_line(exc)}") from None
-    obj = module
-    for part in attribute.split("."):
-        if not hasattr(obj, part):
-            raise ParameterError("--model", f"the module {module_name!r} has no attribute {attribute!r} (from "
-                                            f"{origin} {target!r})")
-        obj = getattr(obj, part)
-    return obj
+    return import_object(target, "--model", origin)
 
 
 def check_family(family, spec: str) -> OffloadFamily:

@@ -40,7 +40,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import ParameterError
+from ..errors import ParameterError, import_object
 
 #: Study kinds: name -> ``"module:object"``. ``lifetime`` (``wsnmec run`` scenarios, the default),
 #: ``offload`` (``wsnmec offload`` experiments) and ``partition`` (partitioned inference, issue 10).
@@ -331,19 +331,9 @@ def kind_names() -> tuple[str, ...]:
 
 def _import_object(reference: str, parameter: str, origin: str):
     module_name, _, attribute = reference.partition(":")
-    module_name, attribute = module_name.strip(), attribute.strip()
-    if not module_name or not attribute or ":" in attribute:
+    if not module_name.strip() or not attribute.strip() or ":" in attribute:
         raise ParameterError(parameter, f"a plug-in study kind is written MODULE:OBJECT; got {reference!r}")
-    try:
-        obj = importlib.import_module(module_name)
-    except Exception as exc:  # any failure of the user's module
-        raise ParameterError(parameter, f"cannot import the module {module_name!r} of {origin} {reference!r}: "
-                                        f"{' '.join(f'{type(exc).__name__}: {exc}'.split())}") from None
-    for part in attribute.split("."):
-        if not hasattr(obj, part):
-            raise ParameterError(parameter, f"the module {module_name!r} has no attribute {attribute!r} "
-                                            f"(from {origin} {reference!r})")
-        obj = getattr(obj, part)
+    obj = import_object(reference, parameter, origin)
     if isinstance(obj, type) and issubclass(obj, StudyKind):
         obj = obj()
     if not isinstance(obj, StudyKind):

@@ -29,12 +29,11 @@ branch in ``harvest_round`` when it has a compiled draw); the ``--harvest`` help
 from __future__ import annotations
 
 import hashlib
-import importlib
 import re
 import sys
 import threading
 
-from ...errors import ParameterError
+from ...errors import ParameterError, import_object
 from .base import VALUE_CHECKS, HarvestModel
 
 #: ``--harvest`` name -> ``"module:object"`` (a :class:`HarvestModel`), in the order of the help text.
@@ -79,27 +78,9 @@ def _entry_points():
     return entry_points(group=ENTRY_POINT_GROUP)
 
 
-def _one_line(exc: BaseException) -> str:
-    return " ".join(f"{type(exc).__name__}: {exc}".split())
-
-
 def _import_object(target: str, parameter: str, origin: str):
-    module_name, _, attribute = target.partition(":")
-    module_name, attribute = module_name.strip(), attribute.strip()
-    try:
-        module = importlib.import_module(module_name)
-    except Exception as exc:  # any failure of the user's module
-        hint = (" (install its package, or put its directory on PYTHONPATH)"
-                if isinstance(exc, ModuleNotFoundError) else "")
-        raise ParameterError(parameter, f"cannot import the module {module_name!r} of {origin} {target!r}: "
-                                        f"{_one_line(exc)}{hint}") from None
-    obj = module
-    for part in attribute.split("."):
-        if not hasattr(obj, part):
-            raise ParameterError(parameter, f"the module {module_name!r} has no attribute {attribute!r} "
-                                            f"(from {origin} {target!r})")
-        obj = getattr(obj, part)
-    return obj
+    return import_object(target, parameter, origin,
+                         missing_hint=lambda _name: " (install its package, or put its directory on PYTHONPATH)")
 
 
 def check_model(model, spec: str, parameter: str = "--harvest") -> HarvestModel:
