@@ -18,6 +18,7 @@ from tiers import examples
 
 from wsnmec import cli
 from wsnmec.bound.cache import solve_cached
+from wsnmec.bound import colgen
 from wsnmec.bound.colgen import FacilityInstance, Pricing, _master, _MasterLP, rounded_head_sets, solve_bound
 from wsnmec.bound.costs import SCORING_ENERGY, LinearCosts, Network, score_configurations
 from wsnmec.clustering.base import ClusteringPolicy
@@ -387,6 +388,45 @@ def test_reported_gap_is_upper_minus_achievable():
     assert (result.upper - result.relaxed) <= 0.01 * result.upper or result.stopped == "optimal"
     assert result.fnd_upper == math.floor(result.upper) + 1
     assert sum(e["integer_rounds"] for e in result.schedule) == result.integer_rounds
+
+
+def _farley(model, net, w):
+    relaxation = FacilityInstance(model, np.array(model.member, dtype=np.float64), w).lp_relaxation(None)
+    return float(w @ net.energy) / (relaxation[0] - float(w.sum() * net.harvest_j))
+
+
+@pytest.mark.parametrize("seed,options", [(1, {"nodes": 30}), (2, {"nodes": 40, "sink": "50,175"}),
+                                          (3, {"nodes": 25, "sink": "0,0", "control_bits": 200})])
+def test_interior_point_duals_give_the_aggregated_lp_bound(seed, options):
+    """The warm start's interior-point solve without crossover (module Notes, *Warm start*) gives weights whose
+    Farley bound is the aggregated LP's optimum, as the simplex-based solve's weights do."""
+    net = network(seed, **options)
+    model = LinearCosts(net)
+    allowed = np.array(model.member) < model.direct[:, None]
+    np.fill_diagonal(allowed, False)
+    w_vertex, share_vertex = colgen._compact_duals(model, net.energy, net.harvest_j, allowed, None)
+    w_interior, share_interior = colgen._interior_duals(model, net.energy, net.harvest_j, allowed, None)
+    assert np.all(w_interior >= 0) and np.all((share_interior >= 0) & (share_interior <= 1))
+    assert _farley(model, net, w_interior) == pytest.approx(_farley(model, net, w_vertex), rel=1e-5)
+    assert share_interior.sum() == pytest.approx(share_vertex.sum(), rel=0.05)  # heads per round, about
+
+
+def test_every_pair_at_once_by_the_interior_point(monkeypatch):
+    """A network with more pairs than ``COMPACT_PAIRS`` takes the interior-point path (module Notes): the same
+    bound as the simplex path's to the gap, and no periodic relaxation in the column generation."""
+    net = network(4, nodes=30, sink="50,175")
+    vertex = solve_bound(net, gap=1e-3)
+    calls = []
+    interior_duals = colgen._interior_duals
+    monkeypatch.setattr(colgen, "_interior_duals", lambda *a: calls.append(1) or interior_duals(*a))
+    monkeypatch.setattr(colgen, "COMPACT_PAIRS", 10)
+    interior = solve_bound(net, gap=1e-3)
+    assert calls == [1]
+    assert interior.upper >= interior.relaxed * (1 - 1e-9)
+    assert interior.upper == pytest.approx(vertex.upper, rel=2e-3)
+    assert interior.relaxed == pytest.approx(vertex.relaxed, rel=2e-3)
+    short = solve_bound(net, gap=1e-3, time_limit=colgen.INTERIOR_MIN_SECONDS - 1)  # too short: nearest heads
+    assert calls == [1] and short.upper >= short.relaxed * (1 - 1e-9)
 
 
 def test_time_limited_bound_stays_valid():

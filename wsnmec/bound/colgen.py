@@ -94,7 +94,12 @@ LP's weights. The layered sets alone mix poorly; the drawn ones mix like the agg
 m, sink (100, 250), seed 1, the aggregated LP over the 100 nearest heads worth 926 rounds: the master over
 the layered sets is worth 238 rounds, over 400 drawn sets 783, over 2000 drawn sets 892). Either kind is
 only a column, so neither touches the bound. When the member-head pairs are more than
-:data:`COMPACT_PAIRS`, the first round takes each node's :data:`COMPACT_NEAREST` nearest heads and each
+:data:`COMPACT_PAIRS` but at most :data:`INTERIOR_PAIRS` (and the time limit is at least
+:data:`INTERIOR_MIN_SECONDS`; the solve may take :data:`INTERIOR_SHARE` of it), (P') takes them all at once,
+solved by HiGHS's interior-point method without crossover (:func:`_interior_duals`; its duals are optimal to
+the solver's tolerance, and no bound of weights from the LP-relaxed pricing can be below (P')'s optimum, so
+the column generation then evaluates the relaxation only when its heuristics find no column). Beyond
+:data:`INTERIOR_PAIRS`, the first round takes each node's :data:`COMPACT_NEAREST` nearest heads and each
 further round adds the pairs the pricing LP relaxation's duals v price below zero (C_ji - v_j < 0, the
 reduced cost of a missing X_ji), until none is left or the time is up. HiGHS (interior point) may take
 :data:`COMPACT_SHARE` of the time limit; without a solution in time the column generation starts from the
@@ -176,6 +181,20 @@ COMPACT_ROUNDS = 8
 
 #: Pairs the aggregated LP takes at once; beyond, it starts from each node's nearest heads.
 COMPACT_PAIRS = 20_000
+
+#: Pairs up to which the aggregated LP of a network with more than :data:`COMPACT_PAIRS` takes every pair at once,
+#: by the interior-point solver without crossover (:func:`_interior_duals`; N = 400, 200 x 200 m, sink
+#: (100, 250), seed 1: 124,323 pairs, 262 s, Farley bound 932.95 rounds, against 943.5 after 600 s from the
+#: nearest heads' rounds).
+INTERIOR_PAIRS = 200_000
+
+#: Optimality tolerance of :func:`_interior_duals` (HiGHS ``ipm_optimality_tolerance``).
+INTERIOR_TOLERANCE = 1e-6
+
+#: Share of the time limit the interior-point solve may take, and the shortest time limit [s] with which it is
+#: tried (shorter solves take the nearest heads' rounds).
+INTERIOR_SHARE = 0.6
+INTERIOR_MIN_SECONDS = 300.0
 
 #: Nearest heads per node of the aggregated LP's first round when the pairs are too many (N = 400, 200 x 200 m,
 #: seed 1: the aggregated LP is worth 818 rounds over the 60 nearest, 926 over the 100 nearest, 933 over all).
@@ -367,10 +386,10 @@ class _MasterLP:
         return keep
 
 
-def _compact_duals(model: LinearCosts, energy: np.ndarray, h: float, pairs: np.ndarray, time_limit: float | None):
-    """The aggregated LP (P') of the module Notes (*Warm start*) over the member-head ``pairs`` (bool[N, N]) by
-    HiGHS: (its energy rows' duals w >= 0, each node's share of the rounds as a head), or None when HiGHS stops
-    without them (time limit, unbounded)."""
+def _aggregated_lp(model: LinearCosts, energy: np.ndarray, h: float, pairs: np.ndarray):
+    """The aggregated LP (P') of the module Notes (*Warm start*) over the member-head ``pairs`` (bool[N, N]) as
+    ``max T`` in SciPy's ``linprog`` arrays: (cost of ``min -T``, A_ub, b_ub, A_eq, b_eq); variables T, Y, S, X
+    (one X per pair, in ``np.nonzero(pairs)`` order); rows: the pairs' links, then the energy rows."""
     n = model.n
     jj, ii = np.nonzero(pairs)
     n_pair = jj.size
@@ -391,13 +410,65 @@ def _compact_duals(model: LinearCosts, energy: np.ndarray, h: float, pairs: np.n
                                (np.concatenate([nodes, nodes, nodes, jj, ii]),
                                 np.concatenate([np.zeros(n, dtype=np.int64), 1 + nodes, 1 + n + nodes, 1 + 2 * n + pairs,
                                                 1 + 2 * n + pairs]))), shape=(n, nv))
+    return (cost, sparse.vstack([link, spend]).tocsr(), np.concatenate([np.zeros(n_pair), energy]), assign,
+            np.zeros(n))
+
+
+def _compact_duals(model: LinearCosts, energy: np.ndarray, h: float, pairs: np.ndarray, time_limit: float | None):
+    """The aggregated LP (P') of the module Notes (*Warm start*) over the member-head ``pairs`` (bool[N, N]) by
+    HiGHS: (its energy rows' duals w >= 0, each node's share of the rounds as a head), or None when HiGHS stops
+    without them (time limit, unbounded)."""
+    n = model.n
+    cost, a_ub, b_ub, a_eq, b_eq = _aggregated_lp(model, energy, h, pairs)
+    n_pair = a_ub.shape[0] - n
     options = {} if time_limit is None else {"time_limit": max(float(time_limit), 0.1)}
-    res = linprog(cost, A_ub=sparse.vstack([link, spend]).tocsr(), b_ub=np.concatenate([np.zeros(n_pair), energy]),
-                  A_eq=assign, b_eq=np.zeros(n), bounds=(0, None), method="highs-ipm", options=options)
+    res = linprog(cost, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs-ipm",
+                  options=options)
     if res.status != 0 or res.x is None or getattr(res, "ineqlin", None) is None or not res.x[0] > 0:
         return None
     w = np.maximum(-np.asarray(res.ineqlin.marginals[n_pair:], dtype=np.float64), 0.0)
     return w, np.clip(res.x[1:1 + n] / res.x[0], 0.0, 1.0)
+
+
+def _interior_duals(model: LinearCosts, energy: np.ndarray, h: float, pairs: np.ndarray, time_limit: float | None):
+    """:func:`_compact_duals` by HiGHS's interior-point solver without crossover (SciPy's bundled bindings;
+    :func:`_compact_duals` when they are missing): the warm start over every member-head pair of a large
+    network (module Notes, *Warm start*). Its duals are optimal only to :data:`INTERIOR_TOLERANCE`, which can
+    only loosen the Farley bound they give, never invalidate it."""
+    try:
+        from scipy.optimize._highspy import _core
+        highs = _core._Highs()
+        lp = _core.HighsLp()
+    except (ImportError, AttributeError):  # pragma: no cover - depends on the SciPy build
+        return _compact_duals(model, energy, h, pairs, time_limit)
+    n = model.n
+    cost, a_ub, b_ub, a_eq, b_eq = _aggregated_lp(model, energy, h, pairs)
+    matrix = sparse.vstack([a_eq, a_ub]).tocsc()
+    rows, cols = matrix.shape
+    lp.num_col_, lp.num_row_ = cols, rows
+    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = cols, rows
+    lp.a_matrix_.format_ = _core.MatrixFormat.kColwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = matrix.indptr, matrix.indices, matrix.data
+    lp.col_cost_, lp.col_lower_, lp.col_upper_ = cost, np.zeros(cols), np.full(cols, np.inf)
+    lp.row_lower_ = np.concatenate([b_eq, np.full(b_ub.size, -np.inf)])
+    lp.row_upper_ = np.concatenate([b_eq, b_ub])
+    highs.setOptionValue("output_flag", False)
+    highs.setOptionValue("solver", "ipm")
+    highs.setOptionValue("run_crossover", "off")
+    highs.setOptionValue("ipm_optimality_tolerance", INTERIOR_TOLERANCE)
+    if time_limit is not None:
+        highs.setOptionValue("time_limit", max(float(time_limit), 0.1))
+    highs.passModel(lp)
+    highs.run()
+    solution = highs.getSolution()
+    if not (solution.value_valid and solution.dual_valid):  # any weights give a valid bound (module Notes)
+        return None
+    x = np.asarray(solution.col_value, dtype=np.float64)
+    duals = np.asarray(solution.row_dual, dtype=np.float64)
+    if x.size != cols or duals.size != rows or not x[0] > 0:
+        return None
+    w = np.maximum(-duals[rows - n:], 0.0)  # min -T: the energy rows' duals are <= 0
+    return w, np.clip(x[1:1 + n] / x[0], 0.0, 1.0)
 
 
 def rounded_head_sets(share: np.ndarray, count: int, rng: np.random.Generator) -> list:
@@ -710,6 +781,7 @@ class _ColumnGeneration:
         self.pricing = Pricing(self.model)
         self.loop_start = self.start
         self.relaxation_seconds = 0.0  # spent on the pricing's LP relaxation in the pricing rounds
+        self.at_floor = False  # the warm start's weights solve (P') over every pair (module Notes, *Warm start*)
 
     def add_heads(self, heads):
         key = np.packbits(heads).tobytes()
@@ -751,19 +823,25 @@ class _ColumnGeneration:
         allowed = member < model.direct[:, None]  # a member nearer than the sink (module Notes)
         np.fill_diagonal(allowed, False)
         pairs = allowed.copy()
-        if pairs.sum() > COMPACT_PAIRS:  # start from each node's nearest heads, then add pairs (module Notes)
+        solve = _compact_duals
+        share_of_limit = COMPACT_SHARE
+        interior = self.time_limit is None or self.time_limit >= INTERIOR_MIN_SECONDS
+        if COMPACT_PAIRS < pairs.sum() <= INTERIOR_PAIRS and interior:  # every pair at once (module Notes)
+            solve, share_of_limit = _interior_duals, INTERIOR_SHARE
+        elif pairs.sum() > COMPACT_PAIRS:  # start from each node's nearest heads, then add pairs (module Notes)
             nearest = np.argsort(np.where(allowed, member, np.inf), axis=1, kind="stable")[:, :COMPACT_NEAREST]
             pairs = np.zeros_like(allowed)
             np.put_along_axis(pairs, nearest, True, axis=1)
             pairs &= allowed
-        compact_end = None if self.time_limit is None else self.start + COMPACT_SHARE * self.time_limit
+        compact_end = None if self.time_limit is None else self.start + share_of_limit * self.time_limit
         for _ in range(COMPACT_ROUNDS):
             left = None if compact_end is None else compact_end - time.perf_counter()
             if left is not None and left <= 0:
                 break
-            compact = _compact_duals(model, self.energy, self.h, pairs, left)
+            compact = solve(model, self.energy, self.h, pairs, left)
             if compact is None:
                 break
+            self.at_floor = solve is _interior_duals
             w_compact, share = compact
             for level in np.unique(share[share > 1e-9]):
                 heads = share >= level
@@ -810,7 +888,8 @@ class _ColumnGeneration:
                 forbidden[k] = True
                 variant, _v, _r = instance.local_search(best & ~forbidden, forbidden)
                 consider(variant)
-            affordable = self.relaxation_seconds <= BOUND_TIME_SHARE * (time.perf_counter() - self.loop_start)
+            affordable = (not self.at_floor
+                          and self.relaxation_seconds <= BOUND_TIME_SHARE * (time.perf_counter() - self.loop_start))
             if not consider.found or (iterations % BOUND_EVERY == 0 and affordable):
                 left = self.time_left()
                 began = time.perf_counter()
