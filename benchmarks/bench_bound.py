@@ -8,11 +8,12 @@ Run with ``python -m pytest benchmarks/bench_bound.py --benchmark-only`` (the N 
 - N = 400, 200 x 200 m, sink (100, 250): gap <= 1 % within 10 minutes.
 
 Measured on the shared 2-core machine: N = 100 passes in 20 s (the warm start alone reaches the gap). N = 400,
-seeds 1 and 2, two solves at once: the warm start's interior-point solve of the aggregated LP over all
-124,323 (126,714) pairs sets the upper bound to 932.95 (936.00) rounds after about 200 s; the restricted
-master reaches the 1 % gap after about 400 s (relaxed 923.6, 926.7); the call returns at the time limit
-(603 s), the rest of the time going to the schedule under the simulator's rules. Before the interior-point
-warm start: 2.0 - 3.0 % at the time limit (upper 943.5 - 951.5 from the nearest heads' rounds).
+seed 1: the warm start's interior-point solve of the aggregated LP over all 124,323 pairs puts the upper bound
+at its method's floor, 932.95 rounds (933.10 when the solve is cut at 60 % of the time limit), and 6,000 head
+sets drawn from its shares start the restricted master at about 912; the 1 % gap is then reached after about
+400 s (quiet) or 585 s (beside a study worker: the interior-point solve took over 360 s). The call returns at
+the time limit (603 s): the time after the gap goes to the schedule under the simulator's rules. Before the
+interior-point warm start: 2.0 - 3.0 % at the time limit (upper 943.5 - 951.5 from the nearest heads' rounds).
 
 ``extra_info`` records the bound, the relaxed and achievable values, the gap, the pricing rounds, why the solve
 stopped and ``gap_reached_seconds`` (when the pricing rounds first had the gap within 1 %).

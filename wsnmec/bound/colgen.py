@@ -189,7 +189,7 @@ COMPACT_PAIRS = 20_000
 INTERIOR_PAIRS = 200_000
 
 #: Optimality tolerance of :func:`_interior_duals` (HiGHS ``ipm_optimality_tolerance``).
-INTERIOR_TOLERANCE = 1e-6
+INTERIOR_TOLERANCE = 1e-4
 
 #: Share of the time limit the interior-point solve may take, and the shortest time limit [s] with which it is
 #: tried (shorter solves take the nearest heads' rounds).
@@ -204,6 +204,11 @@ COMPACT_NEAREST = 100
 #: start*), at most :data:`ROUNDING_MAX` per aggregated LP solved.
 ROUNDING_PER_NODE = 5
 ROUNDING_MAX = 2000
+
+#: Head sets drawn per node, and at most, from the shares of the interior-point solve over every pair (one
+#: aggregated LP, so its draws are not spread over several rounds).
+INTERIOR_ROUNDING_PER_NODE = 15
+INTERIOR_ROUNDING_MAX = 6000
 
 #: Head sets drawn per node, in each pricing round, by randomised rounding of the restricted master's head
 #: shares (module Notes, *Heuristic pricing*).
@@ -855,7 +860,9 @@ class _ColumnGeneration:
             for level in np.unique(share[share > 1e-9]):
                 heads = share >= level
                 self.add_model(heads, instance.evaluate(heads)[1])
-            for heads in rounded_head_sets(share, min(ROUNDING_PER_NODE * n, ROUNDING_MAX), self.rounding):
+            draws = (min(INTERIOR_ROUNDING_PER_NODE * n, INTERIOR_ROUNDING_MAX) if self.at_floor
+                     else min(ROUNDING_PER_NODE * n, ROUNDING_MAX))
+            for heads in rounded_head_sets(share, draws, self.rounding):
                 self.add_model(heads, instance.evaluate(heads)[1])
             v = np.clip(relaxation[3], 0.0, instance.S)
             profitable = allowed & ~pairs & (instance.C - v[:, None] < 0.0)
