@@ -399,7 +399,8 @@ def _farley(model, net, w):
                                           (3, {"nodes": 25, "sink": "0,0", "control_bits": 200})])
 def test_interior_point_duals_give_the_aggregated_lp_bound(seed, options):
     """The warm start's interior-point solve without crossover (module Notes, *Warm start*) gives weights whose
-    Farley bound is the aggregated LP's optimum, as the simplex-based solve's weights do."""
+    Farley bound is the aggregated LP's optimum (the simplex-based solve's weights' bound) to within its
+    tolerance, and never below it."""
     net = network(seed, **options)
     model = LinearCosts(net)
     allowed = np.array(model.member) < model.direct[:, None]
@@ -407,7 +408,8 @@ def test_interior_point_duals_give_the_aggregated_lp_bound(seed, options):
     w_vertex, share_vertex = colgen._compact_duals(model, net.energy, net.harvest_j, allowed, None)
     w_interior, share_interior = colgen._interior_duals(model, net.energy, net.harvest_j, allowed, None)
     assert np.all(w_interior >= 0) and np.all((share_interior >= 0) & (share_interior <= 1))
-    assert _farley(model, net, w_interior) == pytest.approx(_farley(model, net, w_vertex), rel=1e-5)
+    vertex, interior = _farley(model, net, w_vertex), _farley(model, net, w_interior)
+    assert vertex * (1 - 1e-7) <= interior <= vertex * (1 + 1e-3)  # (P') is the least such bound
     assert share_interior.sum() == pytest.approx(share_vertex.sum(), rel=0.05)  # heads per round, about
 
 
