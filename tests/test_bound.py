@@ -388,6 +388,8 @@ def test_reported_gap_is_upper_minus_achievable():
     assert (result.upper - result.relaxed) <= 0.01 * result.upper or result.stopped == "optimal"
     assert result.fnd_upper == math.floor(result.upper) + 1
     assert sum(e["integer_rounds"] for e in result.schedule) == result.integer_rounds
+    assert 0 < result.bound_seconds <= result.seconds
+    assert result.to_dict()["bound_seconds"] == result.bound_seconds
 
 
 def _farley(model, net, w):

@@ -259,6 +259,10 @@ class BoundResult:
     schedule : list of dict
         ``heads`` (node indices), ``rounds`` (fractional), ``integer_rounds`` per configuration of the
         achievable schedule with rounds > 0.
+    bound_seconds : float or None
+        Wall time until the column generation stopped [s] (``seconds`` adds the schedule under the
+        simulator's rules, which may take the rest of the time limit); None in a solve cached before it
+        was recorded.
     """
 
     upper: float
@@ -273,12 +277,13 @@ class BoundResult:
     seconds: float
     stopped: str
     schedule: list = field(default_factory=list)
+    bound_seconds: float | None = None
 
     def to_dict(self) -> dict:
         """JSON-able dict (infinite values as None)."""
         out = {}
         for key in ("upper", "fnd_upper", "relaxed", "achievable", "integer_rounds", "gap", "relative_gap",
-                    "iterations", "columns", "seconds", "stopped"):
+                    "iterations", "columns", "seconds", "stopped", "bound_seconds"):
             value = getattr(self, key)
             out[key] = None if isinstance(value, float) and not math.isfinite(value) else value
         out["schedule"] = self.schedule
@@ -1010,6 +1015,7 @@ def solve_bound(net: Network, *, gap: float = 0.01, time_limit: float | None = N
                 cg.add_model(mask, nearest)
         if progress is not None:
             progress(iterations, cg.upper, relaxed)
+    bound_seconds = time.perf_counter() - cg.start
     masks, rounds, whole, achievable = cg.achievable(solved)
     schedule = [{"heads": np.flatnonzero(masks[k]).tolist(), "rounds": float(rounds[k]),
                  "integer_rounds": int(whole[k])} for k in np.flatnonzero((rounds > 1e-9) | (whole > 0))]
@@ -1020,4 +1026,5 @@ def solve_bound(net: Network, *, gap: float = 0.01, time_limit: float | None = N
                        achievable=achievable, integer_rounds=int(whole.sum()), gap=gap_abs,
                        relative_gap=gap_abs / upper if finite and upper > 0 else math.inf, iterations=iterations,
                        columns=cg.generated, seconds=time.perf_counter() - cg.start, stopped=stopped,
+                       bound_seconds=bound_seconds,
                        schedule=schedule)
