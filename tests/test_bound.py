@@ -415,6 +415,7 @@ def test_interior_point_duals_give_the_aggregated_lp_bound(seed, options):
     assert share_interior.sum() == pytest.approx(share_vertex.sum(), rel=0.05)  # heads per round, about
 
 
+@pytest.mark.slow
 def test_every_pair_at_once_by_the_interior_point(monkeypatch):
     """A network with more pairs than ``COMPACT_PAIRS`` takes the interior-point path (module Notes): the same
     bound as the simplex path's to the gap, and no periodic relaxation in the column generation."""
