@@ -184,7 +184,7 @@ COMPACT_PAIRS = 20_000
 
 #: Pairs up to which the aggregated LP of a network with more than :data:`COMPACT_PAIRS` takes every pair at once,
 #: by the interior-point solver without crossover (:func:`_interior_duals`; N = 400, 200 x 200 m, sink
-#: (100, 250), seed 1: 124,323 pairs, 262 s, Farley bound 932.95 rounds, against 943.5 after 600 s from the
+#: (100, 250), seed 1: 124,323 pairs, 200-262 s, Farley bound 932.95 rounds, against 943.5 after 600 s from the
 #: nearest heads' rounds).
 INTERIOR_PAIRS = 200_000
 
