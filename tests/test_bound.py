@@ -434,6 +434,23 @@ def test_every_pair_at_once_by_the_interior_point(monkeypatch):
     assert calls == [1] and short.upper >= short.relaxed * (1 - 1e-9)
 
 
+def test_interior_weights_without_their_bound_keep_the_periodic_relaxations(monkeypatch):
+    """The column generation skips its periodic relaxations only once the interior-point weights' Farley bound
+    is taken: when the pricing relaxation at those weights fails (time limit), it keeps them."""
+    net = network(4, nodes=30, sink="50,175")
+    monkeypatch.setattr(colgen, "COMPACT_PAIRS", 10)
+    taken = colgen._ColumnGeneration(net, 1e-3, None)
+    taken.single_heads()
+    taken.warm_start()
+    assert taken.at_floor and math.isfinite(taken.upper)
+    monkeypatch.setattr(colgen.FacilityInstance, "lp_relaxation", lambda self, time_limit: None)
+    failed = colgen._ColumnGeneration(net, 1e-3, None)
+    failed.single_heads()
+    failed.warm_start()
+    assert not failed.at_floor
+    assert failed.upper == colgen.initial_upper(failed.model, failed.energy, failed.h)
+
+
 def test_time_limited_bound_stays_valid():
     net = network(3, nodes=25)
     full = solve_bound(net, gap=1e-3)

@@ -851,7 +851,6 @@ class _ColumnGeneration:
             compact = solve(model, self.energy, self.h, pairs, left)
             if compact is None:
                 break
-            self.at_floor = solve is _interior_duals
             w_compact, share = compact
             for level in np.unique(share[share > 1e-9]):
                 heads = share >= level
@@ -862,6 +861,7 @@ class _ColumnGeneration:
             if relaxation is None:
                 break
             self.farley(w_compact, relaxation[0])
+            self.at_floor = solve is _interior_duals  # its weights' bound is taken: (P') over every pair
             for level in np.unique(share[share > 1e-9]):
                 heads = share >= level
                 self.add_model(heads, instance.evaluate(heads)[1])
