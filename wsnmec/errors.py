@@ -6,6 +6,7 @@ is allowed. The command-line interface turns it into a one-line message and exit
 
 from __future__ import annotations
 
+import importlib
 import math
 from collections.abc import Iterable
 
@@ -115,8 +116,6 @@ def import_object(target: str, parameter: str, origin: str, *, missing_hint=None
     ``missing_hint(module_name) -> str``, when given, is appended to the message when the module is not found
     (a hint on how to make it importable). The caller checks the form of ``target`` first.
     """
-    import importlib
-
     module_name, _, attribute = target.partition(":")
     module_name, attribute = module_name.strip(), attribute.strip()
     try:

@@ -72,6 +72,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .styles import fitted_suptitle
+
 #: The thesis's claims: metric -> (label, claimed relative change, direction: -1 lower is better, +1 higher).
 CLAIMS = {
     "latency": ("mean round latency", -0.60, -1),
@@ -463,8 +465,6 @@ def claims_figure(figure, spec, rounds: pd.DataFrame, summary: pd.DataFrame):
     if not verdicts_shown(spec.quick, spec.seeds):
         title = f"{title} ({indicative(spec.seeds)})" if title else indicative(spec.seeds)
     if title:
-        from .styles import fitted_suptitle
-
         fitted_suptitle(fig, title)
     fig.tight_layout(rect=(0, legend_in, 1, 1))
     return fig

@@ -205,10 +205,6 @@ def legend_right(ax, handles=None, labels=None, **options):
     return ax.legend(handles, labels, **settings)
 
 
-__all__ = ["LINE_COLOURS", "LINE_DASHES", "POLICY_STYLES", "SeriesStyle", "integer_ticks", "legend_handle",
-           "legend_right", "marker_positions", "plot_series", "series_styles"]
-
-
 def fitted_suptitle(fig, title: str):
     """``fig.suptitle(title)``, wrapped onto more lines when it is wider than 90 % of the figure (a saved image cuts
     it at both sides); a title that fits is drawn as given. Returns the title's Text."""
@@ -222,3 +218,7 @@ def fitted_suptitle(fig, title: str):
         width = int(width * 0.9)
         text.set_text(textwrap.fill(title, width))
     return text
+
+
+__all__ = ["LINE_COLOURS", "LINE_DASHES", "POLICY_STYLES", "SeriesStyle", "fitted_suptitle", "integer_ticks",
+           "legend_handle", "legend_right", "marker_positions", "plot_series", "series_styles"]
