@@ -149,6 +149,28 @@ def _numpy_sum_jit(values):
 
 
 @njit(cache=True, nogil=True)
+def _assign_nearest_head_jit(x, y, heads, owner, closest):
+    """``owner[i]``: the slot of the head nearest node i (squared distance ``dx*dx + dy*dy``; ties to the
+    earlier slot), ``closest[i]`` that squared distance [m^2]. Heads in the outer loop and nodes in the inner
+    one (contiguous, so the compiler vectorises it); a later slot replaces the owner only when strictly
+    nearer, which keeps the earlier slot on ties, as a scan of the heads per node would."""
+    n = x.shape[0]
+    for i in range(n):
+        closest[i] = np.inf
+        owner[i] = 0
+    for h in range(heads.shape[0]):
+        head_x = x[heads[h]]
+        head_y = y[heads[h]]
+        for i in range(n):
+            dx = x[i] - head_x
+            dy = y[i] - head_y
+            d2 = dx * dx + dy * dy
+            nearer = d2 < closest[i]
+            closest[i] = d2 if nearer else closest[i]
+            owner[i] = h if nearer else owner[i]
+
+
+@njit(cache=True, nogil=True)
 def _spread_heads_jit(x, y, energy, k, draws, max_passes):
     """:func:`spread_heads` with its k uniforms ``draws`` drawn (module Notes, steps 1-4)."""
     n = x.shape[0]
@@ -159,9 +181,9 @@ def _spread_heads_jit(x, y, energy, k, draws, max_passes):
     is_head = np.zeros(n, dtype=np.bool_)
     nearest = np.full(n, np.inf)
     probability = np.empty(n)
-    for s in range(k):  # 1. weighted k-means++ seeding
-        for i in range(n):
-            probability[i] = weight[i] if s == 0 else weight[i] * nearest[i]
+    for i in range(n):
+        probability[i] = weight[i]
+    for s in range(k):  # 1. weighted k-means++ seeding (probability: w_i, then w_i D_i^2 after each head)
         total = _numpy_sum_jit(probability)
         if total > 0.0 and np.isfinite(total):
             pick = 0
@@ -186,21 +208,15 @@ def _spread_heads_jit(x, y, energy, k, draws, max_passes):
             d2 = dx * dx + dy * dy
             if d2 < nearest[i]:
                 nearest[i] = d2
+            probability[i] = weight[i] * nearest[i]
     owner = np.empty(n, dtype=np.int64)
     new_heads = np.empty(k, dtype=np.int64)
     best = np.empty(k)
+    threshold = np.empty(k)
+    centre_x = np.empty(k)
+    centre_y = np.empty(k)
     for _ in range(max_passes):
-        for i in range(n):  # 2. assign: nearest head, ties to the earlier one, a head owns itself
-            own = 0
-            closest = np.inf
-            for h in range(k):
-                dx = x[i] - x[heads[h]]
-                dy = y[i] - y[heads[h]]
-                d2 = dx * dx + dy * dy
-                if d2 < closest:
-                    closest = d2
-                    own = h
-            owner[i] = own
+        _assign_nearest_head_jit(x, y, heads, owner, nearest)  # 2. assign (nearest: scratch from here on)
         for h in range(k):
             owner[heads[h]] = h
         mass = np.zeros(k)  # 3. update: the eligible member nearest the weighted centroid
@@ -217,12 +233,16 @@ def _spread_heads_jit(x, y, energy, k, draws, max_passes):
             sum_e[c] += energy[i]
             size[c] += 1
             top_e[c] = max(top_e[c], energy[i])
+        for c in range(k):  # per cluster once: the eligibility threshold and the weighted centroid
+            threshold[c] = min(sum_e[c] / size[c], top_e[c])
+            centre_x[c] = sum_x[c] / mass[c]
+            centre_y[c] = sum_y[c] / mass[c]
         new_heads[:] = -1
         for i in range(n):
             c = owner[i]
-            if energy[i] >= min(sum_e[c] / size[c], top_e[c]):
-                dx = x[i] - sum_x[c] / mass[c]
-                dy = y[i] - sum_y[c] / mass[c]
+            if energy[i] >= threshold[c]:
+                dx = x[i] - centre_x[c]
+                dy = y[i] - centre_y[c]
                 d2 = dx * dx + dy * dy
             else:
                 d2 = np.inf
