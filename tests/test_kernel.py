@@ -140,9 +140,11 @@ def test_kernel_matches_reference_battery_cap_and_revival():
     seed=st.integers(0, 2**32 - 1),
     aspect=st.sampled_from([1.0, 0.01, 0.0, 5.0]),
     join=st.sampled_from(["nearest", "cluster"]),
+    search=st.sampled_from(["auto", "grid", "scan"]),
 )
-def test_grid_nearest_cluster_head_equals_brute_force(n, lattice, ch_fraction, seed, aspect, join):
-    """The grid search returns the brute-force nearest CH (ties to the lower index) for any layout."""
+def test_grid_nearest_cluster_head_equals_brute_force(n, lattice, ch_fraction, seed, aspect, join, search):
+    """The grid search, the scan of every CH and the simulator's choice between them return the
+    brute-force nearest CH (ties to the lower index) for any layout."""
     rng = np.random.default_rng(seed)
     if lattice:
         x = rng.integers(0, 5, n).astype(float) * 3.0
@@ -153,7 +155,7 @@ def test_grid_nearest_cluster_head_equals_brute_force(n, lattice, ch_fraction, s
     alive = rng.random(n) < 0.9
     ch_mask = alive & (rng.random(n) < ch_fraction)
     sink = (float(rng.random() * 100.0), float(rng.random() * 100.0))
-    target, dist = assign_receivers(x, y, alive, ch_mask, sink, join=join)
+    target, dist = assign_receivers(x, y, alive, ch_mask, sink, join=join, search=search)
 
     class Holder:  # minimal stand-in for NaiveNetwork's receiver()
         pass
@@ -201,10 +203,35 @@ def brute_force_receivers(x, y, alive, ch_mask, sink):
 
 
 def assert_receivers_brute_force(x, y, alive, ch_mask, sink):
-    target, dist = assign_receivers(x, y, alive, ch_mask, sink)
     expected = brute_force_receivers(x, y, alive, ch_mask, sink)
-    got = [(int(t), float(d)) for t, d in zip(target, dist)]
-    assert got == expected
+    for search in ("auto", "grid", "scan"):
+        target, dist = assign_receivers(x, y, alive, ch_mask, sink, search=search)
+        got = [(int(t), float(d)) for t, d in zip(target, dist)]
+        assert got == expected, search
+
+
+def test_scan_and_grid_agree_on_crowded_and_spread_heads_around_the_switch():
+    """Around :data:`SCAN_MAX_CH` (where the simulator switches from the scan to the grid) both searches give
+    the brute-force receivers, with the heads spread over the field or crowded in one corner of it."""
+    from wsnmec.sim.nearest import SCAN_MAX_CH
+
+    rng = np.random.default_rng(5)
+    n = 400
+    x, y = rng.random(n) * 300.0, rng.random(n) * 300.0
+    alive = np.ones(n, dtype=bool)
+    corner = np.flatnonzero((x < 60.0) & (y < 60.0))
+    for n_ch in (1, SCAN_MAX_CH - 1, SCAN_MAX_CH, SCAN_MAX_CH + 1, 2 * SCAN_MAX_CH):
+        for pool in (np.arange(n), corner):
+            ch_mask = np.zeros(n, dtype=bool)
+            ch_mask[rng.choice(pool, min(n_ch, pool.size), replace=False)] = True
+            assert_receivers_brute_force(x, y, alive, ch_mask, (150.0, 150.0))
+
+
+def test_assign_receivers_rejects_an_unknown_search_or_join():
+    with pytest.raises(ParameterError, match="search"):
+        assign_receivers([0.0, 1.0], [0.0, 1.0], [True, True], [True, False], (0.0, 0.0), search="kd")
+    with pytest.raises(ParameterError, match="join"):
+        assign_receivers([0.0, 1.0], [0.0, 1.0], [True, True], [True, False], (0.0, 0.0), join="any")
 
 
 # Coordinate scales from subnormal-adjacent to near overflow: spans whose product underflows to 0
