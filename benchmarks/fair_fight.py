@@ -222,7 +222,7 @@ def render(results: dict) -> str:
         others = [p for p in runs if p not in LEARNED]
         for policy in learned:
             lines += [f"{policy}: paired difference to the best non-learned policy (mean over replicas, 95 % t):", ""]
-            for metric in ("fnd", "hnd", "lnd"):
+            for metric in ("fnd", "hnd", "lnd") if others else ():  # (a run of learned policies only: none)
                 best = max(others, key=lambda p: np.nanmean(runs[p][metric]))
                 diff = _paired(runs[policy][metric], runs[best][metric])
                 lines.append(f"- {metric.upper()}: {policy} - {best} = {_cell(diff)} ({diff.size} paired replicas)")
