@@ -12,10 +12,10 @@ imports the families; the interface (:mod:`.models`) and the families import onl
 :mod:`.family`. A model whose ``kind`` is not in :data:`COMPILED_KINDS` (a plug-in family's) never reaches
 these kernels (the solvers and the learner take their Python path for it); they return NaN for it.
 
-Caveat (numba): a cached kernel is invalidated only when *its own* source file changes. After editing a
-family's kernels (``mumt.py``, ``wsn_ch.py``) or ``wsnmec/energy/radio.py`` during development, delete
-``wsnmec/offload/__pycache__/*.nbi`` and ``*.nbc`` so that the callers here and in ``solvers.py`` and
-``ddlo.py`` are recompiled.
+numba invalidates a cached kernel only when *its own* source file changes; the package drops every cached
+kernel on import when any of its source files changed (:mod:`wsnmec.kernel_cache`), so the callers here and
+in ``solvers.py`` and ``ddlo.py`` are recompiled after an edit of a family's kernels or of
+``wsnmec/energy/radio.py``.
 """
 
 from __future__ import annotations

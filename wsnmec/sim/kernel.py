@@ -58,18 +58,13 @@ the brute-force answer too.
   (possibly negative) stored energies, so the energy balance also holds; a node with energy <= 0 is dead
   from the next round on.
 
-**numba cache caveat (development checkouts).** The compiled functions use ``@njit(cache=True)``; the
-cache files (``__pycache__/*.nbi`` and ``*.nbc`` next to each module) are reused while the *calling*
-function's own source file keeps its timestamp. :func:`run_rounds_jit` inlines compiled functions from
-other files (:mod:`wsnmec.energy.harvest`, :mod:`wsnmec.energy.radio`, :mod:`wsnmec.clustering.leach`,
-:mod:`wsnmec.clustering.ileach`, :mod:`wsnmec.clustering.direct`), and numba does not check those files: after
-editing one of them in a source checkout, the cached kernel may still run the *old* code. Clear the cache
-after such an edit::
-
-    find wsnmec -path '*/__pycache__/*' -name '*.nb[ic]' -delete
-
-(or touch ``wsnmec/kernel.py``). Installed releases are not affected: installing writes every file anew,
-so the cache is rebuilt against the installed sources.
+**numba cache (development checkouts).** The compiled functions use ``@njit(cache=True)``; numba reuses a
+cache file (``__pycache__/*.nbi`` and ``*.nbc`` next to each module) while the *calling* function's own source
+file keeps its timestamp, although :func:`run_rounds_jit` inlines compiled functions from other files
+(:mod:`wsnmec.energy.harvest`, :mod:`wsnmec.energy.radio`, :mod:`wsnmec.clustering.leach`, ...). So that an edit
+or a ``git pull`` of one of those files cannot leave the old code running, the package deletes every cached
+kernel on import when any of its source files differs from those the cache was built from
+(:mod:`wsnmec.kernel_cache`); the next run compiles again.
 
 References
 ----------

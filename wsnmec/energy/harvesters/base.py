@@ -25,9 +25,9 @@ stores ``max(0, min(h_i, B_i - E_i))``; a dead node whose energy reaches the rev
 compiled draw applies it in its own node loop (written out in each file, as the one loop of ``harvest_round`` did
 before: a shared compiled helper measured about 3 times slower on the ``markov`` loop).
 
-Caveat (numba): a cached kernel is invalidated only when *its own* source file changes. After editing a model's
-draw during development, delete ``wsnmec/energy/__pycache__/*.nbi``, ``*.nbc`` and those of ``wsnmec/sim`` so
-that ``harvest_round`` and the round kernels that call it are recompiled.
+numba invalidates a cached kernel only when *its own* source file changes; the package drops every cached
+kernel on import when any of its source files changed (:mod:`wsnmec.kernel_cache`), so ``harvest_round`` and
+the round kernels that call a model's draw are recompiled after an edit.
 """
 
 from __future__ import annotations
