@@ -46,6 +46,21 @@ def test_cache_kept_while_the_sources_are_unchanged_and_dropped_after_an_edit(tm
     assert not list(package.rglob("*.tmp"))
 
 
+def test_cache_under_numba_cache_dir_is_dropped_too(tmp_path, monkeypatch):
+    from numba.core.caching import UserProvidedCacheLocator
+
+    monkeypatch.delenv("WSNMEC_KEEP_KERNELS", raising=False)
+    package = _package(tmp_path)
+    root = tmp_path / "numba-cache"
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(root))
+    folder = root / UserProvidedCacheLocator.get_suitable_cache_subpath(str(package / "sub" / "callee.py"))
+    folder.mkdir(parents=True)
+    (folder / "caller.f-1.py311.nbi").write_bytes(b"index")
+    (folder / "other.txt").write_text("kept")
+    assert drop_stale_kernels(package) == 1
+    assert [p.name for p in folder.iterdir()] == ["other.txt"]
+
+
 def test_hash_follows_contents_and_paths_not_timestamps(tmp_path):
     package = _package(tmp_path)
     before = sources_hash(package)

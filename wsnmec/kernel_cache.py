@@ -9,7 +9,7 @@ edit in a checkout). The numbers would then come from code that is no longer the
 :func:`drop_stale_kernels` closes that gap. It hashes the contents of every ``*.py`` file of the package
 (about 1.4 MB, a few milliseconds) and compares the hash with the one stored beside the cache
 (``wsnmec/__pycache__/kernel-sources.sha256``); when they differ, it deletes every ``*.nbi`` and ``*.nbc``
-file under the package and stores the new hash, so the next call of each kernel compiles it from the current
+file of the package's kernels (under the package, and under ``NUMBA_CACHE_DIR`` when set) and stores the new hash, so the next call of each kernel compiles it from the current
 sources. The package runs it once per process, on import (:mod:`wsnmec`). Deleting a cache file that another
 process is reading is safe: numba treats a data file that disappeared as a cache miss and compiles.
 
@@ -37,6 +37,21 @@ def sources_hash(package: Path) -> str:
     return digest.hexdigest()
 
 
+def cache_folders(package: Path) -> list[Path]:
+    """Where numba keeps the cache files of the package's kernels: the package itself (each module's
+    ``__pycache__``), and with ``NUMBA_CACHE_DIR`` set, that directory's folder of each package directory
+    (numba's ``UserProvidedCacheLocator`` layout: the directory's name, ``_``, the SHA-1 of its absolute
+    path)."""
+    folders = [package]
+    root = os.environ.get("NUMBA_CACHE_DIR", "")
+    if root:
+        for directory in sorted({file.parent for file in package.rglob("*.py")}):
+            absolute = os.path.abspath(directory)
+            hashed = hashlib.sha1(absolute.encode()).hexdigest()
+            folders.append(Path(root) / f"{os.path.basename(absolute)}_{hashed}")
+    return folders
+
+
 def drop_stale_kernels(package: Path | None = None) -> int:
     """Delete numba's cache files under ``package`` (default: this package) when its sources differ from
     those the cache was built from (module docstring); returns the number of files deleted (0 when the
@@ -50,13 +65,14 @@ def drop_stale_kernels(package: Path | None = None) -> int:
         if stamp.is_file() and stamp.read_text(encoding="ascii").strip() == current:
             return 0
         deleted = 0
-        for pattern in ("*.nbi", "*.nbc"):
-            for file in package.rglob(pattern):
-                try:
-                    file.unlink()
-                    deleted += 1
-                except FileNotFoundError:  # another process deleted it first
-                    pass
+        for folder in cache_folders(package):
+            for pattern in ("*.nbi", "*.nbc"):
+                for file in folder.rglob(pattern):
+                    try:
+                        file.unlink()
+                        deleted += 1
+                    except FileNotFoundError:  # another process deleted it first
+                        pass
         stamp.parent.mkdir(exist_ok=True)
         partial = stamp.with_name(f"{STAMP_NAME}.{os.getpid()}.tmp")
         partial.write_text(current + "\n", encoding="ascii")
