@@ -1,0 +1,63 @@
+"""Issue 18's primary comparison and ablation from ``benchmarks/fair_fight.py`` JSONs of the held-out scenarios.
+
+Run ``python3 benchmarks/heldout_primary.py DIR`` with one merged ``fair_fight.json`` per scenario in DIR (named
+``H*.json``; e.g. ``docs/ddnn_price/replicas30``). For each scenario and for FND and HND: ddnn-price's mean,
+the best (highest mean) of the issue's references (spread, anneal, leach-c, ddnn-rule), ddnn-price minus that
+reference paired over the replicas (mean and 95 % Student-t interval; a pair is left out when either replica
+did not reach the metric), ddnn-price's mean as a percentage of the reference's, and the ablation ddnn-price
+minus ddnn-price-rule. The last line counts the scenarios whose interval is above zero and the furthest below
+the best reference (the issue's bar: above zero in two thirds, never more than 2 % below).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout this script belongs to
+
+from wsnmec.sim.metrics import mean_ci  # noqa: E402
+
+REFERENCES = ("spread", "anneal", "leach-c", "ddnn-rule")
+
+
+def _paired(a, b):
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    keep = ~np.isnan(a) & ~np.isnan(b)
+    return (a[keep] - b[keep]), int(keep.sum())
+
+
+def table(folder: Path) -> list[str]:
+    files = sorted(folder.glob("H*.json"))
+    above = {"fnd": 0, "hnd": 0}
+    furthest = {"fnd": 0.0, "hnd": 0.0}
+    out = ["| scenario | metric | ddnn-price | best reference | ddnn-price - best [95 % t] | % of best | "
+           "ddnn-price - ddnn-price-rule [95 % t] |", "|---|---|---|---|---|---|---|"]
+    for path in files:
+        scenarios = json.loads(path.read_text())["scenarios"]
+        for name, runs in scenarios.items():
+            for metric in ("fnd", "hnd"):
+                learned = runs["ddnn-price"][metric]
+                best = max((p for p in REFERENCES if p in runs), key=lambda p: np.nanmean(runs[p][metric]))
+                diff, pairs = _paired(learned, runs[best][metric])
+                mean, low, high = mean_ci(diff)
+                gain, _ = _paired(learned, runs["ddnn-price-rule"][metric])
+                g_mean, g_low, g_high = mean_ci(gain)
+                share = 100.0 * np.nanmean(learned) / np.nanmean(runs[best][metric])
+                above[metric] += bool(low > 0)
+                furthest[metric] = min(furthest[metric], share - 100.0)
+                out.append(f"| {name.split(',')[0]} | {metric.upper()} | {np.nanmean(learned):,.1f} | {best} "
+                           f"{np.nanmean(runs[best][metric]):,.1f} | {mean:+,.1f} [{low:+,.1f}, {high:+,.1f}] "
+                           f"({pairs} pairs) | {share:.1f} % | {g_mean:+,.1f} [{g_low:+,.1f}, {g_high:+,.1f}] |")
+    out += ["", f"Interval above zero: FND in {above['fnd']} of {len(files)} scenarios, HND in {above['hnd']}; "
+                f"furthest below the best reference: FND {furthest['fnd']:.1f} %, HND {furthest['hnd']:.1f} %."]
+    return out
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    print("\n".join(table(Path(sys.argv[1]))))
