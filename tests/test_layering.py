@@ -2,26 +2,30 @@
 and inside functions).
 
 A *unit* is a subpackage of ``wsnmec`` (``sim``, ``clustering``, ...) or a top-level module (``cli``, ``errors``,
-...); ``from wsnmec import __version__`` (the root package, which imports nothing of its own) is not an edge.
+...); ``from wsnmec import __version__`` (the root package, which imports only ``kernel_cache``, the lowest
+layer) is not an edge.
 The rule, lowest layer first: a unit may import units of strictly lower layers only.
 
 ==  ==============================================  ===================================================
- 0  __init__, errors, io, threads                   foundations: no wsnmec import (__init__: the version)
- 1  integrity, fingerprint, energy, learn, seeding  checksums; the simulator's code hash; radio, harvest
+ 0  kernel_cache                                    drops numba's cache when a source file changed (run by
+                                                    __init__ on import; no wsnmec import)
+ 1  __init__, errors, io, threads                   foundations: no other wsnmec import (__init__: the
+                                                    version and the kernel-cache check)
+ 2  integrity, fingerprint, energy, learn, seeding  checksums; the simulator's code hash; radio, harvest
                                                     and workload models, the round-parameter layout;
                                                     MLPs; user and replica seeds
- 2  clustering, limits                              policies: see a network state, elect the heads;
+ 3  clustering, limits                              policies: see a network state, elect the heads;
                                                     checks made before any work
- 3  sim                                             the round simulator: runs the policies; the policy
+ 4  sim                                             the round simulator: runs the policies; the policy
                                                     conformance checks
- 4  bound, offload, network_map                     lifetime bound (and lp-schedule, the policy that
+ 5  bound, offload, network_map                     lifetime bound (and lp-schedule, the policy that
                                                     executes it); offloading experiments; network maps
- 5  study                                           studies: grids of runs, cache, figures, report,
+ 6  study                                           studies: grids of runs, cache, figures, report,
                                                     ``wsnmec compare``
- 6  console, gym, training, warmup                  terminal helpers, Gymnasium environment, training of
+ 7  console, gym, training, warmup                  terminal helpers, Gymnasium environment, training of
                                                     the learned policies, compilation
- 7  cli                                             the command line
- 8  __main__                                        ``python -m wsnmec``
+ 8  cli                                             the command line
+ 9  __main__                                        ``python -m wsnmec``
 ==  ==============================================  ===================================================
 
 The rule holds without exception, so no two subpackages import each other (no import cycle). A policy that
@@ -39,6 +43,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "wsnmec"
 
 #: The layers, lowest first (module docstring).
 LAYERS: tuple[frozenset[str], ...] = tuple(frozenset(layer) for layer in (
+    {"kernel_cache"},
     {"__init__", "errors", "io", "threads"},
     {"integrity", "fingerprint", "energy", "learn", "seeding"},
     {"clustering", "limits"},
