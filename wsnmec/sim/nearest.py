@@ -253,6 +253,21 @@ def _nearest_ch(px, py, bbox, gx, gy, cell_w, cell_h, cell_start, cell_x, cell_y
                                                             cell_start, cell_x, cell_y, cell_node)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _not_a_member(i, alive, is_ch, d_sink, target, distance):
+    """Set the receiver of node i when it is dead (:data:`NO_TARGET`) or a CH (itself, at its sink distance)
+    and return True; False for an alive non-CH node, whose receiver the search decides."""
+    if alive[i] == 0:
+        target[i] = NO_TARGET
+        distance[i] = 0.0
+        return True
+    if is_ch[i] != 0:
+        target[i] = i
+        distance[i] = d_sink[i]
+        return True
+    return False
+
+
 @njit(cache=True, nogil=True)
 def assign_receivers_jit(x, y, d_sink, alive, is_ch, ch_list, n_ch, bbox, target, distance,
                          fgrid, igrid, join_cluster=False):
@@ -303,13 +318,9 @@ def _assign_receivers_scan_jit(x, y, d_sink, alive, is_ch, ch_list, n_ch, target
             best_d[i] = d if better else best_d[i]
             best_node[i] = ch if better else best_node[i]
     for i in range(n):
-        if alive[i] == 0:
-            target[i] = NO_TARGET
-            distance[i] = 0.0
-        elif is_ch[i] != 0:
-            target[i] = i
-            distance[i] = d_sink[i]
-        elif n_ch > 0 and (best_d[i] < d_sink[i] or join_cluster):
+        if _not_a_member(i, alive, is_ch, d_sink, target, distance):
+            continue
+        if n_ch > 0 and (best_d[i] < d_sink[i] or join_cluster):
             target[i] = best_node[i]
             distance[i] = best_d[i]
         else:
@@ -351,13 +362,9 @@ def _assign_receivers_grid_jit(x, y, d_sink, alive, is_ch, ch_list, n_ch, bbox, 
     members = 0
     for i in range(n):
         node_cell[i] = -1
-        if alive[i] == 0:
-            target[i] = NO_TARGET
-            distance[i] = 0.0
-        elif is_ch[i] != 0:
-            target[i] = i
-            distance[i] = d_sink[i]
-        elif n_ch == 0:
+        if _not_a_member(i, alive, is_ch, d_sink, target, distance):
+            continue
+        if n_ch == 0:
             target[i] = TO_SINK
             distance[i] = d_sink[i]
         else:
