@@ -118,7 +118,8 @@ works on (P) over these scorer columns:
 at its duals, the local search of the linear model gives a head set, which is improved by a local search
 with the scorer (flip one node in or out of the head set while the scorer's weighted cost falls) and added
 when it improves that master (a heuristic: no bound comes from this phase, which stops when the search finds
-no improving head set, or at the time limit). The schedule runs each configuration's rounds in one block:
+no improving head set, or at the time limit; each master solve of the phase is given the time left, and one
+stopped by it ends the phase with the previous solution, the new head set at 0 rounds). The schedule runs each configuration's rounds in one block:
 the block's first round sets up the clusters (the scorer's cost with set-up messages, ``kept=False``) and
 the others keep them, so each configuration used pays its set-up once. The *achievable* fractional value is
 (P) over the configurations (P) used, with each node's energy lessened by their set-ups (a schedule that
@@ -301,6 +302,10 @@ def _master(columns: np.ndarray, energy: np.ndarray, harvest: float):
     return -res.fun, res.x, np.maximum(-res.ineqlin.marginals, 0.0)
 
 
+class _MasterTimeLimit(Exception):
+    """A solve of :class:`_MasterLP` stopped by its time limit (the caller keeps its previous solution)."""
+
+
 class _MasterLP:
     """The restricted master (P) kept in one HiGHS instance, so that each solve after new columns starts from
     the previous basis (SciPy's bundled HiGHS bindings; :func:`_master`, a solve from scratch, when they are
@@ -346,13 +351,20 @@ class _MasterLP:
                                np.arange(n, dtype=np.int32), np.ascontiguousarray(column - self.harvest))
         return True
 
-    def solve(self):
-        """(value, rounds, duals) of the master, or None when it is unbounded."""
+    def solve(self, time_limit: float | None = None):
+        """(value, rounds, duals) of the master, or None when it is unbounded. ``time_limit`` [s]: the time this
+        solve may take (none by default); a solve stopped by it raises :class:`_MasterTimeLimit`. (HiGHS's
+        ``time_limit`` counts the run time of every solve of the instance, so this solve's limit is set past
+        the time already run.)"""
         solved = None
         if self.highs is not None:
+            limit = math.inf if time_limit is None else self.highs.getRunTime() + max(float(time_limit), 0.0)
+            self.highs.setOptionValue("time_limit", limit)
             self.highs.run()
             status = self.highs.getModelStatus()
             statuses = self.core.HighsModelStatus
+            if status == statuses.kTimeLimit:
+                raise _MasterTimeLimit
             if status in (statuses.kUnbounded, statuses.kUnboundedOrInfeasible):
                 return None
             if status == statuses.kOptimal:
@@ -761,7 +773,11 @@ def _improve_achievable(net: Network, model: LinearCosts, member: np.ndarray, he
                                                      score_configurations(net, mask[None, :], kept=True)[0]):
             break
         masks.append(mask)
-        solved = master.solve()
+        try:
+            solved = master.solve(None if deadline is None else deadline - time.perf_counter())
+        except _MasterTimeLimit:  # the deadline passed inside the solve: the previous solution, the new column idle
+            solved = solved[0], np.append(solved[1], 0.0), solved[2]
+            break
     return np.array(masks), np.array(master.columns), solved
 
 
