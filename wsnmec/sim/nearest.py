@@ -27,7 +27,7 @@ import math
 import numpy as np
 from numba import njit
 
-from ..errors import ParameterError
+from ..errors import ParameterError, check_choice
 
 #: ``target`` value of a node that sends to the sink, and of a node that does not send.
 TO_SINK = -1
@@ -528,10 +528,8 @@ def assign_receivers(x, y, alive, ch_mask, sink, join: str = "nearest",
     distance : float64[N]
         Distance to the receiver [m] (a CH: to the sink).
     """
-    if join not in ("nearest", "cluster"):
-        raise ParameterError("join", f"must be 'nearest' or 'cluster'; got {join!r}")
-    if search not in ("auto", "grid", "scan"):
-        raise ParameterError("search", f"must be 'auto', 'grid' or 'scan'; got {search!r}")
+    check_choice("join", join, ("nearest", "cluster"))
+    check_choice("search", search, ("auto", "grid", "scan"))
     x = _as_float_array("x", x)
     n = x.shape[0]
     y = _as_float_array("y", y, n)
