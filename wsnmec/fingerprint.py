@@ -11,6 +11,8 @@ import functools
 import hashlib
 from pathlib import Path
 
+from .kernel_cache import hash_files
+
 #: The modules whose code decides a task's result (paths relative to the wsnmec package).
 SIMULATOR_SOURCES = ("sim", "energy", "clustering", "offload", "learn", "bound", "errors.py", "seeding.py")  # (bound: lp-schedule)
 
@@ -29,7 +31,5 @@ def simulator_fingerprint() -> str:
         if not path.exists():
             continue
         files = sorted([*path.rglob("*.py"), *path.rglob("*.npz")]) if path.is_dir() else [path]
-        for file in files:
-            digest.update(file.relative_to(package).as_posix().encode("utf-8") + b"\0")
-            digest.update(file.read_bytes() + b"\0")
+        hash_files(digest, package, files)
     return digest.hexdigest()[:16]

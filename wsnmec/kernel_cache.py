@@ -9,9 +9,10 @@ edit in a checkout). The numbers would then come from code that is no longer the
 :func:`drop_stale_kernels` closes that gap. It hashes the contents of every ``*.py`` file of the package
 (about 1.4 MB, a few milliseconds) and compares the hash with the one stored beside the cache
 (``wsnmec/__pycache__/kernel-sources.sha256``); when they differ, it deletes every ``*.nbi`` and ``*.nbc``
-file of the package's kernels (under the package, and under ``NUMBA_CACHE_DIR`` when set) and stores the new hash, so the next call of each kernel compiles it from the current
-sources. The package runs it once per process, on import (:mod:`wsnmec`). Deleting a cache file that another
-process is reading is safe: numba treats a data file that disappeared as a cache miss and compiles.
+file of the package's kernels (under the package, and under ``NUMBA_CACHE_DIR`` when set) and stores the
+new hash, so the next call of each kernel compiles it from the current sources. The package runs it once per
+process, on import (:mod:`wsnmec`). Deleting a cache file that another process is reading is safe: numba
+treats a data file that disappeared as a cache miss and compiles.
 
 A read-only installation (nothing can be deleted or stored) is left as it is: installing writes every file
 anew, so there numba's own check already sees the changed sources. ``WSNMEC_KEEP_KERNELS=1`` turns the check
@@ -28,12 +29,18 @@ from pathlib import Path
 STAMP_NAME = "kernel-sources.sha256"
 
 
+def hash_files(digest, package: Path, files) -> None:
+    """Feed ``digest`` (a :mod:`hashlib` object) each file's path relative to ``package`` and its contents,
+    each followed by a NUL byte, in the order given (shared with :mod:`wsnmec.fingerprint`)."""
+    for file in files:
+        digest.update(file.relative_to(package).as_posix().encode("utf-8") + b"\0")
+        digest.update(file.read_bytes() + b"\0")
+
+
 def sources_hash(package: Path) -> str:
     """SHA-256 of the relative paths and contents of every ``*.py`` file under ``package``, in path order."""
     digest = hashlib.sha256()
-    for file in sorted(package.rglob("*.py")):
-        digest.update(file.relative_to(package).as_posix().encode("utf-8") + b"\0")
-        digest.update(file.read_bytes() + b"\0")
+    hash_files(digest, package, sorted(package.rglob("*.py")))
     return digest.hexdigest()
 
 
