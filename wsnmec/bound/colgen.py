@@ -119,9 +119,10 @@ at its duals, the local search of the linear model gives a head set, which is im
 with the scorer (flip one node in or out of the head set while the scorer's weighted cost falls) and added
 when it improves that master (a heuristic: no bound comes from this phase, which stops when the search finds
 no improving head set, or at the time limit; each master solve of the phase is given the time left, and one
-stopped by it ends the phase with the previous solution, the new head set at 0 rounds). The schedule runs each configuration's rounds in one block:
-the block's first round sets up the clusters (the scorer's cost with set-up messages, ``kept=False``) and
-the others keep them, so each configuration used pays its set-up once. The *achievable* fractional value is
+stopped by it ends the phase with the previous solution, the new head set at 0 rounds). The schedule runs
+each configuration's rounds in one block: the block's first round sets up the clusters (the scorer's cost
+with set-up messages, ``kept=False``) and the others keep them, so each configuration used pays its set-up
+once. The *achievable* fractional value is
 (P) over the configurations (P) used, with each node's energy lessened by their set-ups (a schedule that
 pays each once, so achievable under the simulator's rules); flooring its rounds and adding whole rounds
 greedily while every node keeps energy > 0, a configuration's set-up charged with its first round, gives
@@ -775,7 +776,7 @@ def _improve_achievable(net: Network, model: LinearCosts, member: np.ndarray, he
         masks.append(mask)
         try:
             solved = master.solve(None if deadline is None else deadline - time.perf_counter())
-        except _MasterTimeLimit:  # the deadline passed inside the solve: the previous solution, the new column idle
+        except _MasterTimeLimit:  # the deadline passed inside the solve: the previous solution, new column idle
             solved = solved[0], np.append(solved[1], 0.0), solved[2]
             break
     return np.array(masks), np.array(master.columns), solved
