@@ -115,6 +115,41 @@ def test_cross_entropy_training_scores_the_mean_and_never_returns_worse_than_zer
     assert again == out["fitness"]
 
 
+
+def test_min_fitness_counts_a_scenario_by_its_smaller_ratio():
+    from wsnmec.training.prices import _relative
+
+    runs, reference = [(120, 90), (100, 100)], [(100, 100), (100, 80)]
+    assert _relative(runs, reference, "min") == pytest.approx((0.9 + 1.0) / 2)
+    assert _relative(runs, reference) == pytest.approx(((1.2 + 0.9) / 2 + (1.0 + 1.25) / 2) / 2)
+    with pytest.raises(ParameterError, match="fitness"):
+        train_prices([({**SMALL, "e0": 0.02}, 5)], seed=1, generations=1, population=2, fitness="median")
+
+
+class _GatedPolicy(PricedPolicy):
+    """A price network with one more input: 1 once a node has died (module level: worker processes import it)."""
+
+    features = (*PricedPolicy.features, "after_first_death")
+
+    def price_inputs(self, state):
+        rows, alive = super().price_inputs(state)
+        return np.column_stack([rows, np.full(rows.shape[0], float(alive.shape[0] < state.n))]), alive
+
+
+def test_training_another_price_network_sizes_its_weights_by_its_features():
+    scenarios = [({**SMALL, "e0": 0.02}, 5)]
+    out = train_prices(scenarios, seed=1, generations=1, population=3, elite=2, rounds=300, fitness="min",
+                       policy=_GatedPolicy)
+    assert len(out["weights"]) == len(_GatedPolicy.features) + 1 == N_PRICE_FEATURES + 2
+    assert out["history"][0]["mean_fitness"] == 1.0  # zero weights: the same run as the reference
+    w = np.asarray(out["weights"])
+    assert out["fitness"] == relative_lifetime(scenarios, w, out["reference"], 300, fitness="min",
+                                               policy=_GatedPolicy)
+    # zero weights give the prices 1 / e_i whatever the inputs: the same lifetimes as ddnn-price's
+    zero = np.zeros(N_PRICE_FEATURES + 2)
+    assert lifetime(SMALL, 4, zero, 300, _GatedPolicy) == lifetime(SMALL, 4, zero[:-1], 300)
+
+
 def test_train_command_writes_a_loadable_model_and_its_curves(tmp_path):
     from click.testing import CliRunner
 

@@ -139,6 +139,9 @@ class PricedPolicy(AnnealPolicy):
     control = "centralized"
     learned = True
     steps = 0  # no annealing: the pool's argmin (refined on small networks)
+    #: Inputs of the price network, in column order (a subclass with other inputs overrides
+    #: :meth:`price_inputs` and this).
+    features = PRICE_FEATURES
 
     def __init__(self, scenario, weights=None):
         super().__init__(scenario)
@@ -149,7 +152,7 @@ class PricedPolicy(AnnealPolicy):
         if self._given_weights is not None:
             return self._given_weights
         if not self.learned:
-            return np.zeros(N_PRICE_FEATURES + 1)
+            return np.zeros(len(self.features) + 1)
         path = getattr(self.scenario, "policy_model", None)
         path = Path(path) if path is not None else DEFAULT_PRICE_MODEL
         if not path.is_file():
@@ -168,10 +171,14 @@ class PricedPolicy(AnnealPolicy):
         self.harvest_avg = np.zeros(state.n)
         self.consumption_avg = 0.0
 
+    def price_inputs(self, state) -> tuple[np.ndarray, np.ndarray]:
+        """The network's input rows [n_alive, len(:attr:`features`)] and the alive indices
+        (:func:`price_features`)."""
+        return price_features(state, self.density, self.harvest_avg, self.consumption_avg, self.radio.d0)
+
     def prices(self, state) -> np.ndarray:
         """pi_i [1/J] of every node (0 for the dead; module Notes)."""
-        rows, alive = price_features(state, self.density, self.harvest_avg, self.consumption_avg,
-                                     self.radio.d0)
+        rows, alive = self.price_inputs(state)
         out = np.zeros(state.n)
         if alive.shape[0]:
             g = np.clip(rows @ self.weights[:-1] + self.weights[-1], -20.0, 20.0)
@@ -201,7 +208,7 @@ class PricedPolicy(AnnealPolicy):
         out = super().describe()
         out.update({"name": self.name, "search": "none (argmin of the start pool)",
                     "prices": "learned" if self.learned else "1 / e_i",
-                    "price_features": list(PRICE_FEATURES), "objective": OBJECTIVE,
+                    "price_features": list(self.features), "objective": OBJECTIVE,
                     "price_weights": [float(v) for v in getattr(self, "weights", self._weights())]})
         if self.model_path:
             out["model"] = self.model_path

@@ -7,16 +7,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..clustering.priced import N_PRICE_FEATURES, PricedPolicy
+from ..clustering.priced import PricedPolicy
+from ..errors import check_choice
 from ..sim.rounds import RoundLoop
 from ..sim.scenario import Scenario
 from ..study.interrupts import stop_workers, worker_init
 
-def lifetime(values: dict, seed: int, weights, rounds: int) -> tuple[int, int]:
-    """``(FND, HND)`` [rounds] of ``ddnn-price`` with ``weights`` on the scenario ``values`` (a run that does
-    not reach a death counts ``rounds``)."""
+#: How a scenario's FND and HND ratios combine into its fitness (:func:`train_prices`).
+FITNESS = ("mean", "min")
+
+
+def lifetime(values: dict, seed: int, weights, rounds: int, policy=PricedPolicy) -> tuple[int, int]:
+    """``(FND, HND)`` [rounds] of ``ddnn-price`` (or of ``policy``, a subclass of
+    :class:`~wsnmec.clustering.priced.PricedPolicy`) with ``weights`` on the scenario ``values`` (a run that
+    does not reach a death counts ``rounds``)."""
     scenario = Scenario.from_mapping({**values, "protocol": "ddnn-price"})
-    loop = RoundLoop(scenario, seed, clustering=PricedPolicy(scenario, weights=weights))
+    loop = RoundLoop(scenario, seed, clustering=policy(scenario, weights=weights))
     n = scenario.nodes
     fnd = hnd = None
     for r in range(1, rounds + 1):
@@ -49,32 +55,37 @@ def validation_deployments(scenarios) -> list:
     return [(dict(values), int(seed) + 10_000) for values, seed in scenarios]
 
 
-def relative_lifetime(scenarios, weights, reference, rounds: int, pool=None) -> float:
-    """Mean over ``scenarios`` of (FND / FND_0 + HND / HND_0) / 2 with ``reference`` the zero-weight
-    ``(FND_0, HND_0)`` of each (module Notes); ``pool``, an executor, runs the lifetimes in parallel (the
-    same numbers: every lifetime is deterministic)."""
-    return _relative(_lifetimes(scenarios, [weights] * len(scenarios), rounds, pool), reference)
+def relative_lifetime(scenarios, weights, reference, rounds: int, pool=None, fitness: str = "mean",
+                      policy=PricedPolicy) -> float:
+    """Mean over ``scenarios`` of (FND / FND_0 + HND / HND_0) / 2 (``fitness="mean"``) or of
+    min(FND / FND_0, HND / HND_0) (``"min"``: a gain counts only when both lifetimes gain), with ``reference``
+    the zero-weight ``(FND_0, HND_0)`` of each (module Notes); ``pool``, an executor, runs the lifetimes in
+    parallel (the same numbers: every lifetime is deterministic)."""
+    return _relative(_lifetimes(scenarios, [weights] * len(scenarios), rounds, pool, policy), reference, fitness)
 
 
-def _relative(runs, reference) -> float:
-    """Mean of (FND / FND_0 + HND / HND_0) / 2 over paired ``(FND, HND)`` runs and their references."""
+def _relative(runs, reference, fitness: str = "mean") -> float:
+    """Mean of the scenarios' fitness (:func:`relative_lifetime`) over paired ``(FND, HND)`` runs and their
+    references."""
+    if fitness == "min":
+        return sum(min(f / f0, h / h0) for (f, h), (f0, h0) in zip(runs, reference)) / len(runs)
     return sum(0.5 * (f / f0 + h / h0) for (f, h), (f0, h0) in zip(runs, reference)) / len(runs)
 
 
 def _lifetime_task(task):
-    values, seed, weights, rounds = task
-    return lifetime(values, seed, weights, rounds)
+    values, seed, weights, rounds, policy = task
+    return lifetime(values, seed, weights, rounds, policy)
 
 
-def _lifetimes(scenarios, weights_per_scenario, rounds: int, pool=None) -> list:
-    tasks = [(values, seed, np.asarray(w, dtype=np.float64), rounds)
+def _lifetimes(scenarios, weights_per_scenario, rounds: int, pool=None, policy=PricedPolicy) -> list:
+    tasks = [(values, seed, np.asarray(w, dtype=np.float64), rounds, policy)
              for (values, seed), w in zip(scenarios, weights_per_scenario)]
     return list(pool.map(_lifetime_task, tasks)) if pool is not None else [_lifetime_task(t) for t in tasks]
 
 
 def train_prices(scenarios, *, seed: int, generations: int = 8, population: int = 12, elite: int = 4,
                  initial_std: float = 1.0, rounds: int = 5000, validation=None, progress=None,
-                 on_generation=None, jobs: int = 1) -> dict:
+                 on_generation=None, jobs: int = 1, fitness: str = "mean", policy=PricedPolicy) -> dict:
     """Cross-entropy search of the price weights over ``scenarios`` (a list of ``(values, run seed)``;
     module Notes). Returns the chosen weights, their training fitness, the history and the reference
     lifetimes.
@@ -86,8 +97,13 @@ def train_prices(scenarios, *, seed: int, generations: int = 8, population: int 
     ``validation`` (:func:`validation_deployments`), each generation's mean is also scored there (the
     validation curve). The weights returned are the best scored sample (the zero weights included), so
     training never returns weights worse on its own scenarios than the non-learned prices. ``jobs`` > 1 runs
-    a generation's lifetimes in that many processes (the same result).
+    a generation's lifetimes in that many processes (the same result). ``fitness="min"`` scores each scenario
+    by the smaller of its two ratios instead of their mean (:func:`relative_lifetime`). ``policy`` (a
+    subclass of :class:`~wsnmec.clustering.priced.PricedPolicy`, importable by the worker processes) trains
+    another price network: its ``features`` give the number of weights.
     """
+    check_choice("fitness", fitness, FITNESS)
+    options = (fitness, policy)
     if jobs > 1:
         import multiprocessing
         import os
@@ -100,30 +116,30 @@ def train_prices(scenarios, *, seed: int, generations: int = 8, population: int 
                                    initargs=(os.getpid(),))
         try:
             result = _train_prices(scenarios, seed, generations, population, elite, initial_std, rounds,
-                                   validation, progress, on_generation, pool)
+                                   validation, progress, on_generation, pool, *options)
         except BaseException:
             stop_workers(pool)
             raise
         pool.shutdown(wait=True)
         return result
     return _train_prices(scenarios, seed, generations, population, elite, initial_std, rounds, validation,
-                         progress, on_generation, None)
+                         progress, on_generation, None, *options)
 
 
 def _train_prices(scenarios, seed, generations, population, elite, initial_std, rounds, validation, progress,
-                  on_generation, pool) -> dict:
-    dim = N_PRICE_FEATURES + 1
+                  on_generation, pool, fitness, policy) -> dict:
+    dim = len(policy.features) + 1
     zero = np.zeros(dim)
-    reference = _lifetimes(scenarios, [zero] * len(scenarios), rounds, pool)
-    checked = _lifetimes(validation, [zero] * len(validation), rounds, pool) if validation else None
+    reference = _lifetimes(scenarios, [zero] * len(scenarios), rounds, pool, policy)
+    checked = _lifetimes(validation, [zero] * len(validation), rounds, pool, policy) if validation else None
 
     def fitnesses(samples):
         """Fitness of every sample, all their lifetimes submitted at once."""
         m = len(scenarios)
-        runs = _lifetimes(scenarios * len(samples), [w for w in samples for _ in range(m)], rounds, pool)
+        runs = _lifetimes(scenarios * len(samples), [w for w in samples for _ in range(m)], rounds, pool, policy)
         out = []
         for k in range(len(samples)):
-            out.append(_relative(runs[k * m:(k + 1) * m], reference))
+            out.append(_relative(runs[k * m:(k + 1) * m], reference, fitness))
             if progress is not None:
                 progress(1)
         return np.array(out)
@@ -143,7 +159,8 @@ def _train_prices(scenarios, seed, generations, population, elite, initial_std, 
         record = {"generation": t + 1, "mean_fitness": float(fits[0]), "best_fitness": float(fits[order[0]]),
                   "median_fitness": float(np.median(fits))}
         if validation:
-            record["validation_fitness"] = relative_lifetime(validation, mean, checked, rounds, pool)
+            record["validation_fitness"] = relative_lifetime(validation, mean, checked, rounds, pool, fitness,
+                                                             policy)
         history.append(record)
         if on_generation is not None:
             on_generation(record)
@@ -153,6 +170,7 @@ def _train_prices(scenarios, seed, generations, population, elite, initial_std, 
     out = {"weights": [float(v) for v in best_weights], "fitness": best_fit, "history": history,
            "reference": [[int(f), int(h)] for f, h in reference]}
     if validation:
-        out["validation_fitness"] = relative_lifetime(validation, best_weights, checked, rounds, pool)
+        out["validation_fitness"] = relative_lifetime(validation, best_weights, checked, rounds, pool, fitness,
+                                                      policy)
         out["validation_reference"] = [[int(f), int(h)] for f, h in checked]
     return out
