@@ -1,0 +1,210 @@
+"""Probes of what else could let ``ddnn-price`` gain both FND and HND, on training data only.
+
+Issue 18's ablation found that the learned prices trade HND for FND (docs/ddnn_price/README.md). This script
+measures six changes that could gain both, each against its own baseline on the 12 *validation deployments* of
+the price training scenarios (``wsnmec.training.prices.TRAINING_SCENARIOS`` with run seeds + 10,000, the
+validation of ``wsnmec train``, and + 20,000). No held-out scenario of ``studies/suite.toml`` is touched.
+
+Probes (baseline in brackets):
+
+- ``min-fitness``: the cross-entropy search of the price weights with the fitness min(FND / FND_0, HND / HND_0)
+  per scenario instead of their mean (``train_prices(fitness="min")``), 8 generations x 12 samples, initial
+  spread 1.0 and 0.3 [the prices 1 / e_i].
+- ``gated``: the same search over a price network with three more inputs, a flag that is 1 once a node has died
+  and its products with the consumed fraction and the below-mean input, so the prices can change once the
+  first node is dead; fitness ``min`` and ``mean`` [the prices 1 / e_i].
+- ``keep-bias``: the kept clusters' J multiplied by 1 + beta before the argmin (beta < 0 keeps clusters longer,
+  > 0 re-clusters sooner) [beta = 0], rule and learned prices.
+- ``search``: 1, 2 or 4 batches of 16 of anneal's moves from the pool's best each round (the pool holds the
+  previous set, so the search continues across rounds) [no search], with the decision time per round.
+- ``mixed``: the pool gains spread sets over the farthest 50 % and 75 % of the alive nodes from the sink (the
+  others send straight to the sink: the mixed configurations of the lifetime bound's schedules) [the pool].
+
+Rule (fixed before this script's run; the probes had been tried once in a scratch version): a probe is worth a
+held-out run only when its mean FND ratio and its mean HND ratio over the 12 deployments are both above 1 and
+the mean of the per-deployment min(FND ratio, HND ratio) is above 1.
+
+Run ``python3 benchmarks/ddnn_price_probes.py [--jobs 2] [--out FILE.md]`` (about 5 minutes on 2 cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout this script belongs to
+
+from wsnmec.clustering.dryrun import REFINE_MAX_ALIVE, distinct_rows, refine  # noqa: E402
+from wsnmec.clustering.priced import PricedPolicy, PricedRulePolicy  # noqa: E402
+from wsnmec.clustering.spread import spread_heads  # noqa: E402
+from wsnmec.sim.metrics import mean_ci  # noqa: E402
+from wsnmec.sim.rounds import RoundLoop  # noqa: E402
+from wsnmec.sim.scenario import Scenario  # noqa: E402
+from wsnmec.training.prices import TRAINING_SCENARIOS, train_prices, validation_deployments  # noqa: E402
+
+ROUNDS = 5000
+
+
+class GatedPolicy(PricedPolicy):
+    """ddnn-price with three more price inputs: a flag (1 once a node has died) and its products with the
+    consumed fraction and the below-mean input."""
+
+    features = (*PricedPolicy.features, "after_first_death", "after_first_death_times_consumed",
+                "after_first_death_times_below_mean")
+
+    def price_inputs(self, state):
+        rows, alive = super().price_inputs(state)
+        flag = np.full(rows.shape[0], float(alive.shape[0] < state.n))
+        return np.column_stack([rows, flag, flag * rows[:, 0], flag * rows[:, 1]]), alive
+
+
+class PricedSearch4(PricedPolicy):
+    """ddnn-price with 4 batches of 16 of anneal's moves from the pool's best each round (anneal's batched
+    Metropolis at 4 steps; the only probe that passed the rule; run on the held-out suite by
+    ``benchmarks/variant_fight.py``)."""
+
+    name = "ddnn-price-search4"
+    steps = 4
+
+
+def _variant(base, kind: str, value):
+    """``base`` (PricedPolicy or PricedRulePolicy) changed by one probe."""
+    if kind == "search":
+        return type(f"{base.__name__}Search", (base,), {"steps": int(value)})
+    if kind == "keep-bias":
+        beta = float(value)
+
+        class KeepBias(base):
+            def decide(self, state, rng):
+                alive = np.flatnonzero(state.alive_u8)
+                if alive.shape[0] == 0:
+                    return np.zeros(state.n, dtype=np.bool_), np.zeros((0, state.n), np.uint8), np.zeros(0)
+                pool = self.start_pool(state, rng, alive)
+                j = self.scorer(state, pool)[0].copy()
+                if self.can_keep(state):
+                    kept = (pool == (self.previous & state.alive).astype(np.uint8)[None, :]).all(axis=1)
+                    j[kept] += beta * np.abs(j[kept])
+                first = int(np.argmin(j))
+                mask = pool[first].astype(np.bool_)
+                if alive.shape[0] <= REFINE_MAX_ALIVE:
+                    mask = refine(self.scorer, state, mask, float(j[first]), alive)
+                return mask, pool, j
+
+        return KeepBias
+    if kind == "mixed":
+        fractions = tuple(value)
+
+        class Mixed(base):
+            def start_pool(self, state, rng, alive):
+                pool = super().start_pool(state, rng, alive)
+                if alive.shape[0] < 4:
+                    return pool
+                sizes = self.sizes(state, alive.shape[0])
+                far_first = alive[np.argsort(-state.d_sink[alive], kind="stable")]
+                extra = []
+                for f in fractions:
+                    part = np.sort(far_first[:max(2, int(round(f * alive.shape[0])))])
+                    for k in np.unique(np.clip(np.round(sizes * f).astype(int), 1, part.shape[0])):
+                        mask = np.zeros(state.n, np.uint8)
+                        heads = spread_heads(state.x[part], state.y[part], state.energy[part], int(k), rng,
+                                             self.max_passes)
+                        mask[part[heads]] = 1
+                        extra.append(mask)
+                return distinct_rows(np.concatenate([pool, np.array(extra)]))
+
+        return Mixed
+    return base
+
+
+def _run(task):
+    """(FND, HND, mean decision time per round [s]) of one deployment."""
+    values, seed, learned, kind, value, weights, policy = task
+    scenario = Scenario.from_mapping({**values, "protocol": "ddnn-price"})
+    cls = _variant(policy if policy is not None else (PricedPolicy if learned else PricedRulePolicy), kind, value)
+    clustering = cls(scenario, weights=weights) if weights is not None else cls(scenario)
+    loop = RoundLoop(scenario, seed, clustering=clustering)
+    elect, spent = clustering.elect, [0.0]
+
+    def timed(state, rng):
+        start = time.perf_counter()
+        out = elect(state, rng)
+        spent[0] += time.perf_counter() - start
+        return out
+
+    clustering.elect = timed
+    fnd = hnd = None
+    for r in range(1, ROUNDS + 1):
+        alive = loop.step()
+        if fnd is None and alive < scenario.nodes:
+            fnd = r
+        if alive <= scenario.nodes // 2:
+            hnd = r
+            break
+    return (fnd or ROUNDS), (hnd or ROUNDS), spent[0] / r
+
+
+def _row(name, runs, base):
+    fnd = [a[0] / b[0] for a, b in zip(runs, base)]
+    hnd = [a[1] / b[1] for a, b in zip(runs, base)]
+    both = [min(f, h) for f, h in zip(fnd, hnd)]
+    cells = [f"{m:.3f} [{lo:.3f}, {hi:.3f}]" for m, lo, hi in (mean_ci(fnd), mean_ci(hnd), mean_ci(both))]
+    worth = mean_ci(fnd)[0] > 1 and mean_ci(hnd)[0] > 1 and mean_ci(both)[0] > 1
+    ms = 1e3 * float(np.mean([a[2] for a in runs]))
+    return f"| {name} | {' | '.join(cells)} | {ms:.3f} | {'yes' if worth else 'no'} |"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args(argv)
+    deployments = (validation_deployments(TRAINING_SCENARIOS)
+                   + [(dict(v), int(s) + 20_000) for v, s in TRAINING_SCENARIOS])
+    scenarios = list(TRAINING_SCENARIOS)
+    lines = ["| probe | FND / baseline [95 % t] | HND / baseline | min(FND, HND ratio) | decision ms/round | "
+             "worth a held-out run |", "|---|---|---|---|---|---|"]
+    start = time.perf_counter()
+    with ProcessPoolExecutor(args.jobs) as pool:
+        def runs(learned, kind=None, value=None, weights=None, policy=None):
+            return list(pool.map(_run, [(v, s, learned, kind, value, weights, policy) for v, s in deployments]))
+
+        rule, learned = runs(False), runs(True)
+        lines.append(_row("baseline: prices 1 / e_i (ddnn-price-rule)", rule, rule))
+        lines.append(_row("baseline: shipped learned prices (ddnn-price)", learned, learned))
+        lines.append(_row("shipped learned prices, against 1 / e_i", learned, rule))
+        searches = [("min-fitness, spread 1.0", "min", 1.0, PricedPolicy),
+                    ("min-fitness, spread 0.3", "min", 0.3, PricedPolicy),
+                    ("gated, min fitness", "min", 1.0, GatedPolicy),
+                    ("gated, mean fitness", "mean", 1.0, GatedPolicy)]
+        for name, fitness, spread, policy in searches:
+            out = train_prices(scenarios, seed=1, generations=8, population=12, initial_std=spread,
+                               fitness=fitness, policy=policy, jobs=args.jobs)
+            trained = runs(True, weights=np.asarray(out["weights"]), policy=policy)
+            zero = "zero weights" if not np.any(out["weights"]) else f"training fitness {out['fitness']:.4f}"
+            lines.append(_row(f"{name} ({zero}), against 1 / e_i", trained, rule))
+        for beta in (-0.05, -0.02, 0.02, 0.05, 0.1):
+            lines.append(_row(f"keep-bias beta {beta:+.2f}, prices 1 / e_i", runs(False, "keep-bias", beta), rule))
+            lines.append(_row(f"keep-bias beta {beta:+.2f}, learned prices", runs(True, "keep-bias", beta), learned))
+        for steps in (1, 2, 4):
+            lines.append(_row(f"search {steps} x 16 moves, prices 1 / e_i", runs(False, "search", steps), rule))
+            lines.append(_row(f"search {steps} x 16 moves, learned prices", runs(True, "search", steps), learned))
+        for fractions in ((0.5, 0.75), (0.25, 0.5, 0.75)):
+            label = "/".join(f"{f:.0%}" for f in fractions)
+            lines.append(_row(f"mixed (farthest {label}), prices 1 / e_i", runs(False, "mixed", fractions), rule))
+            lines.append(_row(f"mixed (farthest {label}), learned prices", runs(True, "mixed", fractions), learned))
+    lines.append("")
+    lines.append(f"{len(deployments)} deployments; {time.perf_counter() - start:.0f} s with --jobs {args.jobs}.")
+    text = "\n".join(lines)
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
