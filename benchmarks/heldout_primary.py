@@ -7,10 +7,14 @@ reference paired over the replicas (mean and 95 % Student-t interval; a pair is 
 did not reach the metric), ddnn-price's mean as a percentage of the reference's, and the ablation ddnn-price
 minus ddnn-price-rule. The last line counts the scenarios whose interval is above zero and the furthest below
 the best reference (the issue's bar: above zero in two thirds, never more than 2 % below).
+
+``--policy P`` puts another policy of the JSONs in ddnn-price's place and ``--ablation Q`` another in
+ddnn-price-rule's (e.g. a probe of ``benchmarks/variant_fight.py`` merged with the stored runs).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -30,21 +34,21 @@ def _paired(a, b):
     return (a[keep] - b[keep]), int(keep.sum())
 
 
-def table(folder: Path) -> list[str]:
+def table(folder: Path, policy: str = "ddnn-price", ablation: str = "ddnn-price-rule") -> list[str]:
     files = sorted(folder.glob("H*.json"))
     above = {"fnd": 0, "hnd": 0}
     furthest = {"fnd": 0.0, "hnd": 0.0}
-    out = ["| scenario | metric | ddnn-price | best reference | ddnn-price - best [95 % t] | % of best | "
-           "ddnn-price - ddnn-price-rule [95 % t] |", "|---|---|---|---|---|---|---|"]
+    out = [f"| scenario | metric | {policy} | best reference | {policy} - best [95 % t] | % of best | "
+           f"{policy} - {ablation} [95 % t] |", "|---|---|---|---|---|---|---|"]
     for path in files:
         scenarios = json.loads(path.read_text())["scenarios"]
         for name, runs in scenarios.items():
             for metric in ("fnd", "hnd"):
-                learned = runs["ddnn-price"][metric]
+                learned = runs[policy][metric]
                 best = max((p for p in REFERENCES if p in runs), key=lambda p: np.nanmean(runs[p][metric]))
                 diff, pairs = _paired(learned, runs[best][metric])
                 mean, low, high = mean_ci(diff)
-                gain, _ = _paired(learned, runs["ddnn-price-rule"][metric])
+                gain, _ = _paired(learned, runs[ablation][metric])
                 g_mean, g_low, g_high = mean_ci(gain)
                 share = 100.0 * np.nanmean(learned) / np.nanmean(runs[best][metric])
                 above[metric] += bool(low > 0)
@@ -58,6 +62,9 @@ def table(folder: Path) -> list[str]:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit(__doc__)
-    print("\n".join(table(Path(sys.argv[1]))))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--policy", default="ddnn-price")
+    parser.add_argument("--ablation", default="ddnn-price-rule")
+    args = parser.parse_args()
+    print("\n".join(table(args.folder, args.policy, args.ablation)))
