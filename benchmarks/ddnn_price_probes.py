@@ -16,7 +16,8 @@ Probes (baseline in brackets):
 - ``keep-bias``: the kept clusters' J multiplied by 1 + beta before the argmin (beta < 0 keeps clusters longer,
   > 0 re-clusters sooner) [beta = 0], rule and learned prices.
 - ``search``: 1, 2 or 4 batches of 16 of anneal's moves from the pool's best each round (the pool holds the
-  previous set, so the search continues across rounds) [no search], with the decision time per round.
+  previous set, so the search continues across rounds) [no search], with the decision time per round; and the
+  learned prices against 1 / e_i when both run the same search of 4 or 32 batches (32: anneal's budget).
 - ``mixed``: the pool gains spread sets over the farthest 50 % and 75 % of the alive nodes from the sink (the
   others send straight to the sink: the mixed configurations of the lifetime bound's schedules) [the pool].
 
@@ -24,7 +25,7 @@ Rule (fixed before this script's run; the probes had been tried once in a scratc
 held-out run only when its mean FND ratio and its mean HND ratio over the 12 deployments are both above 1 and
 the mean of the per-deployment min(FND ratio, HND ratio) is above 1.
 
-Run ``python3 benchmarks/ddnn_price_probes.py [--jobs 2] [--out FILE.md]`` (about 5 minutes on 2 cores).
+Run ``python3 benchmarks/ddnn_price_probes.py [--jobs 2] [--out FILE.md]`` (about 3 minutes on 2 cores).
 """
 
 from __future__ import annotations
@@ -193,6 +194,9 @@ def main(argv=None) -> int:
         for steps in (1, 2, 4):
             lines.append(_row(f"search {steps} x 16 moves, prices 1 / e_i", runs(False, "search", steps), rule))
             lines.append(_row(f"search {steps} x 16 moves, learned prices", runs(True, "search", steps), learned))
+        for steps in (4, 32):  # what the learned prices add when both run the same search (32: anneal's)
+            lines.append(_row(f"search {steps} x 16 moves: learned prices against 1 / e_i",
+                              runs(True, "search", steps), runs(False, "search", steps)))
         for fractions in ((0.5, 0.75), (0.25, 0.5, 0.75)):
             label = "/".join(f"{f:.0%}" for f in fractions)
             lines.append(_row(f"mixed (farthest {label}), prices 1 / e_i", runs(False, "mixed", fractions), rule))
