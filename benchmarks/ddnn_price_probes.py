@@ -1,7 +1,7 @@
 """Probes of what else could let ``ddnn-price`` gain both FND and HND, on training data only.
 
 Issue 18's ablation found that the learned prices trade HND for FND (docs/ddnn_price/README.md). This script
-measures six changes that could gain both, each against its own baseline on the 12 *validation deployments* of
+measures seven changes that could gain both, each against its own baseline on the 12 *validation deployments* of
 the price training scenarios (``wsnmec.training.prices.TRAINING_SCENARIOS`` with run seeds + 10,000, the
 validation of ``wsnmec train``, and + 20,000). No held-out scenario of ``studies/suite.toml`` is touched.
 
@@ -13,6 +13,10 @@ Probes (baseline in brackets):
 - ``gated``: the same search over a price network with three more inputs, a flag that is 1 once a node has died
   and its products with the consumed fraction and the below-mean input, so the prices can change once the
   first node is dead; fitness ``min`` and ``mean`` [the prices 1 / e_i].
+- ``value``: issue 18's value of the next state, argmin_c [J_c - V(s'_c)] with V linear in the smallest, a soft
+  minimum, the spread and the mean of the remaining energy fractions that candidate c leaves (and a scale of the
+  prices), searched in the same way with fitness ``min`` (spreads 0.3 and 0.05) and ``mean`` (0.05) [1 / e_i,
+  V = 0].
 - ``keep-bias``: the kept clusters' J multiplied by 1 + beta before the argmin (beta < 0 keeps clusters longer,
   > 0 re-clusters sooner) [beta = 0], rule and learned prices.
 - ``search``: 1, 2 or 4 batches of 16 of anneal's moves from the pool's best each round (the pool holds the
@@ -25,7 +29,7 @@ Rule (fixed before this script's run; the probes had been tried once in a scratc
 held-out run only when its mean FND ratio and its mean HND ratio over the 12 deployments are both above 1 and
 the mean of the per-deployment min(FND ratio, HND ratio) is above 1.
 
-Run ``python3 benchmarks/ddnn_price_probes.py [--jobs 2] [--out FILE.md]`` (about 3 minutes on 2 cores).
+Run ``python3 benchmarks/ddnn_price_probes.py [--jobs 2] [--out FILE.md]`` (about 7 minutes on 2 cores).
 """
 
 from __future__ import annotations
@@ -40,8 +44,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout this script belongs to
 
-from wsnmec.clustering.dryrun import REFINE_MAX_ALIVE, distinct_rows, refine  # noqa: E402
-from wsnmec.clustering.priced import PricedPolicy, PricedRulePolicy  # noqa: E402
+from wsnmec.clustering.dryrun import REFINE_MAX_ALIVE, candidate_objective, distinct_rows, refine  # noqa: E402
+from wsnmec.clustering.priced import PricedPolicy, PricedRulePolicy, PricedScorer  # noqa: E402
 from wsnmec.clustering.spread import spread_heads  # noqa: E402
 from wsnmec.sim.metrics import mean_ci  # noqa: E402
 from wsnmec.sim.rounds import RoundLoop  # noqa: E402
@@ -62,6 +66,57 @@ class GatedPolicy(PricedPolicy):
         rows, alive = super().price_inputs(state)
         flag = np.full(rows.shape[0], float(alive.shape[0] < state.n))
         return np.column_stack([rows, flag, flag * rows[:, 0], flag * rows[:, 1]]), alive
+
+
+#: Temperature of the soft minimum among the value inputs [1/1].
+SOFTMIN_SHARPNESS = 50.0
+
+
+def value_inputs(fraction: np.ndarray) -> np.ndarray:
+    """[K, 4] inputs of the value of a state from the alive nodes' remaining energy fractions e_i / e0_i [K, n]:
+    the smallest, a soft minimum (sharpness :data:`SOFTMIN_SHARPNESS`), minus the spread and the mean."""
+    low = fraction.min(axis=1)
+    soft = low - np.log(np.mean(np.exp(-SOFTMIN_SHARPNESS * (fraction - low[:, None])), axis=1)) / SOFTMIN_SHARPNESS
+    return np.column_stack([low, soft, -fraction.std(axis=1), fraction.mean(axis=1)])
+
+
+class ValueScorer(PricedScorer):
+    """The priced objective minus a learned value of the next state: J - n (phi(s'_c) - phi(s)) . w, phi the
+    :func:`value_inputs` of the energies the dry run leaves (n alive nodes)."""
+
+    value_weights = np.zeros(4)
+
+    def __call__(self, state, masks):
+        from wsnmec.energy.layout import P_TIME_WEIGHT
+
+        drawn, latency, utility = self.draws(state, masks)
+        j = candidate_objective(drawn, latency, state.energy, state.alive, float(state.params[P_TIME_WEIGHT]),
+                                prices=self.prices)
+        if np.any(self.value_weights):
+            alive = np.flatnonzero(state.alive_u8)
+            e0 = state.initial_energy[alive]
+            now = value_inputs((state.energy[alive] / e0)[None, :])
+            after = value_inputs((state.energy[alive][None, :] - drawn[:, alive]) / e0[None, :])
+            j = j - alive.shape[0] * ((after - now) @ self.value_weights)
+        return j, latency, utility
+
+
+class ValuePolicy(PricedPolicy):
+    """issue 18's "value of the next state": argmin_c [J_c - V(s'_c)] over ddnn-price's pool, J with the prices
+    exp(b) / e_i; the weights are V's four weights on :func:`value_inputs` and b (zero: ddnn-price-rule)."""
+
+    features = ("min_fraction", "softmin_fraction", "minus_spread_fraction", "mean_fraction")
+
+    def reset(self, state, rng):
+        super().reset(state, rng)
+        self.scorer = ValueScorer(state)
+        self.scorer.value_weights = np.asarray(self.weights[:-1], dtype=np.float64)
+
+    def prices(self, state):
+        out = np.zeros(state.n)
+        out[state.alive] = float(np.exp(np.clip(self.weights[-1], -20.0, 20.0))) / np.maximum(
+            state.energy[state.alive], 1e-300)
+        return out
 
 
 class PricedSearch4(PricedPolicy):
@@ -181,7 +236,10 @@ def main(argv=None) -> int:
         searches = [("min-fitness, spread 1.0", "min", 1.0, PricedPolicy),
                     ("min-fitness, spread 0.3", "min", 0.3, PricedPolicy),
                     ("gated, min fitness", "min", 1.0, GatedPolicy),
-                    ("gated, mean fitness", "mean", 1.0, GatedPolicy)]
+                    ("gated, mean fitness", "mean", 1.0, GatedPolicy),
+                    ("value, min fitness, spread 0.3", "min", 0.3, ValuePolicy),
+                    ("value, min fitness, spread 0.05", "min", 0.05, ValuePolicy),
+                    ("value, mean fitness, spread 0.05", "mean", 0.05, ValuePolicy)]
         for name, fitness, spread, policy in searches:
             out = train_prices(scenarios, seed=1, generations=8, population=12, initial_std=spread,
                                fitness=fitness, policy=policy, jobs=args.jobs)
