@@ -16,7 +16,7 @@ import numpy as np
 
 from naive_medium import shared_latency
 from wsnmec.clustering.leach import epoch_length
-from wsnmec.sim.accounting import EXACT_SHARED_MAX_HEADS
+from wsnmec.sim.accounting import EXACT_MAX_HEADS, EXACT_SHARED_MAX_HEADS
 from wsnmec.sim.deployment import deploy
 from wsnmec.sim.metrics import lifetime_rounds
 
@@ -236,10 +236,14 @@ class NaiveNetwork:
                 planned[t] += 1
             else:
                 sink_senders += 1
+        self.fell_back = 0
         if rule in ("local", "edge"):
             return {c: rule == "edge" for c in heads}
         w = self.scenario.time_weight
         shared = self.scenario.medium == "shared"
+        # the kernel's exact rule decides as greedy above its head limit, and counts the round
+        limit = EXACT_SHARED_MAX_HEADS if shared else EXACT_MAX_HEADS
+        self.fell_back = int(rule == "exact" and len(heads) > limit)
         if rule == "greedy" or len(heads) > (EXACT_SHARED_MAX_HEADS if shared else 12):
             out = {}
             for c in heads:
@@ -277,6 +281,7 @@ class NaiveNetwork:
         return all(self.previous.get(i) == receiver for i, receiver in now.items())
 
     def account(self, heads, extra_control=None):
+        self.fell_back = 0  # set by decide()
         radio, bits = self.radio, self.bits
         sc = self.scenario
         matlab = sc.semantics == "matlab"
@@ -465,7 +470,7 @@ class NaiveNetwork:
                 "energy_j": acc["consumed"], "latency_s": acc["latency"],
                 "system_utility": acc["consumed"] + self.scenario.time_weight * acc["latency"],
                 "delivered_bits": acc["delivered"], "offloaded": acc["offloaded"], "control_j": acc["control"],
-                "stored_j": stored,
+                "stored_j": stored, "offload_fallback": self.fell_back,
             })
             if alive == 0 and not self.can_revive():
                 break

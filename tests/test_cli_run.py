@@ -359,7 +359,7 @@ def test_json_object_shape():
     assert data["replicas"][0]["seed"] == 7
     for record in data["replicas"]:
         assert list(record) == ["seed", "fnd", "hnd", "lnd", "rounds", "energy", "alive", "utility",
-                                "stability_period", "delivered"]  # the old keys first
+                                "stability_period", "delivered", "offload_fallback_rounds"]  # the old keys first
         assert list(record["energy"]) == ["initial", "harvested", "consumed", "residual", "stored"]
         assert isinstance(record["seed"], int)
         assert len(record["alive"]) == record["rounds"]

@@ -198,6 +198,26 @@ def test_exact_rule_with_many_heads_is_the_brute_force_optimum(n, seed, time_wei
     np.testing.assert_array_equal(out.decision[heads], combos[first])
 
 
+def test_rounds_that_exact_decides_greedily_are_counted():
+    """The ``offload_fallback`` column is 1 exactly in the rounds with more heads than the exact rule's limit
+    (shared medium), the summary and ``--json`` count them, and the other rules never fall back."""
+    from wsnmec.sim.report import replica_records, summary_text
+
+    values = dict(protocol="leach", nodes=60, rounds=120, p=0.25, workload="dnn-inference", medium="shared")
+    result = simulate(Scenario.from_mapping(offload="exact", **values), seed=4, replicas=2)
+    rounds = result.rounds
+    over = (rounds["cluster_heads"] > accounting.EXACT_SHARED_MAX_HEADS).astype(int)
+    assert 0 < over.sum() < len(rounds)  # the seed gives rounds on both sides of the limit
+    assert (rounds["offload_fallback"] == over).all()
+    per_replica = rounds.groupby("replica")["offload_fallback"].sum().to_list()
+    assert result.summary["offload_fallback_rounds"].to_list() == per_replica
+    assert [r["offload_fallback_rounds"] for r in replica_records(result)] == per_replica
+    assert f"decided {sum(per_replica)} of {len(rounds)} rounds greedily" in summary_text(result)
+    greedy = simulate(Scenario.from_mapping(offload="greedy", **values), seed=4, replicas=2)
+    assert (greedy.rounds["offload_fallback"] == 0).all()
+    assert "greedily" not in summary_text(greedy)
+
+
 def test_exact_falls_back_to_greedy_above_its_head_limit():
     """Above EXACT_SHARED_MAX_HEADS heads under the shared medium the exact rule decides as greedy."""
     limit = accounting.EXACT_SHARED_MAX_HEADS

@@ -162,15 +162,15 @@ OFFLOAD_RULES: dict[str, int] = {"local": 0, "edge": 1, "greedy": 2, "exact": 3}
 RULE_LOCAL, RULE_EDGE, RULE_GREEDY, RULE_EXACT = 0, 1, 2, 3
 
 #: Largest number of cluster heads the ``exact`` rule optimises jointly (O(n^3) per round); above it the
-#: round falls back to ``greedy`` (:func:`decide_offload_jit` returns 1; the round loops do not count these
-#: rounds yet).
+#: round falls back to ``greedy`` (:func:`decide_offload_jit` returns 1; the round is counted in the
+#: ``offload_fallback`` column).
 EXACT_MAX_HEADS = 256
 
 #: Largest number of cluster heads the ``exact`` rule optimises jointly under the shared medium, by branch
 #: and bound over the 2^n combinations with the real schedule (:func:`_exact_heads_shared`; measured on
 #: 100 nodes with p = 0.2, the dnn-inference workload and w_T = 0.03 J/s: 2.6 ms per round on average
 #: at 16 heads, 16 ms at 20, 80 ms at 24); above it the round falls back to ``greedy``
-#: (:func:`decide_offload_jit` returns 1; not counted in the outputs yet).
+#: (:func:`decide_offload_jit` returns 1; the round is counted in the ``offload_fallback`` column).
 EXACT_SHARED_MAX_HEADS = 16
 #: Relative slack of the branch-and-bound cut of :func:`_exact_heads_shared` (a bound is a different
 #: floating-point sum than a leaf's value).
@@ -744,9 +744,12 @@ def decide_offload_jit(rule, alive, is_ch, ch_list, n_ch, target, d_sink, params
 # --- charging ----------------------------------------------------------------------------------------------
 
 #: Entries of the result vector of :func:`charge_round_jit` (``RES_KEPT``: 1 when the round kept the previous
-#: round's clusters and paid no set-up messages, Notes *Kept clusters*).
-RES_CONSUMED, RES_TO_SINK, RES_TO_CH, RES_LATENCY, RES_DELIVERED, RES_OFFLOADED, RES_CONTROL, RES_KEPT = range(8)
-N_RESULTS = 8
+#: round's clusters and paid no set-up messages, Notes *Kept clusters*) and of the round steps that decide
+#: the offloading (``RES_FALLBACK``: 1 when ``--offload exact`` decided the round as ``greedy``, above its
+#: head limit, :func:`decide_offload_jit`).
+(RES_CONSUMED, RES_TO_SINK, RES_TO_CH, RES_LATENCY, RES_DELIVERED, RES_OFFLOADED, RES_CONTROL, RES_KEPT,
+ RES_FALLBACK) = range(9)
+N_RESULTS = 9
 
 
 @njit(cache=True, nogil=True)
@@ -1010,12 +1013,15 @@ def account_round_jit(x, y, d_sink, energy, alive, is_ch, ch_list, n_ch, decisio
     updated here (the round loops call :func:`remember_clusters_jit`). Returns the energy consumed [J]."""
     assign_receivers_jit(x, y, d_sink, alive, is_ch, ch_list, n_ch, bbox, target, distance, fgrid, igrid,
                          params[P_JOIN_CLUSTER] != 0.0)
+    fell_back = 0
     if rule >= 0:
-        decide_offload_jit(rule, alive, is_ch, ch_list, n_ch, target, d_sink, params, members, decision,
-                           fgrid[6:10], igrid[6])
+        fell_back = decide_offload_jit(rule, alive, is_ch, ch_list, n_ch, target, d_sink, params, members,
+                                       decision, fgrid[6:10], igrid[6])
     kept = clusters_kept_jit(alive, target, previous)
-    return charge_round_jit(d_sink, energy, alive, is_ch, ch_list, n_ch, target, distance, decision,
-                            extra_control, params, drawn, received, result, kept)
+    consumed = charge_round_jit(d_sink, energy, alive, is_ch, ch_list, n_ch, target, distance, decision,
+                                extra_control, params, drawn, received, result, kept)
+    result[RES_FALLBACK] = float(fell_back)
+    return consumed
 
 
 @njit(cache=True, nogil=True)

@@ -10,8 +10,11 @@ Units: energies [J], latency [s], ``system_utility`` [J] (energy plus the time w
 """
 
 #: Integer per-round records: alive nodes at the end of the round, cluster heads, packets delivered to the
-#: sink (direct and from CHs), packets delivered to CHs, alive nodes at >= 90 % of capacity, CHs that offloaded.
-INT_COLUMNS = ("alive", "cluster_heads", "packets_to_sink", "packets_to_ch", "nodes_ge_90pct", "offloaded")
+#: sink (direct and from CHs), packets delivered to CHs, alive nodes at >= 90 % of capacity, CHs that offloaded,
+#: and 1 when ``--offload exact`` had more heads than it optimises jointly and decided the round as ``greedy``
+#: (:func:`wsnmec.sim.accounting.decide_offload_jit`; always 0 under the other rules).
+INT_COLUMNS = ("alive", "cluster_heads", "packets_to_sink", "packets_to_ch", "nodes_ge_90pct", "offloaded",
+               "offload_fallback")
 
 #: Float per-round records: residual energy (sum of the positive stored energies) [J], energy drawn [J],
 #: energy harvested [J], signed stored energy [J] (differs from residual only under ``matlab`` semantics),
@@ -23,9 +26,10 @@ FLOAT_COLUMNS = ("residual_j", "consumed_j", "harvested_j", "stored_j", "latency
 #: ``consumed_j``, under the name the offloading literature uses).
 ROUND_COLUMNS = ("replica", "seed", "round", "alive", "dead", "cluster_heads", "residual_j", "consumed_j",
                  "harvested_j", "packets_to_sink", "packets_to_ch", "nodes_ge_90pct", "energy_j", "latency_s",
-                 "system_utility", "delivered_bits", "offloaded", "control_j", "stored_j")
+                 "system_utility", "delivered_bits", "offloaded", "control_j", "stored_j", "offload_fallback")
 
-#: Columns of the per-replica summary (``utility_*`` are means over the replica's rounds).
+#: Columns of the per-replica summary (``utility_*`` are means over the replica's rounds;
+#: ``offload_fallback_rounds``: the rounds in which ``--offload exact`` decided as ``greedy``).
 SUMMARY_COLUMNS = ("replica", "seed", "fnd", "hnd", "lnd", "rounds", "energy_initial_j", "energy_harvested_j",
                    "energy_consumed_j", "energy_residual_j", "energy_stored_j", "energy_j_mean", "latency_s_mean",
-                   "system_utility_mean", "delivered_bits_total")
+                   "system_utility_mean", "delivered_bits_total", "offload_fallback_rounds")

@@ -85,6 +85,7 @@ from .accounting import (
     P_TIME_WEIGHT,
     RES_CONTROL,
     RES_DELIVERED,
+    RES_FALLBACK,
     RES_LATENCY,
     RES_OFFLOADED,
     RES_TO_CH,
@@ -136,6 +137,7 @@ def record_round_jit(k, energy, alive, capacity, n_ch, harvested, consumed, resu
     out_int[k, 3] = int(result[RES_TO_CH])
     out_int[k, 4] = at_90
     out_int[k, 5] = int(result[RES_OFFLOADED])
+    out_int[k, 6] = int(result[RES_FALLBACK])
     out_float[k, 0] = residual
     out_float[k, 1] = consumed
     out_float[k, 2] = harvested

@@ -186,7 +186,10 @@ def replica_records(result, lifetime_threshold: float | None = None) -> list[dic
     ``None`` when no node died), ``delivered`` (to the sink: ``bits_total`` [bit], ``bits_per_round_mean``
     [bit], ``packets_total``, ``packets_per_round_mean``) and, with ``lifetime_threshold``,
     ``lifetime_threshold`` (``percent`` [%] and ``round``: the first round at whose end at least that
-    percent of the nodes were dead, ``None`` when not reached).
+    percent of the nodes were dead, ``None`` when not reached). ``offload_fallback_rounds``: the rounds that
+    ``--offload exact`` decided as ``greedy`` because they had more heads than it optimises jointly
+    (:data:`wsnmec.sim.accounting.EXACT_SHARED_MAX_HEADS` under the shared medium,
+    :data:`~wsnmec.sim.accounting.EXACT_MAX_HEADS` otherwise; 0 under the other rules).
     """
     from .metrics import lifetime_at_threshold, stability_period
 
@@ -215,6 +218,7 @@ def replica_records(result, lifetime_threshold: float | None = None) -> list[dic
                 "packets_total": packets_total,
                 "packets_per_round_mean": packets_total / count if count else math.nan,
             },
+            "offload_fallback_rounds": int(row["offload_fallback_rounds"]),
         }
         if lifetime_threshold is not None:
             record["lifetime_threshold"] = {"percent": float(lifetime_threshold),
@@ -378,6 +382,14 @@ def summary_text(result, confidence: float = 0.95, lifetime_threshold: float | N
                      f"system_utility {utility['system_utility']:.6g} J "
                      f"(offload {config.get('offload')}, workload {config.get('workload')}, "
                      f"w_T {config.get('time_weight')} J/s)")
+        fallback = sum(r["offload_fallback_rounds"] for r in records)
+        if fallback:
+            from .accounting import EXACT_MAX_HEADS, EXACT_SHARED_MAX_HEADS
+
+            limit = EXACT_SHARED_MAX_HEADS if config.get("medium") == "shared" else EXACT_MAX_HEADS
+            rounds = sum(r["rounds"] for r in records)
+            lines.append(f"  --offload exact decided {fallback:,} of {rounds:,} rounds greedily: they had more than "
+                         f"{limit} heads, the most it optimises jointly (offload_fallback in the tables)")
     return "\n".join(lines)
 
 

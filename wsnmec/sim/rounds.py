@@ -30,6 +30,7 @@ from .accounting import (
     CONTROL_KINDS,
     OFFLOAD_RULES,
     P_CONTROL_BITS,
+    RES_FALLBACK,
     RES_KEPT,
     charge_round_jit,
     clusters_kept_jit,
@@ -95,12 +96,14 @@ def _finish_round_jit(k, rule, n_ch, harvested, d_sink, energy, alive, capacity,
     """Built-in decisions (``rule`` >= 0), charges (set-up only when the clusters differ from ``previous``,
     the previous round's receivers, which then become this round's) and the record of row ``k``; returns
     the alive count."""
+    fell_back = 0
     if rule >= 0:
-        decide_offload_jit(rule, alive, is_ch, ch_list, n_ch, target, d_sink, params, members, decision,
-                           fgrid[6:10], igrid[6])
+        fell_back = decide_offload_jit(rule, alive, is_ch, ch_list, n_ch, target, d_sink, params, members,
+                                       decision, fgrid[6:10], igrid[6])
     kept = clusters_kept_jit(alive, target, previous)
     consumed = charge_round_jit(d_sink, energy, alive, is_ch, ch_list, n_ch, target, distance, decision,
                                 extra_control, params, drawn, received, result, kept)
+    result[RES_FALLBACK] = float(fell_back)
     remember_clusters_jit(target, previous)
     return record_round_jit(k, energy, alive, capacity, n_ch, harvested, consumed, result, params, out_int,
                             out_float)

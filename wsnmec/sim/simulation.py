@@ -481,6 +481,7 @@ def simulate(scenario: Scenario, seed: int | None = None, replicas: int = 1, *,
             "latency_s_mean": mean(floats["latency_s"]),
             "system_utility_mean": mean(floats["system_utility"]),
             "delivered_bits_total": float(floats["delivered_bits"].sum()),
+            "offload_fallback_rounds": int(ints["offload_fallback"].sum()),
         }
         tables.append(_ReplicaTables(index, replica_seed, nodes, ints, floats, row, run.node_table))
 

@@ -30,6 +30,7 @@ ROUND_COLUMNS: dict[str, tuple[str, str]] = {
     "system_utility": ("System utility per round [J]", "zero"),
     "delivered_bits": ("Bits delivered to the sink per round", "zero"),
     "offloaded": ("Cluster heads offloading per round", "zero"),
+    "offload_fallback": ("Rounds decided greedily by --offload exact (above its head limit)", "zero"),
     "control_j": ("Control energy per round [J]", "zero"),
     "stored_j": ("Total stored energy (signed) [J]", "last"),
 }
@@ -49,6 +50,7 @@ SUMMARY_METRICS: dict[str, str] = {
     "latency_s_mean": "Round latency, mean [s]",
     "system_utility_mean": "System utility per round, mean [J]",
     "delivered_bits_total": "Bits delivered to the sink",
+    "offload_fallback_rounds": "Rounds --offload exact decided greedily",
     # studies with a [bound] table only (wsnmec.study.limit):
     "fnd_over_bound": "FND / bound on FND (fraction of the limit)",
     "bound_fnd": "Upper bound on FND [round]",
@@ -59,7 +61,8 @@ SUMMARY_METRICS: dict[str, str] = {
 #: devices, frames. A figure's axis of one of them has whole-number ticks only (no "2.25 devices").
 COUNTS = frozenset({
     "round", "rounds", "alive", "dead", "cluster_heads", "packets_to_sink", "packets_to_ch", "nodes_ge_90pct",
-    "offloaded", "fnd", "hnd", "lnd", "bound_fnd", "bound_upper", "nodes", "sink_channels",
+    "offloaded", "offload_fallback", "offload_fallback_rounds", "fnd", "hnd", "lnd", "bound_fnd", "bound_upper",
+    "nodes", "sink_channels",
     "frame", "frames", "devices", "servers", "tasks", "train_frames", "test_frames", "candidates", "networks",
     "memory_size", "batch_size", "train_interval", "training_start", "last_recovery_frames",
 })
