@@ -1,7 +1,7 @@
 """Probes of what else could let ``ddnn-price`` gain both FND and HND, on training data only.
 
 Issue 18's ablation found that the learned prices trade HND for FND (docs/ddnn_price/README.md). This script
-measures seven changes that could gain both, each against its own baseline on the 12 *validation deployments* of
+measures eight changes that could gain both, each against its own baseline on the 12 *validation deployments* of
 the price training scenarios (``wsnmec.training.prices.TRAINING_SCENARIOS`` with run seeds + 10,000, the
 validation of ``wsnmec train``, and + 20,000). No held-out scenario of ``studies/suite.toml`` is touched.
 
@@ -17,6 +17,9 @@ Probes (baseline in brackets):
   minimum, the spread and the mean of the remaining energy fractions that candidate c leaves (and a scale of the
   prices), searched in the same way with fitness ``min`` (spreads 0.3 and 0.05) and ``mean`` (0.05) [1 / e_i,
   V = 0].
+- ``proposals``: one batch of 8 or 16 of anneal's moves per round on top of ddnn-price, the heads a swap or a
+  move takes out and the nodes a swap brings in drawn with learned weights (interacting set construction
+  learned over lifetimes), searched with fitness ``min`` [the same moves with uniform picks].
 - ``keep-bias``: the kept clusters' J multiplied by 1 + beta before the argmin (beta < 0 keeps clusters longer,
   > 0 re-clusters sooner) [beta = 0], rule and learned prices.
 - ``search``: 1, 2 or 4 batches of 16 of anneal's moves from the pool's best each round (the pool holds the
@@ -29,12 +32,13 @@ Rule (fixed before this script's run; the probes had been tried once in a scratc
 held-out run only when its mean FND ratio and its mean HND ratio over the 12 deployments are both above 1 and
 the mean of the per-deployment min(FND ratio, HND ratio) is above 1.
 
-Run ``python3 benchmarks/ddnn_price_probes.py [--jobs 2] [--out FILE.md]`` (about 7 minutes on 2 cores).
+Run ``python3 benchmarks/ddnn_price_probes.py [--jobs 2] [--out FILE.md]`` (about 10 minutes on 2 cores).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -117,6 +121,97 @@ class ValuePolicy(PricedPolicy):
         out[state.alive] = float(np.exp(np.clip(self.weights[-1], -20.0, 20.0))) / np.maximum(
             state.energy[state.alive], 1e-300)
         return out
+
+
+def _weighted_pick(u: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Indices into ``weights`` drawn by the inverse CDF at the uniforms ``u`` (equal weights: floor(u n))."""
+    cumulative = np.cumsum(weights)
+    return np.minimum(np.searchsorted(cumulative / cumulative[-1], u, side="right"), weights.shape[0] - 1)
+
+
+def proposal_inputs(state, alive, heads_mask, d0: float) -> np.ndarray:
+    """[n_alive, 4] inputs of the learned move picks: energy over the alive mean, distance to the sink over d0
+    (at most 5), distance to the nearest other head over the heads' mean spacing (at most 3), consumed fraction."""
+    e = state.energy[alive]
+    relative = e / e.mean() if e.mean() > 0 else np.ones_like(e)
+    reach = np.minimum(state.d_sink[alive] / d0, 5.0)
+    heads = alive[heads_mask[alive]]
+    near = np.zeros(alive.shape[0])
+    if heads.shape[0]:
+        d = np.hypot(state.x[alive][:, None] - state.x[heads][None, :],
+                     state.y[alive][:, None] - state.y[heads][None, :])
+        d[d == 0.0] = np.inf
+        near = d.min(axis=1)
+        near[~np.isfinite(near)] = 0.0
+        spacing = math.sqrt(float(state.field[0]) * float(state.field[1]) / heads.shape[0])
+        near = np.minimum(near / spacing, 3.0)
+    return np.column_stack([relative, reach, near, 1.0 - e / state.initial_energy[alive]])
+
+
+class LearnedProposals(PricedPolicy):
+    """ddnn-price (the shipped prices) plus one batch of :attr:`batch` of anneal's moves per round from the
+    pool's best, kept when it lowers J; a swap's or a move's head is drawn with weights exp(theta_out . x_i),
+    a swap's new head with exp(theta_in . x_i), x_i the :func:`proposal_inputs` (theta = 0: anneal's uniform
+    picks on the same uniforms). The weights are theta_in, theta_out and an unused last entry."""
+
+    features = ("in_relative_energy", "in_reach", "in_spacing", "in_consumed",
+                "out_relative_energy", "out_reach", "out_spacing", "out_consumed")
+    batch = 8
+
+    def __init__(self, scenario, weights=None):
+        super().__init__(scenario)
+        self.theta = np.zeros(len(self.features) + 1) if weights is None else np.asarray(weights, dtype=np.float64)
+
+    def _weights(self):
+        from wsnmec.clustering.priced import DEFAULT_PRICE_MODEL, load_price_weights
+
+        return load_price_weights(DEFAULT_PRICE_MODEL)
+
+    def anneal(self, state, rng, start, value, alive):
+        from wsnmec.clustering.anneal import MOVE_PROBABILITIES, NEIGHBOURS
+
+        best, best_j = start.copy(), value
+        if alive.shape[0] < 2:
+            return best, best_j
+        draws = rng.random((3, self.batch))
+        inputs = proposal_inputs(state, alive, best, self.radio.d0)
+        w_in = np.exp(np.clip(inputs @ self.theta[0:4], -20.0, 20.0))
+        w_out = np.exp(np.clip(inputs @ self.theta[4:8], -20.0, 20.0))
+        is_head = best[alive]
+        heads, others = alive[is_head], alive[~is_head]
+        trials = np.repeat(best[None, :].astype(np.uint8), self.batch, axis=0)
+        rows = np.arange(self.batch)
+        kind = (np.searchsorted(np.cumsum(MOVE_PROBABILITIES)[:-1], draws[0], side="right")
+                if heads.shape[0] and others.shape[0] else np.zeros(self.batch, dtype=np.int64))
+        toggle = kind == 0
+        pick = np.minimum((draws[1] * alive.shape[0]).astype(np.int64), alive.shape[0] - 1)
+        trials[rows[toggle], alive[pick[toggle]]] ^= 1
+        if heads.shape[0] and others.shape[0]:
+            out = _weighted_pick(draws[1], w_out[is_head])
+            into = _weighted_pick(draws[2], w_in[~is_head])
+            swap, move = kind == 1, kind == 2
+            trials[rows[swap], heads[out[swap]]] = 0
+            trials[rows[swap], others[into[swap]]] = 1
+            if move.any():
+                q = min(NEIGHBOURS, others.shape[0])
+                moved = heads[out[move]]
+                d2 = (state.x[moved][:, None] - state.x[others][None, :]) ** 2 + (
+                    state.y[moved][:, None] - state.y[others][None, :]) ** 2
+                nearest = np.argsort(d2, axis=1, kind="stable")[:, :q]
+                slot = np.minimum((draws[2][move] * q).astype(np.int64), q - 1)
+                trials[rows[move], moved] = 0
+                trials[rows[move], others[nearest[np.arange(moved.shape[0]), slot]]] = 1
+        j = self.scorer(state, trials)[0]
+        k = int(np.argmin(j))
+        if j[k] < best_j:
+            best, best_j = trials[k].astype(np.bool_), float(j[k])
+        return best, best_j
+
+
+class LearnedProposals16(LearnedProposals):
+    """:class:`LearnedProposals` with 16 moves per round."""
+
+    batch = 16
 
 
 class PricedSearch4(PricedPolicy):
@@ -246,6 +341,13 @@ def main(argv=None) -> int:
             trained = runs(True, weights=np.asarray(out["weights"]), policy=policy)
             zero = "zero weights" if not np.any(out["weights"]) else f"training fitness {out['fitness']:.4f}"
             lines.append(_row(f"{name} ({zero}), against 1 / e_i", trained, rule))
+        for policy, spread in ((LearnedProposals, 1.0), (LearnedProposals16, 0.5)):
+            out = train_prices(scenarios, seed=1, generations=8, population=12, initial_std=spread,
+                               fitness="min", policy=policy, jobs=args.jobs)
+            theta = np.asarray(out["weights"])
+            lines.append(_row(f"learned move picks ({policy.batch} moves, min fitness, spread {spread}) against "
+                              "uniform picks", runs(True, weights=theta, policy=policy),
+                              runs(True, weights=np.zeros_like(theta), policy=policy)))
         for beta in (-0.05, -0.02, 0.02, 0.05, 0.1):
             lines.append(_row(f"keep-bias beta {beta:+.2f}, prices 1 / e_i", runs(False, "keep-bias", beta), rule))
             lines.append(_row(f"keep-bias beta {beta:+.2f}, learned prices", runs(True, "keep-bias", beta), learned))
