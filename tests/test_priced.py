@@ -158,7 +158,8 @@ def test_train_command_writes_a_loadable_model_and_its_curves(tmp_path):
 
     out = tmp_path / "price.npz"
     result = CliRunner().invoke(main, ["train", "--protocol", "ddnn-price", "--seed", "3", "--generations", "1",
-                                       "--population", "2", "--rounds", "30", "--out", str(out)])
+                                       "--population", "2", "--rounds", "30", "--out", str(out),
+                                       "--no-validation-bound"])
     assert result.exit_code == 0, result.output
     assert "generation 1:" in result.output
     weights = load_price_weights(out)
@@ -170,6 +171,41 @@ def test_train_command_writes_a_loadable_model_and_its_curves(tmp_path):
     assert curves[0].startswith("generation,") and len(curves) == 2
     assert "validation_fitness" in curves[0]
 
+
+
+def test_training_reports_the_fraction_of_the_limit_on_the_validation_deployments():
+    from wsnmec.training.prices import validation_bounds
+
+    scenarios = [({**SMALL, "e0": 0.02}, 5)]
+    validation = validation_deployments(scenarios)
+    bounds = validation_bounds(validation, time_limit=60.0)
+    out = train_prices(scenarios, seed=1, generations=2, population=3, elite=2, rounds=400,
+                       validation=validation, bounds=bounds)
+    (fnd0, _), = out["validation_reference"]
+    assert fnd0 <= bounds[0]  # the bound's theorem: no policy's FND passes it
+    assert out["validation_fnd_over_bound_reference"] == fnd0 / bounds[0]
+    first = out["history"][0]  # generation 1's mean is the zero weights: the reference's fraction
+    assert first["validation_fnd_over_bound"] == out["validation_fnd_over_bound_reference"]
+    (fnd, _), = [lifetime(validation[0][0], validation[0][1], np.asarray(out["weights"]), 400)]
+    assert out["validation_fnd_over_bound"] == fnd / bounds[0] <= 1.0
+    assert out["validation_bounds"] == bounds
+
+
+def test_train_command_writes_the_fraction_of_the_limit_beside_the_model(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    import wsnmec.training.prices as prices
+    from wsnmec.cli import main
+
+    monkeypatch.setattr(prices, "validation_bounds", lambda validation: [10_000] * len(validation))
+    out = tmp_path / "price.npz"
+    result = CliRunner().invoke(main, ["train", "--protocol", "ddnn-price", "--seed", "3", "--generations", "1",
+                                       "--population", "2", "--rounds", "30", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "fraction of the limit" in result.output
+    curves = (tmp_path / "price.npz.training.csv").read_text().splitlines()
+    assert curves[0].endswith(",validation_fnd_over_bound")
+    assert 0.0 < float(curves[1].split(",")[-1]) <= 30 / 10_000  # FND <= 30 rounds here
 
 @pytest.mark.parametrize("option,value", [("--population", "1"), ("--generations", "0")])
 def test_train_bad_search_sizes_are_one_line_errors(tmp_path, option, value):

@@ -378,8 +378,12 @@ def compare(protocols, out, as_json, seed, replicas, workers, force, table_forma
               help="ddnn-price: weight samples per generation (each run on every training scenario).")
 @click.option("--jobs", metavar="J", default="1", show_default=True,
               help="ddnn-price: worker processes for the lifetimes of a generation (the same model for every J).")
+@click.option("--validation-bound/--no-validation-bound", default=True, show_default=True,
+              help="ddnn-price: also give each generation's fraction of the limit on the validation deployments "
+                   "(FND over the deployment's lifetime bound, wsnmec bound; solved once before the search, at "
+                   "most 120 s each, and cached).")
 def train(protocol, out, seed, scenarios, rounds, networks, validation_scenarios, validate_every, generations,
-          population, jobs):
+          population, jobs, validation_bound):
     """Pretrain a learned clustering policy on sampled scenarios and save it (.npz with metadata).
 
     After each stage it prints the mean training loss and, on the held-out validation scenarios, the
@@ -400,7 +404,7 @@ def train(protocol, out, seed, scenarios, rounds, networks, validation_scenarios
     if protocol == "ddnn-price":
         return _train_price(out, seed, check_int("--generations", generations, 1, 1_000),
                             check_int("--population", population, 2, 1_000), 5000 if rounds is None else rounds,
-                            check_int("--jobs", jobs, 1, 256))
+                            check_int("--jobs", jobs, 1, 256), validation_bound)
     rounds = "300" if rounds is None else rounds
     scenarios = check_int("--scenarios", scenarios, 1, 100_000)
     rounds = check_int("--rounds", rounds, 1, 100_000)
@@ -453,12 +457,13 @@ def train(protocol, out, seed, scenarios, rounds, networks, validation_scenarios
                    f"scenarios: {'; '.join(worse)}", err=True)
 
 
-def _train_price(out, seed: int, generations: int, population: int, rounds, jobs: int = 1) -> None:
+def _train_price(out, seed: int, generations: int, population: int, rounds, jobs: int = 1,
+                 validation_bound: bool = True) -> None:
     """``wsnmec train --protocol ddnn-price`` (:func:`wsnmec.training.prices.train_prices`)."""
     from pathlib import Path
 
     from .clustering.priced import save_price_weights
-    from .training.prices import TRAINING_SCENARIOS, train_prices, validation_deployments
+    from .training.prices import TRAINING_SCENARIOS, train_prices, validation_bounds, validation_deployments
     from .errors import check_int
 
     rounds = check_int("--rounds", rounds, 1, 100_000)
@@ -469,17 +474,25 @@ def _train_price(out, seed: int, generations: int, population: int, rounds, jobs
 
     scenarios = list(TRAINING_SCENARIOS)
     validation = validation_deployments(scenarios)
+    bounds = None
+    if validation_bound:
+        click.echo(f"solving the lifetime bounds of the {len(validation)} validation deployments (cached after the "
+                   "first time)", err=True)
+        bounds = validation_bounds(validation)
 
     def generation_line(record):
+        limit = (f", fraction of the limit {record['validation_fnd_over_bound']:.3f}"
+                 if "validation_fnd_over_bound" in record else "")
         bar.write(f"generation {record['generation']}: training fitness of the mean {record['mean_fitness']:.4f}, "
                   f"best sample {record['best_fitness']:.4f}, median {record['median_fitness']:.4f}, validation "
-                  f"fitness of the mean {record['validation_fitness']:.4f} (1 = the non-learned prices)",
+                  f"fitness of the mean {record['validation_fitness']:.4f} (1 = the non-learned prices){limit}",
                   file=sys.stdout)
 
     with tqdm(total=generations * population, unit="sample", file=sys.stderr, dynamic_ncols=True, leave=False,
               disable=not _stderr_is_terminal()) as bar:
         result = train_prices(scenarios, seed=seed, generations=generations, population=population, rounds=rounds,
-                              validation=validation, progress=bar.update, on_generation=generation_line, jobs=jobs)
+                              validation=validation, progress=bar.update, on_generation=generation_line, jobs=jobs,
+                              bounds=bounds)
     command = (f"wsnmec train --protocol ddnn-price --seed {seed} --generations {generations} "
                f"--population {population}{'' if rounds == 5000 else f' --rounds {rounds}'} --out {Path(out).name}")
     meta = {"seed": int(seed), "command": command, "objective": "ddnn-price",
@@ -493,8 +506,10 @@ def _train_price(out, seed: int, generations: int, population: int, rounds, jobs
 
     with atomic_path(curves) as tmp:
         pd.DataFrame(result["history"]).to_csv(tmp, index=False)
+    limit = (f"; fraction of the limit on the validation deployments {result['validation_fnd_over_bound']:.3f} "
+             f"(prices 1/e: {result['validation_fnd_over_bound_reference']:.3f})" if bounds else "")
     click.echo(f"wrote {out} and {curves.name}: training fitness {result['fitness']:.4f}, validation fitness "
-               f"{result['validation_fitness']:.4f} (1 = the non-learned prices 1/e) ({command})")
+               f"{result['validation_fitness']:.4f} (1 = the non-learned prices 1/e){limit} ({command})")
     if result["validation_fitness"] < 1.0:
         click.echo("warning: the learned prices do worse than the non-learned prices on the validation deployments",
                    err=True)

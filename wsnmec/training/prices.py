@@ -55,6 +55,26 @@ def validation_deployments(scenarios) -> list:
     return [(dict(values), int(seed) + 10_000) for values, seed in scenarios]
 
 
+def validation_bounds(validation, *, gap: float = 0.01, time_limit: float | None = 120.0) -> list[int]:
+    """The bound on FND [round] (``fnd_upper`` of :mod:`wsnmec.bound`) of each ``(values, run seed)`` deployment,
+    the one :func:`lifetime` runs (``wsnmec bound --seed SEED`` of the scenario), through the bound cache; a
+    solve cut short by ``time_limit`` [s] still gives a valid, looser bound."""
+    from ..bound.cache import solve_cached
+    from ..study.limit import deployment_network
+
+    out = []
+    for values, seed in validation:
+        scenario = Scenario.from_mapping({**values, "protocol": "ddnn-price"})
+        result, _ = solve_cached(deployment_network(scenario, int(seed)), gap=gap, time_limit=time_limit)
+        out.append(int(result.fnd_upper))
+    return out
+
+
+def _fraction_of_bound(runs, bounds) -> float:
+    """Mean of FND / bound on FND over paired ``(FND, HND)`` runs and bounds."""
+    return float(np.mean([f / b for (f, _h), b in zip(runs, bounds)]))
+
+
 def relative_lifetime(scenarios, weights, reference, rounds: int, pool=None, fitness: str = "mean",
                       policy=PricedPolicy) -> float:
     """Mean over ``scenarios`` of (FND / FND_0 + HND / HND_0) / 2 (``fitness="mean"``) or of
@@ -85,7 +105,8 @@ def _lifetimes(scenarios, weights_per_scenario, rounds: int, pool=None, policy=P
 
 def train_prices(scenarios, *, seed: int, generations: int = 8, population: int = 12, elite: int = 4,
                  initial_std: float = 1.0, rounds: int = 5000, validation=None, progress=None,
-                 on_generation=None, jobs: int = 1, fitness: str = "mean", policy=PricedPolicy) -> dict:
+                 on_generation=None, jobs: int = 1, fitness: str = "mean", policy=PricedPolicy,
+                 bounds=None) -> dict:
     """Cross-entropy search of the price weights over ``scenarios`` (a list of ``(values, run seed)``;
     module Notes). Returns the chosen weights, their training fitness, the history and the reference
     lifetimes.
@@ -100,10 +121,13 @@ def train_prices(scenarios, *, seed: int, generations: int = 8, population: int 
     a generation's lifetimes in that many processes (the same result). ``fitness="min"`` scores each scenario
     by the smaller of its two ratios instead of their mean (:func:`relative_lifetime`). ``policy`` (a
     subclass of :class:`~wsnmec.clustering.priced.PricedPolicy`, importable by the worker processes) trains
-    another price network: its ``features`` give the number of weights.
+    another price network: its ``features`` give the number of weights. ``bounds`` (:func:`validation_bounds`
+    of ``validation``) adds each generation's ``validation_fnd_over_bound``, the mean over the validation
+    deployments of the mean weights' FND over the deployment's bound on FND (the fraction of the limit), and
+    the result's for the returned weights and for the prices 1 / e_i (``..._reference``).
     """
     check_choice("fitness", fitness, FITNESS)
-    options = (fitness, policy)
+    options = (fitness, policy, bounds)
     if jobs > 1:
         import multiprocessing
         import os
@@ -127,7 +151,7 @@ def train_prices(scenarios, *, seed: int, generations: int = 8, population: int 
 
 
 def _train_prices(scenarios, seed, generations, population, elite, initial_std, rounds, validation, progress,
-                  on_generation, pool, fitness, policy) -> dict:
+                  on_generation, pool, fitness, policy, bounds) -> dict:
     dim = len(policy.features) + 1
     zero = np.zeros(dim)
     reference = _lifetimes(scenarios, [zero] * len(scenarios), rounds, pool, policy)
@@ -159,8 +183,10 @@ def _train_prices(scenarios, seed, generations, population, elite, initial_std, 
         record = {"generation": t + 1, "mean_fitness": float(fits[0]), "best_fitness": float(fits[order[0]]),
                   "median_fitness": float(np.median(fits))}
         if validation:
-            record["validation_fitness"] = relative_lifetime(validation, mean, checked, rounds, pool, fitness,
-                                                             policy)
+            runs = _lifetimes(validation, [mean] * len(validation), rounds, pool, policy)
+            record["validation_fitness"] = _relative(runs, checked, fitness)
+            if bounds:
+                record["validation_fnd_over_bound"] = _fraction_of_bound(runs, bounds)
         history.append(record)
         if on_generation is not None:
             on_generation(record)
@@ -170,7 +196,11 @@ def _train_prices(scenarios, seed, generations, population, elite, initial_std, 
     out = {"weights": [float(v) for v in best_weights], "fitness": best_fit, "history": history,
            "reference": [[int(f), int(h)] for f, h in reference]}
     if validation:
-        out["validation_fitness"] = relative_lifetime(validation, best_weights, checked, rounds, pool, fitness,
-                                                      policy)
+        runs = _lifetimes(validation, [best_weights] * len(validation), rounds, pool, policy)
+        out["validation_fitness"] = _relative(runs, checked, fitness)
         out["validation_reference"] = [[int(f), int(h)] for f, h in checked]
+        if bounds:
+            out["validation_bounds"] = [int(b) for b in bounds]
+            out["validation_fnd_over_bound"] = _fraction_of_bound(runs, bounds)
+            out["validation_fnd_over_bound_reference"] = _fraction_of_bound(checked, bounds)
     return out
