@@ -297,3 +297,18 @@ def test_gym_env_accepts_a_plugin_protocol_and_reports_a_bad_one(examples):
     with pytest.raises(ParameterError, match="--protocol") as caught:
         gym.ClusteringEnv(nodes=10, rounds=5, protocol="mypolicy:Missing")
     assert "Missing" in caught.value.message
+
+
+def test_the_protocol_help_names_every_registered_policy_and_alias(monkeypatch):
+    """--protocol's help is made from the registry: every built-in name and alias is in it, and a policy
+    registered later appears without editing the help."""
+    from wsnmec.clustering import registry
+    from wsnmec.sim.parameters import PROTOCOL_HELP
+
+    for name in registry.protocol_names():
+        assert name in PROTOCOL_HELP
+    monkeypatch.setitem(registry.CLUSTERING_POLICIES, "my-policy", "my_module:MyPolicy")
+    monkeypatch.setitem(registry.ALIASES, "mine", "my-policy")
+    text = registry.protocol_help()
+    assert "my-policy (alias mine)" in text and text.index("ddnn-price-rule") < text.index("my-policy")
+    assert text.endswith("(see wsnmec.clustering.registry).")

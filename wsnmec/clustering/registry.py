@@ -55,6 +55,15 @@ CLUSTERING_POLICIES: dict[str, str] = {
 #: Other names of registered policies (kept for existing scripts and study files).
 ALIASES: dict[str, str] = {"ileach": "leach-dchs"}
 
+#: A few words on a built-in policy in the ``--protocol`` help (:func:`protocol_help`), where its name alone
+#: does not say what it is.
+DESCRIPTIONS: dict[str, str] = {
+    "ddnn": "the sink picks each round's heads among learned proposals scored by a one-round model of the network",
+    "ddnn-rule": "the same without learning",
+    "ddnn-price": "learned per-node energy prices over anneal's start pool",
+    "ddnn-price-rule": "the same with prices 1/e",
+}
+
 #: Entry-point group of installed plug-in policies (name -> ``"module:Class"``).
 ENTRY_POINT_GROUP = "wsnmec.policies"
 
@@ -69,6 +78,22 @@ def protocol_names() -> tuple[str, ...]:
     """Every built-in ``--protocol`` value: the registered names, then the aliases (plug-ins not included:
     :func:`plugin_names` lists the installed entry points)."""
     return tuple(CLUSTERING_POLICIES) + tuple(ALIASES)
+
+
+def protocol_help() -> str:
+    """The ``--protocol`` help, made from the registry: every built-in name in registration order, its aliases
+    and :data:`DESCRIPTIONS` in brackets, then the plug-in forms."""
+    aliases: dict[str, list[str]] = {}
+    for alias, name in ALIASES.items():
+        aliases.setdefault(name, []).append(alias)
+    items = []
+    for name in CLUSTERING_POLICIES:
+        notes = [f"alias {alias}" for alias in aliases.get(name, [])]
+        notes += [DESCRIPTIONS[name]] if name in DESCRIPTIONS else []
+        items.append(f"{name} ({'; '.join(notes)})" if notes else name)
+    return (f"Clustering policy: {', '.join(items[:-1])}, {items[-1]}; or a plug-in: MODULE:CLASS (importable "
+            f"from PYTHONPATH) or the name of an installed {ENTRY_POINT_GROUP} entry point (see "
+            "wsnmec.clustering.registry).")
 
 
 def canonical_name(name: str) -> str:

@@ -23,7 +23,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 
-from ..clustering.registry import check_protocol
+from ..clustering.registry import check_protocol, protocol_help
 from ..energy.harvest import HarvestSpec
 from ..energy.harvesters.registry import harvest_help
 from ..energy.radio import RADIO_PRESETS
@@ -188,13 +188,8 @@ def radio_constant(strictly_positive: bool = False) -> Check:
 
 # --- the table ---------------------------------------------------------------------------------------------
 
-#: The ``--protocol`` help (the clustering registry's built-in names, with a word on the learned ones).
-PROTOCOL_HELP = (
-    "Clustering policy: direct, leach, leach-dchs (alias ileach), leach-c, deec, heed, ddnn (the sink picks each "
-    "round's heads among learned proposals scored by a one-round model of the network), ddnn-rule (the same without "
-    "learning), spread, anneal, lp-schedule, ddnn-price (learned per-node energy prices over anneal's start pool), "
-    "ddnn-price-rule (the same with prices 1/e); or a plug-in: MODULE:CLASS (importable from PYTHONPATH) or the name "
-    "of an installed wsnmec.policies entry point (see wsnmec.clustering.registry).")
+#: The ``--protocol`` help, made from the clustering registry (:func:`wsnmec.clustering.registry.protocol_help`).
+PROTOCOL_HELP = protocol_help()
 
 #: The ``--harvest`` help, generated from the harvest models' registry
 #: (:func:`wsnmec.energy.harvesters.registry.harvest_help`; the table adds the default).
