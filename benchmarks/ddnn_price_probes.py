@@ -1,7 +1,7 @@
 """Probes of what else could let ``ddnn-price`` gain both FND and HND, on training data only.
 
 Issue 18's ablation found that the learned prices trade HND for FND (docs/ddnn_price/README.md). This script
-measures eight changes that could gain both, each against its own baseline on the 12 *validation deployments* of
+measures seven changes that could gain both, each against its own baseline on the 12 *validation deployments* of
 the price training scenarios (``wsnmec.training.prices.TRAINING_SCENARIOS`` with run seeds + 10,000, the
 validation of ``wsnmec train``, and + 20,000). No held-out scenario of ``studies/suite.toml`` is touched.
 
