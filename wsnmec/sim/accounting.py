@@ -1005,14 +1005,13 @@ def heads_from_mask(mask, alive, is_ch, ch_list):
 
 
 @njit(cache=True, nogil=True)
-def account_round_jit(x, y, d_sink, energy, alive, is_ch, ch_list, n_ch, decision, rule, extra_control, params,
-                      bbox, target, distance, drawn, received, members, fgrid, igrid, result, previous):
-    """Receivers, built-in decisions (``rule`` >= 0; ``rule`` < 0 keeps ``decision`` as given) and charges
-    of one round (compiled, in place). ``previous``: the previous round's receivers (int64[N]; empty: no
-    previous round), which decide whether the round keeps its clusters (Notes, *Kept clusters*); not
-    updated here (the round loops call :func:`remember_clusters_jit`). Returns the energy consumed [J]."""
-    assign_receivers_jit(x, y, d_sink, alive, is_ch, ch_list, n_ch, bbox, target, distance, fgrid, igrid,
-                         params[P_JOIN_CLUSTER] != 0.0)
+def decide_and_charge_jit(rule, d_sink, energy, alive, is_ch, ch_list, n_ch, target, distance, decision,
+                          extra_control, params, drawn, received, members, fgrid, igrid, result, previous):
+    """A round's step after its receivers (``target``, ``distance``) are set, shared by the round loops:
+    the built-in offloading decisions (``rule`` >= 0; ``rule`` < 0 keeps ``decision`` as given), with
+    ``result[RES_FALLBACK]`` = 1 when ``exact`` decided the round as ``greedy`` (:func:`decide_offload_jit`),
+    then the charges (set-up only when the clusters differ from ``previous``, :func:`clusters_kept_jit`).
+    Returns the energy consumed [J]."""
     fell_back = 0
     if rule >= 0:
         fell_back = decide_offload_jit(rule, alive, is_ch, ch_list, n_ch, target, d_sink, params, members,
@@ -1022,6 +1021,19 @@ def account_round_jit(x, y, d_sink, energy, alive, is_ch, ch_list, n_ch, decisio
                                 extra_control, params, drawn, received, result, kept)
     result[RES_FALLBACK] = float(fell_back)
     return consumed
+
+
+@njit(cache=True, nogil=True)
+def account_round_jit(x, y, d_sink, energy, alive, is_ch, ch_list, n_ch, decision, rule, extra_control, params,
+                      bbox, target, distance, drawn, received, members, fgrid, igrid, result, previous):
+    """Receivers, built-in decisions (``rule`` >= 0; ``rule`` < 0 keeps ``decision`` as given) and charges
+    of one round (compiled, in place). ``previous``: the previous round's receivers (int64[N]; empty: no
+    previous round), which decide whether the round keeps its clusters (Notes, *Kept clusters*); not
+    updated here (the round loops call :func:`remember_clusters_jit`). Returns the energy consumed [J]."""
+    assign_receivers_jit(x, y, d_sink, alive, is_ch, ch_list, n_ch, bbox, target, distance, fgrid, igrid,
+                         params[P_JOIN_CLUSTER] != 0.0)
+    return decide_and_charge_jit(rule, d_sink, energy, alive, is_ch, ch_list, n_ch, target, distance, decision,
+                                 extra_control, params, drawn, received, members, fgrid, igrid, result, previous)
 
 
 @njit(cache=True, nogil=True)

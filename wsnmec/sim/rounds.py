@@ -2,7 +2,7 @@
 
 Each round: *harvest* (compiled) -> *elect* (``clustering.elect(state, rng)``) -> receivers (compiled) ->
 *decide* (a built-in rule, compiled, or ``offloading.decide(state, heads, rng)``) -> *account* and *record*
-(compiled: :func:`wsnmec.sim.accounting.charge_round_jit`, :func:`wsnmec.sim.kernel.record_round_jit`).
+(compiled: :func:`wsnmec.sim.accounting.decide_and_charge_jit`, :func:`wsnmec.sim.kernel.record_round_jit`).
 The compiled steps are those of the fused loop of :mod:`wsnmec.sim.kernel`, so a built-in protocol run
 through this loop gives the same tables bit for bit (tested), under either sink medium (``--medium``: the
 round's latency with a channel per transmission or through the sink's shared channels).
@@ -30,12 +30,9 @@ from .accounting import (
     CONTROL_KINDS,
     OFFLOAD_RULES,
     P_CONTROL_BITS,
-    RES_FALLBACK,
     RES_KEPT,
-    charge_round_jit,
-    clusters_kept_jit,
     count_members,
-    decide_offload_jit,
+    decide_and_charge_jit,
     heads_from_mask,
     remember_clusters_jit,
 )
@@ -96,14 +93,9 @@ def _finish_round_jit(k, rule, n_ch, harvested, d_sink, energy, alive, capacity,
     """Built-in decisions (``rule`` >= 0), charges (set-up only when the clusters differ from ``previous``,
     the previous round's receivers, which then become this round's) and the record of row ``k``; returns
     the alive count."""
-    fell_back = 0
-    if rule >= 0:
-        fell_back = decide_offload_jit(rule, alive, is_ch, ch_list, n_ch, target, d_sink, params, members,
-                                       decision, fgrid[6:10], igrid[6])
-    kept = clusters_kept_jit(alive, target, previous)
-    consumed = charge_round_jit(d_sink, energy, alive, is_ch, ch_list, n_ch, target, distance, decision,
-                                extra_control, params, drawn, received, result, kept)
-    result[RES_FALLBACK] = float(fell_back)
+    consumed = decide_and_charge_jit(rule, d_sink, energy, alive, is_ch, ch_list, n_ch, target, distance, decision,
+                                     extra_control, params, drawn, received, members, fgrid, igrid, result,
+                                     previous)
     remember_clusters_jit(target, previous)
     return record_round_jit(k, energy, alive, capacity, n_ch, harvested, consumed, result, params, out_int,
                             out_float)
