@@ -52,10 +52,9 @@ def pytest_sessionstart(session):
     from pathlib import Path
 
     import wsnmec
+    from wsnmec.kernel_cache import cache_folders
 
-    places = [Path(wsnmec.__file__).parent] + ([Path(os.environ["NUMBA_CACHE_DIR"])]
-                                                if os.environ.get("NUMBA_CACHE_DIR") else [])
-    if any(any(place.rglob("*.nbi")) for place in places if place.is_dir()):
+    if any(any(folder.rglob("*.nbi")) for folder in cache_folders(Path(wsnmec.__file__).parent)):
         return  # kernels cached already
     from wsnmec.warmup import warmup
 
