@@ -71,8 +71,11 @@ def validation_bounds(validation, *, gap: float = 0.01, time_limit: float | None
 
 
 def _fraction_of_bound(runs, bounds) -> float:
-    """Mean of FND / bound on FND over paired ``(FND, HND)`` runs and bounds."""
-    return float(np.mean([f / b for (f, _h), b in zip(runs, bounds)]))
+    """Mean of the fraction of the limit (:func:`wsnmec.study.limit.fraction_of_limit`, FND over the bound on
+    FND) over paired ``(FND, HND)`` runs and bounds."""
+    from ..study.limit import fraction_of_limit
+
+    return float(np.mean([fraction_of_limit(f, b) for (f, _h), b in zip(runs, bounds)]))
 
 
 def relative_lifetime(scenarios, weights, reference, rounds: int, pool=None, fitness: str = "mean",
