@@ -281,7 +281,6 @@ class NaiveNetwork:
         return all(self.previous.get(i) == receiver for i, receiver in now.items())
 
     def account(self, heads, extra_control=None):
-        self.fell_back = 0  # set by decide()
         radio, bits = self.radio, self.bits
         sc = self.scenario
         matlab = sc.semantics == "matlab"
