@@ -43,7 +43,6 @@ bounds cached, 5 more to solve them).
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -54,7 +53,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout this script belongs to
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ddnn_price_probes import ROUNDS, _row  # noqa: E402
+from ddnn_price_probes import _row, finish, lifetime, probe_arguments, probe_deployments  # noqa: E402
 
 from wsnmec.bound import colgen  # noqa: E402
 from wsnmec.bound.costs import LinearCosts, Network, planning_harvest  # noqa: E402
@@ -62,9 +61,7 @@ from wsnmec.bound.lp_schedule import LPSchedulePolicy  # noqa: E402
 from wsnmec.clustering.ddnn import smooth_harvest_and_consumption  # noqa: E402
 from wsnmec.clustering.dryrun import distinct_rows  # noqa: E402
 from wsnmec.clustering.priced import PricedPolicy, PricedRulePolicy  # noqa: E402
-from wsnmec.sim.rounds import RoundLoop  # noqa: E402
 from wsnmec.sim.scenario import Scenario  # noqa: E402
-from wsnmec.training.prices import TRAINING_SCENARIOS, validation_deployments  # noqa: E402
 
 #: Time limit of one aggregated LP solve [s].
 AGGREGATED_TIME_LIMIT = 60.0
@@ -226,54 +223,30 @@ def _run(task):
     """(FND, HND, mean decision time per round [s], the solve at the first round included) of one deployment."""
     values, seed, name = task
     scenario = Scenario.from_mapping({**values, "protocol": "ddnn-price"})
-    clustering = POLICIES[name](scenario)
-    loop = RoundLoop(scenario, seed, clustering=clustering)
-    elect, spent = clustering.elect, [0.0]
+    return lifetime(scenario, seed, POLICIES[name](scenario))
 
-    def timed(state, rng):
-        start = time.perf_counter()
-        out = elect(state, rng)
-        spent[0] += time.perf_counter() - start
-        return out
 
-    clustering.elect = timed
-    fnd = hnd = None
-    for r in range(1, ROUNDS + 1):
-        alive = loop.step()
-        if fnd is None and alive < scenario.nodes:
-            fnd = r
-        if alive <= scenario.nodes // 2:
-            hnd = r
-            break
-    return (fnd or ROUNDS), (hnd or ROUNDS), spent[0] / r
+def comparison_lines(runs: dict, names) -> list:
+    """The table of ``names`` against ddnn-price-rule and ddnn-price, then every deployment's FND / HND of
+    every run in ``runs``."""
+    lines = ["| variant | against | FND / baseline [95 % t] | HND / baseline | min(FND, HND ratio) | "
+             "decision ms/round | passes |", "|---|---|---|---|---|---|---|"]
+    for name in names:
+        for base in ("ddnn-price-rule", "ddnn-price"):
+            if name != base:
+                lines.append(_row(name, runs[name], runs[base]).replace(f"| {name} |", f"| {name} | {base} |", 1))
+    lines += ["", "FND / HND of each deployment (validation seeds + 10,000, then + 20,000):", ""]
+    lines += [f"- {name}: " + ", ".join(f"{f}/{h}" for f, h, _ in result) for name, result in runs.items()]
+    return lines
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--out", type=Path)
-    args = parser.parse_args(argv)
-    deployments = (validation_deployments(TRAINING_SCENARIOS)
-                   + [(dict(v), int(s) + 20_000) for v, s in TRAINING_SCENARIOS])
+    args = probe_arguments(__doc__, argv)
+    deployments = probe_deployments()
     start = time.perf_counter()
     with ProcessPoolExecutor(args.jobs) as pool:
         runs = {name: list(pool.map(_run, [(v, s, name) for v, s in deployments])) for name in POLICIES}
-    lines = ["| variant | against | FND / baseline [95 % t] | HND / baseline | min(FND, HND ratio) | "
-             "decision ms/round | passes |", "|---|---|---|---|---|---|---|"]
-    for name, result in runs.items():
-        for base in ("ddnn-price-rule", "ddnn-price"):
-            if name != base:
-                row = _row(name, result, runs[base])
-                lines.append(row.replace(f"| {name} |", f"| {name} | {base} |", 1))
-    lines += ["", "FND / HND of each deployment (validation seeds + 10,000, then + 20,000):", ""]
-    lines += [f"- {name}: " + ", ".join(f"{f}/{h}" for f, h, _ in result) for name, result in runs.items()]
-    lines += ["", f"{len(deployments)} deployments; {time.perf_counter() - start:.0f} s with --jobs {args.jobs}."]
-    text = "\n".join(lines)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
-    return 0
-
+    return finish(comparison_lines(runs, POLICIES), len(deployments), start, args.jobs, args.out)
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -27,7 +27,6 @@ Run ``python3 benchmarks/ddnn_pool_probes.py [--jobs 2] [--out FILE.md]`` (about
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 import time
@@ -40,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout thi
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import ddnn_lp_probes as lp  # noqa: E402
-from ddnn_price_probes import _row  # noqa: E402
+from ddnn_price_probes import ROUNDS, finish, probe_arguments, probe_deployments  # noqa: E402
 
 from wsnmec.clustering.anneal import AnnealPolicy  # noqa: E402
 from wsnmec.clustering.ddnn import local_density  # noqa: E402
@@ -48,7 +47,7 @@ from wsnmec.clustering.dryrun import SIZE_FACTORS, distinct_rows  # noqa: E402
 from wsnmec.clustering.priced import PricedPolicy, PricedRulePolicy  # noqa: E402
 from wsnmec.sim.rounds import RoundLoop  # noqa: E402
 from wsnmec.sim.scenario import Scenario  # noqa: E402
-from wsnmec.training.prices import TRAINING_SCENARIOS, validation_deployments  # noqa: E402
+from wsnmec.training.prices import TRAINING_SCENARIOS  # noqa: E402
 
 WIDE = SIZE_FACTORS + (3.0, 4.0, 6.0)
 WIDER = WIDE + (8.0, 12.0)
@@ -114,7 +113,7 @@ def record_anneal(task) -> list:
         return mask
 
     policy.elect = spy
-    for r in range(1, lp.ROUNDS + 1):
+    for r in range(1, ROUNDS + 1):
         alive_count = loop.step()
         energy, alive, previous, mask = seen["round"]
         heads = np.flatnonzero(mask)
@@ -188,38 +187,21 @@ VARIANTS = {"wide sizes (to 6 k_opt), prices 1 / e_i": _wide(PricedRulePolicy, W
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--out", type=Path)
-    args = parser.parse_args(argv)
+    args = probe_arguments(__doc__, argv)
     start = time.perf_counter()
     lp.POLICIES.update(VARIANTS)
     training = [(dict(v), int(s) + offset) for offset in PICKER_SEED_OFFSETS for v, s in TRAINING_SCENARIOS]
     with ProcessPoolExecutor(args.jobs) as pool:
         blocks = [block for found in pool.map(record_anneal, training) for block in found]
     weights, loglik = fit_picker(blocks)
-    deployments = (validation_deployments(TRAINING_SCENARIOS)
-                   + [(dict(v), int(s) + 20_000) for v, s in TRAINING_SCENARIOS])
+    deployments = probe_deployments()
     with ProcessPoolExecutor(args.jobs, initializer=_set_picker, initargs=(weights,)) as pool:
         runs = {name: list(pool.map(lp._run, [(v, s, name) for v, s in deployments]))
                 for name in ("ddnn-price-rule", "ddnn-price", *VARIANTS)}
     lines = [f"Picker: {len(blocks)} picks from anneal's sets on {len(training)} training deployments, mean "
              f"log-likelihood per pick {loglik:.3f}; weights (features in the docstring's order) "
-             + ", ".join(f"{v:.3f}" for v in weights) + ".", "",
-             "| variant | against | FND / baseline [95 % t] | HND / baseline | min(FND, HND ratio) | "
-             "decision ms/round | passes |", "|---|---|---|---|---|---|---|"]
-    for name in VARIANTS:
-        for base in ("ddnn-price-rule", "ddnn-price"):
-            lines.append(_row(name, runs[name], runs[base]).replace(f"| {name} |", f"| {name} | {base} |", 1))
-    lines += ["", "FND / HND of each deployment (validation seeds + 10,000, then + 20,000):", ""]
-    lines += [f"- {name}: " + ", ".join(f"{f}/{h}" for f, h, _ in result) for name, result in runs.items()]
-    lines += ["", f"{len(deployments)} deployments; {time.perf_counter() - start:.0f} s with --jobs {args.jobs}."]
-    text = "\n".join(lines)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
-    return 0
-
+             + ", ".join(f"{v:.3f}" for v in weights) + ".", ""]
+    return finish(lines + lp.comparison_lines(runs, VARIANTS), len(deployments), start, args.jobs, args.out)
 
 if __name__ == "__main__":
     raise SystemExit(main())

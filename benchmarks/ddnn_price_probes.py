@@ -272,12 +272,16 @@ def _variant(base, kind: str, value):
     return base
 
 
-def _run(task):
-    """(FND, HND, mean decision time per round [s]) of one deployment."""
-    values, seed, learned, kind, value, weights, policy = task
-    scenario = Scenario.from_mapping({**values, "protocol": "ddnn-price"})
-    cls = _variant(policy if policy is not None else (PricedPolicy if learned else PricedRulePolicy), kind, value)
-    clustering = cls(scenario, weights=weights) if weights is not None else cls(scenario)
+def probe_deployments() -> list:
+    """The 12 deployments every probe runs on: the validation runs of ``wsnmec train`` (run seeds + 10,000 of
+    the price training scenarios), then the same scenarios at run seeds + 20,000."""
+    return (validation_deployments(TRAINING_SCENARIOS)
+            + [(dict(v), int(s) + 20_000) for v, s in TRAINING_SCENARIOS])
+
+
+def lifetime(scenario, seed: int, clustering) -> tuple[int, int, float]:
+    """(FND, HND, mean decision time per round [s]) of ``clustering`` on one deployment, at most
+    :data:`ROUNDS` rounds (a death not reached counts as :data:`ROUNDS`)."""
     loop = RoundLoop(scenario, seed, clustering=clustering)
     elect, spent = clustering.elect, [0.0]
 
@@ -299,6 +303,33 @@ def _run(task):
     return (fnd or ROUNDS), (hnd or ROUNDS), spent[0] / r
 
 
+def probe_arguments(doc: str, argv=None) -> argparse.Namespace:
+    """A probe script's options: ``--jobs`` (worker processes) and ``--out`` (a file for the table)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--out", type=Path)
+    return parser.parse_args(argv)
+
+
+def finish(lines: list, deployments: int, start: float, jobs: int, out) -> int:
+    """Close a probe's table with its count and wall time, print it and write it to ``out`` (when given)."""
+    lines += ["", f"{deployments} deployments; {time.perf_counter() - start:.0f} s with --jobs {jobs}."]
+    text = "\n".join(lines)
+    print(text)
+    if out:
+        out.write_text(text + "\n")
+    return 0
+
+
+def _run(task):
+    """(FND, HND, mean decision time per round [s]) of one deployment."""
+    values, seed, learned, kind, value, weights, policy = task
+    scenario = Scenario.from_mapping({**values, "protocol": "ddnn-price"})
+    cls = _variant(policy if policy is not None else (PricedPolicy if learned else PricedRulePolicy), kind, value)
+    clustering = cls(scenario, weights=weights) if weights is not None else cls(scenario)
+    return lifetime(scenario, seed, clustering)
+
+
 def _row(name, runs, base):
     fnd = [a[0] / b[0] for a, b in zip(runs, base)]
     hnd = [a[1] / b[1] for a, b in zip(runs, base)]
@@ -310,12 +341,8 @@ def _row(name, runs, base):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--out", type=Path)
-    args = parser.parse_args(argv)
-    deployments = (validation_deployments(TRAINING_SCENARIOS)
-                   + [(dict(v), int(s) + 20_000) for v, s in TRAINING_SCENARIOS])
+    args = probe_arguments(__doc__, argv)
+    deployments = probe_deployments()
     scenarios = list(TRAINING_SCENARIOS)
     lines = ["| probe | FND / baseline [95 % t] | HND / baseline | min(FND, HND ratio) | decision ms/round | "
              "worth a held-out run |", "|---|---|---|---|---|---|"]
@@ -361,13 +388,7 @@ def main(argv=None) -> int:
             label = "/".join(f"{f:.0%}" for f in fractions)
             lines.append(_row(f"mixed (farthest {label}), prices 1 / e_i", runs(False, "mixed", fractions), rule))
             lines.append(_row(f"mixed (farthest {label}), learned prices", runs(True, "mixed", fractions), learned))
-    lines.append("")
-    lines.append(f"{len(deployments)} deployments; {time.perf_counter() - start:.0f} s with --jobs {args.jobs}.")
-    text = "\n".join(lines)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
-    return 0
+    return finish(lines, len(deployments), start, args.jobs, args.out)
 
 
 if __name__ == "__main__":
