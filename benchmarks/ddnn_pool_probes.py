@@ -17,6 +17,8 @@ Two changes to what the sink chooses from, each measured against ``ddnn-price-ru
   re-clustering rounds (every second one) in the training scenarios' own run seeds and those + 30,000, never
   on a validation deployment. At run time the greedy picks at each pool size join the pool. Its non-learned
   counterpart is the pool without them (ddnn-price-rule).
+- ``handover`` (not a pool change, measured beside them): the learned prices until the first death, the
+  prices 1 / e_i after it, so that the learned prices' FND could come without their HND.
 
 Rule (fixed before each run, in the session's notes): a variant is worth a held-out screen only if, against
 ddnn-price-rule and against ddnn-price both, its mean FND ratio, mean HND ratio and mean per-deployment
@@ -177,12 +179,22 @@ class ImitationLearnedPrices(Imitation, PricedPolicy):
     learned = True
 
 
+class Handover(PricedPolicy):
+    def prices(self, state):
+        if state.alive_count == state.n:
+            return super().prices(state)
+        out = np.zeros(state.n)
+        out[state.alive] = 1.0 / np.maximum(state.energy[state.alive], 1e-300)
+        return out
+
+
 VARIANTS = {"wide sizes (to 6 k_opt), prices 1 / e_i": _wide(PricedRulePolicy, WIDE),
             "wide sizes (to 6 k_opt), learned prices": _wide(PricedPolicy, WIDE),
             "wider sizes (to 12 k_opt), prices 1 / e_i": _wide(PricedRulePolicy, WIDER),
             "wider sizes (to 12 k_opt), learned prices": _wide(PricedPolicy, WIDER),
             "imitation picks, prices 1 / e_i": Imitation,
             "imitation picks, learned prices": ImitationLearnedPrices,
+            "handover: learned prices, then 1 / e_i after the first death": Handover,
             "anneal (reference)": AnnealPolicy}
 
 
