@@ -49,15 +49,18 @@ def _worker_threads():
     import numba
 
     np.dot(np.ones((4, 4)), np.ones((4, 4)))
-    return os.environ.get("OPENBLAS_NUM_THREADS"), numba.get_num_threads(), _blas_threads()
+    return (os.environ.get("OPENBLAS_NUM_THREADS"), numba.get_num_threads(), _blas_threads(),
+            threads.allowed_threads())
 
 
 def test_study_workers_get_one_thread_each_when_jobs_exceed_one():
+    """Each worker's BLAS, numba and the package's own threads (allowed_threads: spread's parallel sets) are
+    limited to one."""
     from wsnmec.study.runner import ExecutorHandle
 
     with ExecutorHandle(jobs=2) as handle:
-        env, numba_threads, blas = handle.executor.submit(_worker_threads).result()
-    assert env == "1" and numba_threads == 1 and all(n == 1 for n in blas)
+        env, numba_threads, blas, allowed = handle.executor.submit(_worker_threads).result()
+    assert env == "1" and numba_threads == 1 and all(n == 1 for n in blas) and allowed == 1
 
 
 def test_offload_progress_bar_only_on_a_terminal(monkeypatch):

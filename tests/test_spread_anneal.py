@@ -15,7 +15,8 @@ from wsnmec.sim.checks import energy_balance_problems
 from wsnmec.clustering.ddnn import DDNNRulePolicy
 from wsnmec.clustering.dryrun import REFINE_MAX_ALIVE
 from wsnmec.clustering.registry import policy_class
-from wsnmec.clustering.spread import SpreadPolicy, _numpy_sum_jit, spread_heads
+from wsnmec import threads
+from wsnmec.clustering.spread import PARALLEL_MIN_ALIVE, SpreadPolicy, _numpy_sum_jit, spread_head_sets, spread_heads
 from wsnmec.sim.rounds import RoundLoop
 from wsnmec.sim.scenario import Scenario
 from wsnmec.sim.simulation import simulate
@@ -187,6 +188,22 @@ def test_spread_heads_kernel_matches_the_numpy_reference_on_the_same_draws(case)
     reference = spread_heads_naive(x, y, e, k, b, max_passes=passes)
     assert kernel.tolist() == reference.tolist()
     assert a.random() == b.random()
+
+
+@pytest.mark.parametrize("allowed", [1, 2, 3])
+def test_spread_head_sets_give_each_size_the_heads_of_spread_heads_in_turn(monkeypatch, allowed):
+    """Above PARALLEL_MIN_ALIVE nodes the sets of several sizes are computed on parallel threads (up to the
+    process's allowed threads; 1: in turn): the same heads as spread_heads called for each size in turn, from
+    the same draws, and the Generator left in the same state. Below it, likewise (in turn)."""
+    monkeypatch.setattr(threads, "_process_threads", allowed)
+    assert threads.allowed_threads() == allowed
+    g = np.random.default_rng(allowed)
+    for n, sizes in ((PARALLEL_MIN_ALIVE + 500, [40, 3, 17, 8, 25]), (150, [2, 9, 5])):
+        x, y, e = g.random(n) * 400.0, g.random(n) * 400.0, g.uniform(1e-3, 0.5, n)
+        a, b = np.random.default_rng(7), np.random.default_rng(7)
+        sets = spread_head_sets(x, y, e, np.array(sizes), a)
+        assert [h.tolist() for h in sets] == [spread_heads(x, y, e, k, b).tolist() for k in sizes]
+        assert a.random() == b.random()
 
 
 def test_compiled_sum_adds_in_numpys_order():

@@ -55,6 +55,21 @@ def with_single_blas_thread(function):
     return wrapper
 
 
+#: The limit set by :func:`limit_process_threads` in this process (None: no limit was set).
+_process_threads: int | None = None
+
+
+def allowed_threads() -> int:
+    """Threads this process may keep busy: the limit of :func:`limit_process_threads` when one was set (a
+    study worker), else the cores the process may run on."""
+    if _process_threads is not None:
+        return _process_threads
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - platforms without sched_getaffinity
+        return max(1, os.cpu_count() or 1)
+
+
 def limit_process_threads(threads: int = 1) -> None:
     """Limit this process's BLAS, OpenMP and numba thread pools to ``threads`` (a study worker's initializer).
 
@@ -62,7 +77,9 @@ def limit_process_threads(threads: int = 1) -> None:
     imported later in this process obey them) and, for runtimes already loaded, applies the limit through
     threadpoolctl and ``numba.set_num_threads``.
     """
+    global _process_threads
     threads = max(1, int(threads))
+    _process_threads = threads
     for name in THREAD_ENV_VARS:
         os.environ[name] = str(threads)
     try:

@@ -40,7 +40,10 @@ proposals are then scored with the empty set (direct transmission) and the argmi
 Random draws, per round: one uniform per head of every size (sum of the sizes), in increasing size
 order, from the replica's Generator; nothing else is random (a seeded run is identical twice). Cost per
 round: O(n k) per pass and size, in a compiled kernel (the NumPy reference in ``tests/naive.py`` gives the
-same heads from the same draws); measured by ``benchmarks/bench_spread_anneal.py``.
+same heads from the same draws); measured by ``benchmarks/bench_spread_anneal.py``. With at least
+:data:`PARALLEL_MIN_ALIVE` alive nodes the sizes' sets are computed on parallel threads (at most
+:func:`wsnmec.threads.allowed_threads`: one in a study worker), from the same draws, so the heads are
+the same as when they are computed in turn.
 
 References
 ----------
@@ -57,6 +60,8 @@ References
 """
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 from numba import njit
@@ -77,6 +82,47 @@ def spread_heads(x, y, energy, k: int, rng: np.random.Generator, max_passes: int
     draws = rng.random(k)
     return _spread_heads_jit(np.ascontiguousarray(x, dtype=np.float64), np.ascontiguousarray(y, dtype=np.float64),
                              np.ascontiguousarray(energy, dtype=np.float64), int(k), draws, int(max_passes))
+
+
+#: Alive nodes from which :func:`spread_head_sets` computes the sets of several sizes on parallel threads
+#: (below it a set takes well under a millisecond and threads would cost more than they save).
+PARALLEL_MIN_ALIVE = 2000
+
+_EXECUTORS: dict = {}
+
+
+def _executor(threads: int):
+    """This process's thread pool of ``threads`` workers (a forked child makes its own: threads do not
+    survive a fork)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    key = (os.getpid(), threads)
+    pool = _EXECUTORS.get(key)
+    if pool is None:
+        _EXECUTORS.clear()  # a parent's pools, whose threads this process does not have
+        pool = _EXECUTORS[key] = ThreadPoolExecutor(threads, thread_name_prefix="wsnmec-spread")
+    return pool
+
+
+def spread_head_sets(x, y, energy, sizes, rng: np.random.Generator, max_passes: int = MAX_PASSES) -> list:
+    """:func:`spread_heads` for each k of ``sizes`` in turn, as a list of int64[k]: the same draws (k uniforms
+    per size, in the order of ``sizes``) and the same heads. With at least :data:`PARALLEL_MIN_ALIVE` nodes
+    the kernels run on parallel threads (they release the GIL), at most :func:`wsnmec.threads.allowed_threads`.
+    """
+    from ..threads import allowed_threads
+
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    y = np.ascontiguousarray(y, dtype=np.float64)
+    energy = np.ascontiguousarray(energy, dtype=np.float64)
+    jobs = [(int(k), rng.random(int(k))) for k in sizes]
+    threads = min(len(jobs), allowed_threads()) if x.shape[0] >= PARALLEL_MIN_ALIVE else 1
+    if threads <= 1:
+        return [_spread_heads_jit(x, y, energy, k, draws, int(max_passes)) for k, draws in jobs]
+    pool = _executor(threads)
+    futures = {}
+    for i in sorted(range(len(jobs)), key=lambda i: -jobs[i][0]):  # the largest sets first: balanced threads
+        futures[i] = pool.submit(_spread_heads_jit, x, y, energy, jobs[i][0], jobs[i][1], int(max_passes))
+    return [futures[i].result() for i in range(len(jobs))]
 
 
 #: NumPy's pairwise summation adds blocks of at most this many values directly.
@@ -281,9 +327,9 @@ class SpreadPolicy(ClusteringPolicy):
         """Candidate masks uint8 [C, N]: the empty set, then one spread set per size (distinct rows)."""
         sizes = self.sizes(state, alive.shape[0])
         masks = np.zeros((1 + sizes.shape[0], state.n), dtype=np.uint8)
-        x, y, e = state.x[alive], state.y[alive], state.energy[alive]
-        for row, k in enumerate(sizes, start=1):
-            masks[row, alive[spread_heads(x, y, e, int(k), rng, self.max_passes)]] = 1
+        heads = spread_head_sets(state.x[alive], state.y[alive], state.energy[alive], sizes, rng, self.max_passes)
+        for row, positions in enumerate(heads, start=1):
+            masks[row, alive[positions]] = 1
         return distinct_rows(masks)
 
     def decide(self, state, rng):
