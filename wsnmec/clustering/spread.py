@@ -96,11 +96,14 @@ def _executor(threads: int):
     survive a fork)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    key = (os.getpid(), threads)
-    pool = _EXECUTORS.get(key)
+    pid = os.getpid()
+    pool = _EXECUTORS.get((pid, threads))
     if pool is None:
-        _EXECUTORS.clear()  # a parent's pools, whose threads this process does not have
-        pool = _EXECUTORS[key] = ThreadPoolExecutor(threads, thread_name_prefix="wsnmec-spread")
+        for (owner, _), old in _EXECUTORS.items():
+            if owner == pid:  # this process's pool of another size (a parent's has no threads here)
+                old.shutdown(wait=False)
+        _EXECUTORS.clear()
+        pool = _EXECUTORS[(pid, threads)] = ThreadPoolExecutor(threads, thread_name_prefix="wsnmec-spread")
     return pool
 
 
