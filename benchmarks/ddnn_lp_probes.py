@@ -230,13 +230,17 @@ def comparison_lines(runs: dict, names) -> list:
     """The table of ``names`` against ddnn-price-rule and ddnn-price, then every deployment's FND / HND of
     every run in ``runs``."""
     lines = ["| variant | against | FND / baseline [95 % t] | HND / baseline | min(FND, HND ratio) | "
-             "decision ms/round | passes |", "|---|---|---|---|---|---|---|"]
+             "decision ms/round | passes | latency to FND / baseline's |", "|---|---|---|---|---|---|---|---|"]
     for name in names:
         for base in ("ddnn-price-rule", "ddnn-price"):
             if name != base:
-                lines.append(_row(name, runs[name], runs[base]).replace(f"| {name} |", f"| {name} | {base} |", 1))
-    lines += ["", "FND / HND of each deployment (validation seeds + 10,000, then + 20,000):", ""]
-    lines += [f"- {name}: " + ", ".join(f"{f}/{h}" for f, h, _ in result) for name, result in runs.items()]
+                latency = np.mean([a[3] / b[3] for a, b in zip(runs[name], runs[base])])
+                lines.append(_row(name, runs[name], runs[base]).replace(f"| {name} |", f"| {name} | {base} |", 1)
+                             + f" {latency:.3f} |")
+    lines += ["", "FND / HND and mean round latency up to FND [ms] of each deployment (validation seeds + 10,000, "
+                  "then + 20,000):", ""]
+    lines += [f"- {name}: " + ", ".join(f"{f}/{h} ({1e3 * lat:.0f})" for f, h, _, lat in result)
+              for name, result in runs.items()]
     return lines
 
 

@@ -17,6 +17,10 @@ Two changes to what the sink chooses from, each measured against ``ddnn-price-ru
   re-clustering rounds (every second one) in the training scenarios' own run seeds and those + 30,000, never
   on a validation deployment. At run time the greedy picks at each pool size join the pool. Its non-learned
   counterpart is the pool without them (ddnn-price-rule).
+- ``time weight`` (not a pool change, measured beside them): ddnn-price-rule with the objective's time
+  weight w_T (``--time-weight``) scaled by 1/3, 1/10 and 0, the non-learned way to spend latency for
+  lifetime, since the learned prices lengthen the rounds (the last column: mean round latency up to FND
+  against the baseline's, per deployment).
 - ``handover`` (not a pool change, measured beside them): the learned prices until the first death, the
   prices 1 / e_i after it, so that the learned prices' FND could come without their HND.
 
@@ -45,8 +49,9 @@ from ddnn_price_probes import ROUNDS, finish, probe_arguments, probe_deployments
 
 from wsnmec.clustering.anneal import AnnealPolicy  # noqa: E402
 from wsnmec.clustering.ddnn import local_density  # noqa: E402
-from wsnmec.clustering.dryrun import SIZE_FACTORS, distinct_rows  # noqa: E402
-from wsnmec.clustering.priced import PricedPolicy, PricedRulePolicy  # noqa: E402
+from wsnmec.clustering.dryrun import SIZE_FACTORS, candidate_objective, distinct_rows  # noqa: E402
+from wsnmec.clustering.priced import PricedPolicy, PricedRulePolicy, PricedScorer  # noqa: E402
+from wsnmec.energy.layout import P_TIME_WEIGHT  # noqa: E402
 from wsnmec.sim.rounds import RoundLoop  # noqa: E402
 from wsnmec.sim.scenario import Scenario  # noqa: E402
 from wsnmec.training.prices import TRAINING_SCENARIOS  # noqa: E402
@@ -179,6 +184,22 @@ class ImitationLearnedPrices(Imitation, PricedPolicy):
     learned = True
 
 
+def _time_weight(base, scale: float):
+    class Scorer(PricedScorer):
+        def __call__(self, state, masks):
+            drawn, latency, utility = self.draws(state, masks)
+            j = candidate_objective(drawn, latency, state.energy, state.alive,
+                                    scale * float(state.params[P_TIME_WEIGHT]), prices=self.prices)
+            return j, latency, utility
+
+    class TimeWeight(base):
+        def reset(self, state, rng):
+            super().reset(state, rng)
+            self.scorer = Scorer(state)
+
+    return TimeWeight
+
+
 class Handover(PricedPolicy):
     def prices(self, state):
         if state.alive_count == state.n:
@@ -194,6 +215,9 @@ VARIANTS = {"wide sizes (to 6 k_opt), prices 1 / e_i": _wide(PricedRulePolicy, W
             "wider sizes (to 12 k_opt), learned prices": _wide(PricedPolicy, WIDER),
             "imitation picks, prices 1 / e_i": Imitation,
             "imitation picks, learned prices": ImitationLearnedPrices,
+            "time weight w_T / 3, prices 1 / e_i": _time_weight(PricedRulePolicy, 1.0 / 3.0),
+            "time weight w_T / 10, prices 1 / e_i": _time_weight(PricedRulePolicy, 0.1),
+            "time weight 0, prices 1 / e_i": _time_weight(PricedRulePolicy, 0.0),
             "handover: learned prices, then 1 / e_i after the first death": Handover,
             "anneal (reference)": AnnealPolicy}
 

@@ -279,9 +279,11 @@ def probe_deployments() -> list:
             + [(dict(v), int(s) + 20_000) for v, s in TRAINING_SCENARIOS])
 
 
-def lifetime(scenario, seed: int, clustering) -> tuple[int, int, float]:
-    """(FND, HND, mean decision time per round [s]) of ``clustering`` on one deployment, at most
-    :data:`ROUNDS` rounds (a death not reached counts as :data:`ROUNDS`)."""
+def lifetime(scenario, seed: int, clustering) -> tuple[int, int, float, float]:
+    """(FND, HND, mean decision time per round [s], mean round latency up to FND [s]) of ``clustering`` on one
+    deployment, at most :data:`ROUNDS` rounds (a death not reached counts as :data:`ROUNDS`)."""
+    from wsnmec.sim.columns import FLOAT_COLUMNS
+
     loop = RoundLoop(scenario, seed, clustering=clustering)
     elect, spent = clustering.elect, [0.0]
 
@@ -292,15 +294,19 @@ def lifetime(scenario, seed: int, clustering) -> tuple[int, int, float]:
         return out
 
     clustering.elect = timed
+    latency_column = FLOAT_COLUMNS.index("latency_s")
     fnd = hnd = None
+    latency = 0.0
     for r in range(1, ROUNDS + 1):
         alive = loop.step()
+        if fnd is None:
+            latency += float(loop._row_float[0, latency_column])
         if fnd is None and alive < scenario.nodes:
             fnd = r
         if alive <= scenario.nodes // 2:
             hnd = r
             break
-    return (fnd or ROUNDS), (hnd or ROUNDS), spent[0] / r
+    return (fnd or ROUNDS), (hnd or ROUNDS), spent[0] / r, latency / (fnd or r)
 
 
 def probe_arguments(doc: str, argv=None) -> argparse.Namespace:

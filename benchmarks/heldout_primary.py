@@ -10,6 +10,10 @@ the best reference (the issue's bar: above zero in two thirds, never more than 2
 
 ``--policy P`` puts another policy of the JSONs in ddnn-price's place and ``--ablation Q`` another in
 ddnn-price-rule's (e.g. a probe of ``benchmarks/variant_fight.py`` merged with the stored runs).
+
+``--costs`` adds what the lifetimes cost in the other metrics the runs record: each scenario's mean round
+latency [ms] (``latency_s_mean``, over the rounds run), system utility [mJ/round] and delivered data [Mbit]
+of the policy, the ablation and anneal, with the paired latency differences (95 % t).
 """
 
 from __future__ import annotations
@@ -61,10 +65,40 @@ def table(folder: Path, policy: str = "ddnn-price", ablation: str = "ddnn-price-
     return out
 
 
+def cost_table(folder: Path, policy: str = "ddnn-price", ablation: str = "ddnn-price-rule",
+               reference: str = "anneal") -> list[str]:
+    """Latency, utility and delivered data of ``policy``, ``ablation`` and ``reference`` per scenario."""
+    names = (policy, ablation, reference)
+    out = [f"| scenario | latency [ms]: {' / '.join(names)} | latency: {policy} - {ablation} [95 % t] | "
+           f"latency: {policy} - {reference} [95 % t] | utility [mJ/round] | delivered [Mbit] |",
+           "|---|---|---|---|---|---|"]
+    for path in sorted(folder.glob("H*.json")):
+        for name, runs in json.loads(path.read_text())["scenarios"].items():
+            if not all(p in runs for p in names):
+                continue
+
+            def mean(p, metric, scale):
+                return " / ".join(f"{scale * np.nanmean(runs[q][metric]):,.1f}" for q in p)
+
+            cells = []
+            for other in (ablation, reference):
+                diff, pairs = _paired(1e3 * np.asarray(runs[policy]["latency_s_mean"], dtype=float),
+                                      1e3 * np.asarray(runs[other]["latency_s_mean"], dtype=float))
+                m, low, high = mean_ci(diff)
+                cells.append(f"{m:+,.0f} [{low:+,.0f}, {high:+,.0f}] ({pairs} pairs)")
+            out.append(f"| {name.split(',')[0]} | {mean(names, 'latency_s_mean', 1e3)} | {cells[0]} | {cells[1]} | "
+                       f"{mean(names, 'system_utility_mean', 1e3)} | {mean(names, 'delivered_bits_total', 1e-6)} |")
+    return out
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path)
     parser.add_argument("--policy", default="ddnn-price")
     parser.add_argument("--ablation", default="ddnn-price-rule")
+    parser.add_argument("--costs", action="store_true", help="add the latency, utility and delivered data")
     args = parser.parse_args()
-    print("\n".join(table(args.folder, args.policy, args.ablation)))
+    lines = table(args.folder, args.policy, args.ablation)
+    if args.costs:
+        lines += ["", *cost_table(args.folder, args.policy, args.ablation)]
+    print("\n".join(lines))
