@@ -203,9 +203,33 @@ def test_train_command_writes_the_fraction_of_the_limit_beside_the_model(tmp_pat
                                        "--population", "2", "--rounds", "30", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "fraction of the limit" in result.output
-    curves = (tmp_path / "price.npz.training.csv").read_text().splitlines()
-    assert curves[0].endswith(",validation_fnd_over_bound")
-    assert 0.0 < float(curves[1].split(",")[-1]) <= 30 / 10_000  # FND <= 30 rounds here
+    import pandas as pd
+
+    curves = pd.read_csv(tmp_path / "price.npz.training.csv")
+    assert list(curves.columns) == ["generation", "mean_fitness", "best_fitness", "median_fitness",
+                                    "validation_fitness", "validation_fnd_over_bound", "validation_latency_ratio"]
+    assert 0.0 < curves["validation_fnd_over_bound"].iloc[0] <= 30 / 10_000  # FND <= 30 rounds here
+    assert curves["validation_latency_ratio"].iloc[0] == 1.0  # generation 1's mean is the zero weights
+    assert "round latency up to FND" in result.output
+
+
+def test_training_reports_what_the_lifetimes_cost_in_latency():
+    """The validation curve's latency ratio: the mean round latency up to FND of the weights over that of the
+    prices 1 / e_i, each the mean of the simulator's per-round latency column over rounds 1..FND."""
+    from wsnmec.sim.simulation import simulate
+
+    scenarios = [({**SMALL, "e0": 0.02}, 5)]
+    validation = validation_deployments(scenarios)
+    out = train_prices(scenarios, seed=1, generations=2, population=3, elite=2, rounds=400, validation=validation)
+    (values, seed), = validation
+    weights, zero = np.asarray(out["weights"]), np.zeros(len(out["weights"]))
+    fnd, hnd, latency = lifetime(values, seed, weights, 400, latency=True)
+    fnd0, hnd0, latency0 = lifetime(values, seed, zero, 400, latency=True)
+    assert (fnd, hnd) == lifetime(values, seed, weights, 400)
+    assert out["history"][0]["validation_latency_ratio"] == 1.0
+    assert out["validation_latency_ratio"] == latency / latency0
+    rounds = simulate(Scenario.from_mapping({**values, "protocol": "ddnn-price-rule", "rounds": fnd0}), seed=seed).rounds
+    assert latency0 == pytest.approx(rounds["latency_s"].to_numpy()[:fnd0].mean(), rel=1e-12)
 
 @pytest.mark.parametrize("option,value", [("--population", "1"), ("--generations", "0")])
 def test_train_bad_search_sizes_are_one_line_errors(tmp_path, option, value):

@@ -483,6 +483,7 @@ def _train_price(out, seed: int, generations: int, population: int, rounds, jobs
     def generation_line(record):
         limit = (f", fraction of the limit {record['validation_fnd_over_bound']:.3f}"
                  if "validation_fnd_over_bound" in record else "")
+        limit += f", round latency x{record['validation_latency_ratio']:.3f}"
         bar.write(f"generation {record['generation']}: training fitness of the mean {record['mean_fitness']:.4f}, "
                   f"best sample {record['best_fitness']:.4f}, median {record['median_fitness']:.4f}, validation "
                   f"fitness of the mean {record['validation_fitness']:.4f} (1 = the non-learned prices){limit}",
@@ -509,7 +510,8 @@ def _train_price(out, seed: int, generations: int, population: int, rounds, jobs
     limit = (f"; fraction of the limit on the validation deployments {result['validation_fnd_over_bound']:.3f} "
              f"(prices 1/e: {result['validation_fnd_over_bound_reference']:.3f})" if bounds else "")
     click.echo(f"wrote {out} and {curves.name}: training fitness {result['fitness']:.4f}, validation fitness "
-               f"{result['validation_fitness']:.4f} (1 = the non-learned prices 1/e){limit} ({command})")
+               f"{result['validation_fitness']:.4f} (1 = the non-learned prices 1/e){limit}; round latency up to "
+               f"FND x{result['validation_latency_ratio']:.3f} that of the prices 1/e ({command})")
     if result["validation_fitness"] < 1.0:
         click.echo("warning: the learned prices do worse than the non-learned prices on the validation deployments",
                    err=True)

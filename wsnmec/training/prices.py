@@ -17,21 +17,30 @@ from ..study.interrupts import stop_workers, worker_init
 FITNESS = ("mean", "min")
 
 
-def lifetime(values: dict, seed: int, weights, rounds: int, policy=PricedPolicy) -> tuple[int, int]:
+def lifetime(values: dict, seed: int, weights, rounds: int, policy=PricedPolicy, latency: bool = False) -> tuple:
     """``(FND, HND)`` [rounds] of ``ddnn-price`` (or of ``policy``, a subclass of
     :class:`~wsnmec.clustering.priced.PricedPolicy`) with ``weights`` on the scenario ``values`` (a run that
-    does not reach a death counts ``rounds``)."""
+    does not reach a death counts ``rounds``); with ``latency``, ``(FND, HND, mean round latency up to FND
+    [s])``."""
+    from ..sim.columns import FLOAT_COLUMNS
+
     scenario = Scenario.from_mapping({**values, "protocol": "ddnn-price"})
     loop = RoundLoop(scenario, seed, clustering=policy(scenario, weights=weights))
     n = scenario.nodes
+    column = FLOAT_COLUMNS.index("latency_s")
     fnd = hnd = None
+    latency_sum = 0.0
     for r in range(1, rounds + 1):
         alive = loop.step()
+        if latency and fnd is None:
+            latency_sum += float(loop._row_float[0, column])
         if fnd is None and alive < n:
             fnd = r
         if alive <= n // 2:
             hnd = r
             break
+    if latency:
+        return (fnd or rounds), (hnd or rounds), latency_sum / (fnd or r)
     return (fnd or rounds), (hnd or rounds)
 
 
@@ -96,14 +105,21 @@ def _relative(runs, reference, fitness: str = "mean") -> float:
 
 
 def _lifetime_task(task):
-    values, seed, weights, rounds, policy = task
-    return lifetime(values, seed, weights, rounds, policy)
+    values, seed, weights, rounds, policy, latency = task
+    return lifetime(values, seed, weights, rounds, policy, latency)
 
 
-def _lifetimes(scenarios, weights_per_scenario, rounds: int, pool=None, policy=PricedPolicy) -> list:
-    tasks = [(values, seed, np.asarray(w, dtype=np.float64), rounds, policy)
+def _lifetimes(scenarios, weights_per_scenario, rounds: int, pool=None, policy=PricedPolicy,
+               latency: bool = False) -> list:
+    tasks = [(values, seed, np.asarray(w, dtype=np.float64), rounds, policy, latency)
              for (values, seed), w in zip(scenarios, weights_per_scenario)]
     return list(pool.map(_lifetime_task, tasks)) if pool is not None else [_lifetime_task(t) for t in tasks]
+
+
+def _latency_ratio(runs, reference) -> float:
+    """Mean over the deployments of the round latency up to FND relative to ``reference``'s (the third item of
+    :func:`lifetime` with ``latency``)."""
+    return float(np.mean([run[2] / ref[2] for run, ref in zip(runs, reference)]))
 
 
 def train_prices(scenarios, *, seed: int, generations: int = 8, population: int = 12, elite: int = 4,
@@ -127,7 +143,10 @@ def train_prices(scenarios, *, seed: int, generations: int = 8, population: int 
     another price network: its ``features`` give the number of weights. ``bounds`` (:func:`validation_bounds`
     of ``validation``) adds each generation's ``validation_fnd_over_bound``, the mean over the validation
     deployments of the mean weights' FND over the deployment's bound on FND (the fraction of the limit), and
-    the result's for the returned weights and for the prices 1 / e_i (``..._reference``).
+    the result's for the returned weights and for the prices 1 / e_i (``..._reference``). With
+    ``validation``, ``validation_latency_ratio`` (each generation's, and the result's for the returned weights)
+    is the mean over the validation deployments of the mean round latency up to FND relative to the prices
+    1 / e_i's: what the lifetimes cost in latency, which the fitness does not count.
     """
     check_choice("fitness", fitness, FITNESS)
     options = (fitness, policy, bounds)
@@ -158,7 +177,9 @@ def _train_prices(scenarios, seed, generations, population, elite, initial_std, 
     dim = len(policy.features) + 1
     zero = np.zeros(dim)
     reference = _lifetimes(scenarios, [zero] * len(scenarios), rounds, pool, policy)
-    checked = _lifetimes(validation, [zero] * len(validation), rounds, pool, policy) if validation else None
+    checked_latency = (_lifetimes(validation, [zero] * len(validation), rounds, pool, policy, latency=True)
+                       if validation else None)
+    checked = [run[:2] for run in checked_latency] if validation else None
 
     def fitnesses(samples):
         """Fitness of every sample, all their lifetimes submitted at once."""
@@ -186,10 +207,12 @@ def _train_prices(scenarios, seed, generations, population, elite, initial_std, 
         record = {"generation": t + 1, "mean_fitness": float(fits[0]), "best_fitness": float(fits[order[0]]),
                   "median_fitness": float(np.median(fits))}
         if validation:
-            runs = _lifetimes(validation, [mean] * len(validation), rounds, pool, policy)
+            with_latency = _lifetimes(validation, [mean] * len(validation), rounds, pool, policy, latency=True)
+            runs = [run[:2] for run in with_latency]
             record["validation_fitness"] = _relative(runs, checked, fitness)
             if bounds:
                 record["validation_fnd_over_bound"] = _fraction_of_bound(runs, bounds)
+            record["validation_latency_ratio"] = _latency_ratio(with_latency, checked_latency)
         history.append(record)
         if on_generation is not None:
             on_generation(record)
@@ -199,8 +222,10 @@ def _train_prices(scenarios, seed, generations, population, elite, initial_std, 
     out = {"weights": [float(v) for v in best_weights], "fitness": best_fit, "history": history,
            "reference": [[int(f), int(h)] for f, h in reference]}
     if validation:
-        runs = _lifetimes(validation, [best_weights] * len(validation), rounds, pool, policy)
+        with_latency = _lifetimes(validation, [best_weights] * len(validation), rounds, pool, policy, latency=True)
+        runs = [run[:2] for run in with_latency]
         out["validation_fitness"] = _relative(runs, checked, fitness)
+        out["validation_latency_ratio"] = _latency_ratio(with_latency, checked_latency)
         out["validation_reference"] = [[int(f), int(h)] for f, h in checked]
         if bounds:
             out["validation_bounds"] = [int(b) for b in bounds]
