@@ -52,9 +52,9 @@ from wsnmec.clustering.dryrun import REFINE_MAX_ALIVE, candidate_objective, dist
 from wsnmec.clustering.priced import PricedPolicy, PricedRulePolicy, PricedScorer  # noqa: E402
 from wsnmec.clustering.spread import spread_heads  # noqa: E402
 from wsnmec.sim.metrics import mean_ci  # noqa: E402
-from wsnmec.sim.rounds import RoundLoop  # noqa: E402
 from wsnmec.sim.scenario import Scenario  # noqa: E402
-from wsnmec.training.prices import TRAINING_SCENARIOS, train_prices, validation_deployments  # noqa: E402
+from wsnmec.training.prices import (  # noqa: E402
+    TRAINING_SCENARIOS, run_lifetime, train_prices, validation_deployments)
 
 ROUNDS = 5000
 
@@ -281,32 +281,19 @@ def probe_deployments() -> list:
 
 def lifetime(scenario, seed: int, clustering) -> tuple[int, int, float, float]:
     """(FND, HND, mean decision time per round [s], mean round latency up to FND [s]) of ``clustering`` on one
-    deployment, at most :data:`ROUNDS` rounds (a death not reached counts as :data:`ROUNDS`)."""
-    from wsnmec.sim.columns import FLOAT_COLUMNS
-
-    loop = RoundLoop(scenario, seed, clustering=clustering)
-    elect, spent = clustering.elect, [0.0]
+    deployment, at most :data:`ROUNDS` rounds (:func:`wsnmec.training.prices.run_lifetime`)."""
+    elect, spent, calls = clustering.elect, [0.0], [0]
 
     def timed(state, rng):
         start = time.perf_counter()
         out = elect(state, rng)
         spent[0] += time.perf_counter() - start
+        calls[0] += 1
         return out
 
     clustering.elect = timed
-    latency_column = FLOAT_COLUMNS.index("latency_s")
-    fnd = hnd = None
-    latency = 0.0
-    for r in range(1, ROUNDS + 1):
-        alive = loop.step()
-        if fnd is None:
-            latency += float(loop._row_float[0, latency_column])
-        if fnd is None and alive < scenario.nodes:
-            fnd = r
-        if alive <= scenario.nodes // 2:
-            hnd = r
-            break
-    return (fnd or ROUNDS), (hnd or ROUNDS), spent[0] / r, latency / (fnd or r)
+    fnd, hnd, latency = run_lifetime(scenario, seed, clustering, ROUNDS, latency=True)
+    return fnd, hnd, spent[0] / max(calls[0], 1), latency
 
 
 def probe_arguments(doc: str, argv=None) -> argparse.Namespace:

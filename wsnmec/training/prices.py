@@ -17,23 +17,18 @@ from ..study.interrupts import stop_workers, worker_init
 FITNESS = ("mean", "min")
 
 
-def lifetime(values: dict, seed: int, weights, rounds: int, policy=PricedPolicy, latency: bool = False) -> tuple:
-    """``(FND, HND)`` [rounds] of ``ddnn-price`` (or of ``policy``, a subclass of
-    :class:`~wsnmec.clustering.priced.PricedPolicy`) with ``weights`` on the scenario ``values`` (a run that
-    does not reach a death counts ``rounds``); with ``latency``, ``(FND, HND, mean round latency up to FND
-    [s])``."""
-    from ..sim.columns import FLOAT_COLUMNS
-
-    scenario = Scenario.from_mapping({**values, "protocol": "ddnn-price"})
-    loop = RoundLoop(scenario, seed, clustering=policy(scenario, weights=weights))
+def run_lifetime(scenario, seed: int, clustering, rounds: int, latency: bool = False) -> tuple:
+    """``(FND, HND)`` [rounds] of the policy object ``clustering`` on ``scenario`` with the run seed ``seed``
+    (a run that does not reach a death counts ``rounds``; the run stops at HND); with ``latency``, ``(FND,
+    HND, mean round latency up to FND [s])``, the mean of the simulator's ``latency_s`` over rounds 1..FND."""
+    loop = RoundLoop(scenario, seed, clustering=clustering)
     n = scenario.nodes
-    column = FLOAT_COLUMNS.index("latency_s")
     fnd = hnd = None
     latency_sum = 0.0
     for r in range(1, rounds + 1):
         alive = loop.step()
         if latency and fnd is None:
-            latency_sum += float(loop._row_float[0, column])
+            latency_sum += loop.last_record["latency_s"]
         if fnd is None and alive < n:
             fnd = r
         if alive <= n // 2:
@@ -42,6 +37,13 @@ def lifetime(values: dict, seed: int, weights, rounds: int, policy=PricedPolicy,
     if latency:
         return (fnd or rounds), (hnd or rounds), latency_sum / (fnd or r)
     return (fnd or rounds), (hnd or rounds)
+
+
+def lifetime(values: dict, seed: int, weights, rounds: int, policy=PricedPolicy, latency: bool = False) -> tuple:
+    """:func:`run_lifetime` of ``ddnn-price`` (or of ``policy``, a subclass of
+    :class:`~wsnmec.clustering.priced.PricedPolicy`) with ``weights`` on the scenario ``values``."""
+    scenario = Scenario.from_mapping({**values, "protocol": "ddnn-price"})
+    return run_lifetime(scenario, seed, policy(scenario, weights=weights), rounds, latency)
 
 
 #: Training scenarios ``(values, run seed)`` of ``wsnmec train --protocol ddnn-price``: six geometries (sink at
