@@ -40,6 +40,12 @@ scenario weighs the same), the mean and spread refitted to the best samples (:fu
 same run seeds serve every sample of the search (common random numbers), so samples are compared on the
 same deployments.
 
+**What the learned prices cost.** The search scores lifetimes only (FND and HND). On the held-out
+scenarios of ``studies/suite.toml`` the shipped prices trade HND for FND against the prices 1 / e_i. They
+also lengthen the rounds: the mean round latency is 56 to 395 ms above ``ddnn-price-rule``'s in every
+scenario, and 1.4 to 1.55 times it up to FND on the training scenarios' validation deployments.
+``wsnmec train`` reports the latter as ``validation_latency_ratio`` (``docs/ddnn_price/README.md``).
+
 **Features** (:data:`PRICE_FEATURES`; e_i [J] the residual, e0_i the initial energy, e_bar the alive mean,
 d_i [m] the distance to the sink, d0 [m] the radio's crossover distance):
 
