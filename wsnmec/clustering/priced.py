@@ -41,7 +41,7 @@ same run seeds serve every sample of the search (common random numbers), so samp
 same deployments.
 
 **What the learned prices cost.** The search scores lifetimes only (FND and HND). On the held-out
-scenarios of ``studies/suite.toml`` the shipped prices trade HND for FND against the prices 1 / e_i. They
+scenarios of the scenario suite the shipped prices trade HND for FND against the prices 1 / e_i. They
 also lengthen the rounds: the mean round latency is 56 to 395 ms above ``ddnn-price-rule``'s in every
 scenario, and 1.4 to 1.55 times it up to FND on the training scenarios' validation deployments.
 ``wsnmec train`` reports the latter as ``validation_latency_ratio`` (``docs/ddnn_price/README.md``).
