@@ -66,6 +66,7 @@ import os
 import numpy as np
 from numba import njit
 
+from ..threads import allowed_threads
 from .base import ClusteringPolicy
 from .dryrun import OBJECTIVE, SIZE_FACTORS, CandidateScorer, choose, distinct_rows, head_set_sizes
 
@@ -112,8 +113,6 @@ def spread_head_sets(x, y, energy, sizes, rng: np.random.Generator, max_passes: 
     per size, in the order of ``sizes``) and the same heads. With at least :data:`PARALLEL_MIN_ALIVE` nodes
     the kernels run on parallel threads (they release the GIL), at most :func:`wsnmec.threads.allowed_threads`.
     """
-    from ..threads import allowed_threads
-
     x = np.ascontiguousarray(x, dtype=np.float64)
     y = np.ascontiguousarray(y, dtype=np.float64)
     energy = np.ascontiguousarray(energy, dtype=np.float64)
