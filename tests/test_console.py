@@ -63,6 +63,25 @@ def test_study_workers_get_one_thread_each_when_jobs_exceed_one():
     assert env == "1" and numba_threads == 1 and all(n == 1 for n in blas) and allowed == 1
 
 
+@pytest.mark.slow  # a local Dask cluster costs seconds to start
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one core: no limit to observe")
+def test_dask_tasks_get_one_thread_each():
+    """A Dask worker runs tasks on several threads of one process; each task submitted through the study's
+    executor runs with one BLAS thread, one numba thread and allowed_threads() == 1, where a bare submit
+    sees the worker's defaults."""
+    distributed = pytest.importorskip("distributed")
+    from wsnmec.study.runner import ExecutorHandle
+
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True,
+                                  dashboard_address=None) as cluster:
+        with ExecutorHandle(scheduler=cluster.scheduler_address) as handle:
+            bare = handle.executor.submit(_worker_threads).result()
+            limited = [future.result() for future in [handle.submit(_worker_threads) for _ in range(4)]]
+    assert bare[1] > 1 and bare[3] > 1  # the worker's defaults: a thread per core
+    for env, numba_threads, blas, allowed in limited:
+        assert env == "1" and numba_threads == 1 and all(n == 1 for n in blas) and allowed == 1
+
+
 def test_offload_progress_bar_only_on_a_terminal(monkeypatch):
     args = ["offload", "--frames", "120", "--seed", "3", "--devices", "2", "--tasks", "2"]
     monkeypatch.setattr(console, "PROGRESS_DELAY_S", 0.0)

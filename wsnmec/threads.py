@@ -95,3 +95,19 @@ def limit_process_threads(threads: int = 1) -> None:
 
         numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
 
+
+def run_single_threaded(function, *args, **kwargs):
+    """``function(*args, **kwargs)`` with this process limited to one BLAS/OpenMP thread and the calling thread to
+    one numba thread: a task on a Dask worker, which may run several tasks at once on threads of one process.
+
+    The process-wide limits (:func:`limit_process_threads`) are applied by the first task in a process; numba's
+    limit belongs to a thread (``numba.set_num_threads`` sets it for the calling thread only), so it is set by
+    every task on the thread that runs it.
+    """
+    if _process_threads != 1:
+        limit_process_threads(1)
+    import numba
+
+    numba.set_num_threads(1)
+    return function(*args, **kwargs)
+

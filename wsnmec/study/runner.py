@@ -6,9 +6,10 @@ are recorded in every table (``seed`` and ``seed_index`` columns).
 
 Tasks run through a :class:`concurrent.futures.Executor`: local worker processes by default
 (:class:`~concurrent.futures.ProcessPoolExecutor`, one per core), or a Dask distributed cluster
-(``Client(address).get_executor()``). The parent process writes each finished task to the cache as soon
-as it arrives (workers need no shared file system), so an interrupted run keeps every finished task and a
-rerun computes only what is missing.
+(``Client(address).get_executor()``; each task there runs with one BLAS and numba thread,
+:func:`~wsnmec.threads.run_single_threaded`, as the local workers do when there are several). The parent
+process writes each finished task to the cache as soon as it arrives (workers need no shared file system),
+so an interrupted run keeps every finished task and a rerun computes only what is missing.
 
 A local worker process that dies (killed by the system, e.g. out of memory, or by a signal) breaks the
 whole process pool. The runner then keeps every result that arrived, reports one line on stderr
@@ -46,7 +47,7 @@ from ..errors import ParameterError
 from ..io import write_set
 from ..seeding import replica_seeds
 from ..sim.scenario import Scenario
-from ..threads import limit_process_threads
+from ..threads import limit_process_threads, run_single_threaded
 from . import aggregates
 from .aggregates import Aggregates
 from .cache import TaskCache, TaskResult, remove_stale_temporaries
@@ -258,6 +259,14 @@ class ExecutorHandle:
             max_workers=self.jobs, mp_context=context, initializer=_init_worker,
             initargs=(os.getpid(), 1 if self.jobs > 1 else 0),
         )
+
+    def submit(self, function, *args):
+        """Submit ``function(*args)``; on a Dask cluster it runs under :func:`~wsnmec.threads.run_single_threaded`
+        (a Dask worker runs tasks on several threads of one process, and each task's numba and BLAS would
+        otherwise start a thread per core), as the local workers are limited by their initializer."""
+        if self.client is not None:
+            return self.executor.submit(run_single_threaded, function, *args)
+        return self.executor.submit(function, *args)
 
     @property
     def window(self) -> int:
@@ -629,7 +638,7 @@ class _PendingComputation:
                         self.bar.update(1)
                         continue
                 try:
-                    future = handle.executor.submit(task_function, task.scenario, task.seed)
+                    future = handle.submit(task_function, task.scenario, task.seed)
                 except BrokenProcessPool:  # a worker died while tasks were being submitted
                     requeue.append(task)
                     break
