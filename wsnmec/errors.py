@@ -108,14 +108,29 @@ def one_line(exc: BaseException) -> str:
     return " ".join(f"{type(exc).__name__}: {exc}".split())
 
 
-def import_object(target: str, parameter: str, origin: str, *, missing_hint=None):
+def missing_module_hint(module_name: str) -> str:
+    """What to do when a plug-in's module is not found: a file path is not a module name, or the module's
+    package is not installed or its directory not on ``PYTHONPATH``."""
+    if "/" in module_name or "\\" in module_name or module_name.endswith(".py"):
+        return " (MODULE is a dotted module name, not a file path: put the file's directory on PYTHONPATH)"
+    return " (install its package, or put its directory on PYTHONPATH)"
+
+
+def import_object(target: str, parameter: str, origin: str, *, form: str | None = None,
+                  missing_hint=missing_module_hint):
     """The object ``target`` = ``"module:attribute"`` names (``attribute`` may be dotted), imported with
     :mod:`importlib`; every failure is a one-line :class:`ParameterError` naming ``parameter``, with ``origin``
     (e.g. ``"the plug-in policy"``) saying where the value came from.
 
-    ``missing_hint(module_name) -> str``, when given, is appended to the message when the module is not found
-    (a hint on how to make it importable). The caller checks the form of ``target`` first.
+    ``form``, when given, is how such a value is written (e.g. ``"a plug-in policy is written MODULE:CLASS"``):
+    ``target`` must then have a module and one attribute around a single colon, else the error is ``form``
+    and the value. ``missing_hint(module_name) -> str`` is appended to the message when the module is not
+    found (default :func:`missing_module_hint`; None: no hint).
     """
+    if form is not None:
+        module_name, _, attribute = target.partition(":")
+        if not module_name.strip() or not attribute.strip() or ":" in attribute:
+            raise ParameterError(parameter, f"{form}; got {target!r}")
     module_name, _, attribute = target.partition(":")
     module_name, attribute = module_name.strip(), attribute.strip()
     try:

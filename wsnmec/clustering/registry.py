@@ -149,19 +149,10 @@ def check_policy_class(cls, spec: str, parameter: str = "--protocol"):
     return cls
 
 
-def _missing_module_hint(module_name: str) -> str:
-    if "/" in module_name or "\\" in module_name or module_name.endswith(".py"):
-        return " (MODULE is a dotted module name, not a file path: put the file's directory on PYTHONPATH)"
-    return " (install its package, or put its directory on PYTHONPATH)"
-
-
 def _import_spec(spec: str, parameter: str, origin: str):
     """Import ``module:Class`` (``origin`` says where the value came from, for the messages)."""
-    module_name, _, attribute = spec.partition(":")
-    if not module_name.strip() or not attribute.strip() or ":" in attribute:
-        raise ParameterError(parameter, f"a plug-in policy is written MODULE:CLASS (e.g. mypolicy:SpreadRichest); "
-                                        f"got {spec!r}")
-    return import_object(spec, parameter, origin, missing_hint=_missing_module_hint)
+    return import_object(spec, parameter, origin,
+                         form="a plug-in policy is written MODULE:CLASS (e.g. mypolicy:SpreadRichest)")
 
 
 #: Resolved plug-ins: value -> (class, "module:Class", entry-point distribution or None, module file SHA-256).

@@ -53,13 +53,6 @@ def _unknown(name) -> ParameterError:
                                      f"{', '.join([*OFFLOAD_FAMILIES, *OTHER_MODELS])}")
 
 
-def _import_object(target: str, origin: str):
-    module_name, _, attribute = target.partition(":")
-    if not module_name.strip() or not attribute.strip():
-        raise ParameterError("--model", f"a plug-in family is written MODULE:OBJECT; got {target!r}")
-    return import_object(target, "--model", origin)
-
-
 def check_family(family, spec: str) -> OffloadFamily:
     """``family`` when it is a well-formed :class:`OffloadFamily`, else :class:`ParameterError` naming
     ``--model``."""
@@ -79,7 +72,8 @@ def _load(key: str, target: str, origin: str) -> OffloadFamily:
     with _LOCK:
         cached = _LOADED.get((key, target))
         if cached is None:
-            cached = _LOADED[(key, target)] = check_family(_import_object(target, origin), key)
+            cached = _LOADED[(key, target)] = check_family(
+                import_object(target, "--model", origin, form="a plug-in family is written MODULE:OBJECT"), key)
         return cached
 
 

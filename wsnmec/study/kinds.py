@@ -329,11 +329,8 @@ def kind_names() -> tuple[str, ...]:
     return tuple(STUDY_KINDS) + tuple(sorted({ep.name for ep in _entry_points()} - set(STUDY_KINDS)))
 
 
-def _import_object(reference: str, parameter: str, origin: str):
-    module_name, _, attribute = reference.partition(":")
-    if not module_name.strip() or not attribute.strip() or ":" in attribute:
-        raise ParameterError(parameter, f"a plug-in study kind is written MODULE:OBJECT; got {reference!r}")
-    obj = import_object(reference, parameter, origin)
+def _load_kind(reference: str, parameter: str, origin: str):
+    obj = import_object(reference, parameter, origin, form="a plug-in study kind is written MODULE:OBJECT")
     if isinstance(obj, type) and issubclass(obj, StudyKind):
         obj = obj()
     if not isinstance(obj, StudyKind):
@@ -351,17 +348,17 @@ def study_kind_object(name, parameter: str = "kind") -> StudyKind:
         raise ParameterError(parameter, f"must be one of {', '.join(kind_names())}; got {name!r}")
     if name in STUDY_KINDS:
         reference = STUDY_KINDS[name]
-        kind = _import_object(reference, parameter, "the study kind")
+        kind = _load_kind(reference, parameter, "the study kind")
     elif ":" in name:
         reference = name
-        kind = _import_object(name, parameter, "the plug-in study kind")
+        kind = _load_kind(name, parameter, "the plug-in study kind")
     else:
         matches = [ep for ep in _entry_points() if ep.name == name]
         if not matches:
             raise ParameterError(parameter, f"must be one of {', '.join(kind_names())}, or MODULE:OBJECT "
                                             f"(a plug-in study kind); got {name!r}")
         reference = matches[0].value
-        kind = _import_object(reference, parameter, f"the entry point {name!r} ({ENTRY_POINT_GROUP}) =")
+        kind = _load_kind(reference, parameter, f"the entry point {name!r} ({ENTRY_POINT_GROUP}) =")
     if not kind.name:
         kind.name = name
     if not kind.reference:

@@ -78,11 +78,6 @@ def _entry_points():
     return entry_points(group=ENTRY_POINT_GROUP)
 
 
-def _import_object(target: str, parameter: str, origin: str):
-    return import_object(target, parameter, origin,
-                         missing_hint=lambda _name: " (install its package, or put its directory on PYTHONPATH)")
-
-
 def check_model(model, spec: str, parameter: str = "--harvest") -> HarvestModel:
     """``model`` when it is a well-formed :class:`HarvestModel`, else :class:`ParameterError` naming
     ``parameter``."""
@@ -104,7 +99,7 @@ def _load(key: str, target: str, builtin: bool, parameter: str, origin: str) -> 
         cached = _LOADED.get((key, target))
         if cached is not None:
             return cached[0]
-        model = check_model(_import_object(target, parameter, origin), key, parameter)
+        model = check_model(import_object(target, parameter, origin), key, parameter)
         _LOADED[(key, target)] = (model, builtin)
         return model
 
