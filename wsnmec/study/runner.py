@@ -638,7 +638,9 @@ class _PendingComputation:
                         self.bar.update(1)
                         continue
                 try:
-                    future = handle.submit(task_function, task.scenario, task.seed)
+                    # (a handle of the caller's own may have no submit: its executor's)
+                    submit = getattr(handle, "submit", None) or handle.executor.submit
+                    future = submit(task_function, task.scenario, task.seed)
                 except BrokenProcessPool:  # a worker died while tasks were being submitted
                     requeue.append(task)
                     break
