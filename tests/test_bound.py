@@ -455,8 +455,45 @@ def test_time_limited_bound_stays_valid():
     net = network(3, nodes=25)
     full = solve_bound(net, gap=1e-3)
     cut = solve_bound(net, gap=1e-3, time_limit=1e-3)
-    assert cut.stopped == "time"
+    assert cut.stopped == "time" and cut.time_limited and not full.time_limited
     assert cut.upper >= full.relaxed * (1 - 1e-9)
+
+
+def _without_clock(result) -> dict:
+    return {key: value for key, value in result.to_dict().items() if key not in ("seconds", "bound_seconds")}
+
+
+def test_a_solve_without_time_limit_does_not_depend_on_the_clock(monkeypatch):
+    """The same network and gap give the same bound and schedule however slow the machine: here every pricing
+    relaxation appears to take 100 s (a loaded machine) and the solve is unchanged, periodic relaxations
+    included (14 pricing rounds)."""
+    net = network(3, nodes=40, sink="50,175")
+    plain = solve_bound(net, gap=1e-3)
+    clock = {"now": 0.0}
+    real_relaxation = colgen.FacilityInstance.lp_relaxation
+
+    def slow_relaxation(self, time_limit):
+        clock["now"] += 100.0
+        return real_relaxation(self, time_limit)
+
+    monkeypatch.setattr(colgen.FacilityInstance, "lp_relaxation", slow_relaxation)
+    monkeypatch.setattr(colgen, "time", type("Clock", (), {"perf_counter": staticmethod(
+        lambda: clock["now"])}))
+    slow = solve_bound(net, gap=1e-3)
+    assert clock["now"] >= 300.0 and plain.iterations >= 2 * colgen.BOUND_EVERY
+    assert _without_clock(slow) == _without_clock(plain) and not slow.time_limited
+
+
+def test_a_warm_start_cut_by_its_share_of_the_limit_is_reported(monkeypatch):
+    """A solve that reaches its gap after the warm start ran out of its share of the time limit is marked
+    time-limited (its result depends on the machine), while the same solve with a share that is not reached
+    is not."""
+    net = network(3, nodes=40, sink="50,175")
+    whole = solve_bound(net, gap=1e-2, time_limit=1e4)
+    assert whole.stopped == "gap" and not whole.time_limited
+    monkeypatch.setattr(colgen, "COMPACT_SHARE", 1e-12)
+    cut = solve_bound(net, gap=1e-2, time_limit=1e4)
+    assert cut.stopped == "gap" and cut.time_limited
 
 
 def test_constant_harvest_raises_the_bound_and_can_make_it_unbounded():
@@ -490,7 +527,7 @@ def test_cli_json_and_out(tmp_path):
     assert report["replica_seeds"][0] == 7 and len(report["deployments"]) == 2
     for row in report["deployments"]:
         assert row["gap"] == pytest.approx(row["upper"] - row["achievable"])
-        assert row["schedule"]
+        assert row["schedule"] and row["time_limited"] is False
     assert json.loads((tmp_path / "o" / "bound.json").read_text())["deployments"] == report["deployments"]
     text = invoke(["--nodes", "8", "--e0", "0.05", "--seed", "7"])
     assert text.exit_code == 0 and "(cached)" in text.output

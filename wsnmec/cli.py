@@ -608,9 +608,14 @@ def bound(seed, replicas, gap, time_limit, use_cache, out, as_json, **parameters
         click.echo(f"{index:>7}  {row['seed']:>19}  {fmt(row['upper'])}  {fmt(row['fnd_upper'], 'd'):>6}  "
                    f"{fmt(row['relaxed']):>8}  {fmt(row['achievable']):>8}  {row['integer_rounds']:>7}  "
                    f"{fmt(row['gap']):>7}  {fmt(None if rel is None else 100 * rel, '.2f'):>6}  "
-                   f"{row['seconds']:>7.1f}  {row['stopped']}{' (cached)' if row['cached'] else ''}")
+                   f"{row['seconds']:>7.1f}  {row['stopped']}"
+                   f"{', time-limited' if row.get('time_limited') and row['stopped'] != 'time' else ''}"
+                   f"{' (cached)' if row['cached'] else ''}")
     click.echo("upper: rounds every node can survive at most (FND <= floor(upper) + 1); relaxed: the cost model's "
                "schedule; achievable / integer: the best schedule under the simulator's rules; gap = upper - achievable")
+    if any(row.get("time_limited") for row in rows):
+        click.echo("time-limited: the time limit cut a step of the solve short; its bound is valid, but another run "
+                   "may give other values (a solve without --time-limit gives the same every time)")
 
 
 # --- wsnmec map (network map at a round) -----------------------------------------------------------

@@ -67,8 +67,7 @@ receivers. Mixes of the master's own columns are tried as well: with the master'
 rounding (*Warm start*) and priced at the master's duals (members at their cheapest receivers); each that
 improves the master enters it. A basis of (P) may hold up to N columns, and these draws give a pricing round
 many improving columns at the cost of an evaluation each, where the local searches give a few. Every
-:data:`BOUND_EVERY` rounds (while the relaxations have taken at most :data:`BOUND_TIME_SHARE` of the column
-generation's time), and whenever the heuristics find no improving column, the LP relaxation gives a bound
+:data:`BOUND_EVERY` rounds, and whenever the heuristics find no improving column, the LP relaxation gives a bound
 L(v) (and its rounded ``y``, improved by the local search, one more candidate).
 When nothing improves the master at its own duals and the gap is not reached, the exact pricing MILP decides
 (with the time left): no improving column there means the master is optimal. The heuristic only chooses
@@ -136,6 +135,13 @@ gap`` (``relaxed``: the restricted master's value over model columns), when no c
 (any w >= 0 does), and when its columns do not improve the master, the round is priced again at the
 master's own duals, where only the exact MILP may declare the master optimal.
 
+**Determinism.** No step depends on the clock except through the time limit: the pricing rounds, the
+relaxations every :data:`BOUND_EVERY` rounds, the roundings (seeded by :data:`ROUNDING_SEED`) and HiGHS
+follow from the network and the gap alone, so a solve without a time limit gives the same result on every
+run. Under a time limit, the warm start stops at :data:`COMPACT_SHARE` (or :data:`INTERIOR_SHARE`) of it,
+the column generation at the limit, and the achievable schedule at the limit; when any of these cut a step
+short the result depends on the machine's speed and says so (:attr:`BoundResult.time_limited`).
+
 References
 ----------
 .. [1] A. A. Farley, "A note on bounding a class of linear programming problems, including cutting stock
@@ -170,10 +176,6 @@ EXTRA_COLUMNS = 8
 #: The pricing problem's LP relaxation (a Farley bound) every this many pricing rounds, and whenever the
 #: heuristic finds no improving column.
 BOUND_EVERY = 3
-
-#: Share of the column generation's time the pricing LP relaxation may take when a round found improving
-#: columns without it (N = 400: about 16 s a relaxation, against 2 s for the rest of a pricing round).
-BOUND_TIME_SHARE = 0.25
 
 #: Share of the time limit the aggregated LP of the warm start may take (module Notes).
 COMPACT_SHARE = 0.4
@@ -265,6 +267,12 @@ class BoundResult:
         Wall time until the column generation stopped [s] (``seconds`` adds the schedule under the
         simulator's rules, which may take the rest of the time limit); None in a solve cached before it
         was recorded.
+    time_limited : bool
+        Whether the time limit, or the share of it a step may take (the warm start's, the schedule's),
+        cut any step short. The bound is valid either way, but such a result depends on the machine's speed
+        and load, and another run may differ. False: every step ran to its own end, and the same network
+        and gap give the same result on every run (HiGHS and the seeded draws are deterministic); a solve
+        without a time limit is always so.
     """
 
     upper: float
@@ -280,12 +288,13 @@ class BoundResult:
     stopped: str
     schedule: list = field(default_factory=list)
     bound_seconds: float | None = None
+    time_limited: bool = False
 
     def to_dict(self) -> dict:
         """JSON-able dict (infinite values as None)."""
         out = {}
         for key in ("upper", "fnd_upper", "relaxed", "achievable", "integer_rounds", "gap", "relative_gap",
-                    "iterations", "columns", "seconds", "stopped", "bound_seconds"):
+                    "iterations", "columns", "seconds", "stopped", "bound_seconds", "time_limited"):
             value = getattr(self, key)
             out[key] = None if isinstance(value, float) and not math.isfinite(value) else value
         out["schedule"] = self.schedule
@@ -806,8 +815,7 @@ class _ColumnGeneration:
         self.best_heads = self.none
         self.rounding = np.random.default_rng(ROUNDING_SEED)
         self.pricing = Pricing(self.model)
-        self.loop_start = self.start
-        self.relaxation_seconds = 0.0  # spent on the pricing's LP relaxation in the pricing rounds
+        self.time_cut = False  # a step was cut short by the time limit or its share of it (BoundResult)
         self.at_floor = False  # the warm start's weights solve (P') over every pair (module Notes, *Warm start*)
 
     def add_heads(self, heads):
@@ -824,7 +832,10 @@ class _ColumnGeneration:
             self.add_heads(heads)
 
     def time_left(self):
-        return None if self.time_limit is None else self.time_limit - (time.perf_counter() - self.start)
+        left = None if self.time_limit is None else self.time_limit - (time.perf_counter() - self.start)
+        if left is not None and left <= 0:
+            self.time_cut = True
+        return left
 
     def farley(self, w, lower):
         """Lower the upper bound by the Farley bound of weights ``w`` and pricing lower bound ``lower``."""
@@ -864,6 +875,7 @@ class _ColumnGeneration:
         for _ in range(COMPACT_ROUNDS):
             left = None if compact_end is None else compact_end - time.perf_counter()
             if left is not None and left <= 0:
+                self.time_cut = True
                 break
             compact = solve(model, self.energy, self.h, pairs, left)
             if compact is None:
@@ -891,6 +903,8 @@ class _ColumnGeneration:
             if not profitable.any():
                 break
             pairs |= profitable
+        if compact_end is not None and time.perf_counter() >= compact_end:  # its last solve may have been cut
+            self.time_cut = True
 
     def heuristic_columns(self, w_master, relaxed, rounds, iterations, consider: "_Considered") -> bool:
         """One pricing round's heuristic columns, offered to ``consider`` (module Notes, *Heuristic pricing*,
@@ -917,13 +931,9 @@ class _ColumnGeneration:
                 forbidden[k] = True
                 variant, _v, _r = instance.local_search(best & ~forbidden, forbidden)
                 consider(variant)
-            affordable = (not self.at_floor
-                          and self.relaxation_seconds <= BOUND_TIME_SHARE * (time.perf_counter() - self.loop_start))
-            if not consider.found or (iterations % BOUND_EVERY == 0 and affordable):
+            if not consider.found or (iterations % BOUND_EVERY == 0 and not self.at_floor):
                 left = self.time_left()
-                began = time.perf_counter()
                 relaxation = instance.lp_relaxation(left) if left is None or left > 0 else None
-                self.relaxation_seconds += time.perf_counter() - began
                 if relaxation is not None:
                     lower, rounded, _integral, _v = relaxation
                     self.farley(w, lower)
@@ -944,6 +954,8 @@ class _ColumnGeneration:
             head_sets = list({np.packbits(m).tobytes(): m for m in support}.values())
         masks, kept_cols, solved = _improve_achievable(net, self.model, self.member, head_sets, self.energy, self.h,
                                                        deadline)
+        if deadline is not None and time.perf_counter() >= deadline:
+            self.time_cut = True
         if solved is None:
             return masks, np.zeros(len(masks)), np.zeros(len(masks), dtype=np.int64), math.inf
         setup = np.maximum(score_configurations(net, masks) - kept_cols, 0.0)
@@ -986,7 +998,6 @@ def solve_bound(net: Network, *, gap: float = 0.01, time_limit: float | None = N
     iterations = 0
     stopped = "iterations"
     cg.warm_start()
-    cg.loop_start = time.perf_counter()
     while iterations < max_iterations:
         solved = cg.master.solve()
         if solved is None:
@@ -1044,4 +1055,6 @@ def solve_bound(net: Network, *, gap: float = 0.01, time_limit: float | None = N
                        relative_gap=gap_abs / upper if finite and upper > 0 else math.inf, iterations=iterations,
                        columns=cg.generated, seconds=time.perf_counter() - cg.start, stopped=stopped,
                        bound_seconds=bound_seconds,
+                       time_limited=bool(cg.time_cut or stopped == "time"
+                                         or (time_limit is not None and bound_seconds >= time_limit)),
                        schedule=schedule)
