@@ -26,11 +26,16 @@ Variants (every one centralised, information global at the sink, charged as ``dd
 - ``schedule-candidates``: ddnn-price-rule's (or ddnn-price's) pool plus every head set of lp-schedule's
   schedule restricted to the alive nodes, argmin of the priced objective each round.
 - ``schedule-then-rule``: lp-schedule's integer schedule, then ddnn-price-rule once it is spent.
+- ``schedule-then-anneal``: lp-schedule's integer schedule, then ``anneal`` once it is spent: the oracle of
+  the best imitation of the schedule a learner could reach, followed by the strongest non-learned search.
+- ``anneal``, as a third baseline of every variant.
 
 Rule (fixed before the first run, in the session's notes): a variant is worth a learned predictor and a
 held-out screen only if, against ddnn-price-rule and against ddnn-price both, its mean FND ratio, its mean HND
 ratio and the mean per-deployment min(FND ratio, HND ratio) are all above 1. (The first three variants were
-fixed first; the three lp-schedule variants were added after the first three had failed.)
+fixed first; the three lp-schedule variants were added after the first three had failed. The comparison with
+``anneal`` and ``schedule-then-anneal`` were added later, with the rule fixed before their first run: against
+anneal, the same three means all above 1 say that imitating the schedule could, in principle, beat anneal.)
 
 The LP solves are ``wsnmec.bound`` solves: the aggregated LP (one HiGHS solve, about 1 to 2 s here) in every
 run, lp-schedule's column generation through the bound cache (at most 150 s each; about 20 s per deployment
@@ -58,6 +63,7 @@ from ddnn_price_probes import _row, finish, lifetime, probe_arguments, probe_dep
 from wsnmec.bound import colgen  # noqa: E402
 from wsnmec.bound.costs import LinearCosts, Network, planning_harvest  # noqa: E402
 from wsnmec.bound.lp_schedule import LPSchedulePolicy  # noqa: E402
+from wsnmec.clustering.anneal import AnnealPolicy  # noqa: E402
 from wsnmec.clustering.ddnn import smooth_harvest_and_consumption  # noqa: E402
 from wsnmec.clustering.dryrun import distinct_rows  # noqa: E402
 from wsnmec.clustering.priced import PricedPolicy, PricedRulePolicy  # noqa: E402
@@ -191,7 +197,10 @@ class ScheduleCandidatesLearned(ScheduleCandidates, PricedPolicy):
     learned = True
 
 
-class ScheduleThenRule(PricedRulePolicy):
+class ScheduleFirst:
+    """Mixed in before a policy: lp-schedule's integer schedule, then that policy once the schedule is spent;
+    :meth:`follow` keeps the policy's memory up to date during the schedule."""
+
     def reset(self, state, rng):
         super().reset(state, rng)
         self.lp = LPSchedulePolicy(state.scenario)
@@ -205,18 +214,31 @@ class ScheduleThenRule(PricedRulePolicy):
         if state.round - 1 >= self.lp.plan.size:
             return super().elect(state, rng)
         mask = self.lp.elect(state, rng)
-        self.consumption_avg = smooth_harvest_and_consumption(state, self.harvest_avg, self.consumption_avg,
-                                                              np.flatnonzero(state.alive_u8))
-        self.previous = np.asarray(mask, dtype=np.bool_).copy()
+        self.follow(state, np.asarray(mask, dtype=np.bool_))
         return mask
 
 
-POLICIES = {"ddnn-price-rule": PricedRulePolicy, "ddnn-price": PricedPolicy,
+class ScheduleThenRule(ScheduleFirst, PricedRulePolicy):
+    def follow(self, state, mask):
+        self.consumption_avg = smooth_harvest_and_consumption(state, self.harvest_avg, self.consumption_avg,
+                                                              np.flatnonzero(state.alive_u8))
+        self.previous = mask.copy()
+
+
+class ScheduleThenAnneal(ScheduleFirst, AnnealPolicy):
+    def follow(self, state, mask):
+        self.previous = mask.copy()  # anneal's only memory: its start pool holds the previous set
+
+
+#: The baselines every variant is compared with.
+BASELINES = ("ddnn-price-rule", "ddnn-price", "anneal")
+
+POLICIES = {"ddnn-price-rule": PricedRulePolicy, "ddnn-price": PricedPolicy, "anneal": AnnealPolicy,
             "share-credit 1": ShareCredit, "share-credit 10": ShareCredit10, "share-candidate": ShareCandidate,
             "dual-prices": DualPrices, "lp-schedule": LPSchedulePolicy,
             "schedule-candidates, prices 1 / e_i": ScheduleCandidates,
             "schedule-candidates, learned prices": ScheduleCandidatesLearned,
-            "schedule-then-rule": ScheduleThenRule}
+            "schedule-then-rule": ScheduleThenRule, "schedule-then-anneal": ScheduleThenAnneal}
 
 
 def _run(task):
@@ -227,12 +249,12 @@ def _run(task):
 
 
 def comparison_lines(runs: dict, names) -> list:
-    """The table of ``names`` against ddnn-price-rule and ddnn-price, then every deployment's FND / HND of
-    every run in ``runs``."""
+    """The table of ``names`` against each of :data:`BASELINES`, then every deployment's FND / HND of every run
+    in ``runs``."""
     lines = ["| variant | against | FND / baseline [95 % t] | HND / baseline | min(FND, HND ratio) | "
              "decision ms/round | passes | latency to FND / baseline's |", "|---|---|---|---|---|---|---|---|"]
     for name in names:
-        for base in ("ddnn-price-rule", "ddnn-price"):
+        for base in BASELINES:
             if name != base:
                 latency = np.mean([a[3] / b[3] for a, b in zip(runs[name], runs[base])])
                 lines.append(_row(name, runs[name], runs[base]).replace(f"| {name} |", f"| {name} | {base} |", 1)
