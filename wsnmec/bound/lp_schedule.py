@@ -11,7 +11,17 @@ planned (:mod:`wsnmec.bound.colgen`, Notes, *Achievable schedule*). Once the sch
 elects the schedule's head set (or no head) that leaves the largest smallest residual energy relative to the
 initial energy among the alive nodes, by the scorer's costs from the start of the schedule (the previous
 round's head set at the cost of a kept round when its clusters can be kept).
-The solve stops at the gap :data:`SCHEDULE_GAP` or after :data:`SCHEDULE_TIME_LIMIT` seconds.
+The solve stops at the gap :data:`SCHEDULE_GAP` or after :data:`SCHEDULE_TIME_LIMIT` seconds. Where that limit,
+or the warm start's share of it, cuts the solve short, the schedule depends on the machine's speed and load
+(:attr:`wsnmec.bound.colgen.BoundResult.time_limited`: in the bound cache's entry, in ``wsnmec bound``'s
+output for the same deployment, and in :meth:`LPSchedulePolicy.describe` once the policy has solved).
+Measured on 2 cores (2026-12-04): at N <= 100 the solves end at the gap in a few seconds, far from the limit;
+at N = 200 (150 m x 150 m, sink (75, 250)) the warm start takes about 55-60 s of its 60 s share, so a busy
+machine cuts it (one deployment: 306 rounds when cut, 314 with a 300 s limit, which takes the interior-point
+warm start and ends in 27 s); at N = 400 every solve is cut by the limit. A longer limit is not better
+everywhere: at N = 400 (seed 1, 200 m x 200 m, sink (100, 250)) a 300 s limit reaches the 1 % gap but leaves
+less time for the schedule, 442 rounds against 473 with 150 s. To fix a deployment's schedule, solve it once
+with ``wsnmec bound --time-limit T`` (T >= 150): the policy reuses that cached solve.
 
 With a constant harvest the schedule counts the harvest as inflow without the battery cap (as the bound
 does), so a capped battery can make a node die earlier than the schedule's rounds. A random or periodic
@@ -92,4 +102,7 @@ class LPSchedulePolicy(ClusteringPolicy):
         return self.masks[choice] & state.alive
 
     def describe(self) -> dict:
-        return {"name": self.name, "gap": SCHEDULE_GAP, "bound_upper": self.result.upper if hasattr(self, "result") else None}
+        solved = getattr(self, "result", None)
+        return {"name": self.name, "gap": SCHEDULE_GAP, "time_limit_s": SCHEDULE_TIME_LIMIT,
+                "bound_upper": None if solved is None else solved.upper,
+                "time_limited": None if solved is None else bool(solved.time_limited)}
