@@ -93,8 +93,8 @@ LP's weights. The layered sets alone mix poorly; the drawn ones mix like the agg
 m, sink (100, 250), seed 1, the aggregated LP over the 100 nearest heads worth 926 rounds: the master over
 the layered sets is worth 238 rounds, over 400 drawn sets 783, over 2000 drawn sets 892). Either kind is
 only a column, so neither touches the bound. When the member-head pairs are more than
-:data:`COMPACT_PAIRS` but at most :data:`INTERIOR_PAIRS` (and the time limit is at least
-:data:`INTERIOR_MIN_SECONDS`; the solve may take :data:`INTERIOR_SHARE` of it), (P') takes them all at once,
+:data:`COMPACT_PAIRS` but at most :data:`INTERIOR_PAIRS` (and there is no time limit, or one that
+:func:`interior_fits`; the solve may take :data:`INTERIOR_SHARE` of it), (P') takes them all at once,
 solved by HiGHS's interior-point method without crossover (:func:`_interior_duals`; its duals are optimal to
 the solver's tolerance, and no bound of weights from the LP-relaxed pricing can be below (P')'s optimum, so
 the column generation then evaluates the relaxation only when its heuristics find no column). Beyond
@@ -195,10 +195,30 @@ INTERIOR_PAIRS = 200_000
 #: Optimality tolerance of :func:`_interior_duals` (HiGHS ``ipm_optimality_tolerance``).
 INTERIOR_TOLERANCE = 1e-4
 
-#: Share of the time limit the interior-point solve may take, and the shortest time limit [s] with which it is
-#: tried (shorter solves take the nearest heads' rounds).
+#: Share of the time limit the interior-point solve may take, and a time limit [s] with which it is always tried
+#: (a shorter limit tries it when :func:`interior_fits`; otherwise the nearest heads' rounds).
 INTERIOR_SHARE = 0.6
 INTERIOR_MIN_SECONDS = 300.0
+
+#: The interior-point solve's time on a quiet 2-core machine [s] at :data:`INTERIOR_REFERENCE_PAIRS` pairs
+#: (N = 400, 200 x 200 m, sink (100, 250), seed 1: about 200 s), taken to grow as the pairs squared (N = 200,
+#: 150 x 150 m, sink (75, 250): 37,392 pairs, the whole bound in 18-21 s), and how many times that time the
+#: interior-point share of a shorter limit must hold (a busy machine is slower).
+INTERIOR_REFERENCE_SECONDS = 200.0
+INTERIOR_REFERENCE_PAIRS = 124_323
+INTERIOR_SAFETY = 2.0
+
+
+def interior_fits(pairs: int, time_limit: float | None) -> bool:
+    """Whether the warm start may solve the aggregated LP over ``pairs`` member-head pairs at once by the
+    interior point under ``time_limit`` [s]: always without a limit or with one of at least
+    :data:`INTERIOR_MIN_SECONDS`; otherwise when :data:`INTERIOR_SAFETY` times its expected time,
+    ``INTERIOR_REFERENCE_SECONDS (pairs / INTERIOR_REFERENCE_PAIRS)^2``, fits in :data:`INTERIOR_SHARE` of the
+    limit. A fixed rule of the inputs, so the path does not depend on the machine."""
+    if time_limit is None or time_limit >= INTERIOR_MIN_SECONDS:
+        return True
+    expected = INTERIOR_REFERENCE_SECONDS * (float(pairs) / INTERIOR_REFERENCE_PAIRS) ** 2
+    return INTERIOR_SAFETY * expected <= INTERIOR_SHARE * float(time_limit)
 
 #: Nearest heads per node of the aggregated LP's first round when the pairs are too many (N = 400, 200 x 200 m,
 #: seed 1: the aggregated LP is worth 818 rounds over the 60 nearest, 926 over the 100 nearest, 933 over all).
@@ -863,8 +883,8 @@ class _ColumnGeneration:
         pairs = allowed.copy()
         solve = _compact_duals
         share_of_limit = COMPACT_SHARE
-        interior = self.time_limit is None or self.time_limit >= INTERIOR_MIN_SECONDS
-        if COMPACT_PAIRS < pairs.sum() <= INTERIOR_PAIRS and interior:  # every pair at once (module Notes)
+        count = int(pairs.sum())
+        if COMPACT_PAIRS < count <= INTERIOR_PAIRS and interior_fits(count, self.time_limit):  # all at once (Notes)
             solve, share_of_limit = _interior_duals, INTERIOR_SHARE
         elif pairs.sum() > COMPACT_PAIRS:  # start from each node's nearest heads, then add pairs (module Notes)
             nearest = np.argsort(np.where(allowed, member, np.inf), axis=1, kind="stable")[:, :COMPACT_NEAREST]

@@ -16,9 +16,10 @@ or the warm start's share of it, cuts the solve short, the schedule depends on t
 (:attr:`wsnmec.bound.colgen.BoundResult.time_limited`: in the bound cache's entry, in ``wsnmec bound``'s
 output for the same deployment, and in :meth:`LPSchedulePolicy.describe` once the policy has solved).
 Measured on 2 cores (2026-12-04): at N <= 100 the solves end at the gap in a few seconds, far from the limit;
-at N = 200 (150 m x 150 m, sink (75, 250)) the warm start takes about 55-60 s of its 60 s share, so a busy
-machine cuts it (one deployment: 306 rounds when cut, 314 with a 300 s limit, which takes the interior-point
-warm start and ends in 27 s); at N = 400 every solve is cut by the limit. A longer limit is not better
+at N = 200 (150 m x 150 m, sink (75, 250)) the warm start solves every member-head pair at once by the
+interior point (:func:`wsnmec.bound.colgen.interior_fits`) and the solve ends in 24-28 s (before, the nearest
+heads' rounds took 55-68 s of the warm start's 60 s share, so a busy machine cut them: one deployment gave 306
+rounds when cut, 314 now); at N = 400 every solve is cut by the limit. A longer limit is not better
 everywhere: at N = 400 (seed 1, 200 m x 200 m, sink (100, 250)) a 300 s limit reaches the 1 % gap but leaves
 less time for the schedule, 442 rounds against 473 with 150 s. To fix a deployment's schedule, solve it once
 with ``wsnmec bound --time-limit T`` (T >= 150): the policy reuses that cached solve.
