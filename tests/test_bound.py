@@ -280,6 +280,22 @@ def test_lp_schedule_keeps_clusters_within_a_block(seed, options):
         assert (loop.last_record["control_j"] == 0.0) == loop.last_kept
 
 
+def test_lp_schedule_records_each_replicas_solve_in_the_run_config():
+    """A run of lp-schedule records, per replica, its solve (the bound's upper value, why it stopped, whether the
+    time limit cut it) and its schedule's rounds; a policy that records nothing adds no key."""
+    scenario = Scenario.from_mapping(protocol="lp-schedule", nodes=8, e0=0.02, rounds=30)
+    result = simulate(scenario, seed=5, replicas=2, workers=1)
+    records = result.config["clustering_runs"]
+    for replica_seed, record in zip(result.config["replica_seeds"], records):
+        solved, cached = solve_cached(Network.from_scenario(scenario, deploy(scenario,
+                                                                          np.random.default_rng(replica_seed))))
+        assert cached and record == {"bound_upper": solved.upper, "bound_stopped": solved.stopped,
+                                     "time_limited": False, "schedule_rounds": solved.integer_rounds}
+    assert "clustering_runs" not in simulate(Scenario.from_mapping(nodes=8, rounds=5), seed=5).config
+    assert "clustering_runs" not in simulate(Scenario.from_mapping(protocol="spread", nodes=8, rounds=5),
+                                             seed=5).config
+
+
 def test_lp_schedule_after_its_schedule_costs_a_repeat_as_kept():
     """Once the schedule is spent, lp-schedule elects the head set that leaves the largest smallest relative
     residual, costing the previous round's head set as a kept round (no set-up) when it can be kept."""

@@ -102,6 +102,16 @@ class LPSchedulePolicy(ClusteringPolicy):
         self.last_choice = choice
         return self.masks[choice] & state.alive
 
+    def run_record(self) -> dict | None:
+        """The replica's solve: its bound, why it stopped, whether the time limit cut it (then the schedule
+        depends on the machine) and the schedule's rounds; None before a solve."""
+        solved = getattr(self, "result", None)
+        if solved is None:
+            return None
+        return {"bound_upper": solved.upper if solved.upper != float("inf") else None,
+                "bound_stopped": solved.stopped, "time_limited": bool(solved.time_limited),
+                "schedule_rounds": int(self.plan.size)}
+
     def describe(self) -> dict:
         solved = getattr(self, "result", None)
         return {"name": self.name, "gap": SCHEDULE_GAP, "time_limit_s": SCHEDULE_TIME_LIMIT,

@@ -108,3 +108,8 @@ class ClusteringPolicy:
     def describe(self) -> dict:
         """Parameters of the policy recorded in the run's config (JSON-able)."""
         return {"name": self.name}
+
+    def run_record(self) -> dict | None:
+        """What the policy found during a replica that the run's config should record for that replica
+        (JSON-able; the config's ``clustering_runs``, one entry per replica), or None (the default: nothing)."""
+        return None

@@ -61,7 +61,10 @@ class SimulationResult:
         every node has the same one, else None), ``battery_rule`` (``"--battery"`` when a capacity was given,
         else ``"initial energy of each node"``), ``rounds_cap`` (rounds simulated at most) and, with a
         positions CSV, ``positions_sha256`` (SHA-256 of the file as read); ``p_resolved``: each replica's
-        cluster-head fraction (``p`` itself, or k_opt / N of its deployment under ``--p auto``).
+        cluster-head fraction (``p`` itself, or k_opt / N of its deployment under ``--p auto``);
+        ``clustering_runs``, only for a policy that records something per replica
+        (:meth:`~wsnmec.clustering.base.ClusteringPolicy.run_record`, e.g. lp-schedule's solve and whether
+        its time limit cut it): one entry per replica.
     rounds : pandas.DataFrame
         One row per replica and round 1..R (:data:`wsnmec.sim.columns.ROUND_COLUMNS`); ``consumed_j``
         (= ``energy_j``) and ``harvested_j`` are the energy of that round [J], ``residual_j`` the total
@@ -224,6 +227,7 @@ class _ReplicaRun:
     positions_sha256: str | None
     p_resolved: float
     node_table: dict | None = None
+    clustering_record: dict | None = None  # the policy's run_record() (policy loop only)
 
 
 class _DeathRounds:
@@ -387,7 +391,8 @@ def _run_policy(scenario: Scenario, seed: int, report, clustering=None, offloadi
                        battery_j=float(capacity[0]) if shared else None,
                        positions_sha256=loop.deployment.positions_sha256, p_resolved=loop.p_resolved,
                        node_table=None if deaths is None else _node_table(loop.x, loop.y, loop.initial, loop.energy,
-                                                                     deaths))
+                                                                     deaths),
+                       clustering_record=loop.clustering.run_record())
 
 
 def simulate(scenario: Scenario, seed: int | None = None, replicas: int = 1, *,
@@ -504,6 +509,8 @@ def simulate(scenario: Scenario, seed: int | None = None, replicas: int = 1, *,
         "rounds_cap": scenario.max_rounds,
         "p_resolved": [run.p_resolved for run in runs],
     })
+    if any(run.clustering_record is not None for run in runs):  # e.g. lp-schedule's solve of each replica
+        config["clustering_runs"] = [run.clustering_record for run in runs]
     if clustering is None:
         config.update(protocol_record(scenario.protocol))  # a plug-in's module:Class and module SHA-256
     config.update(harvest_record(scenario.harvest.kind))  # a plug-in harvest model's module:object and SHA-256
