@@ -453,10 +453,11 @@ def test_every_pair_at_once_by_the_interior_point(monkeypatch):
 
 def test_the_interior_point_path_is_taken_where_it_fits_the_time_limit():
     """Always without a limit or with one of INTERIOR_MIN_SECONDS; under a shorter limit where twice its
-    expected time fits in its share: N = 200's 37,392 pairs under lp-schedule's 150 s, not N = 400's 124,323."""
+    expected time fits in its share: N = 200's about 38,000 pairs under lp-schedule's 150 s, not N = 400's
+    124,323."""
     assert colgen.interior_fits(10**6, None) and colgen.interior_fits(124_323, colgen.INTERIOR_MIN_SECONDS)
-    assert colgen.interior_fits(37_392, 150.0) and not colgen.interior_fits(124_323, 150.0)
-    assert not colgen.interior_fits(37_392, 20.0)
+    assert colgen.interior_fits(38_165, 150.0) and not colgen.interior_fits(124_323, 150.0)
+    assert not colgen.interior_fits(38_165, 20.0)
 
 
 def test_interior_weights_without_their_bound_keep_the_periodic_relaxations(monkeypatch):

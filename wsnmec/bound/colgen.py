@@ -202,8 +202,8 @@ INTERIOR_MIN_SECONDS = 300.0
 
 #: The interior-point solve's time on a quiet 2-core machine [s] at :data:`INTERIOR_REFERENCE_PAIRS` pairs
 #: (N = 400, 200 x 200 m, sink (100, 250), seed 1: about 200 s), taken to grow as the pairs squared (N = 200,
-#: 150 x 150 m, sink (75, 250): 37,392 pairs, the whole bound in 18-21 s), and how many times that time the
-#: interior-point share of a shorter limit must hold (a busy machine is slower).
+#: 150 x 150 m, sink (75, 250): 37,475 and 38,165 pairs, the whole bound in 18-22 s), and how many times that
+#: time the interior-point share of a shorter limit must hold (a busy machine is slower).
 INTERIOR_REFERENCE_SECONDS = 200.0
 INTERIOR_REFERENCE_PAIRS = 124_323
 INTERIOR_SAFETY = 2.0
@@ -219,6 +219,7 @@ def interior_fits(pairs: int, time_limit: float | None) -> bool:
         return True
     expected = INTERIOR_REFERENCE_SECONDS * (float(pairs) / INTERIOR_REFERENCE_PAIRS) ** 2
     return INTERIOR_SAFETY * expected <= INTERIOR_SHARE * float(time_limit)
+
 
 #: Nearest heads per node of the aggregated LP's first round when the pairs are too many (N = 400, 200 x 200 m,
 #: seed 1: the aggregated LP is worth 818 rounds over the 60 nearest, 926 over the 100 nearest, 933 over all).
