@@ -1,6 +1,6 @@
 """Fraction of the limit: each task's FND divided by the lifetime bound of the deployment it ran on.
 
-A lifetime study with a ``[bound]`` table (``gap``, ``time_limit``) gets four more summary columns per task:
+A lifetime study with a ``[bound]`` table (``gap``, ``time_limit``) gets five more summary columns per task:
 
 ``bound_upper``
     The bound's ``upper`` [rounds]: no schedule keeps every node alive for more rounds (:mod:`wsnmec.bound`).
@@ -10,6 +10,10 @@ A lifetime study with a ``[bound]`` table (``gap``, ``time_limit``) gets four mo
 ``bound_stopped``
     Why the solve stopped (``gap``, ``optimal``, ``time``, ...): ``time`` marks a bound that a time limit cut
     short, still valid but looser.
+``bound_time_limited``
+    Whether the time limit, or a step's share of it, cut any step of the solve short
+    (:attr:`wsnmec.bound.colgen.BoundResult.time_limited`): the bound then depends on the machine's speed and
+    load, also when it stopped at the gap. Missing in a study stored before it was recorded.
 ``fnd_over_bound``
     ``fnd / bound_fnd``, the fraction of the limit; at most 1 by the bound's theorem (FND <= fnd_upper).
     Missing (NaN) when the run stopped before its first node died or when harvesting makes the bound
@@ -36,8 +40,10 @@ import math
 import numpy as np
 import pandas as pd
 
-#: Summary columns this module adds.
+#: Summary columns this module adds (a stored summary holding these needs no solve), and one more it adds
+#: that a study stored before it was recorded lacks.
 BOUND_COLUMNS = ("bound_upper", "bound_fnd", "bound_stopped", "fnd_over_bound")
+RECORD_COLUMNS = ("bound_time_limited",)
 
 from .spec import DEFAULT_GAP, DEFAULT_TIME_LIMIT  # noqa: E402  (defaults of a study's [bound] table)
 
@@ -94,7 +100,7 @@ def add_bound_columns(summary: pd.DataFrame, tasks, bound: dict, report=None) ->
         report(f"lifetime bound of {len(networks)} deployment(s) (gap {gap:g}, time limit "
                f"{'none' if time_limit is None else f'{time_limit:g} s'} each; cached solves are reused)")
     solved = {k: solve_cached(net, gap=gap, time_limit=time_limit)[0] for k, net in networks.items()}
-    out = summary.drop(columns=[c for c in BOUND_COLUMNS if c in summary.columns])
+    out = summary.drop(columns=[c for c in (*BOUND_COLUMNS, *RECORD_COLUMNS) if c in summary.columns])
     results = [solved[key_of_task[key]] for key in out["task"]]
     upper = [r.upper for r in results]
     fnd_upper = [math.nan if r.fnd_upper is None else float(r.fnd_upper) for r in results]
@@ -103,6 +109,7 @@ def add_bound_columns(summary: pd.DataFrame, tasks, bound: dict, report=None) ->
         bound_upper=np.asarray(upper, dtype=float),
         bound_fnd=np.asarray(fnd_upper, dtype=float),
         bound_stopped=[r.stopped for r in results],
+        bound_time_limited=[bool(r.time_limited) for r in results],
         fnd_over_bound=np.asarray([fraction_of_limit(f, b) for f, b in zip(fnd, fnd_upper)], dtype=float),
     )
 
