@@ -395,6 +395,38 @@ def _run_policy(scenario: Scenario, seed: int, report, clustering=None, offloadi
                        clustering_record=loop.clustering.run_record())
 
 
+def _run_config(scenario: Scenario, seed: int, replicas: int, seeds: list, nodes: int, clustering, fused: bool,
+                runs: list) -> dict:
+    """The ``config`` of :class:`SimulationResult` (its Attributes) for the replicas ``runs``."""
+    config = scenario.to_config()
+    config.update({
+        "seed": seed,
+        "replicas": replicas,
+        "replica_seeds": seeds,
+        "nodes": nodes,
+        "version": __version__,
+        "radio_constants": scenario.radio_model().as_dict(),
+        "workload_constants": workload_preset(scenario.workload).as_dict(),
+        "hardware_constants": hardware_preset(scenario.hardware).as_dict(),
+        "clustering": canonical_name(scenario.protocol) if clustering is None else "custom",
+        "clustering_parameters": (policy_class(scenario.protocol)(scenario).describe() if clustering is None
+                                  else {"name": "custom"}),
+        "loop": "fused" if fused else "policy",
+        "battery_j": runs[0].battery_j,
+        "battery_rule": "--battery" if scenario.battery is not None else "initial energy of each node",
+        "rounds_cap": scenario.max_rounds,
+        "p_resolved": [run.p_resolved for run in runs],
+    })
+    if any(run.clustering_record is not None for run in runs):  # e.g. lp-schedule's solve of each replica
+        config["clustering_runs"] = [run.clustering_record for run in runs]
+    if clustering is None:
+        config.update(protocol_record(scenario.protocol))  # a plug-in's module:Class and module SHA-256
+    config.update(harvest_record(scenario.harvest.kind))  # a plug-in harvest model's module:object and SHA-256
+    if scenario.positions is not None:
+        config["positions_sha256"] = runs[0].positions_sha256
+    return config
+
+
 def simulate(scenario: Scenario, seed: int | None = None, replicas: int = 1, *,
              workers: int | None = None, progress: Callable[[int], None] | None = None,
              clustering=None, offloading=None, loop: str = "auto", per_node: bool = False) -> SimulationResult:
@@ -490,30 +522,5 @@ def simulate(scenario: Scenario, seed: int | None = None, replicas: int = 1, *,
         }
         tables.append(_ReplicaTables(index, replica_seed, nodes, ints, floats, row, run.node_table))
 
-    config = scenario.to_config()
-    config.update({
-        "seed": seed,
-        "replicas": replicas,
-        "replica_seeds": seeds,
-        "nodes": nodes,
-        "version": __version__,
-        "radio_constants": scenario.radio_model().as_dict(),
-        "workload_constants": workload_preset(scenario.workload).as_dict(),
-        "hardware_constants": hardware_preset(scenario.hardware).as_dict(),
-        "clustering": canonical_name(scenario.protocol) if clustering is None else "custom",
-        "clustering_parameters": (policy_class(scenario.protocol)(scenario).describe() if clustering is None
-                                  else {"name": "custom"}),
-        "loop": "fused" if fused else "policy",
-        "battery_j": runs[0].battery_j,
-        "battery_rule": "--battery" if scenario.battery is not None else "initial energy of each node",
-        "rounds_cap": scenario.max_rounds,
-        "p_resolved": [run.p_resolved for run in runs],
-    })
-    if any(run.clustering_record is not None for run in runs):  # e.g. lp-schedule's solve of each replica
-        config["clustering_runs"] = [run.clustering_record for run in runs]
-    if clustering is None:
-        config.update(protocol_record(scenario.protocol))  # a plug-in's module:Class and module SHA-256
-    config.update(harvest_record(scenario.harvest.kind))  # a plug-in harvest model's module:object and SHA-256
-    if scenario.positions is not None:
-        config["positions_sha256"] = runs[0].positions_sha256
+    config = _run_config(scenario, seed, replicas, seeds, nodes, clustering, fused, runs)
     return SimulationResult(config=config, replicas=tables, per_node=per_node)
