@@ -605,7 +605,7 @@ def bound(seed, replicas, gap, time_limit, use_cache, out, as_json, **parameters
                f"{'integer':>7}  {'gap':>7}  {'gap%':>6}  {'time_s':>7}  stopped")
     for index, row in enumerate(rows):
         rel = row["relative_gap"]
-        click.echo(f"{index:>7}  {row['seed']:>19}  {fmt(row['upper'])}  {fmt(row['fnd_upper'], 'd'):>6}  "
+        click.echo(f"{index:>7}  {row['seed']:>19}  {fmt(row['upper']):>8}  {fmt(row['fnd_upper'], 'd'):>6}  "
                    f"{fmt(row['relaxed']):>8}  {fmt(row['achievable']):>8}  {row['integer_rounds']:>7}  "
                    f"{fmt(row['gap']):>7}  {fmt(None if rel is None else 100 * rel, '.2f'):>6}  "
                    f"{row['seconds']:>7.1f}  {row['stopped']}"
