@@ -127,12 +127,10 @@ def import_object(target: str, parameter: str, origin: str, *, form: str | None 
     and the value. ``missing_hint(module_name) -> str`` is appended to the message when the module is not
     found (default :func:`missing_module_hint`; None: no hint).
     """
-    if form is not None:
-        module_name, _, attribute = target.partition(":")
-        if not module_name.strip() or not attribute.strip() or ":" in attribute:
-            raise ParameterError(parameter, f"{form}; got {target!r}")
     module_name, _, attribute = target.partition(":")
     module_name, attribute = module_name.strip(), attribute.strip()
+    if form is not None and (not module_name or not attribute or ":" in attribute):
+        raise ParameterError(parameter, f"{form}; got {target!r}")
     try:
         obj = importlib.import_module(module_name)
     except Exception as exc:  # any failure of the user's module (ImportError, SyntaxError, its own errors)
