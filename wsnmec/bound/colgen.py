@@ -887,7 +887,7 @@ class _ColumnGeneration:
         count = int(pairs.sum())
         if COMPACT_PAIRS < count <= INTERIOR_PAIRS and interior_fits(count, self.time_limit):  # all at once (Notes)
             solve, share_of_limit = _interior_duals, INTERIOR_SHARE
-        elif pairs.sum() > COMPACT_PAIRS:  # start from each node's nearest heads, then add pairs (module Notes)
+        elif count > COMPACT_PAIRS:  # start from each node's nearest heads, then add pairs (module Notes)
             nearest = np.argsort(np.where(allowed, member, np.inf), axis=1, kind="stable")[:, :COMPACT_NEAREST]
             pairs = np.zeros_like(allowed)
             np.put_along_axis(pairs, nearest, True, axis=1)
