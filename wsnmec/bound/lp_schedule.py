@@ -14,7 +14,7 @@ round's head set at the cost of a kept round when its clusters can be kept).
 The solve stops at the gap :data:`SCHEDULE_GAP` or after :data:`SCHEDULE_TIME_LIMIT` seconds. Where that limit,
 or the warm start's share of it, cuts the solve short, the schedule depends on the machine's speed and load
 (:attr:`wsnmec.bound.colgen.BoundResult.time_limited`: in the bound cache's entry, in ``wsnmec bound``'s
-output for the same deployment, and in :meth:`LPSchedulePolicy.describe` once the policy has solved).
+output for the same deployment, and per replica in the run's ``clustering_runs``, :meth:`run_record`).
 Measured on 2 cores (2026-12-04): at N <= 100 the solves end at the gap in a few seconds, far from the limit;
 at N = 200 (150 m x 150 m, sink (75, 250)) the warm start solves every member-head pair at once by the
 interior point (:func:`wsnmec.bound.colgen.interior_fits`) and the solve ends in 24-28 s (before, the nearest
@@ -115,5 +115,4 @@ class LPSchedulePolicy(ClusteringPolicy):
     def describe(self) -> dict:
         solved = getattr(self, "result", None)
         return {"name": self.name, "gap": SCHEDULE_GAP, "time_limit_s": SCHEDULE_TIME_LIMIT,
-                "bound_upper": None if solved is None else solved.upper,
-                "time_limited": None if solved is None else bool(solved.time_limited)}
+                "bound_upper": None if solved is None else solved.upper}
