@@ -567,6 +567,41 @@ def test_a_warm_start_cut_by_its_share_of_the_limit_is_reported(monkeypatch):
     assert cut.stopped == "gap" and cut.time_limited
 
 
+def test_a_time_limit_keeps_a_share_for_the_schedule(monkeypatch):
+    """Under a time limit T the bound's column generation stops at (1 - SCHEDULE_SHARE) T; the schedule's column
+    search then has SEARCH_SHARE of what is left and the choice of configurations with their set-ups the rest,
+    up to T (a fake clock on which every pricing relaxation takes 400 s)."""
+    net = network(3, nodes=40, sink="50,175")
+    clock = {"now": 0.0}
+    seen = {}
+    real_relaxation = colgen.FacilityInstance.lp_relaxation
+    real_search, real_choice = colgen._improve_achievable, colgen._fewer_setups
+
+    def slow_relaxation(self, time_limit):
+        clock["now"] += 400.0
+        return real_relaxation(self, time_limit)
+
+    def search(*args):
+        seen["search"] = (clock["now"], args[-1])
+        return real_search(*args)
+
+    def choice(*args):
+        seen["choice"] = args[-1]
+        return real_choice(*args)
+
+    monkeypatch.setattr(colgen.FacilityInstance, "lp_relaxation", slow_relaxation)
+    monkeypatch.setattr(colgen, "_improve_achievable", search)
+    monkeypatch.setattr(colgen, "_fewer_setups", choice)
+    monkeypatch.setattr(colgen, "time", type("Clock", (), {"perf_counter": staticmethod(lambda: clock["now"])}))
+    limit = 1000.0
+    result = solve_bound(net, gap=1e-9, time_limit=limit)
+    started, search_end = seen["search"]
+    assert result.stopped == "time" and result.time_limited
+    assert (1 - colgen.SCHEDULE_SHARE) * limit <= result.bound_seconds == started < limit
+    assert search_end == pytest.approx(started + colgen.SEARCH_SHARE * (limit - started))
+    assert seen["choice"] == limit and result.integer_rounds > 0
+
+
 def test_constant_harvest_raises_the_bound_and_can_make_it_unbounded():
     plain = solve_bound(network(1, nodes=6, e0=0.01), gap=1e-3)
     some = solve_bound(network(1, nodes=6, e0=0.01, harvest="constant:0.00005"), gap=1e-3)

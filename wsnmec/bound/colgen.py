@@ -141,7 +141,11 @@ configuration used briefly is charged more), its support is costed exactly (set-
 and the longest integer schedule of the master's own support and of at most :data:`SLOPE_ITERATIONS` such
 iterations is kept. On the deployment above (540 s limit, the solve not cut) the schedule is now worth 709.7
 rounds (690 whole rounds, 127 configurations) against 473 before; at N = 100 the gain is a few rounds (three
-deployments of each of the two sinks of the default field: +1 to +9) for 1-3 s more.
+deployments of each of the two sinks of the default field: +1 to +9) for 1-3 s more. Under a time limit the
+choice needs time of its own: the column search of the schedule, set-up blind, adds configurations until its
+deadline, so without a share kept for the choice a longer search gave a shorter schedule (seed 1 of the
+same geometry, 150 s: 489 rounds when the column generation took the whole limit, 393 with 30 % of it kept
+for a search that then used all of it, 657 with that 30 % split between the search and the choice).
 
 The reported gap is ``upper - achievable``. The column generation stops when ``(upper - relaxed) / upper <=
 gap`` (``relaxed``: the restricted master's value over model columns), when no column improves
@@ -155,9 +159,11 @@ master's own duals, where only the exact MILP may declare the master optimal.
 **Determinism.** No step depends on the clock except through the time limit: the pricing rounds, the
 relaxations every :data:`BOUND_EVERY` rounds, the roundings (seeded by :data:`ROUNDING_SEED`) and HiGHS
 follow from the network and the gap alone, so a solve without a time limit gives the same result on every
-run. Under a time limit, the warm start stops at :data:`COMPACT_SHARE` (or :data:`INTERIOR_SHARE`) of it,
-the column generation at the limit, and the achievable schedule at the limit; when any of these cut a step
-short the result depends on the machine's speed and says so (:attr:`BoundResult.time_limited`).
+run. Under a time limit T, the column generation of the bound has (1 - :data:`SCHEDULE_SHARE`) T, of which
+the warm start may take :data:`COMPACT_SHARE` (or :data:`INTERIOR_SHARE`); the achievable schedule has the
+rest of T, its column search :data:`SEARCH_SHARE` of what is left when it starts and the choice of
+configurations with their set-ups (*Set-ups*) the remainder. When any of these cut a step short the result
+depends on the machine's speed and says so (:attr:`BoundResult.time_limited`).
 
 References
 ----------
@@ -275,6 +281,12 @@ ALIVE_MARGIN = 1e-9
 #: (module Notes, *Set-ups*), and the block length [rounds] over which its first iteration spreads each set-up.
 SLOPE_ITERATIONS = 30
 SLOPE_FIRST_BLOCK = 4.0
+
+#: Share of a time limit kept for the schedule under the simulator's rules (the column generation of the bound
+#: stops at the rest), and the share of the schedule's time its column search may take (the choice of
+#: configurations with their set-ups has the rest; module Notes, *Set-ups*).
+SCHEDULE_SHARE = 0.3
+SEARCH_SHARE = 0.5
 
 
 @dataclass
@@ -872,7 +884,8 @@ class _ColumnGeneration:
         self.start = time.perf_counter()
         self.net = net
         self.gap = gap
-        self.time_limit = time_limit
+        self.time_limit = time_limit  # the whole solve's; the column generation has bound_limit of it
+        self.bound_limit = None if time_limit is None else (1.0 - SCHEDULE_SHARE) * time_limit
         self.model = LinearCosts(net)
         self.member = np.array(self.model.member, dtype=np.float64)
         self.energy = net.energy
@@ -905,7 +918,7 @@ class _ColumnGeneration:
             self.add_heads(heads)
 
     def time_left(self):
-        left = None if self.time_limit is None else self.time_limit - (time.perf_counter() - self.start)
+        left = None if self.bound_limit is None else self.bound_limit - (time.perf_counter() - self.start)
         if left is not None and left <= 0:
             self.time_cut = True
         return left
@@ -937,14 +950,14 @@ class _ColumnGeneration:
         solve = _compact_duals
         share_of_limit = COMPACT_SHARE
         count = int(pairs.sum())
-        if COMPACT_PAIRS < count <= INTERIOR_PAIRS and interior_fits(count, self.time_limit):  # all at once (Notes)
+        if COMPACT_PAIRS < count <= INTERIOR_PAIRS and interior_fits(count, self.bound_limit):  # all at once (Notes)
             solve, share_of_limit = _interior_duals, INTERIOR_SHARE
         elif count > COMPACT_PAIRS:  # start from each node's nearest heads, then add pairs (module Notes)
             nearest = np.argsort(np.where(allowed, member, np.inf), axis=1, kind="stable")[:, :COMPACT_NEAREST]
             pairs = np.zeros_like(allowed)
             np.put_along_axis(pairs, nearest, True, axis=1)
             pairs &= allowed
-        compact_end = None if self.time_limit is None else self.start + share_of_limit * self.time_limit
+        compact_end = None if self.bound_limit is None else self.start + share_of_limit * self.bound_limit
         for _ in range(COMPACT_ROUNDS):
             left = None if compact_end is None else compact_end - time.perf_counter()
             if left is not None and left <= 0:
@@ -1021,13 +1034,15 @@ class _ColumnGeneration:
         (head masks, fractional rounds, integer rounds, achievable value)."""
         net = self.net
         deadline = None if self.time_limit is None else self.start + self.time_limit
+        search_end = (None if deadline is None
+                      else time.perf_counter() + SEARCH_SHARE * max(deadline - time.perf_counter(), 0.0))
         head_sets = self.head_sets
         if solved is not None:  # the head sets of the master's columns (and no head) start it
             support = [self.none, *self.master.head_masks()]
             head_sets = list({np.packbits(m).tobytes(): m for m in support}.values())
         masks, kept_cols, solved = _improve_achievable(net, self.model, self.member, head_sets, self.energy, self.h,
-                                                       deadline)
-        if deadline is not None and time.perf_counter() >= deadline:
+                                                       search_end)
+        if search_end is not None and time.perf_counter() >= search_end:
             self.time_cut = True
         if solved is None:
             return masks, np.zeros(len(masks)), np.zeros(len(masks), dtype=np.int64), math.inf
@@ -1062,7 +1077,9 @@ def solve_bound(net: Network, *, gap: float = 0.01, time_limit: float | None = N
     gap : float
         Relative target ``(upper - relaxed) / upper``.
     time_limit : float, optional
-        Wall-time limit [s]; the bound reported is valid whenever it stops.
+        Wall-time limit [s] of the whole solve, of which the bound's column generation has
+        (1 - :data:`SCHEDULE_SHARE`) (module Notes, *Determinism*); the bound reported is valid whenever it
+        stops.
     progress : callable, optional
         ``progress(iteration, upper, relaxed)`` after each pricing round.
     """
@@ -1130,5 +1147,5 @@ def solve_bound(net: Network, *, gap: float = 0.01, time_limit: float | None = N
                        columns=cg.generated, seconds=time.perf_counter() - cg.start, stopped=stopped,
                        bound_seconds=bound_seconds,
                        time_limited=bool(cg.time_cut or stopped == "time"
-                                         or (time_limit is not None and bound_seconds >= time_limit)),
+                                         or (cg.bound_limit is not None and bound_seconds >= cg.bound_limit)),
                        schedule=schedule)

@@ -15,14 +15,16 @@ The solve stops at the gap :data:`SCHEDULE_GAP` or after :data:`SCHEDULE_TIME_LI
 or the warm start's share of it, cuts the solve short, the schedule depends on the machine's speed and load
 (:attr:`wsnmec.bound.colgen.BoundResult.time_limited`: in the bound cache's entry, in ``wsnmec bound``'s
 output for the same deployment, and per replica in the run's ``clustering_runs``, :meth:`run_record`).
-Measured on 2 cores (2026-12-04): at N <= 100 the solves end at the gap in a few seconds, far from the limit;
-at N = 200 (150 m x 150 m, sink (75, 250)) the warm start solves every member-head pair at once by the
-interior point (:func:`wsnmec.bound.colgen.interior_fits`) and the solve ends in 24-28 s (before, the nearest
-heads' rounds took 55-68 s of the warm start's 60 s share, so a busy machine cut them: one deployment gave 306
-rounds when cut, 314 now); at N = 400 every solve is cut by the limit. A longer limit is not better
-everywhere: at N = 400 (seed 1, 200 m x 200 m, sink (100, 250)) a 300 s limit reaches the 1 % gap but leaves
-less time for the schedule, 442 rounds against 473 with 150 s. To fix a deployment's schedule, solve it once
-with ``wsnmec bound --time-limit T`` (T >= 150): the policy reuses that cached solve.
+Of the limit, the bound's column generation has 70 % and the schedule the rest
+(:data:`wsnmec.bound.colgen.SCHEDULE_SHARE`), and the schedule's configurations are chosen with the set-ups
+they cost (:mod:`wsnmec.bound.colgen`, Notes, *Set-ups*). Measured on 2 cores (2026-12-04): at N <= 100 the
+solves end at the gap in a few seconds, far from the limit; at N = 200 (150 m x 150 m, sink (75, 250)) the
+warm start solves every member-head pair at once by the interior point
+(:func:`wsnmec.bound.colgen.interior_fits`) and the solve ends in 24-28 s; at N = 400 every solve is cut by the
+limit: at seed 1 (200 m x 200 m, sink (100, 250)) the schedule is 657 rounds (472 before the set-ups were
+weighed and the schedule had a share of the limit), its bound 962.6 (954.6 when the column generation had all
+150 s). To fix a deployment's schedule, solve it once with ``wsnmec bound --time-limit T`` (T >= 150): the
+policy reuses that cached solve.
 
 With a constant harvest the schedule counts the harvest as inflow without the battery cap (as the bound
 does), so a capped battery can make a node die earlier than the schedule's rounds. A random or periodic
