@@ -82,15 +82,8 @@ def aggregated_lp(state) -> tuple[np.ndarray, np.ndarray]:
     net = Network(state.x, state.y, state.initial_energy, state.sink, state.params, scenario.offload,
                   planning_harvest(scenario))
     model = LinearCosts(net)
-    member = np.asarray(model.member, dtype=np.float64)
-    allowed = member < model.direct[:, None]
-    np.fill_diagonal(allowed, False)
-    pairs = allowed.copy()
-    if pairs.sum() > colgen.COMPACT_PAIRS:
-        nearest = np.argsort(np.where(allowed, member, np.inf), axis=1, kind="stable")[:, :colgen.COMPACT_NEAREST]
-        pairs = np.zeros_like(allowed)
-        np.put_along_axis(pairs, nearest, True, axis=1)
-        pairs &= allowed
+    allowed, nearest = colgen.warm_start_pairs(model)
+    pairs = nearest if allowed.sum() > colgen.COMPACT_PAIRS else allowed
     out = colgen._compact_duals(model, net.energy, net.harvest_j, pairs, AGGREGATED_TIME_LIMIT)
     if out is None:
         raise RuntimeError("the aggregated LP stopped without a solution")

@@ -560,6 +560,19 @@ def _interior_duals(model: LinearCosts, energy: np.ndarray, h: float, pairs: np.
     return w, np.clip(x[1:1 + n] / x[0], 0.0, 1.0)
 
 
+def warm_start_pairs(model: LinearCosts) -> tuple[np.ndarray, np.ndarray]:
+    """The member-head pairs of the aggregated LP (P') (module Notes, *Warm start*): (every pair whose member
+    is nearer to the head than to the sink, bool[N, N]; of those, each node's :data:`COMPACT_NEAREST` nearest
+    heads, the first round's pairs beyond :data:`COMPACT_PAIRS` pairs)."""
+    member = np.asarray(model.member, dtype=np.float64)
+    allowed = member < model.direct[:, None]  # a member nearer than the sink (module Notes)
+    np.fill_diagonal(allowed, False)
+    nearest = np.argsort(np.where(allowed, member, np.inf), axis=1, kind="stable")[:, :COMPACT_NEAREST]
+    first = np.zeros_like(allowed)
+    np.put_along_axis(first, nearest, True, axis=1)
+    return allowed, first & allowed
+
+
 def rounded_head_sets(share: np.ndarray, count: int, rng: np.random.Generator) -> list:
     """``count`` head sets drawn by independent randomised rounding of the head shares ``share`` (float[N] in
     [0, 1]): node i is a head with probability ``share[i]`` (module Notes, *Warm start*); distinct sets only,
@@ -944,8 +957,7 @@ class _ColumnGeneration:
     def warm_start(self):
         """The aggregated LP's duals and the head sets of its solution (module Notes, *Warm start*)."""
         model, member, net, n = self.model, self.member, self.net, self.n
-        allowed = member < model.direct[:, None]  # a member nearer than the sink (module Notes)
-        np.fill_diagonal(allowed, False)
+        allowed, nearest = warm_start_pairs(model)
         pairs = allowed.copy()
         solve = _compact_duals
         share_of_limit = COMPACT_SHARE
@@ -953,10 +965,7 @@ class _ColumnGeneration:
         if COMPACT_PAIRS < count <= INTERIOR_PAIRS and interior_fits(count, self.bound_limit):  # all at once (Notes)
             solve, share_of_limit = _interior_duals, INTERIOR_SHARE
         elif count > COMPACT_PAIRS:  # start from each node's nearest heads, then add pairs (module Notes)
-            nearest = np.argsort(np.where(allowed, member, np.inf), axis=1, kind="stable")[:, :COMPACT_NEAREST]
-            pairs = np.zeros_like(allowed)
-            np.put_along_axis(pairs, nearest, True, axis=1)
-            pairs &= allowed
+            pairs = nearest
         compact_end = None if self.bound_limit is None else self.start + share_of_limit * self.bound_limit
         for _ in range(COMPACT_ROUNDS):
             left = None if compact_end is None else compact_end - time.perf_counter()
