@@ -505,6 +505,29 @@ def test_the_interior_point_path_is_taken_where_it_fits_the_time_limit():
     assert not colgen.interior_fits(38_165, 20.0)
 
 
+def test_an_interior_point_solve_without_a_solution_falls_back_to_the_nearest_heads(monkeypatch):
+    """When the interior-point solve over every pair ends without a solution (as when its share of the time limit
+    cuts it), the warm start takes each node's nearest heads' rounds instead, and the bound stays valid."""
+    net = network(2, nodes=20, sink="50,175")
+    monkeypatch.setattr(colgen, "COMPACT_PAIRS", 50)
+    monkeypatch.setattr(colgen, "COMPACT_NEAREST", 4)
+    calls = []
+    real_compact = colgen._compact_duals
+
+    def compact(model, energy, h, pairs, time_limit):
+        calls.append(pairs.copy())
+        return real_compact(model, energy, h, pairs, time_limit)
+
+    monkeypatch.setattr(colgen, "_interior_duals", lambda *args: None)
+    monkeypatch.setattr(colgen, "_compact_duals", compact)
+    result = solve_bound(net, gap=1e-2)
+    allowed, nearest = colgen.warm_start_pairs(LinearCosts(net))
+    assert calls and np.array_equal(calls[0], nearest) and not np.array_equal(nearest, allowed)
+    assert all(np.all(later >= first) and np.all(allowed >= later) for first, later in zip(calls, calls[1:]))
+    plain = solve_bound(net, gap=1e-2)  # a valid bound either way, both within the gap of the same optimum
+    assert result.upper >= plain.relaxed * (1 - 1e-9) and plain.upper >= result.relaxed * (1 - 1e-9)
+
+
 def test_interior_weights_without_their_bound_keep_the_periodic_relaxations(monkeypatch):
     """The column generation skips its periodic relaxations only once the interior-point weights' Farley bound
     is taken: when the pricing relaxation at those weights fails (time limit), it keeps them."""

@@ -102,7 +102,9 @@ the column generation then evaluates the relaxation only when its heuristics fin
 further round adds the pairs the pricing LP relaxation's duals v price below zero (C_ji - v_j < 0, the
 reduced cost of a missing X_ji), until none is left or the time is up. HiGHS (interior point) may take
 :data:`COMPACT_SHARE` of the time limit; without a solution in time the column generation starts from the
-single-head columns alone.
+single-head columns alone. An interior-point solve over every pair that ends without a solution (cut by its
+share of the limit) falls back to the nearest heads' rounds, which may take :data:`COMPACT_SHARE` of the
+time the column generation has left.
 
 **Restricted master.** The master is one HiGHS instance to which columns are added, so each solve starts
 from the previous basis (SciPy's bundled bindings; a solve from scratch by ``linprog`` when they are not
@@ -973,6 +975,13 @@ class _ColumnGeneration:
                 self.time_cut = True
                 break
             compact = solve(model, self.energy, self.h, pairs, left)
+            if compact is None and solve is _interior_duals:  # cut short: each node's nearest heads instead
+                solve, pairs = _compact_duals, nearest.copy()
+                if compact_end is not None:
+                    self.time_cut = True
+                    left = self.time_left()
+                    compact_end = time.perf_counter() + COMPACT_SHARE * max(left, 0.0)
+                continue
             if compact is None:
                 break
             w_compact, share = compact
