@@ -590,10 +590,11 @@ def test_a_warm_start_cut_by_its_share_of_the_limit_is_reported(monkeypatch):
     assert cut.stopped == "gap" and cut.time_limited
 
 
-def test_a_time_limit_keeps_a_share_for_the_schedule(monkeypatch):
-    """Under a time limit T the bound's column generation stops at (1 - SCHEDULE_SHARE) T; the schedule's column
-    search then has SEARCH_SHARE of what is left and the choice of configurations with their set-ups the rest,
-    up to T (a fake clock on which every pricing relaxation takes 400 s)."""
+@pytest.mark.parametrize("share", [0.0, 0.3])
+def test_a_time_limit_keeps_a_share_for_the_schedule(monkeypatch, share):
+    """Under a time limit T the bound's column generation stops at (1 - schedule_share) T (share 0: at T); the
+    schedule's column search then has SEARCH_SHARE of what is left of T and the choice of configurations with
+    their set-ups the rest (a fake clock on which every pricing relaxation takes 400 s)."""
     net = network(3, nodes=40, sink="50,175")
     clock = {"now": 0.0}
     seen = {}
@@ -617,12 +618,14 @@ def test_a_time_limit_keeps_a_share_for_the_schedule(monkeypatch):
     monkeypatch.setattr(colgen, "_fewer_setups", choice)
     monkeypatch.setattr(colgen, "time", type("Clock", (), {"perf_counter": staticmethod(lambda: clock["now"])}))
     limit = 1000.0
-    result = solve_bound(net, gap=1e-9, time_limit=limit)
+    result = solve_bound(net, gap=1e-9, time_limit=limit, schedule_share=share)
     started, search_end = seen["search"]
-    assert result.stopped == "time" and result.time_limited
-    assert (1 - colgen.SCHEDULE_SHARE) * limit <= result.bound_seconds == started < limit
-    assert search_end == pytest.approx(started + colgen.SEARCH_SHARE * (limit - started))
+    assert result.stopped == "time" and result.time_limited and result.bound_seconds == started
+    assert (1 - share) * limit <= started < (1 - share) * limit + 400.0
+    assert search_end == pytest.approx(started + colgen.SEARCH_SHARE * max(limit - started, 0.0))
     assert seen["choice"] == limit and result.integer_rounds > 0
+    with pytest.raises(ValueError, match="schedule_share"):
+        solve_bound(net, time_limit=limit, schedule_share=1.0)
 
 
 def test_constant_harvest_raises_the_bound_and_can_make_it_unbounded():

@@ -530,7 +530,7 @@ def _metric(value, spec: str) -> str:
 @click.option("--seed", metavar="S", help="Seed (integer in [0, 2**63-1]) of the deployments, as in `wsnmec run`.  [default: a fresh seed, recorded in the output]")
 @click.option("--replicas", metavar="K", help="Deployments (replica i is replica i of `wsnmec run --seed S --replicas K`), 1 to 100000.  [default: 1]")
 @click.option("--gap", "gap", metavar="G", help="Relative gap target (upper - relaxed) / upper of the column generation, in (0, 1).  [default: 0.01]")
-@click.option("--time-limit", metavar="S", help="Wall-time limit per deployment [s]: 70 % for the bound, the rest for the schedule under the simulator's rules; the bound reported is valid when stopped by it.  [default: none]")
+@click.option("--time-limit", metavar="S", help="Wall-time limit per deployment [s] (the schedule under the simulator's rules has what the bound leaves); the bound reported is valid when stopped by it.  [default: none]")
 @click.option("--cache/--no-cache", "use_cache", default=True, help="Reuse and store finished solves in the bound cache ($WSNMEC_BOUND_CACHE, else ~/.cache/wsnmec/bound).  [default: --cache]")
 @click.option("--out", "out", metavar="DIR", help="Write bound.json (bounds, gaps and schedules: head sets and their rounds) into DIR.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of the table.")

@@ -102,8 +102,10 @@ def _load(path: Path, key: str) -> BoundResult:
 
 
 def solve_cached(net: Network, *, gap: float = 0.01, time_limit: float | None = None, directory=None,
-                 progress=None, report=_stderr) -> tuple[BoundResult, bool]:
+                 progress=None, report=_stderr, schedule_share: float = 0.0) -> tuple[BoundResult, bool]:
     """The bound of ``net`` from the cache, or solved and stored; returns ``(result, from_cache)``.
+    ``schedule_share``: :func:`~wsnmec.bound.colgen.solve_bound`'s, for a solve (a cached entry is reused
+    whatever share it was solved with).
 
     ``report`` receives one line when a stored entry is not trusted (module docstring) before the solve."""
     folder = Path(directory) if directory is not None else cache_dir()
@@ -120,7 +122,7 @@ def solve_cached(net: Network, *, gap: float = 0.01, time_limit: float | None = 
     if cached is not None and (cached.stopped in FINISHED or (
             time_limit is not None and time_limit <= cached.seconds)):
         return cached, True
-    result = solve_bound(net, gap=gap, time_limit=time_limit, progress=progress)
+    result = solve_bound(net, gap=gap, time_limit=time_limit, progress=progress, schedule_share=schedule_share)
     record = {"key": key, "version": CACHE_VERSION, "code": code_fingerprint(), "result": result.to_dict()}
     try:
         folder.mkdir(parents=True, exist_ok=True)

@@ -147,7 +147,8 @@ deployments of each of the two sinks of the default field: +1 to +9) for 1-3 s m
 choice needs time of its own: the column search of the schedule, set-up blind, adds configurations until its
 deadline, so without a share kept for the choice a longer search gave a shorter schedule (seed 1 of the
 same geometry, 150 s: 489 rounds when the column generation took the whole limit, 393 with 30 % of it kept
-for a search that then used all of it, 657 with that 30 % split between the search and the choice).
+for a search that then used all of it, 657 with that 30 % split between the search and the choice, as
+``lp-schedule`` solves it; the bound 962.6 against 954.6 with the whole limit).
 
 The reported gap is ``upper - achievable``. The column generation stops when ``(upper - relaxed) / upper <=
 gap`` (``relaxed``: the restricted master's value over model columns), when no column improves
@@ -161,10 +162,11 @@ master's own duals, where only the exact MILP may declare the master optimal.
 **Determinism.** No step depends on the clock except through the time limit: the pricing rounds, the
 relaxations every :data:`BOUND_EVERY` rounds, the roundings (seeded by :data:`ROUNDING_SEED`) and HiGHS
 follow from the network and the gap alone, so a solve without a time limit gives the same result on every
-run. Under a time limit T, the column generation of the bound has (1 - :data:`SCHEDULE_SHARE`) T, of which
-the warm start may take :data:`COMPACT_SHARE` (or :data:`INTERIOR_SHARE`); the achievable schedule has the
-rest of T, its column search :data:`SEARCH_SHARE` of what is left when it starts and the choice of
-configurations with their set-ups (*Set-ups*) the remainder. When any of these cut a step short the result
+run. Under a time limit T, the column generation of the bound has T, or (1 - s) T when a share s is kept for
+the schedule (:func:`solve_bound`'s ``schedule_share``), of which the warm start may take
+:data:`COMPACT_SHARE` (or :data:`INTERIOR_SHARE`); the achievable schedule has the rest of T, its column
+search :data:`SEARCH_SHARE` of what is left when it starts and the choice of configurations with their
+set-ups (*Set-ups*) the remainder. When any of these cut a step short the result
 depends on the machine's speed and says so (:attr:`BoundResult.time_limited`).
 
 References
@@ -204,7 +206,7 @@ EXTRA_COLUMNS = 8
 #: heuristic finds no improving column.
 BOUND_EVERY = 3
 
-#: Share of the time limit the aggregated LP of the warm start may take (module Notes).
+#: Share of the column generation's time limit the aggregated LP of the warm start may take (module Notes).
 COMPACT_SHARE = 0.4
 
 #: Rounds at most of the aggregated LP, each over more member-head pairs (module Notes, *Warm start*).
@@ -222,8 +224,8 @@ INTERIOR_PAIRS = 200_000
 #: Optimality tolerance of :func:`_interior_duals` (HiGHS ``ipm_optimality_tolerance``).
 INTERIOR_TOLERANCE = 1e-4
 
-#: Share of the time limit the interior-point solve may take, and a time limit [s] with which it is always tried
-#: (a shorter limit tries it when :func:`interior_fits`; otherwise the nearest heads' rounds).
+#: Share of the column generation's time limit the interior-point solve may take, and a limit [s] with which it
+#: is always tried (a shorter limit tries it when :func:`interior_fits`; otherwise the nearest heads' rounds).
 INTERIOR_SHARE = 0.6
 INTERIOR_MIN_SECONDS = 300.0
 
@@ -284,10 +286,8 @@ ALIVE_MARGIN = 1e-9
 SLOPE_ITERATIONS = 30
 SLOPE_FIRST_BLOCK = 4.0
 
-#: Share of a time limit kept for the schedule under the simulator's rules (the column generation of the bound
-#: stops at the rest), and the share of the schedule's time its column search may take (the choice of
-#: configurations with their set-ups has the rest; module Notes, *Set-ups*).
-SCHEDULE_SHARE = 0.3
+#: Share of the schedule's time its column search may take (the choice of configurations with their set-ups
+#: has the rest; module Notes, *Set-ups*).
 SEARCH_SHARE = 0.5
 
 
@@ -895,12 +895,12 @@ class _ColumnGeneration:
     """The state of one solve of :func:`solve_bound` (module Notes): the restricted master, the columns found,
     the best bound and its weights, and the clock."""
 
-    def __init__(self, net: Network, gap: float, time_limit: float | None):
+    def __init__(self, net: Network, gap: float, time_limit: float | None, schedule_share: float = 0.0):
         self.start = time.perf_counter()
         self.net = net
         self.gap = gap
         self.time_limit = time_limit  # the whole solve's; the column generation has bound_limit of it
-        self.bound_limit = None if time_limit is None else (1.0 - SCHEDULE_SHARE) * time_limit
+        self.bound_limit = None if time_limit is None else (1.0 - schedule_share) * time_limit
         self.model = LinearCosts(net)
         self.member = np.array(self.model.member, dtype=np.float64)
         self.energy = net.energy
@@ -1086,7 +1086,7 @@ class _Considered:
 
 
 def solve_bound(net: Network, *, gap: float = 0.01, time_limit: float | None = None, max_iterations: int = 100_000,
-                progress=None) -> BoundResult:
+                progress=None, schedule_share: float = 0.0) -> BoundResult:
     """Column generation for the lifetime limit of ``net`` (module Notes).
 
     Parameters
@@ -1095,13 +1095,18 @@ def solve_bound(net: Network, *, gap: float = 0.01, time_limit: float | None = N
     gap : float
         Relative target ``(upper - relaxed) / upper``.
     time_limit : float, optional
-        Wall-time limit [s] of the whole solve, of which the bound's column generation has
-        (1 - :data:`SCHEDULE_SHARE`) (module Notes, *Determinism*); the bound reported is valid whenever it
-        stops.
+        Wall-time limit [s] of the whole solve; the bound reported is valid whenever it stops.
     progress : callable, optional
         ``progress(iteration, upper, relaxed)`` after each pricing round.
+    schedule_share : float
+        Share of ``time_limit`` kept for the schedule under the simulator's rules, in [0, 1): the column
+        generation of the bound stops at the rest (module Notes, *Determinism*). 0 (the default) gives the
+        bound the whole limit and the schedule what is left after it; ``lp-schedule``, which runs the
+        schedule, keeps 30 %.
     """
-    cg = _ColumnGeneration(net, gap, time_limit)
+    if not 0.0 <= schedule_share < 1.0:
+        raise ValueError(f"schedule_share must be in [0, 1); got {schedule_share!r}")
+    cg = _ColumnGeneration(net, gap, time_limit, schedule_share)
     cg.single_heads()
     relaxed = 0.0
     iterations = 0

@@ -15,8 +15,8 @@ The solve stops at the gap :data:`SCHEDULE_GAP` or after :data:`SCHEDULE_TIME_LI
 or the warm start's share of it, cuts the solve short, the schedule depends on the machine's speed and load
 (:attr:`wsnmec.bound.colgen.BoundResult.time_limited`: in the bound cache's entry, in ``wsnmec bound``'s
 output for the same deployment, and per replica in the run's ``clustering_runs``, :meth:`run_record`).
-Of the limit, the bound's column generation has 70 % and the schedule the rest
-(:data:`wsnmec.bound.colgen.SCHEDULE_SHARE`), and the schedule's configurations are chosen with the set-ups
+Of the limit, the bound's column generation has 70 % and the schedule the rest (:data:`SCHEDULE_SHARE`),
+and the schedule's configurations are chosen with the set-ups
 they cost (:mod:`wsnmec.bound.colgen`, Notes, *Set-ups*). Measured on 2 cores (2026-12-04): at N <= 100 the
 solves end at the gap in a few seconds, far from the limit; at N = 200 (150 m x 150 m, sink (75, 250)) the
 warm start solves every member-head pair at once by the interior point
@@ -24,7 +24,8 @@ warm start solves every member-head pair at once by the interior point
 limit: at seed 1 (200 m x 200 m, sink (100, 250)) the schedule is 657 rounds (472 before the set-ups were
 weighed and the schedule had a share of the limit), its bound 962.6 (954.6 when the column generation had all
 150 s). To fix a deployment's schedule, solve it once with ``wsnmec bound --time-limit T`` (T >= 150): the
-policy reuses that cached solve.
+policy reuses that cached solve (whose column generation had the whole limit, so where it is cut there the
+schedule gets no time: give T long enough for the bound to reach its gap).
 
 With a constant harvest the schedule counts the harvest as inflow without the battery cap (as the bound
 does), so a capped battery can make a node die earlier than the schedule's rounds. A random or periodic
@@ -49,6 +50,10 @@ SCHEDULE_GAP = 0.01
 #: reused from the cache).
 SCHEDULE_TIME_LIMIT = 150.0
 
+#: Share of :data:`SCHEDULE_TIME_LIMIT` kept for the schedule under the simulator's rules (the bound's column
+#: generation has the rest; :func:`wsnmec.bound.colgen.solve_bound`'s ``schedule_share``).
+SCHEDULE_SHARE = 0.3
+
 
 class LPSchedulePolicy(ClusteringPolicy):
     """Executes the integer schedule of the deployment's lifetime bound (module docstring)."""
@@ -68,7 +73,7 @@ class LPSchedulePolicy(ClusteringPolicy):
         check_boundable(scenario, state.x, state.y, state.initial_energy, state.sink, harvest=False)
         net = Network(state.x, state.y, state.initial_energy, state.sink, state.params, scenario.offload,
                       planning_harvest(scenario))
-        result, _ = solve_cached(net, gap=SCHEDULE_GAP, time_limit=SCHEDULE_TIME_LIMIT)
+        result, _ = solve_cached(net, gap=SCHEDULE_GAP, time_limit=SCHEDULE_TIME_LIMIT, schedule_share=SCHEDULE_SHARE)
         self.result = result
         masks = [np.zeros(state.n, dtype=bool)]
         plan = []
