@@ -453,6 +453,19 @@ def test_the_setup_choice_stops_at_the_deadline():
     assert cut and value == plain[0] and np.array_equal(whole, plain[2])
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_schedule_without_setups_lies_between_the_achievable_and_the_bound(seed):
+    """``without_setups`` (the schedule's configurations as kept rounds) is at least the achievable schedule,
+    which pays its set-ups, and at most the bound; with no control messages there is nothing to pay, and the
+    two are equal."""
+    for bits in (200, 0):
+        result = solve_bound(network(seed, nodes=8, e0=0.05, sink="50,175", control_bits=bits), gap=0.01)
+        assert result.achievable <= result.without_setups * (1 + 1e-9) <= result.upper * (1 + 1e-9)
+        assert result.to_dict()["without_setups"] == result.without_setups
+        if bits == 0:
+            assert result.achievable == pytest.approx(result.without_setups, rel=1e-6)
+
+
 def _farley(model, net, w):
     relaxation = FacilityInstance(model, np.array(model.member, dtype=np.float64), w).lp_relaxation(None)
     return float(w @ net.energy) / (relaxation[0] - float(w.sum() * net.harvest_j))

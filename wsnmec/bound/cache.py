@@ -45,7 +45,7 @@ CACHE_VERSION = "bound-5"
 FINISHED = ("gap", "optimal", "unbounded")
 
 #: Fields of a stored result that are ``inf`` when JSON holds None (:meth:`BoundResult.to_dict`).
-_INFINITE_WHEN_NONE = ("upper", "relaxed", "achievable", "gap", "relative_gap")
+_INFINITE_WHEN_NONE = ("upper", "relaxed", "achievable", "gap", "relative_gap", "without_setups")
 
 
 def cache_dir() -> Path:

@@ -332,6 +332,12 @@ class BoundResult:
         and load, and another run may differ. False: every step ran to its own end, and the same network
         and gap give the same result on every run (HiGHS and the seeded draws are deterministic); a solve
         without a time limit is always so.
+    without_setups : float or None
+        Value of (P) over the schedule's configurations costed by the simulator's scorer as kept rounds, no
+        set-up paid [rounds]: the schedule's worth if set-ups were free (module Notes, *Set-ups*), so
+        ``relaxed - without_setups`` is about what the simulator's rules other than set-ups cost (the nearest
+        receivers, the offload rule) and ``without_setups - achievable`` what the set-ups cost; ``achievable``
+        is at most this (inf when the harvest covers a schedule forever).
     """
 
     upper: float
@@ -348,12 +354,14 @@ class BoundResult:
     schedule: list = field(default_factory=list)
     bound_seconds: float | None = None
     time_limited: bool = False
+    without_setups: float | None = None
 
     def to_dict(self) -> dict:
         """JSON-able dict (infinite values as None)."""
         out = {}
         for key in ("upper", "fnd_upper", "relaxed", "achievable", "integer_rounds", "gap", "relative_gap",
-                    "iterations", "columns", "seconds", "stopped", "bound_seconds", "time_limited"):
+                    "iterations", "columns", "seconds", "stopped", "bound_seconds", "time_limited",
+                    "without_setups"):
             value = getattr(self, key)
             out[key] = None if isinstance(value, float) and not math.isfinite(value) else value
         out["schedule"] = self.schedule
@@ -1049,7 +1057,7 @@ class _ColumnGeneration:
 
     def achievable(self, solved):
         """The achievable schedule under the simulator's rules (module Notes, *Achievable schedule*):
-        (head masks, fractional rounds, integer rounds, achievable value)."""
+        (head masks, fractional rounds, integer rounds, achievable value, value without set-ups)."""
         net = self.net
         deadline = None if self.time_limit is None else self.start + self.time_limit
         search_end = (None if deadline is None
@@ -1063,11 +1071,11 @@ class _ColumnGeneration:
         if search_end is not None and time.perf_counter() >= search_end:
             self.time_cut = True
         if solved is None:
-            return masks, np.zeros(len(masks)), np.zeros(len(masks), dtype=np.int64), math.inf
+            return masks, np.zeros(len(masks)), np.zeros(len(masks), dtype=np.int64), math.inf, math.inf
         setup = np.maximum(score_configurations(net, masks) - kept_cols, 0.0)
         (achievable, rounds, whole), cut = _fewer_setups(kept_cols, setup, solved[1], self.energy, self.h, deadline)
         self.time_cut = self.time_cut or cut
-        return masks, rounds, whole, achievable
+        return masks, rounds, whole, achievable, float(solved[0])
 
 
 class _Considered:
@@ -1158,7 +1166,7 @@ def solve_bound(net: Network, *, gap: float = 0.01, time_limit: float | None = N
         if progress is not None:
             progress(iterations, cg.upper, relaxed)
     bound_seconds = time.perf_counter() - cg.start
-    masks, rounds, whole, achievable = cg.achievable(solved)
+    masks, rounds, whole, achievable, without_setups = cg.achievable(solved)
     schedule = [{"heads": np.flatnonzero(masks[k]).tolist(), "rounds": float(rounds[k]),
                  "integer_rounds": int(whole[k])} for k in np.flatnonzero((rounds > 1e-9) | (whole > 0))]
     upper = cg.upper
@@ -1171,4 +1179,4 @@ def solve_bound(net: Network, *, gap: float = 0.01, time_limit: float | None = N
                        bound_seconds=bound_seconds,
                        time_limited=bool(cg.time_cut or stopped == "time"
                                          or (cg.bound_limit is not None and bound_seconds >= cg.bound_limit)),
-                       schedule=schedule)
+                       schedule=schedule, without_setups=without_setups)
