@@ -49,9 +49,8 @@ from ddnn_price_probes import ROUNDS, finish, probe_arguments, probe_deployments
 
 from wsnmec.clustering.anneal import AnnealPolicy  # noqa: E402
 from wsnmec.clustering.ddnn import local_density  # noqa: E402
-from wsnmec.clustering.dryrun import SIZE_FACTORS, candidate_objective, distinct_rows  # noqa: E402
+from wsnmec.clustering.dryrun import SIZE_FACTORS, distinct_rows  # noqa: E402
 from wsnmec.clustering.priced import PricedPolicy, PricedRulePolicy, PricedScorer  # noqa: E402
-from wsnmec.energy.layout import P_TIME_WEIGHT  # noqa: E402
 from wsnmec.sim.rounds import RoundLoop  # noqa: E402
 from wsnmec.sim.scenario import Scenario  # noqa: E402
 from wsnmec.training.prices import TRAINING_SCENARIOS  # noqa: E402
@@ -185,17 +184,10 @@ class ImitationLearnedPrices(Imitation, PricedPolicy):
 
 
 def _time_weight(base, scale: float):
-    class Scorer(PricedScorer):
-        def __call__(self, state, masks):
-            drawn, latency, utility = self.draws(state, masks)
-            j = candidate_objective(drawn, latency, state.energy, state.alive,
-                                    scale * float(state.params[P_TIME_WEIGHT]), prices=self.prices)
-            return j, latency, utility
-
     class TimeWeight(base):
         def reset(self, state, rng):
             super().reset(state, rng)
-            self.scorer = Scorer(state)
+            self.scorer = PricedScorer(state, time_scale=scale)
 
     return TimeWeight
 

@@ -122,18 +122,20 @@ def price_features(state, density, harvest_avg, consumption_avg, d0: float) -> t
 
 
 class PricedScorer(CandidateScorer):
-    """The dry-run scorer with the objective J_pi of the module Notes (prices given per round)."""
+    """The dry-run scorer with the objective J_pi of the module Notes (prices given per round);
+    ``time_scale`` multiplies the scenario's time weight w_T (1: the objective as documented)."""
 
-    def __init__(self, state):
+    def __init__(self, state, time_scale: float = 1.0):
         super().__init__(state)
         self.prices = np.zeros(state.n)
+        self.time_scale = float(time_scale)
 
     def __call__(self, state, masks):
         from ..energy.layout import P_TIME_WEIGHT
 
         drawn, latency, utility = self.draws(state, masks)
-        j = candidate_objective(drawn, latency, state.energy, state.alive, float(state.params[P_TIME_WEIGHT]),
-                                prices=self.prices)
+        j = candidate_objective(drawn, latency, state.energy, state.alive,
+                                self.time_scale * float(state.params[P_TIME_WEIGHT]), prices=self.prices)
         return j, latency, utility
 
 
