@@ -296,6 +296,25 @@ def test_lp_schedule_records_each_replicas_solve_in_the_run_config():
                                              seed=5).config
 
 
+def test_lp_schedule_keeps_its_share_of_the_limit_for_the_schedule(monkeypatch):
+    """lp-schedule solves with its time limit and keeps SCHEDULE_SHARE of it for the schedule under the
+    simulator's rules (``wsnmec bound`` keeps none)."""
+    from wsnmec.bound import cache, lp_schedule
+
+    asked = []
+    real = cache.solve_cached
+
+    def recording(net, **options):
+        asked.append(options)
+        return real(net, **options)
+
+    monkeypatch.setattr(cache, "solve_cached", recording)
+    simulate(Scenario.from_mapping(protocol="lp-schedule", nodes=8, e0=0.02, rounds=5), seed=3)
+    assert asked == [{"gap": lp_schedule.SCHEDULE_GAP, "time_limit": lp_schedule.SCHEDULE_TIME_LIMIT,
+                      "schedule_share": lp_schedule.SCHEDULE_SHARE}]
+    assert 0.0 < lp_schedule.SCHEDULE_SHARE < 1.0
+
+
 def test_lp_schedule_after_its_schedule_costs_a_repeat_as_kept():
     """Once the schedule is spent, lp-schedule elects the head set that leaves the largest smallest relative
     residual, costing the previous round's head set as a kept round (no set-up) when it can be kept."""
