@@ -43,7 +43,9 @@ here when not cached). A decision time here includes what the first round spends
 rounds run: with the bounds cached, lp-schedule's solve is a cache read.
 
 Run ``python3 benchmarks/ddnn_lp_probes.py [--jobs 2] [--out FILE.md]`` (about 3 minutes on 2 cores with the
-bounds cached, 5 more to solve them).
+bounds cached, 5 more to solve them). ``--e0 J`` gives every deployment that initial energy instead of its
+scenario's own (the training scenarios use 0.1-0.3 J for short lifetimes; the held-out suite 0.5 J), and
+``--variant NAME`` (repeatable) runs only those variants besides the baselines.
 """
 
 from __future__ import annotations
@@ -259,13 +261,32 @@ def comparison_lines(runs: dict, names) -> list:
     return lines
 
 
+def _options(parser) -> None:
+    parser.add_argument("--e0", type=float, metavar="J",
+                        help="every deployment's initial energy [J] (default: each training scenario's own)")
+    parser.add_argument("--variant", action="append", metavar="NAME",
+                        help="a variant to run besides the baselines, repeatable (default: every variant)")
+
+
 def main(argv=None) -> int:
-    args = probe_arguments(__doc__, argv)
-    deployments = probe_deployments()
+    args = probe_arguments(__doc__, argv, _options)
+    names = list(POLICIES)
+    chosen = args.variant or []
+    if chosen:
+        unknown = [name for name in chosen if name not in POLICIES]
+        if unknown:
+            print(f"Error: --variant: {unknown[0]!r} is not a variant; allowed: {'; '.join(POLICIES)}", file=sys.stderr)
+            return 2
+        names = [*BASELINES, *(name for name in chosen if name not in BASELINES)]
+    if args.e0 is not None and not args.e0 > 0:
+        print(f"Error: --e0: must be > 0 [J]; got {args.e0}", file=sys.stderr)
+        return 2
+    deployments = [(v if args.e0 is None else dict(v, e0=args.e0), s) for v, s in probe_deployments()]
     start = time.perf_counter()
     with ProcessPoolExecutor(args.jobs) as pool:
-        runs = {name: list(pool.map(_run, [(v, s, name) for v, s in deployments])) for name in POLICIES}
-    return finish(comparison_lines(runs, POLICIES), len(deployments), start, args.jobs, args.out)
+        runs = {name: list(pool.map(_run, [(v, s, name) for v, s in deployments])) for name in names}
+    shown = [name for name in names if not chosen or name not in BASELINES or name in chosen]
+    return finish(comparison_lines(runs, shown), len(deployments), start, args.jobs, args.out)
 
 if __name__ == "__main__":
     raise SystemExit(main())

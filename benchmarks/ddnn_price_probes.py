@@ -296,11 +296,14 @@ def lifetime(scenario, seed: int, clustering) -> tuple[int, int, float, float]:
     return fnd, hnd, spent[0] / max(calls[0], 1), latency
 
 
-def probe_arguments(doc: str, argv=None) -> argparse.Namespace:
-    """A probe script's options: ``--jobs`` (worker processes) and ``--out`` (a file for the table)."""
+def probe_arguments(doc: str, argv=None, extra=None) -> argparse.Namespace:
+    """A probe script's options: ``--jobs`` (worker processes) and ``--out`` (a file for the table); ``extra``,
+    a function of the parser, adds a script's own."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--out", type=Path)
+    if extra is not None:
+        extra(parser)
     return parser.parse_args(argv)
 
 
