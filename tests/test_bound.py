@@ -38,6 +38,11 @@ def network(seed=1, **options) -> Network:
     return Network.from_scenario(scenario, deploy(scenario, np.random.default_rng(seed)))
 
 
+def every_head_set(n) -> np.ndarray:
+    """Every head set of ``n`` nodes (bool[2^n, n]), head set k holding the nodes of k's set bits."""
+    return (np.arange(1 << n)[:, None] >> np.arange(n)[None, :]) & 1 != 0
+
+
 def random_masks(n, k, rng):
     masks = rng.random((k, n)) < rng.uniform(0.0, 0.5, size=(k, 1))
     masks[0] = False
@@ -133,8 +138,7 @@ def best_fnd_exhaustive(scenario, seed, clustering="direct"):
     loop = RoundLoop(scenario, seed, clustering=clustering)
     net = Network.from_scenario(scenario, loop.deployment)
     n = loop.n
-    codes = np.arange(1 << n)
-    masks = ((codes[:, None] >> np.arange(n)[None, :]) & 1).astype(np.uint8)
+    masks = every_head_set(n).astype(np.uint8)
     receivers = [simulator_receivers(net, mask.astype(bool)) for mask in masks]
     states = {-1: [loop.energy.copy()]}  # previous head set's code (-1: no previous round) -> energies
     rounds = 0
@@ -250,10 +254,9 @@ def test_keeping_every_round_never_beats_the_bound(seed, nodes, options):
     options = {"nodes": nodes, "e0": 0.005, **options}
     scenario = Scenario.from_mapping(**options)
     result = solve_bound(network(seed, **options), gap=1e-6)
-    codes = np.arange(1 << nodes)
     for control in ("centralized", "distributed"):
         best = 0
-        for heads in (codes[:, None] >> np.arange(nodes)[None, :]) & 1 != 0:
+        for heads in every_head_set(nodes):
             fnd, always_kept = keep_fnd(scenario, seed, heads, control)
             assert always_kept
             best = max(best, fnd)
@@ -427,6 +430,16 @@ def test_reported_gap_is_upper_minus_achievable():
     assert result.to_dict()["bound_seconds"] == result.bound_seconds
 
 
+def _every_head_set_schedule(net):
+    """Over every head set of ``net``: the kept-round costs, the set-up surcharges, the master's own rounds and
+    the schedule of its support after its set-ups (:func:`colgen._schedule_with_setups`)."""
+    masks = every_head_set(net.n)
+    kept = score_configurations(net, masks, kept=True)
+    setup = np.maximum(score_configurations(net, masks) - kept, 0.0)
+    own = _master(kept, net.energy, net.harvest_j)[1]
+    return kept, setup, own, colgen._schedule_with_setups(kept, setup, own, net.energy, net.harvest_j)
+
+
 def _residual_after_blocks(kept, setup, whole, energy, harvest):
     """Pure-Python reference: each node's energy after running each configuration's rounds in one block, its
     set-up paid with the block's first round, checking every node stays alive after every round."""
@@ -448,11 +461,7 @@ def test_the_schedule_is_chosen_for_its_setups(options):
     longer = 0
     for seed in range(1, 9):
         net = network(seed, **options)
-        masks = (np.arange(1 << net.n)[:, None] >> np.arange(net.n)[None, :]) & 1 != 0
-        kept = score_configurations(net, masks, kept=True)
-        setup = np.maximum(score_configurations(net, masks) - kept, 0.0)
-        own = _master(kept, net.energy, net.harvest_j)[1]
-        plain = colgen._schedule_with_setups(kept, setup, own, net.energy, net.harvest_j)
+        kept, setup, own, plain = _every_head_set_schedule(net)
         (value, rounds, whole), cut = colgen._fewer_setups(kept, setup, own, net.energy, net.harvest_j, None)
         assert not cut and whole.sum() >= plain[2].sum() and value >= whole.sum()
         assert np.all(rounds >= 0) and whole.min() >= 0
@@ -463,11 +472,7 @@ def test_the_schedule_is_chosen_for_its_setups(options):
 
 def test_the_setup_choice_stops_at_the_deadline():
     net = network(2, nodes=8, e0=0.02, control_bits=800)
-    masks = (np.arange(1 << net.n)[:, None] >> np.arange(net.n)[None, :]) & 1 != 0
-    kept = score_configurations(net, masks, kept=True)
-    setup = np.maximum(score_configurations(net, masks) - kept, 0.0)
-    own = _master(kept, net.energy, net.harvest_j)[1]
-    plain = colgen._schedule_with_setups(kept, setup, own, net.energy, net.harvest_j)
+    kept, setup, own, plain = _every_head_set_schedule(net)
     (value, _rounds, whole), cut = colgen._fewer_setups(kept, setup, own, net.energy, net.harvest_j, 0.0)
     assert cut and value == plain[0] and np.array_equal(whole, plain[2])
 
