@@ -623,6 +623,7 @@ class _PendingComputation:
         (wsnmec.study.task_claims); a task another runner holds goes to ``others``."""
         self.futures, requeue, progressed, active, backlog = {}, [], False, set(), deque(queue)
         futures = self.futures
+        submit = getattr(handle, "submit", None) or handle.executor.submit  # (a caller's own handle may have none)
 
         def top_up():
             while backlog and len(active) < window and not requeue:
@@ -638,8 +639,6 @@ class _PendingComputation:
                         self.bar.update(1)
                         continue
                 try:
-                    # (a handle of the caller's own may have no submit: its executor's)
-                    submit = getattr(handle, "submit", None) or handle.executor.submit
                     future = submit(task_function, task.scenario, task.seed)
                 except BrokenProcessPool:  # a worker died while tasks were being submitted
                     requeue.append(task)
