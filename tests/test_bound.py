@@ -294,6 +294,12 @@ def test_lp_schedule_records_each_replicas_solve_in_the_run_config():
                                                                           np.random.default_rng(replica_seed))))
         assert cached and record == {"bound_upper": solved.upper, "bound_stopped": solved.stopped,
                                      "time_limited": False, "schedule_rounds": solved.integer_rounds}
+    from wsnmec.bound import lp_schedule
+
+    # the config describes the policy before any replica: its settings, and no bound yet
+    assert result.config["clustering_parameters"] == {
+        "name": "lp-schedule", "gap": lp_schedule.SCHEDULE_GAP, "time_limit_s": lp_schedule.SCHEDULE_TIME_LIMIT,
+        "schedule_share": lp_schedule.SCHEDULE_SHARE, "bound_upper": None}
     assert "clustering_runs" not in simulate(Scenario.from_mapping(nodes=8, rounds=5), seed=5).config
     assert "clustering_runs" not in simulate(Scenario.from_mapping(protocol="spread", nodes=8, rounds=5),
                                              seed=5).config

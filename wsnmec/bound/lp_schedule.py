@@ -120,6 +120,9 @@ class LPSchedulePolicy(ClusteringPolicy):
                 "schedule_rounds": int(self.plan.size)}
 
     def describe(self) -> dict:
+        """The solve's settings: gap, time limit [s] and the share of it kept for the schedule. ``bound_upper``
+        is this object's bound once it has solved (a run's config describes a policy before any replica, so
+        it holds None there; each replica's bound is in the config's ``clustering_runs``, :meth:`run_record`)."""
         solved = getattr(self, "result", None)
         return {"name": self.name, "gap": SCHEDULE_GAP, "time_limit_s": SCHEDULE_TIME_LIMIT,
-                "bound_upper": None if solved is None else solved.upper}
+                "schedule_share": SCHEDULE_SHARE, "bound_upper": None if solved is None else solved.upper}
