@@ -14,6 +14,11 @@ ddnn-price-rule's (e.g. a probe of ``benchmarks/variant_fight.py`` merged with t
 ``--costs`` adds what the lifetimes cost in the other metrics the runs record: each scenario's mean round
 latency [ms] (``latency_s_mean``, over the rounds run), system utility [mJ/round] and delivered data [Mbit]
 of the policy, the ablation and anneal, with the paired latency differences (95 % t).
+
+``--runs NAME=DIR`` adds a policy that is not in the fair-fight JSONs from stored ``wsnmec run --json`` outputs
+named like them (``DIR/H*.json``; e.g. ``lp-schedule=docs/ddnn_price/lp_schedule_heldout``): for each scenario
+both are stored for, the policy minus NAME and NAME minus the best reference, paired by replica seed over the
+replicas NAME ran (a scenario whose values differ from the fair-fight runs' is an error, exit code 2).
 """
 
 from __future__ import annotations
@@ -91,14 +96,77 @@ def cost_table(folder: Path, policy: str = "ddnn-price", ablation: str = "ddnn-p
     return out
 
 
+#: Scenario values that must agree between a fair-fight JSON and a stored run to pair them.
+PAIRED_VALUES = ("nodes", "field", "sink", "deployment", "harvest", "e0", "packet_bits", "radio", "semantics",
+                 "control_bits", "medium", "rounds")
+
+
+def _metric_values(values) -> np.ndarray:
+    return np.array([np.nan if v is None else v for v in values], dtype=float)
+
+
+def stored_table(folder: Path, runs_folder: Path, name: str, policy: str = "ddnn-price") -> list[str]:
+    """``policy`` minus the stored runs ``name`` (``wsnmec run --json`` outputs ``runs_folder/H*.json``) and
+    ``name`` minus the best of :data:`REFERENCES`, paired by replica seed (module docstring, ``--runs``)."""
+    out = [f"| scenario | metric | {name} | {policy} - {name} [95 % t] | best reference on those replicas | "
+           f"{name} - best [95 % t] |", "|---|---|---|---|---|---|"]
+    for path in sorted(folder.glob("H*.json")):
+        other = runs_folder / path.name
+        if not other.exists():
+            continue
+        label, runs = next(iter(json.loads(path.read_text())["scenarios"].items()))
+        stored = json.loads(other.read_text())
+        mine, theirs = runs[policy]["config"], stored["config"]
+        differ = [key for key in PAIRED_VALUES if mine.get(key) != theirs.get(key)]
+        if differ:
+            raise ValueError(f"--runs: {other} does not pair with {path.name}: {differ[0]} is "
+                             f"{theirs.get(differ[0])!r} there and {mine.get(differ[0])!r} in the fair-fight runs")
+        index = {seed: i for i, seed in enumerate(mine["replica_seeds"])}
+        missing = [seed for seed in theirs["replica_seeds"] if seed not in index]
+        if missing:
+            raise ValueError(f"--runs: replica seed {missing[0]} of {other} is not among {path.name}'s")
+        take = [index[seed] for seed in theirs["replica_seeds"]]
+        for metric in ("fnd", "hnd"):
+            added = _metric_values([replica[metric] for replica in stored["replicas"]])
+
+            def on_those(p):
+                return _metric_values(runs[p][metric])[take]
+
+            best = max((p for p in REFERENCES if p in runs), key=lambda p: np.nanmean(on_those(p)))
+            cells = []
+            for a, b in ((on_those(policy), added), (added, on_those(best))):
+                diff, pairs = _paired(a, b)
+                m, low, high = mean_ci(diff)
+                cells.append(f"{m:+,.1f} [{low:+,.1f}, {high:+,.1f}] ({pairs} pairs)" if pairs > 1
+                             else f"{m:+,.1f} ({pairs} pair)")
+            out.append(f"| {label.split(',')[0]} | {metric.upper()} | {np.nanmean(added):,.1f} | {cells[0]} | "
+                       f"{best} {np.nanmean(on_those(best)):,.1f} | {cells[1]} |")
+    return out
+
+
+def _named_folder(text: str) -> tuple[str, Path]:
+    name, sep, folder = text.partition("=")
+    if not sep or not name or not folder:
+        raise argparse.ArgumentTypeError(f"expected NAME=DIR, got {text!r}")
+    return name, Path(folder)
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path)
     parser.add_argument("--policy", default="ddnn-price")
     parser.add_argument("--ablation", default="ddnn-price-rule")
     parser.add_argument("--costs", action="store_true", help="add the latency, utility and delivered data")
+    parser.add_argument("--runs", type=_named_folder, action="append", default=[], metavar="NAME=DIR",
+                        help="stored `wsnmec run --json` outputs DIR/H*.json of the policy NAME, paired by replica seed")
     args = parser.parse_args()
     lines = table(args.folder, args.policy, args.ablation)
     if args.costs:
         lines += ["", *cost_table(args.folder, args.policy, args.ablation)]
+    for name, runs_folder in args.runs:
+        try:
+            lines += ["", *stored_table(args.folder, runs_folder, name, args.policy)]
+        except ValueError as error:
+            print(f"Error: {error}", file=sys.stderr)
+            raise SystemExit(2)
     print("\n".join(lines))
