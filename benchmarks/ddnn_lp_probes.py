@@ -193,12 +193,15 @@ class ScheduleCandidatesLearned(ScheduleCandidates, PricedPolicy):
 
 
 class ScheduleFirst:
-    """Mixed in before a policy: lp-schedule's integer schedule, then that policy once the schedule is spent;
-    :meth:`follow` keeps the policy's memory up to date during the schedule."""
+    """Mixed in before a policy: lp-schedule's integer schedule (or that of ``schedule_policy``, a subclass that
+    overrides ``_solve``), then that policy once the schedule is spent; :meth:`follow` keeps the policy's memory
+    up to date during the schedule."""
+
+    schedule_policy = LPSchedulePolicy
 
     def reset(self, state, rng):
         super().reset(state, rng)
-        self.lp = LPSchedulePolicy(state.scenario)
+        self.lp = self.schedule_policy(state.scenario)
         self.lp.reset(state, rng)
 
     def elect(self, state, rng):
