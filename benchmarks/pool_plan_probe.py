@@ -84,11 +84,7 @@ class PoolPlan(LPSchedulePolicy):
         solved = colgen._master(kept, net.energy, net.harvest_j)
         (_, _, whole), _ = colgen._fewer_setups(kept, setup, solved[1], net.energy, net.harvest_j, None)
         used = whole > 0
-        self.masks = np.concatenate([np.zeros((1, net.n), dtype=bool), masks[used]])
-        self.plan = np.repeat(np.arange(1, used.sum() + 1), whole[used]).astype(np.int64)
-        self.costs = score_configurations(net, self.masks)
-        self.kept_costs = score_configurations(net, self.masks, kept=True)
-        self.last_choice = None
+        self.follow_schedule(net, masks[used], whole[used])
         self.plan_record = (masks.shape[0], int(used.sum()), int(whole.sum()), float(solved[0]),
                             time.perf_counter() - start)
 

@@ -67,7 +67,7 @@ class LPSchedulePolicy(ClusteringPolicy):
 
     def _solve(self, state):
         from .cache import solve_cached
-        from .costs import Network, check_boundable, planning_harvest, score_configurations
+        from .costs import Network, check_boundable, planning_harvest
 
         scenario = state.scenario
         check_boundable(scenario, state.x, state.y, state.initial_energy, state.sink, harvest=False)
@@ -75,15 +75,19 @@ class LPSchedulePolicy(ClusteringPolicy):
                       planning_harvest(scenario))
         result, _ = solve_cached(net, gap=SCHEDULE_GAP, time_limit=SCHEDULE_TIME_LIMIT, schedule_share=SCHEDULE_SHARE)
         self.result = result
-        masks = [np.zeros(state.n, dtype=bool)]
-        plan = []
-        for entry in result.schedule:
-            mask = np.zeros(state.n, dtype=bool)
-            mask[entry["heads"]] = True
-            masks.append(mask)
-            plan.extend([len(masks) - 1] * int(entry["integer_rounds"]))
-        self.masks = np.array(masks)
-        self.plan = np.asarray(plan, dtype=np.int64)
+        head_masks = np.zeros((len(result.schedule), state.n), dtype=bool)
+        for k, entry in enumerate(result.schedule):
+            head_masks[k, entry["heads"]] = True
+        self.follow_schedule(net, head_masks, [int(entry["integer_rounds"]) for entry in result.schedule])
+
+    def follow_schedule(self, net, head_masks: np.ndarray, rounds) -> None:
+        """Play the head sets ``head_masks`` (bool[K, N]) of ``net``'s deployment for ``rounds`` (K whole numbers)
+        rounds each, in order, then the rule after the schedule (module docstring) over them and the empty set.
+        The solve calls it with the bound's schedule; another planner may call it with its own."""
+        from .costs import score_configurations
+
+        self.masks = np.concatenate([np.zeros((1, net.n), dtype=bool), np.asarray(head_masks, dtype=bool)])
+        self.plan = np.repeat(np.arange(1, self.masks.shape[0], dtype=np.int64), np.asarray(rounds, dtype=np.int64))
         self.costs = score_configurations(net, self.masks)
         self.kept_costs = score_configurations(net, self.masks, kept=True)
         self.last_choice = None
