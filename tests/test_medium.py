@@ -206,13 +206,16 @@ def test_rounds_that_exact_decides_greedily_are_counted():
     values = dict(protocol="leach", nodes=60, rounds=120, p=0.25, workload="dnn-inference", medium="shared")
     result = simulate(Scenario.from_mapping(offload="exact", **values), seed=4, replicas=2)
     rounds = result.rounds
-    over = (rounds["cluster_heads"] > accounting.EXACT_SHARED_MAX_HEADS).astype(int)
+    assert accounting.exact_max_heads("shared") == accounting.EXACT_SHARED_MAX_HEADS
+    assert accounting.exact_max_heads("ideal") == accounting.EXACT_MAX_HEADS
+    over = (rounds["cluster_heads"] > accounting.exact_max_heads("shared")).astype(int)
     assert 0 < over.sum() < len(rounds)  # the seed gives rounds on both sides of the limit
     assert (rounds["offload_fallback"] == over).all()
     per_replica = rounds.groupby("replica")["offload_fallback"].sum().to_list()
     assert result.summary["offload_fallback_rounds"].to_list() == per_replica
     assert [r["offload_fallback_rounds"] for r in replica_records(result)] == per_replica
-    assert f"decided {sum(per_replica)} of {len(rounds)} rounds greedily" in summary_text(result)
+    assert (f"decided {sum(per_replica)} of {len(rounds)} rounds greedily: they had more than "
+            f"{accounting.EXACT_SHARED_MAX_HEADS} heads") in summary_text(result)
     greedy = simulate(Scenario.from_mapping(offload="greedy", **values), seed=4, replicas=2)
     assert (greedy.rounds["offload_fallback"] == 0).all()
     assert "greedily" not in summary_text(greedy)

@@ -172,6 +172,15 @@ EXACT_MAX_HEADS = 256
 #: at 16 heads, 16 ms at 20, 80 ms at 24); above it the round falls back to ``greedy``
 #: (:func:`decide_offload_jit` returns 1; the round is counted in the ``offload_fallback`` column).
 EXACT_SHARED_MAX_HEADS = 16
+
+
+def exact_max_heads(medium: str) -> int:
+    """Largest number of cluster heads the ``exact`` rule optimises jointly under ``medium`` ("shared":
+    :data:`EXACT_SHARED_MAX_HEADS`, otherwise :data:`EXACT_MAX_HEADS`), as :func:`decide_offload_jit` chooses
+    from its medium code."""
+    return EXACT_SHARED_MAX_HEADS if medium == "shared" else EXACT_MAX_HEADS
+
+
 #: Relative slack of the branch-and-bound cut of :func:`_exact_heads_shared` (a bound is a different
 #: floating-point sum than a leaf's value).
 BOUND_SLACK = 1e-9

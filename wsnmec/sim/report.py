@@ -384,9 +384,9 @@ def summary_text(result, confidence: float = 0.95, lifetime_threshold: float | N
                      f"w_T {config.get('time_weight')} J/s)")
         fallback = sum(r["offload_fallback_rounds"] for r in records)
         if fallback:
-            from .accounting import EXACT_MAX_HEADS, EXACT_SHARED_MAX_HEADS
+            from .accounting import exact_max_heads
 
-            limit = EXACT_SHARED_MAX_HEADS if config.get("medium") == "shared" else EXACT_MAX_HEADS
+            limit = exact_max_heads(config.get("medium"))
             rounds = sum(r["rounds"] for r in records)
             lines.append(f"  --offload exact decided {fallback:,} of {rounds:,} rounds greedily: they had more than "
                          f"{limit} heads, the most it optimises jointly (offload_fallback in the tables)")
