@@ -38,7 +38,7 @@ def tiny_study(**extra) -> dict:
         "seeds": 2,
         "base": {"nodes": 6, "field": [40, 40], "e0": 0.01, "packet_bits": 2000},
         "grid": {"protocol": ["direct", "leach", "leach-c"], "sink": [[20, 20], [20, 70]]},
-        "bound": {"gap": 0.01, "time_limit": 20},
+        "bound": {"gap": 0.01, "time_limit": 300},  # far above a solve (and a cold compile of its kernels)
         "figures": [{"name": "fraction", "kind": "metric", "x": "protocol", "y": ["fnd_over_bound"],
                      "panel": "sink"}],
     }
@@ -90,7 +90,7 @@ def test_summary_holds_fnd_over_an_independently_solved_bound(tiny_run):
         task = next(t for t in run.tasks if t.key == row.task)
         scenario = task.scenario
         net = Network.from_scenario(scenario, deploy(scenario, np.random.default_rng(row.seed)))
-        result = solve_bound(net, gap=0.01, time_limit=20)
+        result = solve_bound(net, gap=0.01, time_limit=300)
         assert row.bound_fnd == result.fnd_upper
         assert row.bound_upper == pytest.approx(result.upper, rel=1e-9)
         assert row.bound_stopped in ("gap", "optimal") and not row.bound_time_limited
@@ -123,7 +123,7 @@ def test_rerun_reads_the_summary_and_keeps_the_fraction(tiny_run, monkeypatch):
     # ... unless its [bound] settings changed
     from dataclasses import replace
 
-    changed = replace(spec, bound={"gap": 0.01, "time_limit": 21.0})
+    changed = replace(spec, bound={"gap": 0.01, "time_limit": 301.0})
     again = run_study(changed, root / "results", jobs=1, progress=False)
     assert len(list((root / "empty-bound-cache").glob("*.json"))) == 4
     pd.testing.assert_series_equal(again.summary["fnd_over_bound"], run.summary["fnd_over_bound"])
@@ -153,7 +153,7 @@ def test_bad_bound_tables(change, key):
 
 def test_quick_bound_overrides_the_time_limit():
     spec = parse_study(tiny_study(quick={"bound": {"time_limit": 5}}), Path("tiny.toml"))
-    assert spec.bound == {"gap": 0.01, "time_limit": 20.0}
+    assert spec.bound == {"gap": 0.01, "time_limit": 300.0}
     assert spec.variant(True).bound == {"gap": 0.01, "time_limit": 5.0}
 
 
@@ -207,3 +207,31 @@ def test_hand_solved_three_node_case(tmp_path):
     assert rows.loc["direct", "fnd"] == 50 and rows.loc["direct", "fnd_over_bound"] == 1.0
     assert rows.loc["leach", "fnd_over_bound"] == pytest.approx(rows.loc["leach", "fnd"] / 50)
     assert rows.loc["leach", "fnd"] <= 50
+
+
+def test_bound_solves_on_worker_processes_equal_those_in_process(tmp_path, monkeypatch):
+    """``jobs`` > 1 solves the deployments on worker processes: the same bound columns as one after another
+    in this process (solves without a time limit do not depend on the clock), each deployment cached once."""
+    from wsnmec.study.limit import add_bound_columns
+
+    spec = parse_study(tiny_study(), tmp_path / "tiny.toml")
+    tasks = expand_tasks(spec)
+    summary = pd.DataFrame({"task": [t.key for t in tasks], "fnd": [5.0] * len(tasks)})
+    columns = ["bound_upper", "bound_fnd", "bound_stopped", "bound_time_limited", "fnd_over_bound"]
+    untimed = {"gap": 0.01, "time_limit": None}
+    monkeypatch.setenv("WSNMEC_BOUND_CACHE", str(tmp_path / "in-process"))
+    alone = add_bound_columns(summary, tasks, untimed, jobs=1)
+    monkeypatch.setenv("WSNMEC_BOUND_CACHE", str(tmp_path / "workers"))
+    pooled = add_bound_columns(summary, tasks, untimed, jobs=2)
+    pd.testing.assert_frame_equal(alone[columns], pooled[columns])
+    assert (pooled["bound_stopped"].isin(["gap", "optimal"])).all()
+    assert len(list((tmp_path / "workers").glob("*.json"))) == 4  # 2 sinks x 2 seeds, shared by 3 policies
+    # once every deployment is cached, no worker process is started
+    import wsnmec.study.runner as runner
+
+    def no_pool(*args, **kwargs):
+        raise AssertionError("a process pool was started for cached bounds")
+
+    monkeypatch.setattr(runner, "ExecutorHandle", no_pool)
+    again = add_bound_columns(summary, tasks, untimed, jobs=2)
+    pd.testing.assert_frame_equal(again[columns], pooled[columns])

@@ -285,3 +285,24 @@ def test_kinds_pickle_by_reference(plugin):
     assert pickle.loads(pickle.dumps(kind)) is kind
     lazy = kinds.Lazy("wsnmec.study.figures:line_figure")
     assert pickle.loads(pickle.dumps(lazy)).function is lazy.function
+
+
+def test_a_kind_whose_adjust_summary_predates_jobs_is_called_without_them():
+    """The runner passes ``jobs`` to ``adjust_summary`` only when the kind's method takes them."""
+    from wsnmec.study.runner import _adjusted_summary
+
+    class Old:
+        def adjust_summary(self, directory, spec, tasks, summary, stored):
+            return ("old", stored)
+
+    class New:
+        def adjust_summary(self, directory, spec, tasks, summary, stored, jobs=None):
+            return ("new", stored, jobs)
+
+    class Open:
+        def adjust_summary(self, directory, spec, tasks, summary, stored, **extra):
+            return ("open", extra)
+
+    assert _adjusted_summary(Old(), None, None, [], None, stored=True, jobs=3) == ("old", True)
+    assert _adjusted_summary(New(), None, None, [], None, stored=False, jobs=3) == ("new", False, 3)
+    assert _adjusted_summary(Open(), None, None, [], None, stored=False, jobs=2) == ("open", {"jobs": 2})

@@ -101,27 +101,39 @@ def _load(path: Path, key: str) -> BoundResult:
         raise ValueError(f"a result of another form ({exc})") from None
 
 
-def solve_cached(net: Network, *, gap: float = 0.01, time_limit: float | None = None, directory=None,
-                 progress=None, report=_stderr, schedule_share: float = 0.0) -> tuple[BoundResult, bool]:
-    """The bound of ``net`` from the cache, or solved and stored; returns ``(result, from_cache)``.
-    ``schedule_share``: :func:`~wsnmec.bound.colgen.solve_bound`'s, for a solve (a cached entry is reused
-    whatever share it was solved with).
-
-    ``report`` receives one line when a stored entry is not trusted (module docstring) before the solve."""
+def cached_bound(net: Network, *, gap: float = 0.01, time_limit: float | None = None, directory=None,
+                 report=_stderr) -> BoundResult | None:
+    """The stored bound of ``net`` that a solve with ``time_limit`` [s] would reuse (module docstring,
+    *Reuse*), or None. ``report`` receives one line when a stored entry is not trusted."""
     folder = Path(directory) if directory is not None else cache_dir()
     key = cache_key(net, gap)
     path = folder / f"{key}.json"
     try:
         cached = _load(path, key)
     except FileNotFoundError:
-        cached = None
+        return None
     except (OSError, ValueError) as exc:
-        cached = None
         if report is not None:
             report(f"bound cache file {path}: {str(exc).splitlines()[0]}; solving the deployment again")
-    if cached is not None and (cached.stopped in FINISHED or (
-            time_limit is not None and time_limit <= cached.seconds)):
+        return None
+    if cached.stopped in FINISHED or (time_limit is not None and time_limit <= cached.seconds):
+        return cached
+    return None
+
+
+def solve_cached(net: Network, *, gap: float = 0.01, time_limit: float | None = None, directory=None,
+                 progress=None, report=_stderr, schedule_share: float = 0.0) -> tuple[BoundResult, bool]:
+    """The bound of ``net`` from the cache (:func:`cached_bound`), or solved and stored; returns ``(result,
+    from_cache)``. ``schedule_share``: :func:`~wsnmec.bound.colgen.solve_bound`'s, for a solve (a cached entry
+    is reused whatever share it was solved with).
+
+    ``report`` receives one line when a stored entry is not trusted (module docstring) before the solve."""
+    folder = Path(directory) if directory is not None else cache_dir()
+    cached = cached_bound(net, gap=gap, time_limit=time_limit, directory=folder, report=report)
+    if cached is not None:
         return cached, True
+    key = cache_key(net, gap)
+    path = folder / f"{key}.json"
     result = solve_bound(net, gap=gap, time_limit=time_limit, progress=progress, schedule_share=schedule_share)
     record = {"key": key, "version": CACHE_VERSION, "code": code_fingerprint(), "result": result.to_dict()}
     try:

@@ -222,9 +222,10 @@ class StudyKind:
         raise NotImplementedError(f"study kind {self.name!r} does not define compute(options, seed)")
 
     # ------------------------------------------------------------------ tables
-    def adjust_summary(self, directory: Path, spec, tasks, summary, stored: bool):
+    def adjust_summary(self, directory: Path, spec, tasks, summary, stored: bool, jobs: int | None = None):
         """The summary as the run returns it (lifetime studies add their bound columns); ``stored``: read
-        from a current mode directory rather than made from the cache."""
+        from a current mode directory rather than made from the cache; ``jobs``: the local worker processes
+        the run may use for it (None: the run's default, all cores)."""
         return summary
 
     def write_tables(self, directory: Path, spec, tasks, cache, rounds, summary, tables: dict):

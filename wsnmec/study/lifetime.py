@@ -70,14 +70,15 @@ class LifetimeKind(StudyKind):
 
         return compute_task
 
-    def adjust_summary(self, directory: Path, spec, tasks, summary, stored: bool):
+    def adjust_summary(self, directory: Path, spec, tasks, summary, stored: bool, jobs: int | None = None):
         """With a ``[bound]`` table: the bound columns (:mod:`wsnmec.study.limit`), solved through the bound
-        cache; a stored summary that already holds them for the study's settings is kept."""
+        cache on ``jobs`` local processes; a stored summary that already holds them for the study's settings
+        is kept."""
         if spec.bound is None or (stored and _bound_current(directory, summary, spec)):
             return summary
         from .limit import add_bound_columns
 
-        return add_bound_columns(summary, tasks, spec.bound, report=None)
+        return add_bound_columns(summary, tasks, spec.bound, report=None, jobs=jobs)
 
     def write_tables(self, directory, spec, tasks, cache, rounds, summary, tables):
         from . import aggregates

@@ -28,7 +28,9 @@ replica draws its deployment with ``deploy(scenario, numpy.random.default_rng(s)
 does. The bound does not depend on the policy (its control charge is the least any control pattern pays,
 :mod:`wsnmec.bound.costs`), so every policy at a scenario point and seed shares one solve. Solves go through
 the bound cache (:func:`wsnmec.bound.cache.solve_cached`, content-addressed by deployment and cost model), so
-a rerun or another study on the same deployment solves nothing again. The columns are stored in the study's
+a rerun or another study on the same deployment solves nothing again. The deployments not in the cache are
+solved after the study's tasks, one per local worker process (``--jobs``; each solve keeps its own time
+limit, so a solve cut by it depends on the machine's load). The columns are stored in the study's
 ``summary.parquet`` with the ``[bound]`` settings in its ``study.json``; reading a finished study with the same
 settings (``wsnmec study show``, ``figures``) takes them from there and solves nothing, even without the cache.
 """
@@ -66,7 +68,15 @@ def fraction_of_limit(fnd, fnd_upper) -> float:
     return fnd / fnd_upper
 
 
-def add_bound_columns(summary: pd.DataFrame, tasks, bound: dict, report=None) -> pd.DataFrame:
+def _solve_deployment(net, gap: float, time_limit, directory):
+    """One deployment's bound through the cache in ``directory`` (a worker of :func:`add_bound_columns`; the
+    parent names the directory, since a worker's environment is the one its process server started with)."""
+    from ..bound.cache import solve_cached
+
+    return solve_cached(net, gap=gap, time_limit=time_limit, directory=directory)[0]
+
+
+def add_bound_columns(summary: pd.DataFrame, tasks, bound: dict, report=None, jobs: int | None = None) -> pd.DataFrame:
     """``summary`` (one row per task, with ``task`` keys) with :data:`BOUND_COLUMNS` (module docstring).
 
     Parameters
@@ -79,8 +89,12 @@ def add_bound_columns(summary: pd.DataFrame, tasks, bound: dict, report=None) ->
         ``gap`` (relative gap target) and ``time_limit`` [s] per deployment solve.
     report : callable, optional
         Receives one line before solving (how many deployments).
+    jobs : int, optional
+        Local worker processes for the solves (one solve per process, one BLAS/numba thread each); None or 1
+        solves in this process, one deployment after another. Each solve has its own time limit, so give
+        at most one per free core: a solve cut by its limit on a loaded machine is looser.
     """
-    from ..bound.cache import cache_key, solve_cached
+    from ..bound.cache import cache_dir, cache_key, cached_bound
 
     if summary.empty:
         return summary
@@ -99,7 +113,19 @@ def add_bound_columns(summary: pd.DataFrame, tasks, bound: dict, report=None) ->
     if report is not None:
         report(f"lifetime bound of {len(networks)} deployment(s) (gap {gap:g}, time limit "
                f"{'none' if time_limit is None else f'{time_limit:g} s'} each; cached solves are reused)")
-    solved = {k: solve_cached(net, gap=gap, time_limit=time_limit)[0] for k, net in networks.items()}
+    directory = cache_dir()
+    solved = {k: cached_bound(net, gap=gap, time_limit=time_limit, directory=directory)
+              for k, net in networks.items()}
+    unsolved = [k for k, result in solved.items() if result is None]
+    workers = min(int(jobs or 1), len(unsolved))
+    if workers > 1:
+        from .runner import ExecutorHandle
+
+        with ExecutorHandle(jobs=workers) as pool:
+            futures = {k: pool.submit(_solve_deployment, networks[k], gap, time_limit, directory) for k in unsolved}
+            solved.update({k: future.result() for k, future in futures.items()})
+    else:
+        solved.update({k: _solve_deployment(networks[k], gap, time_limit, directory) for k in unsolved})
     out = summary.drop(columns=[c for c in (*BOUND_COLUMNS, *RECORD_COLUMNS) if c in summary.columns])
     results = [solved[key_of_task[key]] for key in out["task"]]
     upper = [r.upper for r in results]

@@ -421,7 +421,8 @@ def run_study(
         Results directory; the cache is ``<results_dir>/<study>/tasks``.
     jobs, scheduler :
         Local worker processes (default: all cores), or a Dask scheduler address ``tcp://HOST:PORT``.
-        Ignored when ``executor`` is given.
+        Ignored when ``executor`` is given. A lifetime study's bound solves (``[bound]``) run after the tasks
+        on local processes: the executor's, else ``jobs``, else all cores (also with a Dask scheduler).
     executor : ExecutorHandle, optional
         An executor shared by several runs (left open; a broken local pool is replaced in it).
     progress : bool, optional
@@ -454,7 +455,9 @@ def run_study(
     for folder in (cache.directory, study_directory(results_dir, spec)):  # left by a killed run
         remove_stale_temporaries(folder)
     directory = study_directory(results_dir, spec) / ("quick" if spec.quick else "full")
-    unchanged = _unchanged_run(spec, tasks, cache, directory, started)
+    # the parent's own work after the tasks (a lifetime study's bound solves): as many local processes
+    local_jobs = getattr(executor, "jobs", None) or jobs or available_cores()
+    unchanged = _unchanged_run(spec, tasks, cache, directory, started, local_jobs)
     if unchanged is not None:
         return unchanged
     pending, loaded = _split_by_cache(tasks, cache, report)
@@ -464,11 +467,22 @@ def run_study(
             list(pending.values()), executor=executor, jobs=jobs, scheduler=scheduler, progress=progress,
             task_function=task_function, worker_retries=worker_retries,
         )
-    return _written_run(spec, tasks, cache, directory, computation, started, report)
+    return _written_run(spec, tasks, cache, directory, computation, started, report, local_jobs)
+
+
+def _adjusted_summary(kind, directory, spec, tasks, summary, stored: bool, jobs):
+    """``kind.adjust_summary`` with ``jobs`` when it takes them (a study kind written before they were passed
+    is called as it was)."""
+    import inspect
+
+    parameters = inspect.signature(kind.adjust_summary).parameters
+    if "jobs" in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        return kind.adjust_summary(directory, spec, tasks, summary, stored=stored, jobs=jobs)
+    return kind.adjust_summary(directory, spec, tasks, summary, stored=stored)
 
 
 def _unchanged_run(
-    spec: StudySpec, tasks: list[Task], cache: TaskCache, directory: Path, started: float,
+    spec: StudySpec, tasks: list[Task], cache: TaskCache, directory: Path, started: float, jobs: int | None = None,
 ) -> StudyRun | None:
     """The run read from the stored summary and derived tables (the study kind's: aggregates, frames) when
     the cache files are those of the last run (nothing to compute or write); None otherwise."""
@@ -477,7 +491,7 @@ def _unchanged_run(
     if current is None:
         return None
     summary, rounds, stored = current
-    summary = kind.adjust_summary(directory, spec, tasks, summary, stored=True)
+    summary = _adjusted_summary(kind, directory, spec, tasks, summary, stored=True, jobs=jobs)
     return StudyRun(
         spec=spec, tasks=tasks, rounds=rounds, summary=summary, computed=0,
         cached=len({t.key for t in tasks}), seconds=time.perf_counter() - started, directory=directory,
@@ -688,7 +702,7 @@ class _PendingComputation:
 
 def _written_run(
     spec: StudySpec, tasks: list[Task], cache: TaskCache, directory: Path,
-    computation: _PendingComputation, started: float, report,
+    computation: _PendingComputation, started: float, report, jobs: int | None = None,
 ) -> StudyRun:
     """Collect every task's result into the study's tables, write them with the study kind's derived tables
     (aggregates, frames) into ``directory`` and return the run."""
@@ -698,7 +712,7 @@ def _written_run(
         raise StudyRunError(
             f"study {spec.name}: {len(missing)} task result(s) vanished from {cache.directory}; rerun to recompute them"
         )
-    summary = kind.adjust_summary(directory, spec, tasks, summary, stored=False)
+    summary = _adjusted_summary(kind, directory, spec, tasks, summary, stored=False, jobs=jobs)
     tables = write_final_tables(directory, rounds, summary, study_record(spec, tasks))
     computed_aggregates = kind.write_tables(directory, spec, tasks, cache, rounds, summary, tables)
     stored = computation.stored
