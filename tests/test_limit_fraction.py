@@ -198,7 +198,7 @@ def test_hand_solved_three_node_case(tmp_path):
     data = {"title": "hand", "seed": 1, "seeds": 1,
             "base": {"positions": str(positions), "sink": [50, 50], "e0": e0, "packet_bits": bits,
                      "radio": "heinzelman2002", "control_bits": 0},
-            "grid": {"protocol": ["direct", "leach"]}, "bound": {"time_limit": 20}}
+            "grid": {"protocol": ["direct", "leach"]}, "bound": {"time_limit": 300}}  # far above the solve
     run = run_study(parse_study(data, tmp_path / "hand.toml"), tmp_path / "results", jobs=1, progress=False)
     upper = e0 / (bits * (e_elec + eps_fs * 1.0))  # 49.99 rounds
     rows = run.summary.set_index("protocol")
