@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout thi
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ddnn_lp_probes import ScheduleThenAnneal  # noqa: E402
-from ddnn_price_probes import _row, finish, lifetime, probe_arguments, probe_deployments  # noqa: E402
+from ddnn_price_probes import against_anneal, finish, lifetime, probe_arguments  # noqa: E402
 
 from wsnmec.bound import colgen, lp_schedule  # noqa: E402
 from wsnmec.bound.costs import Network, planning_harvest  # noqa: E402
@@ -46,8 +45,6 @@ from wsnmec.sim.scenario import Scenario  # noqa: E402
 
 #: Wall budgets of the solve [s] run by default.
 BUDGETS = (0.5, 2.0, 8.0)
-#: Initial energy of every deployment [J] (the held-out suite's).
-E0 = 0.5
 
 
 def budget_plan(budget: float) -> type:
@@ -97,14 +94,9 @@ def main(argv=None) -> int:
     args = probe_arguments(__doc__, argv, extra=lambda p: p.add_argument("--budget", type=float, action="append"))
     budgets = tuple(args.budget) if args.budget else BUDGETS
     names = ["anneal"] + [f"{kind} {b:g}" for b in budgets for kind in ("budget-plan", "budget-plan-then-anneal")]
-    deployments = [(dict(values, e0=E0), seed) for values, seed in probe_deployments()]
     start = time.perf_counter()
-    with ProcessPoolExecutor(args.jobs) as pool:
-        results = {name: list(pool.map(_run, [(v, s, name) for v, s in deployments])) for name in names}
+    results, lines = against_anneal(_run, names, args.jobs, names[1:])
     runs = {name: [r[0] for r in result] for name, result in results.items()}
-    lines = ["| variant | FND / anneal [95 % t] | HND / anneal | min(FND, HND ratio) | decision ms/round | passes |",
-             "|---|---|---|---|---|---|"]
-    lines += [_row(name, runs[name], runs["anneal"]) for name in names[1:]]
     lines += ["", "Decision time per round [ms] by deployment (N): "]
     for name in names[1:]:
         lines.append(f"- {name}: " + ", ".join(f"{1e3 * out[2]:.2f} ({record[0]})"
@@ -116,7 +108,7 @@ def main(argv=None) -> int:
                                                    for _, (n, r, why, up, s) in results[name]))
     lines += ["", "FND / HND of each deployment (validation seeds + 10,000, then + 20,000):", ""]
     lines += [f"- {name}: " + ", ".join(f"{f}/{h}" for f, h, *_ in result) for name, result in runs.items()]
-    return finish(lines, len(deployments), start, args.jobs, args.out)
+    return finish(lines, len(runs["anneal"]), start, args.jobs, args.out)
 
 
 if __name__ == "__main__":

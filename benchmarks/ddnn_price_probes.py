@@ -317,6 +317,25 @@ def finish(lines: list, deployments: int, start: float, jobs: int, out) -> int:
     return 0
 
 
+#: Initial energy [J] of the held-out suite, at which the probes against anneal run every deployment.
+SUITE_E0 = 0.5
+
+
+def against_anneal(run, names: list, jobs: int, rows: list) -> tuple[dict, list]:
+    """Run ``run((values, seed, name))`` for each name of ``names`` (``"anneal"`` among them) on every probe
+    deployment at :data:`SUITE_E0`, on ``jobs`` processes; returns ``{name: [run's output per deployment]}``
+    and the table's lines: each name of ``rows`` against anneal (:func:`_row`; ``run``'s output starts with
+    :func:`lifetime`'s tuple)."""
+    deployments = [(dict(values, e0=SUITE_E0), seed) for values, seed in probe_deployments()]
+    with ProcessPoolExecutor(jobs) as pool:
+        results = {name: list(pool.map(run, [(v, s, name) for v, s in deployments])) for name in names}
+    lifetimes = {name: [r[0] for r in result] for name, result in results.items()}
+    lines = ["| variant | FND / anneal [95 % t] | HND / anneal | min(FND, HND ratio) | decision ms/round | passes |",
+             "|---|---|---|---|---|---|"]
+    lines += [_row(name, lifetimes[name], lifetimes["anneal"]) for name in rows]
+    return results, lines
+
+
 def _run(task):
     """(FND, HND, mean decision time per round [s]) of one deployment."""
     values, seed, learned, kind, value, weights, policy = task

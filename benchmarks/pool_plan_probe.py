@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout thi
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ddnn_lp_probes import ScheduleThenAnneal  # noqa: E402
-from ddnn_price_probes import _row, finish, lifetime, probe_arguments, probe_deployments  # noqa: E402
+from ddnn_price_probes import against_anneal, finish, lifetime, probe_arguments  # noqa: E402
 
 from wsnmec.bound import colgen  # noqa: E402
 from wsnmec.bound.costs import Network, planning_harvest, score_configurations  # noqa: E402
@@ -51,8 +50,6 @@ from wsnmec.sim.scenario import Scenario  # noqa: E402
 RESTARTS = 4
 #: Fractions of the nodes, the farthest from the sink, over which mixed configurations place their heads.
 FAR_FRACTIONS = (0.25, 0.5, 0.75)
-#: Initial energy of every deployment [J] (the held-out suite's).
-E0 = 0.5
 
 
 def pool_masks(net: Network, rng: np.random.Generator, largest: int) -> np.ndarray:
@@ -108,20 +105,15 @@ def _run(task):
 
 def main(argv=None) -> int:
     args = probe_arguments(__doc__, argv)
-    deployments = [(dict(values, e0=E0), seed) for values, seed in probe_deployments()]
     start = time.perf_counter()
-    with ProcessPoolExecutor(args.jobs) as pool:
-        results = {name: list(pool.map(_run, [(v, s, name) for v, s in deployments])) for name in POLICIES}
+    results, lines = against_anneal(_run, list(POLICIES), args.jobs, ["pool-plan", "pool-plan-then-anneal"])
     runs = {name: [r[0] for r in result] for name, result in results.items()}
-    lines = ["| variant | FND / anneal [95 % t] | HND / anneal | min(FND, HND ratio) | decision ms/round | passes |",
-             "|---|---|---|---|---|---|"]
-    lines += [_row(name, runs[name], runs["anneal"]) for name in ("pool-plan", "pool-plan-then-anneal")]
     lines += ["", "Plans (pool size, configurations used, schedule rounds, LP value over the pool, seconds): "
               + "; ".join(f"{p} / {u} / {r} / {v:.0f} / {s:.2f}" for p, u, r, v, s in
                           (record for _, record in results["pool-plan"])), "",
               "FND / HND of each deployment (validation seeds + 10,000, then + 20,000):", ""]
     lines += [f"- {name}: " + ", ".join(f"{f}/{h}" for f, h, *_ in result) for name, result in runs.items()]
-    return finish(lines, len(deployments), start, args.jobs, args.out)
+    return finish(lines, len(runs["anneal"]), start, args.jobs, args.out)
 
 
 if __name__ == "__main__":
