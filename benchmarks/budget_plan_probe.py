@@ -7,7 +7,7 @@ spread over the rounds. ``budget-plan B`` makes the same solve (:func:`wsnmec.bo
 :data:`~wsnmec.bound.lp_schedule.SCHEDULE_GAP`, schedule share
 :data:`~wsnmec.bound.lp_schedule.SCHEDULE_SHARE`) with the wall-time limit B seconds instead of 150 s, not
 read from or written to the bound cache, and plays its integer schedule as lp-schedule does
-(:meth:`wsnmec.bound.lp_schedule.LPSchedulePolicy.follow_schedule`), then lp-schedule's rule after it.
+(:meth:`wsnmec.bound.lp_schedule.LPSchedulePolicy.follow_result`), then lp-schedule's rule after it.
 ``budget-plan-then-anneal B`` hands over to anneal once the schedule is spent. Both are non-learned, with
 global information at the sink (as lp-schedule). A cut solve depends on the machine's speed and load, so the
 lifetimes here do too (the table says on which machine and with how many workers it was made).
@@ -28,8 +28,6 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout this script belongs to
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -59,11 +57,7 @@ def budget_plan(budget: float) -> type:
                           planning_harvest(state.scenario))
             result = colgen.solve_bound(net, gap=lp_schedule.SCHEDULE_GAP, time_limit=budget,
                                         schedule_share=lp_schedule.SCHEDULE_SHARE)
-            self.result = result
-            masks = np.zeros((len(result.schedule), state.n), dtype=bool)
-            for k, entry in enumerate(result.schedule):
-                masks[k, entry["heads"]] = True
-            self.follow_schedule(net, masks, [int(entry["integer_rounds"]) for entry in result.schedule])
+            self.follow_result(net, result)
             self.plan_record = (state.n, int(self.plan.size), result.stopped, float(result.upper),
                                 time.perf_counter() - start)
 

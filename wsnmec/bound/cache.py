@@ -101,13 +101,9 @@ def _load(path: Path, key: str) -> BoundResult:
         raise ValueError(f"a result of another form ({exc})") from None
 
 
-def cached_bound(net: Network, *, gap: float = 0.01, time_limit: float | None = None, directory=None,
-                 report=_stderr) -> BoundResult | None:
-    """The stored bound of ``net`` that a solve with ``time_limit`` [s] would reuse (module docstring,
-    *Reuse*), or None. ``report`` receives one line when a stored entry is not trusted."""
-    folder = Path(directory) if directory is not None else cache_dir()
-    key = cache_key(net, gap)
-    path = folder / f"{key}.json"
+def _reusable(path: Path, key: str, time_limit: float | None, report) -> BoundResult | None:
+    """The entry ``path`` (of ``key``) when a solve with ``time_limit`` [s] would reuse it (module docstring,
+    *Reuse*), else None; ``report`` receives one line when the entry is not trusted."""
     try:
         cached = _load(path, key)
     except FileNotFoundError:
@@ -121,6 +117,15 @@ def cached_bound(net: Network, *, gap: float = 0.01, time_limit: float | None = 
     return None
 
 
+def cached_bound(net: Network, *, gap: float = 0.01, time_limit: float | None = None, directory=None,
+                 report=_stderr) -> BoundResult | None:
+    """The stored bound of ``net`` that a solve with ``time_limit`` [s] would reuse (module docstring,
+    *Reuse*), or None. ``report`` receives one line when a stored entry is not trusted."""
+    folder = Path(directory) if directory is not None else cache_dir()
+    key = cache_key(net, gap)
+    return _reusable(folder / f"{key}.json", key, time_limit, report)
+
+
 def solve_cached(net: Network, *, gap: float = 0.01, time_limit: float | None = None, directory=None,
                  progress=None, report=_stderr, schedule_share: float = 0.0) -> tuple[BoundResult, bool]:
     """The bound of ``net`` from the cache (:func:`cached_bound`), or solved and stored; returns ``(result,
@@ -129,11 +134,11 @@ def solve_cached(net: Network, *, gap: float = 0.01, time_limit: float | None = 
 
     ``report`` receives one line when a stored entry is not trusted (module docstring) before the solve."""
     folder = Path(directory) if directory is not None else cache_dir()
-    cached = cached_bound(net, gap=gap, time_limit=time_limit, directory=folder, report=report)
-    if cached is not None:
-        return cached, True
     key = cache_key(net, gap)
     path = folder / f"{key}.json"
+    cached = _reusable(path, key, time_limit, report)
+    if cached is not None:
+        return cached, True
     result = solve_bound(net, gap=gap, time_limit=time_limit, progress=progress, schedule_share=schedule_share)
     record = {"key": key, "version": CACHE_VERSION, "code": code_fingerprint(), "result": result.to_dict()}
     try:

@@ -74,8 +74,13 @@ class LPSchedulePolicy(ClusteringPolicy):
         net = Network(state.x, state.y, state.initial_energy, state.sink, state.params, scenario.offload,
                       planning_harvest(scenario))
         result, _ = solve_cached(net, gap=SCHEDULE_GAP, time_limit=SCHEDULE_TIME_LIMIT, schedule_share=SCHEDULE_SHARE)
+        self.follow_result(net, result)
+
+    def follow_result(self, net, result) -> None:
+        """Play the integer schedule of ``result`` (a :class:`~wsnmec.bound.colgen.BoundResult` of ``net``'s
+        deployment, kept as this replica's solve) with :meth:`follow_schedule`."""
         self.result = result
-        head_masks = np.zeros((len(result.schedule), state.n), dtype=bool)
+        head_masks = np.zeros((len(result.schedule), net.n), dtype=bool)
         for k, entry in enumerate(result.schedule):
             head_masks[k, entry["heads"]] = True
         self.follow_schedule(net, head_masks, [int(entry["integer_rounds"]) for entry in result.schedule])
